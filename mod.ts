@@ -1,0 +1,49 @@
+/**
+ * pidkit: PID files done right, and whole process trees started, tracked,
+ * signalled and stopped.
+ *
+ * A PID file is trustworthy only when its meaning lives exactly as long as
+ * the process it names. pidkit ties the two with an exclusive `flock(2)`
+ * lock held for the process's whole life: the kernel drops it the moment the
+ * holder dies, however it dies, so "is it running?" is answered by the
+ * kernel, never by `kill(pid, 0)` or by the mere existence of a file.
+ *
+ * Functions that read `/proc` (process details, lock holders, process
+ * trees) need Deno's `-A`: Deno refuses any scoped read of `/proc`.
+ *
+ * @example Hold your own PID file; refuse a second instance
+ * ```ts
+ * import { AlreadyRunningError, PidFile } from "@pidkit/pidkit";
+ *
+ * try {
+ *   await using pid = await PidFile.acquire("/tmp/my-service.pid");
+ *   console.log(`running as ${pid.pid}`);
+ *   // ... serve until done; the file is removed when the block ends
+ * } catch (err) {
+ *   if (err instanceof AlreadyRunningError) {
+ *     console.error(err.message);
+ *     Deno.exit(1);
+ *   }
+ *   throw err;
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export { AlreadyRunningError, PidFileError, PidkitError, UsageError } from "./src/errors.ts";
+export type { PidFileErrorReason } from "./src/errors.ts";
+export {
+  CLOCK_TICKS_PER_SECOND,
+  deviceKey,
+  isProcessAlive,
+  listPids,
+  lockHolders,
+  readBootId,
+  readCmdline,
+  readEnviron,
+  readPidNamespace,
+  readProcStat,
+} from "./src/proc.ts";
+export type { ProcStat } from "./src/proc.ts";
+export { VERSION } from "./src/version.ts";

@@ -1,0 +1,215 @@
+/**
+ * The CLI surface: every command with its usage, options and help. This
+ * table is the single source for `--help`, `pidkit help COMMAND`, argument
+ * parsing and the test that keeps `docs/pidkit.1` in step.
+ *
+ * @module
+ */
+
+import type { CommandSpec, OptionSpec } from "./spec.ts";
+
+const dir: OptionSpec = {
+  type: "string",
+  valueName: "DIR",
+  description:
+    "run directory (default: $PIDKIT_DIR, $XDG_RUNTIME_DIR/pidkit, /run/pidkit for root)",
+};
+const json: OptionSpec = {
+  type: "boolean",
+  description: "print JSON instead of text (errors too, on stderr)",
+};
+const pidfile: OptionSpec = {
+  type: "string",
+  valueName: "FILE",
+  description: "act on this PID file instead of a named service",
+};
+const retry: OptionSpec = {
+  type: "string",
+  valueName: "SCHEDULE",
+  description: "stop schedule SIG/SECS/SIG/SECS..., N, or forever (default TERM/10/KILL/5)",
+};
+
+/** Options shared by `start` and `run`, which both launch a supervised service. */
+const launchOptions: Record<string, OptionSpec> = {
+  dir,
+  pidfile: { ...pidfile, description: "PID file to hold (default DIR/NAME.pid)" },
+  log: { type: "string", valueName: "FILE", description: "log file (default DIR/NAME.log)" },
+  cwd: { type: "string", valueName: "DIR", description: "working directory of the service" },
+  env: {
+    type: "string",
+    multiple: true,
+    valueName: "KEY=VALUE",
+    description: "set an environment variable for the service (repeatable)",
+  },
+  user: {
+    type: "string",
+    valueName: "USER",
+    description: "run the service as this user (name or uid; needs root)",
+  },
+  restart: {
+    type: "string",
+    valueName: "POLICY",
+    description: "restart policy: no (default), on-failure, always",
+  },
+  "max-restarts": {
+    type: "string",
+    valueName: "N",
+    description: "give up after N restarts in a row (default 10)",
+  },
+  "restart-delay": {
+    type: "string",
+    valueName: "DURATION",
+    description: "first restart delay, doubled up to 30s (default 100ms)",
+  },
+  retry,
+  "ready-after": {
+    type: "string",
+    valueName: "DURATION",
+    description: "ready once the service has lived this long (default 100ms)",
+  },
+  "ready-tcp": {
+    type: "string",
+    valueName: "HOST:PORT",
+    description: "ready once a TCP connection to HOST:PORT succeeds",
+  },
+  "ready-file": {
+    type: "string",
+    valueName: "FILE",
+    description: "ready once FILE exists",
+  },
+  tracking: {
+    type: "string",
+    valueName: "TIER",
+    description: "process tracking: auto (default), cgroup, group",
+  },
+};
+
+/** Every command of the CLI, in the order `--help` lists them. */
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: "start",
+    usage: "NAME [options] -- CMD [ARGS...]",
+    summary: "start CMD supervised, in the background",
+    description:
+      "Starts a resident supervisor that holds DIR/NAME.pid, runs CMD in its own session and process group, logs its output and restarts it when asked. Returns once the service is ready and prints `started NAME (pid N)`.",
+    options: {
+      ...launchOptions,
+      "if-not-running": {
+        type: "boolean",
+        description: "succeed (exit 0) if NAME is already running",
+      },
+      json,
+    },
+    positionals: [1, 1],
+    serviceCommand: "required",
+  },
+  {
+    name: "run",
+    usage: "NAME [options] -- CMD [ARGS...]",
+    summary: "the same, in the foreground",
+    description:
+      "Runs the supervisor in the foreground (for systemd units and containers): forwards SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 to the service's tree and exits with the service's exit code (128+N when it died of signal N).",
+    options: { ...launchOptions },
+    positionals: [1, 1],
+    serviceCommand: "required",
+  },
+  {
+    name: "stop",
+    usage: "NAME | --pidfile FILE [options]",
+    summary: "stop a service and its whole process tree",
+    description:
+      "Stops the service's process tree on the retry schedule and returns once the tree is empty and the PID file lock is free. A service that is not running is not an error. With --pidfile, stops the lock holder of any PID file (never a PID whose file lock is free).",
+    options: { dir, pidfile, retry, json },
+    positionals: [0, 1],
+    serviceCommand: "none",
+  },
+  {
+    name: "restart",
+    usage: "NAME [options]",
+    summary: "stop, then start with the recorded command",
+    description:
+      "Stops the service, then starts it again with the command and options it was started with.",
+    options: { dir, retry, json },
+    positionals: [1, 1],
+    serviceCommand: "none",
+  },
+  {
+    name: "status",
+    usage: "[NAME | --pidfile FILE] [options]",
+    summary: "is it running? (exit 0 running, 1 stale, 3 not running, 4 unknown)",
+    description:
+      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given.",
+    options: { dir, pidfile, json },
+    positionals: [0, 1],
+    serviceCommand: "none",
+  },
+  {
+    name: "list",
+    usage: "[options]",
+    summary: "table of services: name, state, pid, uptime, restarts, memory, cpu",
+    description: "Lists every service in the run directory, sorted by name.",
+    options: { dir, json },
+    positionals: [0, 0],
+    serviceCommand: "none",
+  },
+  {
+    name: "ps",
+    usage: "NAME [options]",
+    summary: "the service's process tree",
+    description:
+      "Shows every process of the service, indented by parentage, with pid, rss, cpu and command.",
+    options: { dir, json },
+    positionals: [1, 1],
+    serviceCommand: "none",
+  },
+  {
+    name: "logs",
+    usage: "NAME [-n N] [-f]",
+    summary: "show the service's log",
+    description:
+      "Prints the last N lines of the service's log; with -f, follows it across restarts until interrupted.",
+    options: {
+      dir,
+      lines: {
+        type: "string",
+        short: "n",
+        valueName: "N",
+        description: "number of lines (default 20)",
+      },
+      follow: { type: "boolean", short: "f", description: "keep printing new lines" },
+    },
+    positionals: [1, 1],
+    serviceCommand: "none",
+  },
+  {
+    name: "signal",
+    usage: "NAME SIGNAL [options]",
+    summary: "send SIGNAL to every process of the service",
+    description:
+      "Sends SIGNAL (a name such as TERM or SIGHUP, or a number) to every member of the service's tree.",
+    options: { dir, json },
+    positionals: [2, 2],
+    serviceCommand: "none",
+  },
+  {
+    name: "wait",
+    usage: "NAME [--timeout DURATION]",
+    summary: "wait until the service is no longer running",
+    description: "Returns 0 once the service is not running, 1 when the timeout passes first.",
+    options: {
+      dir,
+      timeout: {
+        type: "string",
+        valueName: "DURATION",
+        description: "give up after this long (default: wait forever)",
+      },
+    },
+    positionals: [1, 1],
+    serviceCommand: "none",
+  },
+];
+
+/** The command named `name`, if there is one. */
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}

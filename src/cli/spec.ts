@@ -1,0 +1,56 @@
+/**
+ * The shape of a CLI command: its usage, options and implementation. The
+ * help text, the man-page consistency test and the argument parser are all
+ * driven by these descriptions, so they cannot drift apart.
+ *
+ * @module
+ */
+
+/** One option of a command, in `node:util` `parseArgs` terms plus help text. */
+export interface OptionSpec {
+  /** `"string"` takes a value, `"boolean"` is a flag. */
+  type: "string" | "boolean";
+  /** One-letter alias, without the dash. */
+  short?: string;
+  /** The option may be given several times (values are collected in order). */
+  multiple?: boolean;
+  /** Placeholder shown in help for the value, e.g. `SCHEDULE`. */
+  valueName?: string;
+  /** One line of help. */
+  description: string;
+}
+
+/** What a command's implementation receives. */
+export interface CommandInput {
+  /** Option values by long name. */
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  /** Positional arguments before `--`. */
+  positionals: string[];
+  /** The service command after `--` (empty when there was none). */
+  command: string[];
+  /** Whether `--` was given at all. */
+  sawDoubleDash: boolean;
+}
+
+/** A command's implementation: returns the exit status. */
+export type CommandRun = (input: CommandInput) => Promise<number>;
+
+/** A command of the CLI surface. */
+export interface CommandSpec {
+  /** The command word, e.g. `start`. */
+  name: string;
+  /** Usage after `pidkit NAME`, e.g. `NAME [options] -- CMD [ARGS...]`. */
+  usage: string;
+  /** One-line summary for `pidkit --help`. */
+  summary: string;
+  /** Longer help paragraphs for `pidkit help COMMAND`. */
+  description: string;
+  /** Options by long name. */
+  options: Record<string, OptionSpec>;
+  /** Minimum and maximum number of positional arguments before `--`. */
+  positionals: [min: number, max: number];
+  /** `"required"`: the command needs `-- CMD ...`; `"none"`: `--` is an error. */
+  serviceCommand: "required" | "none";
+  /** Loads the implementation lazily, so each command imports only what it needs. */
+  load?: () => Promise<{ run: CommandRun }>;
+}

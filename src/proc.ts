@@ -1,0 +1,296 @@
+/**
+ * Readers for Linux `/proc`: process stat, command line, environment, the
+ * lock table, boot id and PID namespace.
+ *
+ * Deno grants access under `/proc` only with every permission (`-A`): a
+ * scoped `--allow-read=/proc` fails with `NotCapable`. These readers let that
+ * error through so callers can say clearly what is missing; a process that
+ * has gone away reads as `undefined`, never as an error.
+ *
+ * They are synchronous on purpose: each file is tiny and in memory, and a
+ * scan of hundreds of processes is several times faster without a trip
+ * through the event loop per file.
+ *
+ * @module
+ */
+
+/** Clock ticks per second for `/proc/PID/stat` times (`USER_HZ`, 100 on Linux). */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/** One process as `/proc/PID/stat` describes it. */
+export interface ProcStat {
+  /** Process id. */
+  pid: number;
+  /** The executable's name (at most 15 bytes, as the kernel truncates it). */
+  comm: string;
+  /** State letter: R, S, D, T, t, Z (zombie), X (dead), I, P... */
+  state: string;
+  /** Parent process id. */
+  ppid: number;
+  /** Process group id. */
+  pgid: number;
+  /** Session id. */
+  sid: number;
+  /** User-mode CPU time in clock ticks. */
+  utime: number;
+  /** Kernel-mode CPU time in clock ticks. */
+  stime: number;
+  /** Number of threads. */
+  threads: number;
+  /** Start time after boot in clock ticks (field 22): with the PID, identifies a process. */
+  startTime: number;
+  /** Resident set size in pages. */
+  rssPages: number;
+}
+
+/** Read a `/proc` file as text, or `undefined` when it (the process) does not exist. */
+function readProcFile(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    // ESRCH surfaces as an Error with this text when the process dies mid-read.
+    if (err instanceof Error && /No such process|os error 3\b/.test(err.message)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Parse the text of a `/proc/PID/stat` file. The command name is in
+ * parentheses and may itself contain spaces and parentheses, so the fields
+ * are counted from the *last* `)`.
+ */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) return undefined;
+  const rest = text.slice(close + 2).split(" ");
+  // rest[0] is field 3 (state); field N is rest[N - 3].
+  const field = (n: number) => Number(rest[n - 3]);
+  return {
+    pid: Number(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    state: rest[0],
+    ppid: field(4),
+    pgid: field(5),
+    sid: field(6),
+    utime: field(14),
+    stime: field(15),
+    threads: field(20),
+    startTime: field(22),
+    rssPages: field(24),
+  };
+}
+
+/**
+ * The stat of process `pid`, or `undefined` if there is no such process.
+ *
+ * @example
+ * ```ts
+ * import { readProcStat } from "@pidkit/pidkit";
+ * const me = readProcStat(Deno.pid);
+ * console.log(me?.startTime, me?.pgid);
+ * ```
+ */
+export function readProcStat(pid: number | "self"): ProcStat | undefined {
+  const text = readProcFile(`/proc/${pid}/stat`);
+  return text === undefined ? undefined : parseProcStat(text);
+}
+
+/** True for the state letters of a process that has exited (zombie `Z`, dead `X`/`x`). */
+export function isDeadState(state: string): boolean {
+  return state === "Z" || state === "X" || state === "x";
+}
+
+/**
+ * Whether `pid` is a live process: it exists and is not a zombie. Unlike
+ * `kill(pid, 0)`, a zombie that nobody has reaped yet counts as dead.
+ * When `startTime` is given, the process must also have started then
+ * (otherwise the PID was reused by another process).
+ *
+ * @example
+ * ```ts
+ * import { isProcessAlive } from "@pidkit/pidkit";
+ * console.log(isProcessAlive(Deno.pid)); // true
+ * ```
+ */
+export function isProcessAlive(pid: number, startTime?: number): boolean {
+  const st = readProcStat(pid);
+  if (st === undefined || isDeadState(st.state)) return false;
+  return startTime === undefined || st.startTime === startTime;
+}
+
+/** The argument vector of `pid` (empty for kernel threads), or `undefined` if it is gone. */
+export function readCmdline(pid: number | "self"): string[] | undefined {
+  const text = readProcFile(`/proc/${pid}/cmdline`);
+  if (text === undefined) return undefined;
+  const parts = text.split("\0");
+  if (parts.at(-1) === "") parts.pop();
+  return parts;
+}
+
+/**
+ * The environment of `pid` as `KEY=VALUE` strings, or `undefined` if it is
+ * gone or not readable (another user's process without privilege).
+ */
+export function readEnviron(pid: number | "self"): string[] | undefined {
+  try {
+    const text = readProcFile(`/proc/${pid}/environ`);
+    return text === undefined ? undefined : text.split("\0").filter((s) => s !== "");
+  } catch (err) {
+    if (err instanceof Deno.errors.PermissionDenied) return undefined;
+    throw err;
+  }
+}
+
+/** Every PID listed in `/proc`, in directory order. */
+export function listPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    const c = entry.name.charCodeAt(0);
+    if (c >= 48 && c <= 57) pids.push(Number(entry.name));
+  }
+  return pids;
+}
+
+/** One line of `/proc/locks`. */
+export interface LockEntry {
+  /** `FLOCK`, `POSIX`, `OFDLCK`, `LEASE`... */
+  kind: string;
+  /** `WRITE` (exclusive) or `READ` (shared). */
+  mode: string;
+  /** PID that took the lock, in this PID namespace (may be dead or reused: cross-check). */
+  pid: number;
+  /** `major:minor` of the device, lowercase hex, as `/proc/locks` prints it. */
+  device: string;
+  /** Inode number. */
+  inode: number;
+  /** True for a process blocked waiting for the lock (`->` lines). */
+  waiting: boolean;
+}
+
+/** Parse the text of `/proc/locks`. */
+export function parseLocks(text: string): LockEntry[] {
+  const entries: LockEntry[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 6) continue;
+    const waiting = f[1] === "->";
+    const g = waiting ? f.slice(2) : f.slice(1);
+    // g: kind, ADVISORY|MANDATORY, mode, pid, maj:min:ino, start, end
+    const idx = g[4]?.lastIndexOf(":") ?? -1;
+    if (idx < 0) continue;
+    entries.push({
+      kind: g[0],
+      mode: g[2],
+      pid: Number(g[3]),
+      device: g[4].slice(0, idx),
+      inode: Number(g[4].slice(idx + 1)),
+      waiting,
+    });
+  }
+  return entries;
+}
+
+/** Every lock in the system, from `/proc/locks`. */
+export function readLocks(): LockEntry[] {
+  return parseLocks(readProcFile("/proc/locks") ?? "");
+}
+
+/**
+ * The `major:minor` text `/proc/locks` uses for a `stat().dev` number
+ * (Linux `new_encode_dev` layout, lowercase hex, two digits at least).
+ */
+export function deviceKey(dev: number): string {
+  const major = (dev >>> 8) & 0xfff;
+  const minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
+  return `${major.toString(16).padStart(2, "0")}:${minor.toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * PIDs holding (not waiting for) an `flock` on the file with this `dev` and
+ * `ino`, as the kernel reports them in this PID namespace. The listed PID is
+ * the process that took the lock; it may since have died while a child that
+ * inherited the descriptor keeps the lock, so cross-check with `/proc/PID`.
+ *
+ * @example
+ * ```ts
+ * import { lockHolders } from "@pidkit/pidkit";
+ * const st = await Deno.stat("/run/app.pid");
+ * console.log(lockHolders(st.dev, st.ino!));
+ * ```
+ */
+export function lockHolders(dev: number, ino: number, mode?: "WRITE" | "READ"): number[] {
+  const device = deviceKey(dev);
+  return readLocks()
+    .filter((l) =>
+      !l.waiting && l.kind === "FLOCK" && l.inode === ino && l.device === device &&
+      (mode === undefined || l.mode === mode)
+    )
+    .map((l) => l.pid);
+}
+
+/** This boot's id (`/proc/sys/kernel/random/boot_id`), or `undefined` where there is none. */
+export function readBootId(): string | undefined {
+  try {
+    return readProcFile("/proc/sys/kernel/random/boot_id")?.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The inode of `/proc/PID/ns/pid`: equal numbers mean the same PID namespace. */
+export function readPidNamespace(pid: number | "self" = "self"): number | undefined {
+  try {
+    const link = Deno.readLinkSync(`/proc/${pid}/ns/pid`); // "pid:[4026531836]"
+    const m = /\[(\d+)\]/.exec(link);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let cachedPageSize: number | undefined;
+
+/**
+ * The memory page size in bytes, derived from this process's own resident
+ * size as `/proc/self/status` (kB) and `/proc/self/statm` (pages) report it,
+ * so 16 KiB and 64 KiB page kernels are right too.
+ */
+export function pageSize(): number {
+  if (cachedPageSize !== undefined) return cachedPageSize;
+  let size = 4096;
+  try {
+    const statm = Deno.readTextFileSync("/proc/self/statm").split(" ");
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    const pages = Number(statm[1]);
+    if (kb > 0 && pages > 0) {
+      // Round to a power of two: the two reads are not simultaneous.
+      size = 2 ** Math.round(Math.log2((kb * 1024) / pages));
+    }
+  } catch {
+    // keep the common default
+  }
+  cachedPageSize = size;
+  return size;
+}
+
+/** Seconds since boot, from `/proc/uptime`. */
+export function readUptimeSeconds(): number {
+  return Number((readProcFile("/proc/uptime") ?? "0").split(" ")[0]);
+}
+
+/**
+ * Whether `/proc` can be read here: Linux, and the process has the
+ * permissions Deno requires for it (`-A`).
+ */
+export function procAvailable(): boolean {
+  if (Deno.build.os !== "linux") return false;
+  try {
+    Deno.readTextFileSync("/proc/self/stat");
+    return true;
+  } catch {
+    return false;
+  }
+}
