@@ -47,3 +47,5 @@ export {
 } from "./src/proc.ts";
 export type { ProcStat } from "./src/proc.ts";
 export { VERSION } from "./src/version.ts";
+export { parseSignal, signalName, signalNumber } from "./src/signals.ts";
+export { formatDuration, parseDuration } from "./src/duration.ts";
