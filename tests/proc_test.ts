@@ -39,7 +39,10 @@ Deno.test("readProcStat, readCmdline, readEnviron describe a real process", asyn
   assert.equal(st.ppid, Deno.pid);
   assert.equal(st.pgid, child.pid); // detached: its own group and session
   assert.equal(st.sid, child.pid);
-  assert.deepEqual(readCmdline(child.pid), ["sleep", "30"]);
+  // Deno.Command passes the program's resolved path as argv[0].
+  const argv = readCmdline(child.pid)!;
+  assert.match(argv[0], /(^|\/)sleep$/);
+  assert.deepEqual(argv.slice(1), ["30"]);
   assert.ok(readEnviron(child.pid)!.includes("PIDKIT_PROC_TEST=yes"));
   assert.ok(isProcessAlive(child.pid, st.startTime));
   assert.equal(isProcessAlive(child.pid, st.startTime + 1), false, "other start time = PID reuse");
