@@ -29,11 +29,25 @@ export function onProcessEnd(cleanup: () => void): void {
   if (listeners.size === 0) install();
 }
 
-/** Forget `cleanup`; the last one removes the listeners. */
+/**
+ * Forget `cleanup`; the last one removes the listeners -- a moment later, so
+ * a program that releases and re-acquires in a loop does not pay for
+ * installing them each time. Meanwhile a signal still ends the process as
+ * it would without listeners (see endBySignal).
+ */
 export function offProcessEnd(cleanup: () => void): void {
   cleanups.delete(cleanup);
-  if (cleanups.size === 0) uninstall();
+  if (cleanups.size === 0 && listeners.size > 0 && uninstallTimer === undefined) {
+    const timer = setTimeout(() => {
+      uninstallTimer = undefined;
+      if (cleanups.size === 0) uninstall();
+    }, 0);
+    Deno.unrefTimer(timer);
+    uninstallTimer = timer;
+  }
 }
+
+let uninstallTimer: ReturnType<typeof setTimeout> | undefined;
 
 function install(): void {
   for (const sig of SIGNALS) {
@@ -49,6 +63,8 @@ function install(): void {
 }
 
 function uninstall(): void {
+  if (uninstallTimer !== undefined) clearTimeout(uninstallTimer);
+  uninstallTimer = undefined;
   for (const [sig, listener] of listeners) Deno.removeSignalListener(sig, listener);
   listeners.clear();
   globalThis.removeEventListener("unload", runAll);
