@@ -194,7 +194,7 @@ export class PidFile implements AsyncDisposable, Disposable {
     const deadline = opts.timeout === Infinity ? Infinity : Date.now() + opts.timeout;
     for (let attempt = 0;; attempt++) {
       opts.signal?.throwIfAborted();
-      if (attempt > MAX_REOPENS) {
+      if (attempt > MAX_REOPENS && Date.now() >= deadline) {
         throw new PidFileError(abs, "io", `${abs} keeps being replaced while locking; try again`);
       }
       const held = openForOwner(abs, opts.mode); // steps 1 and 2
