@@ -24,7 +24,18 @@ import {
 } from "./record.ts";
 import type { PidRecord } from "./record.ts";
 
-/** Options for {@linkcode PidFile.acquire}. */
+/**
+ * Options for {@linkcode PidFile.acquire}.
+ *
+ * @example A supervisor records its child's PID, waiting up to 5 s for a previous owner
+ * ```ts
+ * import { type AcquireOptions, PidFile } from "@pidkit/pidkit";
+ * const child = new Deno.Command("sleep", { args: ["1"] }).spawn();
+ * const options: AcquireOptions = { pid: child.pid, format: "json", timeout: 5000 };
+ * await using _pid = await PidFile.acquire("/tmp/child.pid", options);
+ * await child.status;
+ * ```
+ */
 export interface AcquireOptions {
   /**
    * How long to keep trying while another process holds the file, in ms.
@@ -56,7 +67,25 @@ export interface AcquireOptions {
   removeOnExit?: boolean;
 }
 
-/** What {@linkcode probe} found at a path. */
+/**
+ * What {@linkcode probe} found at a path.
+ *
+ * @example
+ * ```ts
+ * import { probe, type ProbeResult } from "@pidkit/pidkit";
+ * const found: ProbeResult = await probe("/tmp/app.pid");
+ * switch (found.state) {
+ *   case "running":
+ *     console.log(`running: pid ${found.pid}, lock held by ${found.holderPid}`);
+ *     break;
+ *   case "stale":
+ *     console.log(`stale file naming ${found.pid ?? "nothing readable"}`);
+ *     break;
+ *   case "absent":
+ *     console.log("not running");
+ * }
+ * ```
+ */
 export type ProbeResult =
   | {
     /** Someone holds the exclusive lock: the program is running. */
@@ -90,7 +119,16 @@ export type ProbeResult =
     state: "absent";
   };
 
-/** Options for {@linkcode waitForRelease}. */
+/**
+ * Options for {@linkcode waitForRelease}.
+ *
+ * @example
+ * ```ts
+ * import { waitForRelease, type WaitOptions } from "@pidkit/pidkit";
+ * const options: WaitOptions = { timeout: 10_000, signal: AbortSignal.timeout(60_000) };
+ * await waitForRelease("/tmp/app.pid", options);
+ * ```
+ */
 export interface WaitOptions {
   /** Give up after this many ms and resolve `false`; default: wait as long as it takes. */
   timeout?: number;
