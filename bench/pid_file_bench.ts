@@ -26,9 +26,16 @@ console.log(`bench dir ${dir} (${fsType(dir)}), disk dir ${diskDir} (${fsType(di
 const running = `${dir}/running.pid`;
 const stale = `${dir}/stale.pid`;
 Deno.writeTextFileSync(stale, "12345\n");
-// Held by this process through its own handle: another handle (the probe's)
-// conflicts with it exactly as another process's would.
-await PidFile.acquire(running, { removeOnExit: false });
+// Held by another process, as in real use (holderPid is then checked through
+// /proc/locks and /proc/PID/stat of that process).
+const fixture = new URL("../tests/fixtures/pid_holder.ts", import.meta.url).pathname;
+const holder = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", "--quiet", fixture, running],
+  stdout: "piped",
+}).spawn();
+const first = await holder.stdout.getReader().read();
+if (!new TextDecoder().decode(first.value).startsWith("ready")) throw new Error("no holder");
+globalThis.addEventListener("unload", () => holder.kill("SIGKILL"));
 
 Deno.bench("acquire+release (plain, removeOnExit: false)", { group: "acquire" }, async () => {
   const pid = await PidFile.acquire(`${dir}/a.pid`, { removeOnExit: false });

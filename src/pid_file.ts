@@ -405,7 +405,7 @@ export async function probe(path: string): Promise<ProbeResult> {
  */
 export function readPidFile(path: string): Promise<PidRecord> {
   try {
-    const file = openForReader(path);
+    const file = openForReader(path)?.file;
     if (file === undefined) {
       throw new PidFileError(path, "not-found", `${path} does not exist`);
     }
@@ -446,7 +446,7 @@ export async function waitForRelease(path: string, options: WaitOptions = {}): P
     throw new TypeError(`timeout must be a number of ms >= 0, got ${timeout}`);
   }
   signal?.throwIfAborted();
-  const file = openForReader(path);
+  const file = openForReader(path)?.file;
   if (file === undefined) return true;
   try {
     if (tryShared(file)) return true;
@@ -719,7 +719,7 @@ function readContent(file: Deno.FsFile, path: string): Uint8Array {
  * Open `path` read-only for a reader, refusing symlinks and anything but a
  * regular file (opening a FIFO would block). `undefined` when there is none.
  */
-function openForReader(path: string): Deno.FsFile | undefined {
+function openForReader(path: string): Held | undefined {
   for (let i = 0;; i++) {
     let link: Deno.FileInfo;
     try {
@@ -738,7 +738,7 @@ function openForReader(path: string): Deno.FsFile | undefined {
       throw fileError(path, err, "open");
     }
     const st = file.statSync();
-    if (st.dev === link.dev && st.ino === link.ino) return file;
+    if (st.dev === link.dev && st.ino === link.ino) return { file, dev: st.dev, ino: st.ino ?? 0 };
     file.close(); // replaced between lstat and open: look again
     if (i >= MAX_REOPENS) {
       throw new PidFileError(path, "io", `${path} keeps being replaced while opening; try again`);
@@ -752,8 +752,9 @@ function probeOnce(path: string, acceptEmpty: boolean): ProbeResult | "empty" {
   // (about 40 us in Deno). existsSync follows links: a dangling symlink reads
   // as absent here, which is true -- no PID file -- and acquire refuses it.
   if (!fs.existsSync(path)) return { state: "absent" };
-  const file = openForReader(path);
-  if (file === undefined) return { state: "absent" };
+  const held = openForReader(path);
+  if (held === undefined) return { state: "absent" };
+  const { file } = held;
   try {
     if (file.tryLockSync(false)) {
       let bytes: Uint8Array;
@@ -773,8 +774,7 @@ function probeOnce(path: string, acceptEmpty: boolean): ProbeResult | "empty" {
     }
     const bytes = readContent(file, path);
     if (bytes.length === 0 && !acceptEmpty) return "empty";
-    const st = file.statSync();
-    const holderPid = liveHolder(st.dev, st.ino ?? 0);
+    const holderPid = liveHolder(held.dev, held.ino);
     try {
       const record = decodePidRecord(bytes, path);
       return { state: "running", pid: record.pid, holderPid, record };
