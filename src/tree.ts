@@ -255,15 +255,17 @@ class CgroupTracker implements Tracker {
   }
 
   signal(sig: Deno.Signal, done: Set<number>): number {
-    const fresh = this.members().filter((m) => !done.has(m.pid));
+    // cgroup.procs lists live processes (the kernel unlinks a task from it
+    // when it exits), so no per-PID stat is needed here.
+    const fresh = cgroupPids(this.#dir).filter((pid) => !done.has(pid));
     if (sig === "SIGKILL" && fresh.length > 0 && cgroupKill(this.#dir)) {
-      for (const m of fresh) done.add(m.pid);
+      for (const pid of fresh) done.add(pid);
       return fresh.length;
     }
     let count = 0;
-    for (const m of fresh) {
-      done.add(m.pid);
-      if (trySignal(m.pid, sig)) count++;
+    for (const pid of fresh) {
+      done.add(pid);
+      if (trySignal(pid, sig)) count++;
     }
     return count;
   }
@@ -448,7 +450,8 @@ export class ProcessTree implements AsyncDisposable {
       }
     };
     const foreverAt = steps.findIndex((s) => s.forever);
-    let empty = this.#tracker.isEmpty();
+    // No emptiness check up front: the first signal finds the members anyway.
+    let empty = false;
     let pos = 0;
     while (!empty) {
       if (pos >= steps.length) {
@@ -465,15 +468,15 @@ export class ProcessTree implements AsyncDisposable {
         signalled = new Set();
         const n = this.#tracker.signal(step.signal, signalled);
         for (const pid of signalled) seen.add(pid);
+        if (n === 0 && this.#tracker.isEmpty()) {
+          empty = true;
+          break;
+        }
         report.signalsSent.push({
           signal: step.signal,
           atMs: performance.now() - t0,
           targets: n,
         });
-        if (n === 0 && this.#tracker.isEmpty()) {
-          empty = true;
-          break;
-        }
         const next = steps[pos];
         options.onProgress?.({
           signal: step.signal,
