@@ -348,7 +348,8 @@ export class ProcessTree implements AsyncDisposable {
     this.stderr = this.#pipe(() => this.#child!.stderr);
     if (this.#child !== undefined) {
       this.#status = this.#child.status.then(async (s) => {
-        if (this.#tracker.isEmpty()) await this.#tracker.release();
+        // A cgroup left empty by the leader's exit is removed at once.
+        if (this.tracking === "cgroup" && this.#tracker.isEmpty()) await this.#tracker.release();
         return { success: s.success, code: s.signal === null ? s.code : null, signal: s.signal };
       });
     }
