@@ -157,7 +157,7 @@ try {
   for (const t of tiers) {
     const ms: number[] = [], s: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const r = await pidkitStop("full", 13, t, "TERM/1/KILL/5");
+      const r = await pidkitStop("full", 14, t, "TERM/1/KILL/5");
       ms.push(r.report.durationMs);
       s.push(r.left.length);
     }
@@ -172,7 +172,7 @@ try {
   for (const sig of ["TERM", "KILL"]) {
     const ms: number[] = [], s: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const r = await killPgid("full", 13, sig);
+      const r = await killPgid("full", 14, sig);
       ms.push(r.ms);
       s.push(r.left.length);
     }
@@ -181,7 +181,7 @@ try {
   if (SSD) {
     const ms: number[] = [], s: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const r = await ssdStop("full", 13, "TERM/1/KILL/5");
+      const r = await ssdStop("full", 14, "TERM/1/KILL/5");
       ms.push(r.ms);
       s.push(r.left.length);
     }
@@ -238,7 +238,11 @@ try {
   cleanup(dirs);
 }
 
-console.log(`\nProcess-tree stop, medians of ${RUNS} runs (${Deno.build.target})\n`);
+console.log(
+  `\nProcess-tree stop, medians of ${RUNS} runs (${Deno.build.target}, load ${
+    Deno.loadavg().join(" ")
+  })\n`,
+);
 console.log("| scenario | tool | median ms | survivors | note |");
 console.log("| --- | --- | ---: | ---: | --- |");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
