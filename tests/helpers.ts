@@ -115,11 +115,11 @@ export class Reaper implements AsyncDisposable {
   killAll(): void {
     for (const [g, start] of this.groups) {
       const now = startTimeOf(g);
-      if (now === undefined || start === undefined || now === start) killQuietly(-g);
+      if (now === undefined || now === start) killQuietly(-g);
     }
     for (const [p, start] of this.pids) {
       const now = startTimeOf(p);
-      if (now !== undefined && (start === undefined || now === start)) killQuietly(p);
+      if (now !== undefined && now === start) killQuietly(p);
     }
   }
 
