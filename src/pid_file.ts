@@ -428,9 +428,9 @@ export function readPidFile(path: string): Promise<PidRecord> {
  * Without `timeout` and `signal` it waits on the lock itself (a blocking
  * shared `flock` in Deno's thread pool): no polling, woken by the kernel.
  * Such a wait cannot be cancelled and keeps the process alive until it ends.
- * With `timeout` or `signal` it polls a non-blocking shared lock every 1 ms
- * for the first second, backing off to every 10 ms, so the process can always
- * exit.
+ * With `timeout` or `signal` it polls a non-blocking shared lock on every
+ * timer tick for the first second (1 ms asked; Deno's timers make it about
+ * 2 ms), backing off to 4 ms and then 10 ms, so the process can always exit.
  *
  * @example
  * ```ts
