@@ -49,3 +49,22 @@ export type { ProcStat } from "./src/proc.ts";
 export { VERSION } from "./src/version.ts";
 export { parseSignal, signalName, signalNumber } from "./src/signals.ts";
 export { formatDuration, parseDuration } from "./src/duration.ts";
+export { PidFile, probe, readPidFile, waitForRelease } from "./src/pid_file.ts";
+export type { AcquireOptions, ProbeResult, WaitOptions } from "./src/pid_file.ts";
+export { formatPidRecord, parsePidRecord } from "./src/record.ts";
+export type { PidRecord } from "./src/record.ts";
+export { attachTree, ProcessTree, spawnTree } from "./src/tree.ts";
+export type {
+  SpawnTreeOptions,
+  StopOptions,
+  StopProgress,
+  StopReport,
+  Tracking,
+  TreeExit,
+  TreeMember,
+  TreeRef,
+} from "./src/tree.ts";
+export { DEFAULT_RETRY, parseRetry } from "./src/retry.ts";
+export type { RetryStep } from "./src/retry.ts";
+export { findCgroup2 } from "./src/cgroup.ts";
+export type { Cgroup2Info } from "./src/cgroup.ts";
