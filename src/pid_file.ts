@@ -146,6 +146,20 @@ export function _setIdentityCheckForTesting(enabled: boolean): void {
   identityCheck = enabled;
 }
 
+let stepHook: ((step: string) => void) | undefined;
+
+/**
+ * Test hook, not part of the public API: call `hook` with the name of each
+ * step of acquire, update and release as it completes ("acquire:opened",
+ * "acquire:locked", "acquire:checked", "acquire:truncated",
+ * "acquire:written", "acquire:synced", the same three for "update:", and
+ * "release:unlinked"), so the torture suite can crash a process at every
+ * step. Never use it in real code.
+ */
+export function _setStepHookForTesting(hook: ((step: string) => void) | undefined): void {
+  stepHook = hook;
+}
+
 /** How long probes (shared locks) alone may keep a start from locking before it gives up. */
 const SHARED_ONLY_BUDGET_MS = 2000;
 /** How often the file is re-opened when someone keeps swapping the path before giving up. */
@@ -233,12 +247,15 @@ export class PidFile implements AsyncDisposable, Disposable {
         throw new PidFileError(abs, "io", `${abs} keeps being replaced while locking; try again`);
       }
       const held = openForOwner(abs, opts.mode); // steps 1 and 2
+      stepHook?.("acquire:opened");
       let kept = false;
       try {
         await lockExclusive(held, abs, deadline, opts.signal); // step 3
+        stepHook?.("acquire:locked");
         if (identityCheck && !isAtPath(held, abs)) continue; // step 4: start over
+        stepHook?.("acquire:checked");
         const record = buildRecord({ pid: opts.pid, format: opts.format, data: opts.data });
-        writeRecord(held.file, abs, record); // step 5
+        writeRecord(held.file, abs, record, "acquire"); // step 5
         const pidFile = new PidFile(abs, held, record, opts.data);
         if (opts.removeOnExit) pidFile.#watchExit();
         kept = true;
@@ -278,7 +295,7 @@ export class PidFile implements AsyncDisposable, Disposable {
       data,
       createdAt: this.#record.createdAt,
     });
-    writeRecord(file, this.path, record);
+    writeRecord(file, this.path, record, "update");
     this.#record = record;
     this.#data = data;
     return Promise.resolve();
@@ -342,6 +359,7 @@ export class PidFile implements AsyncDisposable, Disposable {
         // A symlink or unreadable path: not ours to remove.
       }
       if (ours) Deno.removeSync(this.path);
+      stepHook?.("release:unlinked");
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw fileError(this.path, err, "remove");
     } finally {
@@ -692,17 +710,25 @@ async function pollUntilFree(
 }
 
 /** Step 5: truncate, write, fsync. */
-function writeRecord(file: Deno.FsFile, path: string, record: PidRecord): void {
+function writeRecord(
+  file: Deno.FsFile,
+  path: string,
+  record: PidRecord,
+  phase: "acquire" | "update",
+): void {
   const bytes = new TextEncoder().encode(formatPidRecord(record));
   if (bytes.length > MAX_RECORD_BYTES) {
     throw new TypeError(`the record for ${path} is over ${MAX_RECORD_BYTES} bytes; send less data`);
   }
   try {
     file.truncateSync(0);
+    stepHook?.(`${phase}:truncated`);
     file.seekSync(0, Deno.SeekMode.Start);
     let off = 0;
     while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+    stepHook?.(`${phase}:written`);
     file.syncDataSync();
+    stepHook?.(`${phase}:synced`);
   } catch (err) {
     throw fileError(path, err, "write");
   }

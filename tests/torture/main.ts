@@ -1,5 +1,6 @@
 /**
- * `deno task torture [--quick] [--only NAME,...]`: runs every scenario,
+ * `deno task torture [--quick] [--only NAME,...] [--scale F] [--list]`: runs every scenario
+ * (full rounds times F),
  * prints a table of rounds, faults injected and violations found, and exits
  * 1 when any violation was found.
  *
@@ -12,10 +13,21 @@ import { SCENARIOS } from "./scenarios.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean" }, only: { type: "string" } },
+  options: {
+    quick: { type: "boolean" },
+    only: { type: "string" },
+    scale: { type: "string" },
+    list: { type: "boolean" },
+  },
 });
 const only = values.only?.split(",");
 const quick = values.quick ?? false;
+const scale = values.scale === undefined ? 1 : Number(values.scale);
+if (!(scale > 0)) throw new Error(`--scale must be a positive number, got ${values.scale}`);
+if (values.list) {
+  for (const s of SCENARIOS) console.log(`${s.name}: ${s.shows}`);
+  Deno.exit(0);
+}
 
 const rows: { scenario: Scenario; result: ScenarioResult; ms: number }[] = [];
 for (const scenario of SCENARIOS) {
@@ -23,14 +35,16 @@ for (const scenario of SCENARIOS) {
   const t0 = performance.now();
   let result: ScenarioResult;
   try {
-    result = await scenario.run({ quick });
+    result = await scenario.run({ quick, scale });
   } catch (err) {
     result = { rounds: 0, faults: 0, violations: 1, details: [`crashed: ${err}`] };
   }
   const ms = performance.now() - t0;
   rows.push({ scenario, result, ms });
   const status = result.skipped ? `skipped (${result.skipped})` : `${result.violations} violations`;
-  console.error(`${scenario.name}: ${result.rounds} rounds, ${status}, ${(ms / 1000).toFixed(1)} s`);
+  console.error(
+    `${scenario.name}: ${result.rounds} rounds, ${status}, ${(ms / 1000).toFixed(1)} s`,
+  );
   for (const d of result.details.slice(0, 5)) console.error(`  ${d}`);
 }
 console.log(table(rows));

@@ -1,0 +1,17 @@
+/**
+ * Every torture scenario, in the order they run.
+ *
+ * @module
+ */
+
+import type { Scenario } from "./harness.ts";
+import { startRace } from "./start_race.ts";
+import { crash } from "./crash.ts";
+import { releaseRace } from "./release_race.ts";
+
+/** The scenarios `deno task torture` runs. */
+export const SCENARIOS: Scenario[] = [
+  startRace,
+  crash,
+  releaseRace,
+];
