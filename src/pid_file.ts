@@ -253,6 +253,8 @@ export class PidFile implements AsyncDisposable, Disposable {
         await lockExclusive(held, abs, deadline, opts.signal); // step 3
         stepHook?.("acquire:locked");
         if (identityCheck && !isAtPath(held, abs)) continue; // step 4: start over
+        const risk = writeThroughRisk(held.file.statSync(), abs); // linked while we waited?
+        if (risk) throw risk;
         stepHook?.("acquire:checked");
         const record = buildRecord({ pid: opts.pid, format: opts.format, data: opts.data });
         writeRecord(held.file, abs, record, "acquire"); // step 5
@@ -548,9 +550,10 @@ function openForOwner(path: string, mode: number): Held {
       }
     }
     const st = file.statSync();
-    if (!st.isFile) {
+    const unsafe = !st.isFile ? notAFile(path) : writeThroughRisk(st, path);
+    if (unsafe) {
       file.close();
-      throw notAFile(path);
+      throw unsafe;
     }
     const held = { file, dev: st.dev, ino: st.ino ?? 0 };
     if (isAtPath(held, path)) return held;
@@ -559,6 +562,47 @@ function openForOwner(path: string, mode: number): Held {
       throw new PidFileError(path, "io", `${path} keeps being replaced while opening; try again`);
     }
   }
+}
+
+/**
+ * Why writing to the opened file `st` could write through to a file that is
+ * not a PID file, or `undefined` when it is safe. A PID file never has a
+ * second name: a hard link would let a third party point the path at any
+ * file (an owner of a world-writable directory, or anyone where
+ * fs.protected_hardlinks is 0, can link root's files there) and have us
+ * truncate it. And a file another user owns in a directory others may write
+ * (a sticky /tmp) was planted by them: taking it over would let them edit
+ * the PID we write or hold its lock from the start.
+ */
+function writeThroughRisk(st: Deno.FileInfo, path: string): PidFileError | undefined {
+  if (st.nlink !== null && st.nlink > 1) {
+    return new PidFileError(
+      path,
+      "not-a-file",
+      `${path} has ${st.nlink} hard links; refusing to write through it (remove it, or choose another path)`,
+    );
+  }
+  if (st.uid === null) return undefined;
+  let uid: number | null;
+  try {
+    uid = Deno.uid();
+  } catch {
+    return undefined; // no --allow-sys: cannot tell who we are; the kernel's checks stand
+  }
+  if (uid === null || st.uid === uid) return undefined;
+  let parentMode: number | null = null;
+  try {
+    parentMode = Deno.statSync(parentDir(path)).mode;
+  } catch { /* checked again when the file is locked */ }
+  if (parentMode !== null && (parentMode & 0o002) !== 0) {
+    return new PidFileError(
+      path,
+      "permission",
+      `${path} belongs to uid ${st.uid} in a world-writable directory; refusing to take it over ` +
+        `(remove it, or use a directory only you can write)`,
+    );
+  }
+  return undefined;
 }
 
 /**

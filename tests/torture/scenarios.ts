@@ -8,10 +8,14 @@ import type { Scenario } from "./harness.ts";
 import { startRace } from "./start_race.ts";
 import { crash } from "./crash.ts";
 import { releaseRace } from "./release_race.ts";
+import { badFiles } from "./bad_files.ts";
+import { hostilePaths } from "./hostile_paths.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
   startRace,
   crash,
   releaseRace,
+  badFiles,
+  hostilePaths,
 ];

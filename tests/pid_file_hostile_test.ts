@@ -1,0 +1,50 @@
+/**
+ * Regressions found by the torture suite (hostile-paths): acquire never
+ * writes through a hard link, and never takes over a file another user
+ * planted in a world-writable directory.
+ */
+import assert from "node:assert/strict";
+import { PidFile, PidFileError } from "../mod.ts";
+import { tempDir } from "./helpers.ts";
+
+const isRoot = Deno.uid() === 0;
+if (!isRoot) {
+  console.log("pid_file_hostile_test: the foreign-owner test needs root (chown); skipped");
+}
+
+Deno.test("acquire refuses a PID file that is a hard link to another file, and leaves it alone", async () => {
+  await using dir = tempDir();
+  const victim = dir.join("victim");
+  Deno.writeTextFileSync(victim, "precious\n");
+  Deno.linkSync(victim, dir.join("app.pid"));
+  await assert.rejects(
+    () => PidFile.acquire(dir.join("app.pid"), { removeOnExit: false }),
+    (err) =>
+      err instanceof PidFileError && err.reason === "not-a-file" && /hard links/.test(err.message),
+  );
+  assert.equal(Deno.readTextFileSync(victim), "precious\n");
+  assert.equal(Deno.readTextFileSync(dir.join("app.pid")), "precious\n");
+});
+
+Deno.test({
+  name: "acquire refuses a file owned by another user in a world-writable sticky directory",
+  ignore: !isRoot,
+  async fn() {
+    await using dir = tempDir();
+    Deno.chmodSync(dir.path, 0o1777);
+    const path = dir.join("app.pid");
+    Deno.writeTextFileSync(path, "1\n");
+    Deno.chownSync(path, 65534, 65534);
+    await assert.rejects(
+      () => PidFile.acquire(path, { removeOnExit: false }),
+      (err) =>
+        err instanceof PidFileError && err.reason === "permission" && /uid 65534/.test(err.message),
+    );
+    assert.equal(Deno.readTextFileSync(path), "1\n");
+    // Our own stale file in the same directory is still taken over.
+    Deno.chownSync(path, 0, 0);
+    const pid = await PidFile.acquire(path, { removeOnExit: false });
+    assert.equal(Deno.readTextFileSync(path), `${Deno.pid}\n`);
+    await pid.release();
+  },
+});
