@@ -635,6 +635,14 @@ function checkRef(ref: TreeRef): void {
   if (!ints.every((n) => Number.isSafeInteger(n) && n >= 0) || !(ref.pid > 0)) {
     throw new PidkitError("bad tree reference: pid, startTime, pgid and sid must be integers");
   }
+  // spawnTree starts every tree in its own session: the leader's PID is its
+  // group and session id. A ref saying otherwise (a corrupt or forged state
+  // file) would aim group signals at somebody else's processes.
+  if (ref.pgid !== ref.pid || ref.sid !== ref.pid) {
+    throw new PidkitError(
+      `bad tree reference: pgid ${ref.pgid} and sid ${ref.sid} must equal the leader pid ${ref.pid}`,
+    );
+  }
   if (typeof ref.marker !== "string" || !/^[A-Za-z0-9._-]{1,64}:[0-9a-f]+$/.test(ref.marker)) {
     throw new PidkitError(`bad tree reference: marker '${ref.marker}' is not NAME:NONCE`);
   }

@@ -10,6 +10,7 @@ import { crash } from "./crash.ts";
 import { releaseRace } from "./release_race.ts";
 import { badFiles } from "./bad_files.ts";
 import { hostilePaths } from "./hostile_paths.ts";
+import { pidReuse } from "./pid_reuse.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -18,4 +19,5 @@ export const SCENARIOS: Scenario[] = [
   releaseRace,
   badFiles,
   hostilePaths,
+  pidReuse,
 ];
