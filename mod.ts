@@ -50,7 +50,13 @@ export { VERSION } from "./src/version.ts";
 export { parseSignal, signalName, signalNumber } from "./src/signals.ts";
 export { formatDuration, parseDuration } from "./src/duration.ts";
 export { PidFile, probe, readPidFile, waitForRelease } from "./src/pid_file.ts";
-export type { AcquireOptions, ProbeResult, WaitOptions } from "./src/pid_file.ts";
+export type {
+  AcquireOptions,
+  PidFileState,
+  ProbeResult,
+  WaitOptions,
+  WatchOptions,
+} from "./src/pid_file.ts";
 export { formatPidRecord, parsePidRecord } from "./src/record.ts";
 export type { PidRecord } from "./src/record.ts";
 export { attachTree, ProcessTree, spawnTree } from "./src/tree.ts";

@@ -160,6 +160,38 @@ export function _setStepHookForTesting(hook: ((step: string) => void) | undefine
   stepHook = hook;
 }
 
+/**
+ * What {@linkcode PidFile.check} found: `"held"` (the path still names the
+ * locked file), `"removed"` (nothing at the path, or our file was unlinked),
+ * `"replaced"` (another file or a symlink is at the path), `"released"`
+ * (this object no longer holds anything).
+ *
+ * @example
+ * ```ts
+ * import { PidFile, type PidFileState } from "@pidkit/pidkit";
+ * await using pid = await PidFile.acquire("/tmp/app.pid");
+ * const state: PidFileState = pid.check();
+ * console.log(state); // "held"
+ * ```
+ */
+export type PidFileState = "held" | "removed" | "replaced" | "released";
+
+/**
+ * Options for {@linkcode PidFile.watch}.
+ *
+ * @example
+ * ```ts
+ * import { PidFile, type WatchOptions } from "@pidkit/pidkit";
+ * await using pid = await PidFile.acquire("/tmp/app.pid");
+ * const options: WatchOptions = { intervalMs: 100 };
+ * using _watch = pid.watch((state) => console.error(`pid file ${state}`), options);
+ * ```
+ */
+export interface WatchOptions {
+  /** How often to look, in ms; default 250 (a loss is noticed within that time). */
+  intervalMs?: number;
+}
+
 /** How long probes (shared locks) alone may keep a start from locking before it gives up. */
 const SHARED_ONLY_BUDGET_MS = 2000;
 /** How often the file is re-opened when someone keeps swapping the path before giving up. */
@@ -323,6 +355,74 @@ export class PidFile implements AsyncDisposable, Disposable {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * Whether the path still names the file this object holds. No lock
+   * protocol can stop a third party with write access to the directory from
+   * deleting or replacing a held PID file; the holder can notice it, and
+   * say so, instead of everyone else concluding "not running". One system
+   * call (lstat); see {@linkcode PidFile.watch} to be told.
+   *
+   * @example
+   * ```ts
+   * import { PidFile } from "@pidkit/pidkit";
+   * await using pid = await PidFile.acquire("/tmp/app.pid");
+   * await Deno.remove("/tmp/app.pid"); // sabotage
+   * console.log(pid.check()); // "removed"
+   * ```
+   */
+  check(): PidFileState {
+    if (this.#file === undefined) return "released";
+    let link: Deno.FileInfo;
+    try {
+      link = Deno.lstatSync(this.path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return "removed";
+      throw fileError(this.path, err, "stat");
+    }
+    return !link.isSymlink && link.dev === this.#dev && link.ino === this.#ino
+      ? "held"
+      : "replaced";
+  }
+
+  /**
+   * Call `onLost` when the path stops naming the held file (deleted or
+   * replaced by someone else; see {@linkcode PidFile.check}), checking every
+   * `intervalMs` (default 250 ms), and again whenever the state changes
+   * after that. The timer does not keep the process alive. Dispose the
+   * result to stop watching; release stops it too. The lock is still held
+   * after a loss: the process still is the one instance; only the file that
+   * tells others so is gone, which a caller may log or repair by releasing
+   * and acquiring again.
+   *
+   * @example
+   * ```ts
+   * import { PidFile } from "@pidkit/pidkit";
+   * await using pid = await PidFile.acquire("/tmp/app.pid");
+   * using _watch = pid.watch((state) => console.error(`${pid.path} was ${state} by someone`));
+   * ```
+   */
+  watch(onLost: (state: "removed" | "replaced") => void, options: WatchOptions = {}): Disposable {
+    const intervalMs = options.intervalMs ?? 250;
+    if (!(intervalMs > 0)) throw new TypeError(`intervalMs must be > 0, got ${intervalMs}`);
+    let last: PidFileState = "held";
+    const timer = setInterval(() => {
+      let state: PidFileState;
+      try {
+        state = this.check();
+      } catch {
+        state = "replaced"; // the path cannot even be looked at: not ours any more
+      }
+      if (state === "released") {
+        clearInterval(timer);
+        return;
+      }
+      if (state !== last && state !== "held") onLost(state);
+      last = state;
+    }, intervalMs);
+    Deno.unrefTimer(timer);
+    return { [Symbol.dispose]: () => clearInterval(timer) };
   }
 
   /** Release (see {@linkcode PidFile.release}); for `await using`. */

@@ -11,6 +11,7 @@ import { releaseRace } from "./release_race.ts";
 import { badFiles } from "./bad_files.ts";
 import { hostilePaths } from "./hostile_paths.ts";
 import { pidReuse } from "./pid_reuse.ts";
+import { sabotageLib } from "./sabotage.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -20,4 +21,5 @@ export const SCENARIOS: Scenario[] = [
   badFiles,
   hostilePaths,
   pidReuse,
+  sabotageLib,
 ];
