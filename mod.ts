@@ -49,3 +49,16 @@ export type { ProcStat } from "./src/proc.ts";
 export { VERSION } from "./src/version.ts";
 export { parseSignal, signalName, signalNumber } from "./src/signals.ts";
 export { formatDuration, parseDuration } from "./src/duration.ts";
+export { readState, writeState } from "./src/service_state.ts";
+export type { ServiceOptions, ServiceState, ServiceStatePhase } from "./src/service_state.ts";
+export {
+  inspectPidFile,
+  inspectService,
+  listServices,
+  resolveRunDir,
+  servicePaths,
+  validateName,
+} from "./src/services.ts";
+export type { RunDirOptions, ServiceInfo, ServicePaths, ServicePhase } from "./src/services.ts";
+// TEMPORARY: until src/pid_file.ts and src/tree.ts are merged (then export from those).
+export type { PidRecord, ProbeResult, Tracking, TreeRef } from "./src/_pending_contract.ts";
