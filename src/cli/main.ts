@@ -1,17 +1,17 @@
 /**
  * The CLI's entry: splits the service command off at `--`, parses options
- * with `node:util` `parseArgs`, handles `--help`, `--version` and
+ * (strictly, like `node:util` `parseArgs`), handles `--help`, `--version` and
  * `help COMMAND`, and runs the command.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { PidkitError, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { COMMANDS, findCommand } from "./commands.ts";
 import { commandHelp, mainHelp } from "./help.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
+import { parseOptions } from "./parse_args.ts";
 import type { CommandInput, CommandSpec } from "./spec.ts";
 
 /**
@@ -48,8 +48,11 @@ export async function main(args: string[]): Promise<number> {
     input = parseCommandLine(spec, args.slice(1));
   } catch (err) {
     if (err instanceof UsageError) {
-      printErr(`pidkit ${spec.name}: ${err.message} (see pidkit ${spec.name} --help)`);
-      return EXIT.usage;
+      const rest = args.slice(1);
+      const dash = rest.indexOf("--");
+      const json = (dash < 0 ? rest : rest.slice(0, dash)).includes("--json");
+      const text = `pidkit ${spec.name}: ${err.message} (see pidkit ${spec.name} --help)`;
+      return fail(text, EXIT.usage, json);
     }
     throw err;
   }
@@ -69,16 +72,21 @@ async function runCommand(spec: CommandSpec, input: CommandInput): Promise<numbe
   try {
     return await run(input);
   } catch (err) {
+    const json = input.values.json === true;
     if (err instanceof UsageError) {
-      printErr(`pidkit ${spec.name}: ${err.message}`);
-      return EXIT.usage;
+      return fail(`pidkit ${spec.name}: ${err.message}`, EXIT.usage, json);
     }
     if (err instanceof PidkitError) {
-      printErr(`pidkit ${spec.name}: ${err.message}`);
-      return EXIT.failure;
+      return fail(`pidkit ${spec.name}: ${err.message}`, EXIT.failure, json);
     }
     throw err;
   }
+}
+
+/** Report an error on stderr, as `{"error": "...", "code": N}` in JSON mode; returns `code`. */
+function fail(text: string, code: number, json: boolean): number {
+  printErr(json ? JSON.stringify({ error: text, code }) : text);
+  return code;
 }
 
 function help(rest: string[]): number {
@@ -109,23 +117,8 @@ export function parseCommandLine(spec: CommandSpec, args: string[]): CommandInpu
   const before = dash < 0 ? args : args.slice(0, dash);
   const command = dash < 0 ? [] : args.slice(dash + 1);
   if (before.includes("--help") || before.includes("-h")) return "help";
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: before,
-      options: Object.fromEntries(
-        Object.entries(spec.options).map(([k, o]) => [k, {
-          type: o.type,
-          multiple: o.multiple ?? false,
-          ...(o.short ? { short: o.short } : {}),
-        }]),
-      ),
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(parseArgsMessage(err));
-  }
+  // Not node:util parseArgs: any node: import costs 10+ ms of start-up (see parse_args.ts).
+  const parsed = parseOptions(before, spec.options);
   const positionals = parsed.positionals;
   const [min, max] = spec.positionals;
   if (spec.serviceCommand === "required") {
@@ -144,16 +137,4 @@ export function parseCommandLine(spec: CommandSpec, args: string[]): CommandInpu
     command,
     sawDoubleDash: dash >= 0,
   };
-}
-
-/** `parseArgs` messages are long and mention internals; keep the first sentence. */
-function parseArgsMessage(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  const unknown = /Unknown option '([^']+)'/.exec(msg);
-  if (unknown) return `unknown option '${unknown[1]}'`;
-  const missing = /Option '([^']+)' argument missing/.exec(msg);
-  if (missing) {
-    return `option '${missing[1].replace(/^-\w, /, "").replace(/ <value>$/, "")}' needs a value`;
-  }
-  return msg.split(". ")[0];
 }
