@@ -142,6 +142,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, pidfile, json },
     positionals: [0, 1],
     serviceCommand: "none",
+    load: () => import("./status.ts"),
   },
   {
     name: "list",
@@ -151,6 +152,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [0, 0],
     serviceCommand: "none",
+    load: () => import("./list.ts"),
   },
   {
     name: "ps",
@@ -161,6 +163,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [1, 1],
     serviceCommand: "none",
+    load: () => import("./ps.ts"),
   },
   {
     name: "logs",
@@ -180,6 +183,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [1, 1],
     serviceCommand: "none",
+    load: () => import("./logs.ts"),
   },
   {
     name: "signal",
