@@ -102,6 +102,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [1, 1],
     serviceCommand: "required",
+    load: () => import("./start.ts"),
   },
   {
     name: "run",
@@ -112,6 +113,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { ...launchOptions },
     positionals: [1, 1],
     serviceCommand: "required",
+    load: () => import("./run.ts"),
   },
   {
     name: "stop",
@@ -122,6 +124,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, pidfile, retry, json },
     positionals: [0, 1],
     serviceCommand: "none",
+    load: () => import("./stop.ts"),
   },
   {
     name: "restart",
@@ -132,6 +135,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, retry, json },
     positionals: [1, 1],
     serviceCommand: "none",
+    load: () => import("./restart.ts"),
   },
   {
     name: "status",
@@ -194,6 +198,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [2, 2],
     serviceCommand: "none",
+    load: () => import("./signal.ts"),
   },
   {
     name: "wait",
@@ -210,6 +215,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [1, 1],
     serviceCommand: "none",
+    load: () => import("./wait.ts"),
   },
 ];
 

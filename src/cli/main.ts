@@ -34,6 +34,10 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (first === "help") return help(args.slice(1));
+  // The background supervisor's hidden entry (src/supervisor_protocol.ts); not in --help.
+  if (first === "__supervise") {
+    return await (await import("../supervisor_main.ts")).superviseCommand(args.slice(1));
+  }
   if (first.startsWith("-")) {
     printErr(`pidkit: unknown option '${first}' (see pidkit --help)`);
     return EXIT.usage;
