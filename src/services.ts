@@ -235,7 +235,7 @@ export async function inspectService(dir: string, name: string): Promise<Service
   const pidfile = state?.pidfile ?? paths.pidfile;
   let probed: ProbeResult;
   try {
-    probed = await probe(pidfile);
+    probed = (state && await supervisorHolds(pidfile, state)) ?? await probe(pidfile);
   } catch (err) {
     return {
       name,
@@ -310,6 +310,42 @@ export async function inspectPidFile(path: string): Promise<ServiceInfo> {
     return { name: path, phase: "stale", pid: probed.pid, probe: probed };
   }
   return { name: path, phase: "stopped", probe: probed };
+}
+
+/**
+ * The fast path of `status`: when the PID file's lock is held and the
+ * supervisor recorded in the state is alive (same PID and start time), that
+ * supervisor is the holder: supervisors hold the lock for their whole life.
+ * This skips reading `/proc/locks`, whose first read in a process costs 5 to
+ * 20 ms (the kernel takes a write lock that waits for an RCU grace period)
+ * -- more than the rest of `status` together. Returns `undefined` when the
+ * full probe must decide.
+ */
+async function supervisorHolds(
+  pidfile: string,
+  state: ServiceState,
+): Promise<ProbeResult | undefined> {
+  if (!isProcessAlive(state.supervisor.pid, state.supervisor.startTime)) return undefined;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(pidfile, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    if (await file.tryLock(false)) return undefined; // free: let probe() say stale or absent
+    const text = new TextDecoder().decode(await Deno.readFile(pidfile)).trim();
+    if (!/^\d+$/.test(text)) return undefined;
+    const pid = Number(text);
+    return {
+      state: "running",
+      pid,
+      holderPid: state.supervisor.pid,
+      record: { pid, format: "plain" },
+    };
+  } finally {
+    file.close();
+  }
 }
 
 /** Whether the tree recorded in `state` still has a live member (same boot only). */
