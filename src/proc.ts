@@ -14,7 +14,16 @@
  * @module
  */
 
-/** Clock ticks per second for `/proc/PID/stat` times (`USER_HZ`, 100 on Linux). */
+/**
+ * Clock ticks per second for `/proc/PID/stat` times (`USER_HZ`, 100 on Linux).
+ *
+ * @example
+ * ```ts
+ * import { CLOCK_TICKS_PER_SECOND, readProcStat } from "@pidkit/pidkit";
+ * const st = readProcStat("self")!;
+ * console.log((st.utime + st.stime) / CLOCK_TICKS_PER_SECOND, "s of CPU");
+ * ```
+ */
 export const CLOCK_TICKS_PER_SECOND = 100;
 
 /** One process as `/proc/PID/stat` describes it. */
@@ -120,7 +129,15 @@ export function isProcessAlive(pid: number, startTime?: number): boolean {
   return startTime === undefined || st.startTime === startTime;
 }
 
-/** The argument vector of `pid` (empty for kernel threads), or `undefined` if it is gone. */
+/**
+ * The argument vector of `pid` (empty for kernel threads), or `undefined` if it is gone.
+ *
+ * @example
+ * ```ts
+ * import { readCmdline } from "@pidkit/pidkit";
+ * console.log(readCmdline(Deno.pid)?.join(" "));
+ * ```
+ */
 export function readCmdline(pid: number | "self"): string[] | undefined {
   const text = readProcFile(`/proc/${pid}/cmdline`);
   if (text === undefined) return undefined;
@@ -132,6 +149,12 @@ export function readCmdline(pid: number | "self"): string[] | undefined {
 /**
  * The environment of `pid` as `KEY=VALUE` strings, or `undefined` if it is
  * gone or not readable (another user's process without privilege).
+ *
+ * @example
+ * ```ts
+ * import { readEnviron } from "@pidkit/pidkit";
+ * const marker = readEnviron(Deno.pid)?.find((e) => e.startsWith("PIDKIT_SERVICE="));
+ * ```
  */
 export function readEnviron(pid: number | "self"): string[] | undefined {
   try {
@@ -143,7 +166,15 @@ export function readEnviron(pid: number | "self"): string[] | undefined {
   }
 }
 
-/** Every PID listed in `/proc`, in directory order. */
+/**
+ * Every PID listed in `/proc`, in directory order.
+ *
+ * @example
+ * ```ts
+ * import { listPids } from "@pidkit/pidkit";
+ * console.log(listPids().length, "processes");
+ * ```
+ */
 export function listPids(): number[] {
   const pids: number[] = [];
   for (const entry of Deno.readDirSync("/proc")) {
@@ -200,6 +231,12 @@ export function readLocks(): LockEntry[] {
 /**
  * The `major:minor` text `/proc/locks` uses for a `stat().dev` number
  * (Linux `new_encode_dev` layout, lowercase hex, two digits at least).
+ *
+ * @example
+ * ```ts
+ * import { deviceKey } from "@pidkit/pidkit";
+ * deviceKey(65024); // "fe:00"
+ * ```
  */
 export function deviceKey(dev: number): string {
   const major = (dev >>> 8) & 0xfff;
@@ -230,7 +267,15 @@ export function lockHolders(dev: number, ino: number, mode?: "WRITE" | "READ"): 
     .map((l) => l.pid);
 }
 
-/** This boot's id (`/proc/sys/kernel/random/boot_id`), or `undefined` where there is none. */
+/**
+ * This boot's id (`/proc/sys/kernel/random/boot_id`), or `undefined` where there is none.
+ *
+ * @example
+ * ```ts
+ * import { readBootId } from "@pidkit/pidkit";
+ * console.log(readBootId()); // e.g. "3f1c9f0e-..."
+ * ```
+ */
 export function readBootId(): string | undefined {
   try {
     return readProcFile("/proc/sys/kernel/random/boot_id")?.trim();
@@ -239,7 +284,15 @@ export function readBootId(): string | undefined {
   }
 }
 
-/** The inode of `/proc/PID/ns/pid`: equal numbers mean the same PID namespace. */
+/**
+ * The inode of `/proc/PID/ns/pid`: equal numbers mean the same PID namespace.
+ *
+ * @example
+ * ```ts
+ * import { readPidNamespace } from "@pidkit/pidkit";
+ * const sameNamespace = readPidNamespace(1) === readPidNamespace();
+ * ```
+ */
 export function readPidNamespace(pid: number | "self" = "self"): number | undefined {
   try {
     const link = Deno.readLinkSync(`/proc/${pid}/ns/pid`); // "pid:[4026531836]"
