@@ -142,7 +142,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "[NAME | --pidfile FILE] [options]",
     summary: "is it running? (exit 0 running, 1 stale, 3 not running, 4 unknown)",
     description:
-      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given.",
+      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given. States: running, starting, stopping, orphaned (supervisor gone, tree alive; exit 0), stale (exit 1), stopped, failed (exit 3), unknown (exit 4). Without NAME the exit status is the highest of the services' (3 when there are none). Reads only: never creates the run directory.",
     options: { dir, pidfile, json },
     positionals: [0, 1],
     serviceCommand: "none",
@@ -152,7 +152,8 @@ export const COMMANDS: CommandSpec[] = [
     name: "list",
     usage: "[options]",
     summary: "table of services: name, state, pid, uptime, restarts, memory, cpu",
-    description: "Lists every service in the run directory, sorted by name.",
+    description:
+      "Lists every service in the run directory, sorted by name. MEM is the resident memory of the whole tree; CPU is the tree's CPU time divided by the wall time since its oldest live process started (an average, not a sample).",
     options: { dir, json },
     positionals: [0, 0],
     serviceCommand: "none",
@@ -163,7 +164,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [options]",
     summary: "the service's process tree",
     description:
-      "Shows every process of the service, indented by parentage, with pid, rss, cpu and command.",
+      "Shows every process of the service, indented by parentage, with pid, rss, cpu and command. Exit 1 when the service is not running.",
     options: { dir, json },
     positionals: [1, 1],
     serviceCommand: "none",
@@ -174,7 +175,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [-n N] [-f]",
     summary: "show the service's log",
     description:
-      "Prints the last N lines of the service's log; with -f, follows it across restarts until interrupted.",
+      "Prints the last N lines of the service's log (read from the end of the file); with -f, follows it across restarts and log rotation (file replaced or truncated) until interrupted (Ctrl-C exits 0).",
     options: {
       dir,
       lines: {
