@@ -39,8 +39,9 @@ function libcName(): string | undefined {
 /**
  * Make SIGUSR1 harmless for the rest of this process's life: register a
  * no-op listener (so Deno's later inspector arming does not reinstall a
- * handler), then set the disposition to SIG_IGN through libc. Returns
- * whether SIG_IGN was set (false off Linux or without FFI).
+ * handler), then point the disposition at libc's `getpid` (a handler that
+ * does nothing) through libc `signal`. Returns whether that worked (false
+ * off Linux or without FFI).
  */
 export function disarmSigusr1(): boolean {
   try {
@@ -51,8 +52,15 @@ export function disarmSigusr1(): boolean {
   const name = libcName();
   if (name === undefined) return false;
   try {
-    const lib = Deno.dlopen(name, { signal: { parameters: ["i32", "usize"], result: "usize" } });
-    lib.symbols.signal(SIGUSR1, BigInt(SIG_IGN));
+    const lib = Deno.dlopen(name, {
+      signal: { parameters: ["i32", "pointer"], result: "pointer" },
+      dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
+    });
+    // A handler that does nothing observable (getpid), not SIG_IGN: an ignored
+    // signal stays ignored in every child across exec, while a handler is reset
+    // to the default there, so the service starts with a clean SIGUSR1.
+    const noop = lib.symbols.dlsym(null, new TextEncoder().encode("getpid\0"));
+    lib.symbols.signal(SIGUSR1, noop ?? Deno.UnsafePointer.create(BigInt(SIG_IGN)));
     lib.close();
     return true;
   } catch {
