@@ -49,7 +49,7 @@ export type { ProcStat } from "./src/proc.ts";
 export { VERSION } from "./src/version.ts";
 export { parseSignal, signalName, signalNumber } from "./src/signals.ts";
 export { formatDuration, parseDuration } from "./src/duration.ts";
-export { readState, writeState } from "./src/service_state.ts";
+export { readState, readStateSync, writeState } from "./src/service_state.ts";
 export type { ServiceOptions, ServiceState, ServiceStatePhase } from "./src/service_state.ts";
 export {
   inspectPidFile,

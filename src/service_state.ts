@@ -7,7 +7,6 @@
  * @module
  */
 
-import { writeFileAtomic } from "./atomic_write.ts";
 import { PidFileError } from "./errors.ts";
 import type { TreeRef } from "./_pending_contract.ts";
 
@@ -117,15 +116,44 @@ export async function readState(path: string): Promise<ServiceState | undefined>
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new PidFileError(path, "permission", `cannot read ${path}: permission denied`);
-    }
-    if (err instanceof Deno.errors.IsADirectory) {
-      throw new PidFileError(path, "not-a-file", `${path} is a directory, not a state file`);
-    }
-    throw new PidFileError(path, "io", `cannot read ${path}: ${(err as Error).message}`);
+    return readError(path, err);
   }
+  return parseState(path, text);
+}
+
+/**
+ * {@linkcode readState} without a trip through the event loop, for
+ * `pidkit status`, where each first asynchronous file operation costs
+ * start-up time (the file is small and local).
+ *
+ * @example
+ * ```ts
+ * import { readStateSync } from "@pidkit/pidkit";
+ * console.log(readStateSync("/run/pidkit/web.json")?.phase);
+ * ```
+ */
+export function readStateSync(path: string): ServiceState | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    return readError(path, err);
+  }
+  return parseState(path, text);
+}
+
+function readError(path: string, err: unknown): undefined {
+  if (err instanceof Deno.errors.NotFound) return undefined;
+  if (err instanceof Deno.errors.PermissionDenied) {
+    throw new PidFileError(path, "permission", `cannot read ${path}: permission denied`);
+  }
+  if (err instanceof Deno.errors.IsADirectory) {
+    throw new PidFileError(path, "not-a-file", `${path} is a directory, not a state file`);
+  }
+  throw new PidFileError(path, "io", `cannot read ${path}: ${(err as Error).message}`);
+}
+
+function parseState(path: string, text: string): ServiceState {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -168,5 +196,7 @@ function badContent(path: string, why: string): PidFileError {
  * ```
  */
 export async function writeState(path: string, state: ServiceState): Promise<void> {
+  // Loaded here, not at the top: readers (`pidkit status`) never need it.
+  const { writeFileAtomic } = await import("./atomic_write.ts");
   await writeFileAtomic(path, JSON.stringify(state, null, 2) + "\n", { mode: 0o644 });
 }

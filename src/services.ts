@@ -11,8 +11,8 @@
 
 import { PidFileError, PidkitError, UsageError } from "./errors.ts";
 import { isProcessAlive, readBootId } from "./proc.ts";
-import { readState, type ServiceState } from "./service_state.ts";
-import { probe, type ProbeResult, treeMembers, type TreeRef } from "./_pending_contract.ts";
+import { readStateSync, type ServiceState } from "./service_state.ts";
+import type { ProbeResult, TreeRef } from "./_pending_contract.ts";
 
 /** Options for {@linkcode resolveRunDir}. */
 export interface RunDirOptions {
@@ -227,7 +227,7 @@ export async function inspectService(dir: string, name: string): Promise<Service
   let state: ServiceState | undefined;
   let stateError: string | undefined;
   try {
-    state = await readState(paths.state);
+    state = readStateSync(paths.state);
   } catch (err) {
     if (!(err instanceof PidFileError)) throw err;
     stateError = err.message;
@@ -235,7 +235,7 @@ export async function inspectService(dir: string, name: string): Promise<Service
   const pidfile = state?.pidfile ?? paths.pidfile;
   let probed: ProbeResult;
   try {
-    probed = (state && await supervisorHolds(pidfile, state)) ?? await probe(pidfile);
+    probed = (state && supervisorHolds(pidfile, state)) ?? await probe(pidfile);
   } catch (err) {
     return {
       name,
@@ -270,7 +270,7 @@ export async function inspectService(dir: string, name: string): Promise<Service
     // Lock free and a state we cannot read: an orphaned tree cannot be ruled out.
     return { ...base, phase: "unknown", pid: probed.state === "stale" ? probed.pid : undefined };
   }
-  if (state?.tree && treeLives(state)) {
+  if (state?.tree && await treeLives(state)) {
     return { ...base, phase: "orphaned", pid: state.tree.pid, supervisorPid: state.supervisor.pid };
   }
   if (probed.state === "stale") return { ...base, phase: "stale", pid: probed.pid };
@@ -321,20 +321,19 @@ export async function inspectPidFile(path: string): Promise<ServiceInfo> {
  * -- more than the rest of `status` together. Returns `undefined` when the
  * full probe must decide.
  */
-async function supervisorHolds(
-  pidfile: string,
-  state: ServiceState,
-): Promise<ProbeResult | undefined> {
+function supervisorHolds(pidfile: string, state: ServiceState): ProbeResult | undefined {
+  // Synchronous on purpose: each first asynchronous file operation of a
+  // process costs start-up time, and these files are tiny.
   if (!isProcessAlive(state.supervisor.pid, state.supervisor.startTime)) return undefined;
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(pidfile, { read: true });
+    file = Deno.openSync(pidfile, { read: true });
   } catch {
     return undefined;
   }
   try {
-    if (await file.tryLock(false)) return undefined; // free: let probe() say stale or absent
-    const text = new TextDecoder().decode(await Deno.readFile(pidfile)).trim();
+    if (file.tryLockSync(false)) return undefined; // free: let probe() say stale or absent
+    const text = new TextDecoder().decode(Deno.readFileSync(pidfile)).trim();
     if (!/^\d+$/.test(text)) return undefined;
     const pid = Number(text);
     return {
@@ -348,12 +347,21 @@ async function supervisorHolds(
   }
 }
 
+/**
+ * The PID file module loads only when the fast path cannot decide: it is
+ * not needed by `status` of a running service, and each module costs
+ * start-up time.
+ */
+async function probe(path: string): Promise<ProbeResult> {
+  return await (await import("./_pending_contract.ts")).probe(path);
+}
+
 /** Whether the tree recorded in `state` still has a live member (same boot only). */
-function treeLives(state: ServiceState): boolean {
+async function treeLives(state: ServiceState): Promise<boolean> {
   const ref: TreeRef = state.tree!;
   if (state.bootId !== undefined && state.bootId !== readBootId()) return false;
   if (isProcessAlive(ref.pid, ref.startTime)) return true;
-  return treeMembers(ref).length > 0;
+  return (await import("./_pending_contract.ts")).treeMembers(ref).length > 0;
 }
 
 function errorLine(err: unknown, path: string): string {

@@ -7,12 +7,20 @@
  */
 
 import { PidkitError, UsageError } from "../errors.ts";
-import { VERSION } from "../version.ts";
 import { COMMANDS, findCommand } from "./commands.ts";
-import { commandHelp, mainHelp } from "./help.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { parseOptions } from "./parse_args.ts";
 import type { CommandInput, CommandSpec } from "./spec.ts";
+
+// help.ts and version.ts (with deno.json) load only when asked for: every
+// module costs start-up time, and `pidkit status` must stay near the runtime floor.
+function loadHelp(): Promise<typeof import("./help.ts")> {
+  return import("./help.ts");
+}
+
+async function version(): Promise<string> {
+  return (await import("../version.ts")).VERSION;
+}
 
 /**
  * Run the CLI with `args` (without the program name) and return the exit
@@ -26,14 +34,14 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   if (first === "-h" || first === "--help") {
-    printOut(mainHelp());
+    printOut((await loadHelp()).mainHelp());
     return EXIT.ok;
   }
   if (first === "-V" || first === "--version") {
-    printOut(`pidkit ${VERSION}`);
+    printOut(`pidkit ${await version()}`);
     return EXIT.ok;
   }
-  if (first === "help") return help(args.slice(1));
+  if (first === "help") return await help(args.slice(1));
   // The background supervisor's hidden entry (src/supervisor_protocol.ts); not in --help.
   if (first === "__supervise") {
     return await (await import("../supervisor_main.ts")).superviseCommand(args.slice(1));
@@ -61,11 +69,11 @@ export async function main(args: string[]): Promise<number> {
     throw err;
   }
   if (input === "help") {
-    printOut(commandHelp(spec));
+    printOut((await loadHelp()).commandHelp(spec));
     return EXIT.ok;
   }
   if (!spec.load) {
-    printErr(`pidkit ${spec.name}: not built yet in pidkit ${VERSION}`);
+    printErr(`pidkit ${spec.name}: not built yet in pidkit ${await version()}`);
     return EXIT.failure;
   }
   return await runCommand(spec, input);
@@ -93,9 +101,9 @@ function fail(text: string, code: number, json: boolean): number {
   return code;
 }
 
-function help(rest: string[]): number {
+async function help(rest: string[]): Promise<number> {
   if (rest.length === 0) {
-    printOut(mainHelp());
+    printOut((await loadHelp()).mainHelp());
     return EXIT.ok;
   }
   const spec = findCommand(rest[0]);
@@ -107,7 +115,7 @@ function help(rest: string[]): number {
     );
     return EXIT.usage;
   }
-  printOut(commandHelp(spec));
+  printOut((await loadHelp()).commandHelp(spec));
   return EXIT.ok;
 }
 
