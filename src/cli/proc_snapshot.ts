@@ -69,9 +69,9 @@ export class ProcSnapshot {
   /**
    * The live members of the tree `ref` names: the cgroup's processes when
    * it is cgroup-tracked; otherwise the process group, the session, their
-   * descendants, and every process carrying the tree's marker. Processes
-   * that started before the tree's leader cannot belong to it (a reused
-   * PID or group id), so they are left out.
+   * descendants, and every process carrying the tree's marker (the same
+   * rule as `attachTree`). Processes that started before the tree's leader
+   * cannot belong to it, so they are left out.
    */
   members(ref: TreeRef): TreeProcess[] {
     const found = new Set<number>();
@@ -82,8 +82,14 @@ export class ProcSnapshot {
       } catch { /* cgroup gone: fall back to the group scan below */ }
     }
     if (found.size === 0) {
-      for (const [pid, st] of this.procs) {
-        if (st.pgid === ref.pgid || st.sid === ref.sid) found.add(pid);
+      // A leader PID now used by another process means the old group and
+      // session are empty (the kernel does not reuse a PID still naming a
+      // group or session): only the marker can find members then.
+      const leader = this.procs.get(ref.pid);
+      if (!leader || leader.startTime === ref.startTime) {
+        for (const [pid, st] of this.procs) {
+          if (st.pgid === ref.pgid || st.sid === ref.sid) found.add(pid);
+        }
       }
       for (const pid of [...found]) this.#addDescendants(pid, found);
       for (const pid of this.procs.keys()) {
