@@ -343,9 +343,13 @@ class Supervisor {
     if (tree === undefined) return;
     const request = this.opts.foreground ? undefined : await readControl(this.cfg.control);
     const retry = schedule(request?.retry ?? this.cfg.options.retry, this.stopSignal);
-    await this.save({ phase: "stopping" });
-    await this.log?.line(`stopping ${this.cfg.name} (pid ${tree.pid}): ${describeRetry(retry)}`);
+    // The state and log lines are written while the tree is being stopped, not before.
+    const noted = Promise.all([
+      this.save({ phase: "stopping" }),
+      this.log?.line(`stopping ${this.cfg.name} (pid ${tree.pid}): ${describeRetry(retry)}`),
+    ]);
     const report = await tree.stop({ retry });
+    await noted;
     const exit = await tree.status;
     this.lastExit = exit;
     this.recordExit(exit);
@@ -361,13 +365,17 @@ class Supervisor {
         pid: tree.pid,
         survivors: report.survivors,
       };
-      await writeControl(this.cfg.control, result).catch(() => {});
+      this.pendingWrites.push(writeControl(this.cfg.control, result).catch(() => {}));
     }
     this.tree = undefined;
   }
 
+  /** Writes that may run alongside the final state write. */
+  pendingWrites: Promise<void>[] = [];
+
   async end(phase: "exited" | "failed" | "stopped"): Promise<void> {
-    await this.save({ phase, tree: undefined });
+    await Promise.all([this.save({ phase, tree: undefined }), ...this.pendingWrites]);
+    this.pendingWrites = [];
   }
 
   async save(change: Partial<ServiceState>): Promise<void> {

@@ -15,7 +15,6 @@
  * @module
  */
 
-import { writeFileAtomic } from "./atomic_write.ts";
 import type { ServiceOptions } from "./service_state.ts";
 
 /** The hidden command that runs a background supervisor (not in `--help`). */
@@ -91,9 +90,20 @@ export function controlPath(dir: string, name: string): string {
   return `${dir}/${name}.ctl`;
 }
 
-/** Write a stop request or result atomically. */
+/**
+ * Write a stop request or result atomically (temporary file, rename). No
+ * fsync: the file only matters while both processes run, and an fsync costs
+ * a stop several milliseconds.
+ */
 export async function writeControl(path: string, value: StopRequest | StopResult): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value) + "\n", { mode: 0o644 });
+  const temp = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(temp, JSON.stringify(value) + "\n", { mode: 0o644 });
+  try {
+    await Deno.rename(temp, path);
+  } catch (err) {
+    await Deno.remove(temp).catch(() => {});
+    throw err;
+  }
 }
 
 /** Read the control file; `undefined` when it is absent or unreadable. */

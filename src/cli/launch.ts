@@ -23,7 +23,7 @@ import {
   SUPERVISE_COMMAND,
   type SupervisorConfig,
 } from "../supervisor_protocol.ts";
-import { DEFAULT_RETRY, parseRetry } from "../tree.ts";
+import { DEFAULT_RETRY, parseRetry } from "../retry.ts";
 import type { CommandInput } from "./spec.ts";
 
 /** Make `path` absolute against `base` (default: the current directory). */

@@ -7,7 +7,7 @@
  */
 
 import { PidkitError } from "../errors.ts";
-import { parseRetry } from "../tree.ts";
+import { parseRetry } from "../retry.ts";
 import { resolveRunDir, servicePaths, validateName } from "../services.ts";
 import { readState } from "../service_state.ts";
 import { controlPath } from "../supervisor_protocol.ts";

@@ -23,7 +23,8 @@ import {
   type StopResult,
   writeControl,
 } from "../supervisor_protocol.ts";
-import { attachTree, DEFAULT_RETRY, parseRetry, type RetryStep } from "../tree.ts";
+// retry.ts, not tree.ts: the whole tree module is only needed for an orphaned tree.
+import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../retry.ts";
 import { EXIT, printOut } from "./io.ts";
 import { absolutePath } from "./launch.ts";
 import { stopForeign } from "./stop_foreign.ts";
@@ -151,12 +152,14 @@ async function stopSupervised(
   const result = await readControl(control);
   await removeControl(control);
   const report = result && "signalsSent" in result ? result as StopResult : undefined;
-  // The supervisor releases the lock only after the tree is empty; if it was
-  // killed meanwhile, the tree may live on: stop it directly.
-  const latest = (await readState(servicePaths(dir, name).state).catch(() => undefined)) ?? state;
-  const tree = latest?.tree ?? state?.tree;
-  if (tree) {
-    const orphan = tryAttach(tree);
+  // The supervisor releases the lock only after the tree is empty, and then
+  // reports. Without a report it may have been killed meanwhile, leaving the
+  // tree alive: stop it directly.
+  if (report === undefined) {
+    const latest = (await readState(servicePaths(dir, name).state).catch(() => undefined)) ??
+      state;
+    const tree = latest?.tree ?? state?.tree;
+    const orphan = tree ? await tryAttach(tree) : undefined;
     if (orphan && orphan.members().length > 0) {
       return await stopOrphan(name, pidfile, retry, latest!);
     }
@@ -172,7 +175,8 @@ async function stopSupervised(
   };
 }
 
-function tryAttach(ref: NonNullable<ServiceState["tree"]>) {
+async function tryAttach(ref: NonNullable<ServiceState["tree"]>) {
+  const { attachTree } = await import("../tree.ts");
   try {
     return attachTree(ref);
   } catch {
@@ -186,7 +190,7 @@ async function stopOrphan(
   retry: string,
   state: ServiceState,
 ): Promise<StopOutcome> {
-  const tree = tryAttach(state.tree!);
+  const tree = await tryAttach(state.tree!);
   if (tree === undefined) return { name, status: "not-running" };
   const progress = new Progress(name, parseRetry(retry));
   let report;

@@ -10,7 +10,7 @@
 
 import { waitForRelease } from "../pid_file.ts";
 import { isProcessAlive, listPids, readProcStat } from "../proc.ts";
-import { parseRetry } from "../tree.ts";
+import { parseRetry } from "../retry.ts";
 
 interface Target {
   pid: number;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RetryStep } from "../tree.ts";
+import type { RetryStep } from "../retry.ts";
 
 /** A one-line progress display, rewritten in place. */
 export class Progress {
