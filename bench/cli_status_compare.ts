@@ -17,7 +17,7 @@
  */
 
 import { writeState } from "../src/service_state.ts";
-import { readBootId, readProcStat } from "../src/proc.ts";
+import { fakeState, treeRefOf } from "../tests/service_fixture.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const args = Deno.args;
@@ -49,39 +49,13 @@ async function fabricate(name: string): Promise<void> {
   await f.lock(true);
   await f.write(new TextEncoder().encode(`${child.pid}\n`));
   locks.push(f);
-  const st = readProcStat(child.pid)!;
-  const now = new Date().toISOString();
-  await writeState(`${dir}/${name}.json`, {
-    version: 1,
-    name,
-    phase: "running",
-    supervisor: { pid: Deno.pid, startTime: readProcStat(Deno.pid)!.startTime },
-    tree: {
-      pid: child.pid,
-      startTime: st.startTime,
-      pgid: st.pgid,
-      sid: st.sid,
-      marker: `${name}:bench`,
-      tracking: "group",
-    },
-    serviceStartedAt: now,
-    command: ["sleep", "600"],
-    cwd: dir,
-    env: {},
-    options: {
-      restart: "no",
-      maxRestarts: 10,
-      restartDelayMs: 100,
-      retry: "TERM/10/KILL/5",
-      tracking: "group",
-    },
-    pidfile,
-    log: `${dir}/${name}.log`,
-    restarts: 0,
-    bootId: readBootId(),
-    createdAt: now,
-    updatedAt: now,
-  });
+  await writeState(
+    `${dir}/${name}.json`,
+    fakeState(dir, name, {
+      tree: treeRefOf(child.pid, `${name}:bench`),
+      command: ["sleep", "600"],
+    }),
+  );
 }
 
 async function time(cmd: string[], expect: number): Promise<number> {

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { writeState } from "../src/service_state.ts";
-import { readBootId, readProcStat } from "../src/proc.ts";
+import { readProcStat } from "../src/proc.ts";
+import { fakeState, treeRefOf } from "./service_fixture.ts";
 import { alive, CLI, hasProgram, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
 
 interface Fake {
@@ -31,40 +32,20 @@ async function fakeService(
     return r.code !== 0;
   }, { what: "flock holding the pid file" });
   await Deno.writeTextFile(pidfile, `${tree.pid}\n`);
-  const st = readProcStat(tree.pid)!;
   const now = new Date().toISOString();
-  await writeState(`${dir}/${name}.json`, {
-    version: 1,
-    name,
-    phase,
-    supervisor: { pid: holder.pid, startTime: readProcStat(holder.pid)!.startTime },
-    tree: {
-      pid: tree.pid,
-      startTime: st.startTime,
-      pgid: st.pgid,
-      sid: st.sid,
-      marker,
-      tracking: "group",
-    },
-    serviceStartedAt: now,
-    command: cmd,
-    cwd: dir,
-    env: {},
-    options: {
-      restart: "on-failure",
-      maxRestarts: 10,
-      restartDelayMs: 100,
-      retry: "TERM/10/KILL/5",
-      tracking: "group",
-    },
-    pidfile,
-    log: `${dir}/${name}.log`,
-    restarts: 2,
-    lastExit: { code: 1, signal: null, at: now },
-    bootId: readBootId(),
-    createdAt: now,
-    updatedAt: now,
-  });
+  await writeState(
+    `${dir}/${name}.json`,
+    fakeState(dir, name, {
+      phase,
+      supervisor: { pid: holder.pid, startTime: readProcStat(holder.pid)!.startTime },
+      tree: treeRefOf(tree.pid, marker),
+      serviceStartedAt: now,
+      command: cmd,
+      options: { ...fakeState(dir, name).options, restart: "on-failure" },
+      restarts: 2,
+      lastExit: { code: 1, signal: null, at: now },
+    }),
+  );
   return { tree, holder };
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PidFileError, UsageError } from "../src/errors.ts";
-import { readState, type ServiceState, writeState } from "../src/service_state.ts";
+import { readState, writeState } from "../src/service_state.ts";
 import {
   inspectPidFile,
   inspectService,
@@ -9,36 +9,9 @@ import {
   servicePaths,
   validateName,
 } from "../src/services.ts";
-import { readBootId, readProcStat } from "../src/proc.ts";
+import { readProcStat } from "../src/proc.ts";
+import { fakeState } from "./service_fixture.ts";
 import { Reaper, tempDir, waitUntil } from "./helpers.ts";
-
-/** A state file as a supervisor would write it, for `name` in `dir`. */
-function fakeState(dir: string, name: string, change: Partial<ServiceState> = {}): ServiceState {
-  const now = new Date().toISOString();
-  return {
-    version: 1,
-    name,
-    phase: "running",
-    supervisor: { pid: Deno.pid, startTime: readProcStat(Deno.pid)!.startTime },
-    command: ["sleep", "100"],
-    cwd: dir,
-    env: {},
-    options: {
-      restart: "no",
-      maxRestarts: 10,
-      restartDelayMs: 100,
-      retry: "TERM/10/KILL/5",
-      tracking: "group",
-    },
-    pidfile: `${dir}/${name}.pid`,
-    log: `${dir}/${name}.log`,
-    restarts: 0,
-    bootId: readBootId(),
-    createdAt: now,
-    updatedAt: now,
-    ...change,
-  };
-}
 
 Deno.test("validateName accepts the allowed alphabet and refuses the rest", () => {
   for (const ok of ["web", "a", "A.b_c-9", "x".repeat(64), ".hidden", "..."]) {

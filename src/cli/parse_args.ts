@@ -46,14 +46,7 @@ export function parseOptions(args: string[], options: Record<string, OptionSpec>
         if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`);
         set(name, true);
       } else if (eq >= 0) set(name, arg.slice(eq + 1));
-      else {
-        const next = args[i + 1];
-        if (next === undefined || (next.startsWith("-") && next !== "-")) {
-          throw new UsageError(`option '--${name}' needs a value`);
-        }
-        set(name, next);
-        i++;
-      }
+      else set(name, valueAfter(args, i++, name));
     } else if (arg.startsWith("-") && arg !== "-") {
       for (let j = 1; j < arg.length; j++) {
         const name = byShort.get(arg[j]);
@@ -63,18 +56,19 @@ export function parseOptions(args: string[], options: Record<string, OptionSpec>
           continue;
         }
         const rest = arg.slice(j + 1);
-        if (rest !== "") set(name, rest);
-        else {
-          const next = args[i + 1];
-          if (next === undefined || (next.startsWith("-") && next !== "-")) {
-            throw new UsageError(`option '--${name}' needs a value`);
-          }
-          set(name, next);
-          i++;
-        }
+        set(name, rest !== "" ? rest : valueAfter(args, i++, name));
         break;
       }
     } else positionals.push(arg);
   }
   return { values, positionals };
+}
+
+/** The value of option `name` at `args[i + 1]`; a missing value or another option is an error. */
+function valueAfter(args: string[], i: number, name: string): string {
+  const next = args[i + 1];
+  if (next === undefined || (next.startsWith("-") && next !== "-")) {
+    throw new UsageError(`option '--${name}' needs a value`);
+  }
+  return next;
 }
