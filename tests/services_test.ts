@@ -10,7 +10,7 @@ import {
   validateName,
 } from "../src/services.ts";
 import { readProcStat } from "../src/proc.ts";
-import { fakeState } from "./service_fixture.ts";
+import { fakeState, treeRefOf } from "./service_fixture.ts";
 import { Reaper, tempDir, waitUntil } from "./helpers.ts";
 
 Deno.test("validateName accepts the allowed alphabet and refuses the rest", () => {
@@ -99,41 +99,17 @@ Deno.test("inspectService: stopped, failed, stale, orphaned, unknown", async () 
   assert.equal(s.pid, other.pid);
 
   // Supervisor gone (a dead pid), lock free, the recorded tree alive: orphaned.
-  const st = readProcStat(other.pid)!;
-  await writeState(
-    `${dir}/o.json`,
-    fakeState(dir, "o", {
-      supervisor: { pid: 999_999_999, startTime: 1 },
-      tree: {
-        pid: other.pid,
-        startTime: st.startTime,
-        pgid: st.pgid,
-        sid: st.sid,
-        marker: "o:x",
-        tracking: "group",
-      },
-    }),
-  );
+  const gone = { pid: 999_999_999, startTime: 1 };
+  const ref = treeRefOf(other.pid, "o:x");
+  await writeState(`${dir}/o.json`, fakeState(dir, "o", { supervisor: gone, tree: ref }));
   await Deno.writeTextFile(`${dir}/o.pid`, `${other.pid}\n`);
   const o = await inspectService(dir, "o");
   assert.equal(o.phase, "orphaned");
   assert.equal(o.pid, other.pid);
 
   // The same tree with a wrong start time (PID reuse) and no other member: stale.
-  await writeState(
-    `${dir}/o.json`,
-    fakeState(dir, "o", {
-      supervisor: { pid: 999_999_999, startTime: 1 },
-      tree: {
-        pid: other.pid,
-        startTime: 1,
-        pgid: 999_999_998,
-        sid: 999_999_998,
-        marker: "o:y",
-        tracking: "group",
-      },
-    }),
-  );
+  const reused = { ...ref, startTime: 1, pgid: 999_999_998, sid: 999_999_998, marker: "o:y" };
+  await writeState(`${dir}/o.json`, fakeState(dir, "o", { supervisor: gone, tree: reused }));
   assert.equal((await inspectService(dir, "o")).phase, "stale");
 
   await Deno.writeTextFile(`${dir}/u.json`, "not json");
