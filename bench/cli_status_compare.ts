@@ -58,6 +58,13 @@ async function fabricate(name: string): Promise<void> {
   );
 }
 
+/** CPU time of this process's reaped children, in ms (10 ms ticks: meaningful as a sum over runs). */
+function childrenCpuMs(): number {
+  const text = Deno.readTextFileSync("/proc/self/stat");
+  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[16 - 3]) + Number(f[17 - 3])) * 10; // cutime, cstime
+}
+
 async function time(cmd: string[], expect: number): Promise<number> {
   const t0 = performance.now();
   const out = await new Deno.Command(cmd[0], {
@@ -120,18 +127,23 @@ try {
     console.log("skip: start-stop-daemon not installed");
   }
   const times = cases.map(() => [] as number[]);
+  const cpu = cases.map(() => 0);
   for (const [, cmd, code] of cases) await time(cmd, code); // warm the module cache
   for (let r = 0; r < RUNS; r++) {
-    for (let i = 0; i < cases.length; i++) times[i].push(await time(cases[i][1], cases[i][2]));
+    for (let i = 0; i < cases.length; i++) {
+      const c0 = childrenCpuMs();
+      times[i].push(await time(cases[i][1], cases[i][2]));
+      cpu[i] += childrenCpuMs() - c0;
+    }
   }
   const floor = median(times[0]);
-  console.log(`status (median of ${RUNS} interleaved runs, ms):`);
+  console.log(`status (median wall time of ${RUNS} interleaved runs, ms; mean CPU time):`);
   cases.forEach(([label], i) => {
     const m = median(times[i]);
     console.log(
-      `  ${label.padEnd(30)} ${m.toFixed(1).padStart(7)}  (${(m / floor).toFixed(2)}x floor, min ${
+      `  ${label.padEnd(32)} ${m.toFixed(1).padStart(7)}  (${(m / floor).toFixed(2)}x floor, min ${
         Math.min(...times[i]).toFixed(1)
-      })`,
+      }; CPU ${(cpu[i] / RUNS).toFixed(1)} ms/run, ${(cpu[i] / cpu[0]).toFixed(2)}x floor)`,
     );
   });
 
