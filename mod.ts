@@ -60,5 +60,22 @@ export {
   validateName,
 } from "./src/services.ts";
 export type { RunDirOptions, ServiceInfo, ServicePaths, ServicePhase } from "./src/services.ts";
-// TEMPORARY: until src/pid_file.ts and src/tree.ts are merged (then export from those).
-export type { PidRecord, ProbeResult, Tracking, TreeRef } from "./src/_pending_contract.ts";
+export { PidFile, probe, readPidFile, waitForRelease } from "./src/pid_file.ts";
+export type { AcquireOptions, ProbeResult, WaitOptions } from "./src/pid_file.ts";
+export { formatPidRecord, parsePidRecord } from "./src/record.ts";
+export type { PidRecord } from "./src/record.ts";
+export { attachTree, ProcessTree, spawnTree } from "./src/tree.ts";
+export type {
+  SpawnTreeOptions,
+  StopOptions,
+  StopProgress,
+  StopReport,
+  Tracking,
+  TreeExit,
+  TreeMember,
+  TreeRef,
+} from "./src/tree.ts";
+export { DEFAULT_RETRY, parseRetry } from "./src/retry.ts";
+export type { RetryStep } from "./src/retry.ts";
+export { findCgroup2 } from "./src/cgroup.ts";
+export type { Cgroup2Info } from "./src/cgroup.ts";

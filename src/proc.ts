@@ -347,3 +347,115 @@ export function procAvailable(): boolean {
     return false;
   }
 }
+
+/**
+ * Whether the environment of `pid` holds exactly the entry `entry`
+ * (`KEY=VALUE`). Reads `/proc/PID/environ` as raw text and searches it,
+ * which is cheaper than splitting it. False when the process is gone or
+ * its environment is not readable.
+ */
+export function environHas(pid: number, entry: string): boolean {
+  let text: string | undefined;
+  try {
+    text = readProcFile(`/proc/${pid}/environ`);
+  } catch (err) {
+    if (err instanceof Deno.errors.PermissionDenied) return false;
+    throw err;
+  }
+  if (text === undefined) return false;
+  return text.startsWith(`${entry}\0`) || text.includes(`\0${entry}\0`) || text === entry;
+}
+
+/**
+ * The PID most recently handed out in this PID namespace (last field of
+ * `/proc/loadavg`). When it has not changed, no process was created in
+ * between: a cheap way to skip a rescan of `/proc`.
+ */
+export function readLastPid(): number {
+  const text = readProcFile("/proc/loadavg") ?? "";
+  return Number(text.slice(text.lastIndexOf(" ") + 1));
+}
+
+/** One line of `/proc/PID/mountinfo`, the fields pidkit needs. */
+export interface MountInfo {
+  /** The mount's root inside its filesystem (field 4), e.g. `/` or `/user.slice`. */
+  root: string;
+  /** Where it is mounted (field 5), octal escapes decoded. */
+  mountPoint: string;
+  /** Filesystem type after the ` - ` separator, e.g. `cgroup2`. */
+  fsType: string;
+  /** Per-mount options (field 6), e.g. `rw,relatime`. */
+  options: string;
+}
+
+/** Decode the `\040`-style octal escapes of `/proc` mount tables. */
+function unescapeMount(text: string): string {
+  return text.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/** Parse the text of `/proc/PID/mountinfo`. */
+export function parseMountinfo(text: string): MountInfo[] {
+  const mounts: MountInfo[] = [];
+  for (const line of text.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0) continue;
+    const f = line.slice(0, sep).split(" ");
+    const after = line.slice(sep + 3).split(" ");
+    if (f.length < 6 || after.length < 1) continue;
+    mounts.push({
+      root: unescapeMount(f[3]),
+      mountPoint: unescapeMount(f[4]),
+      fsType: after[0],
+      options: f[5],
+    });
+  }
+  return mounts;
+}
+
+/** The mounts this process sees, from `/proc/self/mountinfo` (empty when unreadable). */
+export function readMountinfo(): MountInfo[] {
+  try {
+    return parseMountinfo(readProcFile("/proc/self/mountinfo") ?? "");
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The cgroup v2 path of `pid` (the `0::/path` line of `/proc/PID/cgroup`),
+ * or `undefined` when the process is gone or not in a v2 hierarchy.
+ */
+export function readCgroupV2Path(pid: number | "self" = "self"): string | undefined {
+  const text = readProcFile(`/proc/${pid}/cgroup`);
+  if (text === undefined) return undefined;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("0::")) return line.slice(3).replace(/ \(deleted\)$/, "");
+  }
+  return undefined;
+}
+
+/**
+ * The same answer as {@linkcode lockHolders}, found without parsing every
+ * line of `/proc/locks`: only the lines naming this file are split. This is
+ * what `probe()` uses on every call; on a machine with many POSIX locks
+ * (SQLite databases, say) it is several times faster.
+ *
+ * @example
+ * ```ts
+ * import { findLockHolders } from "./proc.ts";
+ * const st = await Deno.stat("/run/app.pid");
+ * console.log(findLockHolders(st.dev, st.ino!, "WRITE"));
+ * ```
+ */
+export function findLockHolders(dev: number, ino: number, mode?: "WRITE" | "READ"): number[] {
+  const text = readProcFile("/proc/locks") ?? "";
+  const needle = ` ${deviceKey(dev)}:${ino} `;
+  const pids: number[] = [];
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+    // "N: FLOCK  ADVISORY  WRITE PID" (or "N: -> FLOCK ..." for a waiter)
+    const f = text.slice(text.lastIndexOf("\n", at) + 1, at).trim().split(/\s+/);
+    if (f[1] !== "FLOCK" || (mode !== undefined && f[3] !== mode)) continue;
+    pids.push(Number(f[4]));
+  }
+  return pids;
+}

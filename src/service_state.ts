@@ -8,7 +8,7 @@
  */
 
 import { PidFileError } from "./errors.ts";
-import type { TreeRef } from "./_pending_contract.ts";
+import type { TreeRef } from "./tree.ts";
 
 /** What the supervisor of a service is doing. */
 export type ServiceStatePhase =

@@ -12,7 +12,8 @@
 import { PidFileError, PidkitError, UsageError } from "./errors.ts";
 import { isProcessAlive, readBootId } from "./proc.ts";
 import { readStateSync, type ServiceState } from "./service_state.ts";
-import type { ProbeResult, TreeRef } from "./_pending_contract.ts";
+import type { ProbeResult } from "./pid_file.ts";
+import type { TreeRef } from "./tree.ts";
 
 /** Options for {@linkcode resolveRunDir}. */
 export interface RunDirOptions {
@@ -366,7 +367,7 @@ function quickProbe(pidfile: string, state: ServiceState | undefined): ProbeResu
  * start-up time.
  */
 async function probe(path: string): Promise<ProbeResult> {
-  return await (await import("./_pending_contract.ts")).probe(path);
+  return await (await import("./pid_file.ts")).probe(path);
 }
 
 /** Whether the tree recorded in `state` still has a live member (same boot only). */
@@ -374,7 +375,13 @@ async function treeLives(state: ServiceState): Promise<boolean> {
   const ref: TreeRef = state.tree!;
   if (state.bootId !== undefined && state.bootId !== readBootId()) return false;
   if (isProcessAlive(ref.pid, ref.startTime)) return true;
-  return (await import("./_pending_contract.ts")).treeMembers(ref).length > 0;
+  const { attachTree } = await import("./tree.ts");
+  try {
+    return attachTree(ref).members().length > 0;
+  } catch (err) {
+    if (err instanceof PidkitError) return false; // gone, or the PID was reused
+    throw err;
+  }
 }
 
 function errorLine(err: unknown, path: string): string {

@@ -53,31 +53,48 @@ export function killQuietly(target: number, sig: Deno.Signal = "SIGKILL"): void 
   }
 }
 
+/** Start time (field 22 of /proc/PID/stat) of a live process, or undefined. */
+export function startTimeOf(pid: number): number | undefined {
+  try {
+    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const state = s[s.lastIndexOf(")") + 2];
+    if (state === "Z" || state === "X") return undefined;
+    return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[19]);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Processes a test started, ended on dispose: each recorded process group
  * gets SIGKILL, then each recorded PID. Record a PID or group as soon as it
  * is known (e.g. read from a fixture's output), never find them by name.
+ *
+ * PIDs are recorded with their start time and are signalled only while that
+ * still matches, so a PID the kernel reused (pid_max may be small) is never
+ * hit. A group is signalled unless its PID now names a different process
+ * (the kernel reuses a PGID only once no member of the old group is left).
  */
 export class Reaper implements AsyncDisposable {
-  readonly pids: Set<number> = new Set();
-  readonly groups: Set<number> = new Set();
+  readonly pids: Map<number, number | undefined> = new Map();
+  readonly groups: Map<number, number | undefined> = new Map();
   readonly children: Deno.ChildProcess[] = [];
 
   /** Remember a PID to SIGKILL at the end. */
   pid(pid: number): number {
-    this.pids.add(pid);
+    if (!this.pids.has(pid)) this.pids.set(pid, startTimeOf(pid));
     return pid;
   }
 
   /** Remember a process group to SIGKILL at the end. */
   group(pgid: number): number {
-    this.groups.add(pgid);
+    if (!this.groups.has(pgid)) this.groups.set(pgid, startTimeOf(pgid));
     return pgid;
   }
 
   /**
    * Spawn `cmd` detached (its own session and process group), recording
-   * its group; stdout is piped unless given otherwise.
+   * its group and PID.
    */
   spawn(cmd: string[], options: Deno.CommandOptions = {}): Deno.ChildProcess {
     const child = new Deno.Command(cmd[0], {
@@ -94,9 +111,20 @@ export class Reaper implements AsyncDisposable {
     return child;
   }
 
+  /** SIGKILL every recorded group and PID that is still ours. */
+  killAll(): void {
+    for (const [g, start] of this.groups) {
+      const now = startTimeOf(g);
+      if (now === undefined || now === start) killQuietly(-g);
+    }
+    for (const [p, start] of this.pids) {
+      const now = startTimeOf(p);
+      if (now !== undefined && now === start) killQuietly(p);
+    }
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
-    for (const g of this.groups) killQuietly(-g);
-    for (const p of this.pids) killQuietly(p);
+    this.killAll();
     for (const c of this.children) {
       try {
         await c.stdout?.cancel();

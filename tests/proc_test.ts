@@ -93,3 +93,25 @@ Deno.test("boot id and PID namespace", () => {
   assert.match(readBootId() ?? "", /^[0-9a-f-]{36}$/);
   assert.ok((readPidNamespace() ?? 0) > 0);
 });
+
+Deno.test("findLockHolders agrees with lockHolders, and skips waiters", async () => {
+  const { findLockHolders } = await import("../src/proc.ts");
+  await using dir = tempDir();
+  const path = dir.join("y.lock");
+  using f = await Deno.open(path, { read: true, write: true, create: true });
+  using g = await Deno.open(path, { read: true });
+  await f.lock(true);
+  const st = await f.stat();
+  assert.deepEqual(findLockHolders(st.dev, st.ino!), [Deno.pid]);
+  assert.deepEqual(findLockHolders(st.dev, st.ino!, "WRITE"), [Deno.pid]);
+  assert.deepEqual(findLockHolders(st.dev, st.ino!, "READ"), []);
+  const waiting = g.lock(false); // a blocked waiter shows as a "->" line
+  await waitUntil(() => Deno.readTextFileSync("/proc/locks").includes(`-> FLOCK`));
+  assert.deepEqual(findLockHolders(st.dev, st.ino!), lockHolders(st.dev, st.ino!));
+  assert.deepEqual(findLockHolders(st.dev, st.ino!), [Deno.pid]);
+  await f.unlock();
+  await waiting;
+  assert.deepEqual(findLockHolders(st.dev, st.ino!, "READ"), [Deno.pid]);
+  await g.unlock();
+  assert.deepEqual(findLockHolders(st.dev, st.ino!), []);
+});

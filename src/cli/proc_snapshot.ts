@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TreeRef } from "../_pending_contract.ts";
+import type { TreeRef } from "../tree.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,

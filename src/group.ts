@@ -1,0 +1,169 @@
+/**
+ * The group tracker: members of a process tree found by scanning `/proc`
+ * for processes in the leader's process group or session, or whose
+ * environment carries the tree's marker (`PIDKIT_SERVICE=<name>:<nonce>`),
+ * which also catches children that called `setsid` or double-forked.
+ *
+ * Limits (the cgroup tracker has none of them): a process that clears its
+ * environment *and* leaves the session (`env -i setsid cmd`) escapes; so does
+ * one whose environment cannot be read (another user's setuid program
+ * outside the group and session).
+ *
+ * Cost control: a member cannot have started before the leader, so the
+ * (costly) environment is read only for processes that started at or after
+ * the leader and are neither in its group nor its session, and only once
+ * per process (cached by PID and start time). Waiting for emptiness checks
+ * one known member at a time and rescans `/proc` only when a process was
+ * created since the last look (the "last PID" of `/proc/loadavg` moved).
+ *
+ * @module
+ */
+
+import { environHas, isDeadState, listPids, readLastPid, readProcStat } from "./proc.ts";
+import type { ProcStat } from "./proc.ts";
+
+/** Who the tree is: its leader and marker. */
+export interface GroupIdentity {
+  /** Leader PID. */
+  pid: number;
+  /** Leader start time (clock ticks after boot). */
+  startTime: number;
+  /** The leader's process group. */
+  pgid: number;
+  /** The leader's session. */
+  sid: number;
+  /** `<name>:<nonce>`, the value of `PIDKIT_SERVICE`. */
+  marker: string;
+}
+
+/** A full rescan of /proc at least this often while waiting (catches PID reuse). */
+const FULL_SCAN_MS = 1000;
+
+/** Scans `/proc` for the members of one tree; keeps what it learnt between scans. */
+export class GroupScanner {
+  readonly #id: GroupIdentity;
+  readonly #entry: string;
+  /** Marker presence by PID, valid for the recorded start time. */
+  readonly #marker = new Map<number, { startTime: number; has: boolean }>();
+  /** Known live members. */
+  readonly #members = new Map<number, ProcStat>();
+  /** PIDs seen by the last listing. */
+  #seen = new Set<number>();
+  #lastPid = -1;
+  #lastFull = 0;
+  /** True when the leader's PID now names another process: our group and session are gone. */
+  #reused = false;
+
+  constructor(id: GroupIdentity) {
+    this.#id = id;
+    this.#entry = `PIDKIT_SERVICE=${id.marker}`;
+  }
+
+  /** Whether the leader's PID was seen reused by an unrelated process. */
+  get leaderReused(): boolean {
+    return this.#reused;
+  }
+
+  /** Whether `st` (a live process) belongs to the tree. */
+  #isMember(st: ProcStat): boolean {
+    if (st.pid === Deno.pid || st.startTime < this.#id.startTime) return false;
+    if (!this.#reused && (st.pgid === this.#id.pgid || st.sid === this.#id.sid)) return true;
+    const cached = this.#marker.get(st.pid);
+    if (cached !== undefined && cached.startTime === st.startTime) return cached.has;
+    const has = environHas(st.pid, this.#entry);
+    this.#marker.set(st.pid, { startTime: st.startTime, has });
+    return has;
+  }
+
+  #checkLeader(): void {
+    if (this.#reused) return;
+    const leader = readProcStat(this.#id.pid);
+    // The kernel does not hand out a PID while any process still uses it as
+    // its process group or session id; so once the leader's PID names a
+    // process that started later, nobody is left in our group or session and
+    // only the marker can identify members.
+    if (leader !== undefined && leader.startTime !== this.#id.startTime) this.#reused = true;
+  }
+
+  #consider(pid: number): ProcStat | undefined {
+    const st = readProcStat(pid);
+    if (st === undefined || isDeadState(st.state) || !this.#isMember(st)) return undefined;
+    return st;
+  }
+
+  /** Rescan all of `/proc`; returns every live member. */
+  scan(): ProcStat[] {
+    const last = readLastPid();
+    this.#checkLeader();
+    const pids = listPids();
+    const members = new Map<number, ProcStat>();
+    for (const pid of pids) {
+      const st = this.#consider(pid);
+      if (st !== undefined) members.set(pid, st);
+    }
+    this.#seen = new Set(pids);
+    for (const pid of this.#marker.keys()) if (!this.#seen.has(pid)) this.#marker.delete(pid);
+    this.#members.clear();
+    for (const [pid, st] of members) this.#members.set(pid, st);
+    this.#lastPid = last;
+    this.#lastFull = performance.now();
+    return [...members.values()];
+  }
+
+  /**
+   * Look for members created since the last look: nothing to do when no
+   * process was created at all, otherwise read only PIDs that are new.
+   * Returns the members found now.
+   */
+  update(): number[] {
+    if (performance.now() - this.#lastFull > FULL_SCAN_MS) {
+      const before = new Set(this.#members.keys());
+      return this.scan().map((m) => m.pid).filter((pid) => !before.has(pid));
+    }
+    const last = readLastPid();
+    if (last === this.#lastPid) return [];
+    this.#checkLeader();
+    const pids = listPids();
+    const added: number[] = [];
+    for (const pid of pids) {
+      if (this.#seen.has(pid)) continue;
+      const st = this.#consider(pid);
+      if (st !== undefined && !this.#members.has(pid)) {
+        this.#members.set(pid, st);
+        added.push(pid);
+      }
+    }
+    this.#seen = new Set(pids);
+    this.#lastPid = last;
+    return added;
+  }
+
+  /** Whether a known member is still alive (and still the same process, still a member). */
+  #stillMember(known: ProcStat): boolean {
+    const st = readProcStat(known.pid);
+    if (st === undefined || isDeadState(st.state) || st.startTime !== known.startTime) return false;
+    return this.#isMember(st);
+  }
+
+  /**
+   * The first known member still alive, dropping dead ones on the way; cheap
+   * while the tree lives (usually one read).
+   */
+  firstAlive(): number | undefined {
+    for (const [pid, st] of this.#members) {
+      if (this.#stillMember(st)) return pid;
+      this.#members.delete(pid);
+    }
+    return undefined;
+  }
+
+  /** Whether the tree is empty now: no known member alive and none created meanwhile. */
+  isEmpty(): boolean {
+    for (;;) {
+      if (this.firstAlive() !== undefined) return false;
+      // A member may have forked and died between the last update and now:
+      // its fork moved the last PID, so this finds the child.
+      if (this.update().length === 0) return true;
+    }
+  }
+}

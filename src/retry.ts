@@ -1,0 +1,124 @@
+/**
+ * Stop schedules in the style of start-stop-daemon's `--retry`: which
+ * signals to send to a process tree and how long to wait after each.
+ *
+ * @module
+ */
+
+import { parseDuration } from "./duration.ts";
+import { UsageError } from "./errors.ts";
+import { parseSignal } from "./signals.ts";
+
+/**
+ * One item of a stop schedule: send `signal`, or wait up to `timeoutMs`
+ * for the tree to empty, or (`forever`) mark where to start again when the
+ * end of the schedule is reached.
+ */
+export interface RetryStep {
+  /** Send this signal to every member. */
+  signal?: Deno.Signal;
+  /** Wait this long (ms) for every member to be gone. */
+  timeoutMs?: number;
+  /** Repeat the items after this one forever (see {@linkcode parseRetry}). */
+  forever?: boolean;
+}
+
+/**
+ * The default stop schedule: SIGTERM, wait up to 10 s, SIGKILL, wait up to
+ * 5 s.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RETRY, parseRetry } from "@pidkit/pidkit";
+ * console.log(parseRetry(DEFAULT_RETRY).length); // 4
+ * ```
+ */
+export const DEFAULT_RETRY = "TERM/10/KILL/5";
+
+/** Parse one signal item: `-9`, `-TERM`, `TERM`, `SIGTERM`, `-sigterm`. */
+function parseSignalItem(item: string, spec: string): Deno.Signal {
+  const text = item.startsWith("-") ? item.slice(1) : item;
+  try {
+    return parseSignal(text);
+  } catch {
+    throw new UsageError(
+      `bad retry schedule '${spec}': '${item}' is neither a signal nor a timeout ` +
+        `(use e.g. TERM/10/KILL/5)`,
+    );
+  }
+}
+
+/** Parse one timeout item: seconds (`10`, `1.5`) or a duration (`500ms`, `2m`). */
+function parseTimeoutItem(item: string, spec: string): number {
+  try {
+    return parseDuration(item);
+  } catch {
+    throw new UsageError(`bad retry schedule '${spec}': bad timeout '${item}'`);
+  }
+}
+
+/**
+ * Parse a stop schedule as start-stop-daemon's `--retry` takes it:
+ *
+ * - a bare timeout `N` means `TERM/N/KILL/N`;
+ * - otherwise at least two items separated by `/`: a signal (`TERM`,
+ *   `SIGTERM`, `-TERM`, `-15`; a bare number is a timeout, as in
+ *   start-stop-daemon), a timeout in seconds (`10`, `0.5`) or as a duration
+ *   (`500ms`, `2m`), or `forever`;
+ * - `forever` (at most once) means: when the end of the schedule is
+ *   reached, go on with the items after `forever`, again and again. Unlike
+ *   start-stop-daemon, which rejects it, `forever` as the *last* item is
+ *   accepted and means "then keep waiting, without limit" (so
+ *   `TERM/5/forever` sends TERM and waits as long as it takes).
+ *
+ * Throws {@linkcode UsageError} with a one-line message for anything else.
+ *
+ * @example
+ * ```ts
+ * import { parseRetry } from "@pidkit/pidkit";
+ * parseRetry("30"); // TERM, 30 s, KILL, 30 s
+ * parseRetry("TERM/10/KILL/5");
+ * parseRetry("HUP/1/forever/TERM/5"); // HUP, 1 s, then TERM every 5 s until gone
+ * ```
+ */
+export function parseRetry(spec: string): RetryStep[] {
+  const text = spec.trim();
+  if (text === "") {
+    throw new UsageError("bad retry schedule '': it is empty (use e.g. TERM/10/KILL/5)");
+  }
+  const items = text.split("/");
+  if (items.length === 1) {
+    if (!/^\d/.test(text)) {
+      throw new UsageError(
+        `bad retry schedule '${spec}': give a timeout or at least two items (e.g. TERM/10/KILL/5)`,
+      );
+    }
+    const ms = parseTimeoutItem(text, spec);
+    return [{ signal: "SIGTERM" }, { timeoutMs: ms }, { signal: "SIGKILL" }, { timeoutMs: ms }];
+  }
+  const steps: RetryStep[] = [];
+  let sawForever = false;
+  for (const raw of items) {
+    const item = raw.trim();
+    if (item === "") throw new UsageError(`bad retry schedule '${spec}': empty item`);
+    if (item.toLowerCase() === "forever") {
+      if (sawForever) {
+        throw new UsageError(`bad retry schedule '${spec}': 'forever' appears more than once`);
+      }
+      sawForever = true;
+      steps.push({ forever: true });
+    } else if (/^\d/.test(item)) {
+      steps.push({ timeoutMs: parseTimeoutItem(item, spec) });
+    } else {
+      steps.push({ signal: parseSignalItem(item, spec) });
+    }
+  }
+  const foreverAt = steps.findIndex((s) => s.forever);
+  const repeated = steps.slice(foreverAt + 1);
+  if (foreverAt >= 0 && repeated.length > 0 && !repeated.some((s) => s.timeoutMs !== undefined)) {
+    throw new UsageError(
+      `bad retry schedule '${spec}': the items after 'forever' need a timeout to repeat`,
+    );
+  }
+  return steps;
+}
