@@ -10,8 +10,7 @@
  * @module
  */
 
-import fs from "node:fs";
-import { dirname, resolve } from "node:path";
+import { absolutePath, parentDir } from "./paths.ts";
 import { AlreadyRunningError, PidFileError, PidkitError } from "./errors.ts";
 import { offProcessEnd, onProcessEnd } from "./exit_cleanup.ts";
 import { findLockHolders, isProcessAlive } from "./proc.ts";
@@ -147,8 +146,6 @@ export function _setIdentityCheckForTesting(enabled: boolean): void {
   identityCheck = enabled;
 }
 
-const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
-const OWNER_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT | O_NOFOLLOW;
 /** How long probes (shared locks) alone may keep a start from locking before it gives up. */
 const SHARED_ONLY_BUDGET_MS = 2000;
 /** How often the file is re-opened when someone keeps swapping the path before giving up. */
@@ -228,7 +225,7 @@ export class PidFile implements AsyncDisposable, Disposable {
    */
   static async acquire(path: string, options: AcquireOptions = {}): Promise<PidFile> {
     const opts = checkAcquireOptions(options);
-    const abs = resolve(path);
+    const abs = absolutePath(path);
     const deadline = opts.timeout === Infinity ? Infinity : Date.now() + opts.timeout;
     for (let attempt = 0;; attempt++) {
       opts.signal?.throwIfAborted();
@@ -503,31 +500,34 @@ function checkAcquireOptions(options: AcquireOptions): CheckedAcquireOptions {
 }
 
 /**
- * Steps 1 and 2: create the file without following a symlink (node:fs
- * O_NOFOLLOW; Deno.open would create a dangling link's target), then open it
- * with Deno (which can lock it) and make sure both name the same regular
- * file as the path does now.
+ * Steps 1 and 2: open the file without following a symlink, creating it if
+ * needed, in a form Deno can lock; make sure the open file is the regular
+ * file the path names now.
+ *
+ * `createNew` (O_CREAT|O_EXCL) never follows a symlink, not even a dangling
+ * one (POSIX: it fails with EEXIST), so a new file is created safely. An
+ * existing path is checked with lstat, opened without `create`, and its
+ * identity compared with a fresh lstat, which catches a symlink swapped in
+ * between the two. (`node:fs` with O_NOFOLLOW would do the same, but
+ * importing it costs a one-shot CLI about 50 ms of start-up.)
  */
 function openForOwner(path: string, mode: number): Held {
   for (let i = 0;; i++) {
-    let fd: number;
-    try {
-      fd = fs.openSync(path, OWNER_FLAGS, mode);
-    } catch (err) {
-      if (errorCode(err) === "ENOENT" && i === 0) {
-        makeParent(path);
-        continue;
-      }
-      throw fileError(path, err, "create");
-    }
     let file: Deno.FsFile;
     try {
-      file = Deno.openSync(path, { read: true, write: true });
+      file = Deno.openSync(path, { read: true, write: true, createNew: true, mode });
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound && i < MAX_REOPENS) continue; // removed meanwhile
-      throw fileError(path, err, "open");
-    } finally {
-      fs.closeSync(fd);
+      if (err instanceof Deno.errors.AlreadyExists) {
+        const existing = openExisting(path);
+        if (existing === undefined && i < MAX_REOPENS) continue; // removed meanwhile
+        if (existing === undefined) throw fileError(path, err, "open");
+        file = existing;
+      } else if (err instanceof Deno.errors.NotFound && i === 0) {
+        makeParent(path);
+        continue;
+      } else {
+        throw fileError(path, err, "create");
+      }
     }
     const st = file.statSync();
     if (!st.isFile) {
@@ -543,11 +543,33 @@ function openForOwner(path: string, mode: number): Held {
   }
 }
 
+/**
+ * Open an existing PID file read-write, refusing anything but a regular
+ * file; `undefined` when it vanished meanwhile (the caller tries again).
+ */
+function openExisting(path: string): Deno.FsFile | undefined {
+  let link: Deno.FileInfo;
+  try {
+    link = Deno.lstatSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw fileError(path, err, "stat");
+  }
+  if (link.isSymlink) throw symlinkError(path);
+  if (!link.isFile) throw notAFile(path);
+  try {
+    return Deno.openSync(path, { read: true, write: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw fileError(path, err, "open");
+  }
+}
+
 function makeParent(path: string): void {
   try {
-    Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    Deno.mkdirSync(parentDir(path), { recursive: true, mode: 0o755 });
   } catch (err) {
-    throw fileError(dirname(path), err, "create the directory");
+    throw fileError(parentDir(path), err, "create the directory");
   }
 }
 
@@ -728,7 +750,11 @@ function openForReader(path: string): Held | undefined {
       if (err instanceof Deno.errors.NotFound) return undefined;
       throw fileError(path, err, "stat");
     }
-    if (link.isSymlink) throw symlinkError(path);
+    if (link.isSymlink) {
+      // A dangling symlink is no PID file (acquire still refuses it).
+      if (!targetExists(path)) return undefined;
+      throw symlinkError(path);
+    }
     if (!link.isFile) throw notAFile(path);
     let file: Deno.FsFile;
     try {
@@ -748,10 +774,6 @@ function openForReader(path: string): Held | undefined {
 
 /** One probe; "empty" when the file is empty under an exclusive lock (look again). */
 function probeOnce(path: string, acceptEmpty: boolean): ProbeResult | "empty" {
-  // The common "nothing there" answer without the cost of a thrown NotFound
-  // (about 40 us in Deno). existsSync follows links: a dangling symlink reads
-  // as absent here, which is true -- no PID file -- and acquire refuses it.
-  if (!fs.existsSync(path)) return { state: "absent" };
   const held = openForReader(path);
   if (held === undefined) return { state: "absent" };
   const { file } = held;
@@ -799,6 +821,15 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+function targetExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -2,14 +2,90 @@
  * Signal names and numbers: parse what a user types (`TERM`, `SIGTERM`,
  * `sigterm`, `15`) into the name `Deno.kill` takes, with one-line errors.
  *
+ * The tables are written out rather than read from `node:os`: importing a
+ * `node:` module costs a one-shot CLI several milliseconds of start-up.
+ *
  * @module
  */
 
-import os from "node:os";
 import { UsageError } from "./errors.ts";
 
-/** Signal numbers of this platform, by `SIG` name (`node:os` constants). */
-const NUMBERS: Record<string, number> = os.constants.signals as Record<string, number>;
+/** Linux signal numbers (x86, arm, riscv: the generic table). */
+const LINUX: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGIOT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGSTKFLT: 16,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPOLL: 29,
+  SIGPWR: 30,
+  SIGSYS: 31,
+};
+
+/** macOS and the BSDs. */
+const BSD: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGIOT: 6,
+  SIGEMT: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGBUS: 10,
+  SIGSEGV: 11,
+  SIGSYS: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGURG: 16,
+  SIGSTOP: 17,
+  SIGTSTP: 18,
+  SIGCONT: 19,
+  SIGCHLD: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGIO: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGINFO: 29,
+  SIGUSR1: 30,
+  SIGUSR2: 31,
+};
+
+const NUMBERS: Record<string, number> = Deno.build.os === "darwin" || Deno.build.os === "freebsd"
+  ? BSD
+  : LINUX;
 
 /**
  * Parse a signal given as a name with or without `SIG` (any case) or as a
