@@ -249,6 +249,36 @@ Deno.test("stop --pidfile of a foreign lock holder stops it and its children", {
   assert.equal((await holder.status).signal, "SIGTERM");
 });
 
+Deno.test("stop --pidfile when the process that took the lock died and a child holds it", {
+  ignore: !hasProgram("flock"),
+}, async () => {
+  await using reaper = new Reaper();
+  await using s = new Services();
+  const pidfile = s.dir.join("inherited.pid");
+  const pids = s.dir.join("inherited.pids");
+  // flock(1) takes the lock and forks sh, which inherits the descriptor.
+  const locker = reaper.spawn([
+    "flock",
+    "-x",
+    pidfile,
+    "sh",
+    "-c",
+    `echo $$ > ${pids}; sleep 1000 & echo $! >> ${pids}; wait`,
+  ]);
+  await waitUntil(() => exists(pids) && readText(pids).trim().split("\n").length === 2, {
+    what: "the holders",
+  });
+  const [sh, sleeper] = readText(pids).trim().split("\n").map(Number);
+  reaper.pid(sh);
+  reaper.pid(sleeper);
+  Deno.kill(locker.pid, "SIGKILL"); // /proc/locks still names the dead flock(1) process
+  await locker.status;
+  const r = await s.cli(["stop", "--pidfile", pidfile, "--retry", "TERM/5/KILL/5"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`stopped ${pidfile} \\(pid ${sh}\\) after TERM`));
+  await waitUntil(() => !alive(sh) && !alive(sleeper), { what: "the inheritors to end" });
+});
+
 Deno.test("a crashing service is restarted with backoff, then given up", async () => {
   await using s = new Services();
   const name = uniqueName("crash");

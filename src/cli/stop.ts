@@ -235,9 +235,9 @@ async function stopPidFile(path: string, retry: string | undefined): Promise<Sto
   }
   const own = await ownService(path);
   if (own) return await stopService(own.dir, own.name, { retry });
-  if (probed.holderPid === undefined) {
-    throw new PidkitError(`cannot find the process holding ${path} (is /proc mounted?)`);
-  }
+  // holderPid is undefined when the process that took the lock is gone (a
+  // child that inherited the descriptor holds it): stopForeign finds who has
+  // the file open.
   const outcome = await stopForeign(path, probed.holderPid, probed.pid, retry ?? DEFAULT_RETRY);
   return { name: path, status: "stopped", ...outcome };
 }

@@ -8,8 +8,9 @@
  * @module
  */
 
+import { PidkitError } from "../errors.ts";
 import { waitForRelease } from "../pid_file.ts";
-import { isProcessAlive, listPids, readProcStat } from "../proc.ts";
+import { hasFileOpen, isProcessAlive, listPids, readProcStat } from "../proc.ts";
 import { parseRetry } from "../retry.ts";
 
 interface Target {
@@ -17,9 +18,10 @@ interface Target {
   startTime: number;
 }
 
-/** The live process `pid` and its live descendants, from one scan of /proc. */
-function family(root: Target): Target[] {
-  if (!isProcessAlive(root.pid, root.startTime)) return [];
+/** The live processes `roots` and their live descendants, from one scan of /proc. */
+function family(roots: Target[]): Target[] {
+  const out = roots.filter((r) => isProcessAlive(r.pid, r.startTime));
+  if (out.length === 0) return [];
   const children = new Map<number, Target[]>();
   for (const pid of listPids()) {
     const st = readProcStat(pid);
@@ -28,15 +30,42 @@ function family(root: Target): Target[] {
     list.push({ pid, startTime: st.startTime });
     children.set(st.ppid, list);
   }
-  const out: Target[] = [root];
   for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i].pid) ?? []));
   return out;
 }
 
+/**
+ * The processes that really hold `path`: the reported lock holder when it
+ * has the file open; else (the process that took the lock died, leaving it
+ * to a child that inherited the descriptor, and its PID may since name a
+ * stranger) every process that keeps the file open across two looks
+ * `STEADY_MS` apart -- a probe opens it for microseconds and must never be
+ * mistaken for a holder. Start times are read before each check, so a PID
+ * reused later does not match.
+ */
+async function holders(path: string, reported: number | undefined): Promise<Target[]> {
+  const { dev, ino } = Deno.statSync(path);
+  const check = (pid: number): Target | undefined => {
+    const st = readProcStat(pid);
+    return st && hasFileOpen(pid, dev, ino!) ? { pid, startTime: st.startTime } : undefined;
+  };
+  const direct = reported === undefined ? undefined : check(reported);
+  if (direct) return [direct];
+  const scan = () =>
+    listPids().map(check).filter((t): t is Target => t !== undefined && t.pid !== Deno.pid);
+  const first = scan();
+  if (first.length === 0) return [];
+  await new Promise((r) => setTimeout(r, STEADY_MS));
+  const second = scan();
+  return first.filter((a) => second.some((b) => b.pid === a.pid && b.startTime === a.startTime));
+}
+
+const STEADY_MS = 100;
+
 /** Stop `holder` (and descendants) of `path` on `retry`; returns what happened. */
 export async function stopForeign(
   path: string,
-  holder: number,
+  holder: number | undefined,
   recorded: number | undefined,
   retry: string,
 ): Promise<{
@@ -47,11 +76,15 @@ export async function stopForeign(
   survivors: number[];
   note?: string;
 }> {
-  const st = readProcStat(holder);
-  const root: Target = { pid: holder, startTime: st?.startTime ?? -1 };
+  const roots = await holders(path, holder);
+  if (roots.length === 0) {
+    throw new PidkitError(
+      `${path}: no process has it open any more; nothing signalled`,
+    );
+  }
   const known = new Map<number, Target>();
   const live = () => {
-    for (const t of family(root)) if (!known.has(t.pid)) known.set(t.pid, t);
+    for (const t of family(roots)) if (!known.has(t.pid)) known.set(t.pid, t);
     return [...known.values()].filter((t) => isProcessAlive(t.pid, t.startTime));
   };
   const first = live();
@@ -88,7 +121,7 @@ export async function stopForeign(
   const survivors = live().map((t) => t.pid);
   if (survivors.length === 0) await waitForRelease(path, { timeout: 5000 });
   return {
-    pid: holder,
+    pid: roots[0].pid,
     lastSignal: sent.at(-1)?.signal,
     signalsSent: sent,
     durationMs: performance.now() - t0,
