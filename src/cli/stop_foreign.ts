@@ -44,7 +44,7 @@ function family(roots: Target[]): Target[] {
  * reused later does not match.
  */
 async function holders(path: string, reported: number | undefined): Promise<Target[]> {
-  const { dev, ino } = Deno.statSync(path);
+  const { dev, ino } = await Deno.stat(path);
   const check = (pid: number): Target | undefined => {
     const st = readProcStat(pid);
     return st && hasFileOpen(pid, dev, ino!) ? { pid, startTime: st.startTime } : undefined;
