@@ -49,6 +49,17 @@ export type { ProcStat } from "./src/proc.ts";
 export { VERSION } from "./src/version.ts";
 export { parseSignal, signalName, signalNumber } from "./src/signals.ts";
 export { formatDuration, parseDuration } from "./src/duration.ts";
+export { readState, readStateSync, writeState } from "./src/service_state.ts";
+export type { ServiceOptions, ServiceState, ServiceStatePhase } from "./src/service_state.ts";
+export {
+  inspectPidFile,
+  inspectService,
+  listServices,
+  resolveRunDir,
+  servicePaths,
+  validateName,
+} from "./src/services.ts";
+export type { RunDirOptions, ServiceInfo, ServicePaths, ServicePhase } from "./src/services.ts";
 export { PidFile, probe, readPidFile, waitForRelease } from "./src/pid_file.ts";
 export type {
   AcquireOptions,

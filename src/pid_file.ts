@@ -638,10 +638,10 @@ function openForOwner(path: string, mode: number): Held {
       file = Deno.openSync(path, { read: true, write: true, createNew: true, mode });
     } catch (err) {
       if (err instanceof Deno.errors.AlreadyExists) {
-        const existing = openExisting(path);
+        const existing = openRegular(path, true);
         if (existing === undefined && i < MAX_REOPENS) continue; // removed meanwhile
         if (existing === undefined) throw fileError(path, err, "open");
-        file = existing;
+        file = existing.file;
       } else if (err instanceof Deno.errors.NotFound && i === 0) {
         makeParent(path);
         continue;
@@ -706,10 +706,16 @@ function writeThroughRisk(st: Deno.FileInfo, path: string): PidFileError | undef
 }
 
 /**
- * Open an existing PID file read-write, refusing anything but a regular
- * file; `undefined` when it vanished meanwhile (the caller tries again).
+ * lstat `path` and, if it is a regular file, open it without following a
+ * symlink's target (read-only, or read-write for an owner). `undefined` when
+ * nothing is there (or it vanished meanwhile), and, for readers, when a
+ * dangling symlink is there: that is no PID file, though acquire refuses it.
+ * The caller compares the open file's identity with a fresh lstat.
  */
-function openExisting(path: string): Deno.FsFile | undefined {
+function openRegular(
+  path: string,
+  write: boolean,
+): { file: Deno.FsFile; link: Deno.FileInfo } | undefined {
   let link: Deno.FileInfo;
   try {
     link = Deno.lstatSync(path);
@@ -717,10 +723,13 @@ function openExisting(path: string): Deno.FsFile | undefined {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw fileError(path, err, "stat");
   }
-  if (link.isSymlink) throw symlinkError(path);
+  if (link.isSymlink) {
+    if (!write && !targetExists(path)) return undefined;
+    throw symlinkError(path);
+  }
   if (!link.isFile) throw notAFile(path);
   try {
-    return Deno.openSync(path, { read: true, write: true });
+    return { file: Deno.openSync(path, { read: true, write }), link };
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw fileError(path, err, "open");
@@ -913,26 +922,9 @@ function readContent(file: Deno.FsFile, path: string): Uint8Array {
  */
 function openForReader(path: string): Held | undefined {
   for (let i = 0;; i++) {
-    let link: Deno.FileInfo;
-    try {
-      link = Deno.lstatSync(path);
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return undefined;
-      throw fileError(path, err, "stat");
-    }
-    if (link.isSymlink) {
-      // A dangling symlink is no PID file (acquire still refuses it).
-      if (!targetExists(path)) return undefined;
-      throw symlinkError(path);
-    }
-    if (!link.isFile) throw notAFile(path);
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(path, { read: true });
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return undefined;
-      throw fileError(path, err, "open");
-    }
+    const opened = openRegular(path, false);
+    if (opened === undefined) return undefined;
+    const { file, link } = opened;
     const st = file.statSync();
     if (st.dev === link.dev && st.ino === link.ino) return { file, dev: st.dev, ino: st.ino ?? 0 };
     file.close(); // replaced between lstat and open: look again

@@ -258,13 +258,7 @@ export function deviceKey(dev: number): string {
  * ```
  */
 export function lockHolders(dev: number, ino: number, mode?: "WRITE" | "READ"): number[] {
-  const device = deviceKey(dev);
-  return readLocks()
-    .filter((l) =>
-      !l.waiting && l.kind === "FLOCK" && l.inode === ino && l.device === device &&
-      (mode === undefined || l.mode === mode)
-    )
-    .map((l) => l.pid);
+  return findLockHolders(dev, ino, mode);
 }
 
 /**
@@ -458,4 +452,35 @@ export function findLockHolders(dev: number, ino: number, mode?: "WRITE" | "READ
     pids.push(Number(f[4]));
   }
   return pids;
+}
+
+/**
+ * Whether process `pid` has the file with this `dev` and `ino` open, from
+ * its `/proc/PID/fd` links. Evidence that a PID reported as a lock holder
+ * still holds the file: `/proc/locks` names the process that *took* the
+ * lock, which may since have died (its PID reused) while a child that
+ * inherited the descriptor keeps the lock. `false` when unreadable.
+ *
+ * @example
+ * ```ts
+ * import { hasFileOpen } from "./proc.ts";
+ * using f = await Deno.open("/tmp/x", { create: true, write: true });
+ * const st = await f.stat();
+ * console.log(hasFileOpen(Deno.pid, st.dev, st.ino!)); // true
+ * ```
+ */
+export function hasFileOpen(pid: number, dev: number, ino: number): boolean {
+  let entries: Iterable<Deno.DirEntry>;
+  try {
+    entries = Deno.readDirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const entry of entries) {
+    try {
+      const st = Deno.statSync(`/proc/${pid}/fd/${entry.name}`);
+      if (st.dev === dev && st.ino === ino) return true;
+    } catch { /* closed meanwhile */ }
+  }
+  return false;
 }

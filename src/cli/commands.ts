@@ -102,16 +102,18 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [1, 1],
     serviceCommand: "required",
+    load: () => import("./start.ts"),
   },
   {
     name: "run",
     usage: "NAME [options] -- CMD [ARGS...]",
     summary: "the same, in the foreground",
     description:
-      "Runs the supervisor in the foreground (for systemd units and containers): forwards SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 to the service's tree and exits with the service's exit code (128+N when it died of signal N).",
+      "Runs the supervisor in the foreground (for systemd units and containers): forwards SIGINT, SIGTERM, SIGHUP and SIGUSR2 to the service's tree and exits with the service's exit code (128+N when it died of signal N). SIGUSR1 is forwarded when run was started with it blocked (env --block-signal=USR1 pidkit run ...), else ignored: in Deno it would open the V8 inspector.",
     options: { ...launchOptions },
     positionals: [1, 1],
     serviceCommand: "required",
+    load: () => import("./run.ts"),
   },
   {
     name: "stop",
@@ -122,6 +124,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, pidfile, retry, json },
     positionals: [0, 1],
     serviceCommand: "none",
+    load: () => import("./stop.ts"),
   },
   {
     name: "restart",
@@ -132,42 +135,47 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, retry, json },
     positionals: [1, 1],
     serviceCommand: "none",
+    load: () => import("./restart.ts"),
   },
   {
     name: "status",
     usage: "[NAME | --pidfile FILE] [options]",
     summary: "is it running? (exit 0 running, 1 stale, 3 not running, 4 unknown)",
     description:
-      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given.",
+      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given. States: running, starting, stopping, orphaned (supervisor gone, tree alive; exit 0), stale (exit 1), stopped, failed (exit 3), unknown (exit 4). Without NAME the exit status is the highest of the services' (3 when there are none). Reads only: never creates the run directory.",
     options: { dir, pidfile, json },
     positionals: [0, 1],
     serviceCommand: "none",
+    load: () => import("./status.ts"),
   },
   {
     name: "list",
     usage: "[options]",
     summary: "table of services: name, state, pid, uptime, restarts, memory, cpu",
-    description: "Lists every service in the run directory, sorted by name.",
+    description:
+      "Lists every service in the run directory, sorted by name. MEM is the resident memory of the whole tree; CPU is the tree's CPU time divided by the wall time since its oldest live process started (an average, not a sample).",
     options: { dir, json },
     positionals: [0, 0],
     serviceCommand: "none",
+    load: () => import("./list.ts"),
   },
   {
     name: "ps",
     usage: "NAME [options]",
     summary: "the service's process tree",
     description:
-      "Shows every process of the service, indented by parentage, with pid, rss, cpu and command.",
+      "Shows every process of the service, indented by parentage, with pid, rss, cpu and command. Exit 1 when the service is not running.",
     options: { dir, json },
     positionals: [1, 1],
     serviceCommand: "none",
+    load: () => import("./ps.ts"),
   },
   {
     name: "logs",
     usage: "NAME [-n N] [-f]",
     summary: "show the service's log",
     description:
-      "Prints the last N lines of the service's log; with -f, follows it across restarts until interrupted.",
+      "Prints the last N lines of the service's log (read from the end of the file); with -f, follows it across restarts and log rotation (file replaced or truncated) until interrupted (Ctrl-C exits 0).",
     options: {
       dir,
       lines: {
@@ -180,6 +188,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [1, 1],
     serviceCommand: "none",
+    load: () => import("./logs.ts"),
   },
   {
     name: "signal",
@@ -190,6 +199,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [2, 2],
     serviceCommand: "none",
+    load: () => import("./signal.ts"),
   },
   {
     name: "wait",
@@ -206,6 +216,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [1, 1],
     serviceCommand: "none",
+    load: () => import("./wait.ts"),
   },
 ];
 

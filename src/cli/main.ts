@@ -1,18 +1,26 @@
 /**
  * The CLI's entry: splits the service command off at `--`, parses options
- * with `node:util` `parseArgs`, handles `--help`, `--version` and
+ * (strictly, like `node:util` `parseArgs`), handles `--help`, `--version` and
  * `help COMMAND`, and runs the command.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { PidkitError, UsageError } from "../errors.ts";
-import { VERSION } from "../version.ts";
 import { COMMANDS, findCommand } from "./commands.ts";
-import { commandHelp, mainHelp } from "./help.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
+import { parseOptions } from "./parse_args.ts";
 import type { CommandInput, CommandSpec } from "./spec.ts";
+
+// help.ts and version.ts (with deno.json) load only when asked for: every
+// module costs start-up time, and `pidkit status` must stay near the runtime floor.
+function loadHelp(): Promise<typeof import("./help.ts")> {
+  return import("./help.ts");
+}
+
+async function version(): Promise<string> {
+  return (await import("../version.ts")).VERSION;
+}
 
 /**
  * Run the CLI with `args` (without the program name) and return the exit
@@ -26,14 +34,18 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   if (first === "-h" || first === "--help") {
-    printOut(mainHelp());
+    printOut((await loadHelp()).mainHelp());
     return EXIT.ok;
   }
   if (first === "-V" || first === "--version") {
-    printOut(`pidkit ${VERSION}`);
+    printOut(`pidkit ${await version()}`);
     return EXIT.ok;
   }
-  if (first === "help") return help(args.slice(1));
+  if (first === "help") return await help(args.slice(1));
+  // The background supervisor's hidden entry (src/supervisor_protocol.ts); not in --help.
+  if (first === "__supervise") {
+    return await (await import("../supervisor_main.ts")).superviseCommand(args.slice(1));
+  }
   if (first.startsWith("-")) {
     printErr(`pidkit: unknown option '${first}' (see pidkit --help)`);
     return EXIT.usage;
@@ -48,17 +60,20 @@ export async function main(args: string[]): Promise<number> {
     input = parseCommandLine(spec, args.slice(1));
   } catch (err) {
     if (err instanceof UsageError) {
-      printErr(`pidkit ${spec.name}: ${err.message} (see pidkit ${spec.name} --help)`);
-      return EXIT.usage;
+      const rest = args.slice(1);
+      const dash = rest.indexOf("--");
+      const json = (dash < 0 ? rest : rest.slice(0, dash)).includes("--json");
+      const text = `pidkit ${spec.name}: ${err.message} (see pidkit ${spec.name} --help)`;
+      return fail(text, EXIT.usage, json);
     }
     throw err;
   }
   if (input === "help") {
-    printOut(commandHelp(spec));
+    printOut((await loadHelp()).commandHelp(spec));
     return EXIT.ok;
   }
   if (!spec.load) {
-    printErr(`pidkit ${spec.name}: not built yet in pidkit ${VERSION}`);
+    printErr(`pidkit ${spec.name}: not built yet in pidkit ${await version()}`);
     return EXIT.failure;
   }
   return await runCommand(spec, input);
@@ -69,21 +84,26 @@ async function runCommand(spec: CommandSpec, input: CommandInput): Promise<numbe
   try {
     return await run(input);
   } catch (err) {
+    const json = input.values.json === true;
     if (err instanceof UsageError) {
-      printErr(`pidkit ${spec.name}: ${err.message}`);
-      return EXIT.usage;
+      return fail(`pidkit ${spec.name}: ${err.message}`, EXIT.usage, json);
     }
     if (err instanceof PidkitError) {
-      printErr(`pidkit ${spec.name}: ${err.message}`);
-      return EXIT.failure;
+      return fail(`pidkit ${spec.name}: ${err.message}`, EXIT.failure, json);
     }
     throw err;
   }
 }
 
-function help(rest: string[]): number {
+/** Report an error on stderr, as `{"error": "...", "code": N}` in JSON mode; returns `code`. */
+function fail(text: string, code: number, json: boolean): number {
+  printErr(json ? JSON.stringify({ error: text, code }) : text);
+  return code;
+}
+
+async function help(rest: string[]): Promise<number> {
   if (rest.length === 0) {
-    printOut(mainHelp());
+    printOut((await loadHelp()).mainHelp());
     return EXIT.ok;
   }
   const spec = findCommand(rest[0]);
@@ -95,7 +115,7 @@ function help(rest: string[]): number {
     );
     return EXIT.usage;
   }
-  printOut(commandHelp(spec));
+  printOut((await loadHelp()).commandHelp(spec));
   return EXIT.ok;
 }
 
@@ -109,23 +129,8 @@ export function parseCommandLine(spec: CommandSpec, args: string[]): CommandInpu
   const before = dash < 0 ? args : args.slice(0, dash);
   const command = dash < 0 ? [] : args.slice(dash + 1);
   if (before.includes("--help") || before.includes("-h")) return "help";
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: before,
-      options: Object.fromEntries(
-        Object.entries(spec.options).map(([k, o]) => [k, {
-          type: o.type,
-          multiple: o.multiple ?? false,
-          ...(o.short ? { short: o.short } : {}),
-        }]),
-      ),
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(parseArgsMessage(err));
-  }
+  // Not node:util parseArgs: any node: import costs 10+ ms of start-up (see parse_args.ts).
+  const parsed = parseOptions(before, spec.options);
   const positionals = parsed.positionals;
   const [min, max] = spec.positionals;
   if (spec.serviceCommand === "required") {
@@ -144,16 +149,4 @@ export function parseCommandLine(spec: CommandSpec, args: string[]): CommandInpu
     command,
     sawDoubleDash: dash >= 0,
   };
-}
-
-/** `parseArgs` messages are long and mention internals; keep the first sentence. */
-function parseArgsMessage(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  const unknown = /Unknown option '([^']+)'/.exec(msg);
-  if (unknown) return `unknown option '${unknown[1]}'`;
-  const missing = /Option '([^']+)' argument missing/.exec(msg);
-  if (missing) {
-    return `option '${missing[1].replace(/^-\w, /, "").replace(/ <value>$/, "")}' needs a value`;
-  }
-  return msg.split(". ")[0];
 }

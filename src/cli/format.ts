@@ -1,0 +1,82 @@
+/**
+ * Output formatting for the reading commands: aligned tables, sizes,
+ * command lines, state colours and JSON.
+ *
+ * @module
+ */
+
+import type { ServicePhase } from "../services.ts";
+import { paint, printOut } from "./io.ts";
+
+/** Column alignment for {@linkcode table}. */
+export type Align = "left" | "right";
+
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** Visible width of `text` (ANSI colour codes do not count). */
+function width(text: string): number {
+  return text.replace(ANSI, "").length;
+}
+
+/**
+ * Lay out rows as columns separated by two spaces; the last column is not
+ * padded (it is usually a command line of any length).
+ */
+export function table(rows: string[][], align: Align[] = []): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => widths[i] = Math.max(widths[i] ?? 0, width(cell)));
+  }
+  return rows.map((row) =>
+    row.map((cell, i) => {
+      if (i === row.length - 1 && align[i] !== "right") return cell;
+      const pad = " ".repeat(widths[i] - width(cell));
+      return align[i] === "right" ? pad + cell : cell + pad;
+    }).join("  ").trimEnd()
+  ).join("\n");
+}
+
+/** Bytes as `512 B`, `12.3 KiB`, `45.6 MiB`, `1.2 GiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let n = bytes / 1024;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
+}
+
+/** An argument vector as a shell-like line (arguments with spaces or quotes are quoted). */
+export function commandLine(argv: string[]): string {
+  return argv.map((a) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)
+    .join(" ");
+}
+
+/** A CPU share in percent with one decimal, e.g. `0.4%`. */
+export function formatPercent(value: number): string {
+  return `${value.toFixed(1)}%`;
+}
+
+/** The state word of a service, coloured when `color` is true. */
+export function paintPhase(phase: ServicePhase, color: boolean): string {
+  switch (phase) {
+    case "running":
+      return paint(phase, "green", color);
+    case "starting":
+    case "stopping":
+      return paint(phase, "yellow", color);
+    case "stopped":
+      return paint(phase, "dim", color);
+    default:
+      return paint(phase, "red", color);
+  }
+}
+
+/** Print `value` as pretty JSON on stdout. */
+export function printJson(value: unknown): void {
+  printOut(JSON.stringify(value, null, 2));
+}

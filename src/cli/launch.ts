@@ -1,0 +1,231 @@
+/**
+ * Shared by `start`, `run` and `restart`: turn the launch options into a
+ * checked {@linkcode SupervisorConfig} (every check before anything is
+ * created), and start a background supervisor with the start-up handshake.
+ *
+ * @module
+ */
+
+import { PidkitError, UsageError } from "../errors.ts";
+import { parseDuration } from "../duration.ts";
+import { parseHostPort } from "../readiness.ts";
+import {
+  DEFAULT_MAX_RESTARTS,
+  DEFAULT_RESTART_DELAY_MS,
+  parseRestartPolicy,
+} from "../restart_policy.ts";
+import { selfCommand } from "../self_exec.ts";
+import type { ServiceOptions } from "../service_state.ts";
+import { resolveRunDir, servicePaths, validateName } from "../services.ts";
+import {
+  controlPath,
+  type StartResult,
+  SUPERVISE_COMMAND,
+  type SupervisorConfig,
+} from "../supervisor_protocol.ts";
+import { DEFAULT_RETRY, parseRetry } from "../retry.ts";
+import type { CommandInput } from "./spec.ts";
+
+/** Make `path` absolute against `base` (default: the current directory). */
+export function absolutePath(path: string, base: string = Deno.cwd()): string {
+  const p = path.startsWith("/") ? path : `${base}/${path}`;
+  return p.length > 1 ? p.replace(/\/+$/, "") : p;
+}
+
+function str(input: CommandInput, key: string): string | undefined {
+  const v = input.values[key];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Parse and check the service options (no file system changes). */
+export function parseServiceOptions(input: CommandInput): ServiceOptions {
+  const restartText = str(input, "restart") ?? "no";
+  const restart = parseRestartPolicy(restartText);
+  if (!restart) {
+    throw new UsageError(`bad --restart '${restartText}' (use no, on-failure or always)`);
+  }
+  const maxText = str(input, "max-restarts");
+  if (maxText !== undefined && !/^\d+$/.test(maxText)) {
+    throw new UsageError(`bad --max-restarts '${maxText}' (use a whole number)`);
+  }
+  const retry = str(input, "retry") ?? DEFAULT_RETRY;
+  parseRetry(retry); // UsageError when malformed
+  const ready = ["ready-after", "ready-tcp", "ready-file"].filter((k) =>
+    str(input, k) !== undefined
+  );
+  if (ready.length > 1) {
+    throw new UsageError(`use only one of --${ready.join(", --")}`);
+  }
+  const readyTcp = str(input, "ready-tcp");
+  if (readyTcp !== undefined && !parseHostPort(readyTcp)) {
+    throw new UsageError(`bad --ready-tcp '${readyTcp}' (use HOST:PORT, e.g. 127.0.0.1:8080)`);
+  }
+  const tracking = str(input, "tracking") ?? "auto";
+  if (tracking !== "auto" && tracking !== "cgroup" && tracking !== "group") {
+    throw new UsageError(`bad --tracking '${tracking}' (use auto, cgroup or group)`);
+  }
+  const readyAfter = str(input, "ready-after");
+  const readyFile = str(input, "ready-file");
+  const delay = str(input, "restart-delay");
+  return {
+    restart,
+    maxRestarts: maxText === undefined ? DEFAULT_MAX_RESTARTS : Number(maxText),
+    restartDelayMs: delay === undefined ? DEFAULT_RESTART_DELAY_MS : parseDuration(delay),
+    retry,
+    ...(readyAfter !== undefined ? { readyAfterMs: parseDuration(readyAfter) } : {}),
+    ...(readyTcp !== undefined ? { readyTcp } : {}),
+    ...(readyFile !== undefined ? { readyFile: absolutePath(readyFile) } : {}),
+    tracking,
+  };
+}
+
+/** `--env K=V` values as a record; UsageError for a malformed one. */
+export function parseEnv(values: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of values) {
+    const eq = kv.indexOf("=");
+    const key = eq < 0 ? "" : kv.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new UsageError(`bad --env '${kv}' (use KEY=VALUE)`);
+    }
+    env[key] = kv.slice(eq + 1);
+  }
+  return env;
+}
+
+/** Resolve `--user` (name or uid) through /etc/passwd. */
+export function resolveUser(user: string): { name: string; uid: number; gid: number } {
+  let passwd = "";
+  try {
+    passwd = Deno.readTextFileSync("/etc/passwd");
+  } catch { /* no passwd: numeric ids only */ }
+  for (const line of passwd.split("\n")) {
+    const f = line.split(":");
+    if (f.length < 4) continue;
+    if (f[0] === user || f[2] === user) return { name: f[0], uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  if (/^\d+$/.test(user)) return { name: user, uid: Number(user), gid: Number(user) };
+  throw new PidkitError(`unknown user '${user}'`);
+}
+
+/**
+ * Find the program `cmd` as the service would (PATH, relative to `cwd`);
+ * PidkitError when there is no such executable.
+ */
+export function checkCommand(cmd: string, cwd: string, path: string | undefined): void {
+  const candidates = cmd.includes("/")
+    ? [absolutePath(cmd, cwd)]
+    : (path ?? "/usr/local/bin:/usr/bin:/bin").split(":").map((d) =>
+      `${absolutePath(d || ".", cwd)}/${cmd}`
+    );
+  for (const c of candidates) {
+    try {
+      const st = Deno.statSync(c);
+      if (st.isFile && ((st.mode ?? 0o111) & 0o111) !== 0) return;
+    } catch { /* not here */ }
+  }
+  throw new PidkitError(`command not found: ${cmd}`);
+}
+
+/**
+ * Build the supervisor configuration of `start`/`run` from the command
+ * line. Checks everything first; only then makes the run directory.
+ */
+export function buildConfig(
+  input: CommandInput,
+  options: { foreground: boolean },
+): SupervisorConfig {
+  const name = validateName(input.positionals[0]);
+  const serviceOptions = parseServiceOptions(input);
+  const env = parseEnv((input.values.env as string[] | undefined) ?? []);
+  const cwd = absolutePath(str(input, "cwd") ?? Deno.cwd());
+  let cwdInfo: Deno.FileInfo | undefined;
+  try {
+    cwdInfo = Deno.statSync(cwd);
+  } catch { /* reported below */ }
+  if (!cwdInfo?.isDirectory) throw new PidkitError(`--cwd ${cwd} is not a directory`);
+  const userText = str(input, "user");
+  const user = userText === undefined ? undefined : resolveUser(userText);
+  if (user && Deno.uid() !== 0 && Deno.uid() !== user.uid) {
+    throw new PidkitError(`--user ${userText} needs root`);
+  }
+  checkCommand(input.command[0], cwd, env.PATH ?? Deno.env.get("PATH"));
+  const dir = resolveRunDir({ dir: str(input, "dir"), create: true });
+  const paths = servicePaths(dir, name);
+  const logOption = str(input, "log");
+  const pidfileOption = str(input, "pidfile");
+  return {
+    name,
+    dir,
+    pidfile: pidfileOption ? absolutePath(pidfileOption) : paths.pidfile,
+    state: paths.state,
+    ...(logOption
+      ? { log: absolutePath(logOption) }
+      : options.foreground
+      ? {}
+      : { log: paths.log }),
+    control: controlPath(dir, name),
+    command: input.command,
+    cwd,
+    env,
+    ...(user ? { user } : {}),
+    options: serviceOptions,
+  };
+}
+
+/**
+ * Start a background supervisor for `config` and wait for its answer: it
+ * holds the lock and the service is ready, or why not. The supervisor runs
+ * in its own session and outlives us.
+ */
+export async function launchSupervisor(config: SupervisorConfig): Promise<StartResult> {
+  const argv = selfCommand([SUPERVISE_COMMAND, config.name]);
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    detached: true,
+    cwd: "/",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(config) + "\n"));
+  await writer.close();
+  const line = await firstLine(child.stdout);
+  let result: StartResult | undefined;
+  try {
+    result = line === undefined ? undefined : JSON.parse(line);
+  } catch { /* not a result line: treated as a crash below */ }
+  if (result === undefined) {
+    const err = (await new Response(child.stderr).text()).split("\n")
+      // deno-lint-ignore no-control-regex -- strip the colours of Deno's own error lines
+      .map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").trim()).find((l) => l !== "");
+    const status = await child.status;
+    return {
+      ok: false,
+      error: `the supervisor exited (${status.code}) before the service started${
+        err ? `: ${err}` : ""
+      }`,
+    };
+  }
+  await child.stderr.cancel().catch(() => {});
+  child.unref();
+  return result;
+}
+
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string | undefined> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return text.trim() === "" ? undefined : text;
+      text += decoder.decode(value, { stream: true });
+      const nl = text.indexOf("\n");
+      if (nl >= 0) return text.slice(0, nl);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * `pidkit list [--json]`: every service in the run directory as a table
+ * (name, state, pid, uptime, restarts, memory, cpu, command), sorted by
+ * name. `/proc` is scanned once for all services.
+ *
+ * @module
+ */
+
+import { formatDuration } from "../duration.ts";
+import { inspectService, listServices, resolveRunDir } from "../services.ts";
+import { commandLine, formatBytes, formatPercent, paintPhase, printJson, table } from "./format.ts";
+import { EXIT, printOut, useColor } from "./io.ts";
+import { ProcSnapshot, totals } from "./proc_snapshot.ts";
+import type { CommandInput } from "./spec.ts";
+
+/** The `--json` shape of one row (every key always present; `null` when not known). */
+export interface ListJson {
+  name: string;
+  state: string;
+  pid: number | null;
+  uptimeMs: number | null;
+  restarts: number | null;
+  processes: number;
+  memoryBytes: number;
+  cpuPercent: number;
+  command: string[] | null;
+}
+
+/** `pidkit list`. */
+export async function run(input: CommandInput): Promise<number> {
+  const dir = resolveRunDir({ dir: input.values.dir as string | undefined });
+  const names = await listServices(dir);
+  const infos = await Promise.all(names.map((n) => inspectService(dir, n)));
+  const snap = new ProcSnapshot();
+  const rows: ListJson[] = infos.map((info) => {
+    const ref = info.state?.tree;
+    const live = ref !== undefined &&
+      ["running", "starting", "stopping", "orphaned"].includes(info.phase);
+    const members = live ? snap.members(ref) : [];
+    const t = totals(members);
+    const leader = members.find((m) => m.pid === info.pid);
+    return {
+      name: info.name,
+      state: info.phase,
+      pid: live ? info.pid ?? null : null,
+      uptimeMs: leader ? Math.round(leader.ageSeconds * 1000) : null,
+      restarts: info.state?.restarts ?? null,
+      processes: t.processes,
+      memoryBytes: t.rssBytes,
+      cpuPercent: Math.round(t.cpuPercent * 10) / 10,
+      command: info.state?.command ?? null,
+    };
+  });
+  if (input.values.json === true) {
+    printJson({ dir, services: rows });
+    return EXIT.ok;
+  }
+  if (rows.length === 0) {
+    printOut(`no services in ${dir}`);
+    return EXIT.ok;
+  }
+  const color = useColor();
+  const dash = "-";
+  printOut(table(
+    [
+      ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "MEM", "CPU", "COMMAND"],
+      ...rows.map((r) => [
+        r.name,
+        paintPhase(r.state as Parameters<typeof paintPhase>[0], color),
+        r.pid?.toString() ?? dash,
+        r.uptimeMs === null ? dash : formatDuration(r.uptimeMs),
+        r.restarts?.toString() ?? dash,
+        r.processes ? formatBytes(r.memoryBytes) : dash,
+        r.processes ? formatPercent(r.cpuPercent) : dash,
+        r.command ? commandLine(r.command) : dash,
+      ]),
+    ],
+    ["left", "left", "right", "right", "right", "right", "right", "left"],
+  ));
+  return EXIT.ok;
+}

@@ -1,0 +1,90 @@
+/**
+ * `pidkit ps NAME [--json]`: the service's process tree, indented by
+ * parentage, with pid, rss, cpu and command.
+ *
+ * @module
+ */
+
+import { PidkitError } from "../errors.ts";
+import { inspectService, resolveRunDir, validateName } from "../services.ts";
+import { commandLine, formatBytes, formatPercent, printJson, table } from "./format.ts";
+import { EXIT, printOut } from "./io.ts";
+import { ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";
+import type { CommandInput } from "./spec.ts";
+
+/** The `--json` shape of one process. */
+export interface PsJson {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  depth: number;
+  rssBytes: number;
+  cpuSeconds: number;
+  cpuPercent: number;
+  command: string[];
+}
+
+/** `pidkit ps`. */
+export async function run(input: CommandInput): Promise<number> {
+  const name = validateName(input.positionals[0]);
+  const dir = resolveRunDir({ dir: input.values.dir as string | undefined });
+  const info = await inspectService(dir, name);
+  const ref = info.state?.tree;
+  const live = ["running", "starting", "stopping", "orphaned"].includes(info.phase);
+  if (!live || ref === undefined) {
+    if (info.phase === "unknown") throw new PidkitError(`cannot tell: ${info.error}`);
+    throw new PidkitError(`${name} is not running (${info.phase})`);
+  }
+  const snap = new ProcSnapshot();
+  const rows = ordered(snap.members(ref)).map(([p, depth]) => ({
+    pid: p.pid,
+    ppid: p.ppid,
+    pgid: p.pgid,
+    sid: p.sid,
+    depth,
+    rssBytes: p.rssBytes,
+    cpuSeconds: p.cpuSeconds,
+    cpuPercent: Math.round(p.cpuPercent * 10) / 10,
+    command: snap.command(p),
+  }));
+  if (input.values.json === true) {
+    printJson({ name, state: info.phase, processes: rows satisfies PsJson[] });
+    return EXIT.ok;
+  }
+  printOut(table(
+    [
+      ["PID", "PPID", "RSS", "CPU", "COMMAND"],
+      ...rows.map((r) => [
+        String(r.pid),
+        String(r.ppid),
+        formatBytes(r.rssBytes),
+        formatPercent(r.cpuPercent),
+        "  ".repeat(r.depth) + commandLine(r.command),
+      ]),
+    ],
+    ["right", "right", "right", "right", "left"],
+  ));
+  return EXIT.ok;
+}
+
+/** Depth-first order: each process followed by its children (by pid); roots have no parent in the tree. */
+function ordered(members: TreeProcess[]): [TreeProcess, number][] {
+  const byPid = new Map(members.map((m) => [m.pid, m]));
+  const kids = new Map<number, TreeProcess[]>();
+  const roots: TreeProcess[] = [];
+  for (const m of members) {
+    if (byPid.has(m.ppid) && m.ppid !== m.pid) {
+      const list = kids.get(m.ppid) ?? [];
+      list.push(m);
+      kids.set(m.ppid, list);
+    } else roots.push(m);
+  }
+  const out: [TreeProcess, number][] = [];
+  const walk = (p: TreeProcess, depth: number) => {
+    out.push([p, depth]);
+    for (const k of kids.get(p.pid) ?? []) walk(k, depth + 1);
+  };
+  for (const r of roots) walk(r, 0);
+  return out;
+}

@@ -1,0 +1,50 @@
+/**
+ * `pidkit restart NAME [--retry S] [--json]`: stop the service (if it runs),
+ * then start it again with the command and options recorded in its state
+ * file.
+ *
+ * @module
+ */
+
+import { PidkitError } from "../errors.ts";
+import { parseRetry } from "../retry.ts";
+import { resolveRunDir, servicePaths, validateName } from "../services.ts";
+import { readState } from "../service_state.ts";
+import { controlPath } from "../supervisor_protocol.ts";
+import { printErr } from "./io.ts";
+import { startService } from "./start.ts";
+import { describe, stopService } from "./stop.ts";
+import type { CommandInput } from "./spec.ts";
+
+/** Run `pidkit restart`. */
+export async function run(input: CommandInput): Promise<number> {
+  const json = input.values.json === true;
+  const retry = typeof input.values.retry === "string" ? input.values.retry : undefined;
+  if (retry !== undefined) parseRetry(retry);
+  const name = validateName(input.positionals[0]);
+  const dir = resolveRunDir({
+    dir: typeof input.values.dir === "string" ? input.values.dir : undefined,
+  });
+  const paths = servicePaths(dir, name);
+  const state = await readState(paths.state);
+  if (!state) {
+    throw new PidkitError(
+      `${name} has no recorded command in ${paths.state}: start it with pidkit start ${name} -- CMD`,
+    );
+  }
+  const stopped = await stopService(dir, name, { retry });
+  if (!json && stopped.status === "stopped") printErr(describe(stopped));
+  return await startService({
+    name,
+    dir,
+    pidfile: state.pidfile,
+    state: paths.state,
+    ...(state.log && state.log !== "-" ? { log: state.log } : { log: paths.log }),
+    control: controlPath(dir, name),
+    command: state.command,
+    cwd: state.cwd,
+    env: state.env,
+    ...(state.user ? { user: (await import("./launch.ts")).resolveUser(state.user) } : {}),
+    options: state.options,
+  }, { json, ifNotRunning: false, verb: "restarted" });
+}

@@ -1,0 +1,44 @@
+/**
+ * `pidkit run NAME [options] -- CMD [ARGS...]`: the supervisor in the
+ * foreground, for systemd units and containers. Exits with the service's
+ * exit status (128+N when it died of signal N).
+ *
+ * SIGUSR1: a Deno process opens the V8 inspector on SIGUSR1, so `run`
+ * cannot simply listen for it. Started with SIGUSR1 blocked (`env
+ * --block-signal=USR1 pidkit run ...`), it takes each SIGUSR1 with
+ * `sigwaitinfo` and forwards it to the tree; otherwise it ignores SIGUSR1
+ * (see `src/sigusr1.ts`).
+ *
+ * @module
+ */
+
+import { disarmSigusr1, sigusr1Blocked, watchBlockedSigusr1 } from "../sigusr1.ts";
+import { PidkitError } from "../errors.ts";
+import { printErr } from "./io.ts";
+import { buildConfig } from "./launch.ts";
+import type { CommandInput } from "./spec.ts";
+
+/** Run `pidkit run`. */
+export async function run(input: CommandInput): Promise<number> {
+  const blocked = sigusr1Blocked();
+  if (!blocked) disarmSigusr1();
+  const config = buildConfig(input, { foreground: true });
+  const { supervise } = await import("../supervisor.ts");
+  let failure: string | undefined;
+  const code = await supervise(config, {
+    foreground: true,
+    onStarted(result) {
+      if (!result.ok) {
+        failure = result.error;
+        if (result.logTail?.length) {
+          printErr(
+            `last lines of ${config.log}:\n${result.logTail.map((l) => `  ${l}`).join("\n")}`,
+          );
+        }
+      }
+    },
+    ...(blocked ? { watchUsr1: (forward: () => void) => void watchBlockedSigusr1(forward) } : {}),
+  });
+  if (failure !== undefined && code !== 0) throw new PidkitError(failure);
+  return code;
+}

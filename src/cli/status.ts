@@ -1,0 +1,166 @@
+/**
+ * `pidkit status [NAME | --pidfile FILE] [--json]`: is it running? Exit 0
+ * running (also starting, stopping, and orphaned: its tree still runs),
+ * 1 stale PID file, 3 not running, 4 cannot tell.
+ *
+ * Start-up time matters here (scripts call it in loops), so this module
+ * imports only what it needs: no `node:` modules, no process-tree code.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+import { CLOCK_TICKS_PER_SECOND, readProcStat, readUptimeSeconds } from "../proc.ts";
+import {
+  inspectPidFile,
+  inspectService,
+  listServices,
+  resolveRunDir,
+  type ServiceInfo,
+  type ServicePhase,
+  validateName,
+} from "../services.ts";
+import { formatDuration } from "../duration.ts";
+import { EXIT, printErr, printOut, useColor } from "./io.ts";
+import { commandLine, paintPhase, printJson } from "./format.ts";
+import type { CommandInput } from "./spec.ts";
+
+/** The exit status `status` gives for a phase. */
+export function exitCodeFor(phase: ServicePhase): number {
+  switch (phase) {
+    case "running":
+    case "starting":
+    case "stopping":
+    case "orphaned":
+      return EXIT.ok;
+    case "stale":
+      return EXIT.stale;
+    case "stopped":
+    case "failed":
+      return EXIT.notRunning;
+    default:
+      return EXIT.unknown;
+  }
+}
+
+/** The `--json` shape of one service (every key always present; `null` when not known). */
+export interface StatusJson {
+  name: string;
+  state: ServicePhase;
+  exitCode: number;
+  pid: number | null;
+  supervisorPid: number | null;
+  startedAt: string | null;
+  uptimeMs: number | null;
+  restarts: number | null;
+  lastExit: { code: number | null; signal: string | null; at: string } | null;
+  command: string[] | null;
+  pidfile: string | null;
+  log: string | null;
+  error: string | null;
+}
+
+/** Build the JSON record of a service (reads the leader's start time for the uptime). */
+export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJson {
+  const up = info.pid !== undefined && info.phase !== "stale" && info.phase !== "unknown"
+    ? uptimeMs(info.pid)
+    : undefined;
+  return {
+    name: info.name,
+    state: info.phase,
+    exitCode: exitCodeFor(info.phase),
+    pid: info.pid ?? null,
+    supervisorPid: info.supervisorPid ?? null,
+    startedAt: up === undefined ? null : new Date(Date.now() - up).toISOString(),
+    uptimeMs: up ?? null,
+    restarts: info.state?.restarts ?? null,
+    lastExit: info.state?.lastExit ?? null,
+    command: info.state?.command ?? null,
+    pidfile: info.state?.pidfile ?? pidfile,
+    log: info.state?.log ?? null,
+    error: info.error ?? null,
+  };
+}
+
+function uptimeMs(pid: number): number | undefined {
+  const st = readProcStat(pid);
+  if (!st) return undefined;
+  return Math.max(
+    0,
+    Math.round((readUptimeSeconds() - st.startTime / CLOCK_TICKS_PER_SECOND) * 1000),
+  );
+}
+
+/** `pidkit status`. */
+export async function run(input: CommandInput): Promise<number> {
+  const json = input.values.json === true;
+  const pidfile = input.values.pidfile as string | undefined;
+  const name = input.positionals[0];
+  if (pidfile !== undefined) {
+    if (name !== undefined) throw new UsageError("give NAME or --pidfile, not both");
+    const path = pidfile.startsWith("/") ? pidfile : `${Deno.cwd()}/${pidfile}`;
+    const s = statusJson(await inspectPidFile(path), path);
+    if (json) printJson(s);
+    else printOut(describe(s, true));
+    return s.exitCode;
+  }
+  if (name !== undefined) validateName(name);
+  const dir = resolveRunDir({ dir: input.values.dir as string | undefined });
+  if (name !== undefined) {
+    const info = await inspectService(dir, name);
+    const s = statusJson(info, `${dir}/${name}.pid`);
+    if (json) printJson(s);
+    else if (info.phase === "stopped" && !info.state) {
+      printOut(`${name}: not running (no such service in ${dir})`);
+    } else printOut(describe(s, false));
+    return s.exitCode;
+  }
+  let names: string[];
+  try {
+    names = await listServices(dir);
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    if (json) {
+      printErr(JSON.stringify({ error: `pidkit status: ${err.message}`, code: EXIT.unknown }));
+    } else printErr(`pidkit status: ${err.message}`);
+    return EXIT.unknown;
+  }
+  const all = await Promise.all(
+    names.map(async (n) => statusJson(await inspectService(dir, n), `${dir}/${n}.pid`)),
+  );
+  if (json) printJson({ dir, services: all });
+  else if (all.length === 0) printOut(`no services in ${dir}`);
+  else printOut(all.map((s) => describe(s, false)).join("\n\n"));
+  if (all.length === 0) return EXIT.notRunning;
+  // Several services: 0 only when all run; otherwise the highest status (4 > 3 > 1).
+  return Math.max(...all.map((s) => s.exitCode));
+}
+
+/** The human form: a headline and indented details. */
+function describe(s: StatusJson, plainFile: boolean): string {
+  const color = useColor();
+  const head = `${s.name}: ${paintPhase(s.state, color)}${s.pid !== null ? ` (pid ${s.pid})` : ""}`;
+  const rows: [string, string][] = [];
+  const add = (k: string, v: string | null | undefined) => {
+    if (v !== null && v !== undefined && v !== "") rows.push([k, v]);
+  };
+  if (s.state === "stale") {
+    add("note", "the PID file's lock is free: nothing holds it; its PID is never signalled");
+  }
+  if (s.state === "orphaned") {
+    add("note", "the supervisor is gone but the tree still runs; `pidkit stop` stops it");
+  }
+  add(plainFile ? "lock holder" : "supervisor", s.supervisorPid?.toString());
+  if (s.uptimeMs !== null) add("uptime", formatDuration(s.uptimeMs));
+  add("restarts", s.restarts?.toString());
+  if (s.lastExit) {
+    const how = s.lastExit.signal ?? `code ${s.lastExit.code}`;
+    add("last exit", `${how} at ${s.lastExit.at}`);
+  }
+  add("command", s.command ? commandLine(s.command) : null);
+  add(plainFile ? "pid file" : "pidfile", s.pidfile);
+  add("log", s.log);
+  add("error", s.error);
+  const w = Math.max(0, ...rows.map(([k]) => k.length)) + 1;
+  return [head, ...rows.map(([k, v]) => `  ${(k + ":").padEnd(w)} ${v}`)].join("\n");
+}

@@ -1,0 +1,255 @@
+/**
+ * `pidkit stop NAME | --pidfile FILE [--retry SCHEDULE] [--json]`.
+ *
+ * A supervised service: write the schedule into `DIR/NAME.ctl`, SIGTERM the
+ * supervisor (the PID file's lock holder as the kernel reports it), wait
+ * until the lock is free, then make sure the tree is empty. An orphaned tree
+ * (its supervisor was killed): stop the recorded tree directly. A foreign
+ * PID file: stop its lock holder and the holder's descendants; a PID whose
+ * lock is free is stale and is never signalled.
+ *
+ * @module
+ */
+
+import { PidkitError, UsageError } from "../errors.ts";
+import { formatDuration } from "../duration.ts";
+import { PidFile, probe, waitForRelease } from "../pid_file.ts";
+import { inspectService, resolveRunDir, servicePaths, validateName } from "../services.ts";
+import { readState, type ServiceState } from "../service_state.ts";
+import {
+  controlPath,
+  readControl,
+  removeControl,
+  type StopResult,
+  writeControl,
+} from "../supervisor_protocol.ts";
+// retry.ts, not tree.ts: the whole tree module is only needed for an orphaned tree.
+import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../retry.ts";
+import { EXIT, printOut } from "./io.ts";
+import { absolutePath } from "./launch.ts";
+import { stopForeign } from "./stop_foreign.ts";
+import { Progress } from "./stop_progress.ts";
+import type { CommandInput } from "./spec.ts";
+
+/** What a stop did, for the text and JSON output. */
+export interface StopOutcome {
+  name: string;
+  status: "stopped" | "not-running" | "stale";
+  pid?: number;
+  orphaned?: boolean;
+  lastSignal?: string;
+  signalsSent?: { signal: string; atMs: number; targets: number }[];
+  durationMs?: number;
+  survivors?: number[];
+  note?: string;
+}
+
+/** Run `pidkit stop`. */
+export async function run(input: CommandInput): Promise<number> {
+  const json = input.values.json === true;
+  const retry = typeof input.values.retry === "string" ? input.values.retry : undefined;
+  if (retry !== undefined) parseRetry(retry);
+  const pidfile = typeof input.values.pidfile === "string" ? input.values.pidfile : undefined;
+  const name = input.positionals[0];
+  let outcome: StopOutcome;
+  if (name === undefined) {
+    if (pidfile === undefined) throw new UsageError("missing NAME or --pidfile FILE");
+    outcome = await stopPidFile(absolutePath(pidfile), retry);
+  } else {
+    if (pidfile !== undefined) throw new UsageError("give NAME or --pidfile, not both");
+    validateName(name);
+    const dir = resolveRunDir({
+      dir: typeof input.values.dir === "string" ? input.values.dir : undefined,
+    });
+    outcome = await stopService(dir, name, { retry });
+  }
+  printOut(json ? JSON.stringify(outcome) : describe(outcome));
+  return outcome.survivors?.length ? EXIT.failure : EXIT.ok;
+}
+
+/** The one-line text for a stop outcome. */
+export function describe(o: StopOutcome): string {
+  if (o.status === "not-running") return `${o.name} is not running${o.note ? ` (${o.note})` : ""}`;
+  if (o.status === "stale") return `${o.name} is not running (${o.note})`;
+  const pid = o.pid === undefined ? "" : ` (pid ${o.pid}${o.orphaned ? ", orphaned" : ""})`;
+  const after = o.lastSignal ? ` after ${o.lastSignal.replace(/^SIG/, "")}` : "";
+  const took = o.durationMs === undefined ? "" : ` in ${formatDuration(o.durationMs)}`;
+  const left = o.survivors?.length ? `; still alive: ${o.survivors.join(", ")}` : "";
+  return `stopped ${o.name}${pid}${after}${took}${left}${o.note ? ` (${o.note})` : ""}`;
+}
+
+/** Total wait of a schedule in ms; Infinity with `forever`. */
+function scheduleMs(steps: RetryStep[]): number {
+  if (steps.some((s) => s.forever)) return Infinity;
+  return steps.reduce((t, s) => t + (s.timeoutMs ?? 0), 0);
+}
+
+/**
+ * Stop service `name` of run directory `dir`. Waits until the PID file lock
+ * is free and the tree is empty.
+ */
+export async function stopService(
+  dir: string,
+  name: string,
+  options: { retry?: string } = {},
+): Promise<StopOutcome> {
+  const info = await inspectService(dir, name);
+  const state = info.state;
+  const pidfile = state?.pidfile ?? servicePaths(dir, name).pidfile;
+  const retry = options.retry ?? state?.options.retry ?? DEFAULT_RETRY;
+  switch (info.phase) {
+    case "running":
+    case "starting":
+    case "stopping":
+      return await stopSupervised(dir, name, pidfile, retry, info.supervisorPid, state);
+    case "orphaned":
+      return await stopOrphan(name, pidfile, retry, state!);
+    case "unknown":
+      throw new PidkitError(`cannot tell whether ${name} runs: ${info.error ?? "unknown error"}`);
+    default:
+      return { name, status: "not-running" };
+  }
+}
+
+async function stopSupervised(
+  dir: string,
+  name: string,
+  pidfile: string,
+  retry: string,
+  supervisorPid: number | undefined,
+  state: ServiceState | undefined,
+): Promise<StopOutcome> {
+  if (supervisorPid === undefined) {
+    throw new PidkitError(`cannot find the process holding ${pidfile} (is /proc mounted?)`);
+  }
+  const control = controlPath(dir, name);
+  const steps = parseRetry(retry);
+  const t0 = performance.now();
+  await writeControl(control, { retry, requestedBy: Deno.pid, at: new Date().toISOString() });
+  try {
+    Deno.kill(supervisorPid, "SIGTERM");
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err; // it just exited: the lock tells
+  }
+  const progress = new Progress(name, steps);
+  const limit = scheduleMs(steps) + 10_000;
+  let released: boolean;
+  try {
+    released = await waitForRelease(pidfile, {
+      ...(Number.isFinite(limit) ? { timeout: limit } : {}),
+    });
+  } finally {
+    progress.done();
+  }
+  const durationMs = performance.now() - t0;
+  if (!released) {
+    throw new PidkitError(
+      `${name} did not stop within ${
+        formatDuration(limit)
+      }: supervisor pid ${supervisorPid} still holds ${pidfile}`,
+    );
+  }
+  const result = await readControl(control);
+  await removeControl(control);
+  const report = result && "signalsSent" in result ? result as StopResult : undefined;
+  // The supervisor releases the lock only after the tree is empty, and then
+  // reports. Without a report it may have been killed meanwhile, leaving the
+  // tree alive: stop it directly.
+  if (report === undefined) {
+    const latest = (await readState(servicePaths(dir, name).state).catch(() => undefined)) ??
+      state;
+    const tree = latest?.tree ?? state?.tree;
+    const orphan = tree ? await tryAttach(tree) : undefined;
+    if (orphan && orphan.members().length > 0) {
+      return await stopOrphan(name, pidfile, retry, latest!);
+    }
+  }
+  return {
+    name,
+    status: "stopped",
+    pid: report?.pid ?? state?.tree?.pid,
+    lastSignal: report?.signalsSent.at(-1)?.signal,
+    signalsSent: report?.signalsSent,
+    durationMs,
+    survivors: report?.survivors ?? [],
+  };
+}
+
+async function tryAttach(ref: NonNullable<ServiceState["tree"]>) {
+  const { attachTree } = await import("../tree.ts");
+  try {
+    return attachTree(ref);
+  } catch {
+    return undefined;
+  }
+}
+
+async function stopOrphan(
+  name: string,
+  pidfile: string,
+  retry: string,
+  state: ServiceState,
+): Promise<StopOutcome> {
+  const tree = await tryAttach(state.tree!);
+  if (tree === undefined) return { name, status: "not-running" };
+  const progress = new Progress(name, parseRetry(retry));
+  let report;
+  try {
+    report = await tree.stop({ retry, onProgress: (e) => progress.step(e.signal, e.timeoutMs) });
+  } finally {
+    progress.done();
+  }
+  await clearStalePidFile(pidfile);
+  return {
+    name,
+    status: "stopped",
+    pid: state.tree!.pid,
+    orphaned: true,
+    lastSignal: report.signalsSent.at(-1)?.signal,
+    signalsSent: report.signalsSent,
+    durationMs: report.durationMs,
+    survivors: report.survivors,
+  };
+}
+
+/** Remove a stale PID file the safe way: take its lock, then release (unlink) it. */
+async function clearStalePidFile(pidfile: string): Promise<void> {
+  try {
+    const lock = await PidFile.acquire(pidfile, { removeOnExit: false });
+    await lock.release();
+  } catch { /* someone else holds it now, or it cannot be opened: leave it */ }
+}
+
+/** `stop --pidfile FILE`: a pidkit service's PID file, or anyone's. */
+async function stopPidFile(path: string, retry: string | undefined): Promise<StopOutcome> {
+  const probed = await probe(path);
+  if (probed.state === "absent") return { name: path, status: "not-running" };
+  if (probed.state === "stale") {
+    return {
+      name: path,
+      status: "stale",
+      note: `stale PID file${
+        probed.pid === undefined ? "" : `: pid ${probed.pid} is not its lock holder`
+      }; nothing signalled`,
+    };
+  }
+  const own = await ownService(path);
+  if (own) return await stopService(own.dir, own.name, { retry });
+  // holderPid is undefined when the process that took the lock is gone (a
+  // child that inherited the descriptor holds it): stopForeign finds who has
+  // the file open.
+  const outcome = await stopForeign(path, probed.holderPid, probed.pid, retry ?? DEFAULT_RETRY);
+  return { name: path, status: "stopped", ...outcome };
+}
+
+/** The pidkit service whose state file (beside `path`) names `path` as its PID file. */
+async function ownService(path: string): Promise<{ dir: string; name: string } | undefined> {
+  const m = /^(.*)\/([^/]+)\.pid$/.exec(path);
+  if (!m) return undefined;
+  try {
+    const state = await readState(`${m[1]}/${m[2]}.json`);
+    return state?.pidfile === path ? { dir: m[1], name: m[2] } : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * When a freshly started service counts as ready: it has lived a while
+ * (default 100 ms), a TCP connection to it succeeds, or a file it creates
+ * exists. `pidkit start` returns only then.
+ *
+ * @module
+ */
+
+/** How to decide that a service is ready. */
+export interface ReadyCheck {
+  /** Ready once it has lived this long, in ms (default 100 when nothing else is given). */
+  afterMs?: number;
+  /** Ready once a TCP connection to `HOST:PORT` succeeds. */
+  tcp?: string;
+  /** Ready once this file exists. */
+  file?: string;
+}
+
+/** The default for {@linkcode ReadyCheck.afterMs}. */
+export const DEFAULT_READY_AFTER_MS = 100;
+/** How long `--ready-tcp`/`--ready-file` may take before the start fails, in ms. */
+export const READY_TIMEOUT_MS = 60_000;
+const POLL_MS = 25;
+
+/** Split `HOST:PORT` (IPv6 hosts in brackets); `undefined` when malformed. */
+export function parseHostPort(text: string): { hostname: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { hostname: m[1] ?? (m[2] || "127.0.0.1"), port };
+}
+
+/**
+ * Wait until `check` passes. Resolves `"ready"`, or `"exited"` as soon as
+ * `exited` settles first, or `"timeout"` after {@linkcode READY_TIMEOUT_MS}
+ * (`--ready-tcp`/`--ready-file` only).
+ */
+export async function waitReady(
+  check: ReadyCheck,
+  exited: Promise<unknown>,
+): Promise<"ready" | "exited" | "timeout"> {
+  let gone = false;
+  const goneP = exited.then(() => {
+    gone = true;
+    return "exited" as const;
+  }, () => {
+    gone = true;
+    return "exited" as const;
+  });
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  const afterMs = check.afterMs ?? (check.tcp || check.file ? 0 : DEFAULT_READY_AFTER_MS);
+  if (afterMs > 0) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lived = new Promise<"ready">((r) => timer = setTimeout(() => r("ready"), afterMs));
+    const first = await Promise.race([lived, goneP]);
+    clearTimeout(timer);
+    if (first === "exited") return first;
+  }
+  if (!check.tcp && !check.file) return gone ? "exited" : "ready";
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const target = check.tcp ? parseHostPort(check.tcp) : undefined;
+  while (!gone) {
+    if (target && await connects(target)) return "ready";
+    if (check.file && await exists(check.file)) return "ready";
+    if (Date.now() > deadline) return "timeout";
+    await Promise.race([sleep(POLL_MS), goneP]);
+  }
+  return "exited";
+}
+
+async function connects(target: { hostname: string; port: number }): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ ...target, transport: "tcp" });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

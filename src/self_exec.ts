@@ -1,0 +1,47 @@
+/**
+ * How pidkit starts another copy of itself (the background supervisor),
+ * whichever way it was launched:
+ *
+ * - `deno run -A cli.ts` and a `deno install`ed command (whose shim runs
+ *   `deno run` on the file URL): `Deno.execPath()` is the deno binary, so the
+ *   copy is `deno run -A --no-config --quiet CLI_URL ARGS`, where CLI_URL is
+ *   `cli.ts` beside this module (a `file:` or `https:` URL). `--no-config`
+ *   keeps whatever `deno.json` or `package.json` sits in the caller's
+ *   directory out of it (pidkit needs no configuration);
+ * - a `deno compile`d binary: `Deno.execPath()` is the binary itself and it
+ *   takes pidkit's own arguments, so the copy is `BINARY ARGS`.
+ *
+ * The copy is started through `/bin/sh` with SIGUSR1 ignored, a disposition
+ * that survives `exec` (see `sigusr1.ts`).
+ *
+ * @module
+ */
+
+/** The shell snippet that ignores SIGUSR1 and execs its arguments. */
+const IGNORE_USR1 = 'trap "" USR1; exec "$0" "$@"';
+
+/**
+ * Whether this process is a `deno compile`d binary: its main module lives in
+ * the binary's embedded file system, which Deno mounts under a
+ * `deno-compile-NAME` directory.
+ */
+export function isCompiled(moduleUrl: string = import.meta.url): boolean {
+  return /\/deno-compile-[^/]*\//.test(moduleUrl);
+}
+
+/** The URL of the CLI entry, `cli.ts` at the package root. */
+const CLI_URL = new URL("../cli.ts", import.meta.url).href;
+
+/**
+ * The argument vector that runs pidkit with `args`, the way this process
+ * was run. With `ignoreUsr1` (the default) it goes through `/bin/sh` with
+ * SIGUSR1 ignored from the first instruction.
+ */
+export function selfCommand(args: string[], options: { ignoreUsr1?: boolean } = {}): string[] {
+  const exe = Deno.execPath();
+  const argv = isCompiled()
+    ? [exe, ...args]
+    : [exe, "run", "-A", "--no-config", "--quiet", CLI_URL, ...args];
+  if (options.ignoreUsr1 === false || Deno.build.os === "windows") return argv;
+  return ["/bin/sh", "-c", IGNORE_USR1, ...argv];
+}

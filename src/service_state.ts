@@ -1,0 +1,202 @@
+/**
+ * The state file of a named service (`DIR/NAME.json`): what its supervisor
+ * is doing, which process tree it runs, and everything `restart` needs to
+ * start it again. Written atomically by the supervisor only; read by every
+ * other command.
+ *
+ * @module
+ */
+
+import { PidFileError } from "./errors.ts";
+import type { TreeRef } from "./tree.ts";
+
+/** What the supervisor of a service is doing. */
+export type ServiceStatePhase =
+  | "starting"
+  | "running"
+  | "restarting"
+  | "stopping"
+  | "stopped"
+  | "exited"
+  | "failed";
+
+/** The options a service was started with, as given (what `restart` replays). */
+export interface ServiceOptions {
+  /** Restart policy. */
+  restart: "no" | "on-failure" | "always";
+  /** Give up after this many restarts in a row. */
+  maxRestarts: number;
+  /** The first restart delay in ms (doubled up to 30 s). */
+  restartDelayMs: number;
+  /** The stop schedule, e.g. `TERM/10/KILL/5`. */
+  retry: string;
+  /** Ready once the service has lived this long (ms). */
+  readyAfterMs?: number;
+  /** Ready once a TCP connection to `HOST:PORT` succeeds. */
+  readyTcp?: string;
+  /** Ready once this file exists. */
+  readyFile?: string;
+  /** Process tracking tier. */
+  tracking: "auto" | "cgroup" | "group";
+}
+
+/**
+ * The content of `DIR/NAME.json` (version 1).
+ *
+ * @example
+ * ```ts
+ * import { readState, type ServiceState } from "@pidkit/pidkit";
+ * const state: ServiceState | undefined = await readState("/run/pidkit/web.json");
+ * console.log(state?.phase, state?.tree?.pid);
+ * ```
+ */
+export interface ServiceState {
+  /** Format version: always 1. */
+  version: 1;
+  /** The service name. */
+  name: string;
+  /** What the supervisor is doing. */
+  phase: ServiceStatePhase;
+  /** The supervisor process (PID and start time in clock ticks, to detect PID reuse). */
+  supervisor: { pid: number; startTime: number };
+  /** The current service tree (absent between restarts). */
+  tree?: TreeRef;
+  /** ISO time the current tree started. */
+  serviceStartedAt?: string;
+  /** The service command. */
+  command: string[];
+  /** Its working directory. */
+  cwd: string;
+  /** Only the `--env` additions. */
+  env: Record<string, string>;
+  /** The user it runs as, when `--user` was given. */
+  user?: string;
+  /** Everything `restart` needs to start it again. */
+  options: ServiceOptions;
+  /** Absolute path of the PID file. */
+  pidfile: string;
+  /** Absolute path of the log file. */
+  log: string;
+  /** Restarts so far. */
+  restarts: number;
+  /** How the service last ended. */
+  lastExit?: { code: number | null; signal: string | null; at: string };
+  /** The boot the state was written in (`/proc/sys/kernel/random/boot_id`). */
+  bootId?: string;
+  /** ISO time the supervisor first wrote the file. */
+  createdAt: string;
+  /** ISO time of the last write. */
+  updatedAt: string;
+}
+
+const PHASES = new Set([
+  "starting",
+  "running",
+  "restarting",
+  "stopping",
+  "stopped",
+  "exited",
+  "failed",
+]);
+
+/**
+ * Read a service state file. Returns `undefined` when it does not exist;
+ * throws {@linkcode PidFileError} with reason `"bad-content"` when it is not
+ * a version-1 state file, `"permission"` when it cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { readState } from "@pidkit/pidkit";
+ * const state = await readState("/run/pidkit/web.json");
+ * if (state === undefined) console.log("web was never started here");
+ * ```
+ */
+export async function readState(path: string): Promise<ServiceState | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    return readError(path, err);
+  }
+  return parseState(path, text);
+}
+
+/**
+ * {@linkcode readState} without a trip through the event loop, for
+ * `pidkit status`, where each first asynchronous file operation costs
+ * start-up time (the file is small and local).
+ *
+ * @example
+ * ```ts
+ * import { readStateSync } from "@pidkit/pidkit";
+ * console.log(readStateSync("/run/pidkit/web.json")?.phase);
+ * ```
+ */
+export function readStateSync(path: string): ServiceState | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    return readError(path, err);
+  }
+  return parseState(path, text);
+}
+
+function readError(path: string, err: unknown): undefined {
+  if (err instanceof Deno.errors.NotFound) return undefined;
+  if (err instanceof Deno.errors.PermissionDenied) {
+    throw new PidFileError(path, "permission", `cannot read ${path}: permission denied`);
+  }
+  if (err instanceof Deno.errors.IsADirectory) {
+    throw new PidFileError(path, "not-a-file", `${path} is a directory, not a state file`);
+  }
+  throw new PidFileError(path, "io", `cannot read ${path}: ${(err as Error).message}`);
+}
+
+function parseState(path: string, text: string): ServiceState {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw badContent(path, "not JSON");
+  }
+  const s = value as Partial<ServiceState> | null;
+  if (typeof s !== "object" || s === null || Array.isArray(s)) {
+    throw badContent(path, "not an object");
+  }
+  if (s.version !== 1) throw badContent(path, `unsupported version ${JSON.stringify(s.version)}`);
+  if (typeof s.name !== "string") throw badContent(path, "no name");
+  if (typeof s.phase !== "string" || !PHASES.has(s.phase)) {
+    throw badContent(path, `unknown phase ${JSON.stringify(s.phase)}`);
+  }
+  if (!Array.isArray(s.command)) throw badContent(path, "no command");
+  if (typeof s.supervisor?.pid !== "number") throw badContent(path, "no supervisor pid");
+  return s as ServiceState;
+}
+
+function badContent(path: string, why: string): PidFileError {
+  return new PidFileError(
+    path,
+    "bad-content",
+    `${path} is not a pidkit state file (${why}); remove it if no supervisor is running`,
+  );
+}
+
+/**
+ * Write a service state file atomically (temporary file in the same
+ * directory, fsync, rename, fsync of the directory), mode 0644.
+ *
+ * @example
+ * ```ts
+ * import { readState, writeState } from "@pidkit/pidkit";
+ * const state = await readState("/run/pidkit/web.json");
+ * if (state) {
+ *   await writeState("/run/pidkit/web.json", { ...state, updatedAt: new Date().toISOString() });
+ * }
+ * ```
+ */
+export async function writeState(path: string, state: ServiceState): Promise<void> {
+  // Loaded here, not at the top: readers (`pidkit status`) never need it.
+  const { writeFileAtomic } = await import("./atomic_write.ts");
+  await writeFileAtomic(path, JSON.stringify(state, null, 2) + "\n", { mode: 0o644 });
+}

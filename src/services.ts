@@ -1,0 +1,425 @@
+/**
+ * Named services in a run directory: where the run directory is, which
+ * names are allowed, the files of a service, and what state a service is in
+ * (decided by the PID file lock, cross-checked against the kernel).
+ *
+ * Kept free of `node:` imports and of the process-tree module on the common
+ * path: `pidkit status` loads this, and every module costs start-up time.
+ *
+ * @module
+ */
+
+import { PidFileError, PidkitError, UsageError } from "./errors.ts";
+import { isProcessAlive, readBootId } from "./proc.ts";
+import { readStateSync, type ServiceState } from "./service_state.ts";
+import type { ProbeResult } from "./pid_file.ts";
+import type { TreeRef } from "./tree.ts";
+
+/** Options for {@linkcode resolveRunDir}. */
+export interface RunDirOptions {
+  /** An explicit run directory (`--dir`); wins over the environment. */
+  dir?: string;
+  /**
+   * Create the directory when it is missing (commands that start services).
+   * Reading commands leave it alone: nothing is created by `status`.
+   */
+  create?: boolean;
+}
+
+/**
+ * The run directory: `dir`, else `$PIDKIT_DIR`, else
+ * `$XDG_RUNTIME_DIR/pidkit`, else `/run/pidkit` for root, else
+ * `$TMPDIR/pidkit-UID` (or `/tmp/pidkit-UID`). The per-user directories are
+ * created mode 0700, the others 0755, and only with `create: true`. The
+ * per-user temporary directory is refused (with {@linkcode PidFileError},
+ * reason `"permission"`) when it is a symlink, not a directory, or owned by
+ * another user, since anyone can create names under the temp dir.
+ *
+ * @example
+ * ```ts
+ * import { resolveRunDir } from "@pidkit/pidkit";
+ * const dir = resolveRunDir({ dir: Deno.env.get("MY_DIR") });
+ * console.log(`services live in ${dir}`);
+ * ```
+ */
+export function resolveRunDir(options: RunDirOptions = {}): string {
+  const env = (k: string) => {
+    const v = Deno.env.get(k);
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const uid = Deno.uid();
+  let dir: string;
+  let personal = false;
+  let shared = false;
+  if (options.dir !== undefined && options.dir !== "") dir = options.dir;
+  else if (env("PIDKIT_DIR")) dir = env("PIDKIT_DIR")!;
+  else if (env("XDG_RUNTIME_DIR")) {
+    dir = `${env("XDG_RUNTIME_DIR")}/pidkit`;
+    personal = true;
+  } else if (uid === 0) dir = "/run/pidkit";
+  else {
+    dir = `${env("TMPDIR") ?? "/tmp"}/pidkit-${uid ?? "user"}`;
+    personal = shared = true;
+  }
+  dir = absolute(dir);
+  if (options.create) makeRunDir(dir, personal ? 0o700 : 0o755);
+  if (shared) checkOwnDir(dir, uid);
+  return dir;
+}
+
+function absolute(path: string): string {
+  const p = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  return p.length > 1 ? p.replace(/\/+$/, "") : p;
+}
+
+function makeRunDir(dir: string, mode: number): void {
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw new PidFileError(dir, "not-a-file", `run dir ${dir} exists and is not a directory`);
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new PidFileError(
+        dir,
+        "permission",
+        `cannot create run dir ${dir}: permission denied (use --dir or PIDKIT_DIR)`,
+      );
+    }
+    throw new PidFileError(dir, "io", `cannot create run dir ${dir}: ${(err as Error).message}`);
+  }
+}
+
+function checkOwnDir(dir: string, uid: number | null): void {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.lstatSync(dir);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return; // nothing there yet: nothing to trust
+    throw err;
+  }
+  if (st.isSymlink || !st.isDirectory) {
+    throw new PidFileError(
+      dir,
+      "permission",
+      `refusing run dir ${dir}: it is a ${
+        st.isSymlink ? "symlink" : "file"
+      }, not a directory (use --dir or PIDKIT_DIR)`,
+    );
+  }
+  if (uid !== null && st.uid !== uid) {
+    throw new PidFileError(
+      dir,
+      "permission",
+      `refusing run dir ${dir}: owned by uid ${st.uid}, not by you (uid ${uid}); use --dir or PIDKIT_DIR`,
+    );
+  }
+  if ((st.mode ?? 0) & 0o077) {
+    try {
+      Deno.chmodSync(dir, 0o700);
+    } catch { /* ours but not changeable: leave it */ }
+  }
+}
+
+const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Check a service name: 1 to 64 characters from `A-Z a-z 0-9 . _ -`, and
+ * not `.` or `..` (so a name can never leave the run directory). Returns the
+ * name; throws {@linkcode UsageError} otherwise.
+ *
+ * @example
+ * ```ts
+ * import { validateName } from "@pidkit/pidkit";
+ * validateName("web-1"); // "web-1"
+ * // validateName("../etc") throws UsageError
+ * ```
+ */
+export function validateName(name: string): string {
+  if (!NAME_RE.test(name) || name === "." || name === "..") {
+    throw new UsageError(
+      `bad service name '${name}' (use 1 to 64 of A-Z a-z 0-9 . _ -, not . or ..)`,
+    );
+  }
+  return name;
+}
+
+/** The files of a service in a run directory. */
+export interface ServicePaths {
+  /** `DIR/NAME.pid`: the leader's PID, locked by the supervisor. */
+  pidfile: string;
+  /** `DIR/NAME.json`: the state, written atomically by the supervisor. */
+  state: string;
+  /** `DIR/NAME.log`: the service's output. */
+  log: string;
+}
+
+/**
+ * The default files of service `name` in run directory `dir` (the name is
+ * validated). A service started with `--pidfile` or `--log` records the
+ * paths it really uses in its state file.
+ *
+ * @example
+ * ```ts
+ * import { servicePaths } from "@pidkit/pidkit";
+ * servicePaths("/run/pidkit", "web").state; // "/run/pidkit/web.json"
+ * ```
+ */
+export function servicePaths(dir: string, name: string): ServicePaths {
+  validateName(name);
+  return { pidfile: `${dir}/${name}.pid`, state: `${dir}/${name}.json`, log: `${dir}/${name}.log` };
+}
+
+/**
+ * What a service is doing, as `status` reports it:
+ * - `running`: the supervisor holds the PID file lock;
+ * - `starting` / `stopping`: the lock is held and the supervisor says so
+ *   (`starting` also covers waiting between restarts);
+ * - `orphaned`: the lock is free (the supervisor is gone) but the recorded
+ *   tree still lives (leader verified by start time, else other members);
+ * - `stale`: a PID file with content, its lock free, nothing alive;
+ * - `stopped` / `failed`: no PID file; the state says it stopped (or never
+ *   existed) or gave up after too many restarts;
+ * - `unknown`: cannot tell (permission denied, content that cannot be read).
+ */
+export type ServicePhase =
+  | "running"
+  | "starting"
+  | "stopping"
+  | "orphaned"
+  | "stale"
+  | "stopped"
+  | "failed"
+  | "unknown";
+
+/** What {@linkcode inspectService} found out. */
+export interface ServiceInfo {
+  /** The service name (or the PID file path for {@linkcode inspectPidFile}). */
+  name: string;
+  /** The state, decided by the lock. */
+  phase: ServicePhase;
+  /** The service's main PID (the tree leader), when there is one. */
+  pid?: number;
+  /** The supervisor's PID (the lock holder as the kernel reports it, when held). */
+  supervisorPid?: number;
+  /** The state file, when there is a readable one. */
+  state?: ServiceState;
+  /** The PID file probe, when it could be done. */
+  probe?: ProbeResult;
+  /** Why the phase is `unknown`, or what else went wrong, as one line. */
+  error?: string;
+}
+
+/**
+ * Find out what service `name` in run directory `dir` is doing. The PID
+ * file lock decides whether it runs; the state file says what the
+ * supervisor is doing and which tree it started. Never signals anything and
+ * never creates or changes a file.
+ *
+ * @example
+ * ```ts
+ * import { inspectService, resolveRunDir } from "@pidkit/pidkit";
+ * const info = await inspectService(resolveRunDir(), "web");
+ * console.log(info.phase, info.pid);
+ * ```
+ */
+export async function inspectService(dir: string, name: string): Promise<ServiceInfo> {
+  const paths = servicePaths(dir, name);
+  let state: ServiceState | undefined;
+  let stateError: string | undefined;
+  try {
+    state = readStateSync(paths.state);
+  } catch (err) {
+    if (!(err instanceof PidFileError)) throw err;
+    stateError = err.message;
+  }
+  const pidfile = state?.pidfile ?? paths.pidfile;
+  let probed: ProbeResult;
+  try {
+    probed = quickProbe(pidfile, state) ?? await probe(pidfile);
+  } catch (err) {
+    return {
+      name,
+      phase: "unknown",
+      pid: state?.tree?.pid,
+      supervisorPid: state?.supervisor.pid,
+      state,
+      error: errorLine(err, pidfile),
+    };
+  }
+  const base = { name, state, probe: probed, ...(stateError ? { error: stateError } : {}) };
+  if (probed.state === "running") {
+    // The lock decides. A holder other than the recorded supervisor is a
+    // new supervisor that has not written its state yet.
+    const current = state !== undefined &&
+      (probed.holderPid === undefined || probed.holderPid === state.supervisor.pid);
+    const phase = !current
+      ? (state ? "starting" : "running")
+      : state!.phase === "starting" || state!.phase === "restarting"
+      ? "starting"
+      : state!.phase === "stopping"
+      ? "stopping"
+      : "running";
+    return {
+      ...base,
+      phase,
+      pid: probed.pid ?? (current ? state?.tree?.pid : undefined),
+      supervisorPid: probed.holderPid ?? state?.supervisor.pid,
+    };
+  }
+  if (stateError !== undefined) {
+    // Lock free and a state we cannot read: an orphaned tree cannot be ruled out.
+    return { ...base, phase: "unknown", pid: probed.state === "stale" ? probed.pid : undefined };
+  }
+  if (state?.tree && await treeLives(state)) {
+    return { ...base, phase: "orphaned", pid: state.tree.pid, supervisorPid: state.supervisor.pid };
+  }
+  if (probed.state === "stale") return { ...base, phase: "stale", pid: probed.pid };
+  return { ...base, phase: state?.phase === "failed" ? "failed" : "stopped" };
+}
+
+/**
+ * Find out whether the program behind any PID file runs (`status
+ * --pidfile`): `running` when its lock is held (`supervisorPid` is then the
+ * lock holder as the kernel reports it), `stale` when it has content but a
+ * free lock, `stopped` when it is absent, `unknown` when it cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { inspectPidFile } from "@pidkit/pidkit";
+ * const info = await inspectPidFile("/run/nginx.pid");
+ * console.log(info.phase, info.pid, info.supervisorPid);
+ * ```
+ */
+export async function inspectPidFile(path: string): Promise<ServiceInfo> {
+  let probed: ProbeResult;
+  try {
+    probed = quickProbe(path, undefined) ?? await probe(path);
+  } catch (err) {
+    return { name: path, phase: "unknown", error: errorLine(err, path) };
+  }
+  if (probed.state === "running") {
+    return {
+      name: path,
+      phase: "running",
+      pid: probed.pid,
+      supervisorPid: probed.holderPid,
+      probe: probed,
+    };
+  }
+  if (probed.state === "stale") {
+    return { name: path, phase: "stale", pid: probed.pid, probe: probed };
+  }
+  return { name: path, phase: "stopped", probe: probed };
+}
+
+/**
+ * The fast path of `status`, for the common cases, before the full
+ * {@linkcode probe} (whose module imports `node:fs` and `node:path`: about
+ * 40 ms of start-up, more than `status` may take in all):
+ * - no file at the path: absent;
+ * - a regular file whose lock is free with a plain PID in it: stale;
+ * - its lock held, and the supervisor recorded in the state alive (same PID
+ *   and start time): that supervisor is the holder, since supervisors hold
+ *   the lock for their whole life. This also skips `/proc/locks`, whose
+ *   first read in a process costs 5 to 20 ms (the kernel waits for an RCU
+ *   grace period).
+ * Anything else (symlinks, JSON or odd content, errors, a holder that is
+ * not the recorded supervisor) returns `undefined`: the full probe decides.
+ * Synchronous on purpose: each first asynchronous file operation of a
+ * process costs start-up time, and these files are tiny.
+ */
+function quickProbe(pidfile: string, state: ServiceState | undefined): ProbeResult | undefined {
+  try {
+    const st = Deno.lstatSync(pidfile);
+    if (!st.isFile) return undefined;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound ? { state: "absent" } : undefined;
+  }
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(pidfile, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const free = file.tryLockSync(false);
+    const text = new TextDecoder().decode(Deno.readFileSync(pidfile));
+    const m = /^(\d{1,7})\n?$/.exec(text);
+    if (!m || Number(m[1]) < 1) return undefined;
+    const pid = Number(m[1]);
+    const record = { pid, format: "plain" as const };
+    if (free) return { state: "stale", pid, record };
+    if (state && isProcessAlive(state.supervisor.pid, state.supervisor.startTime)) {
+      return { state: "running", pid, holderPid: state.supervisor.pid, record };
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * The PID file module loads only when the fast path cannot decide: it is
+ * not needed by `status` of a running service, and each module costs
+ * start-up time.
+ */
+async function probe(path: string): Promise<ProbeResult> {
+  return await (await import("./pid_file.ts")).probe(path);
+}
+
+/** Whether the tree recorded in `state` still has a live member (same boot only). */
+async function treeLives(state: ServiceState): Promise<boolean> {
+  const ref: TreeRef = state.tree!;
+  if (state.bootId !== undefined && state.bootId !== readBootId()) return false;
+  if (isProcessAlive(ref.pid, ref.startTime)) return true;
+  const { attachTree } = await import("./tree.ts");
+  try {
+    return attachTree(ref).members().length > 0;
+  } catch (err) {
+    if (err instanceof PidkitError) return false; // gone, or the PID was reused
+    throw err;
+  }
+}
+
+function errorLine(err: unknown, path: string): string {
+  if (err instanceof PidkitError) return err.message;
+  if (err instanceof Deno.errors.PermissionDenied) return `cannot read ${path}: permission denied`;
+  if (err instanceof Deno.errors.NotCapable) {
+    return `cannot read ${path}: Deno needs -A to read /proc and lock files`;
+  }
+  return `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/**
+ * The names of the services in run directory `dir`: every valid name with
+ * a `.pid` or `.json` file, sorted. A missing directory has none; one that
+ * cannot be read throws {@linkcode PidFileError} (reason `"permission"`).
+ *
+ * @example
+ * ```ts
+ * import { listServices, resolveRunDir } from "@pidkit/pidkit";
+ * for (const name of await listServices(resolveRunDir())) console.log(name);
+ * ```
+ */
+export async function listServices(dir: string): Promise<string[]> {
+  const names = new Set<string>();
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const m = /^(.+)\.(pid|json)$/.exec(entry.name);
+      if (m && NAME_RE.test(m[1]) && m[1] !== "." && m[1] !== "..") names.add(m[1]);
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new PidFileError(dir, "permission", `cannot read run dir ${dir}: permission denied`);
+    }
+    if (err instanceof Deno.errors.NotADirectory) {
+      throw new PidFileError(dir, "not-a-file", `run dir ${dir} is not a directory`);
+    }
+    throw err;
+  }
+  return [...names].sort();
+}

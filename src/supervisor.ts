@@ -1,0 +1,410 @@
+/**
+ * The resident supervisor of a named service: `pidkit start` runs it in the
+ * background (a detached copy of pidkit, see `self_exec.ts`), `pidkit run`
+ * in the foreground.
+ *
+ * It takes the PID file lock first (a second supervisor fails before it
+ * touches anything), starts the command as a process tree, writes the
+ * service's PID into the PID file and its state (atomically) into the state
+ * file, appends the output to the log, and waits. It restarts the service
+ * per policy with exponential backoff. On SIGTERM/SIGINT (background: a
+ * stop, on the schedule `pidkit stop` left in the control file) it stops the
+ * whole tree, writes the final state, and only then releases the lock.
+ * SIGHUP reopens the log in the background; `run` forwards SIGINT, SIGTERM,
+ * SIGHUP, SIGUSR2 (and SIGUSR1 when started with it blocked) to the tree.
+ *
+ * @module
+ */
+
+import { AlreadyRunningError, PidkitError } from "./errors.ts";
+import { PidFile } from "./pid_file.ts";
+import { readBootId, readProcStat } from "./proc.ts";
+import { waitReady } from "./readiness.ts";
+import { restartDelay, shouldRestart } from "./restart_policy.ts";
+import { type ServiceState, writeState } from "./service_state.ts";
+import { signalNumber } from "./signals.ts";
+import { LogSink, pump, tailLines } from "./supervisor_log.ts";
+import {
+  readControl,
+  type StartResult,
+  type StopRequest,
+  type SupervisorConfig,
+  writeControl,
+} from "./supervisor_protocol.ts";
+import { parseRetry, type ProcessTree, type RetryStep, spawnTree, type TreeExit } from "./tree.ts";
+
+/** How {@linkcode supervise} runs. */
+export interface SuperviseOptions {
+  /** `run`: output to our stdout/stderr unless a log is given; signals forwarded. */
+  foreground: boolean;
+  /** Called once: the service is ready, or it could not be started. */
+  onStarted(result: StartResult): void | Promise<void>;
+  /** `run` started with SIGUSR1 blocked: call `forward` for each SIGUSR1. */
+  watchUsr1?: (forward: () => void) => void;
+}
+
+const SIGNALS_FORWARDED: Deno.Signal[] = ["SIGHUP", "SIGUSR2"];
+const STOP_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+const LOG_TAIL_LINES = 10;
+
+/** The exit status a shell would give for `exit` (128+N for signal N). */
+export function exitStatus(exit: TreeExit): number {
+  if (exit.code !== null && exit.code !== undefined && !exit.signal) return exit.code;
+  if (exit.signal) return 128 + signalNumber(exit.signal);
+  return exit.code ?? 1;
+}
+
+/** `code 3` or `signal SIGTERM`. */
+export function describeExit(exit: { code: number | null; signal: string | null }): string {
+  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+}
+
+/**
+ * Supervise `config` until it is stopped or gives up. Returns the exit
+ * status for the supervisor process: the service's last exit status in the
+ * foreground, 0 in the background (1 when it could not start).
+ */
+export async function supervise(
+  config: SupervisorConfig,
+  options: SuperviseOptions,
+): Promise<number> {
+  const s = new Supervisor(config, options);
+  return await s.run();
+}
+
+class Supervisor {
+  readonly cfg: SupervisorConfig;
+  readonly opts: SuperviseOptions;
+  lock?: PidFile;
+  log?: LogSink;
+  tree?: ProcessTree;
+  state!: ServiceState;
+  stopping = false;
+  stopSignal: Deno.Signal = "SIGTERM";
+  wake!: () => void;
+  woken: Promise<void>;
+  reported = false;
+  lastExit?: TreeExit;
+
+  constructor(cfg: SupervisorConfig, opts: SuperviseOptions) {
+    this.cfg = cfg;
+    this.opts = opts;
+    this.woken = new Promise((r) => this.wake = r);
+  }
+
+  async report(result: StartResult): Promise<void> {
+    if (this.reported) return;
+    this.reported = true;
+    await this.opts.onStarted(result);
+  }
+
+  async fail(error: string, extra: Partial<StartResult> = {}): Promise<number> {
+    await this.report({ ok: false, error, ...extra } as StartResult);
+    return 1;
+  }
+
+  async run(): Promise<number> {
+    const { cfg } = this;
+    try {
+      this.lock = await PidFile.acquire(cfg.pidfile, { removeOnExit: false });
+    } catch (err) {
+      if (err instanceof AlreadyRunningError) {
+        const pid = err.pid;
+        return await this.fail(
+          `${cfg.name} is already running${pid === undefined ? "" : ` (pid ${pid})`}`,
+          { alreadyRunning: pid ?? 0 },
+        );
+      }
+      return await this.fail(oneLine(err));
+    }
+    try {
+      return await this.locked();
+    } catch (err) {
+      await this.log?.line(`supervisor error: ${oneLine(err)}`);
+      await this.report({ ok: false, error: oneLine(err) });
+      await this.tree?.stop({ retry: cfg.options.retry }).catch(() => {});
+      return 1;
+    } finally {
+      await this.lock.release().catch(() => {});
+      await this.log?.close();
+    }
+  }
+
+  async locked(): Promise<number> {
+    const { cfg } = this;
+    if (cfg.log) {
+      try {
+        this.log = await LogSink.open(cfg.log);
+      } catch (err) {
+        return await this.fail(`cannot open log ${cfg.log}: ${oneLine(err)}`);
+      }
+    }
+    const now = new Date().toISOString();
+    this.state = {
+      version: 1,
+      name: cfg.name,
+      phase: "starting",
+      supervisor: { pid: Deno.pid, startTime: readProcStat("self")?.startTime ?? 0 },
+      command: cfg.command,
+      cwd: cfg.cwd,
+      env: cfg.env,
+      ...(cfg.user ? { user: cfg.user.name } : {}),
+      options: cfg.options,
+      pidfile: cfg.pidfile,
+      log: cfg.log ?? "-",
+      restarts: 0,
+      bootId: readBootId(),
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.listen();
+    let inARow = 0;
+    let first = true;
+    while (!this.stopping) {
+      const startedAt = Date.now();
+      const tree = await this.spawn(first);
+      if (tree === undefined) {
+        if (first) return 1;
+      } else {
+        if (first && this.opts.foreground) {
+          // Nobody waits for readiness in the foreground: an early exit is just an exit.
+          await this.save({ phase: "running" });
+          await this.report({ ok: true, pid: tree.pid, supervisorPid: Deno.pid });
+        } else if (first && !await this.awaitReady(tree)) {
+          return 1;
+        }
+        await Promise.race([tree.status, this.woken]);
+        if (this.stopping) break;
+        await this.finish(tree);
+      }
+      first = false;
+      const exit = this.lastExit!;
+      if (Date.now() - startedAt >= 60_000) inARow = 0;
+      const { restart, maxRestarts, restartDelayMs } = cfg.options;
+      if (!shouldRestart(restart, exit.success)) {
+        await this.end("exited");
+        return this.exitCode();
+      }
+      if (inARow >= maxRestarts) {
+        await this.log?.line(`giving up on ${cfg.name} after ${inARow} restarts in a row`);
+        await this.end("failed");
+        return this.exitCode();
+      }
+      inARow++;
+      const delay = restartDelay(inARow, restartDelayMs);
+      await this.log?.line(`restarting ${cfg.name} in ${delay} ms (restart ${inARow} in a row)`);
+      this.state.restarts++;
+      await this.save({ phase: "restarting", tree: undefined });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([new Promise((r) => timer = setTimeout(r, delay)), this.woken]);
+      clearTimeout(timer);
+    }
+    await this.stopTree();
+    await this.end("stopped");
+    return this.exitCode();
+  }
+
+  exitCode(): number {
+    if (!this.opts.foreground) return 0;
+    return this.lastExit ? exitStatus(this.lastExit) : 0;
+  }
+
+  listen(): void {
+    const fg = this.opts.foreground;
+    for (const sig of STOP_SIGNALS) {
+      Deno.addSignalListener(sig, () => {
+        if (fg) this.stopSignal = sig;
+        this.requestStop();
+      });
+    }
+    for (const sig of SIGNALS_FORWARDED) {
+      Deno.addSignalListener(sig, () => {
+        if (sig === "SIGHUP" && this.log) this.log.reopen();
+        if (fg || sig !== "SIGHUP") this.tree?.signal(sig);
+      });
+    }
+    this.opts.watchUsr1?.(() => this.tree?.signal("SIGUSR1"));
+  }
+
+  requestStop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.wake();
+  }
+
+  async spawn(first: boolean): Promise<ProcessTree | undefined> {
+    const { cfg } = this;
+    const piped = this.log !== undefined;
+    let tree: ProcessTree;
+    try {
+      tree = await spawnTree(cfg.command, {
+        cwd: cfg.cwd,
+        env: cfg.env,
+        ...(cfg.user ? { uid: cfg.user.uid, gid: cfg.user.gid } : {}),
+        stdin: "null",
+        stdout: piped ? "piped" : "inherit",
+        stderr: piped ? "piped" : "inherit",
+        tracking: cfg.options.tracking,
+        name: cfg.name,
+      });
+    } catch (err) {
+      const msg = `cannot start ${cfg.name}: ${oneLine(err)}`;
+      await this.log?.line(msg);
+      this.lastExit = { success: false, code: 127, signal: null };
+      this.recordExit(this.lastExit);
+      if (first) {
+        await this.end("failed");
+        await this.report({ ok: false, error: msg });
+      }
+      return undefined;
+    }
+    this.tree = tree;
+    if (tree.stdout && this.log) this.pumps.push(pump(tree.stdout, this.log));
+    if (tree.stderr && this.log) this.pumps.push(pump(tree.stderr, this.log));
+    await this.lock!.update({ pid: tree.pid });
+    await this.log?.line(`started ${cfg.name} (pid ${tree.pid}): ${cfg.command.join(" ")}`);
+    await this.save({
+      phase: first ? "starting" : "running",
+      tree: tree.ref,
+      serviceStartedAt: new Date().toISOString(),
+    });
+    return tree;
+  }
+
+  pumps: Promise<void>[] = [];
+
+  /** Wait for readiness on the first start; report to `start`. False: give up. */
+  async awaitReady(tree: ProcessTree): Promise<boolean> {
+    const { options } = this.cfg;
+    const outcome = await waitReady(
+      { afterMs: options.readyAfterMs, tcp: options.readyTcp, file: options.readyFile },
+      Promise.race([tree.status, this.woken]),
+    );
+    if (outcome === "ready" && !this.stopping) {
+      await this.save({ phase: "running" });
+      await this.report({ ok: true, pid: tree.pid, supervisorPid: Deno.pid });
+      return true;
+    }
+    if (this.stopping) {
+      await this.stopTree();
+      await this.end("stopped");
+      await this.report({ ok: false, error: `${this.cfg.name} was stopped during start-up` });
+      return false;
+    }
+    if (outcome === "timeout") {
+      await this.stopTree();
+      await this.end("failed");
+      const what = options.readyTcp
+        ? `${options.readyTcp} accepted no connection`
+        : `${options.readyFile} did not appear`;
+      await this.report({ ok: false, error: `${this.cfg.name} not ready: ${what} within 60 s` });
+      return false;
+    }
+    await this.finish(tree);
+    const exit = this.lastExit!;
+    await this.end("exited");
+    await this.report({
+      ok: false,
+      error: `${this.cfg.name} exited during start-up with ${describeExit(exit)}`,
+      exit: { code: exit.code, signal: exit.signal },
+      logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
+    });
+    return false;
+  }
+
+  /** The leader exited: end the rest of its tree, drain the output, record the exit. */
+  async finish(tree: ProcessTree): Promise<void> {
+    const exit = await tree.status;
+    this.lastExit = exit;
+    await tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
+    await this.drain();
+    await this.log?.line(`${this.cfg.name} (pid ${tree.pid}) exited with ${describeExit(exit)}`);
+    this.recordExit(exit);
+    this.tree = undefined;
+  }
+
+  async drain(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(this.pumps),
+      new Promise((r) => timer = setTimeout(r, 2000)),
+    ]);
+    clearTimeout(timer);
+    this.pumps = [];
+  }
+
+  recordExit(exit: TreeExit): void {
+    this.state.lastExit = { code: exit.code, signal: exit.signal, at: new Date().toISOString() };
+  }
+
+  /** Stop the running tree on the requested schedule; record what happened. */
+  async stopTree(): Promise<void> {
+    const tree = this.tree;
+    if (tree === undefined) return;
+    const request = this.opts.foreground ? undefined : await readControl(this.cfg.control);
+    const retry = schedule(request?.retry ?? this.cfg.options.retry, this.stopSignal);
+    // The state and log lines are written while the tree is being stopped, not before.
+    const noted = Promise.all([
+      this.save({ phase: "stopping" }),
+      this.log?.line(`stopping ${this.cfg.name} (pid ${tree.pid}): ${describeRetry(retry)}`),
+    ]);
+    const report = await tree.stop({ retry });
+    await noted;
+    const exit = await tree.status;
+    this.lastExit = exit;
+    this.recordExit(exit);
+    await this.drain();
+    await this.log?.line(
+      `stopped ${this.cfg.name} (pid ${tree.pid}) in ${Math.round(report.durationMs)} ms`,
+    );
+    if (request) {
+      const result = {
+        ...(request as StopRequest),
+        signalsSent: report.signalsSent,
+        durationMs: report.durationMs,
+        pid: tree.pid,
+        survivors: report.survivors,
+      };
+      this.pendingWrites.push(writeControl(this.cfg.control, result).catch(() => {}));
+    }
+    this.tree = undefined;
+  }
+
+  /** Writes that may run alongside the final state write. */
+  pendingWrites: Promise<void>[] = [];
+
+  async end(phase: "exited" | "failed" | "stopped"): Promise<void> {
+    await Promise.all([this.save({ phase, tree: undefined }), ...this.pendingWrites]);
+    this.pendingWrites = [];
+  }
+
+  async save(change: Partial<ServiceState>): Promise<void> {
+    const next: ServiceState = { ...this.state, ...change, updatedAt: new Date().toISOString() };
+    if ("tree" in change && change.tree === undefined) delete next.tree;
+    this.state = next;
+    await writeState(this.cfg.state, this.state);
+  }
+}
+
+/** The schedule `retry`, starting with `first` instead of its first signal. */
+function schedule(retry: string, first: Deno.Signal): RetryStep[] {
+  const steps = parseRetry(retry);
+  const i = steps.findIndex((s) => s.signal !== undefined);
+  if (i >= 0 && first !== "SIGTERM") steps[i] = { ...steps[i], signal: first };
+  return steps;
+}
+
+function describeRetry(steps: RetryStep[]): string {
+  return steps.map((s) =>
+    s.signal
+      ? s.signal.replace(/^SIG/, "")
+      : s.forever
+      ? "forever"
+      : `${(s.timeoutMs ?? 0) / 1000}s`
+  ).join("/");
+}
+
+function oneLine(err: unknown): string {
+  const msg = err instanceof PidkitError || err instanceof Error ? err.message : String(err);
+  return msg.split("\n")[0];
+}

@@ -1,0 +1,124 @@
+/**
+ * What passes between the pidkit commands and a background supervisor:
+ *
+ * - the start-up handshake: `pidkit start` writes one JSON line, the
+ *   {@linkcode SupervisorConfig}, to the supervisor's stdin; the supervisor
+ *   answers with one JSON line, a {@linkcode StartResult}, on its stdout once
+ *   it holds the lock and the service is ready (or failed), then never
+ *   writes to either again, so `start` can exit and leave it detached;
+ * - the stop request: `pidkit stop` writes `DIR/NAME.ctl` atomically
+ *   ({@linkcode StopRequest}: the schedule) and sends SIGTERM; the
+ *   supervisor stops the tree on that schedule, writes what happened into
+ *   the same file ({@linkcode StopResult}), writes its state, releases the
+ *   lock and exits.
+ *
+ * @module
+ */
+
+import type { ServiceOptions } from "./service_state.ts";
+
+/** The hidden command that runs a background supervisor (not in `--help`). */
+export const SUPERVISE_COMMAND = "__supervise";
+
+/** Everything a supervisor needs; `start`/`run`/`restart` build it from the command line. */
+export interface SupervisorConfig {
+  /** The service name. */
+  name: string;
+  /** The run directory (absolute). */
+  dir: string;
+  /** The PID file to hold (absolute). */
+  pidfile: string;
+  /** The state file (absolute). */
+  state: string;
+  /** The log file (absolute); for `run`, only when `--log` was given. */
+  log?: string;
+  /** The stop-request file (absolute). */
+  control: string;
+  /** The service command. */
+  command: string[];
+  /** The service's working directory (absolute). */
+  cwd: string;
+  /** Environment additions for the service (`--env`). */
+  env: Record<string, string>;
+  /** `--user` as given, and what it resolved to. */
+  user?: { name: string; uid: number; gid: number };
+  /** The options as given, as the state file records them. */
+  options: ServiceOptions;
+}
+
+/** The supervisor's answer to `start` (one JSON line on its stdout). */
+export type StartResult =
+  | { ok: true; pid: number; supervisorPid: number }
+  | {
+    ok: false;
+    /** One line for the user. */
+    error: string;
+    /** The exit status `start` should use (1 unless told otherwise). */
+    exitCode?: number;
+    /** Another supervisor holds the lock: its PID file names this PID. */
+    alreadyRunning?: number;
+    /** The service died during start-up: how. */
+    exit?: { code: number | null; signal: string | null };
+    /** The last lines of the log when the service died during start-up. */
+    logTail?: string[];
+  };
+
+/** A stop request (`DIR/NAME.ctl`, written by `stop`). */
+export interface StopRequest {
+  /** The stop schedule. */
+  retry: string;
+  /** Who asked. */
+  requestedBy: number;
+  /** When (ISO). */
+  at: string;
+}
+
+/** What the supervisor did on a stop (written into `DIR/NAME.ctl`). */
+export interface StopResult extends StopRequest {
+  /** The signals sent: name, ms after the stop began, how many processes. */
+  signalsSent: { signal: string; atMs: number; targets: number }[];
+  /** How long the stop took, in ms. */
+  durationMs: number;
+  /** The service leader's PID. */
+  pid?: number;
+  /** PIDs still alive when the schedule ran out. */
+  survivors: number[];
+}
+
+/** `DIR/NAME.ctl`, beside the state file. */
+export function controlPath(dir: string, name: string): string {
+  return `${dir}/${name}.ctl`;
+}
+
+/**
+ * Write a stop request or result atomically (temporary file, rename). No
+ * fsync: the file only matters while both processes run, and an fsync costs
+ * a stop several milliseconds.
+ */
+export async function writeControl(path: string, value: StopRequest | StopResult): Promise<void> {
+  const temp = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(temp, JSON.stringify(value) + "\n", { mode: 0o644 });
+  try {
+    await Deno.rename(temp, path);
+  } catch (err) {
+    await Deno.remove(temp).catch(() => {});
+    throw err;
+  }
+}
+
+/** Read the control file; `undefined` when it is absent or unreadable. */
+export async function readControl(path: string): Promise<StopRequest | StopResult | undefined> {
+  try {
+    const value = JSON.parse(await Deno.readTextFile(path));
+    return typeof value?.retry === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remove the control file, if it is there. */
+export async function removeControl(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch { /* absent, or not ours to remove */ }
+}

@@ -1,0 +1,145 @@
+/**
+ * The reading commands against real supervised services: `pidkit start`,
+ * then status / list / ps / logs through restarts, an orphaned tree, and
+ * `pidkit stop`. Each test has its own run dir and stops what it started.
+ */
+import assert from "node:assert/strict";
+import { alive, CLI, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
+
+type Status = { state: string; pid: number | null; supervisorPid: number | null; restarts: number };
+
+async function statusJson(dir: string, name: string): Promise<[number, Status]> {
+  const r = await runCli(["status", "--dir", dir, name, "--json"]);
+  return [r.code, JSON.parse(r.stdout)];
+}
+
+Deno.test("life cycle: start -> status 0 -> list -> ps -> logs -> stop -> status 3", async () => {
+  await using tmp = tempDir();
+  await using reaper = new Reaper();
+  const dir = tmp.path;
+  const start = await runCli([
+    "start",
+    "--dir",
+    dir,
+    "web",
+    "--",
+    "sh",
+    "-c",
+    "echo hello from web; sleep 1000 & sleep 1001 & wait",
+  ]);
+  assert.equal(start.code, 0, start.stderr);
+  const [code, s] = await statusJson(dir, "web");
+  assert.equal(code, 0);
+  assert.equal(s.state, "running");
+  reaper.group(s.pid!);
+  reaper.pid(s.supervisorPid!);
+  assert.match(start.stdout, new RegExp(`started web \\(pid ${s.pid}\\)`));
+  assert.ok(alive(s.supervisorPid!));
+
+  await waitUntil(async () => {
+    const j = JSON.parse((await runCli(["ps", "--dir", dir, "web", "--json"])).stdout);
+    return j.processes?.length === 3;
+  }, { what: "three processes in ps" });
+  const ps = await runCli(["ps", "--dir", dir, "web"]);
+  assert.match(ps.stdout, new RegExp(`^ *${s.pid} .* sh -c `, "m"));
+  assert.match(ps.stdout, /^ *\d+ .* {3}sleep 1001$/m);
+
+  const list = JSON.parse((await runCli(["list", "--dir", dir, "--json"])).stdout);
+  assert.equal(list.services.length, 1);
+  assert.equal(list.services[0].name, "web");
+  assert.equal(list.services[0].pid, s.pid);
+  assert.equal(list.services[0].processes, 3);
+  assert.ok(list.services[0].memoryBytes > 0);
+
+  await waitUntil(async () => {
+    return (await runCli(["logs", "--dir", dir, "web"])).stdout.includes("hello from web\n");
+  }, { what: "log line" });
+
+  const stop = await runCli(["stop", "--dir", dir, "web"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  const [after, s2] = await statusJson(dir, "web");
+  assert.equal(after, 3);
+  assert.equal(s2.state, "stopped");
+  assert.ok(!alive(s.pid!));
+});
+
+Deno.test("restarts show in status and list; logs -f sees every start", async () => {
+  await using tmp = tempDir();
+  await using reaper = new Reaper();
+  const dir = tmp.path;
+  const follow = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", CLI, "logs", "--dir", dir, "flappy", "-f"],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  reaper.pid(follow.pid);
+  let out = "";
+  const reader = (async () => {
+    for await (const c of follow.stdout.pipeThrough(new TextDecoderStream())) out += c;
+  })();
+  try {
+    const start = await runCli([
+      "start",
+      "--dir",
+      dir,
+      "flappy",
+      "--restart",
+      "always",
+      "--restart-delay",
+      "50ms",
+      "--ready-after",
+      "0",
+      "--",
+      "sh",
+      "-c",
+      "echo run-$$; sleep 0.3; exit 3",
+    ]);
+    assert.equal(start.code, 0, start.stderr);
+    await waitUntil(async () => (await statusJson(dir, "flappy"))[1].restarts >= 2, {
+      what: "two restarts",
+      timeoutMs: 20_000,
+    });
+    const [, s] = await statusJson(dir, "flappy");
+    reaper.pid(s.supervisorPid!);
+    const list = JSON.parse((await runCli(["list", "--dir", dir, "--json"])).stdout);
+    assert.ok(list.services[0].restarts >= 2);
+    const human = await runCli(["status", "--dir", dir, "flappy"], { env: { NO_COLOR: "1" } });
+    assert.match(human.stdout, /last exit: +code 3 at /);
+    await waitUntil(() => (out.match(/run-\d+/g) ?? []).length >= 3, {
+      what: "three starts in -f",
+    });
+  } finally {
+    await runCli(["stop", "--dir", dir, "flappy"]);
+    follow.kill("SIGINT");
+    assert.equal((await follow.status).code, 0);
+    await reader;
+  }
+});
+
+Deno.test("supervisor SIGKILLed: status says orphaned (exit 0), list and ps still see the tree", async () => {
+  await using tmp = tempDir();
+  await using reaper = new Reaper();
+  const dir = tmp.path;
+  const start = await runCli(["start", "--dir", dir, "orphan", "--", "sleep", "1000"]);
+  assert.equal(start.code, 0, start.stderr);
+  const [, s] = await statusJson(dir, "orphan");
+  reaper.group(s.pid!);
+  reaper.pid(s.pid!);
+  Deno.kill(s.supervisorPid!, "SIGKILL");
+  await waitUntil(async () => (await statusJson(dir, "orphan"))[1].state === "orphaned", {
+    what: "orphaned",
+  });
+  const [code] = await statusJson(dir, "orphan");
+  assert.equal(code, 0);
+  const list = JSON.parse((await runCli(["list", "--dir", dir, "--json"])).stdout);
+  assert.equal(list.services[0].state, "orphaned");
+  assert.equal(list.services[0].processes, 1);
+  const ps = await runCli(["ps", "--dir", dir, "orphan"]);
+  assert.equal(ps.code, 0);
+  assert.match(ps.stdout, new RegExp(`^ *${s.pid} .* sleep 1000$`, "m"));
+  const stop = await runCli(["stop", "--dir", dir, "orphan"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.ok(!alive(s.pid!));
+  const [gone, s3] = await statusJson(dir, "orphan");
+  assert.notEqual(gone, 0, JSON.stringify(s3));
+});
