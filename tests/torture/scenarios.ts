@@ -12,6 +12,8 @@ import { badFiles } from "./bad_files.ts";
 import { hostilePaths } from "./hostile_paths.ts";
 import { pidReuse } from "./pid_reuse.ts";
 import { sabotageLib } from "./sabotage.ts";
+import { cliStartRace } from "./cli_start_race.ts";
+import { supervisorCrash } from "./supervisor_crash.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -22,4 +24,6 @@ export const SCENARIOS: Scenario[] = [
   hostilePaths,
   pidReuse,
   sabotageLib,
+  cliStartRace,
+  supervisorCrash,
 ];

@@ -1,0 +1,177 @@
+/**
+ * Running the real CLI in torture scenarios, and cleaning up everything a
+ * scenario's services left: supervisors and trees recorded from the state
+ * files (start-time checked), then any process still carrying the
+ * scenario's unique PIDKIT_SERVICE prefix -- each such survivor is itself a
+ * violation (a leak), killed by the PID and start time just read.
+ *
+ * @module
+ */
+
+import { CLI, startTimeOf } from "../helpers.ts";
+import { readStateSync } from "../../src/service_state.ts";
+import type { Tally } from "./harness.ts";
+import { type Output, run } from "./util.ts";
+
+/** Run `pidkit ARGS` (deno run -A cli.ts); killed after `timeoutMs`. */
+export function pidkit(args: string[], options: { timeoutMs?: number } = {}): Promise<Output> {
+  return run([Deno.execPath(), "run", "-A", "--quiet", CLI, ...args], {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    env: { NO_COLOR: "1" },
+  });
+}
+
+/** A unique service-name prefix for one scenario run. */
+export function uniquePrefix(tag: string): string {
+  return `t${tag}${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
+}
+
+/** PIDs of live processes whose environment has PIDKIT_SERVICE=<prefix...>. */
+export function markedProcesses(prefix: string): number[] {
+  const needle = new TextEncoder().encode(`PIDKIT_SERVICE=${prefix}`);
+  const found: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    let env: Uint8Array;
+    try {
+      env = Deno.readFileSync(`/proc/${e.name}/environ`);
+    } catch {
+      continue;
+    }
+    if (indexOf(env, needle) >= 0 && startTimeOf(Number(e.name)) !== undefined) {
+      found.push(Number(e.name));
+    }
+  }
+  return found;
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    if (i > 0 && hay[i - 1] !== 0) continue; // match at the start of an entry only
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Supervisors and trees recorded from a run dir's state files, killed on dispose. */
+export class ServiceReaper implements AsyncDisposable {
+  readonly dir: string;
+  readonly prefix: string;
+  readonly supervisors = new Map<number, number>();
+  readonly trees = new Map<number, { start: number; cgroup?: string }>();
+  /** Every cgroup a recorded tree had, even when its leader is gone. */
+  readonly cgroupsSeen = new Set<string>();
+  #tally?: Tally;
+
+  constructor(dir: string, prefix: string, tally?: Tally) {
+    this.dir = dir;
+    this.prefix = prefix;
+    this.#tally = tally;
+  }
+
+  /** Record every supervisor and tree the state files in the dir name now. */
+  record(): void {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(this.dir)];
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.name.endsWith(".json") || e.name.startsWith(".")) continue;
+      let state;
+      try {
+        state = readStateSync(`${this.dir}/${e.name}`);
+      } catch {
+        continue;
+      }
+      if (!state) continue;
+      const sup = state.supervisor;
+      if (sup && startTimeOf(sup.pid) === sup.startTime) {
+        this.supervisors.set(sup.pid, sup.startTime);
+      }
+      const t = state.tree;
+      if (t?.cgroupPath) this.cgroupsSeen.add(t.cgroupPath);
+      if (t && startTimeOf(t.pid) === t.startTime) {
+        this.trees.set(t.pid, { start: t.startTime, cgroup: t.cgroupPath });
+      }
+    }
+  }
+
+  /** SIGKILL recorded supervisors and trees; then marked leftovers (counted as leaks). */
+  async killAll(): Promise<number> {
+    this.record();
+    for (const [pid, start] of this.supervisors) kill(pid, start);
+    for (const [pid, { start, cgroup }] of this.trees) {
+      if (cgroup) {
+        try {
+          Deno.writeTextFileSync(`${cgroup}/cgroup.kill`, "1");
+        } catch { /* gone */ }
+      }
+      if (startTimeOf(pid) === start) killGroup(pid);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    let leaks = 0;
+    for (let i = 0; i < 3; i++) {
+      const left = markedProcesses(this.prefix);
+      if (left.length === 0) break;
+      if (i === 0) leaks = left.length;
+      for (const p of left) {
+        const start = startTimeOf(p);
+        if (start !== undefined) kill(p, start);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return leaks;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    const leaks = await this.killAll();
+    if (leaks > 0) this.#tally?.violation(`${leaks} service processes left behind at the end`);
+    const cgroups = [...this.trees.values()].flatMap((t) => t.cgroup ? [t.cgroup] : []);
+    removeCgroups(this.prefix, [...cgroups, ...this.cgroupsSeen]);
+  }
+}
+
+function kill(pid: number, start: number): void {
+  if (startTimeOf(pid) !== start) return;
+  try {
+    Deno.kill(pid, "SIGKILL");
+  } catch { /* gone */ }
+}
+
+function killGroup(pgid: number): void {
+  try {
+    Deno.kill(-pgid, "SIGKILL");
+  } catch { /* gone */ }
+}
+
+/** Remove empty cgroups named `<prefix>...` beside the ones recorded. */
+function removeCgroups(prefix: string, recorded: string[]): void {
+  const bases = new Set(recorded.map((c) => c.slice(0, c.lastIndexOf("/"))));
+  for (const base of bases) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(base)];
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory || !e.name.startsWith(prefix)) continue;
+      try {
+        Deno.removeSync(`${base}/${e.name}`);
+      } catch { /* still populated, or gone */ }
+    }
+  }
+}
+
+/** The resident set size of `pid` in KiB, or 0. */
+export function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
