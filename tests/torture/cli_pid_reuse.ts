@@ -54,11 +54,21 @@ export const cliPidReuse: Scenario = {
         phase = JSON.parse(status.stdout).state;
       } catch { /* below */ }
       if (phase !== "stale" && phase !== "stopped") {
-        tally.violation(`${name}: status says ${phase} (${status.code}) for a reused pid ${victim}`);
+        tally.violation(
+          `${name}: status says ${phase} (${status.code}) for a reused pid ${victim}`,
+        );
       }
       const stop = await pidkit(["stop", name, "--dir", dir.path, "--retry", "KILL/1"]);
-      if (stop.code !== 0) tally.violation(`${name}: stop exited ${stop.code}: ${stop.stderr.trim()}`);
-      const byFile = await pidkit(["stop", "--pidfile", dir.join(`${name}.pid`), "--retry", "KILL/1"]);
+      if (stop.code !== 0) {
+        tally.violation(`${name}: stop exited ${stop.code}: ${stop.stderr.trim()}`);
+      }
+      const byFile = await pidkit([
+        "stop",
+        "--pidfile",
+        dir.join(`${name}.pid`),
+        "--retry",
+        "KILL/1",
+      ]);
       if (byFile.code !== 0) {
         tally.violation(`${name}: stop --pidfile exited ${byFile.code}: ${byFile.stderr.trim()}`);
       }

@@ -31,28 +31,34 @@ export const cliStatusFuzz: Scenario = {
     const pidInputs = fuzzInputs(n).filter((x) => x.bytes.length < 200_000);
     const jobs = Array.from({ length: n }, (_, i) => i);
     for (let k = 0; k < jobs.length; k += 2) {
-      await Promise.all(jobs.slice(k, k + 2).map(async (i) => {
-        tally.rounds++;
-        tally.faults++;
-        const name = `${prefix}-${i}`;
-        const victim = pick(sleepers);
-        if (i % 2 === 0) Deno.writeFileSync(dir.join(`${name}.pid`), pick(pidInputs).bytes);
-        else Deno.writeTextFileSync(dir.join(`${name}.pid`), `${victim}\n`);
-        Deno.writeFileSync(dir.join(`${name}.json`), fuzzState(dir.path, name, victim));
-        const status = await pidkit(["status", name, "--dir", dir.path], { timeoutMs: 20_000 });
-        check(tally, `status ${name}`, status, [0, 1, 3, 4]);
-        const stop = await pidkit(["stop", name, "--dir", dir.path, "--retry", "KILL/1"], {
-          timeoutMs: 20_000,
-        });
-        check(tally, `stop ${name}`, stop, [0, 1]);
-        if (!alive(victim)) tally.violation(`${name}: stop killed unrelated process ${victim}`);
-      }));
+      await Promise.all(
+        jobs.slice(k, k + 2).map(async (i) => {
+          tally.rounds++;
+          tally.faults++;
+          const name = `${prefix}-${i}`;
+          const victim = pick(sleepers);
+          if (i % 2 === 0) Deno.writeFileSync(dir.join(`${name}.pid`), pick(pidInputs).bytes);
+          else Deno.writeTextFileSync(dir.join(`${name}.pid`), `${victim}\n`);
+          Deno.writeFileSync(dir.join(`${name}.json`), fuzzState(dir.path, name, victim));
+          const status = await pidkit(["status", name, "--dir", dir.path], { timeoutMs: 20_000 });
+          check(tally, `status ${name}`, status, [0, 1, 3, 4]);
+          const stop = await pidkit(["stop", name, "--dir", dir.path, "--retry", "KILL/1"], {
+            timeoutMs: 20_000,
+          });
+          check(tally, `stop ${name}`, stop, [0, 1]);
+          if (!alive(victim)) tally.violation(`${name}: stop killed unrelated process ${victim}`);
+        }),
+      );
     }
     const all = await pidkit(["status", "--dir", dir.path], { timeoutMs: 60_000 });
     check(tally, "status of every fuzzed service", all, [0, 1, 3, 4]);
     const list = await pidkit(["list", "--dir", dir.path], { timeoutMs: 60_000 });
     check(tally, "list of every fuzzed service", list, [0, 1, 3, 4]);
-    tally.note(`unrelated processes: ${sleepers.length}, harmed: ${sleepers.filter((p) => !alive(p)).length}`);
+    tally.note(
+      `unrelated processes: ${sleepers.length}, harmed: ${
+        sleepers.filter((p) => !alive(p)).length
+      }`,
+    );
     return tally.result();
   },
 };
@@ -110,10 +116,18 @@ function fuzzState(dir: string, name: string, victim: number): Uint8Array {
     }
     case 5: // a cgroup tree pointing somewhere else
       set(state.tree as Record<string, unknown>, "tracking", "cgroup");
-      set(state.tree as Record<string, unknown>, "cgroupPath", pick(["/", "/sys/fs/cgroup", `/sys/fs/cgroup/unified/pidkit/${name}-abc`]));
+      set(
+        state.tree as Record<string, unknown>,
+        "cgroupPath",
+        pick(["/", "/sys/fs/cgroup", `/sys/fs/cgroup/unified/pidkit/${name}-abc`]),
+      );
       break;
     case 6: // the pidfile field pointing elsewhere
-      set(state, "pidfile", pick(["/etc/passwd", "/dev/zero", `${dir}/../x.pid`, "relative.pid", ""]));
+      set(
+        state,
+        "pidfile",
+        pick(["/etc/passwd", "/dev/zero", `${dir}/../x.pid`, "relative.pid", ""]),
+      );
       break;
     default: // a group aimed at the victim from a dead leader
       set(state.tree as Record<string, unknown>, "pid", 4_000_000);

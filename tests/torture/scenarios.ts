@@ -14,6 +14,10 @@ import { pidReuse } from "./pid_reuse.ts";
 import { sabotageLib } from "./sabotage.ts";
 import { cliStartRace } from "./cli_start_race.ts";
 import { supervisorCrash } from "./supervisor_crash.ts";
+import { cliPidReuse } from "./cli_pid_reuse.ts";
+import { cliStatusFuzz } from "./cli_status_fuzz.ts";
+import { escapingTrees } from "./escaping_trees.ts";
+import { signalStorm } from "./signal_storm.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -26,4 +30,8 @@ export const SCENARIOS: Scenario[] = [
   sabotageLib,
   cliStartRace,
   supervisorCrash,
+  cliPidReuse,
+  cliStatusFuzz,
+  escapingTrees,
+  signalStorm,
 ];
