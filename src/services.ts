@@ -208,6 +208,12 @@ export interface ServiceInfo {
   probe?: ProbeResult;
   /** Why the phase is `unknown`, or what else went wrong, as one line. */
   error?: string;
+  /**
+   * Set when a third party deleted or replaced the PID file while its
+   * supervisor still runs (it still holds the lock on the unlinked file):
+   * the service runs, but the PID file no longer says so.
+   */
+  pidfileLost?: boolean;
 }
 
 /**
@@ -265,6 +271,22 @@ export async function inspectService(dir: string, name: string): Promise<Service
       phase,
       pid: probed.pid ?? (current ? state?.tree?.pid : undefined),
       supervisorPid: probed.holderPid ?? state?.supervisor.pid,
+    };
+  }
+  if (state && lostPidFile(state, pidfile)) {
+    const phase = state.phase === "starting" || state.phase === "restarting"
+      ? "starting"
+      : state.phase === "stopping"
+      ? "stopping"
+      : "running";
+    return {
+      ...base,
+      phase,
+      pid: state.tree?.pid,
+      supervisorPid: state.supervisor.pid,
+      pidfileLost: true,
+      error: `${pidfile} was deleted or replaced by another process; supervisor pid ` +
+        `${state.supervisor.pid} still runs ${name} (pidkit restart ${name} recreates the file)`,
     };
   }
   if (stateError !== undefined) {
@@ -371,6 +393,27 @@ async function probe(path: string): Promise<ProbeResult> {
 }
 
 /** Whether the tree recorded in `state` still has a live member (same boot only). */
+/**
+ * Whether the PID file lock is free only because someone deleted or replaced
+ * the file under a supervisor that still runs: the recorded supervisor is
+ * alive (same PID and start time), in a live phase, and still has the
+ * unlinked PID file open (`/proc/PID/fd` shows "PATH (deleted)").
+ */
+function lostPidFile(state: ServiceState, pidfile: string): boolean {
+  if (!["starting", "running", "restarting", "stopping"].includes(state.phase)) return false;
+  const sup = state.supervisor;
+  if (!sup || !isProcessAlive(sup.pid, sup.startTime)) return false;
+  const deleted = `${pidfile} (deleted)`;
+  try {
+    for (const fd of Deno.readDirSync(`/proc/${sup.pid}/fd`)) {
+      try {
+        if (Deno.readLinkSync(`/proc/${sup.pid}/fd/${fd.name}`) === deleted) return true;
+      } catch { /* closed meanwhile */ }
+    }
+  } catch { /* gone, or not ours to look at */ }
+  return false;
+}
+
 async function treeLives(state: ServiceState): Promise<boolean> {
   const ref: TreeRef = state.tree!;
   if (state.bootId !== undefined && state.bootId !== readBootId()) return false;

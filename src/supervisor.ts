@@ -117,6 +117,15 @@ class Supervisor {
       }
       return await this.fail(oneLine(err));
     }
+    // No lock protocol stops a third party from deleting or replacing the
+    // PID file; notice it within a second and say so in the log (status
+    // reports it too, from /proc).
+    this.lock.watch((how) => {
+      void this.log?.line(
+        `${cfg.pidfile} was ${how} by another process; ${cfg.name} keeps running ` +
+          `(pidkit restart ${cfg.name} recreates the file)`,
+      );
+    }, { intervalMs: 250 });
     try {
       return await this.locked();
     } catch (err) {

@@ -58,6 +58,8 @@ export interface StatusJson {
   pidfile: string | null;
   log: string | null;
   error: string | null;
+  /** The PID file was deleted or replaced under a running supervisor. */
+  pidfileLost: boolean;
 }
 
 /** Build the JSON record of a service (reads the leader's start time for the uptime). */
@@ -79,6 +81,7 @@ export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJso
     pidfile: info.state?.pidfile ?? pidfile,
     log: info.state?.log ?? null,
     error: info.error ?? null,
+    pidfileLost: info.pidfileLost ?? false,
   };
 }
 
@@ -146,6 +149,9 @@ function describe(s: StatusJson, plainFile: boolean): string {
   };
   if (s.state === "stale") {
     add("note", "the PID file's lock is free: nothing holds it; its PID is never signalled");
+  }
+  if (s.pidfileLost) {
+    add("note", "the PID file was deleted or replaced by someone else; the service still runs");
   }
   if (s.state === "orphaned") {
     add("note", "the supervisor is gone but the tree still runs; `pidkit stop` stops it");

@@ -14,7 +14,14 @@
 import { PidkitError, UsageError } from "../errors.ts";
 import { formatDuration } from "../duration.ts";
 import { PidFile, probe, waitForRelease } from "../pid_file.ts";
-import { inspectService, resolveRunDir, servicePaths, validateName } from "../services.ts";
+import {
+  inspectService,
+  resolveRunDir,
+  type ServiceInfo,
+  servicePaths,
+  validateName,
+} from "../services.ts";
+import { isProcessAlive } from "../proc.ts";
 import { readState, type ServiceState } from "../service_state.ts";
 import {
   controlPath,
@@ -101,7 +108,7 @@ export async function stopService(
     case "running":
     case "starting":
     case "stopping":
-      return await stopSupervised(dir, name, pidfile, retry, info.supervisorPid, state);
+      return await stopSupervised(dir, name, pidfile, retry, info.supervisorPid, state, info);
     case "orphaned":
       return await stopOrphan(name, pidfile, retry, state!);
     case "unknown":
@@ -118,6 +125,7 @@ async function stopSupervised(
   retry: string,
   supervisorPid: number | undefined,
   state: ServiceState | undefined,
+  info?: ServiceInfo,
 ): Promise<StopOutcome> {
   if (supervisorPid === undefined) {
     throw new PidkitError(`cannot find the process holding ${pidfile} (is /proc mounted?)`);
@@ -140,6 +148,15 @@ async function stopSupervised(
     });
   } finally {
     progress.done();
+  }
+  if (released && info?.pidfileLost && state) {
+    // The PID file was deleted under the supervisor: its lock cannot tell
+    // when it is done. Wait for the supervisor itself (same PID and start time).
+    const until = Date.now() + limit;
+    while (isProcessAlive(state.supervisor.pid, state.supervisor.startTime) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    released = !isProcessAlive(state.supervisor.pid, state.supervisor.startTime);
   }
   const durationMs = performance.now() - t0;
   if (!released) {

@@ -7,7 +7,9 @@
  * @module
  */
 
-import { tempDir } from "../helpers.ts";
+import { startTimeOf, tempDir } from "../helpers.ts";
+import { readStateSync } from "../../src/service_state.ts";
+import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { PidFile } from "../../mod.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { exists, sleep } from "./util.ts";
@@ -63,3 +65,95 @@ export const sabotageLib: Scenario = {
     return tally.result();
   },
 };
+
+/** The same through the CLI: the supervisor notices, `status` says so, `stop` still works. */
+export const sabotageCli: Scenario = {
+  name: "sabotage-cli",
+  shows: "a supervised service's PID file deleted or replaced by a third party: the supervisor " +
+    'logs it within a second, `status` says running with the PID file lost (not "not running"), ' +
+    "`stop` still stops everything and leaves the replacement alone.",
+  async run(options) {
+    const tally = new Tally();
+    const n = rounds(options, 8, 1);
+    await using dir = tempDir("pidkit-torture-");
+    const prefix = uniquePrefix("sb");
+    await using reaper = new ServiceReaper(dir.path, prefix, tally);
+    const latencies: number[] = [];
+    for (let i = 0; i < n; i++) {
+      for (const kind of ["delete", "replace"] as const) {
+        tally.rounds++;
+        tally.faults++;
+        const name = `${prefix}-${kind}-${i}`;
+        const s = await pidkit(["start", name, "--dir", dir.path, "--", "sleep", "600"]);
+        reaper.record();
+        if (s.code !== 0) {
+          tally.violation(`${name}: start failed: ${s.stderr.trim()}`);
+          continue;
+        }
+        const pidfile = dir.join(`${name}.pid`);
+        const log = dir.join(`${name}.log`);
+        const t0 = performance.now();
+        if (kind === "delete") Deno.removeSync(pidfile);
+        else {
+          Deno.writeTextFileSync(`${pidfile}.new`, "1\n");
+          Deno.renameSync(`${pidfile}.new`, pidfile);
+        }
+        let noticed: number | undefined;
+        while (performance.now() - t0 < 1500) {
+          if (/by another process/.test(Deno.readTextFileSync(log))) {
+            noticed = performance.now() - t0;
+            break;
+          }
+          await sleep(20);
+        }
+        if (noticed === undefined || noticed > 1000) {
+          tally.violation(`${name}: the supervisor did not log the ${kind} within 1 s`);
+        } else latencies.push(noticed);
+        const st = await pidkit(["status", name, "--dir", dir.path, "--json"]);
+        let json: { state?: string; pidfileLost?: boolean } = {};
+        try {
+          json = JSON.parse(st.stdout);
+        } catch { /* below */ }
+        if (json.state !== "running" || json.pidfileLost !== true || st.code !== 0) {
+          tally.violation(
+            `${name}: status after a ${kind}: ${json.state} (exit ${st.code}), ` +
+              `pidfileLost ${json.pidfileLost}`,
+          );
+        }
+        const stop = await pidkit(["stop", name, "--dir", dir.path]);
+        if (stop.code !== 0) {
+          tally.violation(`${name}: stop exited ${stop.code}: ${stop.stderr.trim()}`);
+        }
+        if (markedProcesses(name).length) tally.violation(`${name}: processes left after stop`);
+        reaper.record();
+        if (
+          [...reaper.supervisors].some(([p, t]) =>
+            startTimeOf(p) === t && p > 0 && isOurs(dir.path, name, p)
+          )
+        ) {
+          tally.violation(`${name}: the supervisor outlived stop`);
+        }
+        if (kind === "replace" && !exists(pidfile)) {
+          tally.violation(`${name}: stop removed the third party's file`);
+        }
+      }
+    }
+    latencies.sort((a, b) => a - b);
+    if (latencies.length) {
+      tally.note(
+        `supervisor noticed after median ${latencies[latencies.length >> 1].toFixed(0)} ms, ` +
+          `max ${latencies[latencies.length - 1].toFixed(0)} ms`,
+      );
+    }
+    return tally.result();
+  },
+};
+
+/** Whether `pid` is the supervisor the state of `name` records. */
+function isOurs(dir: string, name: string, pid: number): boolean {
+  try {
+    return readStateSync(`${dir}/${name}.json`)?.supervisor.pid === pid;
+  } catch {
+    return false;
+  }
+}

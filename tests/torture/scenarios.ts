@@ -11,7 +11,7 @@ import { releaseRace } from "./release_race.ts";
 import { badFiles } from "./bad_files.ts";
 import { hostilePaths } from "./hostile_paths.ts";
 import { pidReuse } from "./pid_reuse.ts";
-import { sabotageLib } from "./sabotage.ts";
+import { sabotageCli, sabotageLib } from "./sabotage.ts";
 import { cliStartRace } from "./cli_start_race.ts";
 import { supervisorCrash } from "./supervisor_crash.ts";
 import { cliPidReuse } from "./cli_pid_reuse.ts";
@@ -34,4 +34,5 @@ export const SCENARIOS: Scenario[] = [
   cliStatusFuzz,
   escapingTrees,
   signalStorm,
+  sabotageCli,
 ];

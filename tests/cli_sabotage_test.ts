@@ -1,0 +1,44 @@
+/**
+ * Regression found by the torture suite (sabotage-cli): a supervised
+ * service's PID file deleted or replaced by a third party. The supervisor
+ * logs it, `status` says running with the PID file lost (it said
+ * "orphaned"), and `stop` stops it through the supervisor and leaves the
+ * replacement alone (it used to delete it).
+ */
+import assert from "node:assert/strict";
+import { readStateSync } from "../src/service_state.ts";
+import { alive, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
+
+for (const kind of ["delete", "replace"] as const) {
+  Deno.test(`a held PID file that a third party ${kind}s: noticed, reported, stop still works`, async () => {
+    await using dir = tempDir("pidkit-sabotage-");
+    await using reaper = new Reaper();
+    const name = `sab-${kind}-${Deno.pid}`;
+    const env = { PIDKIT_DIR: dir.path, NO_COLOR: "1" };
+    const start = await runCli(["start", name, "--", "sleep", "60"], { env });
+    assert.equal(start.code, 0, start.stderr);
+    const state = readStateSync(dir.join(`${name}.json`))!;
+    reaper.pid(state.supervisor.pid);
+    reaper.group(state.tree!.pgid);
+    const pidfile = dir.join(`${name}.pid`);
+    if (kind === "delete") Deno.removeSync(pidfile);
+    else {
+      Deno.writeTextFileSync(`${pidfile}.new`, "1\n");
+      Deno.renameSync(`${pidfile}.new`, pidfile);
+    }
+    await waitUntil(
+      () => /by another process/.test(Deno.readTextFileSync(dir.join(`${name}.log`))),
+      { timeoutMs: 2000, what: "the supervisor to log the sabotage" },
+    );
+    const status = await runCli(["status", name, "--json"], { env });
+    const json = JSON.parse(status.stdout);
+    assert.equal(json.state, "running");
+    assert.equal(json.pidfileLost, true);
+    assert.equal(status.code, 0);
+    const stop = await runCli(["stop", name], { env });
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.ok(!alive(state.supervisor.pid), "the supervisor is gone");
+    assert.ok(!alive(state.tree!.pid), "the service is gone");
+    if (kind === "replace") assert.equal(Deno.readTextFileSync(pidfile), "1\n");
+  });
+}
