@@ -18,6 +18,7 @@ import { cliPidReuse } from "./cli_pid_reuse.ts";
 import { cliStatusFuzz } from "./cli_status_fuzz.ts";
 import { escapingTrees } from "./escaping_trees.ts";
 import { signalStorm } from "./signal_storm.ts";
+import { load } from "./load.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -35,4 +36,5 @@ export const SCENARIOS: Scenario[] = [
   escapingTrees,
   signalStorm,
   sabotageCli,
+  load,
 ];
