@@ -314,6 +314,8 @@ export class PidFile implements AsyncDisposable, Disposable {
    * ```
    */
   update(change: { pid?: number; data?: Record<string, unknown> }): Promise<void> {
+    // Misuse (a bad PID, data for a plain file) throws at once; I/O errors
+    // (a full disk) reject, so `update(x).catch()` sees them.
     const file = this.#held();
     if (change.pid !== undefined && !isValidPid(change.pid)) {
       throw new TypeError(`pid must be an integer from 1 to 4194304, got ${change.pid}`);
@@ -329,10 +331,28 @@ export class PidFile implements AsyncDisposable, Disposable {
       data,
       createdAt: this.#record.createdAt,
     });
-    writeRecord(file, this.path, record, "update");
+    try {
+      this.#rewrite(file, record, data);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #rewrite(file: Deno.FsFile, record: PidRecord, data: Record<string, unknown> | undefined): void {
+    try {
+      writeRecord(file, this.path, record, "update");
+    } catch (err) {
+      // The file was truncated for the rewrite: put the old record back (it
+      // fitted before, and the truncation freed its space) so a failed
+      // update (a full disk) never leaves the held file empty or half.
+      try {
+        writeRecord(file, this.path, this.#record, "update");
+      } catch { /* nothing more to do: the lock still says who runs */ }
+      throw err;
+    }
     this.#record = record;
     this.#data = data;
-    return Promise.resolve();
   }
 
   /**
@@ -883,6 +903,9 @@ function writeRecord(
     file.syncDataSync();
     stepHook?.(`${phase}:synced`);
   } catch (err) {
+    try {
+      file.truncateSync(0); // empty reads as "no PID yet", half a record as garbage
+    } catch { /* the error below says what happened */ }
     throw fileError(path, err, "write");
   }
 }
@@ -1021,9 +1044,16 @@ function fileError(path: string, err: unknown, action: string): Error {
   const options = { cause: err };
   if (code === "ELOOP" || err instanceof Deno.errors.FilesystemLoop) return symlinkError(path);
   if (code === "EISDIR" || err instanceof Deno.errors.IsADirectory) return notAFile(path);
+  if (code === "EROFS" || /read-only file system/i.test(String(err))) {
+    return new PidFileError(
+      path,
+      "permission",
+      `cannot ${action} ${path}: read-only file system; choose a path on a writable file system`,
+      options,
+    );
+  }
   if (
-    code === "EACCES" || code === "EPERM" || code === "EROFS" ||
-    err instanceof Deno.errors.PermissionDenied
+    code === "EACCES" || code === "EPERM" || err instanceof Deno.errors.PermissionDenied
   ) {
     return new PidFileError(
       path,

@@ -391,7 +391,16 @@ class Supervisor {
     const next: ServiceState = { ...this.state, ...change, updatedAt: new Date().toISOString() };
     if ("tree" in change && change.tree === undefined) delete next.tree;
     this.state = next;
-    await writeState(this.cfg.state, this.state);
+    try {
+      await writeState(this.cfg.state, this.state);
+    } catch (err) {
+      // A full or read-only run dir must not take the service down: the old
+      // state file stays intact (atomic write), the lock still tells who
+      // runs, and the next save tries again.
+      await this.log?.line(
+        `cannot write ${this.cfg.state}: ${oneLine(err)}; the service keeps running`,
+      );
+    }
   }
 }
 

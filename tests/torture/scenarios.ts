@@ -19,6 +19,7 @@ import { cliStatusFuzz } from "./cli_status_fuzz.ts";
 import { escapingTrees } from "./escaping_trees.ts";
 import { signalStorm } from "./signal_storm.ts";
 import { load } from "./load.ts";
+import { resourceFaults } from "./resource_faults.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -36,5 +37,6 @@ export const SCENARIOS: Scenario[] = [
   escapingTrees,
   signalStorm,
   sabotageCli,
+  resourceFaults,
   load,
 ];
