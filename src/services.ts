@@ -64,6 +64,7 @@ export function resolveRunDir(options: RunDirOptions = {}): string {
   dir = absolute(dir);
   if (options.create) makeRunDir(dir, personal ? 0o700 : 0o755);
   if (shared) checkOwnDir(dir, uid);
+  else if (options.create) checkTrustedDir(dir, uid);
   return dir;
 }
 
@@ -87,6 +88,40 @@ function makeRunDir(dir: string, mode: number): void {
       );
     }
     throw new PidFileError(dir, "io", `cannot create run dir ${dir}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * A run dir that services are started in must be writable by nobody but us
+ * (and root): whoever else can create names there can plant a symlink at
+ * NAME.log or NAME.ctl before we open it and have the supervisor write
+ * through it -- as root, anywhere. So refuse a directory owned by another
+ * user, or one that everyone may write.
+ */
+function checkTrustedDir(dir: string, uid: number | null): void {
+  if (uid === null) return;
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(dir);
+  } catch {
+    return; // makeRunDir reported what is wrong
+  }
+  const owner = st.uid;
+  if (owner !== null && owner !== uid && owner !== 0) {
+    throw new PidFileError(
+      dir,
+      "permission",
+      `refusing run dir ${dir}: owned by uid ${owner}, who could redirect our files; ` +
+        `use a directory you own (--dir or PIDKIT_DIR)`,
+    );
+  }
+  if (((st.mode ?? 0) & 0o002) !== 0) {
+    throw new PidFileError(
+      dir,
+      "permission",
+      `refusing run dir ${dir}: anyone may write in it and redirect our files; ` +
+        `use a directory only you can write (--dir or PIDKIT_DIR)`,
+    );
   }
 }
 

@@ -24,6 +24,7 @@ export async function run(input: CommandInput): Promise<number> {
   const name = validateName(input.positionals[0]);
   const dir = resolveRunDir({
     dir: typeof input.values.dir === "string" ? input.values.dir : undefined,
+    create: true, // it starts a supervisor there: the same checks as start
   });
   const paths = servicePaths(dir, name);
   const state = await readState(paths.state);

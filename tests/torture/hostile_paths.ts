@@ -13,6 +13,7 @@ import { Reaper, tempDir } from "../helpers.ts";
 import { AlreadyRunningError, PidFile, PidFileError, probe, readPidFile } from "../../mod.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { exists, isRoot, sleep } from "./util.ts";
+import { markedProcesses, pidkit, uniquePrefix } from "./cli_util.ts";
 
 const VICTIM = "VICTIM CONTENT\n";
 
@@ -29,6 +30,8 @@ export const hostilePaths: Scenario = {
     for (let i = 0; i < n; i++) await staticCases(tally, dir.path, i);
     if (!isRoot()) tally.note("foreign-owner case skipped: not root (needs chown)");
     await swapper(tally, dir.path, rounds(options, 3000, 300));
+    if (isRoot()) await foreignRunDirs(tally, dir.path);
+    else tally.note("foreign run dir cases skipped: not root (needs chown)");
     return tally.result();
   },
 };
@@ -188,4 +191,33 @@ async function swapper(tally: Tally, base: string, attempts: number): Promise<vo
   const damage = victimIntact(victim);
   if (damage) tally.violation(`swapped path: ${damage}`);
   tally.note(`swapped path: ${won} of ${attempts} acquires won a plain file, the rest refused`);
+}
+
+/**
+ * Run dirs another user could write (owned by them, or world-writable) with
+ * a symlink planted at NAME.log: `pidkit start` must refuse, and nothing may
+ * be written through the symlink.
+ */
+async function foreignRunDirs(tally: Tally, base: string): Promise<void> {
+  const prefix = uniquePrefix("hp");
+  for (const kind of ["owned by another user", "world-writable"] as const) {
+    tally.rounds++;
+    tally.faults++;
+    const run = `${base}/run-${kind.replace(/ /g, "-")}`;
+    Deno.mkdirSync(run);
+    if (kind === "owned by another user") Deno.chownSync(run, 65534, 65534);
+    else Deno.chmodSync(run, 0o1777);
+    const target = `${base}/written-through-${kind.length}`;
+    const name = `${prefix}-${kind.length}`;
+    Deno.symlinkSync(target, `${run}/${name}.log`);
+    const out = await pidkit(["start", name, "--dir", run, "--", "sh", "-c", "echo x; sleep 600"]);
+    if (out.code === 0) {
+      tally.violation(`run dir ${kind}: start succeeded`);
+      await pidkit(["stop", name, "--dir", run]);
+    } else if (!/refusing run dir/.test(out.stderr)) {
+      tally.violation(`run dir ${kind}: unclear refusal: ${out.stderr.trim()}`);
+    }
+    if (exists(target)) tally.violation(`run dir ${kind}: wrote through the planted symlink`);
+    if (markedProcesses(name).length) tally.violation(`run dir ${kind}: a service runs`);
+  }
 }
