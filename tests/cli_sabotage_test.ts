@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are set up with single synchronous calls on purpose (a torture step must not yield between them)
 /**
  * Regression found by the torture suite (sabotage-cli): a supervised
  * service's PID file deleted or replaced by a third party. The supervisor

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are set up with single synchronous calls on purpose (a torture step must not yield between them)
 /**
  * Regressions found by the torture suite (hostile-paths): acquire never
  * writes through a hard link, and never takes over a file another user

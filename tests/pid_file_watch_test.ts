@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are set up with single synchronous calls on purpose (a torture step must not yield between them)
 /** PidFile.check and PidFile.watch: a deleted or replaced PID file is noticed. */
 import assert from "node:assert/strict";
 import { PidFile } from "../mod.ts";

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are set up with single synchronous calls on purpose (a torture step must not yield between them)
 /**
  * Regression found by the torture suite (hostile-paths): `pidkit start` in
  * a run dir that another user owns, or that anyone may write, is refused --

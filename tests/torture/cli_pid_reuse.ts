@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are set up with single synchronous calls on purpose (a torture step must not yield between them)
 /**
  * PID reuse through the CLI: PID files and state files of services whose
  * supervisor and tree PIDs now belong to live, unrelated processes

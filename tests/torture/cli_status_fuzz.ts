@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are set up with single synchronous calls on purpose (a torture step must not yield between them)
 /**
  * `pidkit status` (and `stop`) on fuzzed files: the bad-files inputs as
  * NAME.pid, and mutated state files as NAME.json (wrong types, truncation,

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are set up with single synchronous calls on purpose (a torture step must not yield between them)
 /**
  * Hostile paths: the PID file path is a symlink (to a file, to a directory,
  * dangling), a FIFO, a directory, a hard link to another file, a file owned
@@ -142,7 +143,7 @@ async function refusal(fn: () => Promise<unknown>): Promise<string> {
 }
 
 async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([
       p,

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are set up with single synchronous calls on purpose (a torture step must not yield between them)
 /**
  * Resource faults (root only): a 64 KiB tmpfs filled up during a PID file
  * write, a PID file update and a state file update; a read-only bind mount;

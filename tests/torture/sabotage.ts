@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are set up with single synchronous calls on purpose (a torture step must not yield between them)
 /**
  * Sabotage: a third party deletes or replaces a held PID file. No lock
  * protocol can prevent it; the holder must notice within a second
