@@ -159,6 +159,7 @@ Deno.test("status --json has the documented keys; orphaned tree exits 0", async 
     "pidfile",
     "log",
     "error",
+    "pidfileLost",
   ]);
   assert.equal(s.pid, web.tree.pid);
   assert.equal(s.supervisorPid, web.holder.pid);

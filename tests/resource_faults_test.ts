@@ -77,7 +77,7 @@ Deno.test({
     await using dir = tempDir();
     await using reaper = new Reaper();
     const run = dir.join("run");
-    using _m = mounted(run, "-t", "tmpfs", "-o", "size=128k", "tmpfs");
+    using _m = mounted(run, "-t", "tmpfs", "-o", "size=128k,mode=0755", "tmpfs");
     const name = `full-${Deno.pid}`;
     const start = await runCli([
       "start",
