@@ -61,6 +61,12 @@ export interface ServiceState {
   supervisor: { pid: number; startTime: number };
   /** The current service tree (absent between restarts). */
   tree?: TreeRef;
+  /**
+   * The marker (`NAME:NONCE`, the value of `PIDKIT_SERVICE`) of a tree being
+   * spawned, written before the spawn: if the supervisor dies before it can
+   * record `tree`, the tree is still found (and stopped) by this marker.
+   */
+  spawning?: string;
   /** ISO time the current tree started. */
   serviceStartedAt?: string;
   /** The service command. */

@@ -10,7 +10,15 @@
  */
 
 import { PidFileError, PidkitError, UsageError } from "./errors.ts";
-import { isProcessAlive, readBootId } from "./proc.ts";
+import {
+  environHas,
+  isDeadState,
+  isProcessAlive,
+  listPids,
+  readBootId,
+  readCgroupV2Path,
+  readProcStat,
+} from "./proc.ts";
 import { readStateSync, type ServiceState } from "./service_state.ts";
 import type { ProbeResult } from "./pid_file.ts";
 import type { TreeRef } from "./tree.ts";
@@ -331,6 +339,17 @@ export async function inspectService(dir: string, name: string): Promise<Service
   if (state?.tree && await treeLives(state)) {
     return { ...base, phase: "orphaned", pid: state.tree.pid, supervisorPid: state.supervisor.pid };
   }
+  const found = state?.spawning ? await treeByMarker(state.spawning) : undefined;
+  if (found) {
+    // The supervisor died between spawning a tree and recording it.
+    return {
+      ...base,
+      state: { ...state!, tree: found },
+      phase: "orphaned",
+      pid: found.pid,
+      supervisorPid: state!.supervisor.pid,
+    };
+  }
   if (probed.state === "stale") return { ...base, phase: "stale", pid: probed.pid };
   return { ...base, phase: state?.phase === "failed" ? "failed" : "stopped" };
 }
@@ -447,6 +466,45 @@ function lostPidFile(state: ServiceState, pidfile: string): boolean {
     }
   } catch { /* gone, or not ours to look at */ }
   return false;
+}
+
+/**
+ * The tree whose processes carry `PIDKIT_SERVICE=<marker>`, as a reference
+ * stop can attach to, or `undefined` when none is alive. The marker's nonce
+ * was chosen by the supervisor for this one spawn, so every process carrying
+ * it belongs to that tree. The leader is the member that leads its own
+ * session; when it is gone, the session the earliest member still sits in
+ * names it.
+ */
+async function treeByMarker(marker: string): Promise<TreeRef | undefined> {
+  if (!/^[A-Za-z0-9._-]{1,64}:[0-9a-f]{8,32}$/.test(marker)) return undefined;
+  const members: { pid: number; startTime: number; sid: number }[] = [];
+  const entry = `PIDKIT_SERVICE=${marker}`;
+  for (const pid of listPids()) {
+    if (!environHas(pid, entry)) continue;
+    const st = readProcStat(pid);
+    if (st && !isDeadState(st.state)) members.push({ pid, startTime: st.startTime, sid: st.sid });
+  }
+  if (members.length === 0) return undefined;
+  members.sort((a, b) => a.startTime - b.startTime);
+  const leader = members.find((m) => m.sid === m.pid) ?? members[0];
+  const id = leader.sid;
+  const ref: TreeRef = {
+    pid: id,
+    startTime: leader.pid === id ? leader.startTime : members[0].startTime,
+    pgid: id,
+    sid: id,
+    marker,
+    tracking: "group",
+  };
+  const { findCgroup2 } = await import("./cgroup.ts");
+  const cg = findCgroup2();
+  const path = readCgroupV2Path(leader.pid);
+  if (cg && path?.endsWith(`/pidkit/${marker.replace(":", "-")}`)) {
+    ref.tracking = "cgroup";
+    ref.cgroupPath = `${cg.mountPoint}${path}`;
+  }
+  return ref;
 }
 
 async function treeLives(state: ServiceState): Promise<boolean> {

@@ -245,8 +245,15 @@ class Supervisor {
     const { cfg } = this;
     const piped = this.log !== undefined;
     let tree: ProcessTree;
+    // Record the marker before spawning: a supervisor killed between the
+    // spawn and the state write below leaves a tree status and stop can
+    // still find.
+    const nonce = [...crypto.getRandomValues(new Uint8Array(6))]
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    await this.save({ spawning: `${cfg.name}:${nonce}`, tree: undefined });
     try {
       tree = await spawnTree(cfg.command, {
+        nonce,
         cwd: cfg.cwd,
         env: cfg.env,
         ...(cfg.user ? { uid: cfg.user.uid, gid: cfg.user.gid } : {}),
@@ -275,6 +282,7 @@ class Supervisor {
     await this.save({
       phase: first ? "starting" : "running",
       tree: tree.ref,
+      spawning: undefined,
       serviceStartedAt: new Date().toISOString(),
     });
     return tree;
@@ -383,13 +391,17 @@ class Supervisor {
   pendingWrites: Promise<void>[] = [];
 
   async end(phase: "exited" | "failed" | "stopped"): Promise<void> {
-    await Promise.all([this.save({ phase, tree: undefined }), ...this.pendingWrites]);
+    await Promise.all([
+      this.save({ phase, tree: undefined, spawning: undefined }),
+      ...this.pendingWrites,
+    ]);
     this.pendingWrites = [];
   }
 
   async save(change: Partial<ServiceState>): Promise<void> {
     const next: ServiceState = { ...this.state, ...change, updatedAt: new Date().toISOString() };
     if ("tree" in change && change.tree === undefined) delete next.tree;
+    if ("spawning" in change && change.spawning === undefined) delete next.spawning;
     this.state = next;
     try {
       await writeState(this.cfg.state, this.state);

@@ -69,6 +69,13 @@ export interface SpawnTreeOptions {
    * `"group"`: process group + session + marker.
    */
   tracking?: "auto" | Tracking;
+  /**
+   * The nonce of the marker (`NAME:NONCE`), 8 to 32 lowercase hex digits;
+   * default: a random one. A supervisor picks it and records the marker
+   * before it spawns, so a tree started just before the supervisor died is
+   * still found by its marker.
+   */
+  nonce?: string;
   /** Name used in the marker and the cgroup name (`[A-Za-z0-9._-]`, at most 64); default: the program's base name. */
   name?: string;
 }
@@ -575,7 +582,10 @@ export async function spawnTree(
     throw new UsageError(`bad tracking '${want}': use auto, cgroup or group`);
   }
   const name = treeName(options.name, command[0]);
-  const id = nonce();
+  if (options.nonce !== undefined && !/^[0-9a-f]{8,32}$/.test(options.nonce)) {
+    throw new UsageError(`bad nonce '${options.nonce}': 8 to 32 lowercase hex digits`);
+  }
+  const id = options.nonce ?? nonce();
   const marker = `${name}:${id}`;
   const env = { ...options.env, PIDKIT_SERVICE: marker };
   const cmdOptions: Deno.CommandOptions = {

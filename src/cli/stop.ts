@@ -173,6 +173,11 @@ async function stopSupervised(
   // reports. Without a report it may have been killed meanwhile, leaving the
   // tree alive: stop it directly.
   if (report === undefined) {
+    // A tree spawned but not yet recorded when the supervisor died shows as orphaned.
+    const again = await inspectService(dir, name).catch(() => undefined);
+    if (again?.phase === "orphaned" && again.state?.tree) {
+      return await stopOrphan(name, pidfile, retry, again.state);
+    }
     const latest = (await readState(servicePaths(dir, name).state).catch(() => undefined)) ??
       state;
     const tree = latest?.tree ?? state?.tree;
