@@ -176,8 +176,35 @@ function parseState(path: string, text: string): ServiceState {
     throw badContent(path, `unknown phase ${JSON.stringify(s.phase)}`);
   }
   if (!Array.isArray(s.command)) throw badContent(path, "no command");
-  if (typeof s.supervisor?.pid !== "number") throw badContent(path, "no supervisor pid");
+  if (!isId(s.supervisor?.pid) || !isCount(s.supervisor?.startTime)) {
+    throw badContent(path, "no valid supervisor pid and start time");
+  }
+  // These fields become /proc paths and signal targets: a wrong type here
+  // must be "bad content", never a read of /proc/../../etc/passwd.
+  if (s.tree !== undefined) {
+    const t = s.tree as unknown as Record<string, unknown> | null;
+    if (
+      typeof t !== "object" || t === null || !isId(t.pid) || !isCount(t.startTime) ||
+      !isId(t.pgid) || !isId(t.sid) || typeof t.marker !== "string" ||
+      (t.tracking !== "cgroup" && t.tracking !== "group") ||
+      (t.cgroupPath !== undefined && typeof t.cgroupPath !== "string")
+    ) throw badContent(path, "bad tree reference");
+  }
+  if (s.spawning !== undefined && typeof s.spawning !== "string") {
+    throw badContent(path, "bad spawning marker");
+  }
+  if (typeof s.pidfile !== "string" || !s.pidfile.startsWith("/")) {
+    throw badContent(path, "no absolute pidfile path");
+  }
   return s as ServiceState;
+}
+
+function isId(n: unknown): boolean {
+  return typeof n === "number" && Number.isSafeInteger(n) && n > 0;
+}
+
+function isCount(n: unknown): boolean {
+  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 }
 
 function badContent(path: string, why: string): PidFileError {
