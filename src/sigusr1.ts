@@ -21,7 +21,9 @@
  * So a supervisor is started with SIGUSR1 already ignored (an `sh` wrapper:
  * `trap "" USR1; exec ...`), and {@linkcode disarmSigusr1} runs as its first
  * statement: no window remains in which SIGUSR1 kills it or opens the
- * inspector. `pidkit run` started with SIGUSR1 blocked forwards it with
+ * inspector. `pidkit run` forwards SIGUSR1 to its tree: it re-executes
+ * itself in place with SIGUSR1 blocked ({@linkcode reexecWithSigusr1Blocked},
+ * same PID, so systemd's main PID stays right) and takes each one with
  * {@linkcode watchBlockedSigusr1}.
  *
  * @module
@@ -106,4 +108,53 @@ export function watchBlockedSigusr1(onSignal: () => void): () => void {
   return () => {
     active = false;
   };
+}
+
+/**
+ * Re-execute this very process (same PID, same argv, same environment) with
+ * SIGUSR1 blocked, through libc `sigprocmask` and `execve`: the mask
+ * survives exec and every thread the new Deno creates inherits it, so from
+ * its first instruction SIGUSR1 can neither kill it nor open the inspector,
+ * and {@linkcode watchBlockedSigusr1} can take it. Returns only on failure
+ * (off Linux, without FFI, or when execve fails), with SIGUSR1 unblocked
+ * again; the caller then falls back to {@linkcode disarmSigusr1}.
+ */
+export function reexecWithSigusr1Blocked(): false {
+  const name = libcName();
+  if (name === undefined) return false;
+  let lib;
+  try {
+    lib = Deno.dlopen(name, {
+      sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+      execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+    });
+  } catch {
+    return false;
+  }
+  try {
+    const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0").slice(0, -1);
+    const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+    const keep: Uint8Array[] = []; // the C strings must outlive the call
+    const cStrings = (list: string[]) => {
+      const table = new BigUint64Array(list.length + 1);
+      list.forEach((item, i) => {
+        const bytes = new TextEncoder().encode(`${item}\0`);
+        keep.push(bytes);
+        table[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
+      });
+      return new Uint8Array(table.buffer);
+    };
+    const set = new BigUint64Array(16);
+    set[0] = 1n << BigInt(SIGUSR1 - 1);
+    const mask = new Uint8Array(set.buffer);
+    lib.symbols.sigprocmask(0, /* SIG_BLOCK */ mask, null);
+    const path = new TextEncoder().encode(`${Deno.execPath()}\0`);
+    lib.symbols.execve(path, cStrings(argv), cStrings(env)); // returns only on failure
+    lib.symbols.sigprocmask(1, /* SIG_UNBLOCK */ mask, null);
+    return false;
+  } catch {
+    return false;
+  } finally {
+    lib.close();
+  }
 }

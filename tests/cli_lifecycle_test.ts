@@ -470,47 +470,51 @@ const canBlock = hasProgram("env") &&
   new Deno.Command("env", { args: ["--block-signal=USR1", "true"] }).outputSync().code === 0;
 if (!canBlock) console.log("skip: env --block-signal is not available (coreutils < 8.31)");
 
-Deno.test({
-  name: "run started with SIGUSR1 blocked forwards it to the tree, no inspector",
-  ignore: !canBlock,
-  fn: async () => {
-    await using reaper = new Reaper();
-    await using s = new Services();
-    const name = uniqueName("fgusr1");
-    const log = s.dir.join(`${name}.log`);
-    const script = 'trap "echo got-usr1" USR1; while :; do sleep 0.05; done';
-    const child = reaper.spawn([
-      "env",
-      "--block-signal=USR1",
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      CLI,
-      "run",
-      name,
-      "--log",
-      log,
-      "--",
-      "sh",
-      "-c",
-      script,
-    ], { env: { PIDKIT_DIR: s.dir.path } });
-    await waitUntil(
-      async () => (await readState(s.dir.join(`${name}.json`)))?.phase === "running",
-      {
-        what: "running",
-      },
-    );
-    await s.state(name);
-    await new Promise((r) => setTimeout(r, 700)); // after Deno armed its inspector trigger
-    Deno.kill(child.pid, "SIGUSR1");
-    await waitUntil(() => /^got-usr1$/m.test(readText(log)), { what: "USR1 in log" });
-    assert.deepEqual(listeningPorts(child.pid), []);
-    Deno.kill(child.pid, "SIGTERM");
-    assert.equal((await child.status).code, 143);
-  },
-});
+for (const wrapped of [true, false]) {
+  Deno.test({
+    name: wrapped
+      ? "run started with SIGUSR1 blocked forwards it to the tree, no inspector"
+      : "run started plainly re-executes itself with SIGUSR1 blocked (same PID) and forwards it",
+    ignore: wrapped && !canBlock,
+    fn: async () => {
+      await using reaper = new Reaper();
+      await using s = new Services();
+      const name = uniqueName("fgusr1");
+      const log = s.dir.join(`${name}.log`);
+      const script = 'trap "echo got-usr1" USR1; while :; do sleep 0.05; done';
+      const child = reaper.spawn([
+        ...(wrapped ? ["env", "--block-signal=USR1"] : []),
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        CLI,
+        "run",
+        name,
+        "--log",
+        log,
+        "--",
+        "sh",
+        "-c",
+        script,
+      ], { env: { PIDKIT_DIR: s.dir.path } });
+      await waitUntil(
+        async () => (await readState(s.dir.join(`${name}.json`)))?.phase === "running",
+        {
+          what: "running",
+        },
+      );
+      await s.state(name);
+      await new Promise((r) => setTimeout(r, 700)); // after Deno armed its inspector trigger
+      Deno.kill(child.pid, "SIGUSR1");
+      await waitUntil(() => /^got-usr1$/m.test(readText(log)), { what: "USR1 in log" });
+      assert.deepEqual(listeningPorts(child.pid), []);
+      assert.equal((await s.state(name)).supervisor.pid, child.pid, "re-executed in place");
+      Deno.kill(child.pid, "SIGTERM");
+      assert.equal((await child.status).code, 143);
+    },
+  });
+}
 
 Deno.test("start through a deno install'ed shim re-executes the supervisor", async () => {
   await using root = tempDir();

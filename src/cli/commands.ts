@@ -109,7 +109,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [options] -- CMD [ARGS...]",
     summary: "the same, in the foreground",
     description:
-      "Runs the supervisor in the foreground (for systemd units and containers): forwards SIGINT, SIGTERM, SIGHUP and SIGUSR2 to the service's tree and exits with the service's exit code (128+N when it died of signal N). SIGUSR1 is forwarded when run was started with it blocked (env --block-signal=USR1 pidkit run ...), else ignored: in Deno it would open the V8 inspector.",
+      "Runs the supervisor in the foreground (for systemd units and containers): forwards SIGINT, SIGTERM, SIGHUP and SIGUSR2 to the service's tree and exits with the service's exit code (128+N when it died of signal N). SIGUSR1 is forwarded too: run re-executes itself in place with SIGUSR1 blocked, since in Deno it would open the V8 inspector.",
     options: { ...launchOptions },
     positionals: [1, 1],
     serviceCommand: "required",

@@ -4,15 +4,20 @@
  * exit status (128+N when it died of signal N).
  *
  * SIGUSR1: a Deno process opens the V8 inspector on SIGUSR1, so `run`
- * cannot simply listen for it. Started with SIGUSR1 blocked (`env
- * --block-signal=USR1 pidkit run ...`), it takes each SIGUSR1 with
- * `sigwaitinfo` and forwards it to the tree; otherwise it ignores SIGUSR1
- * (see `src/sigusr1.ts`).
+ * cannot simply listen for it. It re-executes itself in place (same PID)
+ * with SIGUSR1 blocked, then takes each SIGUSR1 with `sigwaitinfo` and
+ * forwards it to the tree. Where that is impossible (no FFI, not Linux) it
+ * ignores SIGUSR1 (see `src/sigusr1.ts`).
  *
  * @module
  */
 
-import { disarmSigusr1, sigusr1Blocked, watchBlockedSigusr1 } from "../sigusr1.ts";
+import {
+  disarmSigusr1,
+  reexecWithSigusr1Blocked,
+  sigusr1Blocked,
+  watchBlockedSigusr1,
+} from "../sigusr1.ts";
 import { PidkitError } from "../errors.ts";
 import { printErr } from "./io.ts";
 import { buildConfig } from "./launch.ts";
@@ -20,6 +25,7 @@ import type { CommandInput } from "./spec.ts";
 
 /** Run `pidkit run`. */
 export async function run(input: CommandInput): Promise<number> {
+  if (!sigusr1Blocked()) reexecWithSigusr1Blocked(); // returns only when it cannot
   const blocked = sigusr1Blocked();
   if (!blocked) disarmSigusr1();
   const config = buildConfig(input, { foreground: true });
