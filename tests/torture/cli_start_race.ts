@@ -22,6 +22,7 @@ export const cliStartRace: Scenario = {
     await using reaper = new ServiceReaper(dir.path, prefix, tally);
     for (let round = 0; round < n; round++) {
       tally.rounds++;
+      tally.faults += 15; // contenders that must be refused
       const name = `${prefix}-${round}`;
       const outs = await Promise.all(
         Array.from({ length: 16 }, () =>

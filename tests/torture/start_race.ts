@@ -27,6 +27,7 @@ export const startRace: Scenario = {
     for (const r of racers) await r.lines.next(120_000);
     for (let round = 0; round < n; round++) {
       tally.rounds++;
+      tally.faults += racers.length - 1; // contenders that must lose
       await Promise.all(racers.map((r) => r.send("go")));
       const answers = await Promise.all(racers.map((r) => r.lines.next()));
       const winners = answers.filter((a) => a.startsWith("won "));
