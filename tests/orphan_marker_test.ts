@@ -24,8 +24,8 @@ Deno.test("a tree spawned but not recorded when the supervisor died: status orph
     supervisor: { pid: dead.pid, startTime: 1 },
     spawning: marker,
   });
-  Deno.writeTextFileSync(dir.join(`${name}.json`), JSON.stringify(state));
-  Deno.writeTextFileSync(dir.join(`${name}.pid`), `${leader.pid}\n`);
+  await Deno.writeTextFile(dir.join(`${name}.json`), JSON.stringify(state));
+  await Deno.writeTextFile(dir.join(`${name}.pid`), `${leader.pid}\n`);
   const env = { PIDKIT_DIR: dir.path, NO_COLOR: "1" };
   const status = await runCli(["status", name, "--json"], { env });
   assert.equal(JSON.parse(status.stdout).state, "orphaned");

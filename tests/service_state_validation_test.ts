@@ -11,18 +11,16 @@ import { runCli, tempDir } from "./helpers.ts";
 Deno.test("status, stop and list on a state file with a non-numeric tree pid: one line, no crash", async () => {
   await using dir = tempDir();
   const name = "bad-tree";
-  const state = fakeState(dir.path, name, {
-    // deno-lint-ignore no-explicit-any
-    tree: {
-      pid: "../../etc/passwd" as any,
-      startTime: 1,
-      pgid: 1,
-      sid: 1,
-      marker: "x:1",
-      tracking: "group",
-    },
-  });
-  Deno.writeTextFileSync(dir.join(`${name}.json`), JSON.stringify(state));
+  const state = fakeState(dir.path, name) as unknown as Record<string, unknown>;
+  state.tree = {
+    pid: "../../etc/passwd",
+    startTime: 1,
+    pgid: 1,
+    sid: 1,
+    marker: "x:1",
+    tracking: "group",
+  };
+  await Deno.writeTextFile(dir.join(`${name}.json`), JSON.stringify(state));
   const env = { PIDKIT_DIR: dir.path, NO_COLOR: "1" };
   for (const args of [["status", name], ["stop", name], ["list"]]) {
     const out = await runCli(args, { env });

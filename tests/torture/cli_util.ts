@@ -17,8 +17,27 @@ import { type Output, run } from "./util.ts";
 export function pidkit(args: string[], options: { timeoutMs?: number } = {}): Promise<Output> {
   return run([Deno.execPath(), "run", "-A", "--quiet", CLI, ...args], {
     timeoutMs: options.timeoutMs ?? 60_000,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...tmpEnv(args) },
   });
+}
+
+/**
+ * TMPDIR inside the run dir (removed with the scenario's temporary dir): a
+ * supervisor SIGKILLed while it spawns leaves its start-gate directory
+ * behind, and the suite must leave nothing in /tmp.
+ */
+function tmpEnv(args: string[]): Record<string, string> {
+  const i = args.indexOf("--dir");
+  if (i < 0 || i + 1 >= args.length) return {};
+  const dir = args[i + 1];
+  try {
+    const st = Deno.statSync(dir);
+    if (st.uid !== Deno.uid() || ((st.mode ?? 0) & 0o022) !== 0) return {};
+    Deno.mkdirSync(`${dir}/.tmp`, { recursive: true, mode: 0o700 });
+    return { TMPDIR: `${dir}/.tmp` };
+  } catch {
+    return {};
+  }
 }
 
 /** A unique service-name prefix for one scenario run. */
