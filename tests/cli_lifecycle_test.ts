@@ -333,6 +333,40 @@ Deno.test("a service ignoring SIGTERM is KILLed per the schedule", async () => {
   assert.deepEqual(markedProcesses(name), []);
 });
 
+Deno.test("stop on a terminal shows the signal sent and the time left before escalation", async (t) => {
+  if (!hasProgram("script")) {
+    console.log("skipped: needs script(1) from util-linux to give stop a terminal");
+    return;
+  }
+  await using s = new Services();
+  const name = uniqueName("tty");
+  const r = await s.cli(["start", name, "--", "sh", "-c", 'trap "" TERM; sleep 1000 & wait']);
+  assert.equal(r.code, 0, r.stderr);
+  const state = await s.state(name);
+  // script(1) runs the stop on a pseudo-terminal and copies what it shows to its stdout.
+  const stop = `${Deno.execPath()} run -A --quiet ${CLI} stop ${name} --retry TERM/0.6/KILL/5`;
+  const out = await new Deno.Command("script", {
+    args: ["-qefc", stop, "/dev/null"],
+    env: { PIDKIT_DIR: s.dir.path, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  await t.step("exit 0 and the final line", () => {
+    assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+    assert.match(text, new RegExp(`stopped ${name} \\(pid \\d+\\) after KILL in`));
+  });
+  await t.step("progress rewritten in place while waiting, then cleared", () => {
+    assert.ok(text.includes(`\r\x1b[Kstopping ${name}: TERM sent, KILL in 0.`), text);
+    const frames = text.match(/KILL in (\d+\.\d) s/g) ?? [];
+    assert.ok(frames.length >= 2, `one frame per 100 ms expected, got ${frames.length}`);
+    const clear = "\r\x1b[K"; // carriage return, erase to the end of the line
+    assert.ok(text.includes(`${clear}stopped `), JSON.stringify(text.slice(-200)));
+  });
+  assert.ok(!alive(state.tree!.pid));
+});
+
 Deno.test("bad input: one line, exit 2 or 1, nothing created or deleted", async () => {
   await using s = new Services();
   const name = uniqueName("bad");

@@ -24,6 +24,7 @@ export class Progress {
     this.#on = Deno.stderr.isTerminal();
     if (!this.#on) return;
     this.#assume(0, Date.now());
+    // The first frame after 100 ms: a quick stop shows nothing at all.
     this.#timer = setInterval(() => this.#tick(), 100);
   }
 
