@@ -12,8 +12,37 @@ export interface ReadyCheck {
   afterMs?: number;
   /** Ready once a TCP connection to `HOST:PORT` succeeds. */
   tcp?: string;
-  /** Ready once this file exists. */
+  /**
+   * Ready once this file exists, created or touched after
+   * {@linkcode ReadyCheck.fileBefore} was taken.
+   */
   file?: string;
+  /**
+   * What was at `file` before the service started ({@linkcode markFile}):
+   * a file left there by an earlier run does not count as ready until it is
+   * replaced or its modification time changes.
+   */
+  fileBefore?: FileMark;
+}
+
+/** The identity and modification time of a file, to tell whether it changed. */
+export interface FileMark {
+  /** Device number. */
+  dev: number;
+  /** Inode number. */
+  ino: number;
+  /** Modification time, ms since the epoch. */
+  mtimeMs: number;
+}
+
+/** What is at `path` now: `undefined` when nothing (or it cannot be seen). */
+export async function markFile(path: string): Promise<FileMark | undefined> {
+  try {
+    const st = await Deno.stat(path);
+    return { dev: st.dev, ino: st.ino ?? 0, mtimeMs: st.mtime?.getTime() ?? 0 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The default for {@linkcode ReadyCheck.afterMs}. */
@@ -62,7 +91,7 @@ export async function waitReady(
   const target = check.tcp ? parseHostPort(check.tcp) : undefined;
   while (!gone) {
     if (target && await connects(target)) return "ready";
-    if (check.file && await exists(check.file)) return "ready";
+    if (check.file && isNew(await markFile(check.file), check.fileBefore)) return "ready";
     if (Date.now() > deadline) return "timeout";
     await Promise.race([sleep(POLL_MS), goneP]);
   }
@@ -79,11 +108,9 @@ async function connects(target: { hostname: string; port: number }): Promise<boo
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether `now` is a file that was not there as `before`: created, replaced or touched since. */
+function isNew(now: FileMark | undefined, before: FileMark | undefined): boolean {
+  if (now === undefined) return false;
+  if (before === undefined) return true;
+  return now.dev !== before.dev || now.ino !== before.ino || now.mtimeMs !== before.mtimeMs;
 }

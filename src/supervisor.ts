@@ -19,7 +19,7 @@
 import { AlreadyRunningError, PidkitError } from "./errors.ts";
 import { PidFile } from "./pid_file.ts";
 import { readBootId, readProcStat } from "./proc.ts";
-import { waitReady } from "./readiness.ts";
+import { type FileMark, markFile, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { type ServiceState, writeState } from "./service_state.ts";
 import { signalNumber } from "./signals.ts";
@@ -171,6 +171,10 @@ class Supervisor {
     let first = true;
     while (!this.stopping) {
       const startedAt = Date.now();
+      // A ready file left by an earlier run must not make this start look ready.
+      const readyFileBefore = first && cfg.options.readyFile
+        ? await markFile(cfg.options.readyFile)
+        : undefined;
       const tree = await this.spawn(first);
       if (tree === undefined) {
         if (first) return 1;
@@ -179,7 +183,7 @@ class Supervisor {
           // Nobody waits for readiness in the foreground: an early exit is just an exit.
           await this.save({ phase: "running" });
           await this.report({ ok: true, pid: tree.pid, supervisorPid: Deno.pid });
-        } else if (first && !await this.awaitReady(tree)) {
+        } else if (first && !await this.awaitReady(tree, readyFileBefore)) {
           return 1;
         }
         await Promise.race([tree.status, this.woken]);
@@ -291,10 +295,15 @@ class Supervisor {
   pumps: Promise<void>[] = [];
 
   /** Wait for readiness on the first start; report to `start`. False: give up. */
-  async awaitReady(tree: ProcessTree): Promise<boolean> {
+  async awaitReady(tree: ProcessTree, fileBefore: FileMark | undefined): Promise<boolean> {
     const { options } = this.cfg;
     const outcome = await waitReady(
-      { afterMs: options.readyAfterMs, tcp: options.readyTcp, file: options.readyFile },
+      {
+        afterMs: options.readyAfterMs,
+        tcp: options.readyTcp,
+        file: options.readyFile,
+        fileBefore,
+      },
       Promise.race([tree.status, this.woken]),
     );
     if (outcome === "ready" && !this.stopping) {

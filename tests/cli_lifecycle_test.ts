@@ -5,71 +5,9 @@
  * group recorded in its state file (see `Services`).
  */
 import assert from "node:assert/strict";
-import { readState, type ServiceState } from "../src/service_state.ts";
-import {
-  alive,
-  CLI,
-  hasProgram,
-  killQuietly,
-  Reaper,
-  runCli,
-  type RunCliOptions,
-  type TempDir,
-  tempDir,
-  waitUntil,
-} from "./helpers.ts";
-
-let counter = 0;
-/** A name no other test (file) uses at the same time. */
-function uniqueName(base: string): string {
-  return `${base}-${Deno.pid}-${++counter}`;
-}
-
-/** The services of one run dir; on dispose, every recorded supervisor and tree is killed. */
-class Services implements AsyncDisposable {
-  readonly dir: TempDir;
-  readonly pids = new Set<number>();
-  readonly groups = new Set<number>();
-
-  constructor() {
-    this.dir = tempDir("pidkit-life-");
-  }
-
-  cli(args: string[], options: RunCliOptions = {}) {
-    return runCli(args, { ...options, env: { PIDKIT_DIR: this.dir.path, ...options.env } });
-  }
-
-  async state(name: string): Promise<ServiceState> {
-    const s = await readState(this.dir.join(`${name}.json`));
-    assert.ok(s, `no state for ${name}`);
-    this.record(s);
-    return s;
-  }
-
-  record(s: ServiceState): void {
-    this.pids.add(s.supervisor.pid);
-    if (s.tree) {
-      this.groups.add(s.tree.pgid);
-      this.pids.add(s.tree.pid);
-    }
-  }
-
-  /** Record whatever the state files in the dir name. */
-  async recordAll(): Promise<void> {
-    for (const e of Deno.readDirSync(this.dir.path)) {
-      if (!e.name.endsWith(".json")) continue;
-      const s = await readState(this.dir.join(e.name)).catch(() => undefined);
-      if (s) this.record(s);
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.recordAll().catch(() => {});
-    for (const g of this.groups) killQuietly(-g);
-    for (const p of this.pids) killQuietly(p);
-    this.dir[Symbol.dispose]();
-  }
-}
+import { readState } from "../src/service_state.ts";
+import { alive, CLI, hasProgram, Reaper, tempDir, waitUntil } from "./helpers.ts";
+import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 
 /** File text (sync: small files, read between awaits). */
 function readText(path: string): string {
@@ -89,21 +27,6 @@ function exists(path: string): boolean {
 /** The sorted names in a directory. */
 function names(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-}
-
-/** Live processes whose environment carries PIDKIT_SERVICE=<name>:... (checking only). */
-function markedProcesses(name: string): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const env = Deno.readTextFileSync(`/proc/${e.name}/environ`);
-      if (env.split("\0").some((kv) => kv.startsWith(`PIDKIT_SERVICE=${name}:`))) {
-        if (alive(Number(e.name))) out.push(Number(e.name));
-      }
-    } catch { /* gone or not readable */ }
-  }
-  return out;
 }
 
 Deno.test("life cycle: start, status 0, signal, logs, stop, status 3", async () => {

@@ -75,7 +75,7 @@ const launchOptions: Record<string, OptionSpec> = {
   "ready-file": {
     type: "string",
     valueName: "FILE",
-    description: "ready once FILE exists",
+    description: "ready once the service creates or touches FILE",
   },
   tracking: {
     type: "string",

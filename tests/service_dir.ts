@@ -1,0 +1,87 @@
+/**
+ * Test support for the CLI's running commands: a run dir whose services are
+ * all ended (by the supervisor and tree PIDs and process groups their state
+ * files record) when the test ends, unique service names, and a check for
+ * processes left with a service's marker.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { readState, type ServiceState } from "../src/service_state.ts";
+import {
+  alive,
+  type CliResult,
+  killQuietly,
+  runCli,
+  type RunCliOptions,
+  type TempDir,
+  tempDir,
+} from "./helpers.ts";
+
+let counter = 0;
+/** A name no other test (file) uses at the same time. */
+export function uniqueName(base: string): string {
+  return `${base}-${Deno.pid}-${++counter}`;
+}
+
+/** The services of one run dir; on dispose, every recorded supervisor and tree is killed. */
+export class Services implements AsyncDisposable {
+  readonly dir: TempDir;
+  readonly pids = new Set<number>();
+  readonly groups = new Set<number>();
+
+  constructor() {
+    this.dir = tempDir("pidkit-life-");
+  }
+
+  /** Run the CLI with `PIDKIT_DIR` set to this run dir. */
+  cli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
+    return runCli(args, { ...options, env: { PIDKIT_DIR: this.dir.path, ...options.env } });
+  }
+
+  async state(name: string): Promise<ServiceState> {
+    const s = await readState(this.dir.join(`${name}.json`));
+    assert.ok(s, `no state for ${name}`);
+    this.record(s);
+    return s;
+  }
+
+  record(s: ServiceState): void {
+    this.pids.add(s.supervisor.pid);
+    if (s.tree) {
+      this.groups.add(s.tree.pgid);
+      this.pids.add(s.tree.pid);
+    }
+  }
+
+  /** Record whatever the state files in the dir name. */
+  async recordAll(): Promise<void> {
+    for (const e of Deno.readDirSync(this.dir.path)) {
+      if (!e.name.endsWith(".json")) continue;
+      const s = await readState(this.dir.join(e.name)).catch(() => undefined);
+      if (s) this.record(s);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.recordAll().catch(() => {});
+    for (const g of this.groups) killQuietly(-g);
+    for (const p of this.pids) killQuietly(p);
+    this.dir[Symbol.dispose]();
+  }
+}
+
+/** Live processes whose environment carries PIDKIT_SERVICE=<name>:... (checking only). */
+export function markedProcesses(name: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const env = Deno.readTextFileSync(`/proc/${e.name}/environ`);
+      if (env.split("\0").some((kv) => kv.startsWith(`PIDKIT_SERVICE=${name}:`))) {
+        if (alive(Number(e.name))) out.push(Number(e.name));
+      }
+    } catch { /* gone or not readable */ }
+  }
+  return out;
+}
