@@ -74,6 +74,17 @@ function executableProblem(path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `setpriv(1)`, from fixed system directories only: a supervisor running as
+ * root must not run whatever a `PATH` entry offers under that name.
+ */
+export function findSetpriv(): string | undefined {
+  for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+    if (executableProblem(`${dir}/setpriv`) === undefined) return `${dir}/setpriv`;
+  }
+  return undefined;
+}
+
 type MkfifoLib = { symbols: { mkfifo(path: Uint8Array, mode: number): number } };
 let libc: MkfifoLib | null | undefined;
 

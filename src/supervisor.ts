@@ -31,7 +31,15 @@ import {
   type SupervisorConfig,
   writeControl,
 } from "./supervisor_protocol.ts";
-import { parseRetry, type ProcessTree, type RetryStep, spawnTree, type TreeExit } from "./tree.ts";
+import {
+  parseRetry,
+  type ProcessTree,
+  type RetryStep,
+  spawnTree,
+  type SpawnTreeOptions,
+  type TreeExit,
+} from "./tree.ts";
+import { findSetpriv } from "./gate.ts";
 
 /** How {@linkcode supervise} runs. */
 export interface SuperviseOptions {
@@ -260,7 +268,7 @@ class Supervisor {
         nonce,
         cwd: cfg.cwd,
         env: cfg.env,
-        ...(cfg.user ? { uid: cfg.user.uid, gid: cfg.user.gid } : {}),
+        ...(cfg.user ? this.userOptions(cfg.user) : {}),
         stdin: "null",
         stdout: piped ? "piped" : "inherit",
         stderr: piped ? "piped" : "inherit",
@@ -293,6 +301,24 @@ class Supervisor {
   }
 
   pumps: Promise<void>[] = [];
+
+  #warnedGroups = false;
+
+  /** uid, gid and, as root where setpriv(1) exists, the user's supplementary groups. */
+  userOptions(user: NonNullable<SupervisorConfig["user"]>): SpawnTreeOptions {
+    const { uid, gid, groups = [] } = user;
+    if (groups.length === 0 || Deno.uid() !== 0) return { uid, gid };
+    if (findSetpriv() !== undefined) return { uid, gid, groups };
+    if (!this.#warnedGroups) {
+      this.#warnedGroups = true;
+      void this.log?.line(
+        `setpriv(1) not found: ${user.name} runs without its supplementary groups (${
+          groups.join(",")
+        })`,
+      );
+    }
+    return { uid, gid };
+  }
 
   /** Wait for readiness on the first start; report to `start`. False: give up. */
   async awaitReady(tree: ProcessTree, fileBefore: FileMark | undefined): Promise<boolean> {

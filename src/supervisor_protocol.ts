@@ -41,7 +41,7 @@ export interface SupervisorConfig {
   /** Environment additions for the service (`--env`). */
   env: Record<string, string>;
   /** `--user` as given, and what it resolved to. */
-  user?: { name: string; uid: number; gid: number };
+  user?: { name: string; uid: number; gid: number; groups?: number[] };
   /** The options as given, as the state file records them. */
   options: ServiceOptions;
 }

@@ -24,7 +24,7 @@ import { cgroupKill, cgroupPids, cgroupPopulated, placeInCgroup, removeCgroup } 
 import { findCgroup2 } from "./cgroup.ts";
 import { waitCgroupEmpty } from "./cgroup.ts";
 import { PidkitError, UsageError } from "./errors.ts";
-import { checkProgram, spawnGated } from "./gate.ts";
+import { checkProgram, findSetpriv, spawnGated } from "./gate.ts";
 import { GroupScanner } from "./group.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
@@ -57,6 +57,14 @@ export interface SpawnTreeOptions {
   uid?: number;
   /** Run as this group id. */
   gid?: number;
+  /**
+   * Supplementary groups, with `uid` (as root). Deno cannot set them, so a
+   * non-empty list starts the command through `setpriv(1)` (util-linux,
+   * looked up in /usr/bin, /bin, /usr/sbin, /sbin only) and throws a
+   * {@linkcode PidkitError} when there is none. Without it a command started
+   * with `uid` has no supplementary groups at all.
+   */
+  groups?: number[];
   /** Standard input: `"inherit"` (default), `"null"` or `"piped"` ({@linkcode ProcessTree.stdin}). */
   stdin?: "inherit" | "null" | "piped";
   /** Standard output: `"inherit"` (default), `"null"` or `"piped"`. */
@@ -601,12 +609,18 @@ export async function spawnTree(
   };
   const path = options.env?.PATH ?? (options.clearEnv ? undefined : Deno.env.get("PATH"));
   checkProgram(command[0], { path, cwd: options.cwd });
+  let argv = command;
+  if (options.groups !== undefined && options.groups.length > 0) {
+    argv = withGroups(command, options);
+    delete cmdOptions.uid; // setpriv switches, after setting the groups
+    delete cmdOptions.gid;
+  }
 
   let child: Deno.ChildProcess;
   let cgroupPath: string | undefined;
   let startTime: number | undefined;
   if (want !== "group" && (want === "cgroup" || findCgroup2() !== undefined)) {
-    child = await spawnGated(command, cmdOptions, (pid) => {
+    child = await spawnGated(argv, cmdOptions, (pid) => {
       startTime = readProcStat(pid)?.startTime;
       try {
         cgroupPath = placeInCgroup(pid, `${name}-${id}`);
@@ -616,7 +630,7 @@ export async function spawnTree(
     });
   } else {
     try {
-      child = new Deno.Command(command[0], { ...cmdOptions, args: command.slice(1) }).spawn();
+      child = new Deno.Command(argv[0], { ...cmdOptions, args: argv.slice(1) }).spawn();
     } catch (err) {
       const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
       throw new PidkitError(`cannot start ${command[0]}: ${why}`);
@@ -637,6 +651,31 @@ export async function spawnTree(
   if (cgroupPath !== undefined) ref.cgroupPath = cgroupPath;
   adopting = child;
   return new ProcessTree(ref);
+}
+
+/** `command` behind `setpriv`, which sets the groups, then gid and uid, then execs it. */
+function withGroups(command: string[], options: SpawnTreeOptions): string[] {
+  const { uid, gid, groups = [] } = options;
+  if (uid === undefined || gid === undefined) {
+    throw new UsageError("groups need uid and gid");
+  }
+  if (!groups.every((g) => Number.isInteger(g) && g >= 0)) {
+    throw new UsageError(`bad groups ${JSON.stringify(groups)}: group ids are integers >= 0`);
+  }
+  const setpriv = findSetpriv();
+  if (setpriv === undefined) {
+    throw new PidkitError(
+      "supplementary groups need setpriv(1) from util-linux, not found in /usr/bin, /bin, /usr/sbin or /sbin",
+    );
+  }
+  return [
+    setpriv,
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    `--groups=${groups.join(",")}`,
+    "--",
+    ...command,
+  ];
 }
 
 /** Check the shape of a ref read from a file; one-line errors. */

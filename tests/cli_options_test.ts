@@ -17,6 +17,14 @@ function ids(pid: number): { uid: number[]; gid: number[]; groups: number[] } {
   return { uid: field("Uid"), gid: field("Gid"), groups: field("Groups") };
 }
 
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** The `nobody` account from /etc/passwd, if there is one. */
 function nobody(): { uid: number; gid: number } | undefined {
   let passwd = "";
@@ -27,6 +35,30 @@ function nobody(): { uid: number; gid: number } | undefined {
   }
   const f = passwd.split("\n").find((l) => l.startsWith("nobody:"))?.split(":");
   return f ? { uid: Number(f[2]), gid: Number(f[3]) } : undefined;
+}
+
+/** A user that /etc/group lists as a member of some group: [name, its groups incl. primary]. */
+function userWithGroups(): [string, number[]] | undefined {
+  let passwd = "", group = "";
+  try {
+    passwd = Deno.readTextFileSync("/etc/passwd");
+    group = Deno.readTextFileSync("/etc/group");
+  } catch {
+    return undefined;
+  }
+  const primary = new Map<string, number>();
+  for (const f of passwd.split("\n").map((l) => l.split(":"))) {
+    if (f.length >= 4) primary.set(f[0], Number(f[3]));
+  }
+  const groups = group.split("\n").map((l) => l.split(":"));
+  for (const f of groups) {
+    const name = f[3]?.split(",").find((m) => primary.has(m) && m !== "root");
+    if (name === undefined) continue;
+    const gids = new Set([primary.get(name)!]);
+    for (const g of groups) if (g[3]?.split(",").includes(name)) gids.add(Number(g[2]));
+    return [name, [...gids].sort((a, b) => a - b)];
+  }
+  return undefined;
 }
 
 Deno.test("--env and --cwd reach the service, beside the PIDKIT_SERVICE marker", async () => {
@@ -111,6 +143,39 @@ Deno.test("--user runs the whole tree as that user, without root's groups", asyn
     assert.equal(stop.code, 0, stop.stderr);
     assert.ok(!alive(leader));
   });
+  await t.step(
+    "a user with supplementary groups gets them, as initgroups(3) sets them",
+    async () => {
+      const member = userWithGroups();
+      if (member === undefined || !["/usr/bin/setpriv", "/bin/setpriv"].some(isFile)) {
+        console.log("skipped: needs setpriv(1) and a user listed in /etc/group");
+        return;
+      }
+      const [user, groups] = member;
+      const grouped = uniqueName("groups");
+      const r = await s.cli([
+        "start",
+        grouped,
+        "--user",
+        user,
+        "--",
+        "sh",
+        "-c",
+        "sleep 1000 & wait",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const st = await s.state(grouped);
+      // setpriv sets the groups and ids, then execs the command in the same process.
+      const comm = () => Deno.readTextFileSync(`/proc/${st.tree!.pid}/comm`).trim();
+      await waitUntil(() => comm() === "sh", { what: "setpriv to exec the command" });
+      const got = ids(st.tree!.pid);
+      assert.deepEqual([...got.groups].sort((a, b) => a - b), groups);
+      assert.equal(new Set(got.uid).size, 1);
+      assert.notEqual(got.uid[0], 0);
+      const stop = await s.cli(["stop", grouped]);
+      assert.equal(stop.code, 0, stop.stderr);
+    },
+  );
   const unknown = await s.cli([
     "start",
     uniqueName("nouser"),

@@ -494,3 +494,47 @@ Deno.test({
     }
   },
 });
+
+Deno.test("spawnTree groups: set through setpriv as root, in both tiers; refused without uid", async () => {
+  await assert.rejects(
+    () => spawnTree(["true"], { groups: [4], stdin: "null" }),
+    (err: Error) => err instanceof UsageError && /groups need uid and gid/.test(err.message),
+  );
+  if (Deno.uid() !== 0 || !["/usr/bin/setpriv", "/bin/setpriv"].some(isExecutable)) {
+    console.log("skipped: supplementary groups need root and setpriv(1)");
+    return;
+  }
+  for (const tracking of ["group", "auto"] as const) {
+    const tree = await spawnTree(["sleep", "30"], {
+      uid: 65534,
+      gid: 65534,
+      groups: [65534, 4, 27],
+      tracking,
+      stdin: "null",
+      name: "groups",
+    });
+    try {
+      const comm = () => Deno.readTextFileSync(`/proc/${tree.pid}/comm`).trim();
+      await waitUntil(() => comm() === "sleep", { what: "setpriv to exec the command" });
+      const status = await Deno.readTextFile(`/proc/${tree.pid}/status`);
+      assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+      assert.match(status, /^Gid:\s+65534\s+65534\s+65534\s+65534$/m);
+      assert.deepEqual(/^Groups:\s*(.*)$/m.exec(status)![1].trim().split(/\s+/).map(Number), [
+        4,
+        27,
+        65534,
+      ]);
+    } finally {
+      await tree.stop();
+    }
+    assert.ok(!alive(tree.pid));
+  }
+});
+
+function isExecutable(path: string): boolean {
+  try {
+    return ((Deno.statSync(path).mode ?? 0) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}

@@ -44,7 +44,7 @@ const launchOptions: Record<string, OptionSpec> = {
   user: {
     type: "string",
     valueName: "USER",
-    description: "run the service as this user (name or uid; needs root)",
+    description: "run the service as this user, with its groups (name or uid; needs root)",
   },
   restart: {
     type: "string",

@@ -93,19 +93,49 @@ export function parseEnv(values: string[]): Record<string, string> {
   return env;
 }
 
-/** Resolve `--user` (name or uid) through /etc/passwd. */
-export function resolveUser(user: string): { name: string; uid: number; gid: number } {
-  let passwd = "";
-  try {
-    passwd = Deno.readTextFileSync("/etc/passwd");
-  } catch { /* no passwd: numeric ids only */ }
+/** A `--user` resolved: its name, uid, primary gid and supplementary groups. */
+export interface ResolvedUser {
+  name: string;
+  uid: number;
+  gid: number;
+  /** The groups of /etc/group that list the user, as initgroups(3) would set them. */
+  groups: number[];
+}
+
+/** Resolve `--user` (name or uid) through /etc/passwd and /etc/group. */
+export function resolveUser(user: string): ResolvedUser {
+  const passwd = readOrEmpty("/etc/passwd"); // without it: numeric ids only
   for (const line of passwd.split("\n")) {
     const f = line.split(":");
     if (f.length < 4) continue;
-    if (f[0] === user || f[2] === user) return { name: f[0], uid: Number(f[2]), gid: Number(f[3]) };
+    if (f[0] === user || f[2] === user) {
+      const gid = Number(f[3]);
+      return { name: f[0], uid: Number(f[2]), gid, groups: groupsOf(f[0], gid) };
+    }
   }
-  if (/^\d+$/.test(user)) return { name: user, uid: Number(user), gid: Number(user) };
+  if (/^\d+$/.test(user)) return { name: user, uid: Number(user), gid: Number(user), groups: [] };
   throw new PidkitError(`unknown user '${user}'`);
+}
+
+/** The primary gid and every group of /etc/group whose member list names `name`. */
+function groupsOf(name: string, gid: number): number[] {
+  const groups = new Set<number>();
+  for (const line of readOrEmpty("/etc/group").split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 4 && /^\d+$/.test(f[2]) && f[3].split(",").includes(name)) {
+      groups.add(Number(f[2]));
+    }
+  }
+  if (groups.size > 0) groups.add(gid);
+  return [...groups].sort((a, b) => a - b);
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
 }
 
 /**
