@@ -21,7 +21,8 @@ import { PidFile } from "./pid_file.ts";
 import { readBootId, readProcStat } from "./proc.ts";
 import { type FileMark, markFile, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
-import { type ServiceState, writeState } from "./service_state.ts";
+import { readStateSync, type ServiceState, writeState } from "./service_state.ts";
+import { cgroupPopulated, findCgroup2, removeCgroup } from "./cgroup.ts";
 import { signalNumber } from "./signals.ts";
 import { LogSink, pump, tailLines } from "./supervisor_log.ts";
 import {
@@ -156,6 +157,7 @@ class Supervisor {
         return await this.fail(`cannot open log ${cfg.log}: ${oneLine(err)}`);
       }
     }
+    await this.removeStaleCgroup();
     const now = new Date().toISOString();
     this.state = {
       version: 1,
@@ -223,6 +225,32 @@ class Supervisor {
     await this.stopTree();
     await this.end("stopped");
     return this.exitCode();
+  }
+
+  /**
+   * A supervisor that was SIGKILLed could not remove its tree's cgroup; once
+   * that tree is gone the empty directory is left. The old state names it:
+   * remove it if it is this service's, under the cgroup2 mount, and empty.
+   */
+  async removeStaleCgroup(): Promise<void> {
+    let path: string | undefined;
+    try {
+      const tree = readStateSync(this.cfg.state)?.tree;
+      path = tree?.tracking === "cgroup" ? tree.cgroupPath : undefined;
+    } catch {
+      return; // unreadable or bad state: nothing to trust
+    }
+    const mount = path === undefined ? undefined : findCgroup2()?.mountPoint;
+    if (path === undefined || mount === undefined) return;
+    const leaf = path.slice(path.lastIndexOf("/") + 1);
+    if (
+      !path.startsWith(`${mount}/`) || path.includes("/../") || path.includes("/./") ||
+      !new RegExp(`/pidkit/${escapeRegExp(this.cfg.name)}-[0-9a-f]+$`).test(path) ||
+      leaf === ""
+    ) return;
+    try {
+      if (!cgroupPopulated(path)) await removeCgroup(path);
+    } catch { /* already gone */ }
   }
 
   exitCode(): number {
@@ -472,4 +500,8 @@ function describeRetry(steps: RetryStep[]): string {
 function oneLine(err: unknown): string {
   const msg = err instanceof PidkitError || err instanceof Error ? err.message : String(err);
   return msg.split("\n")[0];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

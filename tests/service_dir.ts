@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { cgroupKill, removeCgroup, waitCgroupEmpty } from "../src/cgroup.ts";
 import { readState, type ServiceState } from "../src/service_state.ts";
 import {
   alive,
@@ -29,6 +30,7 @@ export class Services implements AsyncDisposable {
   readonly dir: TempDir;
   readonly pids = new Set<number>();
   readonly groups = new Set<number>();
+  readonly cgroups = new Set<string>();
 
   constructor() {
     this.dir = tempDir("pidkit-life-");
@@ -51,6 +53,7 @@ export class Services implements AsyncDisposable {
     if (s.tree) {
       this.groups.add(s.tree.pgid);
       this.pids.add(s.tree.pid);
+      if (s.tree.cgroupPath) this.cgroups.add(s.tree.cgroupPath);
     }
   }
 
@@ -65,8 +68,17 @@ export class Services implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.recordAll().catch(() => {});
-    for (const g of this.groups) killQuietly(-g);
+    // Supervisors first, so that none restarts a service meanwhile.
     for (const p of this.pids) killQuietly(p);
+    for (const g of this.groups) killQuietly(-g);
+    // A SIGKILLed supervisor cannot remove its tree's cgroup: do it here.
+    for (const cg of this.cgroups) {
+      try {
+        cgroupKill(cg);
+        await waitCgroupEmpty(cg, 5000);
+        await removeCgroup(cg);
+      } catch { /* already gone */ }
+    }
     this.dir[Symbol.dispose]();
   }
 }
