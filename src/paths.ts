@@ -6,9 +6,9 @@
  * @module
  */
 
-/** `path` made absolute against the working directory, with `.`, `..` and `//` folded. */
-export function absolutePath(path: string): string {
-  const full = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+/** `path` made absolute against `base` (default: the working directory), with `.`, `..` and `//` folded. */
+export function absolutePath(path: string, base: string = Deno.cwd()): string {
+  const full = path.startsWith("/") ? path : `${base}/${path}`;
   const parts: string[] = [];
   for (const part of full.split("/")) {
     if (part === "" || part === ".") continue;

@@ -325,7 +325,11 @@ Deno.test("bad input: one line, exit 2 or 1, nothing created or deleted", async 
     [["start", name, "--restart", "sometimes", "--", "true"], 2, /bad --restart/],
     [["start", name, "--ready-after", "soon", "--", "true"], 2, /bad duration/],
     [["start", name, "sleep", "1"], 2, /missing '--'/],
-    [["start", name, "--", "no-such-program-pidkit"], 1, /command not found: no-such-program/],
+    [
+      ["start", name, "--", "no-such-program-pidkit"],
+      1,
+      /cannot start no-such-program-pidkit: command not found in PATH/,
+    ],
     [["start", name, "--dir", "/proc/pidkit-cannot", "--", "true"], 1, /run dir|cannot/],
     [["signal", name, "FOO"], 2, /unknown signal 'FOO'/],
     [["signal", name, "TERM"], 1, /is not running/],

@@ -8,6 +8,8 @@
 
 import { PidkitError, UsageError } from "../errors.ts";
 import { parseDuration } from "../duration.ts";
+import { checkProgram } from "../gate.ts";
+import { absolutePath } from "../paths.ts";
 import { parseHostPort } from "../readiness.ts";
 import {
   DEFAULT_MAX_RESTARTS,
@@ -25,12 +27,6 @@ import {
 } from "../supervisor_protocol.ts";
 import { DEFAULT_RETRY, parseRetry } from "../retry.ts";
 import type { CommandInput } from "./spec.ts";
-
-/** Make `path` absolute against `base` (default: the current directory). */
-export function absolutePath(path: string, base: string = Deno.cwd()): string {
-  const p = path.startsWith("/") ? path : `${base}/${path}`;
-  return p.length > 1 ? p.replace(/\/+$/, "") : p;
-}
 
 function str(input: CommandInput, key: string): string | undefined {
   const v = input.values[key];
@@ -139,25 +135,6 @@ function readOrEmpty(path: string): string {
 }
 
 /**
- * Find the program `cmd` as the service would (PATH, relative to `cwd`);
- * PidkitError when there is no such executable.
- */
-export function checkCommand(cmd: string, cwd: string, path: string | undefined): void {
-  const candidates = cmd.includes("/")
-    ? [absolutePath(cmd, cwd)]
-    : (path ?? "/usr/local/bin:/usr/bin:/bin").split(":").map((d) =>
-      `${absolutePath(d || ".", cwd)}/${cmd}`
-    );
-  for (const c of candidates) {
-    try {
-      const st = Deno.statSync(c);
-      if (st.isFile && ((st.mode ?? 0o111) & 0o111) !== 0) return;
-    } catch { /* not here */ }
-  }
-  throw new PidkitError(`command not found: ${cmd}`);
-}
-
-/**
  * Build the supervisor configuration of `start`/`run` from the command
  * line. Checks everything first; only then makes the run directory.
  */
@@ -179,7 +156,7 @@ export function buildConfig(
   if (user && Deno.uid() !== 0 && Deno.uid() !== user.uid) {
     throw new PidkitError(`--user ${userText} needs root`);
   }
-  checkCommand(input.command[0], cwd, env.PATH ?? Deno.env.get("PATH"));
+  checkProgram(input.command[0], { cwd, path: env.PATH ?? Deno.env.get("PATH") });
   const dir = resolveRunDir({ dir: str(input, "dir"), create: true });
   const paths = servicePaths(dir, name);
   const logOption = str(input, "log");

@@ -21,6 +21,7 @@ import {
   servicePaths,
   validateName,
 } from "../services.ts";
+import { absolutePath } from "../paths.ts";
 import { isProcessAlive } from "../proc.ts";
 import { readState, type ServiceState } from "../service_state.ts";
 import {
@@ -33,7 +34,6 @@ import {
 // retry.ts, not tree.ts: the whole tree module is only needed for an orphaned tree.
 import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../retry.ts";
 import { EXIT, printOut } from "./io.ts";
-import { absolutePath } from "./launch.ts";
 import { stopForeign } from "./stop_foreign.ts";
 import { Progress } from "./stop_progress.ts";
 import type { CommandInput } from "./spec.ts";
