@@ -66,22 +66,9 @@ Deno.test("--env and --cwd reach the service, beside the PIDKIT_SERVICE marker",
   const name = uniqueName("envcwd");
   const work = s.dir.join("work");
   await Deno.mkdir(work);
-  const r = await s.cli([
-    "start",
-    name,
-    "--cwd",
-    work,
-    "--env",
-    "GREETING=hello world",
-    "--env",
-    "EMPTY=",
-    "--",
-    "sh",
-    "-c",
-    'printf "%s|%s|%s|%s\\n" "$GREETING" "${EMPTY-unset}" "$(pwd)" "$PIDKIT_SERVICE" > seen; sleep 1000',
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  const state = await s.state(name);
+  const options = ["--cwd", work, "--env", "GREETING=hello world", "--env", "EMPTY="];
+  const report = 'printf "%s|%s|%s|%s\\n" "$GREETING" "${EMPTY-unset}" "$(pwd)" "$PIDKIT_SERVICE"';
+  const state = await s.start(name, options, ["sh", "-c", `${report} > seen; sleep 1000`]);
   await waitUntil(() => {
     try {
       return Deno.readTextFileSync(`${work}/seen`).endsWith("\n");
@@ -89,9 +76,8 @@ Deno.test("--env and --cwd reach the service, beside the PIDKIT_SERVICE marker",
       return false;
     }
   }, { what: "the service's report" });
-  const [greeting, empty, cwd, marker] = (await Deno.readTextFile(`${work}/seen`)).trimEnd().split(
-    "|",
-  );
+  const seen = await Deno.readTextFile(`${work}/seen`);
+  const [greeting, empty, cwd, marker] = seen.trimEnd().split("|");
   assert.equal(greeting, "hello world");
   assert.equal(empty, "");
   assert.equal(cwd, work);
@@ -123,9 +109,7 @@ Deno.test("--user runs the whole tree as that user, without root's groups", asyn
   }
   await using s = new Services();
   const name = uniqueName("user");
-  const r = await s.cli(["start", name, "--user", "nobody", "--", "sh", "-c", "sleep 1000 & wait"]);
-  assert.equal(r.code, 0, r.stderr);
-  const state = await s.state(name);
+  const state = await s.start(name, ["--user", "nobody"], ["sh", "-c", "sleep 1000 & wait"]);
   const leader = state.tree!.pid;
   await t.step(
     "the leader: every uid and gid is nobody's, no supplementary root group",
@@ -153,18 +137,7 @@ Deno.test("--user runs the whole tree as that user, without root's groups", asyn
       }
       const [user, groups] = member;
       const grouped = uniqueName("groups");
-      const r = await s.cli([
-        "start",
-        grouped,
-        "--user",
-        user,
-        "--",
-        "sh",
-        "-c",
-        "sleep 1000 & wait",
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      const st = await s.state(grouped);
+      const st = await s.start(grouped, ["--user", user], ["sh", "-c", "sleep 1000 & wait"]);
       // setpriv sets the groups and ids, then execs the command in the same process.
       const comm = () => Deno.readTextFileSync(`/proc/${st.tree!.pid}/comm`).trim();
       await waitUntil(() => comm() === "sh", { what: "setpriv to exec the command" });
@@ -196,18 +169,11 @@ Deno.test("--ready-file: start waits until the service creates it; an old file d
     const old = Date.now() - 3_600_000;
     await Deno.utime(ready, old / 1000, old / 1000);
     const name = uniqueName("rfile");
-    const r = await s.cli([
-      "start",
-      name,
-      "--ready-file",
-      ready,
-      "--",
+    await s.start(name, ["--ready-file", ready], [
       "sh",
       "-c",
       `sleep 0.4; touch '${ready}'; sleep 1000`,
     ]);
-    assert.equal(r.code, 0, r.stderr);
-    await s.state(name);
     // Had the old file counted, start would have returned before the touch.
     assert.ok(
       (await Deno.stat(ready)).mtime!.getTime() > old + 1000,
@@ -217,18 +183,11 @@ Deno.test("--ready-file: start waits until the service creates it; an old file d
   await t.step("created later: start returns once it exists", async () => {
     const file = s.dir.join("ready2");
     const name = uniqueName("rfile");
-    const r = await s.cli([
-      "start",
-      name,
-      "--ready-file",
-      file,
-      "--",
+    await s.start(name, ["--ready-file", file], [
       "sh",
       "-c",
       `sleep 0.3; echo ok > '${file}'; sleep 1000`,
     ]);
-    assert.equal(r.code, 0, r.stderr);
-    await s.state(name);
     assert.equal(await Deno.readTextFile(file), "ok\n");
   });
   await t.step("the service dies before creating it: exit 1 with its status", async () => {
@@ -257,18 +216,7 @@ Deno.test("--ready-tcp: start returns once the port accepts connections", async 
   const name = uniqueName("rtcp");
   const server = `await new Promise((r) => setTimeout(r, 400));
     for await (const c of Deno.listen({ hostname: "127.0.0.1", port: ${port} })) c.close();`;
-  const r = await s.cli([
-    "start",
-    name,
-    "--ready-tcp",
-    `127.0.0.1:${port}`,
-    "--",
-    Deno.execPath(),
-    "eval",
-    server,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  await s.state(name);
+  await s.start(name, ["--ready-tcp", `127.0.0.1:${port}`], [Deno.execPath(), "eval", server]);
   // No waiting here: ready means it accepts now.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   conn.close();
@@ -281,16 +229,11 @@ Deno.test("--ready-tcp: start returns once the port accepts connections", async 
 Deno.test("SIGHUP to a supervisor reopens its log (logrotate); the service runs on", async () => {
   await using s = new Services();
   const name = uniqueName("rotate");
-  const r = await s.cli([
-    "start",
-    name,
-    "--",
+  const state = await s.start(name, [], [
     "sh",
     "-c",
     "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.05; done",
   ]);
-  assert.equal(r.code, 0, r.stderr);
-  const state = await s.state(name);
   const log = s.dir.join(`${name}.log`);
   await waitUntil(() => Deno.readTextFileSync(log).includes("tick 2\n"), { what: "ticks" });
   await Deno.rename(log, `${log}.1`);

@@ -41,6 +41,13 @@ export class Services implements AsyncDisposable {
     return runCli(args, { ...options, env: { PIDKIT_DIR: this.dir.path, ...options.env } });
   }
 
+  /** `pidkit start NAME OPTIONS... -- COMMAND...`, which must succeed; the service's state. */
+  async start(name: string, options: string[], command: string[]): Promise<ServiceState> {
+    const r = await this.cli(["start", name, ...options, "--", ...command]);
+    assert.equal(r.code, 0, `pidkit start ${name}: ${r.stderr}`);
+    return await this.state(name);
+  }
+
   async state(name: string): Promise<ServiceState> {
     const s = await readState(this.dir.join(`${name}.json`));
     assert.ok(s, `no state for ${name}`);
