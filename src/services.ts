@@ -336,17 +336,14 @@ export async function inspectService(dir: string, name: string): Promise<Service
     // Lock free and a state we cannot read: an orphaned tree cannot be ruled out.
     return { ...base, phase: "unknown", pid: probed.state === "stale" ? probed.pid : undefined };
   }
-  if (state?.tree && await treeLives(state)) {
-    return { ...base, phase: "orphaned", pid: state.tree.pid, supervisorPid: state.supervisor.pid };
-  }
-  const found = state?.spawning ? await treeByMarker(state.spawning) : undefined;
-  if (found) {
-    // The supervisor died between spawning a tree and recording it.
+  const orphan = state ? await survivingTree(state) : undefined;
+  if (orphan) {
     return {
       ...base,
-      state: { ...state!, tree: found },
+      // A tree found by its `spawning` marker is not in the state yet.
+      state: orphan === state!.tree ? state : { ...state!, tree: orphan },
       phase: "orphaned",
-      pid: found.pid,
+      pid: orphan.pid,
       supervisorPid: state!.supervisor.pid,
     };
   }
@@ -505,6 +502,26 @@ async function treeByMarker(marker: string): Promise<TreeRef | undefined> {
     ref.cgroupPath = `${cg.mountPoint}${path}`;
   }
   return ref;
+}
+
+/**
+ * The tree that the supervisor which wrote `state` left running, if any:
+ * the recorded tree while it lives (same boot; its leader, checked by start
+ * time, or other members), or a tree carrying the `spawning` marker (the
+ * supervisor died between spawning it and recording it). Only meaningful
+ * when no supervisor holds the lock.
+ *
+ * @example
+ * ```ts
+ * import { survivingTree } from "./services.ts";
+ * import { readStateSync } from "./service_state.ts";
+ * const state = readStateSync("/run/pidkit/web.json");
+ * if (state) console.log((await survivingTree(state))?.pid);
+ * ```
+ */
+export async function survivingTree(state: ServiceState): Promise<TreeRef | undefined> {
+  if (state.tree && await treeLives(state)) return state.tree;
+  return state.spawning ? await treeByMarker(state.spawning) : undefined;
 }
 
 async function treeLives(state: ServiceState): Promise<boolean> {

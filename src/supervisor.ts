@@ -18,10 +18,11 @@
 
 import { AlreadyRunningError, PidkitError } from "./errors.ts";
 import { PidFile } from "./pid_file.ts";
-import { readBootId, readProcStat } from "./proc.ts";
+import { isProcessAlive, readBootId, readProcStat } from "./proc.ts";
 import { type FileMark, markFile, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { readStateSync, type ServiceState, writeState } from "./service_state.ts";
+import { survivingTree } from "./services.ts";
 import { cgroupPopulated, findCgroup2, removeCgroup } from "./cgroup.ts";
 import { signalNumber } from "./signals.ts";
 import { LogSink, pump, tailLines } from "./supervisor_log.ts";
@@ -157,7 +158,22 @@ class Supervisor {
         return await this.fail(`cannot open log ${cfg.log}: ${oneLine(err)}`);
       }
     }
-    await this.removeStaleCgroup();
+    const previous = readPreviousState(cfg.state);
+    if (previous) {
+      // The lock was free, but a supervisor killed with SIGKILL leaves its
+      // tree running: starting another one would make two instances.
+      const orphan = await survivingTree(previous);
+      if (orphan) {
+        const { pid, startTime } = previous.supervisor;
+        const why = isProcessAlive(pid, startTime)
+          ? `its PID file was deleted or replaced; supervisor pid ${pid} still runs it`
+          : `orphaned: its supervisor is gone; pidkit stop ${cfg.name} stops it`;
+        const error = `${cfg.name} is already running (pid ${orphan.pid}, ${why})`;
+        await this.log?.line(`not starting: ${error}`);
+        return await this.fail(error, { alreadyRunning: orphan.pid });
+      }
+      await removeStaleCgroup(previous, cfg.name);
+    }
     const now = new Date().toISOString();
     this.state = {
       version: 1,
@@ -225,32 +241,6 @@ class Supervisor {
     await this.stopTree();
     await this.end("stopped");
     return this.exitCode();
-  }
-
-  /**
-   * A supervisor that was SIGKILLed could not remove its tree's cgroup; once
-   * that tree is gone the empty directory is left. The old state names it:
-   * remove it if it is this service's, under the cgroup2 mount, and empty.
-   */
-  async removeStaleCgroup(): Promise<void> {
-    let path: string | undefined;
-    try {
-      const tree = readStateSync(this.cfg.state)?.tree;
-      path = tree?.tracking === "cgroup" ? tree.cgroupPath : undefined;
-    } catch {
-      return; // unreadable or bad state: nothing to trust
-    }
-    const mount = path === undefined ? undefined : findCgroup2()?.mountPoint;
-    if (path === undefined || mount === undefined) return;
-    const leaf = path.slice(path.lastIndexOf("/") + 1);
-    if (
-      !path.startsWith(`${mount}/`) || path.includes("/../") || path.includes("/./") ||
-      !new RegExp(`/pidkit/${escapeRegExp(this.cfg.name)}-[0-9a-f]+$`).test(path) ||
-      leaf === ""
-    ) return;
-    try {
-      if (!cgroupPopulated(path)) await removeCgroup(path);
-    } catch { /* already gone */ }
   }
 
   exitCode(): number {
@@ -504,4 +494,29 @@ function oneLine(err: unknown): string {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The state the previous supervisor left; undefined when there is none or it cannot be read. */
+function readPreviousState(path: string): ServiceState | undefined {
+  try {
+    return readStateSync(path);
+  } catch {
+    return undefined; // bad content: nothing in it can be trusted
+  }
+}
+
+/**
+ * A supervisor that was SIGKILLed could not remove its tree's cgroup; once
+ * that tree is gone the empty directory is left. The previous state names
+ * it: remove it if it is this service's, under the cgroup2 mount, and empty.
+ */
+async function removeStaleCgroup(previous: ServiceState, name: string): Promise<void> {
+  const path = previous.tree?.tracking === "cgroup" ? previous.tree.cgroupPath : undefined;
+  const mount = path === undefined ? undefined : findCgroup2()?.mountPoint;
+  if (path === undefined || mount === undefined) return;
+  const ours = new RegExp(`/pidkit/${escapeRegExp(name)}-[0-9a-f]+$`);
+  if (!path.startsWith(`${mount}/`) || /\/\.\.?\//.test(path) || !ours.test(path)) return;
+  try {
+    if (!cgroupPopulated(path)) await removeCgroup(path);
+  } catch { /* already gone */ }
 }

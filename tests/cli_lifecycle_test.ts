@@ -127,6 +127,18 @@ Deno.test("supervisor SIGKILLed: status says orphaned and stop kills the whole t
   await waitUntil(() => !alive(state.supervisor.pid), { what: "supervisor gone" });
   const status = await s.cli(["status", name]);
   assert.match(status.stdout + status.stderr, /orphan/);
+  // Its tree still runs: a new start must not make a second instance.
+  const again = await s.cli(["start", name, "--", "sleep", "1000"]);
+  assert.equal(again.code, 1, again.stdout);
+  assert.match(
+    again.stderr,
+    new RegExp(
+      `${name} is already running \\(pid ${state.tree!.pid}, orphaned: its supervisor is gone`,
+    ),
+  );
+  const quiet = await s.cli(["start", name, "--if-not-running", "--", "sleep", "1000"]);
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.deepEqual(markedProcesses(name).sort(), [...members].sort(), "no second tree");
   const stop = await s.cli(["stop", name]);
   assert.equal(stop.code, 0, stop.stderr);
   assert.match(stop.stdout, /orphaned/);

@@ -36,6 +36,13 @@ for (const kind of ["delete", "replace"] as const) {
     assert.equal(json.state, "running");
     assert.equal(json.pidfileLost, true);
     assert.equal(status.code, 0);
+    if (kind === "delete") {
+      // The path is free now, but the service runs: no second instance.
+      const again = await runCli(["start", name, "--", "sleep", "60"], { env });
+      assert.equal(again.code, 1, again.stdout);
+      assert.match(again.stderr, /already running .*PID file was deleted or replaced/);
+      assert.equal(readStateSync(dir.join(`${name}.json`))!.tree?.pid, state.tree!.pid);
+    }
     const stop = await runCli(["stop", name], { env });
     assert.equal(stop.code, 0, stop.stderr);
     assert.ok(!alive(state.supervisor.pid), "the supervisor is gone");

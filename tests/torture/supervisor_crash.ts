@@ -1,7 +1,8 @@
 /**
  * Supervisor crashes: SIGKILL the supervisor at a random moment while
  * `pidkit start`, `pidkit restart` or `pidkit stop` runs. Afterwards
- * `status` must not call a live tree "not running", `stop` must end every
+ * `status` must not call a live tree "not running", a `start` while the
+ * tree is orphaned must refuse (no second instance), `stop` must end every
  * process of the service, and a new `start` must succeed.
  *
  * @module
@@ -10,6 +11,7 @@
 import { startTimeOf, tempDir } from "../helpers.ts";
 import { probe } from "../../mod.ts";
 import { readStateSync } from "../../src/service_state.ts";
+import { readProcStat } from "../../src/proc.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { randInt, sleep } from "./util.ts";
@@ -20,7 +22,8 @@ const PHASES = ["start", "restart", "stop"] as const;
 export const supervisorCrash: Scenario = {
   name: "supervisor-crash",
   shows: "SIGKILL of the supervisor at random moments during start, restart and stop: status " +
-    "never calls a live tree not running, stop ends every process, the next start succeeds.",
+    "never calls a live tree not running, a start while orphaned refuses, stop ends every " +
+    "process, the next start succeeds.",
   async run(options) {
     const tally = new Tally();
     const n = rounds(options, 12, 1);
@@ -125,6 +128,21 @@ async function oneRound(
     tally.violation(
       `${name} after ${phase}: status says ${state} while ${stillLive.length} service processes live`,
     );
+  }
+  if (state === "orphaned") {
+    // The orphaned tree is the running instance: a start now must refuse,
+    // not start a second tree (a new session of marked processes).
+    const sessions = () => new Set(markedProcesses(name).map((p) => readProcStat(p)?.sid));
+    const before = sessions();
+    const dup = await pidkit(["start", name, ...base(dir), "--", ...TREE]);
+    reaper.record();
+    const added = [...sessions()].filter((sid) => sid !== undefined && !before.has(sid));
+    if (dup.code !== 1 || !/already running/.test(dup.stderr) || added.length > 0) {
+      tally.violation(
+        `${name}: start while orphaned exited ${dup.code} with ${added.length} new trees: ` +
+          dup.stderr.trim(),
+      );
+    }
   }
   const stop = await pidkit(["stop", name, "--dir", dir]);
   if (stop.code !== 0) {
