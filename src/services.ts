@@ -524,6 +524,35 @@ export async function survivingTree(state: ServiceState): Promise<TreeRef | unde
   return state.spawning ? await treeByMarker(state.spawning) : undefined;
 }
 
+/**
+ * When the supervisor that wrote `state` (the previous run of service
+ * `name`) left its tree running, the error a new start gives: "already
+ * running", with the tree leader's PID. A supervisor killed with SIGKILL
+ * leaves its tree (orphaned); a third party deleting a PID file leaves the
+ * lock free while the supervisor still runs. Starting then would make a
+ * second instance and lose track of the first.
+ *
+ * @example
+ * ```ts
+ * import { describeSurvivor } from "./services.ts";
+ * import { readStateSync } from "./service_state.ts";
+ * const state = readStateSync("/run/pidkit/web.json");
+ * if (state) console.log((await describeSurvivor("web", state))?.error);
+ * ```
+ */
+export async function describeSurvivor(
+  name: string,
+  state: ServiceState,
+): Promise<{ pid: number; error: string } | undefined> {
+  const tree = await survivingTree(state);
+  if (tree === undefined) return undefined;
+  const { pid, startTime } = state.supervisor;
+  const why = isProcessAlive(pid, startTime)
+    ? `its PID file was deleted or replaced; supervisor pid ${pid} still runs it`
+    : `orphaned: its supervisor is gone; pidkit stop ${name} stops it`;
+  return { pid: tree.pid, error: `${name} is already running (pid ${tree.pid}, ${why})` };
+}
+
 async function treeLives(state: ServiceState): Promise<boolean> {
   const ref: TreeRef = state.tree!;
   if (state.bootId !== undefined && state.bootId !== readBootId()) return false;

@@ -18,11 +18,11 @@
 
 import { AlreadyRunningError, PidkitError } from "./errors.ts";
 import { PidFile } from "./pid_file.ts";
-import { isProcessAlive, readBootId, readProcStat } from "./proc.ts";
+import { readBootId, readProcStat } from "./proc.ts";
 import { type FileMark, markFile, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { readStateSync, type ServiceState, writeState } from "./service_state.ts";
-import { survivingTree } from "./services.ts";
+import { describeSurvivor } from "./services.ts";
 import { cgroupPopulated, findCgroup2, removeCgroup } from "./cgroup.ts";
 import { signalNumber } from "./signals.ts";
 import { LogSink, pump, tailLines } from "./supervisor_log.ts";
@@ -160,17 +160,11 @@ class Supervisor {
     }
     const previous = readPreviousState(cfg.state);
     if (previous) {
-      // The lock was free, but a supervisor killed with SIGKILL leaves its
-      // tree running: starting another one would make two instances.
-      const orphan = await survivingTree(previous);
-      if (orphan) {
-        const { pid, startTime } = previous.supervisor;
-        const why = isProcessAlive(pid, startTime)
-          ? `its PID file was deleted or replaced; supervisor pid ${pid} still runs it`
-          : `orphaned: its supervisor is gone; pidkit stop ${cfg.name} stops it`;
-        const error = `${cfg.name} is already running (pid ${orphan.pid}, ${why})`;
-        await this.log?.line(`not starting: ${error}`);
-        return await this.fail(error, { alreadyRunning: orphan.pid });
+      // `start` checked this too, but another start may have raced it here.
+      const survivor = await describeSurvivor(cfg.name, previous);
+      if (survivor) {
+        await this.log?.line(`not starting: ${survivor.error}`);
+        return await this.fail(survivor.error, { alreadyRunning: survivor.pid });
       }
       await removeStaleCgroup(previous, cfg.name);
     }

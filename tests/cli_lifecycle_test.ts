@@ -127,7 +127,10 @@ Deno.test("supervisor SIGKILLed: status says orphaned and stop kills the whole t
   await waitUntil(() => !alive(state.supervisor.pid), { what: "supervisor gone" });
   const status = await s.cli(["status", name]);
   assert.match(status.stdout + status.stderr, /orphan/);
-  // Its tree still runs: a new start must not make a second instance.
+  // Its tree still runs: a new start must not make a second instance, nor
+  // touch the PID file that still names the tree.
+  const pidfile = s.dir.join(`${name}.pid`);
+  const before = readText(pidfile);
   const again = await s.cli(["start", name, "--", "sleep", "1000"]);
   assert.equal(again.code, 1, again.stdout);
   assert.match(
@@ -138,6 +141,12 @@ Deno.test("supervisor SIGKILLed: status says orphaned and stop kills the whole t
   );
   const quiet = await s.cli(["start", name, "--if-not-running", "--", "sleep", "1000"]);
   assert.equal(quiet.code, 0, quiet.stderr);
+  assert.deepEqual(markedProcesses(name).sort(), [...members].sort(), "no second tree");
+  assert.equal(readText(pidfile), before);
+  // `run` has no such pre-check: its supervisor refuses once it holds the lock.
+  const fg = await s.cli(["run", name, "--", "sleep", "1000"]);
+  assert.equal(fg.code, 1, fg.stdout);
+  assert.match(fg.stderr, /is already running \(pid \d+, orphaned/);
   assert.deepEqual(markedProcesses(name).sort(), [...members].sort(), "no second tree");
   const stop = await s.cli(["stop", name]);
   assert.equal(stop.code, 0, stop.stderr);

@@ -7,6 +7,8 @@
 
 import { PidkitError } from "../errors.ts";
 import { probe } from "../pid_file.ts";
+import { describeSurvivor } from "../services.ts";
+import { readStateSync } from "../service_state.ts";
 import type { StartResult, SupervisorConfig } from "../supervisor_protocol.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { buildConfig, launchSupervisor } from "./launch.ts";
@@ -27,6 +29,8 @@ export async function startService(
   options: { json: boolean; ifNotRunning: boolean; verb?: string },
 ): Promise<number> {
   const probed = await probe(config.pidfile);
+  // A tree left by a killed supervisor runs although the lock is free.
+  const survivor = probed.state === "running" ? undefined : await previousSurvivor(config);
   const result: StartResult = probed.state === "running"
     ? {
       ok: false,
@@ -35,6 +39,8 @@ export async function startService(
       }`,
       alreadyRunning: probed.pid ?? 0,
     }
+    : survivor
+    ? { ok: false, error: survivor.error, alreadyRunning: survivor.pid }
     : await launchSupervisor(config);
   const verb = options.verb ?? "started";
   if (result.ok) {
@@ -73,4 +79,15 @@ export async function startService(
     return EXIT.failure;
   }
   throw new PidkitError(result.error);
+}
+
+/** The running tree of the service's previous supervisor, if its state names one that lives. */
+async function previousSurvivor(config: SupervisorConfig) {
+  let state;
+  try {
+    state = readStateSync(config.state);
+  } catch {
+    return undefined; // unreadable: the supervisor decides (and overwrites it)
+  }
+  return state ? await describeSurvivor(config.name, state) : undefined;
 }
