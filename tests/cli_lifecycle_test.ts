@@ -143,6 +143,10 @@ Deno.test("supervisor SIGKILLed: status says orphaned and stop kills the whole t
   assert.equal(quiet.code, 0, quiet.stderr);
   assert.deepEqual(markedProcesses(name).sort(), [...members].sort(), "no second tree");
   assert.equal(readText(pidfile), before);
+  // No lock to wait on, but the tree runs: wait must not say it stopped.
+  const waited = await s.cli(["wait", name, "--timeout", "300ms"]);
+  assert.equal(waited.code, 1, waited.stderr);
+  assert.match(waited.stderr, /still running after 300ms/);
   // `run` has no such pre-check: its supervisor refuses once it holds the lock.
   const fg = await s.cli(["run", name, "--", "sleep", "1000"]);
   assert.equal(fg.code, 1, fg.stdout);
@@ -154,6 +158,7 @@ Deno.test("supervisor SIGKILLed: status says orphaned and stop kills the whole t
   for (const pid of members) assert.ok(!alive(pid), `member ${pid} survived`);
   assert.deepEqual(markedProcesses(name), []);
   assert.equal((await s.cli(["status", name])).code, 3);
+  assert.equal((await s.cli(["wait", name, "--timeout", "5s"])).code, 0);
 });
 
 Deno.test("supervisor and tree SIGKILLed: the next start removes the empty cgroup left behind", async () => {

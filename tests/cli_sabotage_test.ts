@@ -42,6 +42,8 @@ for (const kind of ["delete", "replace"] as const) {
       assert.equal(again.code, 1, again.stdout);
       assert.match(again.stderr, /already running .*PID file was deleted or replaced/);
       assert.equal(readStateSync(dir.join(`${name}.json`))!.tree?.pid, state.tree!.pid);
+      const waited = await runCli(["wait", name, "--timeout", "300ms"], { env });
+      assert.equal(waited.code, 1, "wait must not take a deleted PID file for a stop");
     }
     const stop = await runCli(["stop", name], { env });
     assert.equal(stop.code, 0, stop.stderr);

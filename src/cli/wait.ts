@@ -1,6 +1,8 @@
 /**
- * `pidkit wait NAME [--timeout D]`: return once the service is not running
- * (its PID file lock is free), exit 1 when the timeout passes first.
+ * `pidkit wait NAME [--timeout D]`: return once the service is not running,
+ * exit 1 when the timeout passes first. Not running means what `status`
+ * means: no supervisor holds the lock, and no tree is left behind by a
+ * supervisor that was killed (orphaned) or whose PID file was deleted.
  *
  * @module
  */
@@ -8,9 +10,13 @@
 import { PidkitError } from "../errors.ts";
 import { parseDuration } from "../duration.ts";
 import { waitForRelease } from "../pid_file.ts";
-import { readState } from "../service_state.ts";
-import { resolveRunDir, servicePaths, validateName } from "../services.ts";
+import { inspectService, resolveRunDir, type ServicePhase, validateName } from "../services.ts";
 import type { CommandInput } from "./spec.ts";
+
+/** How often an orphaned tree (no lock to wait on) is looked at again, in ms. */
+const ORPHAN_POLL_MS = 50;
+
+const LIVE: ServicePhase[] = ["running", "starting", "stopping", "orphaned"];
 
 /** Run `pidkit wait`. */
 export async function run(input: CommandInput): Promise<number> {
@@ -20,11 +26,21 @@ export async function run(input: CommandInput): Promise<number> {
   const dir = resolveRunDir({
     dir: typeof input.values.dir === "string" ? input.values.dir : undefined,
   });
-  const paths = servicePaths(dir, name);
-  const state = await readState(paths.state).catch(() => undefined);
-  const released = await waitForRelease(state?.pidfile ?? paths.pidfile, {
-    ...(timeout !== undefined ? { timeout } : {}),
-  });
-  if (!released) throw new PidkitError(`${name} is still running after ${timeoutText}`);
-  return 0;
+  const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
+  for (;;) {
+    const info = await inspectService(dir, name);
+    if (info.phase === "unknown") {
+      throw new PidkitError(`cannot tell whether ${name} runs: ${info.error ?? "unknown error"}`);
+    }
+    if (!LIVE.includes(info.phase)) return 0;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new PidkitError(`${name} is still running after ${timeoutText}`);
+    const pidfile = info.state?.pidfile;
+    if (info.probe?.state === "running" && !info.pidfileLost && pidfile !== undefined) {
+      // A supervisor holds the lock: the kernel says when it lets go.
+      await waitForRelease(pidfile, Number.isFinite(left) ? { timeout: left } : {});
+    } else {
+      await new Promise((r) => setTimeout(r, Math.min(ORPHAN_POLL_MS, left)));
+    }
+  }
 }
