@@ -10,6 +10,8 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { cgroupKill, findCgroup2, removeCgroup, waitCgroupEmpty } from "../src/cgroup.ts";
+import { readCgroupV2Path } from "../src/proc.ts";
 
 /** The repository root (where `cli.ts` lives). */
 export const ROOT: string = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
@@ -79,6 +81,7 @@ export class Reaper implements AsyncDisposable {
   readonly pids: Map<number, number | undefined> = new Map();
   readonly groups: Map<number, number | undefined> = new Map();
   readonly children: Deno.ChildProcess[] = [];
+  readonly cgroups: Set<string> = new Set();
 
   /** Remember a PID to SIGKILL at the end. */
   pid(pid: number): number {
@@ -86,9 +89,15 @@ export class Reaper implements AsyncDisposable {
     return pid;
   }
 
-  /** Remember a process group to SIGKILL at the end. */
+  /**
+   * Remember a process group to SIGKILL at the end, and the pidkit cgroup
+   * its leader is in (if any), to kill and remove it too: a supervisor
+   * killed here cannot remove its tree's cgroup itself.
+   */
   group(pgid: number): number {
     if (!this.groups.has(pgid)) this.groups.set(pgid, startTimeOf(pgid));
+    const cgroup = pidkitCgroupOf(pgid);
+    if (cgroup !== undefined) this.cgroups.add(cgroup);
     return pgid;
   }
 
@@ -125,6 +134,7 @@ export class Reaper implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.killAll();
+    for (const dir of this.cgroups) await removeTestCgroup(dir);
     for (const c of this.children) {
       try {
         await c.stdout?.cancel();
@@ -135,6 +145,26 @@ export class Reaper implements AsyncDisposable {
       await c.status;
     }
   }
+}
+
+/** The directory of the pidkit cgroup (`.../pidkit/NAME-NONCE`) that `pid` is in, if any. */
+function pidkitCgroupOf(pid: number): string | undefined {
+  const path = readCgroupV2Path(pid);
+  if (path === undefined || !/\/pidkit\/[^/]+$/.test(path)) return undefined;
+  const mount = findCgroup2()?.mountPoint;
+  return mount === undefined ? undefined : `${mount}${path}`;
+}
+
+/**
+ * Kill whatever is left in a pidkit cgroup a test recorded and remove it
+ * (a no-op when pidkit already did).
+ */
+export async function removeTestCgroup(dir: string): Promise<void> {
+  try {
+    cgroupKill(dir);
+    await waitCgroupEmpty(dir, 5000);
+    await removeCgroup(dir);
+  } catch { /* already gone */ }
 }
 
 /** What a CLI run produced. */

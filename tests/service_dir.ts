@@ -7,12 +7,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { cgroupKill, removeCgroup, waitCgroupEmpty } from "../src/cgroup.ts";
 import { readState, type ServiceState } from "../src/service_state.ts";
 import {
   alive,
   type CliResult,
   killQuietly,
+  removeTestCgroup,
   runCli,
   type RunCliOptions,
   type TempDir,
@@ -79,13 +79,7 @@ export class Services implements AsyncDisposable {
     for (const p of this.pids) killQuietly(p);
     for (const g of this.groups) killQuietly(-g);
     // A SIGKILLed supervisor cannot remove its tree's cgroup: do it here.
-    for (const cg of this.cgroups) {
-      try {
-        cgroupKill(cg);
-        await waitCgroupEmpty(cg, 5000);
-        await removeCgroup(cg);
-      } catch { /* already gone */ }
-    }
+    for (const cg of this.cgroups) await removeTestCgroup(cg);
     this.dir[Symbol.dispose]();
   }
 }
