@@ -115,6 +115,11 @@ class Supervisor {
 
   async run(): Promise<number> {
     const { cfg } = this;
+    // A tree left running by a killed predecessor is an instance although
+    // the lock is free: refuse before taking over (and so rewriting) the
+    // PID file that still names it. Checked again once locked (a race).
+    const early = await this.survivor();
+    if (early) return await this.fail(early.error, { alreadyRunning: early.pid });
     try {
       this.lock = await PidFile.acquire(cfg.pidfile, { removeOnExit: false });
     } catch (err) {
@@ -160,7 +165,6 @@ class Supervisor {
     }
     const previous = readPreviousState(cfg.state);
     if (previous) {
-      // `start` checked this too, but another start may have raced it here.
       const survivor = await describeSurvivor(cfg.name, previous);
       if (survivor) {
         await this.log?.line(`not starting: ${survivor.error}`);
@@ -235,6 +239,12 @@ class Supervisor {
     await this.stopTree();
     await this.end("stopped");
     return this.exitCode();
+  }
+
+  /** The running tree the previous supervisor of this service left, if its state names one. */
+  async survivor(): Promise<{ pid: number; error: string } | undefined> {
+    const previous = readPreviousState(this.cfg.state);
+    return previous ? await describeSurvivor(this.cfg.name, previous) : undefined;
   }
 
   exitCode(): number {

@@ -147,11 +147,12 @@ Deno.test("supervisor SIGKILLed: status says orphaned and stop kills the whole t
   const waited = await s.cli(["wait", name, "--timeout", "300ms"]);
   assert.equal(waited.code, 1, waited.stderr);
   assert.match(waited.stderr, /still running after 300ms/);
-  // `run` has no such pre-check: its supervisor refuses once it holds the lock.
+  // The same for `run`, the supervisor in the foreground.
   const fg = await s.cli(["run", name, "--", "sleep", "1000"]);
   assert.equal(fg.code, 1, fg.stdout);
   assert.match(fg.stderr, /is already running \(pid \d+, orphaned/);
   assert.deepEqual(markedProcesses(name).sort(), [...members].sort(), "no second tree");
+  assert.equal(readText(pidfile), before);
   const stop = await s.cli(["stop", name]);
   assert.equal(stop.code, 0, stop.stderr);
   assert.match(stop.stdout, /orphaned/);

@@ -7,8 +7,6 @@
 
 import { PidkitError } from "../errors.ts";
 import { probe } from "../pid_file.ts";
-import { describeSurvivor } from "../services.ts";
-import { readStateSync } from "../service_state.ts";
 import type { StartResult, SupervisorConfig } from "../supervisor_protocol.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { buildConfig, launchSupervisor } from "./launch.ts";
@@ -29,8 +27,7 @@ export async function startService(
   options: { json: boolean; ifNotRunning: boolean; verb?: string },
 ): Promise<number> {
   const probed = await probe(config.pidfile);
-  // A tree left by a killed supervisor runs although the lock is free.
-  const survivor = probed.state === "running" ? undefined : await previousSurvivor(config);
+  // The supervisor also refuses beside a tree a killed predecessor left.
   const result: StartResult = probed.state === "running"
     ? {
       ok: false,
@@ -39,8 +36,6 @@ export async function startService(
       }`,
       alreadyRunning: probed.pid ?? 0,
     }
-    : survivor
-    ? { ok: false, error: survivor.error, alreadyRunning: survivor.pid }
     : await launchSupervisor(config);
   const verb = options.verb ?? "started";
   if (result.ok) {
@@ -79,15 +74,4 @@ export async function startService(
     return EXIT.failure;
   }
   throw new PidkitError(result.error);
-}
-
-/** The running tree of the service's previous supervisor, if its state names one that lives. */
-async function previousSurvivor(config: SupervisorConfig) {
-  let state;
-  try {
-    state = readStateSync(config.state);
-  } catch {
-    return undefined; // unreadable: the supervisor decides (and overwrites it)
-  }
-  return state ? await describeSurvivor(config.name, state) : undefined;
 }
