@@ -46,6 +46,7 @@ Deno.test("parseOptions refuses unknown options and missing values with one line
     [["-n"], /^option '--lines' needs a value$/],
     [["--dir"], /^option '--dir' needs a value$/],
     [["--dir", "--json"], /^option '--dir' needs a value$/],
+    [["-n", "-5"], /^option '--lines' needs a value \(to give it, write --lines=-5\)$/],
     [["--json=1"], /^option '--json' takes no value$/],
   ];
   for (const [args, re] of cases) {

@@ -68,7 +68,12 @@ export function parseOptions(args: string[], options: Record<string, OptionSpec>
 function valueAfter(args: string[], i: number, name: string): string {
   const next = args[i + 1];
   if (next === undefined || (next.startsWith("-") && next !== "-")) {
-    throw new UsageError(`option '--${name}' needs a value`);
+    // As parseArgs does, a value that looks like an option is not taken; a
+    // negative number is most likely meant as one: say how to pass it.
+    const hint = next !== undefined && /^-\d/.test(next)
+      ? ` (to give it, write --${name}=${next})`
+      : "";
+    throw new UsageError(`option '--${name}' needs a value${hint}`);
   }
   return next;
 }
