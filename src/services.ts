@@ -20,6 +20,7 @@ import {
   readProcStat,
 } from "./proc.ts";
 import { readStateSync, type ServiceState } from "./service_state.ts";
+import { absolutePath } from "./paths.ts";
 import type { ProbeResult } from "./pid_file.ts";
 import type { TreeRef } from "./tree.ts";
 
@@ -69,16 +70,11 @@ export function resolveRunDir(options: RunDirOptions = {}): string {
     dir = `${env("TMPDIR") ?? "/tmp"}/pidkit-${uid ?? "user"}`;
     personal = shared = true;
   }
-  dir = absolute(dir);
+  dir = absolutePath(dir);
   if (options.create) makeRunDir(dir, personal ? 0o700 : 0o755);
   if (shared) checkOwnDir(dir, uid);
   else if (options.create) checkTrustedDir(dir, uid);
   return dir;
-}
-
-function absolute(path: string): string {
-  const p = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
-  return p.length > 1 ? p.replace(/\/+$/, "") : p;
 }
 
 function makeRunDir(dir: string, mode: number): void {

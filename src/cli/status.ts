@@ -9,7 +9,7 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
+import { PidkitError, UsageError } from "../errors.ts";
 import { CLOCK_TICKS_PER_SECOND, readProcStat, readUptimeSeconds } from "../proc.ts";
 import {
   inspectPidFile,
@@ -21,6 +21,7 @@ import {
   validateName,
 } from "../services.ts";
 import { formatDuration } from "../duration.ts";
+import { absolutePath } from "../paths.ts";
 import { EXIT, printErr, printOut, useColor } from "./io.ts";
 import { commandLine, paintPhase, printJson } from "./format.ts";
 import type { CommandInput } from "./spec.ts";
@@ -94,14 +95,31 @@ function uptimeMs(pid: number): number | undefined {
   );
 }
 
-/** `pidkit status`. */
+/**
+ * `pidkit status`. Its exit status says what runs (1 is a stale PID file),
+ * so an error that keeps it from telling, such as a run dir it may not
+ * trust, is 4 (cannot tell), not the usual 1.
+ */
 export async function run(input: CommandInput): Promise<number> {
+  try {
+    return await report(input);
+  } catch (err) {
+    if (!(err instanceof PidkitError) || err instanceof UsageError) throw err;
+    const text = `pidkit status: ${err.message}`;
+    printErr(
+      input.values.json === true ? JSON.stringify({ error: text, code: EXIT.unknown }) : text,
+    );
+    return EXIT.unknown;
+  }
+}
+
+async function report(input: CommandInput): Promise<number> {
   const json = input.values.json === true;
   const pidfile = input.values.pidfile as string | undefined;
   const name = input.positionals[0];
   if (pidfile !== undefined) {
     if (name !== undefined) throw new UsageError("give NAME or --pidfile, not both");
-    const path = pidfile.startsWith("/") ? pidfile : `${Deno.cwd()}/${pidfile}`;
+    const path = absolutePath(pidfile);
     const s = statusJson(await inspectPidFile(path), path);
     if (json) printJson(s);
     else printOut(describe(s, true));
