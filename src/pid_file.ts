@@ -289,9 +289,16 @@ export class PidFile implements AsyncDisposable, Disposable {
         if (risk) throw risk;
         stepHook?.("acquire:checked");
         const record = buildRecord({ pid: opts.pid, format: opts.format, data: opts.data });
-        writeRecord(held.file, abs, record, "acquire"); // step 5
         const pidFile = new PidFile(abs, held, record, opts.data);
+        // Watch before the record is written: once others can see it (and
+        // so may send SIGTERM), a signal must find the cleanup in place.
         if (opts.removeOnExit) pidFile.#watchExit();
+        try {
+          writeRecord(held.file, abs, record, "acquire"); // step 5
+        } catch (err) {
+          pidFile.#unwatchExit();
+          throw err;
+        }
         kept = true;
         return pidFile;
       } finally {
@@ -467,12 +474,16 @@ export class PidFile implements AsyncDisposable, Disposable {
     onProcessEnd(this.#cleanup);
   }
 
+  #unwatchExit(): void {
+    if (this.#cleanup) offProcessEnd(this.#cleanup);
+    this.#cleanup = undefined;
+  }
+
   #release(): void {
     const file = this.#file;
     if (file === undefined) return;
     this.#file = undefined;
-    if (this.#cleanup) offProcessEnd(this.#cleanup);
-    this.#cleanup = undefined;
+    this.#unwatchExit();
     try {
       let ours = false;
       try {

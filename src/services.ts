@@ -543,10 +543,23 @@ export async function describeSurvivor(
   const tree = await survivingTree(state);
   if (tree === undefined) return undefined;
   const { pid, startTime } = state.supervisor;
-  const why = isProcessAlive(pid, startTime)
-    ? `its PID file was deleted or replaced; supervisor pid ${pid} still runs it`
-    : `orphaned: its supervisor is gone; pidkit stop ${name} stops it`;
-  return { pid: tree.pid, error: `${name} is already running (pid ${tree.pid}, ${why})` };
+  let why = "";
+  if (!isProcessAlive(pid, startTime)) {
+    why = `, orphaned: its supervisor is gone; pidkit stop ${name} stops it`;
+  } else if (!(await holdsLock(state.pidfile, pid))) {
+    why = `, its PID file was deleted or replaced; supervisor pid ${pid} still runs it`;
+  } // else: an ordinary running service (its supervisor took the lock meanwhile)
+  return { pid: tree.pid, error: `${name} is already running (pid ${tree.pid}${why})` };
+}
+
+/** Whether process `pid` holds the lock on `pidfile` (false when it cannot be told). */
+async function holdsLock(pidfile: string, pid: number): Promise<boolean> {
+  try {
+    const probed = await probe(pidfile);
+    return probed.state === "running" && probed.holderPid === pid;
+  } catch {
+    return false;
+  }
 }
 
 async function treeLives(state: ServiceState): Promise<boolean> {

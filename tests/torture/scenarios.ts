@@ -7,6 +7,7 @@
 import type { Scenario } from "./harness.ts";
 import { startRace } from "./start_race.ts";
 import { crash } from "./crash.ts";
+import { exitSignals } from "./exit_signals.ts";
 import { releaseRace } from "./release_race.ts";
 import { badFiles } from "./bad_files.ts";
 import { hostilePaths } from "./hostile_paths.ts";
@@ -25,6 +26,7 @@ import { resourceFaults } from "./resource_faults.ts";
 export const SCENARIOS: Scenario[] = [
   startRace,
   crash,
+  exitSignals,
   releaseRace,
   badFiles,
   hostilePaths,
