@@ -115,6 +115,11 @@ class Supervisor {
 
   async run(): Promise<number> {
     const { cfg } = this;
+    // Listen first: a stop (SIGTERM) that arrives while the supervisor is
+    // still starting must end it cleanly (lock released, file removed,
+    // `start` told), not kill it by the default action with its PID file
+    // left behind.
+    this.listen();
     // A tree left running by a killed predecessor is an instance although
     // the lock is free: refuse before taking over (and so rewriting) the
     // PID file that still names it. Checked again once locked (a race).
@@ -190,7 +195,6 @@ class Supervisor {
       createdAt: now,
       updatedAt: now,
     };
-    this.listen();
     let inARow = 0;
     let first = true;
     while (!this.stopping) {
@@ -238,6 +242,8 @@ class Supervisor {
     }
     await this.stopTree();
     await this.end("stopped");
+    // Stopped before the service ever started: `start` is still waiting.
+    await this.report({ ok: false, error: `${cfg.name} was stopped during start-up` });
     return this.exitCode();
   }
 

@@ -5,6 +5,7 @@
  * group recorded in its state file (see `Services`).
  */
 import assert from "node:assert/strict";
+import { probe } from "../mod.ts";
 import { readState } from "../src/service_state.ts";
 import { alive, CLI, hasProgram, Reaper, tempDir, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
@@ -185,6 +186,34 @@ Deno.test("supervisor and tree SIGKILLed: the next start removes the empty cgrou
   const next = await s.state(name);
   assert.notEqual(next.tree?.cgroupPath, cgroup);
   assert.equal((await s.cli(["stop", name])).code, 0);
+});
+
+Deno.test("SIGTERM to a supervisor the moment it holds the lock: a clean refusal, no stale PID file", async () => {
+  await using s = new Services();
+  // The window (lock taken, still starting) is short: several rounds.
+  for (let round = 0; round < 6; round++) {
+    const name = uniqueName("early");
+    const pidfile = s.dir.join(`${name}.pid`);
+    const starting = s.cli(["start", name, "--", "sleep", "1000"]);
+    let holder: number | undefined;
+    await waitUntil(async () => {
+      const found = await probe(pidfile);
+      holder = found.state === "running" ? found.holderPid : undefined;
+      return holder !== undefined;
+    }, { what: "the supervisor to take the lock", intervalMs: 0 });
+    Deno.kill(holder!, "SIGTERM");
+    const r = await starting;
+    await s.recordAll();
+    if (r.code === 0) {
+      // It was past start-up already: an ordinary stop then.
+      await waitUntil(() => !alive(holder!), { what: "the supervisor to stop" });
+    } else {
+      assert.match(r.stderr, new RegExp(`${name} was stopped during start-up`));
+      await waitUntil(() => !alive(holder!), { what: "the supervisor to exit" });
+    }
+    assert.equal((await probe(pidfile)).state, "absent", "a stale PID file was left");
+    assert.deepEqual(markedProcesses(name), []);
+  }
 });
 
 Deno.test("stop never signals the process named by a stale pid file", async () => {
