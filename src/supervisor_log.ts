@@ -56,8 +56,29 @@ export class LogSink {
   }
 }
 
-function openLog(path: string): Promise<Deno.FsFile> {
-  return Deno.open(path, { append: true, create: true, mode: 0o644 });
+/**
+ * Open `path` for appending. Only a regular file (created if missing) or a
+ * character device such as /dev/null: opening a FIFO for writing blocks
+ * until someone reads it, which would hang the supervisor and `start`.
+ */
+async function openLog(path: string): Promise<Deno.FsFile> {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = await Deno.stat(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  if (info && !info.isFile && !info.isCharDevice) {
+    const kind = info.isFifo
+      ? "a FIFO"
+      : info.isDirectory
+      ? "a directory"
+      : info.isSocket
+      ? "a socket"
+      : "not a regular file";
+    throw new Error(`it is ${kind}; a log must be a regular file (or /dev/null)`);
+  }
+  return await Deno.open(path, { append: true, create: true, mode: 0o644 });
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

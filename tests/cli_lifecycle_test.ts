@@ -375,7 +375,12 @@ Deno.test("bad input: one line, exit 2 or 1, nothing created or deleted", async 
   await using s = new Services();
   const name = uniqueName("bad");
   const missingRunDir = s.dir.join("nope/deeper");
+  // A FIFO as the log: opening it for writing would block until a reader came.
+  const fifo = s.dir.join("log.fifo");
+  const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert.ok(mk.success);
   const cases: [string[], number, RegExp][] = [
+    [["start", name, "--log", fifo, "--", "true"], 1, /cannot open log .*log\.fifo: it is a FIFO/],
     [["start", "../x", "--", "true"], 2, /bad service name/],
     [["start", name, "--retry", "TERM/x", "--", "true"], 2, /retry|schedule/i],
     [["start", name, "--restart", "sometimes", "--", "true"], 2, /bad --restart/],
