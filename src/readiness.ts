@@ -98,13 +98,31 @@ export async function waitReady(
   return "exited";
 }
 
+/** How long one connection attempt may take before it counts as "not yet". */
+const CONNECT_TIMEOUT_MS = 1000;
+
+/**
+ * Whether a TCP connection to `target` succeeds within a second. A host
+ * that drops SYNs would otherwise hold one attempt for minutes, past the
+ * 60 s limit of the whole wait.
+ */
 async function connects(target: { hostname: string; port: number }): Promise<boolean> {
+  const attempt = Deno.connect({ ...target, transport: "tcp" });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), CONNECT_TIMEOUT_MS));
   try {
-    const conn = await Deno.connect({ ...target, transport: "tcp" });
+    const conn = await Promise.race([attempt, late]);
+    if (conn === "late") {
+      // Close it if it connects after all; nobody waits for it any more.
+      attempt.then((c) => c.close(), () => {});
+      return false;
+    }
     conn.close();
     return true;
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
