@@ -20,6 +20,7 @@ import {
   formatPidRecord,
   isValidPid,
   MAX_RECORD_BYTES,
+  takeoverRefusal,
 } from "./record.ts";
 import type { PidRecord } from "./record.ts";
 
@@ -244,13 +245,16 @@ export class PidFile implements AsyncDisposable, Disposable {
   /**
    * Take the PID file at `path`: create it (and its parent directory) if
    * missing, lock it exclusively, write the record. A file left behind by a
-   * process that died (stale, whatever its content) is taken over.
+   * process that died is taken over when it is empty, a stale record, or
+   * junk a crash leaves (binary data, a number that is no valid PID, a cut
+   * JSON record); other content (text, a JSON document, over 64 KiB) is
+   * somebody's file given by mistake and is never overwritten.
    *
    * Throws {@linkcode AlreadyRunningError} when another process or handle
    * holds it (after `timeout` ms, if given), {@linkcode PidFileError} when
    * the path is a symlink (`"symlink"`), a directory or device
-   * (`"not-a-file"`), not writable (`"permission"`), or on other I/O
-   * errors (`"io"`).
+   * (`"not-a-file"`), not writable (`"permission"`), holds a file that is
+   * not a PID file (`"bad-content"`), or on other I/O errors (`"io"`).
    *
    * Recording `startTime`, `argv` and `ppid` in the `json` format reads
    * `/proc`, which Deno allows only with `-A`; without it (or off Linux)
@@ -287,6 +291,15 @@ export class PidFile implements AsyncDisposable, Disposable {
         if (identityCheck && !isAtPath(held, abs)) continue; // step 4: start over
         const risk = writeThroughRisk(held.file.statSync(), abs); // linked while we waited?
         if (risk) throw risk;
+        const refusal = takeoverRefusal(readContent(held.file, abs)); // never clobber a stranger's file
+        if (refusal) {
+          throw new PidFileError(
+            abs,
+            "bad-content",
+            `${abs} is not a PID file: ${refusal}; pidkit will not overwrite it ` +
+              `(remove it if it is a stale PID file)`,
+          );
+        }
         stepHook?.("acquire:checked");
         const record = buildRecord({ pid: opts.pid, format: opts.format, data: opts.data });
         const pidFile = new PidFile(abs, held, record, opts.data);

@@ -141,6 +141,51 @@ export function decodePidRecord(bytes: Uint8Array, path = "PID file"): PidRecord
   return parsePidRecord(text, path);
 }
 
+/**
+ * Why content found in an unlocked file must not be overwritten by a new
+ * holder, or `undefined` when it may be: nothing, a PID record (stale), or
+ * what a crash or a corrupt write leaves in a PID file (binary junk, a
+ * number that is no valid PID, a JSON record cut short or with wrong
+ * fields). Other text, or anything over 64 KiB, is somebody's file given as
+ * a PID file path by mistake (`--pidfile /etc/hosts`), which libbsd's
+ * pidfile_open and start-stop-daemon would truncate.
+ *
+ * @example
+ * ```ts
+ * import { takeoverRefusal } from "./record.ts";
+ * const enc = (s: string) => new TextEncoder().encode(s);
+ * console.log(takeoverRefusal(enc("1234\n")));       // undefined: a stale record
+ * console.log(takeoverRefusal(enc("127.0.0.1 localhost\n"))); // "it holds text ..."
+ * ```
+ */
+export function takeoverRefusal(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 0) return undefined;
+  if (bytes.length > MAX_RECORD_BYTES) return `it has more than ${MAX_RECORD_BYTES} bytes`;
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return undefined; // binary junk
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x08\x0e-\x1f\x7f]/.test(text)) return undefined; // control bytes: junk
+  const body = text.trim();
+  if (/^[-+]?\d*(\.\d*)?$/.test(body)) return undefined; // a number, valid PID or not
+  if (body.startsWith("{") || body.startsWith("[")) {
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      // Cut short: ours if it starts the way a record does.
+      return /^\{\s*"pid"\s*:/.test(body) ? undefined : "it holds JSON that is not a PID record";
+    }
+    const isRecord = typeof value === "object" && value !== null && !Array.isArray(value) &&
+      "pid" in value;
+    return isRecord ? undefined : "it holds JSON that is not a PID record";
+  }
+  return `it holds text that is not a PID record (${describe(body)})`;
+}
+
 /** The first known field with the wrong type, described, or undefined. */
 function checkKnownFields(obj: Record<string, unknown>): string | undefined {
   const numeric = ["ppid", "startTime", "pidNamespace"];

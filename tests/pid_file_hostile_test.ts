@@ -49,3 +49,49 @@ Deno.test({
     await pid.release();
   },
 });
+
+Deno.test("acquire never overwrites somebody's file given as a PID path; junk a crash leaves is taken over", async (t) => {
+  await using dir = tempDir();
+  const big = "#".repeat(70_000);
+  const precious: [string, string, RegExp][] = [
+    ["hosts", "127.0.0.1 localhost\n::1 localhost\n", /holds text that is not a PID record/],
+    ["hostname", "myhost\n", /holds text that is not a PID record \(content "myhost"\)/],
+    ["config.json", '{"name":"app","port":8080}\n', /holds JSON that is not a PID record/],
+    ["list.json", "[1,2,3]\n", /holds JSON that is not a PID record/],
+    ["big.log", big, /has more than 65536 bytes/],
+  ];
+  await t.step("refused with bad-content, the file untouched", async () => {
+    for (const [name, content, why] of precious) {
+      const path = dir.join(name);
+      await Deno.writeTextFile(path, content);
+      await assert.rejects(
+        () => PidFile.acquire(path, { removeOnExit: false }),
+        (err) =>
+          err instanceof PidFileError && err.reason === "bad-content" && why.test(err.message) &&
+          /pidkit will not overwrite it/.test(err.message),
+        name,
+      );
+      assert.equal(await Deno.readTextFile(path), content, `${name} was changed`);
+    }
+  });
+  const junk: [string, Uint8Array | string][] = [
+    ["binary.pid", new Uint8Array([0xff, 0xfe, 0, 1, 2, 10])],
+    ["nuls.pid", new Uint8Array(16)],
+    ["zero.pid", "0\n"],
+    ["negative.pid", "-5\n"],
+    ["fraction.pid", "12.5\n"],
+    ["cut.pid", '{"pid":12'],
+    ["wrong-type.pid", '{"pid":"x","argv":3}\n'],
+    ["stale.pid", "99999999\n"],
+  ];
+  await t.step("junk and stale records are taken over", async () => {
+    for (const [name, content] of junk) {
+      const path = dir.join(name);
+      if (typeof content === "string") await Deno.writeTextFile(path, content);
+      else await Deno.writeFile(path, content);
+      await using held = await PidFile.acquire(path, { removeOnExit: false });
+      assert.equal(await Deno.readTextFile(path), `${Deno.pid}\n`, name);
+      await held.release();
+    }
+  });
+});
