@@ -196,6 +196,15 @@ function trySignal(target: number, sig: Deno.Signal): boolean {
   }
 }
 
+/**
+ * Whether a stop signal should be followed by SIGCONT: a stopped process
+ * that handles `sig` would otherwise keep it pending until it is continued
+ * (KILL needs no help, CONT and STOP are not stop signals).
+ */
+function wakes(sig: Deno.Signal): boolean {
+  return sig !== "SIGKILL" && sig !== "SIGCONT" && sig !== "SIGSTOP";
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -438,7 +447,9 @@ export class ProcessTree implements AsyncDisposable {
    * are left. Members that appear during a wait get the current signal too.
    * Works when the leader has already exited; a no-op on a gone tree. With
    * cgroup tracking, SIGKILL goes through `cgroup.kill` and the cgroup is
-   * removed once empty. Concurrent calls share one stop.
+   * removed once empty. Concurrent calls share one stop. Every signal but
+   * KILL is followed by SIGCONT (as systemd does), so a stopped member that
+   * handles the signal acts on it now rather than at the next deadline.
    */
   stop(options: StopOptions = {}): Promise<StopReport> {
     this.#stopping ??= this.#stop(options).finally(() => {
@@ -461,7 +472,7 @@ export class ProcessTree implements AsyncDisposable {
         seen.add(pid);
         if (!signalled.has(pid)) {
           signalled.add(pid);
-          trySignal(pid, current);
+          if (trySignal(pid, current) && wakes(current)) trySignal(pid, "SIGCONT");
         }
       }
     };
@@ -483,7 +494,10 @@ export class ProcessTree implements AsyncDisposable {
         current = step.signal;
         signalled = new Set();
         const n = this.#tracker.signal(step.signal, signalled);
-        for (const pid of signalled) seen.add(pid);
+        for (const pid of signalled) {
+          seen.add(pid);
+          if (wakes(step.signal)) trySignal(pid, "SIGCONT");
+        }
         if (n === 0 && this.#tracker.isEmpty()) {
           empty = true;
           break;

@@ -538,3 +538,25 @@ function isExecutable(path: string): boolean {
     return false;
   }
 }
+
+Deno.test("stop continues stopped members after TERM, so one that handles TERM exits now, not at KILL", async () => {
+  for (const tracking of ["group", "auto"] as const) {
+    // The leader handles TERM; SIGSTOPped, it would keep TERM pending until KILL.
+    const tree = await spawnTree(
+      ["sh", "-c", 'trap "exit 0" TERM; sleep 1000 & wait'],
+      { tracking, stdin: "null", name: "stopped" },
+    );
+    try {
+      await waitUntil(() => tree.members().length === 2, { what: "leader and sleep" });
+      Deno.kill(tree.pid, "SIGSTOP");
+      await waitUntil(() => readProcStat(tree.pid)?.state === "T", { what: "leader stopped" });
+      const report = await tree.stop({ retry: "TERM/5/KILL/2" });
+      assert.deepEqual(report.signalsSent.map((s) => s.signal), ["SIGTERM"], tracking);
+      assert.deepEqual(report.survivors, []);
+      assert.ok(report.durationMs < 4000, `${tracking}: took ${report.durationMs} ms`);
+      assert.equal((await tree.status).code, 0, "the trap ran: exit 0, not killed");
+    } finally {
+      await tree.stop({ retry: "KILL/2" });
+    }
+  }
+});
