@@ -144,3 +144,19 @@ export function signalName(n: number): Deno.Signal | undefined {
   const names = Object.keys(NUMBERS).filter((k) => NUMBERS[k] === n);
   return (names.find((k) => preferred.includes(k)) ?? names[0]) as Deno.Signal | undefined;
 }
+
+/**
+ * Whether a stop signal should be followed by SIGCONT, as systemd does: a
+ * stopped (SIGSTOP, Ctrl-Z) process that handles `sig` keeps it pending
+ * until it is continued. KILL needs no help; CONT and STOP are no stop
+ * signals.
+ *
+ * @example
+ * ```ts
+ * import { wantsContinue } from "./signals.ts";
+ * console.log(wantsContinue("SIGTERM"), wantsContinue("SIGKILL")); // true false
+ * ```
+ */
+export function wantsContinue(sig: Deno.Signal): boolean {
+  return sig !== "SIGKILL" && sig !== "SIGCONT" && sig !== "SIGSTOP";
+}

@@ -38,6 +38,7 @@ import {
 import type { ProcStat } from "./proc.ts";
 import { DEFAULT_RETRY, parseRetry } from "./retry.ts";
 import type { RetryStep } from "./retry.ts";
+import { wantsContinue } from "./signals.ts";
 
 export { DEFAULT_RETRY, parseRetry } from "./retry.ts";
 export type { RetryStep } from "./retry.ts";
@@ -194,15 +195,6 @@ function trySignal(target: number, sig: Deno.Signal): boolean {
     }
     throw err;
   }
-}
-
-/**
- * Whether a stop signal should be followed by SIGCONT: a stopped process
- * that handles `sig` would otherwise keep it pending until it is continued
- * (KILL needs no help, CONT and STOP are not stop signals).
- */
-function wakes(sig: Deno.Signal): boolean {
-  return sig !== "SIGKILL" && sig !== "SIGCONT" && sig !== "SIGSTOP";
 }
 
 function sleep(ms: number): Promise<void> {
@@ -472,7 +464,7 @@ export class ProcessTree implements AsyncDisposable {
         seen.add(pid);
         if (!signalled.has(pid)) {
           signalled.add(pid);
-          if (trySignal(pid, current) && wakes(current)) trySignal(pid, "SIGCONT");
+          if (trySignal(pid, current) && wantsContinue(current)) trySignal(pid, "SIGCONT");
         }
       }
     };
@@ -496,7 +488,7 @@ export class ProcessTree implements AsyncDisposable {
         const n = this.#tracker.signal(step.signal, signalled);
         for (const pid of signalled) {
           seen.add(pid);
-          if (wakes(step.signal)) trySignal(pid, "SIGCONT");
+          if (wantsContinue(step.signal)) trySignal(pid, "SIGCONT");
         }
         if (n === 0 && this.#tracker.isEmpty()) {
           empty = true;

@@ -12,6 +12,7 @@ import { PidkitError } from "../errors.ts";
 import { waitForRelease } from "../pid_file.ts";
 import { hasFileOpen, isProcessAlive, listPids, readProcStat } from "../proc.ts";
 import { parseRetry } from "../retry.ts";
+import { wantsContinue } from "../signals.ts";
 
 interface Target {
   pid: number;
@@ -108,6 +109,7 @@ export async function stopForeign(
         try {
           Deno.kill(t.pid, step.signal);
           n++;
+          if (wantsContinue(step.signal)) Deno.kill(t.pid, "SIGCONT");
         } catch { /* gone meanwhile */ }
       }
       sent.push({ signal: step.signal, atMs: performance.now() - t0, targets: n });
