@@ -122,3 +122,77 @@ export function parseRetry(spec: string): RetryStep[] {
   }
   return steps;
 }
+
+/** What {@linkcode runSchedule} stops: a process tree, or a PID file's holders. */
+export interface ScheduleTarget {
+  /** Send `sig` to every process left; returns how many got it. */
+  send(sig: Deno.Signal): number;
+  /** Wait up to `ms` (`Infinity`: as long as it takes) until none is left; true then. */
+  waitGone(ms: number): Promise<boolean>;
+  /** None left now? */
+  isGone(): boolean;
+}
+
+/** One signal a stop sent: which, when (ms after the start), to how many processes. */
+export interface SignalSent {
+  signal: Deno.Signal;
+  atMs: number;
+  targets: number;
+}
+
+/**
+ * Carry out stop schedule `steps` (from {@linkcode parseRetry}) on
+ * `target`: send each signal, wait up to each timeout for it to be gone, go
+ * on while processes are left; at the end, start again after `forever`
+ * (or, when `forever` is last, wait without limit). A signal that reaches
+ * nobody because nothing is left ends it early. `onSignal` hears each signal
+ * sent with the wait that follows it (ms; `Infinity` for a final `forever`).
+ *
+ * @example
+ * ```ts
+ * import { parseRetry, runSchedule } from "./retry.ts";
+ * const pid = 12345;
+ * const alive = () => { try { Deno.kill(pid, "SIGCONT"); return true; } catch { return false; } };
+ * const { gone } = await runSchedule(parseRetry("TERM/5/KILL/2"), {
+ *   send: (sig) => alive() ? (Deno.kill(pid, sig), 1) : 0,
+ *   waitGone: async (ms) => { const end = Date.now() + ms; while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 10)); return !alive(); },
+ *   isGone: () => !alive(),
+ * });
+ * ```
+ */
+export async function runSchedule(
+  steps: RetryStep[],
+  target: ScheduleTarget,
+  onSignal?: (signal: Deno.Signal, targets: number, timeoutMs: number | undefined) => void,
+): Promise<{ sent: SignalSent[]; gone: boolean }> {
+  const t0 = performance.now();
+  const sent: SignalSent[] = [];
+  const foreverAt = steps.findIndex((s) => s.forever);
+  let gone = false;
+  let pos = 0;
+  while (!gone) {
+    if (pos >= steps.length) {
+      if (foreverAt < 0) break;
+      if (foreverAt === steps.length - 1) {
+        gone = await target.waitGone(Infinity);
+        break;
+      }
+      pos = foreverAt + 1;
+    }
+    const step = steps[pos++];
+    if (step.signal !== undefined) {
+      const n = target.send(step.signal);
+      if (n === 0 && target.isGone()) {
+        gone = true;
+        break;
+      }
+      sent.push({ signal: step.signal, atMs: performance.now() - t0, targets: n });
+      const next = steps[pos];
+      const finalForever = next?.forever === true && pos === steps.length - 1;
+      onSignal?.(step.signal, n, next?.timeoutMs ?? (finalForever ? Infinity : undefined));
+    } else if (step.timeoutMs !== undefined) {
+      gone = await target.waitGone(step.timeoutMs);
+    }
+  }
+  return { sent, gone: gone || target.isGone() };
+}

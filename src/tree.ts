@@ -36,7 +36,7 @@ import {
   readUptimeSeconds,
 } from "./proc.ts";
 import type { ProcStat } from "./proc.ts";
-import { DEFAULT_RETRY, parseRetry } from "./retry.ts";
+import { DEFAULT_RETRY, parseRetry, runSchedule } from "./retry.ts";
 import type { RetryStep } from "./retry.ts";
 import { wantsContinue } from "./signals.ts";
 
@@ -468,49 +468,22 @@ export class ProcessTree implements AsyncDisposable {
         }
       }
     };
-    const foreverAt = steps.findIndex((s) => s.forever);
     // No emptiness check up front: the first signal finds the members anyway.
-    let empty = false;
-    let pos = 0;
-    while (!empty) {
-      if (pos >= steps.length) {
-        if (foreverAt < 0) break;
-        if (foreverAt === steps.length - 1) {
-          empty = await this.#tracker.waitEmpty(Infinity, onNew);
-          break;
-        }
-        pos = foreverAt + 1;
-      }
-      const step = steps[pos++];
-      if (step.signal !== undefined) {
-        current = step.signal;
+    const { sent, gone: empty } = await runSchedule(steps, {
+      send: (sig) => {
+        current = sig;
         signalled = new Set();
-        const n = this.#tracker.signal(step.signal, signalled);
+        const n = this.#tracker.signal(sig, signalled);
         for (const pid of signalled) {
           seen.add(pid);
-          if (wantsContinue(step.signal)) trySignal(pid, "SIGCONT");
+          if (wantsContinue(sig)) trySignal(pid, "SIGCONT");
         }
-        if (n === 0 && this.#tracker.isEmpty()) {
-          empty = true;
-          break;
-        }
-        report.signalsSent.push({
-          signal: step.signal,
-          atMs: performance.now() - t0,
-          targets: n,
-        });
-        const next = steps[pos];
-        options.onProgress?.({
-          signal: step.signal,
-          timeoutMs: next?.timeoutMs ??
-            (next?.forever && pos === steps.length - 1 ? Infinity : undefined),
-          remaining: n,
-        });
-      } else if (step.timeoutMs !== undefined) {
-        empty = await this.#tracker.waitEmpty(step.timeoutMs, onNew);
-      }
-    }
-    if (!empty) empty = this.#tracker.isEmpty();
+        return n;
+      },
+      waitGone: (ms) => this.#tracker.waitEmpty(ms, onNew),
+      isGone: () => this.#tracker.isEmpty(),
+    }, (signal, remaining, timeoutMs) => options.onProgress?.({ signal, timeoutMs, remaining }));
+    report.signalsSent = sent;
     report.survivors = empty ? [] : this.#tracker.members().map((m) => m.pid).sort((a, b) => a - b);
     for (const pid of report.survivors) seen.delete(pid);
     report.killed = seen.size;

@@ -11,7 +11,7 @@
 import { PidkitError } from "../errors.ts";
 import { waitForRelease } from "../pid_file.ts";
 import { hasFileOpen, isProcessAlive, listPids, readProcStat } from "../proc.ts";
-import { parseRetry } from "../retry.ts";
+import { parseRetry, runSchedule } from "../retry.ts";
 import { wantsContinue } from "../signals.ts";
 
 interface Target {
@@ -92,34 +92,29 @@ export async function stopForeign(
   const note = recorded !== undefined && !first.some((t) => t.pid === recorded)
     ? `pid ${recorded} written in the file is not the lock holder or its descendant: not signalled`
     : undefined;
-  const steps = parseRetry(retry);
   const t0 = performance.now();
-  const sent: { signal: string; atMs: number; targets: number }[] = [];
-  const forever = steps.findIndex((s) => s.forever);
-  let i = 0;
-  while (live().length > 0) {
-    if (i >= steps.length) {
-      if (forever < 0) break;
-      i = forever + 1;
-    }
-    const step = steps[i++];
-    if (step.signal) {
+  const { sent } = await runSchedule(parseRetry(retry), {
+    send: (sig) => {
       let n = 0;
       for (const t of live()) {
         try {
-          Deno.kill(t.pid, step.signal);
+          Deno.kill(t.pid, sig);
           n++;
-          if (wantsContinue(step.signal)) Deno.kill(t.pid, "SIGCONT");
+          if (wantsContinue(sig)) Deno.kill(t.pid, "SIGCONT");
         } catch { /* gone meanwhile */ }
       }
-      sent.push({ signal: step.signal, atMs: performance.now() - t0, targets: n });
-    } else if (step.timeoutMs !== undefined) {
-      const deadline = performance.now() + step.timeoutMs;
-      while (live().length > 0 && performance.now() < deadline) {
+      return n;
+    },
+    waitGone: async (ms) => {
+      const deadline = performance.now() + ms;
+      while (live().length > 0) {
+        if (performance.now() >= deadline) return false;
         await new Promise((r) => setTimeout(r, 10));
       }
-    }
-  }
+      return true;
+    },
+    isGone: () => live().length === 0,
+  });
   const survivors = live().map((t) => t.pid);
   if (survivors.length === 0) await waitForRelease(path, { timeout: 5000 });
   return {
