@@ -253,6 +253,36 @@ Deno.test("stop --pidfile of a foreign lock holder stops it and its children", {
   assert.equal((await holder.status).signal, "SIGTERM");
 });
 
+Deno.test("stop --pidfile with a schedule ending in 'forever' waits as long as it takes", {
+  ignore: !hasProgram("flock"),
+}, async () => {
+  await using reaper = new Reaper();
+  await using s = new Services();
+  const pidfile = s.dir.join("stubborn.pid");
+  const pids = s.dir.join("stubborn.pids");
+  // The shell that holds the lock (inherited from flock) ignores TERM and execs sleep.
+  const holder = reaper.spawn([
+    "flock",
+    "-x",
+    pidfile,
+    "sh",
+    "-c",
+    `trap "" TERM; echo $$ > '${pids}'; exec sleep 1000`,
+  ]);
+  let shell = 0;
+  await waitUntil(async () => {
+    shell = Number(await Deno.readTextFile(pids).catch(() => ""));
+    return shell > 0;
+  }, { what: "the shell" });
+  reaper.pid(shell);
+  const stopping = s.cli(["stop", "--pidfile", pidfile, "--retry", "TERM/0.2/forever"]);
+  await new Promise((r) => setTimeout(r, 600)); // past the schedule's end: still waiting
+  Deno.kill(shell, "SIGKILL"); // gone at last, by another hand
+  const r = await stopping;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`stopped ${pidfile} \\(pid ${holder.pid}\\) after TERM`));
+});
+
 Deno.test("stop --pidfile when the process that took the lock died and a child holds it", {
   ignore: !hasProgram("flock"),
 }, async () => {
