@@ -511,7 +511,7 @@ Deno.test("SIGUSR1 to a supervisor opens no inspector and harms nobody; signal U
     } catch { /* not yet */ }
     return supervisor > 0;
   }, { intervalMs: 2, what: "the pid file" });
-  s.pids.add(supervisor);
+  s.pid(supervisor);
   const portBusyBefore = inspectorPortListening();
   const sent: number[] = [];
   const send = () => {

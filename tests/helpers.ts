@@ -84,8 +84,8 @@ export class Reaper implements AsyncDisposable {
   readonly cgroups: Set<string> = new Set();
 
   /** Remember a PID to SIGKILL at the end. */
-  pid(pid: number): number {
-    if (!this.pids.has(pid)) this.pids.set(pid, startTimeOf(pid));
+  pid(pid: number, startTime: number | undefined = startTimeOf(pid)): number {
+    if (!this.pids.has(pid)) this.pids.set(pid, startTime);
     return pid;
   }
 
@@ -94,8 +94,8 @@ export class Reaper implements AsyncDisposable {
    * its leader is in (if any), to kill and remove it too: a supervisor
    * killed here cannot remove its tree's cgroup itself.
    */
-  group(pgid: number): number {
-    if (!this.groups.has(pgid)) this.groups.set(pgid, startTimeOf(pgid));
+  group(pgid: number, startTime: number | undefined = startTimeOf(pgid)): number {
+    if (!this.groups.has(pgid)) this.groups.set(pgid, startTime);
     const cgroup = pidkitCgroupOf(pgid);
     if (cgroup !== undefined) this.cgroups.add(cgroup);
     return pgid;
@@ -122,13 +122,14 @@ export class Reaper implements AsyncDisposable {
 
   /** SIGKILL every recorded group and PID that is still ours. */
   killAll(): void {
-    for (const [g, start] of this.groups) {
-      const now = startTimeOf(g);
-      if (now === undefined || now === start) killQuietly(-g);
-    }
+    // PIDs first: a recorded supervisor must not restart anything meanwhile.
     for (const [p, start] of this.pids) {
       const now = startTimeOf(p);
       if (now !== undefined && now === start) killQuietly(p);
+    }
+    for (const [g, start] of this.groups) {
+      const now = startTimeOf(g);
+      if (now === undefined || now === start) killQuietly(-g);
     }
   }
 
@@ -159,7 +160,7 @@ function pidkitCgroupOf(pid: number): string | undefined {
  * Kill whatever is left in a pidkit cgroup a test recorded and remove it
  * (a no-op when pidkit already did).
  */
-export async function removeTestCgroup(dir: string): Promise<void> {
+async function removeTestCgroup(dir: string): Promise<void> {
   try {
     cgroupKill(dir);
     await waitCgroupEmpty(dir, 5000);

@@ -11,8 +11,7 @@ import { readState, type ServiceState } from "../src/service_state.ts";
 import {
   alive,
   type CliResult,
-  killQuietly,
-  removeTestCgroup,
+  Reaper,
   runCli,
   type RunCliOptions,
   type TempDir,
@@ -25,12 +24,14 @@ export function uniqueName(base: string): string {
   return `${base}-${Deno.pid}-${++counter}`;
 }
 
-/** The services of one run dir; on dispose, every recorded supervisor and tree is killed. */
+/**
+ * The services of one run dir; on dispose, every supervisor and tree their
+ * state files recorded is killed (by PID and group, start times checked,
+ * through a {@linkcode Reaper}) and their cgroups removed.
+ */
 export class Services implements AsyncDisposable {
   readonly dir: TempDir;
-  readonly pids = new Set<number>();
-  readonly groups = new Set<number>();
-  readonly cgroups = new Set<string>();
+  readonly #reaper = new Reaper();
 
   constructor() {
     this.dir = tempDir("pidkit-life-");
@@ -55,12 +56,18 @@ export class Services implements AsyncDisposable {
     return s;
   }
 
+  /** Remember one more process to kill at the end (its start time is read now). */
+  pid(pid: number): void {
+    this.#reaper.pid(pid);
+  }
+
+  /** Remember the supervisor and tree of `s`, with the start times it recorded. */
   record(s: ServiceState): void {
-    this.pids.add(s.supervisor.pid);
+    this.#reaper.pid(s.supervisor.pid, s.supervisor.startTime);
     if (s.tree) {
-      this.groups.add(s.tree.pgid);
-      this.pids.add(s.tree.pid);
-      if (s.tree.cgroupPath) this.cgroups.add(s.tree.cgroupPath);
+      this.#reaper.group(s.tree.pgid, s.tree.startTime);
+      this.#reaper.pid(s.tree.pid, s.tree.startTime);
+      if (s.tree.cgroupPath) this.#reaper.cgroups.add(s.tree.cgroupPath);
     }
   }
 
@@ -75,11 +82,7 @@ export class Services implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.recordAll().catch(() => {});
-    // Supervisors first, so that none restarts a service meanwhile.
-    for (const p of this.pids) killQuietly(p);
-    for (const g of this.groups) killQuietly(-g);
-    // A SIGKILLed supervisor cannot remove its tree's cgroup: do it here.
-    for (const cg of this.cgroups) await removeTestCgroup(cg);
+    await this.#reaper[Symbol.asyncDispose]();
     this.dir[Symbol.dispose]();
   }
 }
