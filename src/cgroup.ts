@@ -75,6 +75,27 @@ export function findCgroup2(): Cgroup2Info | undefined {
   return { mountPoint: mounts[0].mountPoint, ownPath: ownPath ?? "/", ownDir: undefined };
 }
 
+let mountPoints: string[] | undefined;
+
+/**
+ * Whether `dir` lies inside a mounted cgroup2 hierarchy: under one of its
+ * mount points, with no `.` or `..` segment. A path read from a file (a
+ * tree reference) must pass this before pidkit reads `cgroup.procs` there
+ * and signals what it lists: elsewhere anyone could write such a file. The
+ * mount points are read once per process.
+ *
+ * @example
+ * ```ts
+ * import { isInCgroup2 } from "./cgroup.ts";
+ * console.log(isInCgroup2("/tmp/pidkit/x-1")); // false
+ * ```
+ */
+export function isInCgroup2(dir: string): boolean {
+  if (dir.split("/").some((part) => part === "." || part === "..")) return false;
+  mountPoints ??= readMountinfo().filter((m) => m.fsType === "cgroup2").map((m) => m.mountPoint);
+  return mountPoints.some((m) => dir.startsWith(m === "/" ? "/" : `${m}/`));
+}
+
 /** The message of an error, one line. */
 function why(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split("\n")[0];

@@ -23,7 +23,7 @@ import { type FileMark, markFile, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { readStateSync, type ServiceState, writeState } from "./service_state.ts";
 import { describeSurvivor } from "./services.ts";
-import { cgroupPopulated, findCgroup2, removeCgroup } from "./cgroup.ts";
+import { cgroupPopulated, removeCgroup } from "./cgroup.ts";
 import { signalNumber } from "./signals.ts";
 import { LogSink, pump, tailLines } from "./supervisor_log.ts";
 import {
@@ -34,6 +34,7 @@ import {
   writeControl,
 } from "./supervisor_protocol.ts";
 import {
+  checkTreeRef,
   parseRetry,
   type ProcessTree,
   type RetryStep,
@@ -502,10 +503,6 @@ function oneLine(err: unknown): string {
   return msg.split("\n")[0];
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 /** The state the previous supervisor left; undefined when there is none or it cannot be read. */
 function readPreviousState(path: string): ServiceState | undefined {
   try {
@@ -518,15 +515,16 @@ function readPreviousState(path: string): ServiceState | undefined {
 /**
  * A supervisor that was SIGKILLed could not remove its tree's cgroup; once
  * that tree is gone the empty directory is left. The previous state names
- * it: remove it if it is this service's, under the cgroup2 mount, and empty.
+ * it: remove it if the reference passes the checks attachTree makes (a
+ * pidkit cgroup inside the cgroup2 hierarchy), is this service's, and the
+ * cgroup is empty.
  */
 async function removeStaleCgroup(previous: ServiceState, name: string): Promise<void> {
-  const path = previous.tree?.tracking === "cgroup" ? previous.tree.cgroupPath : undefined;
-  const mount = path === undefined ? undefined : findCgroup2()?.mountPoint;
-  if (path === undefined || mount === undefined) return;
-  const ours = new RegExp(`/pidkit/${escapeRegExp(name)}-[0-9a-f]+$`);
-  if (!path.startsWith(`${mount}/`) || /\/\.\.?\//.test(path) || !ours.test(path)) return;
+  const tree = previous.tree;
+  if (tree?.tracking !== "cgroup" || tree.cgroupPath === undefined) return;
+  if (!tree.marker.startsWith(`${name}:`)) return;
   try {
-    if (!cgroupPopulated(path)) await removeCgroup(path);
-  } catch { /* already gone */ }
+    checkTreeRef(tree);
+    if (!cgroupPopulated(tree.cgroupPath)) await removeCgroup(tree.cgroupPath);
+  } catch { /* not a reference to trust, or already gone */ }
 }

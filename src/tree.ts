@@ -21,7 +21,7 @@
  */
 
 import { cgroupKill, cgroupPids, cgroupPopulated, placeInCgroup, removeCgroup } from "./cgroup.ts";
-import { findCgroup2 } from "./cgroup.ts";
+import { findCgroup2, isInCgroup2 } from "./cgroup.ts";
 import { waitCgroupEmpty } from "./cgroup.ts";
 import { PidkitError, UsageError } from "./errors.ts";
 import { checkProgram, findSetpriv, spawnGated } from "./gate.ts";
@@ -657,8 +657,19 @@ function withGroups(command: string[], options: SpawnTreeOptions): string[] {
   ];
 }
 
-/** Check the shape of a ref read from a file; one-line errors. */
-function checkRef(ref: TreeRef): void {
+/**
+ * Check a tree reference read from a file before anything is signalled
+ * through it; throws {@linkcode PidkitError} with a one-line reason. A ref
+ * saying otherwise than spawnTree would have recorded (a corrupt or forged
+ * state file) could aim signals at somebody else's processes.
+ *
+ * @example
+ * ```ts
+ * import { checkTreeRef } from "./tree.ts";
+ * checkTreeRef({ pid: 1, startTime: 0, pgid: 1, sid: 1, marker: "web:1f", tracking: "group" });
+ * ```
+ */
+export function checkTreeRef(ref: TreeRef): void {
   const ints = [ref?.pid, ref?.startTime, ref?.pgid, ref?.sid];
   if (!ints.every((n) => Number.isSafeInteger(n) && n >= 0) || !(ref.pid > 0)) {
     throw new PidkitError("bad tree reference: pid, startTime, pgid and sid must be integers");
@@ -682,6 +693,12 @@ function checkRef(ref: TreeRef): void {
     if (typeof ref.cgroupPath !== "string" || !ref.cgroupPath.endsWith(`/pidkit/${leaf}`)) {
       throw new PidkitError(
         `bad tree reference: cgroup path '${ref.cgroupPath}' is not .../pidkit/${leaf}`,
+      );
+    }
+    // Its cgroup.procs is what gets signalled: it must be a real cgroup.
+    if (!isInCgroup2(ref.cgroupPath)) {
+      throw new PidkitError(
+        `bad tree reference: cgroup path '${ref.cgroupPath}' is not inside a cgroup2 hierarchy`,
       );
     }
   }
@@ -721,7 +738,7 @@ function checkRef(ref: TreeRef): void {
  * ```
  */
 export function attachTree(ref: TreeRef): ProcessTree {
-  checkRef(ref);
+  checkTreeRef(ref);
   requireProc("attachTree");
   const leader = readProcStat(ref.pid);
   if (leader !== undefined && !isDeadState(leader.state) && leader.startTime === ref.startTime) {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { attachTree, PidkitError } from "../mod.ts";
-import { alive, Reaper } from "./helpers.ts";
+import { alive, Reaper, tempDir } from "./helpers.ts";
 
 Deno.test("attachTree refuses a ref whose pgid/sid is not the leader's pid; the group is untouched", async () => {
   await using reaper = new Reaper();
@@ -25,4 +25,34 @@ Deno.test("attachTree refuses a ref whose pgid/sid is not the leader's pid; the 
     (err) => err instanceof PidkitError && /must equal the leader pid/.test(err.message),
   );
   assert.ok(alive(unrelated));
+});
+
+Deno.test("attachTree refuses a cgroup path outside the cgroup2 hierarchy; what its files list is untouched", async () => {
+  await using reaper = new Reaper();
+  await using dir = tempDir();
+  const victim = reaper.spawn(["sleep", "60"]).pid;
+  // A forged state file can name any directory; one made to look like a cgroup lists the victim.
+  const fake = dir.join("pidkit/evil-abcdef12");
+  await Deno.mkdir(fake, { recursive: true });
+  await Deno.writeTextFile(`${fake}/cgroup.procs`, `${victim}\n`);
+  await Deno.writeTextFile(`${fake}/cgroup.events`, "populated 1\nfrozen 0\n");
+  const dead = new Deno.Command("true").spawn();
+  await dead.status;
+  for (const path of [fake, `/sys/fs/cgroup/../..${fake}`]) {
+    assert.throws(
+      () =>
+        attachTree({
+          pid: dead.pid,
+          startTime: 1,
+          pgid: dead.pid,
+          sid: dead.pid,
+          marker: "evil:abcdef12",
+          tracking: "cgroup",
+          cgroupPath: path,
+        }),
+      (err) => err instanceof PidkitError && /not inside a cgroup2 hierarchy/.test(err.message),
+      path,
+    );
+  }
+  assert.ok(alive(victim));
 });

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isInCgroup2 } from "../cgroup.ts";
 import type { TreeRef } from "../tree.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
@@ -75,7 +76,8 @@ export class ProcSnapshot {
    */
   members(ref: TreeRef): TreeProcess[] {
     const found = new Set<number>();
-    if (ref.tracking === "cgroup" && ref.cgroupPath) {
+    // Only a real cgroup: the path comes from a state file (see checkTreeRef).
+    if (ref.tracking === "cgroup" && ref.cgroupPath && isInCgroup2(ref.cgroupPath)) {
       try {
         const text = Deno.readTextFileSync(`${ref.cgroupPath}/cgroup.procs`);
         for (const line of text.split("\n")) if (line) found.add(Number(line));
