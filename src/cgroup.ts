@@ -23,7 +23,7 @@
  * @module
  */
 
-import { PidkitError } from "./errors.ts";
+import { messageLine, PidkitError } from "./errors.ts";
 import { readCgroupV2Path, readMountinfo } from "./proc.ts";
 
 /** Where the cgroup v2 hierarchy is and where this process sits in it. */
@@ -96,11 +96,6 @@ export function isInCgroup2(dir: string): boolean {
   return mountPoints.some((m) => dir.startsWith(m === "/" ? "/" : `${m}/`));
 }
 
-/** The message of an error, one line. */
-function why(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
-}
-
 /** Remove a directory if it exists and is empty; true when it is gone. */
 function rmdirQuietly(path: string): boolean {
   try {
@@ -132,14 +127,14 @@ export function placeInCgroup(pid: number, leaf: string): string {
     try {
       makeLeaf(parent, dir);
     } catch (err) {
-      failures.push(`mkdir ${dir}: ${why(err)}`);
+      failures.push(`mkdir ${dir}: ${messageLine(err)}`);
       continue;
     }
     try {
       Deno.writeTextFileSync(`${dir}/cgroup.procs`, `${pid}\n`);
       return dir;
     } catch (err) {
-      failures.push(`move pid ${pid} into ${dir}: ${why(err)}`);
+      failures.push(`move pid ${pid} into ${dir}: ${messageLine(err)}`);
       rmdirQuietly(dir);
       rmdirQuietly(parent);
     }

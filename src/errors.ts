@@ -123,3 +123,17 @@ export class AlreadyRunningError extends PidkitError {
  * ```
  */
 export class UsageError extends PidkitError {}
+
+/**
+ * The first line of an error's message (or of the value thrown), for the
+ * one-line reports pidkit gives.
+ *
+ * @example
+ * ```ts
+ * import { messageLine } from "./errors.ts";
+ * console.log(messageLine(new Error("disk full\n    at write")));  // "disk full"
+ * ```
+ */
+export function messageLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+}

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { AlreadyRunningError, PidkitError } from "./errors.ts";
+import { AlreadyRunningError, messageLine } from "./errors.ts";
 import { PidFile } from "./pid_file.ts";
 import { readBootId, readProcStat } from "./proc.ts";
 import { type FileMark, markFile, waitReady } from "./readiness.ts";
@@ -136,7 +136,7 @@ class Supervisor {
           { alreadyRunning: pid ?? 0 },
         );
       }
-      return await this.fail(oneLine(err));
+      return await this.fail(messageLine(err));
     }
     // No lock protocol stops a third party from deleting or replacing the
     // PID file; notice it within a second and say so in the log (status
@@ -150,8 +150,8 @@ class Supervisor {
     try {
       return await this.locked();
     } catch (err) {
-      await this.log?.line(`supervisor error: ${oneLine(err)}`);
-      await this.report({ ok: false, error: oneLine(err) });
+      await this.log?.line(`supervisor error: ${messageLine(err)}`);
+      await this.report({ ok: false, error: messageLine(err) });
       await this.tree?.stop({ retry: cfg.options.retry }).catch(() => {});
       return 1;
     } finally {
@@ -166,7 +166,7 @@ class Supervisor {
       try {
         this.log = await LogSink.open(cfg.log);
       } catch (err) {
-        return await this.fail(`cannot open log ${cfg.log}: ${oneLine(err)}`);
+        return await this.fail(`cannot open log ${cfg.log}: ${messageLine(err)}`);
       }
     }
     const previous = readPreviousState(cfg.state);
@@ -305,7 +305,7 @@ class Supervisor {
         name: cfg.name,
       });
     } catch (err) {
-      const msg = `cannot start ${cfg.name}: ${oneLine(err)}`;
+      const msg = `cannot start ${cfg.name}: ${messageLine(err)}`;
       await this.log?.line(msg);
       this.lastExit = { success: false, code: 127, signal: null };
       this.recordExit(this.lastExit);
@@ -474,7 +474,7 @@ class Supervisor {
       // state file stays intact (atomic write), the lock still tells who
       // runs, and the next save tries again.
       await this.log?.line(
-        `cannot write ${this.cfg.state}: ${oneLine(err)}; the service keeps running`,
+        `cannot write ${this.cfg.state}: ${messageLine(err)}; the service keeps running`,
       );
     }
   }
@@ -496,11 +496,6 @@ function describeRetry(steps: RetryStep[]): string {
       ? "forever"
       : `${(s.timeoutMs ?? 0) / 1000}s`
   ).join("/");
-}
-
-function oneLine(err: unknown): string {
-  const msg = err instanceof PidkitError || err instanceof Error ? err.message : String(err);
-  return msg.split("\n")[0];
 }
 
 /** The state the previous supervisor left; undefined when there is none or it cannot be read. */

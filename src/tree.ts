@@ -23,7 +23,7 @@
 import { cgroupKill, cgroupPids, cgroupPopulated, placeInCgroup, removeCgroup } from "./cgroup.ts";
 import { findCgroup2, isInCgroup2 } from "./cgroup.ts";
 import { waitCgroupEmpty } from "./cgroup.ts";
-import { PidkitError, UsageError } from "./errors.ts";
+import { messageLine, PidkitError, UsageError } from "./errors.ts";
 import { checkProgram, findSetpriv, spawnGated } from "./gate.ts";
 import { GroupScanner } from "./group.ts";
 import {
@@ -611,8 +611,7 @@ export async function spawnTree(
     try {
       child = new Deno.Command(argv[0], { ...cmdOptions, args: argv.slice(1) }).spawn();
     } catch (err) {
-      const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
-      throw new PidkitError(`cannot start ${command[0]}: ${why}`);
+      throw new PidkitError(`cannot start ${command[0]}: ${messageLine(err)}`);
     }
     startTime = readProcStat(child.pid)?.startTime;
   }
