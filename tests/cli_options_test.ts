@@ -5,6 +5,7 @@
  * what it starts is ended by the PIDs and groups its state files record.
  */
 import assert from "node:assert/strict";
+import { findSetpriv } from "../src/gate.ts";
 import { alive, waitUntil } from "./helpers.ts";
 import { Services, uniqueName } from "./service_dir.ts";
 
@@ -15,14 +16,6 @@ function ids(pid: number): { uid: number[]; gid: number[]; groups: number[] } {
     (new RegExp(`^${key}:\\s*(.*)$`, "m").exec(text)?.[1] ?? "").trim().split(/\s+/)
       .filter((s) => s !== "").map(Number);
   return { uid: field("Uid"), gid: field("Gid"), groups: field("Groups") };
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
 }
 
 /** The `nobody` account from /etc/passwd, if there is one. */
@@ -131,7 +124,7 @@ Deno.test("--user runs the whole tree as that user, without root's groups", asyn
     "a user with supplementary groups gets them, as initgroups(3) sets them",
     async () => {
       const member = userWithGroups();
-      if (member === undefined || !["/usr/bin/setpriv", "/bin/setpriv"].some(isFile)) {
+      if (member === undefined || findSetpriv() === undefined) {
         console.log("skipped: needs setpriv(1) and a user listed in /etc/group");
         return;
       }

@@ -9,6 +9,7 @@ import {
   type Tracking,
   UsageError,
 } from "../mod.ts";
+import { findSetpriv } from "../src/gate.ts";
 import { readProcStat } from "../src/proc.ts";
 import { alive, FIXTURES, type TempDir, tempDir, waitUntil } from "./helpers.ts";
 
@@ -500,7 +501,7 @@ Deno.test("spawnTree groups: set through setpriv as root, in both tiers; refused
     () => spawnTree(["true"], { groups: [4], stdin: "null" }),
     (err: Error) => err instanceof UsageError && /groups need uid and gid/.test(err.message),
   );
-  if (Deno.uid() !== 0 || !["/usr/bin/setpriv", "/bin/setpriv"].some(isExecutable)) {
+  if (Deno.uid() !== 0 || findSetpriv() === undefined) {
     console.log("skipped: supplementary groups need root and setpriv(1)");
     return;
   }
@@ -530,14 +531,6 @@ Deno.test("spawnTree groups: set through setpriv as root, in both tiers; refused
     assert.ok(!alive(tree.pid));
   }
 });
-
-function isExecutable(path: string): boolean {
-  try {
-    return ((Deno.statSync(path).mode ?? 0) & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("stop continues stopped members after TERM, so one that handles TERM exits now, not at KILL", async () => {
   for (const tracking of ["group", "auto"] as const) {
