@@ -106,6 +106,10 @@ class Supervisor {
   async report(result: StartResult): Promise<void> {
     if (this.reported) return;
     this.reported = true;
+    // A start that failed leaves no PID file behind by the time `start`
+    // hears of it (unless a tree is still being stopped: the lock stays
+    // until it is gone).
+    if (!result.ok && this.tree === undefined) await this.lock?.release().catch(() => {});
     await this.opts.onStarted(result);
   }
 
