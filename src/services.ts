@@ -231,6 +231,22 @@ export type ServicePhase =
   | "failed"
   | "unknown";
 
+/**
+ * Whether a service in `phase` runs: its supervisor holds the lock
+ * (running, starting, stopping) or its tree outlived the supervisor
+ * (orphaned). What `status` exits 0 for, and what `wait` waits out.
+ *
+ * @example
+ * ```ts
+ * import { isRunningPhase } from "./services.ts";
+ * console.log(isRunningPhase("orphaned"), isRunningPhase("stale")); // true false
+ * ```
+ */
+export function isRunningPhase(phase: ServicePhase): boolean {
+  return phase === "running" || phase === "starting" || phase === "stopping" ||
+    phase === "orphaned";
+}
+
 /** What {@linkcode inspectService} found out. */
 export interface ServiceInfo {
   /** The service name (or the PID file path for {@linkcode inspectPidFile}). */

@@ -7,7 +7,7 @@
  */
 
 import { formatDuration } from "../duration.ts";
-import { inspectService, listServices, resolveRunDir } from "../services.ts";
+import { inspectService, isRunningPhase, listServices, resolveRunDir } from "../services.ts";
 import { commandLine, formatBytes, formatPercent, paintPhase, printJson, table } from "./format.ts";
 import { EXIT, printOut, useColor } from "./io.ts";
 import { ProcSnapshot, totals } from "./proc_snapshot.ts";
@@ -34,8 +34,7 @@ export async function run(input: CommandInput): Promise<number> {
   const snap = new ProcSnapshot();
   const rows: ListJson[] = infos.map((info) => {
     const ref = info.state?.tree;
-    const live = ref !== undefined &&
-      ["running", "starting", "stopping", "orphaned"].includes(info.phase);
+    const live = ref !== undefined && isRunningPhase(info.phase);
     const members = live ? snap.members(ref) : [];
     const t = totals(members);
     const leader = members.find((m) => m.pid === info.pid);

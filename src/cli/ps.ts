@@ -6,7 +6,7 @@
  */
 
 import { PidkitError } from "../errors.ts";
-import { inspectService, resolveRunDir, validateName } from "../services.ts";
+import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../services.ts";
 import { commandLine, formatBytes, formatPercent, printJson, table } from "./format.ts";
 import { EXIT, printOut } from "./io.ts";
 import { ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";
@@ -31,7 +31,7 @@ export async function run(input: CommandInput): Promise<number> {
   const dir = resolveRunDir({ dir: input.values.dir as string | undefined });
   const info = await inspectService(dir, name);
   const ref = info.state?.tree;
-  const live = ["running", "starting", "stopping", "orphaned"].includes(info.phase);
+  const live = isRunningPhase(info.phase);
   if (!live || ref === undefined) {
     if (info.phase === "unknown") throw new PidkitError(`cannot tell: ${info.error}`);
     throw new PidkitError(`${name} is not running (${info.phase})`);

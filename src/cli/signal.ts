@@ -8,7 +8,7 @@
 
 import { PidkitError } from "../errors.ts";
 import { parseSignal } from "../signals.ts";
-import { inspectService, resolveRunDir, validateName } from "../services.ts";
+import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../services.ts";
 import { attachTree } from "../tree.ts";
 import { printOut } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
@@ -23,9 +23,9 @@ export async function run(input: CommandInput): Promise<number> {
   });
   const info = await inspectService(dir, name);
   const ref = info.state?.tree;
-  const live = info.phase === "running" || info.phase === "starting" ||
-    info.phase === "stopping" || info.phase === "orphaned";
-  if (!live || ref === undefined) throw new PidkitError(`${name} is not running`);
+  if (!isRunningPhase(info.phase) || ref === undefined) {
+    throw new PidkitError(`${name} is not running`);
+  }
   let count: number;
   try {
     count = attachTree(ref).signal(sig);

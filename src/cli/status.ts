@@ -14,6 +14,7 @@ import { CLOCK_TICKS_PER_SECOND, readProcStat, readUptimeSeconds } from "../proc
 import {
   inspectPidFile,
   inspectService,
+  isRunningPhase,
   listServices,
   resolveRunDir,
   type ServiceInfo,
@@ -28,12 +29,8 @@ import type { CommandInput } from "./spec.ts";
 
 /** The exit status `status` gives for a phase. */
 export function exitCodeFor(phase: ServicePhase): number {
+  if (isRunningPhase(phase)) return EXIT.ok;
   switch (phase) {
-    case "running":
-    case "starting":
-    case "stopping":
-    case "orphaned":
-      return EXIT.ok;
     case "stale":
       return EXIT.stale;
     case "stopped":

@@ -10,13 +10,11 @@
 import { PidkitError } from "../errors.ts";
 import { parseDuration } from "../duration.ts";
 import { waitForRelease } from "../pid_file.ts";
-import { inspectService, resolveRunDir, type ServicePhase, validateName } from "../services.ts";
+import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../services.ts";
 import type { CommandInput } from "./spec.ts";
 
 /** How often an orphaned tree (no lock to wait on) is looked at again, in ms. */
 const ORPHAN_POLL_MS = 50;
-
-const LIVE: ServicePhase[] = ["running", "starting", "stopping", "orphaned"];
 
 /** Run `pidkit wait`. */
 export async function run(input: CommandInput): Promise<number> {
@@ -32,7 +30,7 @@ export async function run(input: CommandInput): Promise<number> {
     if (info.phase === "unknown") {
       throw new PidkitError(`cannot tell whether ${name} runs: ${info.error ?? "unknown error"}`);
     }
-    if (!LIVE.includes(info.phase)) return 0;
+    if (!isRunningPhase(info.phase)) return 0;
     const left = deadline - Date.now();
     if (left <= 0) throw new PidkitError(`${name} is still running after ${timeoutText}`);
     const pidfile = info.state?.pidfile;
