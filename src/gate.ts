@@ -18,6 +18,7 @@
  */
 
 import { PidkitError } from "./errors.ts";
+import { cString, libc } from "./libc.ts";
 
 /**
  * The gate. `$1` is the FIFO; the rest is the command. Reads one line: `go`
@@ -85,27 +86,10 @@ export function findSetpriv(): string | undefined {
   return undefined;
 }
 
-type MkfifoLib = { symbols: { mkfifo(path: Uint8Array, mode: number): number } };
-let libc: MkfifoLib | null | undefined;
-
 /** mkfifo(3) through FFI (no process spawned); the `mkfifo` program where FFI is unavailable. */
 async function makeFifo(path: string): Promise<void> {
-  if (libc === undefined) {
-    libc = null;
-    for (const name of ["libc.so.6", "libc.so"]) {
-      try {
-        libc = Deno.dlopen(name, {
-          mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
-        }) as unknown as MkfifoLib;
-        break;
-      } catch {
-        // try the next name, then the program
-      }
-    }
-  }
-  if (libc !== null && libc.symbols.mkfifo(new TextEncoder().encode(`${path}\0`), 0o600) === 0) {
-    return;
-  }
+  const lib = libc();
+  if (lib !== undefined && lib.mkfifo(cString(path), 0o600) === 0) return;
   const out = await new Deno.Command("mkfifo", {
     args: ["-m", "600", path],
     stdin: "null",
