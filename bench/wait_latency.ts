@@ -32,8 +32,23 @@ function spawnHolder(kind: Holder, path: string): Deno.ChildProcess {
   const cmd = kind === "deno"
     ? [Deno.execPath(), "run", "-A", "--quiet", fixture, path, "--keep"]
     : ["flock", "-o", "-x", path, "sleep", "1000"];
-  return new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "null", stderr: "inherit" })
-    .spawn();
+  // Its own process group, so the group SIGKILL below ends `flock -o`'s
+  // `sleep` too (flock -o holds the lock itself and leaves its command
+  // running when it dies); no inherited stdio, so `... | tail` returns.
+  return new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+}
+
+/** SIGKILL the holder's whole process group (its pgid is its pid: detached). */
+function killHolder(child: Deno.ChildProcess): void {
+  try {
+    Deno.kill(-child.pid, "SIGKILL");
+  } catch { /* already gone */ }
 }
 
 async function once(kind: Holder, mode: Mode, path: string): Promise<number> {
@@ -54,13 +69,11 @@ async function once(kind: Holder, mode: Mode, path: string): Promise<number> {
     });
     await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
     const t0 = performance.now();
-    child.kill("SIGKILL");
+    killHolder(child);
     await done;
     return resolvedAt - t0;
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already dead */ }
+    killHolder(child);
     await child.status;
     try {
       await Deno.remove(path);
