@@ -34,7 +34,10 @@ import {
 // retry.ts, not tree.ts: the whole tree module is only needed for an orphaned tree.
 import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../retry.ts";
 import { EXIT, printOut } from "./io.ts";
-import { stopForeign } from "./stop_foreign.ts";
+import { stopForeign, stopRoots } from "./stop_foreign.ts";
+import { identityFromInput } from "./identity_options.ts";
+import { judgePidFile } from "../pid_file_verdict.ts";
+import type { ResolvedIdentity } from "../process_identity.ts";
 import { Progress } from "./stop_progress.ts";
 import type { CommandInput } from "./spec.ts";
 
@@ -58,10 +61,11 @@ export async function run(input: CommandInput): Promise<number> {
   if (retry !== undefined) parseRetry(retry);
   const pidfile = typeof input.values.pidfile === "string" ? input.values.pidfile : undefined;
   const name = input.positionals[0];
+  const identity = identityFromInput(input);
   let outcome: StopOutcome;
   if (name === undefined) {
     if (pidfile === undefined) throw new UsageError("missing NAME or --pidfile FILE");
-    outcome = await stopPidFile(absolutePath(pidfile), retry);
+    outcome = await stopPidFile(absolutePath(pidfile), retry, identity);
   } else {
     if (pidfile !== undefined) throw new UsageError("give NAME or --pidfile, not both");
     validateName(name);
@@ -104,6 +108,11 @@ export async function stopService(
   const state = info.state;
   const pidfile = state?.pidfile ?? servicePaths(dir, name).pidfile;
   const retry = options.retry ?? state?.options.retry ?? DEFAULT_RETRY;
+  const verdict = info.verdict;
+  if (verdict?.state === "running" && !verdict.locked && verdict.target) {
+    // A daemon's own unlocked PID file in the run dir (no pidkit state).
+    return { name, status: "stopped", ...await stopRoots([verdict.target], retry) };
+  }
   switch (info.phase) {
     case "running":
     case "starting":
@@ -242,25 +251,40 @@ async function clearStalePidFile(pidfile: string): Promise<void> {
   } catch { /* someone else holds it now, or it cannot be opened: leave it */ }
 }
 
-/** `stop --pidfile FILE`: a pidkit service's PID file, or anyone's. */
-async function stopPidFile(path: string, retry: string | undefined): Promise<StopOutcome> {
-  const probed = await probe(path);
-  if (probed.state === "absent") return { name: path, status: "not-running" };
-  if (probed.state === "stale") {
+/**
+ * `stop --pidfile FILE`: a pidkit service's PID file, anyone's locked one,
+ * or a daemon's unlocked one (verified by the ladder and the identity
+ * options; see pid_file_verdict.ts).
+ */
+async function stopPidFile(
+  path: string,
+  retry: string | undefined,
+  identity: ResolvedIdentity = {},
+): Promise<StopOutcome> {
+  const verdict = judgePidFile(path, await probe(path), identity);
+  if (verdict.state === "absent") return { name: path, status: "not-running" };
+  if (verdict.state === "stale") {
     return {
       name: path,
       status: "stale",
-      note: `stale PID file${
-        probed.pid === undefined ? "" : `: pid ${probed.pid} is not its lock holder`
-      }; nothing signalled`,
+      note: `stale PID file: ${verdict.reason}; nothing signalled`,
     };
+  }
+  if (verdict.state === "mismatch") {
+    throw new PidkitError(`${path}: not that program: ${verdict.reason}; nothing signalled`);
+  }
+  if (!verdict.locked) {
+    // A daemon's own PID file without a lock: its main process (verified by
+    // PID and start time) and descendants, each signal through a pidfd.
+    const outcome = await stopRoots([verdict.target!], retry ?? DEFAULT_RETRY);
+    return { name: path, status: "stopped", ...outcome };
   }
   const own = await ownService(path);
   if (own) return await stopService(own.dir, own.name, { retry });
   // holderPid is undefined when the process that took the lock is gone (a
   // child that inherited the descriptor holds it): stopForeign finds who has
   // the file open.
-  const outcome = await stopForeign(path, probed.holderPid, probed.pid, retry ?? DEFAULT_RETRY);
+  const outcome = await stopForeign(path, verdict.holderPid, verdict.pid, retry ?? DEFAULT_RETRY);
   return { name: path, status: "stopped", ...outcome };
 }
 

@@ -4,6 +4,10 @@
  * file written inside another PID namespace) and its descendants, each
  * identified by PID and start time so a reused PID is never signalled. The
  * PID written in the file is signalled only when it is one of those.
+ * Also the main process of a daemon whose PID file has no lock (verified
+ * by the ladder of `unlocked_pid_file.ts`) and its descendants. Every
+ * signal goes through a pidfd opened before the start time is checked
+ * again (`src/pidfd.ts`).
  *
  * @module
  */
@@ -13,8 +17,10 @@ import { waitForRelease } from "../pid_file.ts";
 import { hasFileOpen, isProcessAlive, listPids, readProcStat } from "../proc.ts";
 import { parseRetry, runSchedule } from "../retry.ts";
 import { wantsContinue } from "../signals.ts";
+import { signalProcess } from "../pidfd.ts";
 
-interface Target {
+/** A process identified by PID and start time. */
+export interface Target {
   pid: number;
   startTime: number;
 }
@@ -63,26 +69,45 @@ async function holders(path: string, reported: number | undefined): Promise<Targ
 
 const STEADY_MS = 100;
 
-/** Stop `holder` (and descendants) of `path` on `retry`; returns what happened. */
-export async function stopForeign(
-  path: string,
-  holder: number | undefined,
-  recorded: number | undefined,
-  retry: string,
-): Promise<{
+/** What a stop of processes pidkit did not start did. */
+export interface ForeignStop {
   pid: number;
   lastSignal?: string;
   signalsSent: { signal: string; atMs: number; targets: number }[];
   durationMs: number;
   survivors: number[];
   note?: string;
-}> {
+}
+
+/** Stop `holder` (and descendants) of `path` on `retry`; returns what happened. */
+export async function stopForeign(
+  path: string,
+  holder: number | undefined,
+  recorded: number | undefined,
+  retry: string,
+): Promise<ForeignStop> {
   const roots = await holders(path, holder);
   if (roots.length === 0) {
     throw new PidkitError(
       `${path}: no process has it open any more; nothing signalled`,
     );
   }
+  const outcome = await stopRoots(roots, retry, recorded);
+  if (outcome.survivors.length === 0) await waitForRelease(path, { timeout: 5000 });
+  return outcome;
+}
+
+/**
+ * Stop `roots` (each identified by PID and start time) and their
+ * descendants on `retry`, every signal through a pidfd; returns once they
+ * are gone or the schedule ran out. `recorded` is the PID a file names:
+ * a note says so when it is none of them (it is not signalled).
+ */
+export async function stopRoots(
+  roots: Target[],
+  retry: string,
+  recorded?: number,
+): Promise<ForeignStop> {
   const known = new Map<number, Target>();
   const live = () => {
     for (const t of family(roots)) if (!known.has(t.pid)) known.set(t.pid, t);
@@ -97,11 +122,9 @@ export async function stopForeign(
     send: (sig) => {
       let n = 0;
       for (const t of live()) {
-        try {
-          Deno.kill(t.pid, sig);
-          n++;
-          if (wantsContinue(sig)) Deno.kill(t.pid, "SIGCONT");
-        } catch { /* gone meanwhile */ }
+        if (signalProcess(t, sig) !== "sent") continue;
+        n++;
+        if (wantsContinue(sig)) signalProcess(t, "SIGCONT");
       }
       return n;
     },
@@ -116,7 +139,6 @@ export async function stopForeign(
     isGone: () => live().length === 0,
   });
   const survivors = live().map((t) => t.pid);
-  if (survivors.length === 0) await waitForRelease(path, { timeout: 5000 });
   return {
     pid: roots[0].pid,
     lastSignal: sent.at(-1)?.signal,
