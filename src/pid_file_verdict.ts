@@ -1,5 +1,5 @@
 /**
- * The whole verdict on any PID file, locked or not: the lock first (held →
+ * The whole verdict on any PID file, locked or not: the lock first (held ->
  * running, whoever holds it), then, when the lock is free, the verification
  * ladder of `unlocked_pid_file.ts` (daemons that never lock their PID
  * file), then the identity options (`exec`, `name`, `user`). This is what

@@ -49,7 +49,7 @@ export function _forcePidfdFallbackForTesting(on: boolean): void {
 }
 
 /**
- * Whether signals go through pidfds here (Linux ≥ 5.3 with FFI allowed).
+ * Whether signals go through pidfds here (Linux >= 5.3 with FFI allowed).
  *
  * @example
  * ```ts
