@@ -22,7 +22,8 @@ import {
   validateName,
 } from "../services.ts";
 import { absolutePath } from "../paths.ts";
-import { isProcessAlive } from "../proc.ts";
+import { hasFileOpen, isProcessAlive } from "../proc.ts";
+import { signalProcess } from "../pidfd.ts";
 import { readState, type ServiceState } from "../service_state.ts";
 import {
   controlPath,
@@ -143,11 +144,10 @@ async function stopSupervised(
   const steps = parseRetry(retry);
   const t0 = performance.now();
   await writeControl(control, { retry, requestedBy: Deno.pid, at: new Date().toISOString() });
-  try {
-    Deno.kill(supervisorPid, "SIGTERM");
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err; // it just exited: the lock tells
-  }
+  // Through a pidfd, checked once open to still hold the PID file: a
+  // supervisor that just exited and whose PID was reused is never hit.
+  // "gone": it just exited; the lock tells.
+  signalProcess({ pid: supervisorPid }, "SIGTERM", () => holdsFile(supervisorPid, pidfile));
   const progress = new Progress(name, steps);
   const limit = scheduleMs(steps) + 10_000;
   let released: boolean;
@@ -298,4 +298,22 @@ async function ownService(path: string): Promise<{ dir: string; name: string } |
   } catch {
     return undefined;
   }
+}
+
+/** Whether process `pid` has `path` open (the lock holder does; a lost file counts too). */
+function holdsFile(pid: number, path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    if (hasFileOpen(pid, st.dev, st.ino!)) return true;
+  } catch { /* deleted under it: see below */ }
+  try {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      let link: string | undefined;
+      try {
+        link = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
+      } catch { /* closed meanwhile */ }
+      if (link === path || link === `${path} (deleted)`) return true;
+    }
+  } catch { /* gone, or not ours to read */ }
+  return false;
 }
