@@ -8,6 +8,7 @@
 
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 import { IDENTITY_OPTIONS } from "./identity_options.ts";
+import { FORKING_OPTIONS } from "./forking_options.ts";
 
 const dir: OptionSpec = {
   type: "string",
@@ -83,6 +84,7 @@ const launchOptions: Record<string, OptionSpec> = {
     valueName: "TIER",
     description: "process tracking: auto (default), cgroup, group",
   },
+  ...FORKING_OPTIONS,
 };
 
 /** Every command of the CLI, in the order `--help` lists them. */

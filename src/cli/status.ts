@@ -217,7 +217,9 @@ function describe(s: StatusJson, plainFile: boolean): string {
   if (s.uptimeMs !== null) add("uptime", formatDuration(s.uptimeMs));
   add("restarts", s.restarts?.toString());
   if (s.lastExit) {
-    const how = s.lastExit.signal ?? `code ${s.lastExit.code}`;
+    // A --forking service's main process is not pidkit's child: its status is unknown.
+    const how = s.lastExit.signal ??
+      (s.lastExit.code === null ? "status unknown" : `code ${s.lastExit.code}`);
     add("last exit", `${how} at ${s.lastExit.at}`);
   }
   add("command", s.command ? commandLine(s.command) : null);
