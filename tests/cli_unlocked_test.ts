@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are written and read with single synchronous calls on purpose (a step must not yield between writing a file and setting its time)
 /**
  * `status`, `stop` and `wait --pidfile` of a daemon that writes its PID
  * file without a lock (a shell "master" with two children that forked into

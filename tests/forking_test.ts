@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are written and read with single synchronous calls on purpose (a step must not yield between writing a file and setting its time)
 /**
  * `start --forking [--main-pidfile FILE]`: a leader that forks a daemon and
  * exits 0 is start-up, the daemon's main PID (from its own PID file, inside

@@ -12,77 +12,13 @@
 import assert from "node:assert/strict";
 import {
   _forcePidfdFallbackForTesting,
-  _setBeforeSignalHookForTesting,
   Pidfd,
   pidfdSupported,
   signalProcess,
 } from "../src/pidfd.ts";
 import { stopRoots } from "../src/process_family.ts";
-import { readProcStat } from "../src/proc.ts";
-import { alive, killQuietly, Reaper } from "./helpers.ts";
-
-const canReuse = Deno.uid() === 0 && pidfdSupported() && writable("/proc/sys/kernel/ns_last_pid");
-
-function writable(path: string): boolean {
-  try {
-    Deno.openSync(path, { write: true }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const tick = new Int32Array(new SharedArrayBuffer(4));
-function sleepSync(ms: number): void {
-  Atomics.wait(tick, 0, 0, ms);
-}
-
-/** A process that is not our child (a shell's), so its PID is freed as soon as it dies. */
-async function grandchild(reaper: Reaper): Promise<{ pid: number; startTime: number }> {
-  const sh = reaper.spawn(["sh", "-c", "sleep 1000 & echo $!; wait"], { stdout: "piped" });
-  const reader = sh.stdout.getReader();
-  const { value } = await reader.read();
-  reader.releaseLock();
-  await sh.stdout.cancel();
-  const pid = Number(new TextDecoder().decode(value).trim());
-  reaper.pid(pid);
-  return { pid, startTime: readProcStat(pid)!.startTime };
-}
-
-/**
- * The hook: kill `pid`, wait until its PID is free, and start a newcomer
- * that gets the same PID. Returns the newcomer (undefined when another
- * process on the machine took the PID first: the round is inconclusive).
- */
-function reuseHook(reaper: Reaper, got: { newcomer?: Deno.ChildProcess }) {
-  return (pid: number) => {
-    _setBeforeSignalHookForTesting(undefined); // once
-    killQuietly(pid, "SIGKILL");
-    for (let i = 0; i < 5000 && readProcStat(pid) !== undefined; i++) sleepSync(1);
-    Deno.writeTextFileSync("/proc/sys/kernel/ns_last_pid", String(pid - 1));
-    const child = reaper.spawn(["sleep", "1000"]);
-    got.newcomer = child;
-  };
-}
-
-async function raceRound(
-  reaper: Reaper,
-  act: (target: { pid: number; startTime: number }) => Promise<unknown> | unknown,
-): Promise<Deno.ChildProcess | undefined> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const target = await grandchild(reaper);
-    const got: { newcomer?: Deno.ChildProcess } = {};
-    _setBeforeSignalHookForTesting(reuseHook(reaper, got));
-    try {
-      await act(target);
-    } finally {
-      _setBeforeSignalHookForTesting(undefined);
-    }
-    if (got.newcomer?.pid === target.pid) return got.newcomer;
-    if (got.newcomer) killQuietly(got.newcomer.pid); // another process took the PID: again
-  }
-  return undefined;
-}
+import { alive, Reaper } from "./helpers.ts";
+import { canReuse, raceRound } from "./legacy_helpers.ts";
 
 Deno.test("pidfd: a PID reused between the identity check and the signal is never hit", {
   ignore: !canReuse,

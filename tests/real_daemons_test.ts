@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are written and read with single synchronous calls on purpose (a step must not yield between writing a file and setting its time)
 /**
  * The real thing: Debian's nginx and redis-server, each on 127.0.0.1 and a
  * free port with every file in a temp dir, ended by the test by recorded

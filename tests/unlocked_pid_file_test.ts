@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- fixtures are written and read with single synchronous calls on purpose (a step must not yield between writing a file and setting its time)
 /**
  * The verification ladder for PID files nobody locks (verifyPidFile): a
  * live PID that started no later than the file's last write runs
