@@ -54,11 +54,11 @@ export const legacyReuse: Scenario = {
       }
       const kind = i % 6;
       if (kind === 0) {
-        // Written before the victim started (20 ms to a day, after this boot), then the PID reused.
+        // Written before the victim started (30 ms to a day, after this boot; 25 ms is the ladder's tolerance), then the PID reused.
         tally.faults++;
         // (after this boot: the boot rule alone must not be what catches it)
         const start = startMs(victim);
-        const before = start - randInt(20, Math.max(21, Math.min(86_400_000, start - boot - 2000)));
+        const before = start - randInt(30, Math.max(31, Math.min(86_400_000, start - boot - 2000)));
         write(path, `${victim}\n`, before);
         await expectStaleAndStop(tally, path, `reused pid ${victim}`);
       } else if (kind === 1) {
