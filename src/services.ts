@@ -23,7 +23,7 @@ import { readStateSync, type ServiceState } from "./service_state.ts";
 import { absolutePath } from "./paths.ts";
 import type { ProbeResult } from "./pid_file.ts";
 import { judgePidFile, type PidFileVerdict } from "./pid_file_verdict.ts";
-import type { ResolvedIdentity } from "./process_identity.ts";
+import { type IdentityOptions, resolveIdentity } from "./process_identity.ts";
 import type { TreeRef } from "./tree.ts";
 
 /** Options for {@linkcode resolveRunDir}. */
@@ -378,8 +378,12 @@ export async function inspectService(dir: string, name: string): Promise<Service
 /**
  * Find out whether the program behind any PID file runs (`status
  * --pidfile`): `running` when its lock is held (`supervisorPid` is then the
- * lock holder as the kernel reports it), `stale` when it has content but a
- * free lock, `stopped` when it is absent, `unknown` when it cannot be read.
+ * lock holder as the kernel reports it) or, for a file without a lock (a
+ * daemon's own), when the verification ladder proves its PID is the writer
+ * (see {@linkcode verifyPidFile}; `verdict` has the details); `stale` when
+ * it is left over or (with `identity`) names another program; `stopped`
+ * when it is absent; `unknown` when it cannot be read. Throws `UsageError`
+ * for an `exec` file that does not exist or an unknown user.
  *
  * @example
  * ```ts
@@ -390,8 +394,9 @@ export async function inspectService(dir: string, name: string): Promise<Service
  */
 export async function inspectPidFile(
   path: string,
-  options: { identity?: ResolvedIdentity } = {},
+  identity: IdentityOptions = {},
 ): Promise<ServiceInfo> {
+  const resolved = resolveIdentity(identity);
   let probed: ProbeResult;
   try {
     probed = quickProbe(path, undefined) ?? await probe(path);
@@ -401,7 +406,7 @@ export async function inspectPidFile(
   return {
     name: path,
     probe: probed,
-    ...fromVerdict(judgePidFile(path, probed, options.identity)),
+    ...fromVerdict(judgePidFile(path, probed, resolved)),
   };
 }
 

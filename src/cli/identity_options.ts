@@ -7,7 +7,7 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { type ResolvedIdentity, resolveIdentity } from "../process_identity.ts";
+import { type IdentityOptions, resolveIdentity } from "../process_identity.ts";
 import type { CommandInput, OptionSpec } from "./spec.ts";
 
 /** The option specs, for the command table. */
@@ -29,8 +29,11 @@ export const IDENTITY_OPTIONS: Record<string, OptionSpec> = {
   },
 };
 
-/** The resolved identity options of a command line (empty when none is given). */
-export function identityFromInput(input: CommandInput): ResolvedIdentity {
+/**
+ * The identity options of a command line (empty when none is given),
+ * checked: a usage error comes before anything is looked at.
+ */
+export function identityFromInput(input: CommandInput): IdentityOptions {
   const pick = (key: string) => {
     const v = input.values[key];
     return typeof v === "string" ? v : undefined;
@@ -40,5 +43,7 @@ export function identityFromInput(input: CommandInput): ResolvedIdentity {
   if (typeof input.values.pidfile !== "string") {
     throw new UsageError(`--${given.join(", --")} needs --pidfile FILE`);
   }
-  return resolveIdentity({ exec: pick("exec"), name: pick("name"), user: pick("user") });
+  const options = { exec: pick("exec"), name: pick("name"), user: pick("user") };
+  resolveIdentity(options);
+  return options;
 }

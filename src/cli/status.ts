@@ -153,7 +153,7 @@ async function report(input: CommandInput): Promise<number> {
   if (pidfile !== undefined) {
     if (name !== undefined) throw new UsageError("give NAME or --pidfile, not both");
     const path = absolutePath(pidfile);
-    const s = statusJson(await inspectPidFile(path, { identity }), path);
+    const s = statusJson(await inspectPidFile(path, identity), path);
     if (json) printJson(s);
     else printOut(describe(s, true));
     return s.exitCode;

@@ -38,7 +38,7 @@ import { EXIT, printOut } from "./io.ts";
 import { stopForeign, stopRoots } from "./stop_foreign.ts";
 import { identityFromInput } from "./identity_options.ts";
 import { judgePidFile } from "../pid_file_verdict.ts";
-import type { ResolvedIdentity } from "../process_identity.ts";
+import { type IdentityOptions, resolveIdentity } from "../process_identity.ts";
 import { Progress } from "./stop_progress.ts";
 import type { CommandInput } from "./spec.ts";
 
@@ -259,9 +259,9 @@ async function clearStalePidFile(pidfile: string): Promise<void> {
 async function stopPidFile(
   path: string,
   retry: string | undefined,
-  identity: ResolvedIdentity = {},
+  identity: IdentityOptions = {},
 ): Promise<StopOutcome> {
-  const verdict = judgePidFile(path, await probe(path), identity);
+  const verdict = judgePidFile(path, await probe(path), resolveIdentity(identity));
   if (verdict.state === "absent") return { name: path, status: "not-running" };
   if (verdict.state === "stale") {
     return {

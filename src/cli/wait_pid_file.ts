@@ -12,7 +12,7 @@ import { PidkitError } from "../errors.ts";
 import { waitForRelease } from "../pid_file.ts";
 import { Pidfd } from "../pidfd.ts";
 import { isProcessAlive } from "../proc.ts";
-import type { ResolvedIdentity } from "../process_identity.ts";
+import type { IdentityOptions } from "../process_identity.ts";
 import { inspectPidFile } from "../services.ts";
 
 const POLL_MS = 50;
@@ -20,11 +20,11 @@ const POLL_MS = 50;
 /** Wait until `path` no longer names a running program; 0, or throws at the timeout. */
 export async function waitPidFile(
   path: string,
-  options: { identity: ResolvedIdentity; timeout?: number; timeoutText?: string },
+  options: { identity: IdentityOptions; timeout?: number; timeoutText?: string },
 ): Promise<number> {
   const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
   for (;;) {
-    const info = await inspectPidFile(path, { identity: options.identity });
+    const info = await inspectPidFile(path, options.identity);
     if (info.phase === "unknown") {
       throw new PidkitError(`cannot tell whether ${path} names a running program: ${info.error}`);
     }
