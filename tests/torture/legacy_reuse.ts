@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-sync-fn-in-async-fn -- a round writes a file and sets its time with single synchronous calls on purpose
 /**
  * PID files nobody locks, the way daemons leave them: files naming PIDs
  * the kernel has given to unrelated processes since (written before they
