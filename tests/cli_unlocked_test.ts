@@ -70,6 +70,22 @@ Deno.test("status/stop/wait --pidfile of an unlocked daemon: running, identity-c
   );
   assert.ok(alive(master) && kids.every(alive));
 
+  // The same file in a run dir (a daemon's own NAME.pid, no pidkit state): list and status NAME.
+  const runDir = tmp.join("run");
+  Deno.mkdirSync(runDir);
+  Deno.linkSync(pidfile, `${runDir}/daemon.pid`);
+  const list = JSON.parse((await runCli(["list", "--dir", runDir, "--json"])).stdout);
+  assert.deepEqual(
+    list.services.map((
+      r: { name: string; state: string; pid: number },
+    ) => [r.name, r.state, r.pid]),
+    [["daemon", "running", master]],
+  );
+  const byName = await runCli(["status", "daemon", "--dir", runDir, "--json"]);
+  assert.equal(byName.code, 0);
+  assert.equal(JSON.parse(byName.stdout).locked, false);
+  Deno.removeSync(`${runDir}/daemon.pid`);
+
   const waited = await runCli(["wait", "--pidfile", pidfile, "--timeout", "200ms"]);
   assert.equal(waited.code, 1, waited.stderr);
   assert.match(waited.stderr, /still running after 200ms/);
