@@ -201,10 +201,12 @@ export async function forkingEnded(
   if (fd === "gone") return;
   try {
     if (!isProcessAlive(main.pid, main.startTime)) return;
-    while (isProcessAlive(main.pid, main.startTime)) {
+    // Look often at first (a daemon forks its workers right after it
+    // starts), then about every second.
+    for (let ms = 25; isProcessAlive(main.pid, main.startTime); ms = Math.min(ms * 2, 1000)) {
       onTick?.();
-      if (fd !== undefined) await fd.waitExit(1000);
-      else await new Promise((r) => setTimeout(r, 100));
+      if (fd !== undefined) await fd.waitExit(ms);
+      else await new Promise((r) => setTimeout(r, Math.min(ms, 100)));
     }
   } finally {
     fd?.close();

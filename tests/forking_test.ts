@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { findCgroup2 } from "../src/cgroup.ts";
-import { alive, waitUntil } from "./helpers.ts";
+import { alive, hasProgram, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 
 /** A leader that forks a "master" (a shell with one sleeping worker) writing its PID to `main`, and exits 0. */
@@ -80,6 +80,52 @@ for (const tier of tiers) {
     assert.deepEqual(markedProcesses(name), []);
   });
 }
+
+Deno.test(
+  "--forking, group tier: a daemon that leaves the session and clears its environment is found by --main-pidfile",
+  {
+    ignore: !hasProgram("setsid"),
+  },
+  async () => {
+    await using s = new Services();
+    const name = uniqueName("escape");
+    const main = s.dir.join("escape.pid");
+    // setsid + env -i: out of pidkit's session and without its marker, as nginx does.
+    const daemon = `setsid env -i sh -c 'sleep 1000 & echo $$ > ${main}; wait'`;
+    await s.start(name, [
+      "--forking",
+      "--main-pidfile",
+      main,
+      "--tracking",
+      "group",
+      "--restart",
+      "on-failure",
+      "--restart-delay",
+      "50ms",
+    ], ["sh", "-c", `${daemon} & exit 0`]);
+    const first = Number(Deno.readTextFileSync(main));
+    s.pid(first);
+    const worker = children(first)[0];
+    s.pid(worker);
+    assert.deepEqual(markedProcesses(name), [], "invisible to the group tier's marker");
+    assert.equal(JSON.parse((await s.cli(["status", name, "--json"])).stdout).pid, first);
+    Deno.kill(first, "SIGKILL");
+    await waitUntil(async () => {
+      const again = JSON.parse((await s.cli(["status", name, "--json"])).stdout);
+      return again.state === "running" && again.pid !== first && again.restarts === 1;
+    }, { timeoutMs: 15_000 });
+    assert.ok(
+      !alive(worker),
+      "the escaped worker was stopped (found by parentage) before the restart",
+    );
+    const second = Number(Deno.readTextFileSync(main));
+    s.pid(second);
+    const newWorker = children(second)[0];
+    s.pid(newWorker);
+    assert.equal((await s.cli(["stop", name])).code, 0);
+    assert.ok(!alive(second) && !alive(newWorker), "stop found the escaped daemon and its worker");
+  },
+);
 
 Deno.test("--forking without --main-pidfile: lives while its tree has members", async () => {
   await using s = new Services();
