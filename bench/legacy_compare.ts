@@ -3,7 +3,8 @@
  *
  * 1. `pidkit status --pidfile` of an unlocked PID file (a daemon's own:
  *    the verification ladder) vs of a locked one (the lock decides) vs
- *    `start-stop-daemon --status --pidfile` of the unlocked one;
+ *    `start-stop-daemon --status --pidfile` of the unlocked one, with
+ *    `deno run` of an empty script as the runtime floor;
  * 2. stopping a daemonized nginx (master + 4 workers): `pidkit stop
  *    --pidfile --exec` vs `start-stop-daemon --stop --pidfile --exec
  *    --retry TERM/10/KILL/5`: wall time, and nginx processes still alive
@@ -58,7 +59,10 @@ await holder.lock(true);
 await holder.write(new TextEncoder().encode(`${Deno.pid}\n`));
 
 try {
+  const empty = `${dir}/empty.ts`;
+  await Deno.writeTextFile(empty, "");
   const rows: Record<string, number[]> = {
+    "deno run of an empty script (the runtime floor)": [],
     "pidkit status --pidfile (unlocked, ladder)": [],
     "pidkit status --pidfile (locked)": [],
     ...(SSD ? { "start-stop-daemon --status --pidfile (unlocked)": [] } : {}),
@@ -66,6 +70,7 @@ try {
   for (let i = 0; i < RUNS; i++) {
     for (
       const [label, cmd] of [
+        ["deno run of an empty script (the runtime floor)", [Deno.execPath(), "run", "-A", empty]],
         ["pidkit status --pidfile (unlocked, ladder)", [
           Deno.execPath(),
           "run",
