@@ -73,10 +73,24 @@ for (const tier of tiers) {
     assert.notEqual(second, first);
     assert.ok(alive(second));
     const newWorker = children(second)[0];
+    s.pid(newWorker);
+
+    // signal reaches the daemon; restart replays --forking and --main-pidfile.
+    const sig = await s.cli(["signal", name, "CONT"]);
+    assert.equal(sig.code, 0, sig.stderr);
+    const restarted = await s.cli(["restart", name]);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    await s.recordAll();
+    assert.ok(!alive(second) && !alive(newWorker), "restart stopped the old daemon");
+    const third = Number(Deno.readTextFileSync(main));
+    s.pid(third);
+    assert.equal(JSON.parse((await s.cli(["status", name, "--json"])).stdout).pid, third);
+    const thirdWorker = children(third)[0];
+    s.pid(thirdWorker);
 
     const stop = await s.cli(["stop", name]);
     assert.equal(stop.code, 0, stop.stderr);
-    assert.ok(!alive(second) && !alive(newWorker), "stop leaves nothing");
+    assert.ok(!alive(third) && !alive(thirdWorker), "stop leaves nothing");
     assert.deepEqual(markedProcesses(name), []);
   });
 }
