@@ -11,6 +11,7 @@
 
 import assert from "node:assert/strict";
 import { findCgroup2 } from "../src/cgroup.ts";
+import { spawnTree } from "../src/tree.ts";
 import { alive, hasProgram, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 
@@ -28,8 +29,18 @@ function children(pid: number): number[] {
   }
 }
 
-const tiers = findCgroup2() ? ["cgroup", "group"] : ["group"];
-if (!findCgroup2()) {
+/** Whether the cgroup tier works here (a writable cgroup2), found the way tree_test does. */
+async function cgroupTierWorks(): Promise<boolean> {
+  if (findCgroup2() === undefined) return false;
+  const probe = await spawnTree(["true"], { stdin: "null", name: "probe" });
+  await probe.status;
+  await probe.stop();
+  return probe.tracking === "cgroup";
+}
+
+const cgroupWorks = await cgroupTierWorks();
+const tiers = cgroupWorks ? ["cgroup", "group"] : ["group"];
+if (!cgroupWorks) {
   console.log("skipped: the cgroup tier of the --forking tests (no writable cgroup2)");
 }
 
