@@ -69,6 +69,9 @@ export type {
   WatchOptions,
 } from "./src/pid_file.ts";
 export { formatPidRecord, parsePidRecord } from "./src/record.ts";
+export { verifyPidFile } from "./src/pid_file_verdict.ts";
+export type { PidFileVerdict, VerifyOptions } from "./src/pid_file_verdict.ts";
+export type { IdentityOptions } from "./src/process_identity.ts";
 export type { PidRecord } from "./src/record.ts";
 export { attachTree, ProcessTree, spawnTree } from "./src/tree.ts";
 export type {

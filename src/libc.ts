@@ -41,6 +41,7 @@ const SYMBOLS = {
     name: "poll",
   },
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

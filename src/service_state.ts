@@ -38,6 +38,12 @@ export interface ServiceOptions {
   readyFile?: string;
   /** Process tracking tier. */
   tracking: "auto" | "cgroup" | "group";
+  /** `--forking`: the first process forks a daemon and exits 0 (systemd's Type=forking). */
+  forking?: boolean;
+  /** `--main-pidfile`: the daemon's own PID file, naming the service's main process. */
+  mainPidfile?: string;
+  /** `--ready-timeout`: how long a `--forking` start-up may take, ms (default 60 s). */
+  readyTimeoutMs?: number;
 }
 
 /**

@@ -22,6 +22,8 @@ import {
 import { readStateSync, type ServiceState } from "./service_state.ts";
 import { absolutePath } from "./paths.ts";
 import type { ProbeResult } from "./pid_file.ts";
+import { judgePidFile, type PidFileVerdict } from "./pid_file_verdict.ts";
+import { type IdentityOptions, resolveIdentity } from "./process_identity.ts";
 import type { TreeRef } from "./tree.ts";
 
 /** Options for {@linkcode resolveRunDir}. */
@@ -269,6 +271,12 @@ export interface ServiceInfo {
    * the service runs, but the PID file no longer says so.
    */
   pidfileLost?: boolean;
+  /**
+   * For a PID file without a pidkit state (a daemon's own, or `status
+   * --pidfile`): the verdict of the lock, the verification ladder for
+   * unlocked files, and the identity options.
+   */
+  verdict?: PidFileVerdict;
 }
 
 /**
@@ -359,6 +367,10 @@ export async function inspectService(dir: string, name: string): Promise<Service
       supervisorPid: state!.supervisor.pid,
     };
   }
+  if (probed.state === "stale" && state === undefined) {
+    // No pidkit state: a daemon's own PID file, most likely written without a lock.
+    return { ...base, ...fromVerdict(judgePidFile(pidfile, probed)) };
+  }
   if (probed.state === "stale") return { ...base, phase: "stale", pid: probed.pid };
   return { ...base, phase: state?.phase === "failed" ? "failed" : "stopped" };
 }
@@ -366,8 +378,12 @@ export async function inspectService(dir: string, name: string): Promise<Service
 /**
  * Find out whether the program behind any PID file runs (`status
  * --pidfile`): `running` when its lock is held (`supervisorPid` is then the
- * lock holder as the kernel reports it), `stale` when it has content but a
- * free lock, `stopped` when it is absent, `unknown` when it cannot be read.
+ * lock holder as the kernel reports it) or, for a file without a lock (a
+ * daemon's own), when the verification ladder proves its PID is the writer
+ * (see {@linkcode verifyPidFile}; `verdict` has the details); `stale` when
+ * it is left over or (with `identity`) names another program; `stopped`
+ * when it is absent; `unknown` when it cannot be read. Throws `UsageError`
+ * for an `exec` file that does not exist or an unknown user.
  *
  * @example
  * ```ts
@@ -376,26 +392,46 @@ export async function inspectService(dir: string, name: string): Promise<Service
  * console.log(info.phase, info.pid, info.supervisorPid);
  * ```
  */
-export async function inspectPidFile(path: string): Promise<ServiceInfo> {
+export async function inspectPidFile(
+  path: string,
+  identity: IdentityOptions = {},
+): Promise<ServiceInfo> {
+  const resolved = resolveIdentity(identity);
   let probed: ProbeResult;
   try {
     probed = quickProbe(path, undefined) ?? await probe(path);
   } catch (err) {
     return { name: path, phase: "unknown", error: errorLine(err, path) };
   }
-  if (probed.state === "running") {
-    return {
-      name: path,
-      phase: "running",
-      pid: probed.pid,
-      supervisorPid: probed.holderPid,
-      probe: probed,
-    };
+  return {
+    name: path,
+    probe: probed,
+    ...fromVerdict(judgePidFile(path, probed, resolved)),
+  };
+}
+
+/** The phase, PIDs and error line `status` shows for a PID file verdict. */
+function fromVerdict(verdict: PidFileVerdict): Omit<ServiceInfo, "name"> {
+  switch (verdict.state) {
+    case "running":
+      return {
+        phase: "running",
+        pid: verdict.pid ?? verdict.target?.pid,
+        ...(verdict.holderPid !== undefined ? { supervisorPid: verdict.holderPid } : {}),
+        verdict,
+      };
+    case "stale":
+      return { phase: "stale", pid: verdict.pid, verdict };
+    case "mismatch":
+      return {
+        phase: "stale",
+        pid: verdict.pid,
+        verdict,
+        error: `not that program: ${verdict.reason}`,
+      };
+    default:
+      return { phase: "stopped", verdict };
   }
-  if (probed.state === "stale") {
-    return { name: path, phase: "stale", pid: probed.pid, probe: probed };
-  }
-  return { name: path, phase: "stopped", probe: probed };
 }
 
 /**

@@ -40,9 +40,13 @@ import {
   type RetryStep,
   spawnTree,
   type SpawnTreeOptions,
+  type StopReport,
   type TreeExit,
 } from "./tree.ts";
 import { findSetpriv } from "./gate.ts";
+import { awaitForkingStart, forkingEnded, type MainProcess } from "./forking.ts";
+import { family, stopRoots, type Target } from "./process_family.ts";
+import { READY_TIMEOUT_MS } from "./readiness.ts";
 
 /** How {@linkcode supervise} runs. */
 export interface SuperviseOptions {
@@ -208,9 +212,13 @@ class Supervisor {
       const readyFileBefore = first && cfg.options.readyFile
         ? await markFile(cfg.options.readyFile)
         : undefined;
+      const spawnedAtMs = Date.now();
       const tree = await this.spawn(first);
       if (tree === undefined) {
         if (first) return 1;
+      } else if (cfg.options.forking) {
+        if (!await this.runForking(tree, first, spawnedAtMs)) return 1;
+        if (this.stopping) break;
       } else {
         if (first && this.opts.foreground) {
           // Nobody waits for readiness in the foreground: an early exit is just an exit.
@@ -353,6 +361,83 @@ class Supervisor {
     return { uid, gid };
   }
 
+  /** The main process of a `--forking` service and its descendants seen while it lived. */
+  main?: MainProcess;
+  mainFamily = new Map<number, Target>();
+
+  /**
+   * A `--forking` service (src/forking.ts): its start-up, then its life as
+   * long as its main process (or tree) lives; then the rest of the tree is
+   * stopped, before the restart policy applies. False: the first start
+   * failed (reported); `start` is told.
+   */
+  async runForking(tree: ProcessTree, first: boolean, spawnedAtMs: number): Promise<boolean> {
+    const { cfg } = this;
+    const start = await awaitForkingStart(tree, {
+      mainPidfile: cfg.options.mainPidfile,
+      timeoutMs: cfg.options.readyTimeoutMs ?? READY_TIMEOUT_MS,
+      spawnedAtMs,
+    }, this.woken);
+    if (!start.ok) {
+      if ("stopped" in start) return true; // the caller stops the tree
+      await this.log?.line(`${cfg.name} failed to start: ${start.error}`);
+      await tree.stop({ retry: cfg.options.retry }).catch(() => {});
+      await this.drain();
+      this.tree = undefined;
+      this.lastExit = start.exit ?? { success: false, code: null, signal: null };
+      this.recordExit(this.lastExit);
+      if (!first) return true;
+      await this.end("failed");
+      await this.report({
+        ok: false,
+        error: `${cfg.name} ${start.error}`,
+        ...(start.exit ? { exit: { code: start.exit.code, signal: start.exit.signal } } : {}),
+        logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
+      });
+      return false;
+    }
+    this.main = start.main;
+    this.mainFamily = new Map();
+    const pid = start.main?.pid ?? tree.pid;
+    if (start.main) {
+      await this.lock!.update({ pid });
+      await this.log?.line(`${cfg.name}: main pid ${pid} (from ${cfg.options.mainPidfile})`);
+    }
+    await this.save({ phase: "running" });
+    if (first) await this.report({ ok: true, pid, supervisorPid: Deno.pid });
+    const noteFamily = () => {
+      if (this.main) { for (const t of family([this.main])) this.mainFamily.set(t.pid, t); }
+    };
+    await Promise.race([forkingEnded(tree, this.main, noteFamily), this.woken]);
+    if (this.stopping) return true;
+    await this.log?.line(
+      start.main ? `${cfg.name}: main pid ${pid} exited` : `${cfg.name}: its last process exited`,
+    );
+    // Unknown exit status (not our child): counts as a failure for --restart on-failure.
+    this.lastExit = { success: false, code: null, signal: null };
+    // The rest of the tree goes before any restart: an old worker must not
+    // hold the port against a new main process.
+    await this.stopForking(tree, cfg.options.retry);
+    await this.drain();
+    this.recordExit(this.lastExit);
+    this.tree = undefined;
+    this.main = undefined;
+    return true;
+  }
+
+  /** Stop a forking service's tree and its main process's family together. */
+  async stopForking(tree: ProcessTree, retry: string | RetryStep[]): Promise<StopReport> {
+    const spec = typeof retry === "string" ? retry : describeRetry(retry);
+    if (this.main) { for (const t of family([this.main])) this.mainFamily.set(t.pid, t); }
+    const known = [...this.mainFamily.values()];
+    const [report, others] = await Promise.all([
+      tree.stop({ retry }),
+      known.length > 0 ? stopRoots(known, spec) : undefined,
+    ]);
+    if (others) report.survivors = [...new Set([...report.survivors, ...others.survivors])];
+    return report;
+  }
+
   /** Wait for readiness on the first start; report to `start`. False: give up. */
   async awaitReady(tree: ProcessTree, fileBefore: FileMark | undefined): Promise<boolean> {
     const { options } = this.cfg;
@@ -433,7 +518,9 @@ class Supervisor {
       this.save({ phase: "stopping" }),
       this.log?.line(`stopping ${this.cfg.name} (pid ${tree.pid}): ${describeRetry(retry)}`),
     ]);
-    const report = await tree.stop({ retry });
+    const report = this.cfg.options.forking
+      ? await this.stopForking(tree, retry)
+      : await tree.stop({ retry });
     await noted;
     const exit = await tree.status;
     this.lastExit = exit;
@@ -447,7 +534,7 @@ class Supervisor {
         ...(request as StopRequest),
         signalsSent: report.signalsSent,
         durationMs: report.durationMs,
-        pid: tree.pid,
+        pid: this.main?.pid ?? tree.pid,
         survivors: report.survivors,
       };
       this.pendingWrites.push(writeControl(this.cfg.control, result).catch(() => {}));

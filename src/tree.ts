@@ -31,6 +31,7 @@ import {
   isDeadState,
   pageSize,
   procAvailable,
+  readCgroupV2Path,
   readCmdline,
   readProcStat,
   readUptimeSeconds,
@@ -39,6 +40,7 @@ import type { ProcStat } from "./proc.ts";
 import { DEFAULT_RETRY, parseRetry, runSchedule } from "./retry.ts";
 import type { RetryStep } from "./retry.ts";
 import { wantsContinue } from "./signals.ts";
+import { signalProcess, type SignalTarget } from "./pidfd.ts";
 
 export { DEFAULT_RETRY, parseRetry } from "./retry.ts";
 export type { RetryStep } from "./retry.ts";
@@ -184,8 +186,21 @@ interface Tracker {
   release(): Promise<void>;
 }
 
-/** Send a signal; false when the process is gone or not ours to signal. */
-function trySignal(target: number, sig: Deno.Signal): boolean {
+/**
+ * Send a signal; false when the process is gone or not ours to signal. A
+ * process (not a group) is signalled through a pidfd (src/pidfd.ts): with
+ * its start time, or a `verify` check run after the pidfd is open, a PID
+ * that was reused meanwhile is never hit.
+ */
+function trySignal(
+  target: number | SignalTarget,
+  sig: Deno.Signal,
+  verify?: () => boolean,
+): boolean {
+  if (typeof target !== "number" || target > 0) {
+    const t = typeof target === "number" ? { pid: target } : target;
+    return signalProcess(t, sig, verify) === "sent";
+  }
   try {
     Deno.kill(target, sig);
     return true;
@@ -220,7 +235,7 @@ class GroupTracker implements Tracker {
     for (const m of members) {
       if (done.has(m.pid)) continue;
       done.add(m.pid);
-      if (trySignal(m.pid, sig)) count++;
+      if (trySignal({ pid: m.pid, startTime: m.startTime }, sig)) count++;
     }
     // The group as a whole as well: it also reaches a child forked between
     // the scan and now. Only while a member is in it (so the id is still ours).
@@ -279,9 +294,11 @@ class CgroupTracker implements Tracker {
       return fresh.length;
     }
     let count = 0;
+    // Still in this cgroup once the pidfd is open: the same process, not a PID reused meanwhile.
+    const dir = this.#dir;
     for (const pid of fresh) {
       done.add(pid);
-      if (trySignal(pid, sig)) count++;
+      if (trySignal(pid, sig, () => inCgroup(pid, dir))) count++;
     }
     return count;
   }
@@ -301,6 +318,12 @@ class CgroupTracker implements Tracker {
   async release(): Promise<void> {
     if (!cgroupPopulated(this.#dir)) await removeCgroup(this.#dir);
   }
+}
+
+/** Whether process `pid` is in the cgroup directory `dir` (an absolute cgroup2 path). */
+function inCgroup(pid: number, dir: string): boolean {
+  const path = readCgroupV2Path(pid);
+  return path !== undefined && (dir === path || dir.endsWith(path) && path !== "/");
 }
 
 /** Handed from spawnTree to the constructor (which cannot take it as a public parameter). */

@@ -4,6 +4,7 @@
  * supervisor and service tree a test starts is ended by the PID and process
  * group recorded in its state file (see `Services`).
  */
+import { writeOldFile } from "./legacy_helpers.ts";
 import assert from "node:assert/strict";
 import { probe } from "../mod.ts";
 import { readState } from "../src/service_state.ts";
@@ -222,7 +223,8 @@ Deno.test("stop never signals the process named by a stale pid file", async () =
   const bystander = reaper.spawn(["sleep", "1000"]);
   const name = uniqueName("stale");
   const pidfile = s.dir.join(`${name}.pid`);
-  await Deno.writeTextFile(pidfile, `${bystander.pid}\n`);
+  // Written before the bystander started: its PID was reused.
+  writeOldFile(pidfile, `${bystander.pid}\n`);
   const byName = await s.cli(["stop", name]);
   assert.equal(byName.code, 0, byName.stderr);
   assert.match(byName.stdout, /is not running/);

@@ -4,6 +4,7 @@
  * them: a lock holder (`flock -x NAME.pid sleep`) standing in for the
  * supervisor, a detached process tree, and NAME.json.
  */
+import { writeOldFile } from "./legacy_helpers.ts";
 import assert from "node:assert/strict";
 import { writeState } from "../src/service_state.ts";
 import { readProcStat } from "../src/proc.ts";
@@ -93,7 +94,8 @@ Deno.test("status: 0 running, 1 stale (and nothing signalled), 3 stopped, 4 unkn
 
   // A stale PID file naming a live process that has nothing to do with it.
   const stranger = reaper.spawn(witnessCommand(witness));
-  await Deno.writeTextFile(`${dir}/old.pid`, `${stranger.pid}\n`);
+  // Last written before the stranger started: its PID was reused.
+  writeOldFile(`${dir}/old.pid`, `${stranger.pid}\n`);
   const stale = await runCli(["status", "--dir", dir, "old"], { env: { NO_COLOR: "1" } });
   assert.equal(stale.code, 1, stale.stdout + stale.stderr);
   assert.match(stale.stdout, /^old: stale/);
@@ -160,6 +162,10 @@ Deno.test("status --json has the documented keys; orphaned tree exits 0", async 
     "log",
     "error",
     "pidfileLost",
+    "locked",
+    "verifiedBy",
+    "reason",
+    "extraLines",
   ]);
   assert.equal(s.pid, web.tree.pid);
   assert.equal(s.supervisorPid, web.holder.pid);

@@ -1,3 +1,4 @@
+import { writeOldFile } from "./legacy_helpers.ts";
 import assert from "node:assert/strict";
 import { PidFileError, UsageError } from "../src/errors.ts";
 import { readState, writeState } from "../src/service_state.ts";
@@ -93,7 +94,7 @@ Deno.test("inspectService: stopped, failed, stale, orphaned, unknown", async () 
 
   // A stale PID file naming a live, unrelated process: stale, never "running".
   const other = reaper.spawn(["sleep", "100"]);
-  await Deno.writeTextFile(`${dir}/s.pid`, `${other.pid}\n`);
+  writeOldFile(`${dir}/s.pid`, `${other.pid}\n`); // written before it started: reused
   const s = await inspectService(dir, "s");
   assert.equal(s.phase, "stale");
   assert.equal(s.pid, other.pid);

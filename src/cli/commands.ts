@@ -7,6 +7,8 @@
  */
 
 import type { CommandSpec, OptionSpec } from "./spec.ts";
+import { IDENTITY_OPTIONS } from "./identity_options.ts";
+import { FORKING_OPTIONS } from "./forking_options.ts";
 
 const dir: OptionSpec = {
   type: "string",
@@ -82,6 +84,7 @@ const launchOptions: Record<string, OptionSpec> = {
     valueName: "TIER",
     description: "process tracking: auto (default), cgroup, group",
   },
+  ...FORKING_OPTIONS,
 };
 
 /** Every command of the CLI, in the order `--help` lists them. */
@@ -120,8 +123,8 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME | --pidfile FILE [options]",
     summary: "stop a service and its whole process tree",
     description:
-      "Stops the service's process tree on the retry schedule and returns once the tree is empty and the PID file lock is free. A service that is not running is not an error. With --pidfile, stops the lock holder of any PID file (never a PID whose file lock is free).",
-    options: { dir, pidfile, retry, json },
+      "Stops the service's process tree on the retry schedule and returns once the tree is empty and the PID file lock is free. A service that is not running is not an error. With --pidfile, stops the lock holder of any PID file and its descendants; a PID file without a lock (most daemons write theirs so) is verified first: its PID must be alive and have started no later than the file was last written (else stale: nothing is signalled), then the main process and its descendants are stopped. --exec, --name and --user must match too, else nothing is signalled (exit 1). Every signal goes through a pidfd, so a PID reused meanwhile is never hit.",
+    options: { dir, pidfile, ...IDENTITY_OPTIONS, retry, json },
     positionals: [0, 1],
     serviceCommand: "none",
     load: () => import("./stop.ts"),
@@ -142,8 +145,8 @@ export const COMMANDS: CommandSpec[] = [
     usage: "[NAME | --pidfile FILE] [options]",
     summary: "is it running? (exit 0 running, 1 stale, 3 not running, 4 unknown)",
     description:
-      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given. States: running, starting, stopping, orphaned (supervisor gone, tree alive; exit 0), stale (exit 1), stopped, failed (exit 3), unknown (exit 4). Without NAME the exit status is the highest of the services' (3 when there are none). Reads only: never creates the run directory.",
-    options: { dir, pidfile, json },
+      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given. States: running, starting, stopping, orphaned (supervisor gone, tree alive; exit 0), stale (exit 1), stopped, failed (exit 3), unknown (exit 4). Without NAME the exit status is the highest of the services' (3 when there are none). Reads only: never creates the run directory. With --pidfile, a file whose lock is free (a daemon's own) is running (unlocked) when its PID is alive and started no later than the file's last write, stale when the PID is dead, a zombie, or started after the write (PID reuse); --exec, --name and --user must match too (else exit 1, not that program). JSON: locked, verifiedBy, reason.",
+    options: { dir, pidfile, ...IDENTITY_OPTIONS, json },
     positionals: [0, 1],
     serviceCommand: "none",
     load: () => import("./status.ts"),
@@ -203,18 +206,21 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: "wait",
-    usage: "NAME [--timeout DURATION]",
+    usage: "NAME | --pidfile FILE [--timeout DURATION]",
     summary: "wait until the service is no longer running",
-    description: "Returns 0 once the service is not running, 1 when the timeout passes first.",
+    description:
+      "Returns 0 once the service (or, with --pidfile, the program behind any PID file, locked or not, judged as status judges it) is not running, 1 when the timeout passes first.",
     options: {
       dir,
+      pidfile,
+      ...IDENTITY_OPTIONS,
       timeout: {
         type: "string",
         valueName: "DURATION",
         description: "give up after this long (default: wait forever)",
       },
     },
-    positionals: [1, 1],
+    positionals: [0, 1],
     serviceCommand: "none",
     load: () => import("./wait.ts"),
   },

@@ -27,6 +27,7 @@ import {
 } from "../supervisor_protocol.ts";
 import { DEFAULT_RETRY, parseRetry } from "../retry.ts";
 import type { CommandInput } from "./spec.ts";
+import { checkMainPidfile, parseForkingOptions } from "./forking_options.ts";
 
 function str(input: CommandInput, key: string): string | undefined {
   const v = input.values[key];
@@ -72,6 +73,7 @@ export function parseServiceOptions(input: CommandInput): ServiceOptions {
     ...(readyTcp !== undefined ? { readyTcp } : {}),
     ...(readyFile !== undefined ? { readyFile: absolutePath(readyFile) } : {}),
     tracking,
+    ...parseForkingOptions(input),
   };
 }
 
@@ -157,14 +159,25 @@ export function buildConfig(
     throw new PidkitError(`--user ${userText} needs root`);
   }
   checkProgram(input.command[0], { cwd, path: env.PATH ?? Deno.env.get("PATH") });
-  const dir = resolveRunDir({ dir: str(input, "dir"), create: true });
-  const paths = servicePaths(dir, name);
   const logOption = str(input, "log");
   const pidfileOption = str(input, "pidfile");
+  if (serviceOptions.mainPidfile !== undefined) {
+    const planned = pidfileOption
+      ? absolutePath(pidfileOption)
+      : servicePaths(resolveRunDir({ dir: str(input, "dir") }), name).pidfile;
+    checkMainPidfile(serviceOptions.mainPidfile, {
+      pidfile: planned,
+      uid: user?.uid,
+      gid: user?.gid,
+    });
+  }
+  const dir = resolveRunDir({ dir: str(input, "dir"), create: true });
+  const paths = servicePaths(dir, name);
+  const pidfile = pidfileOption ? absolutePath(pidfileOption) : paths.pidfile;
   return {
     name,
     dir,
-    pidfile: pidfileOption ? absolutePath(pidfileOption) : paths.pidfile,
+    pidfile,
     state: paths.state,
     ...(logOption
       ? { log: absolutePath(logOption) }

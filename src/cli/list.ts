@@ -41,7 +41,8 @@ export async function run(input: CommandInput): Promise<number> {
     return {
       name: info.name,
       state: info.phase,
-      pid: live ? info.pid ?? null : null,
+      // A daemon's own unlocked NAME.pid (no pidkit state) has no tree, but a verified PID.
+      pid: live || info.verdict?.state === "running" ? info.pid ?? null : null,
       uptimeMs: leader ? Math.round(leader.ageSeconds * 1000) : null,
       restarts: info.state?.restarts ?? null,
       processes: t.processes,

@@ -26,6 +26,7 @@ import { absolutePath } from "../paths.ts";
 import { EXIT, printErr, printOut, useColor } from "./io.ts";
 import { commandLine, paintPhase, printJson } from "./format.ts";
 import type { CommandInput } from "./spec.ts";
+import { identityFromInput } from "./identity_options.ts";
 
 /** The exit status `status` gives for a phase. */
 export function exitCodeFor(phase: ServicePhase): number {
@@ -58,6 +59,14 @@ export interface StatusJson {
   error: string | null;
   /** The PID file was deleted or replaced under a running supervisor. */
   pidfileLost: boolean;
+  /** Whether a process holds the PID file's lock (`null` when there is no file). */
+  locked: boolean | null;
+  /** How "running" was verified: `lock`, `start-time`, `recorded-start-time`, `exec`, `name`, `user`. */
+  verifiedBy: string[] | null;
+  /** Why a PID file is stale or names another program (`null` otherwise). */
+  reason: string | null;
+  /** The lines after the PID of a file with more than a PID (postmaster.pid), as they are. */
+  extraLines: string[] | null;
 }
 
 /** Build the JSON record of a service (reads the leader's start time for the uptime). */
@@ -80,6 +89,32 @@ export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJso
     log: info.state?.log ?? null,
     error: info.error ?? null,
     pidfileLost: info.pidfileLost ?? false,
+    ...verdictFields(info),
+  };
+}
+
+/** `locked`, `verifiedBy` and `reason` of the JSON record, from the lock or the PID file verdict. */
+function verdictFields(
+  info: ServiceInfo,
+): Pick<StatusJson, "locked" | "verifiedBy" | "reason" | "extraLines"> {
+  const v = info.verdict;
+  if (v === undefined) {
+    const held = info.probe?.state === "running";
+    return {
+      locked: info.probe === undefined || info.probe.state === "absent" ? null : held,
+      verifiedBy: held ? ["lock"] : null,
+      reason: null,
+      extraLines: null,
+    };
+  }
+  if (v.state === "absent") {
+    return { locked: null, verifiedBy: null, reason: null, extraLines: null };
+  }
+  return {
+    locked: v.locked,
+    verifiedBy: v.state === "running" ? v.verifiedBy : null,
+    reason: v.state === "running" ? null : v.reason,
+    extraLines: v.state !== "mismatch" && v.extraLines ? v.extraLines : null,
   };
 }
 
@@ -114,10 +149,11 @@ async function report(input: CommandInput): Promise<number> {
   const json = input.values.json === true;
   const pidfile = input.values.pidfile as string | undefined;
   const name = input.positionals[0];
+  const identity = identityFromInput(input);
   if (pidfile !== undefined) {
     if (name !== undefined) throw new UsageError("give NAME or --pidfile, not both");
     const path = absolutePath(pidfile);
-    const s = statusJson(await inspectPidFile(path), path);
+    const s = statusJson(await inspectPidFile(path, identity), path);
     if (json) printJson(s);
     else printOut(describe(s, true));
     return s.exitCode;
@@ -162,8 +198,13 @@ function describe(s: StatusJson, plainFile: boolean): string {
   const add = (k: string, v: string | null | undefined) => {
     if (v !== null && v !== undefined && v !== "") rows.push([k, v]);
   };
-  if (s.state === "stale") {
+  if (s.state === "stale" && s.reason !== null && s.error === null) {
+    add("note", `${s.reason}; nothing is signalled`);
+  } else if (s.state === "stale") {
     add("note", "the PID file's lock is free: nothing holds it; its PID is never signalled");
+  }
+  if (s.state === "running" && s.locked === false) {
+    add("lock", `none (unlocked PID file); verified by ${s.verifiedBy?.join(", ")}`);
   }
   if (s.pidfileLost) {
     add("note", "the PID file was deleted or replaced by someone else; the service still runs");
@@ -172,10 +213,13 @@ function describe(s: StatusJson, plainFile: boolean): string {
     add("note", "the supervisor is gone but the tree still runs; `pidkit stop` stops it");
   }
   add(plainFile ? "lock holder" : "supervisor", s.supervisorPid?.toString());
+  if (s.extraLines) add("file also says", s.extraLines.join(" | "));
   if (s.uptimeMs !== null) add("uptime", formatDuration(s.uptimeMs));
   add("restarts", s.restarts?.toString());
   if (s.lastExit) {
-    const how = s.lastExit.signal ?? `code ${s.lastExit.code}`;
+    // A --forking service's main process is not pidkit's child: its status is unknown.
+    const how = s.lastExit.signal ??
+      (s.lastExit.code === null ? "status unknown" : `code ${s.lastExit.code}`);
     add("last exit", `${how} at ${s.lastExit.at}`);
   }
   add("command", s.command ? commandLine(s.command) : null);

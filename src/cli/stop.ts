@@ -22,7 +22,8 @@ import {
   validateName,
 } from "../services.ts";
 import { absolutePath } from "../paths.ts";
-import { isProcessAlive } from "../proc.ts";
+import { hasFileOpen, isProcessAlive } from "../proc.ts";
+import { signalProcess } from "../pidfd.ts";
 import { readState, type ServiceState } from "../service_state.ts";
 import {
   controlPath,
@@ -34,7 +35,10 @@ import {
 // retry.ts, not tree.ts: the whole tree module is only needed for an orphaned tree.
 import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../retry.ts";
 import { EXIT, printOut } from "./io.ts";
-import { stopForeign } from "./stop_foreign.ts";
+import { stopForeign, stopRoots } from "./stop_foreign.ts";
+import { identityFromInput } from "./identity_options.ts";
+import { judgePidFile } from "../pid_file_verdict.ts";
+import { type IdentityOptions, resolveIdentity } from "../process_identity.ts";
 import { Progress } from "./stop_progress.ts";
 import type { CommandInput } from "./spec.ts";
 
@@ -58,10 +62,11 @@ export async function run(input: CommandInput): Promise<number> {
   if (retry !== undefined) parseRetry(retry);
   const pidfile = typeof input.values.pidfile === "string" ? input.values.pidfile : undefined;
   const name = input.positionals[0];
+  const identity = identityFromInput(input);
   let outcome: StopOutcome;
   if (name === undefined) {
     if (pidfile === undefined) throw new UsageError("missing NAME or --pidfile FILE");
-    outcome = await stopPidFile(absolutePath(pidfile), retry);
+    outcome = await stopPidFile(absolutePath(pidfile), retry, identity);
   } else {
     if (pidfile !== undefined) throw new UsageError("give NAME or --pidfile, not both");
     validateName(name);
@@ -104,6 +109,11 @@ export async function stopService(
   const state = info.state;
   const pidfile = state?.pidfile ?? servicePaths(dir, name).pidfile;
   const retry = options.retry ?? state?.options.retry ?? DEFAULT_RETRY;
+  const verdict = info.verdict;
+  if (verdict?.state === "running" && !verdict.locked && verdict.target) {
+    // A daemon's own unlocked PID file in the run dir (no pidkit state).
+    return { name, status: "stopped", ...await stopRoots([verdict.target], retry) };
+  }
   switch (info.phase) {
     case "running":
     case "starting":
@@ -134,11 +144,10 @@ async function stopSupervised(
   const steps = parseRetry(retry);
   const t0 = performance.now();
   await writeControl(control, { retry, requestedBy: Deno.pid, at: new Date().toISOString() });
-  try {
-    Deno.kill(supervisorPid, "SIGTERM");
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err; // it just exited: the lock tells
-  }
+  // Through a pidfd, checked once open to still hold the PID file: a
+  // supervisor that just exited and whose PID was reused is never hit.
+  // "gone": it just exited; the lock tells.
+  signalProcess({ pid: supervisorPid }, "SIGTERM", () => holdsFile(supervisorPid, pidfile));
   const progress = new Progress(name, steps);
   const limit = scheduleMs(steps) + 10_000;
   let released: boolean;
@@ -242,25 +251,40 @@ async function clearStalePidFile(pidfile: string): Promise<void> {
   } catch { /* someone else holds it now, or it cannot be opened: leave it */ }
 }
 
-/** `stop --pidfile FILE`: a pidkit service's PID file, or anyone's. */
-async function stopPidFile(path: string, retry: string | undefined): Promise<StopOutcome> {
-  const probed = await probe(path);
-  if (probed.state === "absent") return { name: path, status: "not-running" };
-  if (probed.state === "stale") {
+/**
+ * `stop --pidfile FILE`: a pidkit service's PID file, anyone's locked one,
+ * or a daemon's unlocked one (verified by the ladder and the identity
+ * options; see pid_file_verdict.ts).
+ */
+async function stopPidFile(
+  path: string,
+  retry: string | undefined,
+  identity: IdentityOptions = {},
+): Promise<StopOutcome> {
+  const verdict = judgePidFile(path, await probe(path), resolveIdentity(identity));
+  if (verdict.state === "absent") return { name: path, status: "not-running" };
+  if (verdict.state === "stale") {
     return {
       name: path,
       status: "stale",
-      note: `stale PID file${
-        probed.pid === undefined ? "" : `: pid ${probed.pid} is not its lock holder`
-      }; nothing signalled`,
+      note: `stale PID file: ${verdict.reason}; nothing signalled`,
     };
+  }
+  if (verdict.state === "mismatch") {
+    throw new PidkitError(`${path}: not that program: ${verdict.reason}; nothing signalled`);
+  }
+  if (!verdict.locked) {
+    // A daemon's own PID file without a lock: its main process (verified by
+    // PID and start time) and descendants, each signal through a pidfd.
+    const outcome = await stopRoots([verdict.target!], retry ?? DEFAULT_RETRY);
+    return { name: path, status: "stopped", ...outcome };
   }
   const own = await ownService(path);
   if (own) return await stopService(own.dir, own.name, { retry });
   // holderPid is undefined when the process that took the lock is gone (a
   // child that inherited the descriptor holds it): stopForeign finds who has
   // the file open.
-  const outcome = await stopForeign(path, probed.holderPid, probed.pid, retry ?? DEFAULT_RETRY);
+  const outcome = await stopForeign(path, verdict.holderPid, verdict.pid, retry ?? DEFAULT_RETRY);
   return { name: path, status: "stopped", ...outcome };
 }
 
@@ -274,4 +298,22 @@ async function ownService(path: string): Promise<{ dir: string; name: string } |
   } catch {
     return undefined;
   }
+}
+
+/** Whether process `pid` has `path` open (the lock holder does; a lost file counts too). */
+function holdsFile(pid: number, path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    if (hasFileOpen(pid, st.dev, st.ino!)) return true;
+  } catch { /* deleted under it: see below */ }
+  try {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      let link: string | undefined;
+      try {
+        link = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
+      } catch { /* closed meanwhile */ }
+      if (link === path || link === `${path} (deleted)`) return true;
+    }
+  } catch { /* gone, or not ours to read */ }
+  return false;
 }

@@ -4,36 +4,20 @@
  * file written inside another PID namespace) and its descendants, each
  * identified by PID and start time so a reused PID is never signalled. The
  * PID written in the file is signalled only when it is one of those.
+ * Also the main process of a daemon whose PID file has no lock (verified
+ * by the ladder of `unlocked_pid_file.ts`) and its descendants. Every
+ * signal goes through a pidfd opened before the start time is checked
+ * again (`src/pidfd.ts`).
  *
  * @module
  */
 
 import { PidkitError } from "../errors.ts";
 import { waitForRelease } from "../pid_file.ts";
-import { hasFileOpen, isProcessAlive, listPids, readProcStat } from "../proc.ts";
-import { parseRetry, runSchedule } from "../retry.ts";
-import { wantsContinue } from "../signals.ts";
+import { hasFileOpen, listPids, readProcStat } from "../proc.ts";
+import { type ForeignStop, stopRoots, type Target } from "../process_family.ts";
 
-interface Target {
-  pid: number;
-  startTime: number;
-}
-
-/** The live processes `roots` and their live descendants, from one scan of /proc. */
-function family(roots: Target[]): Target[] {
-  const out = roots.filter((r) => isProcessAlive(r.pid, r.startTime));
-  if (out.length === 0) return [];
-  const children = new Map<number, Target[]>();
-  for (const pid of listPids()) {
-    const st = readProcStat(pid);
-    if (!st || st.state === "Z" || st.state === "X") continue;
-    const list = children.get(st.ppid) ?? [];
-    list.push({ pid, startTime: st.startTime });
-    children.set(st.ppid, list);
-  }
-  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i].pid) ?? []));
-  return out;
-}
+export { stopRoots } from "../process_family.ts";
 
 /**
  * The processes that really hold `path`: the reported lock holder when it
@@ -69,60 +53,14 @@ export async function stopForeign(
   holder: number | undefined,
   recorded: number | undefined,
   retry: string,
-): Promise<{
-  pid: number;
-  lastSignal?: string;
-  signalsSent: { signal: string; atMs: number; targets: number }[];
-  durationMs: number;
-  survivors: number[];
-  note?: string;
-}> {
+): Promise<ForeignStop> {
   const roots = await holders(path, holder);
   if (roots.length === 0) {
     throw new PidkitError(
       `${path}: no process has it open any more; nothing signalled`,
     );
   }
-  const known = new Map<number, Target>();
-  const live = () => {
-    for (const t of family(roots)) if (!known.has(t.pid)) known.set(t.pid, t);
-    return [...known.values()].filter((t) => isProcessAlive(t.pid, t.startTime));
-  };
-  const first = live();
-  const note = recorded !== undefined && !first.some((t) => t.pid === recorded)
-    ? `pid ${recorded} written in the file is not the lock holder or its descendant: not signalled`
-    : undefined;
-  const t0 = performance.now();
-  const { sent } = await runSchedule(parseRetry(retry), {
-    send: (sig) => {
-      let n = 0;
-      for (const t of live()) {
-        try {
-          Deno.kill(t.pid, sig);
-          n++;
-          if (wantsContinue(sig)) Deno.kill(t.pid, "SIGCONT");
-        } catch { /* gone meanwhile */ }
-      }
-      return n;
-    },
-    waitGone: async (ms) => {
-      const deadline = performance.now() + ms;
-      while (live().length > 0) {
-        if (performance.now() >= deadline) return false;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return true;
-    },
-    isGone: () => live().length === 0,
-  });
-  const survivors = live().map((t) => t.pid);
-  if (survivors.length === 0) await waitForRelease(path, { timeout: 5000 });
-  return {
-    pid: roots[0].pid,
-    lastSignal: sent.at(-1)?.signal,
-    signalsSent: sent,
-    durationMs: performance.now() - t0,
-    survivors,
-    ...(note ? { note } : {}),
-  };
+  const outcome = await stopRoots(roots, retry, recorded);
+  if (outcome.survivors.length === 0) await waitForRelease(path, { timeout: 5000 });
+  return outcome;
 }

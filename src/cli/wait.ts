@@ -1,5 +1,6 @@
 /**
- * `pidkit wait NAME [--timeout D]`: return once the service is not running,
+ * `pidkit wait NAME | --pidfile FILE [--timeout D]`: return once the service
+ * (or the program behind a PID file, locked or not) is not running,
  * exit 1 when the timeout passes first. Not running means what `status`
  * means: no supervisor holds the lock, and no tree is left behind by a
  * supervisor that was killed (orphaned) or whose PID file was deleted.
@@ -12,15 +13,28 @@ import { parseDuration } from "../duration.ts";
 import { waitForRelease } from "../pid_file.ts";
 import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../services.ts";
 import type { CommandInput } from "./spec.ts";
+import { UsageError } from "../errors.ts";
+import { absolutePath } from "../paths.ts";
+import { identityFromInput } from "./identity_options.ts";
+import { waitPidFile } from "./wait_pid_file.ts";
 
 /** How often an orphaned tree (no lock to wait on) is looked at again, in ms. */
 const ORPHAN_POLL_MS = 50;
 
 /** Run `pidkit wait`. */
 export async function run(input: CommandInput): Promise<number> {
-  const name = validateName(input.positionals[0]);
   const timeoutText = typeof input.values.timeout === "string" ? input.values.timeout : undefined;
   const timeout = timeoutText === undefined ? undefined : parseDuration(timeoutText);
+  const identity = identityFromInput(input);
+  const pidfile = typeof input.values.pidfile === "string" ? input.values.pidfile : undefined;
+  if (pidfile !== undefined) {
+    if (input.positionals[0] !== undefined) {
+      throw new UsageError("give NAME or --pidfile, not both");
+    }
+    return await waitPidFile(absolutePath(pidfile), { identity, timeout, timeoutText });
+  }
+  if (input.positionals[0] === undefined) throw new UsageError("missing NAME or --pidfile FILE");
+  const name = validateName(input.positionals[0]);
   const dir = resolveRunDir({
     dir: typeof input.values.dir === "string" ? input.values.dir : undefined,
   });

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { writeOldFile } from "../legacy_helpers.ts";
 import { Reaper, startTimeOf, tempDir } from "../helpers.ts";
 import { alive } from "../helpers.ts";
 import { fakeState } from "../service_fixture.ts";
@@ -33,7 +34,7 @@ export const cliPidReuse: Scenario = {
       const name = `${prefix}-${i}`;
       const start = startTimeOf(victim)!;
       const wrong = Math.max(1, start - 1 - i);
-      Deno.writeTextFileSync(dir.join(`${name}.pid`), `${victim}\n`);
+      writeOldFile(dir.join(`${name}.pid`), `${victim}\n`); // written before the reuse
       if (i % 3 !== 0) {
         const state = fakeState(dir.path, name, {
           phase: i % 3 === 1 ? "running" : "stopping",

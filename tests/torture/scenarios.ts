@@ -21,6 +21,7 @@ import { escapingTrees } from "./escaping_trees.ts";
 import { signalStorm } from "./signal_storm.ts";
 import { load } from "./load.ts";
 import { resourceFaults } from "./resource_faults.ts";
+import { legacyReuse } from "./legacy_reuse.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -35,6 +36,7 @@ export const SCENARIOS: Scenario[] = [
   cliStartRace,
   supervisorCrash,
   cliPidReuse,
+  legacyReuse,
   cliStatusFuzz,
   escapingTrees,
   signalStorm,

@@ -1,0 +1,49 @@
+/**
+ * The identity options of `status`, `stop` and `wait` (`--exec PATH`,
+ * `--name NAME`, `--user USER`): parsed, checked (a missing `--exec` file or
+ * an unknown user is a usage error), and refused without `--pidfile`.
+ *
+ * @module
+ */
+
+import { UsageError } from "../errors.ts";
+import { type IdentityOptions, resolveIdentity } from "../process_identity.ts";
+import type { CommandInput, OptionSpec } from "./spec.ts";
+
+/** The option specs, for the command table. */
+export const IDENTITY_OPTIONS: Record<string, OptionSpec> = {
+  exec: {
+    type: "string",
+    valueName: "PATH",
+    description: "with --pidfile: the process must run this executable (same file)",
+  },
+  name: {
+    type: "string",
+    valueName: "NAME",
+    description: "with --pidfile: the process's command name (comm) must be NAME",
+  },
+  user: {
+    type: "string",
+    valueName: "USER",
+    description: "with --pidfile: the process must run as USER (name or uid)",
+  },
+};
+
+/**
+ * The identity options of a command line (empty when none is given),
+ * checked: a usage error comes before anything is looked at.
+ */
+export function identityFromInput(input: CommandInput): IdentityOptions {
+  const pick = (key: string) => {
+    const v = input.values[key];
+    return typeof v === "string" ? v : undefined;
+  };
+  const given = Object.keys(IDENTITY_OPTIONS).filter((k) => pick(k) !== undefined);
+  if (given.length === 0) return {};
+  if (typeof input.values.pidfile !== "string") {
+    throw new UsageError(`--${given.join(", --")} needs --pidfile FILE`);
+  }
+  const options = { exec: pick("exec"), name: pick("name"), user: pick("user") };
+  resolveIdentity(options);
+  return options;
+}

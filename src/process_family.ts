@@ -1,0 +1,107 @@
+/**
+ * A process and its descendants, found by parentage: what pidkit stops when
+ * it did not start the processes itself (the holder of a foreign PID file,
+ * the main process of a daemon whose PID file has no lock, the main process
+ * of a `--forking` service that left pidkit's session). Each process is
+ * identified by PID and start time, and every signal goes through a pidfd
+ * checked after opening (src/pidfd.ts), so a reused PID is never hit.
+ *
+ * @module
+ */
+
+import { isProcessAlive, listPids, readProcStat } from "./proc.ts";
+import { parseRetry, runSchedule } from "./retry.ts";
+import { wantsContinue } from "./signals.ts";
+import { signalProcess } from "./pidfd.ts";
+
+/** A process identified by PID and start time. */
+export interface Target {
+  /** Process id. */
+  pid: number;
+  /** Start time in clock ticks after boot. */
+  startTime: number;
+}
+
+/** The live processes `roots` and their live descendants, from one scan of /proc. */
+export function family(roots: Target[]): Target[] {
+  const out = roots.filter((r) => isProcessAlive(r.pid, r.startTime));
+  if (out.length === 0) return [];
+  const children = new Map<number, Target[]>();
+  for (const pid of listPids()) {
+    const st = readProcStat(pid);
+    if (!st || st.state === "Z" || st.state === "X") continue;
+    const list = children.get(st.ppid) ?? [];
+    list.push({ pid, startTime: st.startTime });
+    children.set(st.ppid, list);
+  }
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i].pid) ?? []));
+  return out;
+}
+
+/** What a stop of processes pidkit did not start did. */
+export interface ForeignStop {
+  /** The first root. */
+  pid: number;
+  /** The last signal sent. */
+  lastSignal?: string;
+  /** Every signal sent, when, and to how many. */
+  signalsSent: { signal: string; atMs: number; targets: number }[];
+  /** How long it took, ms. */
+  durationMs: number;
+  /** PIDs alive when the schedule ran out. */
+  survivors: number[];
+  /** What else to tell. */
+  note?: string;
+}
+
+/**
+ * Stop `roots` (each identified by PID and start time) and their
+ * descendants on `retry`, every signal through a pidfd; returns once they
+ * are gone or the schedule ran out. `recorded` is the PID a file names:
+ * a note says so when it is none of them (it is not signalled).
+ */
+export async function stopRoots(
+  roots: Target[],
+  retry: string,
+  recorded?: number,
+): Promise<ForeignStop> {
+  const known = new Map<number, Target>();
+  const live = () => {
+    for (const t of family(roots)) if (!known.has(t.pid)) known.set(t.pid, t);
+    return [...known.values()].filter((t) => isProcessAlive(t.pid, t.startTime));
+  };
+  const first = live();
+  const note = recorded !== undefined && !first.some((t) => t.pid === recorded)
+    ? `pid ${recorded} written in the file is not the lock holder or its descendant: not signalled`
+    : undefined;
+  const t0 = performance.now();
+  const { sent } = await runSchedule(parseRetry(retry), {
+    send: (sig) => {
+      let n = 0;
+      for (const t of live()) {
+        if (signalProcess(t, sig) !== "sent") continue;
+        n++;
+        if (wantsContinue(sig)) signalProcess(t, "SIGCONT");
+      }
+      return n;
+    },
+    waitGone: async (ms) => {
+      const deadline = performance.now() + ms;
+      while (live().length > 0) {
+        if (performance.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return true;
+    },
+    isGone: () => live().length === 0,
+  });
+  const survivors = live().map((t) => t.pid);
+  return {
+    pid: roots[0].pid,
+    lastSignal: sent.at(-1)?.signal,
+    signalsSent: sent,
+    durationMs: performance.now() - t0,
+    survivors,
+    ...(note ? { note } : {}),
+  };
+}
