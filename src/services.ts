@@ -223,6 +223,7 @@ export function servicePaths(dir: string, name: string): ServicePaths {
  */
 export type ServicePhase =
   | "running"
+  | "reloading"
   | "starting"
   | "stopping"
   | "orphaned"
@@ -244,7 +245,7 @@ export type ServicePhase =
  */
 export function isRunningPhase(phase: ServicePhase): boolean {
   return phase === "running" || phase === "starting" || phase === "stopping" ||
-    phase === "orphaned";
+    phase === "orphaned" || phase === "reloading";
 }
 
 /** What {@linkcode inspectService} found out. */
@@ -320,6 +321,8 @@ export async function inspectService(dir: string, name: string): Promise<Service
       ? "starting"
       : state!.phase === "stopping"
       ? "stopping"
+      : state!.phase === "reloading"
+      ? "reloading"
       : "running";
     return {
       ...base,
@@ -463,7 +466,9 @@ async function probe(path: string): Promise<ProbeResult> {
  * unlinked PID file open (`/proc/PID/fd` shows "PATH (deleted)").
  */
 function lostPidFile(state: ServiceState, pidfile: string): boolean {
-  if (!["starting", "running", "restarting", "stopping"].includes(state.phase)) return false;
+  if (!["starting", "running", "reloading", "restarting", "stopping"].includes(state.phase)) {
+    return false;
+  }
   const sup = state.supervisor;
   if (!sup || !isProcessAlive(sup.pid, sup.startTime)) return false;
   const deleted = `${pidfile} (deleted)`;

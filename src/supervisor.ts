@@ -19,7 +19,7 @@
 import { AlreadyRunningError, messageLine } from "./errors.ts";
 import { PidFile } from "./pid_file.ts";
 import { readBootId, readProcStat } from "./proc.ts";
-import { type FileMark, markFile, waitReady } from "./readiness.ts";
+import { type FileMark, markFile, READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { readStateSync, type ServiceState, writeState } from "./service_state.ts";
 import { describeSurvivor } from "./services.ts";
@@ -43,6 +43,9 @@ import {
   type TreeExit,
 } from "./tree.ts";
 import { findSetpriv } from "./gate.ts";
+import { ServiceHealth } from "./service_health.ts";
+import { isTreeMember } from "./tree_member.ts";
+import { formatDuration } from "./duration.ts";
 
 /** How {@linkcode supervise} runs. */
 export interface SuperviseOptions {
@@ -96,6 +99,10 @@ class Supervisor {
   woken: Promise<void>;
   reported = false;
   lastExit?: TreeExit;
+  /** sd_notify socket, notification fd and watchdog (see service_health.ts). */
+  health?: ServiceHealth;
+  /** The watchdog fired on the current tree: its exit counts as a failure. */
+  watchdogFailure = false;
 
   constructor(cfg: SupervisorConfig, opts: SuperviseOptions) {
     this.cfg = cfg;
@@ -159,6 +166,7 @@ class Supervisor {
       await this.tree?.stop({ retry: cfg.options.retry }).catch(() => {});
       return 1;
     } finally {
+      await this.health?.close().catch(() => {});
       await this.lock.release().catch(() => {});
       await this.log?.close();
     }
@@ -168,7 +176,10 @@ class Supervisor {
     const { cfg } = this;
     if (cfg.log) {
       try {
-        this.log = await LogSink.open(cfg.log);
+        const { logMaxBytes: maxBytes, logKeep: keep } = cfg.options;
+        this.log = await LogSink.open(cfg.log, {
+          ...(maxBytes ? { rotation: { maxBytes, keep: keep ?? 5 } } : {}),
+        });
       } catch (err) {
         return await this.fail(`cannot open log ${cfg.log}: ${messageLine(err)}`);
       }
@@ -200,6 +211,13 @@ class Supervisor {
       createdAt: now,
       updatedAt: now,
     };
+    try {
+      this.health = await this.openHealth();
+    } catch (err) {
+      await this.end("failed");
+      return await this.fail(`cannot set up ${cfg.name}: ${messageLine(err)}`);
+    }
+    if (this.health.socketPath) await this.save({ notifySocket: this.health.socketPath });
     let inARow = 0;
     let first = true;
     while (!this.stopping) {
@@ -225,9 +243,11 @@ class Supervisor {
       }
       first = false;
       const exit = this.lastExit!;
+      const failed = !exit.success || this.watchdogFailure;
+      this.watchdogFailure = false;
       if (Date.now() - startedAt >= 60_000) inARow = 0;
       const { restart, maxRestarts, restartDelayMs } = cfg.options;
-      if (!shouldRestart(restart, exit.success)) {
+      if (!shouldRestart(restart, !failed)) {
         await this.end("exited");
         return this.exitCode();
       }
@@ -297,10 +317,11 @@ class Supervisor {
       .map((b) => b.toString(16).padStart(2, "0")).join("");
     await this.save({ spawning: `${cfg.name}:${nonce}`, tree: undefined });
     try {
-      tree = await spawnTree(cfg.command, {
+      const prep = await this.health!.prepareSpawn();
+      tree = await spawnTree(prep.wrap(cfg.command), {
         nonce,
         cwd: cfg.cwd,
-        env: cfg.env,
+        env: { ...cfg.env, ...prep.env },
         ...(cfg.user ? this.userOptions(cfg.user) : {}),
         stdin: "null",
         stdout: piped ? "piped" : "inherit",
@@ -320,6 +341,8 @@ class Supervisor {
       return undefined;
     }
     this.tree = tree;
+    this.health!.attach(tree);
+    this.armWhenReady(tree);
     if (tree.stdout && this.log) this.pumps.push(pump(tree.stdout, this.log));
     if (tree.stderr && this.log) this.pumps.push(pump(tree.stderr, this.log));
     await this.lock!.update({ pid: tree.pid });
@@ -329,8 +352,53 @@ class Supervisor {
       tree: tree.ref,
       spawning: undefined,
       serviceStartedAt: new Date().toISOString(),
+      mainPid: undefined,
     });
     return tree;
+  }
+
+  /** The sd_notify socket, notification fd and watchdog the options ask for. */
+  openHealth(): Promise<ServiceHealth> {
+    const { cfg } = this;
+    return ServiceHealth.open({
+      name: cfg.name,
+      dir: cfg.dir,
+      options: cfg.options,
+      ...(cfg.user ? { user: { uid: cfg.user.uid, gid: cfg.user.gid } } : {}),
+      log: (text) => void this.log?.line(text),
+      save: (change) => this.save(change),
+      phase: () => this.state.phase,
+      onWatchdog: () => this.watchdogFired(),
+      onMainPid: (pid) => this.mainPidChanged(pid),
+    });
+  }
+
+  /** Arm the watchdog once the service's own readiness conditions hold. */
+  armWhenReady(tree: ProcessTree): void {
+    const ready = this.health!.conditions().map((c) => c.ready);
+    void Promise.all(ready).then(() => {
+      if (this.tree === tree && !this.stopping) this.health!.markReady();
+    });
+  }
+
+  /** The watchdog fired: SIGABRT to the main process, the tree stopped, a failure. */
+  watchdogFired(): void {
+    const tree = this.tree;
+    if (tree === undefined || this.stopping) return;
+    this.watchdogFailure = true;
+    const main = this.state.mainPid ?? tree.pid;
+    try {
+      if (main === tree.pid || isTreeMember(tree.ref, main)) Deno.kill(main, "SIGABRT");
+    } catch { /* already gone */ }
+    void tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
+  }
+
+  /** `MAINPID=`: a member of the tree is the main process now (PID file and state). */
+  async mainPidChanged(pid: number): Promise<void> {
+    if (this.tree === undefined || pid === (this.state.mainPid ?? this.tree.pid)) return;
+    await this.log?.line(`${this.cfg.name}: main pid is now ${pid} (MAINPID=)`);
+    await this.lock?.update({ pid }).catch(() => {});
+    await this.save({ mainPid: pid });
   }
 
   pumps: Promise<void>[] = [];
@@ -356,17 +424,25 @@ class Supervisor {
   /** Wait for readiness on the first start; report to `start`. False: give up. */
   async awaitReady(tree: ProcessTree, fileBefore: FileMark | undefined): Promise<boolean> {
     const { options } = this.cfg;
+    let unmet: string[] = [];
+    const health = this.health!;
     const outcome = await waitReady(
       {
         afterMs: options.readyAfterMs,
         tcp: options.readyTcp,
         file: options.readyFile,
         fileBefore,
+        timeoutMs: options.readyTimeoutMs,
+        conditions: health.conditions(),
+        extendedUntil: () => health.extendedUntil,
       },
       Promise.race([tree.status, this.woken]),
+      { onTimeout: (missing) => unmet = missing },
     );
     if (outcome === "ready" && !this.stopping) {
-      await this.save({ phase: "running" });
+      // A service that already said it is stopping or reloading keeps that phase.
+      const phase = this.state.phase === "starting" ? "running" : this.state.phase;
+      await this.save({ phase, ...health.flushStatus() });
       await this.report({ ok: true, pid: tree.pid, supervisorPid: Deno.pid });
       return true;
     }
@@ -377,12 +453,15 @@ class Supervisor {
       return false;
     }
     if (outcome === "timeout") {
+      const within = formatDuration(options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+      await this.log?.line(`${this.cfg.name} not ready within ${within}: ${unmet.join("; ")}`);
       await this.stopTree();
       await this.end("failed");
-      const what = options.readyTcp
-        ? `${options.readyTcp} accepted no connection`
-        : `${options.readyFile} did not appear`;
-      await this.report({ ok: false, error: `${this.cfg.name} not ready: ${what} within 60 s` });
+      await this.report({
+        ok: false,
+        error: `${this.cfg.name} not ready within ${within}: ${unmet.join("; ")}`,
+        logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
+      });
       return false;
     }
     await this.finish(tree);
@@ -400,6 +479,7 @@ class Supervisor {
   /** The leader exited: end the rest of its tree, drain the output, record the exit. */
   async finish(tree: ProcessTree): Promise<void> {
     const exit = await tree.status;
+    this.health?.detach();
     this.lastExit = exit;
     await tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
     await this.drain();
@@ -426,6 +506,7 @@ class Supervisor {
   async stopTree(): Promise<void> {
     const tree = this.tree;
     if (tree === undefined) return;
+    this.health?.detach();
     const request = this.opts.foreground ? undefined : await readControl(this.cfg.control);
     const retry = schedule(request?.retry ?? this.cfg.options.retry, this.stopSignal);
     // The state and log lines are written while the tree is being stopped, not before.

@@ -65,7 +65,7 @@ const launchOptions: Record<string, OptionSpec> = {
   "ready-after": {
     type: "string",
     valueName: "DURATION",
-    description: "ready once the service has lived this long (default 100ms)",
+    description: "ready once the service has lived this long (default 100ms alone)",
   },
   "ready-tcp": {
     type: "string",
@@ -76,6 +76,35 @@ const launchOptions: Record<string, OptionSpec> = {
     type: "string",
     valueName: "FILE",
     description: "ready once the service creates or touches FILE",
+  },
+  "ready-notify": {
+    type: "boolean",
+    description: "ready once the service sends READY=1 to $NOTIFY_SOCKET (sd_notify)",
+  },
+  "ready-fd": {
+    type: "string",
+    valueName: "N",
+    description: "ready once the service writes a newline to descriptor N (3-255, s6 style)",
+  },
+  "ready-timeout": {
+    type: "string",
+    valueName: "DURATION",
+    description: "fail the start when not ready within this long (default 60s)",
+  },
+  watchdog: {
+    type: "string",
+    valueName: "DURATION",
+    description: "once ready, WATCHDOG=1 must arrive this often, or abort and restart it",
+  },
+  "log-max-size": {
+    type: "string",
+    valueName: "SIZE",
+    description: "rotate the log at SIZE (K, M, G): NAME.log.1, .2, ...",
+  },
+  "log-keep": {
+    type: "string",
+    valueName: "N",
+    description: "rotated logs kept with --log-max-size (default 5)",
   },
   tracking: {
     type: "string",

@@ -58,6 +58,8 @@ export interface StatusJson {
   error: string | null;
   /** The PID file was deleted or replaced under a running supervisor. */
   pidfileLost: boolean;
+  /** The last `STATUS=` text the service sent over sd_notify. */
+  statusText: string | null;
 }
 
 /** Build the JSON record of a service (reads the leader's start time for the uptime). */
@@ -80,6 +82,7 @@ export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJso
     log: info.state?.log ?? null,
     error: info.error ?? null,
     pidfileLost: info.pidfileLost ?? false,
+    statusText: info.state?.statusText ?? null,
   };
 }
 
@@ -171,6 +174,7 @@ function describe(s: StatusJson, plainFile: boolean): string {
   if (s.state === "orphaned") {
     add("note", "the supervisor is gone but the tree still runs; `pidkit stop` stops it");
   }
+  add("status", s.statusText);
   add(plainFile ? "lock holder" : "supervisor", s.supervisorPid?.toString());
   if (s.uptimeMs !== null) add("uptime", formatDuration(s.uptimeMs));
   add("restarts", s.restarts?.toString());
