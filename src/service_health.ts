@@ -29,6 +29,8 @@ export const STATUS_SAVE_MS = 100;
 const MAX_STATUS_CHARS = 512;
 /** Senders remembered for "logged once" (then the memory starts over). */
 const MAX_REMEMBERED_SENDERS = 1024;
+/** How long a sender's tree membership is believed without a new look at /proc, in ms. */
+const MEMBER_CACHE_MS = 200;
 /** Datagrams handled per turn before other work of the event loop gets its turn. */
 const BATCH = 256;
 
@@ -91,6 +93,7 @@ export class ServiceHealth {
   #statusText: string | undefined;
   #statusTimer: ReturnType<typeof setTimeout> | undefined;
   #draining = false;
+  readonly #members = new Map<number, { tree: ProcessTree; member: boolean; at: number }>();
   /** The attached tree runs (not detached): its messages may change the phase. */
   #live = false;
 
@@ -287,7 +290,7 @@ export class ServiceHealth {
 
   #handle(pid: number, text: string, oversized: boolean): void {
     const tree = this.#tree;
-    if (tree === undefined || !isTreeMember(tree.ref, pid)) {
+    if (tree === undefined || !this.#isMember(tree, pid)) {
       this.#warnOnce(
         `sender:${pid}`,
         `ignored a notify message from pid ${pid}: not a process of ${this.#hooks.name}`,
@@ -302,6 +305,22 @@ export class ServiceHealth {
       return;
     }
     for (const { key, value } of parseNotify(text)) this.#apply(pid, key, value, tree);
+  }
+
+  /**
+   * Membership of a sender, remembered for {@linkcode MEMBER_CACHE_MS}: a
+   * chatty member costs one look at /proc per period, not one per message.
+   */
+  #isMember(tree: ProcessTree, pid: number): boolean {
+    const now = performance.now();
+    const known = this.#members.get(pid);
+    if (known !== undefined && known.tree === tree && now - known.at < MEMBER_CACHE_MS) {
+      return known.member;
+    }
+    const member = isTreeMember(tree.ref, pid);
+    if (this.#members.size >= MAX_REMEMBERED_SENDERS) this.#members.clear();
+    this.#members.set(pid, { tree, member, at: now });
+    return member;
   }
 
   #apply(pid: number, key: string, value: string, tree: ProcessTree): void {

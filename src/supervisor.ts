@@ -60,6 +60,8 @@ export interface SuperviseOptions {
 const SIGNALS_FORWARDED: Deno.Signal[] = ["SIGHUP", "SIGUSR2"];
 const STOP_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGINT"];
 const LOG_TAIL_LINES = 10;
+/** How long a main process aborted by the watchdog has to die of SIGABRT before the stop. */
+const ABORT_GRACE_MS = 5000;
 
 /** The exit status a shell would give for `exit` (128+N for signal N). */
 export function exitStatus(exit: TreeExit): number {
@@ -368,7 +370,7 @@ class Supervisor {
       log: (text) => void this.log?.line(text),
       save: (change) => this.save(change),
       phase: () => this.state.phase,
-      onWatchdog: () => this.watchdogFired(),
+      onWatchdog: () => void this.watchdogFired(),
       onMainPid: (pid) => this.mainPidChanged(pid),
     });
   }
@@ -381,8 +383,12 @@ class Supervisor {
     });
   }
 
-  /** The watchdog fired: SIGABRT to the main process, the tree stopped, a failure. */
-  watchdogFired(): void {
+  /**
+   * The watchdog fired: SIGABRT to the main process, a moment for it to
+   * dump core and die of it (systemd's TimeoutAbortSec), then the tree is
+   * stopped on the schedule; the exit counts as a failure.
+   */
+  async watchdogFired(): Promise<void> {
     const tree = this.tree;
     if (tree === undefined || this.stopping) return;
     this.watchdogFailure = true;
@@ -390,7 +396,10 @@ class Supervisor {
     try {
       if (main === tree.pid || isTreeMember(tree.ref, main)) Deno.kill(main, "SIGABRT");
     } catch { /* already gone */ }
-    void tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([tree.status, new Promise((r) => timer = setTimeout(r, ABORT_GRACE_MS))]);
+    clearTimeout(timer);
+    await tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
   }
 
   /** `MAINPID=`: a member of the tree is the main process now (PID file and state). */

@@ -106,6 +106,7 @@ export async function stopService(
   const retry = options.retry ?? state?.options.retry ?? DEFAULT_RETRY;
   switch (info.phase) {
     case "running":
+    case "reloading":
     case "starting":
     case "stopping":
       return await stopSupervised(dir, name, pidfile, retry, info.supervisorPid, state, info);
