@@ -47,10 +47,10 @@ Deno.test("--ready-notify: a shell service using systemd-notify; start waits for
   ]);
   // start returned after READY=1, so the marker written just before it is there.
   assert.ok(performance.now() - t0 >= 600, "start returned before the service was ready");
-  Deno.statSync(svc.dir.join(`${name}.ready-marker`));
+  await Deno.stat(svc.dir.join(`${name}.ready-marker`));
   assert.equal(state.phase, "running");
   assert.equal(state.notifySocket, svc.dir.join(`${name}.notify`));
-  const sock = Deno.statSync(state.notifySocket!);
+  const sock = await Deno.stat(state.notifySocket!);
   assert.ok(sock.isSocket);
   assert.equal(sock.mode! & 0o777, 0o600);
   await waitUntil(async () => (await svc.state(name)).statusText === "warmed up", {
@@ -74,7 +74,7 @@ Deno.test("--ready-notify: redis-server --supervised systemd answers PONG as soo
   const name = uniqueName("redis");
   const port = freePort();
   const dir = svc.dir.join("redis-data");
-  Deno.mkdirSync(dir);
+  await Deno.mkdir(dir);
   await svc.start(name, ["--ready-notify"], [
     findDaemon("redis-server")!,
     ...redisArgs(dir, port),
@@ -254,7 +254,7 @@ Deno.test("notify: RELOADING=1 and STOPPING=1 show as phases; READY=1 ends a rel
   const state = await svc.state(name);
   const main = state.mainPid!;
   assert.notEqual(main, state.tree!.pid);
-  assert.equal(Deno.readTextFileSync(svc.dir.join(`${name}.pid`)).trim(), String(main));
+  assert.equal((await Deno.readTextFile(svc.dir.join(`${name}.pid`))).trim(), String(main));
   await waitUntil(async () => await phase() === "stopping", { what: "STOPPING=1" });
   const log = await logText(svc, name);
   assert.match(log, /ignored MAINPID=1 from pid/);
@@ -317,7 +317,7 @@ Deno.test("--watchdog: WATCHDOG=trigger fires at once", async () => {
 Deno.test("--ready-notify: a run dir too long for sun_path gets a short socket path, said in the log", async () => {
   await using svc = new Services();
   const deep = svc.dir.join(`${"d".repeat(60)}/${"e".repeat(60)}`);
-  Deno.mkdirSync(deep, { recursive: true, mode: 0o700 });
+  await Deno.mkdir(deep, { recursive: true, mode: 0o700 });
   const name = uniqueName("long");
   const r = await svc.cli([
     "start",
@@ -330,14 +330,14 @@ Deno.test("--ready-notify: a run dir too long for sun_path gets a short socket p
     "ready",
     "stay",
   ]);
-  const state = JSON.parse(Deno.readTextFileSync(`${deep}/${name}.json`));
+  const state = JSON.parse(await Deno.readTextFile(`${deep}/${name}.json`));
   svc.record(state);
   assert.equal(r.code, 0, r.stderr);
   assert.match(state.notifySocket, /^\/tmp\/pidkit-n-[^/]+\/notify$/);
   assert.match(
-    Deno.readTextFileSync(`${deep}/${name}.log`),
+    await Deno.readTextFile(`${deep}/${name}.log`),
     /too long for a socket address; NOTIFY_SOCKET is \/tmp\//,
   );
   assert.equal((await svc.cli(["stop", name, "--dir", deep])).code, 0);
-  assert.throws(() => Deno.statSync(state.notifySocket), "fallback socket left");
+  await assert.rejects(() => Deno.stat(state.notifySocket), "fallback socket left");
 });
