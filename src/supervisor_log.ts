@@ -60,7 +60,7 @@ export class LogSink {
       const next = await openLog(this.path);
       this.#file.close();
       this.#file = next;
-      this.#at = await logPosition(next);
+      // #at already says where the new file will stand: planWrites moved it.
     } catch { /* keep writing where we were */ }
   }
 
