@@ -1,0 +1,87 @@
+/**
+ * What size-capped logs cost: a service writes M MiB (default 64) of
+ * 100-byte lines; the supervisor's CPU time (utime+stime, 10 ms ticks) for
+ * pumping them into the log is measured without rotation and with
+ * `--log-max-size 1M --log-keep 5` (64 rotations for 64 MiB). The
+ * difference divided by M is the rotation overhead per MiB logged.
+ *
+ * Run: `deno run -A bench/log_rotation_overhead.ts [--mib 64] [--runs 3]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { mib: { type: "string", default: "64" }, runs: { type: "string", default: "3" } },
+});
+const mib = Number(values.mib);
+const root = new URL("../", import.meta.url).pathname;
+const dir = Deno.makeTempDirSync({ prefix: "pidkit-rotbench-" });
+
+function pidkit(args: string[]): Promise<Deno.CommandOutput> {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${root}cli.ts`, ...args],
+    env: { PIDKIT_DIR: dir },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}
+
+function cpuMs(pid: number): number {
+  const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+const line = "x".repeat(99);
+const script = `sleep 0.5; yes '${line}' | head -c ${
+  mib * 1024 * 1024
+}; echo END-OF-$((1+1))RUN; sleep 600`;
+
+async function once(name: string, options: string[]): Promise<{ cpu: number; wall: number }> {
+  const out = await pidkit(["start", name, ...options, "--", "sh", "-c", script]);
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  const sup = JSON.parse(Deno.readTextFileSync(`${dir}/${name}.json`)).supervisor.pid;
+  const before = cpuMs(sup);
+  const t0 = performance.now();
+  const log = `${dir}/${name}.log`;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      using f = Deno.openSync(log);
+      const size = f.statSync().size;
+      f.seekSync(Math.max(0, size - 200), Deno.SeekMode.Start);
+      const buf = new Uint8Array(200);
+      const n = f.readSync(buf) ?? 0;
+      if (new TextDecoder().decode(buf.subarray(0, n)).includes("END-OF-2RUN")) break;
+    } catch { /* between rename and reopen */ }
+  }
+  const result = { cpu: cpuMs(sup) - before, wall: performance.now() - t0 };
+  await pidkit(["stop", name]);
+  return result;
+}
+
+try {
+  const plain: number[] = [];
+  const rotated: number[] = [];
+  for (let run = 0; run < Number(values.runs); run++) {
+    const a = await once(`plain-${run}`, []);
+    Deno.removeSync(`${dir}/plain-${run}.log`);
+    const b = await once(`rot-${run}`, ["--log-max-size", "1M", "--log-keep", "5"]);
+    plain.push(a.cpu);
+    rotated.push(b.cpu);
+    console.log(
+      `run ${run}: ${mib} MiB logged, supervisor CPU ${a.cpu} ms plain, ${b.cpu} ms rotating ` +
+        `(${Math.round(a.wall)} / ${Math.round(b.wall)} ms wall)`,
+    );
+  }
+  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const p = med(plain), r = med(rotated);
+  console.log(
+    `median: ${(p / mib).toFixed(2)} ms CPU per MiB plain, ${(r / mib).toFixed(2)} ms per MiB ` +
+      `rotating at 1M: overhead ${((r - p) / mib).toFixed(2)} ms per MiB`,
+  );
+} finally {
+  Deno.removeSync(dir, { recursive: true });
+}
