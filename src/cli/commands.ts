@@ -120,7 +120,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [options] -- CMD [ARGS...]",
     summary: "start CMD supervised, in the background",
     description:
-      "Starts a resident supervisor that holds DIR/NAME.pid, runs CMD in its own session and process group, logs its output and restarts it when asked. Returns once the service is ready and prints `started NAME (pid N)`.",
+      "Starts a resident supervisor that holds DIR/NAME.pid, runs CMD in its own session and process group, logs its output and restarts it when asked. Returns once the service is ready (every --ready-* condition given holds, within --ready-timeout) and prints `started NAME (pid N)`; not ready in time: the tree is stopped, exit 1.",
     options: {
       ...launchOptions,
       "if-not-running": {
@@ -171,7 +171,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "[NAME | --pidfile FILE] [options]",
     summary: "is it running? (exit 0 running, 1 stale, 3 not running, 4 unknown)",
     description:
-      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given. States: running, starting, stopping, orphaned (supervisor gone, tree alive; exit 0), stale (exit 1), stopped, failed (exit 3), unknown (exit 4). Without NAME the exit status is the highest of the services' (3 when there are none). Reads only: never creates the run directory.",
+      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given. States: running, reloading (the service said RELOADING=1), starting, stopping, orphaned (supervisor gone, tree alive; exit 0), stale (exit 1), stopped, failed (exit 3), unknown (exit 4). Without NAME the exit status is the highest of the services' (3 when there are none). Reads only: never creates the run directory.",
     options: { dir, pidfile, json },
     positionals: [0, 1],
     serviceCommand: "none",
@@ -204,7 +204,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [-n N] [-f]",
     summary: "show the service's log",
     description:
-      "Prints the last N lines of the service's log (read from the end of the file); with -f, follows it across restarts and log rotation (file replaced or truncated) until interrupted (Ctrl-C exits 0).",
+      "Prints the last N lines of the service's log (read from the end of the file); with -f, follows it across restarts and log rotation (file replaced or truncated) until interrupted (Ctrl-C exits 0). With --log-max-size, -n reads back into the rotated files NAME.log.1, .2, ...",
     options: {
       dir,
       lines: {
