@@ -149,3 +149,45 @@ Deno.test("logs -f follows the log across a rotation", async () => {
   assert.ok(400 - first > 100, "followed across at least one rotation");
   assert.equal((await svc.cli(["stop", name])).code, 0);
 });
+
+Deno.test({
+  name: "--log-max-size on a full disk: output is dropped, the service keeps running, stop works",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await using svc = new Services();
+    const disk = svc.dir.join("disk");
+    await Deno.mkdir(disk);
+    const mount = (...args: string[]) =>
+      new Deno.Command(args[0], { args: args.slice(1), stdout: "null", stderr: "null" })
+        .outputSync().success;
+    assert.ok(mount("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", disk));
+    try {
+      const name = uniqueName("full");
+      const state = await svc.start(name, [
+        "--log",
+        `${disk}/svc.log`,
+        "--log-max-size",
+        "64K",
+        "--log-keep",
+        "20",
+      ], [
+        "sh",
+        "-c",
+        'i=0; while true; do i=$((i+1)); echo "line $i of a log that fills the disk"; done',
+      ]);
+      // 20 kept files of 64K cannot fit in 256K: the disk fills.
+      await waitUntil(() => {
+        let used = 0;
+        for (const e of Deno.readDirSync(disk)) used += Deno.statSync(`${disk}/${e.name}`).size;
+        return used > 200 * 1024;
+      }, { timeoutMs: 20_000, what: "the disk to fill" });
+      await new Promise((r) => setTimeout(r, 500));
+      const now = await svc.state(name);
+      assert.equal(now.tree?.pid, state.tree?.pid, "the service was not restarted");
+      assert.equal((await svc.cli(["status", name])).code, 0);
+      assert.equal((await svc.cli(["stop", name])).code, 0);
+    } finally {
+      mount("umount", disk) || mount("umount", "-l", disk);
+    }
+  },
+});

@@ -341,3 +341,40 @@ Deno.test("--ready-notify: a run dir too long for sun_path gets a short socket p
   assert.equal((await svc.cli(["stop", name, "--dir", deep])).code, 0);
   await assert.rejects(() => Deno.stat(state.notifySocket), "fallback socket left");
 });
+
+Deno.test({
+  name: "--ready-notify --user: the socket belongs to the service's user, mode 0600",
+  ignore: !isRoot,
+  async fn() {
+    await using svc = new Services();
+    const name = uniqueName("owned");
+    const socket = svc.dir.join(`${name}.notify`);
+    const starting = svc.cli([
+      "start",
+      name,
+      "--user",
+      "65534",
+      "--ready-notify",
+      "--ready-timeout",
+      "2s",
+      "--",
+      "sleep",
+      "60",
+    ]);
+    let info: Deno.FileInfo | undefined;
+    await waitUntil(() => {
+      try {
+        info = Deno.statSync(socket);
+        return info.isSocket === true;
+      } catch {
+        return false;
+      }
+    }, { what: "the notify socket" });
+    assert.equal(info!.uid, 65534);
+    assert.equal(info!.mode! & 0o777, 0o600);
+    const r = await starting;
+    await svc.recordAll();
+    assert.equal(r.code, 1);
+    assertNothingLeft(svc, name);
+  },
+});
