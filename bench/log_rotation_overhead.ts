@@ -39,23 +39,30 @@ const script = `sleep 0.5; yes '${line}' | head -c ${
   mib * 1024 * 1024
 }; echo END-OF-$((1+1))RUN; sleep 600`;
 
+/** Whether the last 200 bytes of `path` contain `marker`. */
+async function endsWith(path: string, marker: string): Promise<boolean> {
+  try {
+    using f = await Deno.open(path);
+    const size = (await f.stat()).size;
+    await f.seek(Math.max(0, size - 200), Deno.SeekMode.Start);
+    const buf = new Uint8Array(200);
+    const n = (await f.read(buf)) ?? 0;
+    return new TextDecoder().decode(buf.subarray(0, n)).includes(marker);
+  } catch {
+    return false; // between rename and reopen
+  }
+}
+
 async function once(name: string, options: string[]): Promise<{ cpu: number; wall: number }> {
   const out = await pidkit(["start", name, ...options, "--", "sh", "-c", script]);
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  const sup = JSON.parse(Deno.readTextFileSync(`${dir}/${name}.json`)).supervisor.pid;
+  const sup = JSON.parse(await Deno.readTextFile(`${dir}/${name}.json`)).supervisor.pid;
   const before = cpuMs(sup);
   const t0 = performance.now();
   const log = `${dir}/${name}.log`;
   for (;;) {
     await new Promise((r) => setTimeout(r, 50));
-    try {
-      using f = Deno.openSync(log);
-      const size = f.statSync().size;
-      f.seekSync(Math.max(0, size - 200), Deno.SeekMode.Start);
-      const buf = new Uint8Array(200);
-      const n = f.readSync(buf) ?? 0;
-      if (new TextDecoder().decode(buf.subarray(0, n)).includes("END-OF-2RUN")) break;
-    } catch { /* between rename and reopen */ }
+    if (await endsWith(log, "END-OF-2RUN")) break;
   }
   const result = { cpu: cpuMs(sup) - before, wall: performance.now() - t0 };
   await pidkit(["stop", name]);

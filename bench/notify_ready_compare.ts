@@ -59,7 +59,7 @@ async function once(kind: "notify" | "tcp", i: number): Promise<number> {
   ]);
   const end = performance.timeOrigin + performance.now();
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  const sent = Number(Deno.readTextFileSync(stamp));
+  const sent = Number(await Deno.readTextFile(stamp));
   await pidkit(["stop", name]);
   return end - sent;
 }

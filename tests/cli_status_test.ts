@@ -160,6 +160,7 @@ Deno.test("status --json has the documented keys; orphaned tree exits 0", async 
     "log",
     "error",
     "pidfileLost",
+    "statusText",
   ]);
   assert.equal(s.pid, web.tree.pid);
   assert.equal(s.supervisorPid, web.holder.pid);

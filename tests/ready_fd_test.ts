@@ -23,7 +23,7 @@ Deno.test("--ready-fd 3: start returns at the newline; the service holds 0, 1, 2
   const pid = state.tree!.pid;
   // After `exec sleep`, the leader is sleep itself: nothing of the supervisor's leaked.
   assert.deepEqual(openFds(pid), [0, 1, 2, 3]);
-  assert.match(Deno.readLinkSync(`/proc/${pid}/fd/3`), /pidkit-readyfd-.*\/ready/);
+  assert.match(await Deno.readLink(`/proc/${pid}/fd/3`), /pidkit-readyfd-.*\/ready/);
   assert.equal((await svc.cli(["stop", name])).code, 0);
   assert.deepEqual(markedProcesses(name), []);
 });
@@ -85,5 +85,5 @@ Deno.test("bad readiness, watchdog and log options are one-line usage errors (ex
     assert.match(r.stderr, expected, options.join(" "));
     assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
   }
-  assert.deepEqual([...Deno.readDirSync(svc.dir.path)], [], "nothing created");
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(svc.dir.path)), [], "nothing created");
 });
