@@ -378,3 +378,19 @@ Deno.test({
     assertNothingLeft(svc, name);
   },
 });
+
+Deno.test("EXTEND_TIMEOUT_USEC= pushes the ready deadline out", async () => {
+  await using svc = new Services();
+  const name = uniqueName("extend");
+  // Ready after 2.5 s with a 1 s timeout: only the extension lets it through.
+  await svc.start(name, ["--ready-notify", "--ready-timeout", "1s"], [
+    ...SENDER,
+    "send:EXTEND_TIMEOUT_USEC=5000000",
+    "sleep:2500",
+    "ready",
+    "stay",
+  ]);
+  assert.match(await logText(svc, name), /is ready/);
+  assert.equal((await svc.cli(["stop", name])).code, 0);
+  assertNothingLeft(svc, name);
+});
