@@ -103,8 +103,8 @@ class Supervisor {
   lastExit?: TreeExit;
   /** sd_notify socket, notification fd and watchdog (see service_health.ts). */
   health?: ServiceHealth;
-  /** The watchdog fired on the current tree: its exit counts as a failure. */
-  watchdogFailure = false;
+  /** The watchdog fired (or a restart never got ready): the tree's exit counts as a failure. */
+  forcedFailure = false;
 
   constructor(cfg: SupervisorConfig, opts: SuperviseOptions) {
     this.cfg = cfg;
@@ -245,8 +245,8 @@ class Supervisor {
       }
       first = false;
       const exit = this.lastExit!;
-      const failed = !exit.success || this.watchdogFailure;
-      this.watchdogFailure = false;
+      const failed = !exit.success || this.forcedFailure;
+      this.forcedFailure = false;
       if (Date.now() - startedAt >= 60_000) inARow = 0;
       const { restart, maxRestarts, restartDelayMs } = cfg.options;
       if (!shouldRestart(restart, !failed)) {
@@ -344,13 +344,14 @@ class Supervisor {
     }
     this.tree = tree;
     this.health!.attach(tree);
-    this.armWhenReady(tree);
+    this.armWhenReady(tree, first);
     if (tree.stdout && this.log) this.pumps.push(pump(tree.stdout, this.log));
     if (tree.stderr && this.log) this.pumps.push(pump(tree.stderr, this.log));
     await this.lock!.update({ pid: tree.pid });
     await this.log?.line(`started ${cfg.name} (pid ${tree.pid}): ${cfg.command.join(" ")}`);
     await this.save({
-      phase: first ? "starting" : "running",
+      // A restart that must say it is ready is "starting" until it does.
+      phase: first || this.health!.conditions().length > 0 ? "starting" : "running",
       tree: tree.ref,
       spawning: undefined,
       serviceStartedAt: new Date().toISOString(),
@@ -375,12 +376,61 @@ class Supervisor {
     });
   }
 
-  /** Arm the watchdog once the service's own readiness conditions hold. */
-  armWhenReady(tree: ProcessTree): void {
-    const ready = this.health!.conditions().map((c) => c.ready);
-    void Promise.all(ready).then(() => {
-      if (this.tree === tree && !this.stopping) this.health!.markReady();
+  /**
+   * Once the service's own readiness conditions (READY=1, the notification
+   * fd) hold: arm the watchdog, and a restarted tree is running. `start`
+   * times the first start itself (awaitReady); restarts and `run` are
+   * timed here: not ready within --ready-timeout is a failure.
+   */
+  armWhenReady(tree: ProcessTree, first: boolean): void {
+    const health = this.health!;
+    const conditions = health.conditions();
+    const ready = Promise.all(conditions.map((c) => c.ready));
+    void ready.then(async () => {
+      if (this.tree !== tree || this.stopping) return;
+      health.markReady();
+      if (!first && this.state.phase === "starting") {
+        await this.save({ phase: "running", ...health.flushStatus() });
+      }
     });
+    if (conditions.length > 0 && (!first || this.opts.foreground)) {
+      void this.readyDeadline(tree, conditions);
+    }
+  }
+
+  /** Stop `tree` as failed when its conditions do not all hold within --ready-timeout. */
+  async readyDeadline(
+    tree: ProcessTree,
+    conditions: { what: string; ready: Promise<void> }[],
+  ): Promise<void> {
+    const timeoutMs = this.cfg.options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    const started = Date.now();
+    const held = conditions.map(() => false);
+    conditions.forEach((c, i) => c.ready.then(() => held[i] = true));
+    let exited = false;
+    const exit = tree.status.then(() => exited = true, () => exited = true);
+    const all = Promise.all(conditions.map((c) => c.ready));
+    while (!held.every((h) => h) && !exited && this.tree === tree && !this.stopping) {
+      const left = Math.max(started + timeoutMs, this.health!.extendedUntil) - Date.now();
+      if (left < 0) {
+        const unmet = conditions.filter((_, i) => !held[i]).map((c) => c.what).join("; ");
+        await this.log?.line(
+          `${this.cfg.name} (pid ${tree.pid}) not ready within ${
+            formatDuration(timeoutMs)
+          }: ${unmet}`,
+        );
+        this.forcedFailure = true;
+        await tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
+        return;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        all,
+        exit,
+        new Promise((r) => timer = setTimeout(r, Math.min(left + 1, 1000))),
+      ]);
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -391,7 +441,7 @@ class Supervisor {
   async watchdogFired(): Promise<void> {
     const tree = this.tree;
     if (tree === undefined || this.stopping) return;
-    this.watchdogFailure = true;
+    this.forcedFailure = true;
     const main = this.state.mainPid ?? tree.pid;
     try {
       if (main === tree.pid || isTreeMember(tree.ref, main)) Deno.kill(main, "SIGABRT");

@@ -394,3 +394,40 @@ Deno.test("EXTEND_TIMEOUT_USEC= pushes the ready deadline out", async () => {
   assert.equal((await svc.cli(["stop", name])).code, 0);
   assertNothingLeft(svc, name);
 });
+
+Deno.test("--ready-notify after a restart: starting until READY=1; a restart that never gets ready is a failure", async () => {
+  await using svc = new Services();
+  const name = uniqueName("again");
+  const runs = svc.dir.join("runs");
+  await svc.start(name, [
+    "--ready-notify",
+    "--ready-timeout",
+    "1s",
+    "--restart",
+    "on-failure",
+    "--max-restarts",
+    "2",
+    "--restart-delay",
+    "100ms",
+  ], [
+    "sh",
+    "-c",
+    // Run 1: ready, then fails. Run 2: ready after 0.5 s, then fails. Run 3: never ready.
+    `echo run >> ${runs}; n=$(wc -l < ${runs}); ` +
+    `if [ "$n" = 1 ]; then ${SENDER.join(" ")} ready; sleep 0.3; exit 3; fi; ` +
+    `if [ "$n" = 2 ]; then sleep 0.5; ${SENDER.join(" ")} ready; sleep 0.5; exit 3; fi; ` +
+    "exec sleep 60",
+  ]);
+  const phases = new Set<string>();
+  await waitUntil(async () => {
+    const s = await svc.state(name);
+    if (s.restarts === 1) phases.add(s.phase);
+    return s.phase === "failed";
+  }, { timeoutMs: 30_000, intervalMs: 20, what: "the service to give up" });
+  assert.ok(phases.has("starting"), `restart 1 was starting before READY=1: ${[...phases]}`);
+  assert.ok(phases.has("running"), `restart 1 became running: ${[...phases]}`);
+  const log = await logText(svc, name);
+  assert.match(log, /not ready within 1\.0 s: no READY=1 arrived on the notify socket/);
+  assert.match(log, /giving up on .* after 2 restarts/);
+  assertNothingLeft(svc, name);
+});
