@@ -17,7 +17,7 @@
 import { FdPoller } from "./fd_poller.ts";
 import { messageLine } from "./errors.ts";
 import { MAX_NOTIFY_BYTES, NotifySocket, notifySocketPath, parseNotify } from "./notify_socket.ts";
-import { ReadyFd } from "./ready_fd.ts";
+import type { ReadyFd } from "./ready_fd.ts";
 import type { ServiceOptions, ServiceState } from "./service_state.ts";
 import type { ProcessTree } from "./tree.ts";
 import { isTreeMember } from "./tree_member.ts";
@@ -186,6 +186,8 @@ export class ServiceHealth {
     const wdMs = this.#hooks.options.watchdogMs;
     if (wdMs !== undefined) env.WATCHDOG_USEC = String(wdMs * 1000);
     if (this.#hooks.options.readyFd !== undefined && this.#poller) {
+      // Loaded only here: it brings node:fs, which costs every supervisor start-up time.
+      const { ReadyFd } = await import("./ready_fd.ts");
       this.#readyFd = await ReadyFd.create(this.#hooks.options.readyFd, {
         poller: this.#poller,
         ...(this.#hooks.user ?? {}),
