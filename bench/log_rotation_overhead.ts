@@ -10,29 +10,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { cpuMs, pidkitIn } from "./_service_bench.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: { mib: { type: "string", default: "64" }, runs: { type: "string", default: "3" } },
 });
 const mib = Number(values.mib);
-const root = new URL("../", import.meta.url).pathname;
 const dir = Deno.makeTempDirSync({ prefix: "pidkit-rotbench-" });
-
-function pidkit(args: string[]): Promise<Deno.CommandOutput> {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${root}cli.ts`, ...args],
-    env: { PIDKIT_DIR: dir },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-}
-
-function cpuMs(pid: number): number {
-  const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
+const pidkit = pidkitIn(dir);
 
 const line = "x".repeat(99);
 const script = `sleep 0.5; yes '${line}' | head -c ${

@@ -11,24 +11,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { pidkitIn, ROOT } from "./_service_bench.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: { runs: { type: "string", default: "15" } },
 });
 const runs = Number(values.runs);
-const root = new URL("../", import.meta.url).pathname;
-const fixture = `${root}tests/fixtures/notify_sender.ts`;
+const fixture = `${ROOT}tests/fixtures/notify_sender.ts`;
 const dir = Deno.makeTempDirSync({ prefix: "pidkit-readybench-" });
-
-function pidkit(args: string[]): Promise<Deno.CommandOutput> {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${root}cli.ts`, ...args],
-    env: { PIDKIT_DIR: dir },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-}
+const pidkit = pidkitIn(dir);
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

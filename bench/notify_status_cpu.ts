@@ -9,6 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { cpuMs, pidkitIn, ROOT } from "./_service_bench.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -18,25 +19,9 @@ const { values } = parseArgs({
   },
 });
 const messages = Number(values.messages);
-const root = new URL("../", import.meta.url).pathname;
-const fixture = `${root}tests/fixtures/notify_sender.ts`;
+const fixture = `${ROOT}tests/fixtures/notify_sender.ts`;
 const dir = Deno.makeTempDirSync({ prefix: "pidkit-notifycpu-" });
-
-function pidkit(args: string[]): Promise<Deno.CommandOutput> {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${root}cli.ts`, ...args],
-    env: { PIDKIT_DIR: dir },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-}
-
-/** utime + stime of `pid` in ms. */
-function cpuMs(pid: number): number {
-  const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
+const pidkit = pidkitIn(dir);
 
 function state(name: string): { supervisor: { pid: number }; statusText?: string } {
   return JSON.parse(Deno.readTextFileSync(`${dir}/${name}.json`));

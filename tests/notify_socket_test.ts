@@ -14,27 +14,12 @@ import {
 } from "../src/notify_socket.ts";
 import { Watchdog } from "../src/watchdog.ts";
 import { tempDir } from "./helpers.ts";
+import { sendDatagram } from "./notify_client.ts";
 
 const hasFfi = libc() !== undefined;
 
-/** Send `payload` to the datagram socket at `path` from this process. */
 function send(path: string, payload: Uint8Array): void {
-  const lib = libc()!;
-  const fd = lib.socket(1, 2 | 0o2000000, 0);
-  const addr = new Uint8Array(110);
-  new DataView(addr.buffer).setUint16(0, 1, true);
-  const bytes = new TextEncoder().encode(path);
-  addr.set(bytes, 2);
-  const n = lib.sendto(
-    fd,
-    payload as Uint8Array<ArrayBuffer>,
-    BigInt(payload.length),
-    0,
-    addr,
-    bytes.length + 3,
-  );
-  lib.close(fd);
-  assert.ok(n >= 0n, "sendto failed");
+  assert.ok(sendDatagram(path, payload), "sendto failed");
 }
 
 Deno.test("parseNotify: KEY=VALUE lines; junk, lower-case keys and NUL bytes skipped", () => {

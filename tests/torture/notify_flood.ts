@@ -10,29 +10,11 @@
 
 import { FIXTURES, startTimeOf, tempDir } from "../helpers.ts";
 import { libc } from "../../src/libc.ts";
+import { sendDatagram } from "../notify_client.ts";
 import { readStateSync } from "../../src/service_state.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { sleep } from "./util.ts";
-
-/** Send `payload` to the Unix datagram socket at `path` from this (outside) process. */
-function sendFromOutside(path: string, payload: Uint8Array): void {
-  const lib = libc()!;
-  const fd = lib.socket(1, 2 | 0o4000 | 0o2000000, 0);
-  const addr = new Uint8Array(110);
-  new DataView(addr.buffer).setUint16(0, 1, true);
-  const bytes = new TextEncoder().encode(path);
-  addr.set(bytes, 2);
-  lib.sendto(
-    fd,
-    payload as Uint8Array<ArrayBuffer>,
-    BigInt(payload.length),
-    0,
-    addr,
-    bytes.length + 3,
-  );
-  lib.close(fd);
-}
 
 export const notifyFlood: Scenario = {
   name: "notify-flood",
@@ -81,8 +63,8 @@ export const notifyFlood: Scenario = {
         "=",
       ];
       for (let k = 0; k < 6; k++) {
-        for (const h of hostile) sendFromOutside(socket, enc.encode(h));
-        sendFromOutside(socket, new Uint8Array(9000).fill(0x41));
+        for (const h of hostile) sendDatagram(socket, enc.encode(h));
+        sendDatagram(socket, new Uint8Array(9000).fill(0x41));
         tally.faults += hostile.length + 1;
         const t0 = performance.now();
         const st = await pidkit(["status", name, "--dir", dir.path, "--json"], {
