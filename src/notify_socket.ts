@@ -73,6 +73,7 @@ export class NotifySocket {
   readonly #control = new Uint8Array(256);
   readonly #iov = new BigUint64Array(2);
   readonly #msg = new BigUint64Array(7);
+  readonly #msgBytes = new Uint8Array(this.#msg.buffer);
   readonly #decoder = new TextDecoder();
   #closed = false;
 
@@ -82,6 +83,10 @@ export class NotifySocket {
     this.path = path;
     this.#iov[0] = ptr(this.#data);
     this.#iov[1] = BigInt(this.#data.length);
+    // struct msghdr: name, namelen, iov, iovlen, control, controllen, flags
+    this.#msg[2] = ptr(this.#iov);
+    this.#msg[3] = 1n;
+    this.#msg[4] = ptr(this.#control);
   }
 
   /**
@@ -131,18 +136,10 @@ export class NotifySocket {
   receive(): NotifyDatagram | undefined {
     if (this.#closed) return undefined;
     const msg = this.#msg;
-    msg.fill(0n);
-    msg[2] = ptr(this.#iov);
-    msg[3] = 1n;
-    msg[4] = ptr(this.#control);
     msg[5] = BigInt(this.#control.length); // the kernel rewrites it: reset each time
-    this.#control.fill(0);
+    msg[6] = 0n;
     const n = Number(
-      this.#lib.recvmsg(
-        this.fd,
-        new Uint8Array(msg.buffer),
-        MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC,
-      ),
+      this.#lib.recvmsg(this.fd, this.#msgBytes, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC),
     );
     if (n < 0) return undefined;
     const flags = Number(msg[6] & 0xffffffffn);
