@@ -32,6 +32,7 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   /** The same `poll`, run on a worker thread so the event loop keeps going. */
   pollAsync: {

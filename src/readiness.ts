@@ -1,7 +1,8 @@
 /**
  * When a freshly started service counts as ready: it has lived a while
- * (default 100 ms), a TCP connection to it succeeds, or a file it creates
- * exists. `pidkit start` returns only then.
+ * (default 100 ms), a TCP connection to it succeeds, a file it creates
+ * exists, it said so (sd_notify, a notification fd); every condition given
+ * must hold, within one timeout. `pidkit start` returns only then.
  *
  * @module
  */
@@ -23,6 +24,16 @@ export interface ReadyCheck {
    * replaced or its modification time changes.
    */
   fileBefore?: FileMark;
+  /** Give up after this long, in ms (default {@linkcode READY_TIMEOUT_MS}). */
+  timeoutMs?: number;
+  /**
+   * Conditions that say by themselves when they hold (sd_notify `READY=1`,
+   * a notification fd): each `ready` resolves then; `what` says what was
+   * missing when the wait times out.
+   */
+  conditions?: { what: string; ready: Promise<void> }[];
+  /** A later deadline asked for meanwhile (`EXTEND_TIMEOUT_USEC=`), ms since the epoch. */
+  extendedUntil?: () => number;
 }
 
 /** The identity and modification time of a file, to tell whether it changed. */
@@ -47,7 +58,7 @@ export async function markFile(path: string): Promise<FileMark | undefined> {
 
 /** The default for {@linkcode ReadyCheck.afterMs}. */
 export const DEFAULT_READY_AFTER_MS = 100;
-/** How long `--ready-tcp`/`--ready-file` may take before the start fails, in ms. */
+/** How long readiness may take before the start fails, in ms (`--ready-timeout`'s default). */
 export const READY_TIMEOUT_MS = 60_000;
 const POLL_MS = 25;
 
@@ -61,14 +72,18 @@ export function parseHostPort(text: string): { hostname: string; port: number } 
 }
 
 /**
- * Wait until `check` passes. Resolves `"ready"`, or `"exited"` as soon as
- * `exited` settles first, or `"timeout"` after {@linkcode READY_TIMEOUT_MS}
- * (`--ready-tcp`/`--ready-file` only).
+ * Wait until every condition of `check` holds. Resolves `"ready"`, or
+ * `"exited"` as soon as `exited` settles first, or `"timeout"` after
+ * {@linkcode ReadyCheck.timeoutMs} (default {@linkcode READY_TIMEOUT_MS};
+ * a lone `afterMs` cannot time out), calling `options.onTimeout` with what
+ * was still missing.
  */
 export async function waitReady(
   check: ReadyCheck,
   exited: Promise<unknown>,
+  options: { onTimeout?: (unmet: string[]) => void } = {},
 ): Promise<"ready" | "exited" | "timeout"> {
+  const started = Date.now();
   let gone = false;
   const goneP = exited.then(() => {
     gone = true;
@@ -77,8 +92,13 @@ export async function waitReady(
     gone = true;
     return "exited" as const;
   });
-  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-  const afterMs = check.afterMs ?? (check.tcp || check.file ? 0 : DEFAULT_READY_AFTER_MS);
+  const conditions = (check.conditions ?? []).map((c) => {
+    const held = { what: c.what, done: false, ready: c.ready };
+    c.ready.then(() => held.done = true, () => {});
+    return held;
+  });
+  const others = check.tcp !== undefined || check.file !== undefined || conditions.length > 0;
+  const afterMs = check.afterMs ?? (others ? 0 : DEFAULT_READY_AFTER_MS);
   if (afterMs > 0) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const lived = new Promise<"ready">((r) => timer = setTimeout(() => r("ready"), afterMs));
@@ -86,14 +106,35 @@ export async function waitReady(
     clearTimeout(timer);
     if (first === "exited") return first;
   }
-  if (!check.tcp && !check.file) return gone ? "exited" : "ready";
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+  if (!others) return gone ? "exited" : "ready";
+  const timeoutMs = check.timeoutMs ?? READY_TIMEOUT_MS;
+  const deadline = () => Math.max(started + timeoutMs, check.extendedUntil?.() ?? 0);
   const target = check.tcp ? parseHostPort(check.tcp) : undefined;
+  let tcpHeld = target === undefined;
+  let fileHeld = check.file === undefined;
   while (!gone) {
-    if (target && await connects(target)) return "ready";
-    if (check.file && isNew(await markFile(check.file), check.fileBefore)) return "ready";
-    if (Date.now() > deadline) return "timeout";
-    await Promise.race([sleep(POLL_MS), goneP]);
+    if (!tcpHeld) tcpHeld = await connects(target!);
+    if (!fileHeld) fileHeld = isNew(await markFile(check.file!), check.fileBefore);
+    const unmet = [
+      ...(tcpHeld ? [] : [`${check.tcp} accepted no connection`]),
+      ...(fileHeld ? [] : [`${check.file} did not appear`]),
+      ...conditions.filter((c) => !c.done).map((c) => c.what),
+    ];
+    if (unmet.length === 0) return gone ? "exited" : "ready";
+    const left = deadline() - Date.now();
+    if (left < 0) {
+      options.onTimeout?.(unmet);
+      return "timeout";
+    }
+    // Polled conditions look again soon; the others wake us when they hold.
+    const ms = tcpHeld && fileHeld ? Math.min(left + 1, 1000) : POLL_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise((r) => timer = setTimeout(r, ms)),
+      goneP,
+      ...conditions.filter((c) => !c.done).map((c) => c.ready),
+    ]);
+    clearTimeout(timer);
   }
   return "exited";
 }

@@ -14,6 +14,7 @@ import type { TreeRef } from "./tree.ts";
 export type ServiceStatePhase =
   | "starting"
   | "running"
+  | "reloading"
   | "restarting"
   | "stopping"
   | "stopped"
@@ -42,8 +43,18 @@ export interface ServiceOptions {
   forking?: boolean;
   /** `--main-pidfile`: the daemon's own PID file, naming the service's main process. */
   mainPidfile?: string;
-  /** `--ready-timeout`: how long a `--forking` start-up may take, ms (default 60 s). */
+  /** Ready once the service sends `READY=1` to `NOTIFY_SOCKET` (`--ready-notify`). */
+  readyNotify?: boolean;
+  /** Ready once the service writes a newline to this descriptor (`--ready-fd`). */
+  readyFd?: number;
+  /** How long readiness may take, in ms (`--ready-timeout`; default 60 s). */
   readyTimeoutMs?: number;
+  /** `WATCHDOG=1` must come at least this often once ready, in ms (`--watchdog`). */
+  watchdogMs?: number;
+  /** Rotate the log when it reaches this many bytes (`--log-max-size`). */
+  logMaxBytes?: number;
+  /** Rotated logs kept (`--log-keep`; default 5 with a size). */
+  logKeep?: number;
 }
 
 /**
@@ -93,6 +104,14 @@ export interface ServiceState {
   restarts: number;
   /** How the service last ended. */
   lastExit?: { code: number | null; signal: string | null; at: string };
+  /** The last `STATUS=` text the service sent (sd_notify). */
+  statusText?: string;
+  /** The service's notify socket (`NOTIFY_SOCKET`), with `--ready-notify` or `--watchdog`. */
+  notifySocket?: string;
+  /** The main PID a tree member named with `MAINPID=`, when it is not the leader. */
+  mainPid?: number;
+  /** The last `ERRNO=` the service sent. */
+  notifyErrno?: number;
   /** The boot the state was written in (`/proc/sys/kernel/random/boot_id`). */
   bootId?: string;
   /** ISO time the supervisor first wrote the file. */
@@ -104,6 +123,7 @@ export interface ServiceState {
 const PHASES = new Set([
   "starting",
   "running",
+  "reloading",
   "restarting",
   "stopping",
   "stopped",

@@ -225,6 +225,7 @@ export function servicePaths(dir: string, name: string): ServicePaths {
  */
 export type ServicePhase =
   | "running"
+  | "reloading"
   | "starting"
   | "stopping"
   | "orphaned"
@@ -246,7 +247,7 @@ export type ServicePhase =
  */
 export function isRunningPhase(phase: ServicePhase): boolean {
   return phase === "running" || phase === "starting" || phase === "stopping" ||
-    phase === "orphaned";
+    phase === "orphaned" || phase === "reloading";
 }
 
 /** What {@linkcode inspectService} found out. */
@@ -328,6 +329,8 @@ export async function inspectService(dir: string, name: string): Promise<Service
       ? "starting"
       : state!.phase === "stopping"
       ? "stopping"
+      : state!.phase === "reloading"
+      ? "reloading"
       : "running";
     return {
       ...base,
@@ -499,7 +502,9 @@ async function probe(path: string): Promise<ProbeResult> {
  * unlinked PID file open (`/proc/PID/fd` shows "PATH (deleted)").
  */
 function lostPidFile(state: ServiceState, pidfile: string): boolean {
-  if (!["starting", "running", "restarting", "stopping"].includes(state.phase)) return false;
+  if (!["starting", "running", "reloading", "restarting", "stopping"].includes(state.phase)) {
+    return false;
+  }
   const sup = state.supervisor;
   if (!sup || !isProcessAlive(sup.pid, sup.startTime)) return false;
   const deleted = `${pidfile} (deleted)`;

@@ -19,7 +19,7 @@
 import { AlreadyRunningError, messageLine } from "./errors.ts";
 import { PidFile } from "./pid_file.ts";
 import { readBootId, readProcStat } from "./proc.ts";
-import { type FileMark, markFile, waitReady } from "./readiness.ts";
+import { type FileMark, markFile, READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { readStateSync, type ServiceState, writeState } from "./service_state.ts";
 import { describeSurvivor } from "./services.ts";
@@ -46,7 +46,10 @@ import {
 import { findSetpriv } from "./gate.ts";
 import { awaitForkingStart, forkingEnded, type MainProcess } from "./forking.ts";
 import { family, stopRoots, type Target } from "./process_family.ts";
-import { READY_TIMEOUT_MS } from "./readiness.ts";
+import { signalProcess } from "./pidfd.ts";
+import { ServiceHealth } from "./service_health.ts";
+import { isTreeMember } from "./tree_member.ts";
+import { formatDuration } from "./duration.ts";
 
 /** How {@linkcode supervise} runs. */
 export interface SuperviseOptions {
@@ -61,6 +64,8 @@ export interface SuperviseOptions {
 const SIGNALS_FORWARDED: Deno.Signal[] = ["SIGHUP", "SIGUSR2"];
 const STOP_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGINT"];
 const LOG_TAIL_LINES = 10;
+/** How long a main process aborted by the watchdog has to die of SIGABRT before the stop. */
+const ABORT_GRACE_MS = 5000;
 
 /** The exit status a shell would give for `exit` (128+N for signal N). */
 export function exitStatus(exit: TreeExit): number {
@@ -100,6 +105,10 @@ class Supervisor {
   woken: Promise<void>;
   reported = false;
   lastExit?: TreeExit;
+  /** sd_notify socket, notification fd and watchdog (see service_health.ts). */
+  health?: ServiceHealth;
+  /** The watchdog fired (or a restart never got ready): the tree's exit counts as a failure. */
+  forcedFailure = false;
 
   constructor(cfg: SupervisorConfig, opts: SuperviseOptions) {
     this.cfg = cfg;
@@ -163,6 +172,7 @@ class Supervisor {
       await this.tree?.stop({ retry: cfg.options.retry }).catch(() => {});
       return 1;
     } finally {
+      await this.health?.close().catch(() => {});
       await this.lock.release().catch(() => {});
       await this.log?.close();
     }
@@ -172,7 +182,10 @@ class Supervisor {
     const { cfg } = this;
     if (cfg.log) {
       try {
-        this.log = await LogSink.open(cfg.log);
+        const { logMaxBytes: maxBytes, logKeep: keep } = cfg.options;
+        this.log = await LogSink.open(cfg.log, {
+          ...(maxBytes ? { rotation: { maxBytes, keep: keep ?? 5 } } : {}),
+        });
       } catch (err) {
         return await this.fail(`cannot open log ${cfg.log}: ${messageLine(err)}`);
       }
@@ -204,6 +217,13 @@ class Supervisor {
       createdAt: now,
       updatedAt: now,
     };
+    try {
+      this.health = await this.openHealth();
+    } catch (err) {
+      await this.end("failed");
+      return await this.fail(`cannot set up ${cfg.name}: ${messageLine(err)}`);
+    }
+    if (this.health.socketPath) await this.save({ notifySocket: this.health.socketPath });
     let inARow = 0;
     let first = true;
     while (!this.stopping) {
@@ -217,7 +237,7 @@ class Supervisor {
       if (tree === undefined) {
         if (first) return 1;
       } else if (cfg.options.forking) {
-        if (!await this.runForking(tree, first, spawnedAtMs)) return 1;
+        if (!await this.runForking(tree, { first, spawnedAtMs, readyFileBefore })) return 1;
         if (this.stopping) break;
       } else {
         if (first && this.opts.foreground) {
@@ -233,9 +253,11 @@ class Supervisor {
       }
       first = false;
       const exit = this.lastExit!;
+      const failed = !exit.success || this.forcedFailure;
+      this.forcedFailure = false;
       if (Date.now() - startedAt >= 60_000) inARow = 0;
       const { restart, maxRestarts, restartDelayMs } = cfg.options;
-      if (!shouldRestart(restart, exit.success)) {
+      if (!shouldRestart(restart, !failed)) {
         await this.end("exited");
         return this.exitCode();
       }
@@ -305,10 +327,11 @@ class Supervisor {
       .map((b) => b.toString(16).padStart(2, "0")).join("");
     await this.save({ spawning: `${cfg.name}:${nonce}`, tree: undefined });
     try {
-      tree = await spawnTree(cfg.command, {
+      const prep = await this.health!.prepareSpawn();
+      tree = await spawnTree(prep.wrap(cfg.command), {
         nonce,
         cwd: cfg.cwd,
-        env: cfg.env,
+        env: { ...cfg.env, ...prep.env },
         ...(cfg.user ? this.userOptions(cfg.user) : {}),
         stdin: "null",
         stdout: piped ? "piped" : "inherit",
@@ -328,17 +351,122 @@ class Supervisor {
       return undefined;
     }
     this.tree = tree;
+    this.health!.attach(tree);
+    this.armWhenReady(tree, first);
     if (tree.stdout && this.log) this.pumps.push(pump(tree.stdout, this.log));
     if (tree.stderr && this.log) this.pumps.push(pump(tree.stderr, this.log));
     await this.lock!.update({ pid: tree.pid });
     await this.log?.line(`started ${cfg.name} (pid ${tree.pid}): ${cfg.command.join(" ")}`);
     await this.save({
-      phase: first ? "starting" : "running",
+      // A restart that must say it is ready is "starting" until it does.
+      phase: first || this.health!.conditions().length > 0 ? "starting" : "running",
       tree: tree.ref,
       spawning: undefined,
       serviceStartedAt: new Date().toISOString(),
+      mainPid: undefined,
     });
     return tree;
+  }
+
+  /** The sd_notify socket, notification fd and watchdog the options ask for. */
+  openHealth(): Promise<ServiceHealth> {
+    const { cfg } = this;
+    return ServiceHealth.open({
+      name: cfg.name,
+      dir: cfg.dir,
+      options: cfg.options,
+      ...(cfg.user ? { user: { uid: cfg.user.uid, gid: cfg.user.gid } } : {}),
+      log: (text) => void this.log?.line(text),
+      save: (change) => this.save(change),
+      phase: () => this.state.phase,
+      onWatchdog: () => void this.watchdogFired(),
+      onMainPid: (pid) => this.mainPidChanged(pid),
+    });
+  }
+
+  /**
+   * Once the service's own readiness conditions (READY=1, the notification
+   * fd) hold: arm the watchdog, and a restarted tree is running. `start`
+   * times the first start itself (awaitReady); restarts and `run` are
+   * timed here: not ready within --ready-timeout is a failure.
+   */
+  armWhenReady(tree: ProcessTree, first: boolean): void {
+    const health = this.health!;
+    const conditions = health.conditions();
+    const ready = Promise.all(conditions.map((c) => c.ready));
+    void ready.then(async () => {
+      if (this.tree !== tree || this.stopping) return;
+      health.markReady();
+      if (!first && this.state.phase === "starting") {
+        await this.save({ phase: "running", ...health.flushStatus() });
+      }
+    });
+    if (conditions.length > 0 && (!first || this.opts.foreground)) {
+      void this.readyDeadline(tree, conditions);
+    }
+  }
+
+  /** Stop `tree` as failed when its conditions do not all hold within --ready-timeout. */
+  async readyDeadline(
+    tree: ProcessTree,
+    conditions: { what: string; ready: Promise<void> }[],
+  ): Promise<void> {
+    const timeoutMs = this.cfg.options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    const started = Date.now();
+    const held = conditions.map(() => false);
+    conditions.forEach((c, i) => c.ready.then(() => held[i] = true));
+    let exited = false;
+    const exit = tree.status.then(() => exited = true, () => exited = true);
+    const all = Promise.all(conditions.map((c) => c.ready));
+    while (!held.every((h) => h) && !exited && this.tree === tree && !this.stopping) {
+      const left = Math.max(started + timeoutMs, this.health!.extendedUntil) - Date.now();
+      if (left < 0) {
+        const unmet = conditions.filter((_, i) => !held[i]).map((c) => c.what).join("; ");
+        await this.log?.line(
+          `${this.cfg.name} (pid ${tree.pid}) not ready within ${
+            formatDuration(timeoutMs)
+          }: ${unmet}`,
+        );
+        this.forcedFailure = true;
+        await tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
+        return;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        all,
+        exit,
+        new Promise((r) => timer = setTimeout(r, Math.min(left + 1, 1000))),
+      ]);
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The watchdog fired: SIGABRT to the main process, a moment for it to
+   * dump core and die of it (systemd's TimeoutAbortSec), then the tree is
+   * stopped on the schedule; the exit counts as a failure.
+   */
+  async watchdogFired(): Promise<void> {
+    const tree = this.tree;
+    if (tree === undefined || this.stopping) return;
+    this.forcedFailure = true;
+    const main = this.state.mainPid ?? tree.pid;
+    // Through a pidfd (src/pidfd.ts): a main process that is not our child
+    // (MAINPID=, --forking) may die and its PID be reused meanwhile.
+    if (main === tree.pid) trySignalChild(tree, "SIGABRT");
+    else signalProcess({ pid: main }, "SIGABRT", () => isTreeMember(tree.ref, main));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([tree.status, new Promise((r) => timer = setTimeout(r, ABORT_GRACE_MS))]);
+    clearTimeout(timer);
+    await tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
+  }
+
+  /** `MAINPID=`: a member of the tree is the main process now (PID file and state). */
+  async mainPidChanged(pid: number): Promise<void> {
+    if (this.tree === undefined || pid === (this.state.mainPid ?? this.tree.pid)) return;
+    await this.log?.line(`${this.cfg.name}: main pid is now ${pid} (MAINPID=)`);
+    await this.lock?.update({ pid }).catch(() => {});
+    await this.save({ mainPid: pid });
   }
 
   pumps: Promise<void>[] = [];
@@ -371,8 +499,12 @@ class Supervisor {
    * stopped, before the restart policy applies. False: the first start
    * failed (reported); `start` is told.
    */
-  async runForking(tree: ProcessTree, first: boolean, spawnedAtMs: number): Promise<boolean> {
+  async runForking(
+    tree: ProcessTree,
+    run: { first: boolean; spawnedAtMs: number; readyFileBefore?: FileMark },
+  ): Promise<boolean> {
     const { cfg } = this;
+    const { first, spawnedAtMs } = run;
     const start = await awaitForkingStart(tree, {
       mainPidfile: cfg.options.mainPidfile,
       timeoutMs: cfg.options.readyTimeoutMs ?? READY_TIMEOUT_MS,
@@ -403,12 +535,17 @@ class Supervisor {
       await this.lock!.update({ pid });
       await this.log?.line(`${cfg.name}: main pid ${pid} (from ${cfg.options.mainPidfile})`);
     }
-    await this.save({ phase: "running" });
-    if (first) await this.report({ ok: true, pid, supervisorPid: Deno.pid });
     const noteFamily = () => {
       if (this.main) { for (const t of family([this.main])) this.mainFamily.set(t.pid, t); }
     };
-    await Promise.race([forkingEnded(tree, this.main, noteFamily), this.woken]);
+    const ended = forkingEnded(tree, this.main, noteFamily);
+    if (first && !this.opts.foreground) {
+      const ready = await this.awaitForkingReady(tree, { pid, ended, ...run });
+      if (ready !== "ready") return ready === "stopped";
+    }
+    await this.save({ phase: "running", ...(start.main ? { mainPid: pid } : {}) });
+    if (first) await this.report({ ok: true, pid, supervisorPid: Deno.pid });
+    await Promise.race([ended, this.woken]);
     if (this.stopping) return true;
     await this.log?.line(
       start.main ? `${cfg.name}: main pid ${pid} exited` : `${cfg.name}: its last process exited`,
@@ -423,6 +560,56 @@ class Supervisor {
     this.tree = undefined;
     this.main = undefined;
     return true;
+  }
+
+  /**
+   * The other readiness conditions of a `--forking` service (`--ready-tcp`,
+   * `--ready-file`, `--ready-after`, `--ready-notify`, `--ready-fd`), once
+   * its leader has exited 0: they must hold within what is left of
+   * `--ready-timeout`, while the main process (or the tree) lives. On
+   * failure the tree is stopped and `start` is told (`"failed"`).
+   */
+  async awaitForkingReady(
+    tree: ProcessTree,
+    at: { pid: number; ended: Promise<void>; spawnedAtMs: number; readyFileBefore?: FileMark },
+  ): Promise<"ready" | "stopped" | "failed"> {
+    const { cfg } = this;
+    const { options } = cfg;
+    const health = this.health!;
+    const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    let unmet: string[] = [];
+    const outcome = await waitReady(
+      {
+        afterMs: options.readyAfterMs ?? 0,
+        tcp: options.readyTcp,
+        file: options.readyFile,
+        fileBefore: at.readyFileBefore,
+        timeoutMs: Math.max(0, at.spawnedAtMs + timeoutMs - Date.now()),
+        conditions: health.conditions(),
+        extendedUntil: () => health.extendedUntil,
+      },
+      Promise.race([at.ended, this.woken]),
+      { onTimeout: (missing) => unmet = missing },
+    );
+    if (this.stopping) return "stopped"; // the caller stops the tree and tells start
+    if (outcome === "ready") return "ready";
+    const error = outcome === "timeout"
+      ? `not ready within ${formatDuration(timeoutMs)}: ${unmet.join("; ")}`
+      : `main pid ${at.pid} exited during start-up`;
+    await this.log?.line(`${cfg.name} failed to start: ${error}`);
+    await this.stopForking(tree, cfg.options.retry).catch(() => {});
+    await this.drain();
+    this.tree = undefined;
+    this.main = undefined;
+    this.lastExit = { success: false, code: null, signal: null };
+    this.recordExit(this.lastExit);
+    await this.end("failed");
+    await this.report({
+      ok: false,
+      error: `${cfg.name} ${error}`,
+      logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
+    });
+    return "failed";
   }
 
   /** Stop a forking service's tree and its main process's family together. */
@@ -441,17 +628,25 @@ class Supervisor {
   /** Wait for readiness on the first start; report to `start`. False: give up. */
   async awaitReady(tree: ProcessTree, fileBefore: FileMark | undefined): Promise<boolean> {
     const { options } = this.cfg;
+    let unmet: string[] = [];
+    const health = this.health!;
     const outcome = await waitReady(
       {
         afterMs: options.readyAfterMs,
         tcp: options.readyTcp,
         file: options.readyFile,
         fileBefore,
+        timeoutMs: options.readyTimeoutMs,
+        conditions: health.conditions(),
+        extendedUntil: () => health.extendedUntil,
       },
       Promise.race([tree.status, this.woken]),
+      { onTimeout: (missing) => unmet = missing },
     );
     if (outcome === "ready" && !this.stopping) {
-      await this.save({ phase: "running" });
+      // A service that already said it is stopping or reloading keeps that phase.
+      const phase = this.state.phase === "starting" ? "running" : this.state.phase;
+      await this.save({ phase, ...health.flushStatus() });
       await this.report({ ok: true, pid: tree.pid, supervisorPid: Deno.pid });
       return true;
     }
@@ -462,12 +657,15 @@ class Supervisor {
       return false;
     }
     if (outcome === "timeout") {
+      const within = formatDuration(options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+      await this.log?.line(`${this.cfg.name} not ready within ${within}: ${unmet.join("; ")}`);
       await this.stopTree();
       await this.end("failed");
-      const what = options.readyTcp
-        ? `${options.readyTcp} accepted no connection`
-        : `${options.readyFile} did not appear`;
-      await this.report({ ok: false, error: `${this.cfg.name} not ready: ${what} within 60 s` });
+      await this.report({
+        ok: false,
+        error: `${this.cfg.name} not ready within ${within}: ${unmet.join("; ")}`,
+        logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
+      });
       return false;
     }
     await this.finish(tree);
@@ -485,6 +683,7 @@ class Supervisor {
   /** The leader exited: end the rest of its tree, drain the output, record the exit. */
   async finish(tree: ProcessTree): Promise<void> {
     const exit = await tree.status;
+    this.health?.detach();
     this.lastExit = exit;
     await tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
     await this.drain();
@@ -511,6 +710,7 @@ class Supervisor {
   async stopTree(): Promise<void> {
     const tree = this.tree;
     if (tree === undefined) return;
+    this.health?.detach();
     const request = this.opts.foreground ? undefined : await readControl(this.cfg.control);
     const retry = schedule(request?.retry ?? this.cfg.options.retry, this.stopSignal);
     // The state and log lines are written while the tree is being stopped, not before.
@@ -569,6 +769,13 @@ class Supervisor {
       );
     }
   }
+}
+
+/** Signal the tree's leader (our own child: its PID cannot be reused before we reap it). */
+function trySignalChild(tree: ProcessTree, sig: Deno.Signal): void {
+  try {
+    Deno.kill(tree.pid, sig);
+  } catch { /* already gone */ }
 }
 
 /** The schedule `retry`, starting with `first` instead of its first signal. */

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { type LogPosition, type LogRotation, planWrites, rotateLogFiles } from "./log_rotation.ts";
+
 const encoder = new TextEncoder();
 
 /** An append-only log file that can be reopened under the same path. */
@@ -14,21 +16,52 @@ export class LogSink {
   readonly path: string;
   #file: Deno.FsFile;
   #chain: Promise<void> = Promise.resolve();
+  readonly #rotation: LogRotation | undefined;
+  #at: LogPosition = { size: 0, lineLength: 0 };
 
-  private constructor(path: string, file: Deno.FsFile) {
+  private constructor(path: string, file: Deno.FsFile, rotation?: LogRotation) {
     this.path = path;
     this.#file = file;
+    this.#rotation = rotation;
   }
 
-  /** Open (create) `path` for appending, mode 0644. */
-  static async open(path: string): Promise<LogSink> {
-    return new LogSink(path, await openLog(path));
+  /** Open (create) `path` for appending, mode 0644; rotated by size when `rotation` is given. */
+  static async open(path: string, options: { rotation?: LogRotation } = {}): Promise<LogSink> {
+    const file = await openLog(path);
+    // Only a regular file is rotated (never /dev/null renamed).
+    const rotation = options.rotation && (await file.stat()).isFile ? options.rotation : undefined;
+    const sink = new LogSink(path, file, rotation);
+    if (rotation) sink.#at = await logPosition(file);
+    return sink;
   }
 
   /** Append `bytes`; resolves once they are in the file. Errors are dropped. */
   write(bytes: Uint8Array): Promise<void> {
-    this.#chain = this.#chain.then(() => writeAll(this.#file, bytes)).catch(() => {});
+    this.#chain = this.#chain.then(() =>
+      this.#rotation ? this.#writeRotating(bytes, this.#rotation) : writeAll(this.#file, bytes)
+    ).catch(() => {});
     return this.#chain;
+  }
+
+  async #writeRotating(bytes: Uint8Array, rotation: LogRotation): Promise<void> {
+    for (const step of planWrites(bytes, this.#at, rotation.maxBytes)) {
+      if (step.rotateBefore) await this.#rotate(rotation.keep);
+      try {
+        await writeAll(this.#file, step.bytes);
+      } catch { /* a full disk drops output; it never stops the service */ }
+    }
+  }
+
+  async #rotate(keep: number): Promise<void> {
+    try {
+      await rotateLogFiles(this.path, keep);
+    } catch { /* cannot move it: go on in the same file, try again at the next cut */ }
+    try {
+      const next = await openLog(this.path);
+      this.#file.close();
+      this.#file = next;
+      // #at already says where the new file will stand: planWrites moved it.
+    } catch { /* keep writing where we were */ }
   }
 
   /** Append one `[pidkit] TIME text` line. */
@@ -43,6 +76,7 @@ export class LogSink {
       const old = this.#file;
       this.#file = next;
       old.close();
+      if (this.#rotation) this.#at = await logPosition(next);
     }).catch(() => {});
     return this.#chain;
   }
@@ -79,6 +113,12 @@ async function openLog(path: string): Promise<Deno.FsFile> {
     throw new Error(`it is ${kind}; a log must be a regular file (or /dev/null)`);
   }
   return await Deno.open(path, { append: true, create: true, mode: 0o644 });
+}
+
+/** Where an open log stands (its size; its last line assumed complete). */
+async function logPosition(file: Deno.FsFile): Promise<LogPosition> {
+  const { size } = await file.stat();
+  return { size, lineLength: 0 };
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

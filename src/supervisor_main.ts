@@ -7,11 +7,13 @@
  */
 
 import { disarmSigusr1 } from "./sigusr1.ts";
+import { closeInheritedOnExec } from "./cloexec.ts";
 import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
 
 /** Run a background supervisor; returns its exit status. */
 export async function superviseCommand(_args: string[]): Promise<number> {
   disarmSigusr1();
+  closeInheritedOnExec(); // nothing of `pidkit start`'s caller leaks into the service
   // Loaded only now, so SIGUSR1 is disarmed as early as possible.
   const { supervise } = await import("./supervisor.ts");
   const config = JSON.parse(await new Response(Deno.stdin.readable).text()) as SupervisorConfig;

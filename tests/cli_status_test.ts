@@ -166,6 +166,7 @@ Deno.test("status --json has the documented keys; orphaned tree exits 0", async 
     "verifiedBy",
     "reason",
     "extraLines",
+    "statusText",
   ]);
   assert.equal(s.pid, web.tree.pid);
   assert.equal(s.supervisorPid, web.holder.pid);

@@ -169,6 +169,47 @@ Deno.test("--forking without --main-pidfile: lives while its tree has members", 
   }, { timeoutMs: 10_000 });
 });
 
+Deno.test("--forking with --ready-file: start returns only once the daemon made the file; not ready in time fails and leaves nothing", async () => {
+  await using s = new Services();
+  const name = uniqueName("forkready");
+  const main = s.dir.join("m.pid");
+  const ready = s.dir.join("ready");
+  // The master writes its PID at once and says it is ready 0.4 s later.
+  const daemon = [
+    "sh",
+    "-c",
+    `sh -c 'echo $$ > ${main}; sleep 0.4; touch ${ready}; exec sleep 1000' & exit 0`,
+  ];
+  await s.start(name, ["--forking", "--main-pidfile", main, "--ready-file", ready], daemon);
+  s.pid(Number(Deno.readTextFileSync(main)));
+  assert.ok(Deno.statSync(ready).isFile, "start returned before the ready file existed");
+  assert.equal(JSON.parse((await s.cli(["status", name, "--json"])).stdout).state, "running");
+  assert.equal((await s.cli(["stop", name])).code, 0);
+
+  const never = uniqueName("forknever");
+  const main2 = s.dir.join("m2.pid");
+  const r = await s.cli([
+    "start",
+    never,
+    "--forking",
+    "--main-pidfile",
+    main2,
+    "--ready-file",
+    s.dir.join("never"),
+    "--ready-timeout",
+    "1s",
+    "--",
+    "sh",
+    "-c",
+    `sh -c 'echo $$ > ${main2}; exec sleep 1000' & exit 0`,
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /not ready within 1(\.0)? ?s: .*never did not appear/);
+  const left = Number(Deno.readTextFileSync(main2));
+  assert.ok(!alive(left), "the daemon was stopped");
+  assert.deepEqual(markedProcesses(never), []);
+});
+
 Deno.test("--forking bad input: one line, exit 1 or 2, nothing left running, no PID file left", async (t) => {
   await using s = new Services();
   const fail = async (step: string, opts: string[], cmd: string[], re: RegExp, code = 1) => {

@@ -67,7 +67,7 @@ const launchOptions: Record<string, OptionSpec> = {
   "ready-after": {
     type: "string",
     valueName: "DURATION",
-    description: "ready once the service has lived this long (default 100ms)",
+    description: "ready once the service has lived this long (default 100ms alone)",
   },
   "ready-tcp": {
     type: "string",
@@ -78,6 +78,35 @@ const launchOptions: Record<string, OptionSpec> = {
     type: "string",
     valueName: "FILE",
     description: "ready once the service creates or touches FILE",
+  },
+  "ready-notify": {
+    type: "boolean",
+    description: "ready once the service sends READY=1 to $NOTIFY_SOCKET (sd_notify)",
+  },
+  "ready-fd": {
+    type: "string",
+    valueName: "N",
+    description: "ready once the service writes a newline to descriptor N (3-255, s6 style)",
+  },
+  "ready-timeout": {
+    type: "string",
+    valueName: "DURATION",
+    description: "fail the start when not ready within this long (default 60s)",
+  },
+  watchdog: {
+    type: "string",
+    valueName: "DURATION",
+    description: "once ready, WATCHDOG=1 must arrive this often, or abort and restart it",
+  },
+  "log-max-size": {
+    type: "string",
+    valueName: "SIZE",
+    description: "rotate the log at SIZE (K, M, G): NAME.log.1, .2, ...",
+  },
+  "log-keep": {
+    type: "string",
+    valueName: "N",
+    description: "rotated logs kept with --log-max-size (default 5)",
   },
   tracking: {
     type: "string",
@@ -94,7 +123,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [options] -- CMD [ARGS...]",
     summary: "start CMD supervised, in the background",
     description:
-      "Starts a resident supervisor that holds DIR/NAME.pid, runs CMD in its own session and process group, logs its output and restarts it when asked. Returns once the service is ready and prints `started NAME (pid N)`.",
+      "Starts a resident supervisor that holds DIR/NAME.pid, runs CMD in its own session and process group, logs its output and restarts it when asked. Returns once the service is ready (every --ready-* condition given holds, within --ready-timeout) and prints `started NAME (pid N)`; not ready in time: the tree is stopped, exit 1.",
     options: {
       ...launchOptions,
       "if-not-running": {
@@ -145,7 +174,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "[NAME | --pidfile FILE] [options]",
     summary: "is it running? (exit 0 running, 1 stale, 3 not running, 4 unknown)",
     description:
-      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given. States: running, starting, stopping, orphaned (supervisor gone, tree alive; exit 0), stale (exit 1), stopped, failed (exit 3), unknown (exit 4). Without NAME the exit status is the highest of the services' (3 when there are none). Reads only: never creates the run directory. With --pidfile, a file whose lock is free (a daemon's own) is running (unlocked) when its PID is alive and started no later than the file's last write, stale when the PID is dead, a zombie, or started after the write (PID reuse); --exec, --name and --user must match too (else exit 1, not that program). JSON: locked, verifiedBy, reason.",
+      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given. States: running, reloading (the service said RELOADING=1), starting, stopping, orphaned (supervisor gone, tree alive; exit 0), stale (exit 1), stopped, failed (exit 3), unknown (exit 4). Without NAME the exit status is the highest of the services' (3 when there are none). Reads only: never creates the run directory. With --pidfile, a file whose lock is free (a daemon's own) is running (unlocked) when its PID is alive and started no later than the file's last write, stale when the PID is dead, a zombie, or started after the write (PID reuse); --exec, --name and --user must match too (else exit 1, not that program). JSON: locked, verifiedBy, reason; statusText (the last STATUS= of an sd_notify service).",
     options: { dir, pidfile, ...IDENTITY_OPTIONS, json },
     positionals: [0, 1],
     serviceCommand: "none",
@@ -178,7 +207,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [-n N] [-f]",
     summary: "show the service's log",
     description:
-      "Prints the last N lines of the service's log (read from the end of the file); with -f, follows it across restarts and log rotation (file replaced or truncated) until interrupted (Ctrl-C exits 0).",
+      "Prints the last N lines of the service's log (read from the end of the file); with -f, follows it across restarts and log rotation (file replaced or truncated) until interrupted (Ctrl-C exits 0). With --log-max-size, -n reads back into the rotated files NAME.log.1, .2, ...",
     options: {
       dir,
       lines: {

@@ -1,12 +1,11 @@
 /**
- * `--forking`, `--main-pidfile FILE` and `--ready-timeout D` of `start` and
- * `run`: parsed and checked before anything starts (see src/forking.ts).
+ * `--forking` and `--main-pidfile FILE` of `start` and `run` (their start-up
+ * is bounded by `--ready-timeout`, a readiness option): parsed and checked before anything starts (see src/forking.ts).
  *
  * @module
  */
 
 import { PidkitError, UsageError } from "../errors.ts";
-import { parseDuration } from "../duration.ts";
 import { absolutePath, parentDir } from "../paths.ts";
 import type { ServiceOptions } from "../service_state.ts";
 import type { CommandInput, OptionSpec } from "./spec.ts";
@@ -22,11 +21,6 @@ export const FORKING_OPTIONS: Record<string, OptionSpec> = {
     valueName: "FILE",
     description: "with --forking: the daemon's own PID file, naming the main process",
   },
-  "ready-timeout": {
-    type: "string",
-    valueName: "DURATION",
-    description: "with --forking: how long start-up may take (default 60s)",
-  },
 };
 
 /** The forking fields of the service options (none without `--forking`). */
@@ -37,17 +31,14 @@ export function parseForkingOptions(input: CommandInput): Partial<ServiceOptions
   };
   const forking = input.values.forking === true;
   const main = text("main-pidfile");
-  const timeout = text("ready-timeout");
   if (!forking) {
     if (main !== undefined) throw new UsageError("--main-pidfile needs --forking");
-    if (timeout !== undefined) throw new UsageError("--ready-timeout needs --forking");
     return {};
   }
   if (main === "") throw new UsageError("--main-pidfile needs a file name");
   return {
     forking: true,
     ...(main !== undefined ? { mainPidfile: absolutePath(main) } : {}),
-    ...(timeout !== undefined ? { readyTimeoutMs: parseDuration(timeout) } : {}),
   };
 }
 

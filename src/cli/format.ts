@@ -68,6 +68,7 @@ export function paintPhase(phase: ServicePhase, color: boolean): string {
       return paint(phase, "green", color);
     case "starting":
     case "stopping":
+    case "reloading":
       return paint(phase, "yellow", color);
     case "stopped":
       return paint(phase, "dim", color);

@@ -26,6 +26,8 @@ import {
   type SupervisorConfig,
 } from "../supervisor_protocol.ts";
 import { DEFAULT_RETRY, parseRetry } from "../retry.ts";
+import { DEFAULT_LOG_KEEP, parseSize } from "../log_rotation.ts";
+import { parseReadyFd } from "../ready_fd.ts";
 import type { CommandInput } from "./spec.ts";
 import { checkMainPidfile, parseForkingOptions } from "./forking_options.ts";
 
@@ -47,12 +49,6 @@ export function parseServiceOptions(input: CommandInput): ServiceOptions {
   }
   const retry = str(input, "retry") ?? DEFAULT_RETRY;
   parseRetry(retry); // UsageError when malformed
-  const ready = ["ready-after", "ready-tcp", "ready-file"].filter((k) =>
-    str(input, k) !== undefined
-  );
-  if (ready.length > 1) {
-    throw new UsageError(`use only one of --${ready.join(", --")}`);
-  }
   const readyTcp = str(input, "ready-tcp");
   if (readyTcp !== undefined && !parseHostPort(readyTcp)) {
     throw new UsageError(`bad --ready-tcp '${readyTcp}' (use HOST:PORT, e.g. 127.0.0.1:8080)`);
@@ -64,6 +60,13 @@ export function parseServiceOptions(input: CommandInput): ServiceOptions {
   const readyAfter = str(input, "ready-after");
   const readyFile = str(input, "ready-file");
   const delay = str(input, "restart-delay");
+  const health = parseHealthOptions(input);
+  if (
+    readyAfter !== undefined && health.readyTimeoutMs !== undefined &&
+    parseDuration(readyAfter) > health.readyTimeoutMs
+  ) {
+    throw new UsageError(`--ready-after ${readyAfter} is longer than --ready-timeout`);
+  }
   return {
     restart,
     maxRestarts: maxText === undefined ? DEFAULT_MAX_RESTARTS : Number(maxText),
@@ -74,7 +77,45 @@ export function parseServiceOptions(input: CommandInput): ServiceOptions {
     ...(readyFile !== undefined ? { readyFile: absolutePath(readyFile) } : {}),
     tracking,
     ...parseForkingOptions(input),
+    ...health,
   };
+}
+
+/** A duration option; the error names the option. */
+function durationOption(input: CommandInput, key: string): number | undefined {
+  const text = str(input, key);
+  if (text === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    throw new UsageError(`bad --${key} '${text}' (use e.g. 500ms, 10s, 2m)`);
+  }
+  if (ms < 10) throw new UsageError(`bad --${key} '${text}': use at least 10ms`);
+  return ms;
+}
+
+/** `--ready-notify`, `--ready-fd`, `--ready-timeout`, `--watchdog`, `--log-max-size`, `--log-keep`. */
+function parseHealthOptions(input: CommandInput): Partial<ServiceOptions> {
+  const out: Partial<ServiceOptions> = {};
+  if (input.values["ready-notify"] === true) out.readyNotify = true;
+  const fd = str(input, "ready-fd");
+  if (fd !== undefined) out.readyFd = parseReadyFd(fd);
+  const timeout = durationOption(input, "ready-timeout");
+  if (timeout !== undefined) out.readyTimeoutMs = timeout;
+  const watchdog = durationOption(input, "watchdog");
+  if (watchdog !== undefined) out.watchdogMs = watchdog;
+  const size = str(input, "log-max-size");
+  const keep = str(input, "log-keep");
+  if (size !== undefined) out.logMaxBytes = parseSize(size);
+  if (keep !== undefined) {
+    if (size === undefined) throw new UsageError("--log-keep needs --log-max-size");
+    if (!/^\d{1,4}$/.test(keep) || Number(keep) > 1000) {
+      throw new UsageError(`bad --log-keep '${keep}' (use a number from 0 to 1000)`);
+    }
+    out.logKeep = Number(keep);
+  } else if (size !== undefined) out.logKeep = DEFAULT_LOG_KEEP;
+  return out;
 }
 
 /** `--env K=V` values as a record; UsageError for a malformed one. */
@@ -174,6 +215,9 @@ export function buildConfig(
   const dir = resolveRunDir({ dir: str(input, "dir"), create: true });
   const paths = servicePaths(dir, name);
   const pidfile = pidfileOption ? absolutePath(pidfileOption) : paths.pidfile;
+  if (serviceOptions.logMaxBytes !== undefined) {
+    checkRotatable(logOption ? absolutePath(logOption) : options.foreground ? undefined : "");
+  }
   return {
     name,
     dir,
@@ -191,6 +235,19 @@ export function buildConfig(
     ...(user ? { user } : {}),
     options: serviceOptions,
   };
+}
+
+/** `--log-max-size` needs a regular log file (`""`: the default DIR/NAME.log). */
+function checkRotatable(log: string | undefined): void {
+  if (log === undefined) throw new UsageError("--log-max-size needs a log file (--log FILE)");
+  if (log === "") return;
+  try {
+    if (!Deno.statSync(log).isFile) {
+      throw new UsageError(`--log-max-size: ${log} is not a regular file, it cannot be rotated`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+  }
 }
 
 /**

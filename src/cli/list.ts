@@ -8,7 +8,15 @@
 
 import { formatDuration } from "../duration.ts";
 import { inspectService, isRunningPhase, listServices, resolveRunDir } from "../services.ts";
-import { commandLine, formatBytes, formatPercent, paintPhase, printJson, table } from "./format.ts";
+import {
+  type Align,
+  commandLine,
+  formatBytes,
+  formatPercent,
+  paintPhase,
+  printJson,
+  table,
+} from "./format.ts";
 import { EXIT, printOut, useColor } from "./io.ts";
 import { ProcSnapshot, totals } from "./proc_snapshot.ts";
 import type { CommandInput } from "./spec.ts";
@@ -24,6 +32,8 @@ export interface ListJson {
   memoryBytes: number;
   cpuPercent: number;
   command: string[] | null;
+  /** The last `STATUS=` text the service sent over sd_notify. */
+  statusText: string | null;
 }
 
 /** `pidkit list`. */
@@ -49,6 +59,7 @@ export async function run(input: CommandInput): Promise<number> {
       memoryBytes: t.rssBytes,
       cpuPercent: Math.round(t.cpuPercent * 10) / 10,
       command: info.state?.command ?? null,
+      statusText: live ? info.state?.statusText ?? null : null,
     };
   });
   if (input.values.json === true) {
@@ -61,9 +72,10 @@ export async function run(input: CommandInput): Promise<number> {
   }
   const color = useColor();
   const dash = "-";
+  const status = statusColumn(rows);
   printOut(table(
     [
-      ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "MEM", "CPU", "COMMAND"],
+      ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "MEM", "CPU", ...status.head, "COMMAND"],
       ...rows.map((r) => [
         r.name,
         paintPhase(r.state as Parameters<typeof paintPhase>[0], color),
@@ -72,10 +84,36 @@ export async function run(input: CommandInput): Promise<number> {
         r.restarts?.toString() ?? dash,
         r.processes ? formatBytes(r.memoryBytes) : dash,
         r.processes ? formatPercent(r.cpuPercent) : dash,
+        ...status.cell(r),
         r.command ? commandLine(r.command) : dash,
       ]),
     ],
-    ["left", "left", "right", "right", "right", "right", "right", "left"],
+    ["left", "left", "right", "right", "right", "right", "right", ...status.align, "left"],
   ));
   return EXIT.ok;
+}
+
+/** The widest STATUS cell; longer texts are cut with an ellipsis. */
+const STATUS_WIDTH = 40;
+
+/**
+ * The STATUS column (sd_notify `STATUS=` texts), only when some service has
+ * one and the terminal, if there is one, leaves room for it.
+ */
+function statusColumn(rows: ListJson[]): {
+  head: string[];
+  align: Align[];
+  cell: (r: ListJson) => string[];
+} {
+  let room = true;
+  try {
+    if (Deno.stdout.isTerminal()) room = Deno.consoleSize().columns >= 120;
+  } catch { /* no terminal size: assume room */ }
+  if (!room || !rows.some((r) => r.statusText)) return { head: [], align: [], cell: () => [] };
+  const cut = (t: string) => t.length > STATUS_WIDTH ? `${t.slice(0, STATUS_WIDTH - 3)}...` : t;
+  return {
+    head: ["STATUS"],
+    align: ["left"],
+    cell: (r) => [r.statusText ? cut(r.statusText) : "-"],
+  };
 }

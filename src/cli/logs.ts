@@ -11,6 +11,7 @@ import { PidkitError, UsageError } from "../errors.ts";
 import { readState } from "../service_state.ts";
 import { resolveRunDir, servicePaths, validateName } from "../services.ts";
 import { EXIT } from "./io.ts";
+import { keptLogFiles } from "../log_rotation.ts";
 import type { CommandInput } from "./spec.ts";
 
 const CHUNK = 64 * 1024;
@@ -34,7 +35,7 @@ export async function run(input: CommandInput): Promise<number> {
     if (!follow) throw new PidkitError(`no log for ${name}: ${path} does not exist`);
   }
   try {
-    if (file) await writeOut(await tail(file, lines));
+    if (file) await writeOut(await withKeptLines(path, await tail(file, lines), lines));
     if (!follow) return EXIT.ok;
     Deno.addSignalListener("SIGINT", () => Deno.exit(EXIT.ok));
     await followFile(path, file);
@@ -47,6 +48,32 @@ export async function run(input: CommandInput): Promise<number> {
       file?.close();
     } catch { /* closed while following */ }
   }
+}
+
+/**
+ * `recent` (the last lines of the current log) preceded by lines of the
+ * rotated files (NAME.log.1, .2, ...) when it has fewer than `n`.
+ */
+async function withKeptLines(path: string, recent: Uint8Array, n: number): Promise<Uint8Array> {
+  let have = countLines(recent);
+  const parts = [recent];
+  for (const older of have < n ? keptLogFiles(path) : []) {
+    try {
+      using f = await Deno.open(older, { read: true });
+      const more = await tail(f, n - have);
+      parts.unshift(more);
+      have += countLines(more);
+    } catch { /* rotated away meanwhile */ }
+    if (have >= n) break;
+  }
+  return concat(parts);
+}
+
+function countLines(bytes: Uint8Array): number {
+  let lines = 0;
+  for (const b of bytes) if (b === NL) lines++;
+  if (bytes.length > 0 && bytes[bytes.length - 1] !== NL) lines++;
+  return lines;
 }
 
 function parseLines(text: string | undefined): number {
@@ -114,6 +141,7 @@ async function readAt(file: Deno.FsFile, pos: number, len: number): Promise<Uint
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {
+  chunks = chunks.filter((c) => c.length > 0);
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
   let off = 0;

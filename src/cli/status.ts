@@ -67,6 +67,8 @@ export interface StatusJson {
   reason: string | null;
   /** The lines after the PID of a file with more than a PID (postmaster.pid), as they are. */
   extraLines: string[] | null;
+  /** The last `STATUS=` text the service sent over sd_notify. */
+  statusText: string | null;
 }
 
 /** Build the JSON record of a service (reads the leader's start time for the uptime). */
@@ -89,6 +91,7 @@ export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJso
     log: info.state?.log ?? null,
     error: info.error ?? null,
     pidfileLost: info.pidfileLost ?? false,
+    statusText: info.state?.statusText ?? null,
     ...verdictFields(info),
   };
 }
@@ -212,6 +215,7 @@ function describe(s: StatusJson, plainFile: boolean): string {
   if (s.state === "orphaned") {
     add("note", "the supervisor is gone but the tree still runs; `pidkit stop` stops it");
   }
+  add("status", s.statusText);
   add(plainFile ? "lock holder" : "supervisor", s.supervisorPid?.toString());
   if (s.extraLines) add("file also says", s.extraLines.join(" | "));
   if (s.uptimeMs !== null) add("uptime", formatDuration(s.uptimeMs));

@@ -116,6 +116,7 @@ export async function stopService(
   }
   switch (info.phase) {
     case "running":
+    case "reloading":
     case "starting":
     case "stopping":
       return await stopSupervised(dir, name, pidfile, retry, info.supervisorPid, state, info);

@@ -20,6 +20,7 @@ import { cliStatusFuzz } from "./cli_status_fuzz.ts";
 import { escapingTrees } from "./escaping_trees.ts";
 import { signalStorm } from "./signal_storm.ts";
 import { load } from "./load.ts";
+import { notifyFlood } from "./notify_flood.ts";
 import { resourceFaults } from "./resource_faults.ts";
 import { legacyReuse } from "./legacy_reuse.ts";
 
@@ -42,5 +43,6 @@ export const SCENARIOS: Scenario[] = [
   signalStorm,
   sabotageCli,
   resourceFaults,
+  notifyFlood,
   load,
 ];

@@ -1,0 +1,182 @@
+/**
+ * Size-capped logs (`--log-max-size SIZE`, `--log-keep N`): when NAME.log
+ * would grow past SIZE it becomes NAME.log.1 (.1 becomes .2, and so on;
+ * the oldest beyond N is dropped) and a new NAME.log begins. Cuts fall
+ * between lines: a line that began in one file ends there (a file may run
+ * over SIZE by less than one line); only a line longer than SIZE itself is
+ * split.
+ *
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+
+/** The rotation limits of one log. */
+export interface LogRotation {
+  /** Rotate when the file would grow past this many bytes. */
+  maxBytes: number;
+  /** Rotated files kept (NAME.log.1 to NAME.log.N); 0 keeps none. */
+  keep: number;
+}
+
+/** `--log-keep`'s default when `--log-max-size` is given. */
+export const DEFAULT_LOG_KEEP = 5;
+/** The smallest `--log-max-size` (smaller would rotate on nearly every line). */
+export const MIN_LOG_BYTES = 1024;
+
+const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/**
+ * Parse a size such as `512K`, `10M`, `1G` or `4096` (bytes; suffixes are
+ * powers of 1024, case-insensitive, an optional trailing `B` or `iB`).
+ * Throws {@linkcode UsageError} naming the option.
+ *
+ * @example
+ * ```ts
+ * import { parseSize } from "./log_rotation.ts";
+ * parseSize("10M"); // 10485760
+ * ```
+ */
+export function parseSize(text: string, option = "--log-max-size"): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?$/i.exec(text.trim());
+  const bytes = m ? Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]) : NaN;
+  if (!m || !Number.isSafeInteger(bytes)) {
+    throw new UsageError(`bad ${option} '${text}' (use a size such as 512K, 10M or 1G)`);
+  }
+  if (bytes < MIN_LOG_BYTES) {
+    throw new UsageError(`bad ${option} '${text}': at least ${MIN_LOG_BYTES / 1024}K`);
+  }
+  return bytes;
+}
+
+/** Where a log file stands: its size and the length of its unfinished last line. */
+export interface LogPosition {
+  /** Bytes in the file. */
+  size: number;
+  /** Bytes after the file's last newline (0: it ends at a line boundary). */
+  lineLength: number;
+}
+
+/** One write of a planned sequence; `rotateBefore`: rotate the file first. */
+export interface PlannedWrite {
+  /** Rotate before writing these bytes. */
+  rotateBefore: boolean;
+  /** The bytes. */
+  bytes: Uint8Array;
+}
+
+const NL = 10;
+
+/**
+ * Plan how to append `bytes` to a log at `at` without passing `maxBytes`
+ * except to finish a line, and without splitting a line unless it is
+ * longer than `maxBytes`. Updates `at` to where the log will stand.
+ *
+ * @example
+ * ```ts
+ * import { planWrites } from "./log_rotation.ts";
+ * const at = { size: 1000, lineLength: 0 };
+ * const plan = planWrites(new TextEncoder().encode("a\nb\n"), at, 1001);
+ * console.log(plan.map((p) => p.rotateBefore)); // [false, true]: "a\n" fits, "b\n" starts a new file
+ * ```
+ */
+export function planWrites(bytes: Uint8Array, at: LogPosition, maxBytes: number): PlannedWrite[] {
+  const out: PlannedWrite[] = [];
+  let rotate = false;
+  let rest = bytes;
+  const emit = (n: number, rotateAfter: boolean) => {
+    const piece = rest.subarray(0, n);
+    out.push({ rotateBefore: rotate, bytes: piece });
+    rest = rest.subarray(n);
+    const nl = piece.lastIndexOf(NL);
+    at.size += n;
+    at.lineLength = nl < 0 ? at.lineLength + n : n - nl - 1;
+    rotate = rotateAfter;
+    if (rotateAfter) at.size = at.lineLength = 0;
+  };
+  while (rest.length > 0) {
+    const room = maxBytes - at.size;
+    if (rest.length <= room) {
+      emit(rest.length, false);
+      break;
+    }
+    const cut = room > 0 ? rest.subarray(0, room).lastIndexOf(NL) : -1;
+    if (cut >= 0) {
+      emit(cut + 1, true); // whole lines fit; the next one starts a new file
+      continue;
+    }
+    if (at.lineLength === 0 && at.size > 0) {
+      rotate = true; // the next line starts a new file
+      at.size = 0;
+      continue;
+    }
+    // The file ends in the middle of a line (or is empty): the line stays
+    // in it if the whole line is no longer than maxBytes.
+    const nl = rest.indexOf(NL);
+    const piece = nl >= 0 ? nl + 1 : rest.length;
+    if (at.lineLength + piece <= maxBytes) {
+      emit(piece, nl >= 0);
+      continue;
+    }
+    // A line longer than maxBytes: split it.
+    if (maxBytes > at.lineLength) emit(maxBytes - at.lineLength, true);
+    else {
+      rotate = true;
+      at.size = at.lineLength = 0;
+    }
+  }
+  return out;
+}
+
+/** `PATH.N`, the Nth kept file of the log at `path`. */
+export function rotatedPath(path: string, n: number): string {
+  return `${path}.${n}`;
+}
+
+/**
+ * Shift the kept files (`PATH.N-1` to `PATH.N`, ..., `PATH` to `PATH.1`)
+ * and drop what is beyond `keep`. The caller reopens `PATH` afterwards.
+ *
+ * @example
+ * ```ts
+ * import { rotateLogFiles } from "./log_rotation.ts";
+ * await rotateLogFiles("/tmp/demo.log", 5);
+ * ```
+ */
+export async function rotateLogFiles(path: string, keep: number): Promise<void> {
+  for (let n = keep + 1;; n++) {
+    try {
+      await Deno.remove(rotatedPath(path, n));
+    } catch {
+      break; // a gap ends it
+    }
+  }
+  for (let n = keep - 1; n >= 1; n--) {
+    await Deno.rename(rotatedPath(path, n), rotatedPath(path, n + 1)).catch(() => {});
+  }
+  if (keep >= 1) await Deno.rename(path, rotatedPath(path, 1));
+  else await Deno.remove(path);
+}
+
+/**
+ * The kept files of the log at `path` that exist, newest first
+ * (`PATH.1`, `PATH.2`, ...), up to the first gap.
+ *
+ * @example
+ * ```ts
+ * import { keptLogFiles } from "./log_rotation.ts";
+ * console.log(keptLogFiles("/run/pidkit/web.log")); // e.g. ["/run/pidkit/web.log.1"]
+ * ```
+ */
+export function keptLogFiles(path: string): string[] {
+  const out: string[] = [];
+  for (let n = 1;; n++) {
+    try {
+      if (!Deno.statSync(rotatedPath(path, n)).isFile) break;
+    } catch {
+      break;
+    }
+    out.push(rotatedPath(path, n));
+  }
+  return out;
+}

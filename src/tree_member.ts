@@ -1,0 +1,52 @@
+/**
+ * Whether one given PID belongs to a process tree, without listing the
+ * whole tree: what a notify message's sender (or a `MAINPID=`) must be.
+ *
+ * The rule is the trackers' rule for one process: with cgroup tracking, it
+ * sits in the tree's cgroup (or below it); with group tracking, it started
+ * no earlier than the leader and is in the leader's process group or
+ * session or carries the tree's marker in its environment.
+ *
+ * @module
+ */
+
+import { findCgroup2 } from "./cgroup.ts";
+import { environHas, isDeadState, readCgroupV2Path, readProcStat } from "./proc.ts";
+import type { TreeRef } from "./tree.ts";
+
+/**
+ * Whether process `pid` is a live member of the tree `ref` describes.
+ *
+ * @example
+ * ```ts
+ * import { isTreeMember } from "./tree_member.ts";
+ * import type { TreeRef } from "./tree.ts";
+ * const ref: TreeRef = { pid: 10, startTime: 5, pgid: 10, sid: 10, marker: "web:ab12cd34", tracking: "group" };
+ * console.log(isTreeMember(ref, Deno.pid)); // false
+ * ```
+ */
+export function isTreeMember(ref: TreeRef, pid: number): boolean {
+  if (!(pid > 0) || pid === Deno.pid) return false;
+  const st = readProcStat(pid);
+  if (st === undefined || isDeadState(st.state) && st.state !== "Z") return false;
+  if (st.startTime < ref.startTime) return false;
+  if (ref.tracking === "cgroup" && ref.cgroupPath !== undefined) {
+    const rel = readCgroupV2Path(pid);
+    const mount = cgroupMount();
+    if (rel === undefined || mount === undefined) return false;
+    const abs = rel === "/" ? mount : `${mount}${rel}`;
+    return abs === ref.cgroupPath || abs.startsWith(`${ref.cgroupPath}/`);
+  }
+  if (st.pgid === ref.pgid || st.sid === ref.sid) {
+    // The leader's group and session ids cannot be reused while anyone is in them.
+    return true;
+  }
+  return environHas(pid, `PIDKIT_SERVICE=${ref.marker}`);
+}
+
+let mountPoint: string | null | undefined;
+
+function cgroupMount(): string | undefined {
+  if (mountPoint === undefined) mountPoint = findCgroup2()?.mountPoint ?? null;
+  return mountPoint ?? undefined;
+}
