@@ -91,8 +91,8 @@ export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJso
     log: info.state?.log ?? null,
     error: info.error ?? null,
     pidfileLost: info.pidfileLost ?? false,
-    statusText: info.state?.statusText ?? null,
     ...verdictFields(info),
+    statusText: info.state?.statusText ?? null,
   };
 }
 
