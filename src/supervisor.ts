@@ -43,6 +43,7 @@ import {
   type TreeExit,
 } from "./tree.ts";
 import { findSetpriv } from "./gate.ts";
+import { type Adoption, adoptOrphans } from "./reaper.ts";
 
 /** How {@linkcode supervise} runs. */
 export interface SuperviseOptions {
@@ -125,6 +126,9 @@ class Supervisor {
     // `start` told), not kill it by the default action with its PID file
     // left behind.
     this.listen();
+    // A child subreaper that reaps: the tree's orphans stay in view (group
+    // tier) and never linger as zombies, also as a container's PID 1.
+    this.adoption = adoptOrphans();
     // A tree left running by a killed predecessor is an instance although
     // the lock is free: refuse before taking over (and so rewriting) the
     // PID file that still names it. Checked again once locked (a race).
@@ -160,9 +164,13 @@ class Supervisor {
       return 1;
     } finally {
       await this.lock.release().catch(() => {});
+      this.adoption.reaper?.reapNow();
+      this.adoption.reaper?.stop();
       await this.log?.close();
     }
   }
+
+  adoption: Adoption = {};
 
   async locked(): Promise<number> {
     const { cfg } = this;
@@ -173,6 +181,7 @@ class Supervisor {
         return await this.fail(`cannot open log ${cfg.log}: ${messageLine(err)}`);
       }
     }
+    if (this.adoption.problem) await this.log?.line(`orphans: ${this.adoption.problem}`);
     const previous = readPreviousState(cfg.state);
     if (previous) {
       const survivor = await describeSurvivor(cfg.name, previous);
@@ -307,6 +316,7 @@ class Supervisor {
         stderr: piped ? "piped" : "inherit",
         tracking: cfg.options.tracking,
         name: cfg.name,
+        adoptOrphans: this.adoption.reaper !== undefined,
       });
     } catch (err) {
       const msg = `cannot start ${cfg.name}: ${messageLine(err)}`;

@@ -26,6 +26,7 @@ import { waitCgroupEmpty } from "./cgroup.ts";
 import { messageLine, PidkitError, UsageError } from "./errors.ts";
 import { checkProgram, findSetpriv, spawnGated } from "./gate.ts";
 import { GroupScanner } from "./group.ts";
+import { ownChild } from "./reaper.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
@@ -87,6 +88,13 @@ export interface SpawnTreeOptions {
   nonce?: string;
   /** Name used in the marker and the cgroup name (`[A-Za-z0-9._-]`, at most 64); default: the program's base name. */
   name?: string;
+  /**
+   * This process is a child subreaper for the tree (see `becomeSubreaper`
+   * in `reaper.ts`) and spawns nothing else: the orphans the kernel
+   * reparents to it are members (group tracking), so a descendant that
+   * clears its environment and leaves the session is still found.
+   */
+  adoptOrphans?: boolean;
 }
 
 /**
@@ -205,7 +213,7 @@ class GroupTracker implements Tracker {
   readonly #scanner: GroupScanner;
   readonly #pgid: number;
 
-  constructor(ref: TreeRef) {
+  constructor(ref: TreeRef & { adopter?: number }) {
     this.#scanner = new GroupScanner(ref);
     this.#pgid = ref.pgid;
   }
@@ -305,6 +313,8 @@ class CgroupTracker implements Tracker {
 
 /** Handed from spawnTree to the constructor (which cannot take it as a public parameter). */
 let adopting: Deno.ChildProcess | undefined;
+/** Handed from spawnTree to the constructor: this process adopts the tree's orphans. */
+let adoptingOrphans = false;
 
 /**
  * A running process tree: the leader started by {@linkcode spawnTree} (or
@@ -355,9 +365,10 @@ export class ProcessTree implements AsyncDisposable {
     if (ref.cgroupPath !== undefined) this.cgroupPath = ref.cgroupPath;
     this.#tracker = ref.tracking === "cgroup" && ref.cgroupPath !== undefined
       ? new CgroupTracker(ref.cgroupPath)
-      : new GroupTracker(ref);
+      : new GroupTracker(adoptingOrphans ? { ...ref, adopter: Deno.pid } : ref);
     const child = adopting;
     adopting = undefined;
+    adoptingOrphans = false;
     this.#child = child?.pid === ref.pid ? child : undefined;
     this.stdin = this.#pipe(() => this.#child!.stdin);
     this.stdout = this.#pipe(() => this.#child!.stdout);
@@ -610,6 +621,7 @@ export async function spawnTree(
   } else {
     try {
       child = new Deno.Command(argv[0], { ...cmdOptions, args: argv.slice(1) }).spawn();
+      ownChild(child); // Deno reaps it: an orphan reaper must not
     } catch (err) {
       throw new PidkitError(`cannot start ${command[0]}: ${messageLine(err)}`);
     }
@@ -628,6 +640,7 @@ export async function spawnTree(
   };
   if (cgroupPath !== undefined) ref.cgroupPath = cgroupPath;
   adopting = child;
+  adoptingOrphans = options.adoptOrphans === true;
   return new ProcessTree(ref);
 }
 

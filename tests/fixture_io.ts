@@ -75,6 +75,8 @@ export interface SpawnFixtureOptions {
   uid?: number;
   gid?: number;
   env?: Record<string, string>;
+  /** Where deno and the fixtures are (another user may need copies: see readable_copy.ts). */
+  from?: { deno: string; fixtures: string };
 }
 
 /** Run `deno run tests/fixtures/NAME ARGS...` under `reaper`, stdout piped. */
@@ -86,11 +88,11 @@ export function spawnFixture(
 ): Fixture {
   const child = reaper.spawn(
     [
-      Deno.execPath(),
+      options.from?.deno ?? Deno.execPath(),
       "run",
       "--quiet",
       ...(options.permissions ?? ["-A"]),
-      `${FIXTURES}/${name}`,
+      `${options.from?.fixtures ?? FIXTURES}/${name}`,
       ...args,
     ],
     {

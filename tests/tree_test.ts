@@ -12,6 +12,7 @@ import {
 import { findSetpriv } from "../src/gate.ts";
 import { readProcStat } from "../src/proc.ts";
 import { alive, FIXTURES, type TempDir, tempDir, waitUntil } from "./helpers.ts";
+import { readableCopy } from "./readable_copy.ts";
 
 const TREE = `${FIXTURES}/tree.sh`;
 const linux = Deno.build.os === "linux";
@@ -433,9 +434,11 @@ Deno.test({
     await using dir = tempDir();
     Deno.chmodSync(dir.path, 0o755);
     const script = dir.join("probe.ts");
+    // A clone under a 0700 directory: uid 65534 runs copies it can read.
+    const from = readableCopy(dir.path);
     Deno.writeTextFileSync(
       script,
-      `import { spawnTree } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+      `import { spawnTree } from ${JSON.stringify(`file://${from.root}/mod.ts`)};
 const auto = await spawnTree(["true"], { stdin: "null" });
 await auto.status;
 let forced = "ok";
@@ -443,7 +446,7 @@ try { await spawnTree(["true"], { tracking: "cgroup", stdin: "null" }); } catch 
 console.log(JSON.stringify({ auto: auto.tracking, forced }));`,
     );
     Deno.chmodSync(script, 0o644);
-    const r = await new Deno.Command(Deno.execPath(), {
+    const r = await new Deno.Command(from.deno, {
       args: ["run", "-A", "--quiet", "--no-lock", script],
       uid: 65534,
       gid: 65534,
