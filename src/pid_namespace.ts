@@ -22,6 +22,7 @@
  * @module
  */
 
+import { PidkitError } from "./errors.ts";
 import { listPids, readPidNamespace } from "./proc.ts";
 
 /**
@@ -58,6 +59,30 @@ export function procIsOurs(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Throw {@linkcode PidkitError} (one line, {@linkcode FOREIGN_PROC}) when a
+ * `/proc` is mounted but belongs to another PID namespace: PIDs read from it
+ * are not the ones `kill(2)` takes here, so whatever would signal them must
+ * refuse. Quiet where `/proc` cannot be read at all (the callers' own checks
+ * say that).
+ *
+ * @example
+ * ```ts
+ * import { requireOwnProc } from "./pid_namespace.ts";
+ * requireOwnProc(); // before signalling anything found through /proc
+ * ```
+ */
+export function requireOwnProc(): void {
+  if (Deno.build.os !== "linux") return;
+  let self: string;
+  try {
+    self = Deno.readLinkSync("/proc/self");
+  } catch {
+    return;
+  }
+  if (self !== String(Deno.pid)) throw new PidkitError(FOREIGN_PROC);
 }
 
 /** The one-line reason given when `/proc` belongs to another PID namespace. */

@@ -27,6 +27,7 @@ import { messageLine, PidkitError, UsageError } from "./errors.ts";
 import { checkProgram, findSetpriv, spawnGated } from "./gate.ts";
 import { GroupScanner } from "./group.ts";
 import { ownChild } from "./reaper.ts";
+import { requireOwnProc } from "./pid_namespace.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
@@ -540,6 +541,7 @@ function nonce(): string {
 }
 
 function requireProc(what: string): void {
+  requireOwnProc(); // PIDs of another namespace's /proc are not ours to signal
   if (!procAvailable()) {
     throw new PidkitError(
       Deno.build.os === "linux"

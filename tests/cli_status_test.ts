@@ -161,6 +161,8 @@ Deno.test("status --json has the documented keys; orphaned tree exits 0", async 
     "log",
     "error",
     "pidfileLost",
+    "kernelPid",
+    "namespaced",
   ]);
   assert.equal(s.pid, web.tree.pid);
   assert.equal(s.supervisorPid, web.holder.pid);
