@@ -23,7 +23,7 @@
  */
 
 import { PidkitError } from "./errors.ts";
-import { listPids, readPidNamespace } from "./proc.ts";
+import { listPids, readPidNamespace, readProcStat } from "./proc.ts";
 
 /**
  * Whether this process is the init (PID 1) of its PID namespace: the
@@ -164,4 +164,28 @@ export function locatePid(written: number, holderPid: number | undefined): PidLo
     if (readPidNamespace(pid) === holderNs) return { ...notFound, kernelPid: pid };
   }
   return notFound;
+}
+
+/**
+ * Whether the process the kernel numbers `kernelPid` here is the one a
+ * state file recorded as `recorded` (PID and start time), possibly from
+ * inside a PID namespace: the PID matches in the process's own (innermost)
+ * namespace and the start time (ticks after boot, the same in every
+ * namespace) is equal.
+ *
+ * @example
+ * ```ts
+ * import { isRecordedProcess } from "./pid_namespace.ts";
+ * // A supervisor that is PID 1 of a container, seen from the host as 1385:
+ * console.log(isRecordedProcess(1385, { pid: 1, startTime: 270717 }));
+ * ```
+ */
+export function isRecordedProcess(
+  kernelPid: number,
+  recorded: { pid: number; startTime: number },
+): boolean {
+  if (kernelPid === recorded.pid) return true;
+  const levels = readNsPids(kernelPid);
+  if (levels === undefined || levels[levels.length - 1] !== recorded.pid) return false;
+  return readProcStat(kernelPid)?.startTime === recorded.startTime;
 }

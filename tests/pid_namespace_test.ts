@@ -352,3 +352,53 @@ Deno.test({
     assert.equal(st.code, 0, st.stderr);
   },
 });
+
+Deno.test({
+  name:
+    "a service supervised inside a namespace: status, list and ps from outside use the kernel's PIDs",
+  ignore: problem !== undefined,
+  async fn() {
+    await using tmp = tempDir();
+    await using reaper = new Reaper();
+    const dir = tmp.join("run");
+    const ready = tmp.join("ready");
+    const { child, init } = await inNamespace(reaper, [
+      DENO,
+      "run",
+      "-A",
+      "--quiet",
+      CLI,
+      "run",
+      "app",
+      "--dir",
+      dir,
+      "--tracking",
+      "group",
+      "--",
+      "sh",
+      "-c",
+      `sleep 600 & env -i setsid sleep 601 & touch "$1"; wait`,
+      "sh",
+      ready,
+    ]);
+    await waitUntil(() => exists(ready), { timeoutMs: 30_000, what: "the service" });
+    const leader = childrenOf(init).find((p) => stateOf(p) !== "Z")!;
+    const st = await runCli(["status", "app", "--dir", dir, "--json"]);
+    assert.equal(st.code, 0, st.stderr);
+    const s = JSON.parse(st.stdout);
+    assert.equal(s.state, "running"); // the holder is the recorded supervisor (pid 1 inside)
+    assert.equal(s.supervisorPid, init);
+    assert.equal(s.kernelPid, leader);
+    assert.equal(s.namespaced, true);
+    assert.notEqual(s.pid, leader); // as written: the namespace's PID
+    const list = JSON.parse((await runCli(["list", "--dir", dir, "--json"])).stdout);
+    assert.equal(list.services[0].kernelPid, leader);
+    assert.equal(list.services[0].processes, 3);
+    assert.ok(list.services[0].uptimeMs !== null);
+    const ps = JSON.parse((await runCli(["ps", "app", "--dir", dir, "--json"])).stdout);
+    assert.equal(ps.kernelPid, leader);
+    assert.deepEqual(ps.processes.map((p: { ppid: number }) => p.ppid), [init, leader, leader]);
+    Deno.kill(init, "SIGTERM");
+    assert.equal((await child.status).code, 143);
+  },
+});
