@@ -12,8 +12,10 @@
  *    `setsid`.
  * 2. `"group"`: members are the processes in the leader's process group or
  *    session, or whose environment carries `PIDKIT_SERVICE=<name>:<nonce>`
- *    (see `src/group.ts`). A process that clears its environment *and*
- *    leaves the session escapes this tier.
+ *    (see `src/group.ts`), and their descendants (the parent chain) and
+ *    orphans adopted by a subreaper supervisor. A process that clears its
+ *    environment, leaves the session and is orphaned with no subreaper for
+ *    the tree escapes this tier.
  *
  * Everything here reads `/proc`: Linux only, and Deno needs `-A`.
  *

@@ -60,6 +60,9 @@ function copyTree(from: string, to: string): void {
     }
     return;
   }
+  const parent = to.slice(0, to.lastIndexOf("/"));
+  Deno.mkdirSync(parent, { recursive: true });
+  Deno.chmodSync(parent, 0o755);
   Deno.copyFileSync(from, to);
   Deno.chmodSync(to, ((info.mode ?? 0o644) & 0o111) ? 0o755 : 0o644);
 }

@@ -198,8 +198,9 @@ for (const { tracking, ignore } of tiers) {
         one("setsid"),
         one("daemon"),
         one("noterm"),
+        // env -i + setsid: the cgroup holds it; the group tier follows the parent chain.
+        one("escapee"),
       ];
-      if (tracking === "cgroup") expected.push(one("escapee"));
       assert.ok(expected.length >= 20);
 
       const members = tree.members();
@@ -220,10 +221,6 @@ for (const { tracking, ignore } of tiers) {
         assert.equal(m.command, "sleep 300");
         assert.ok(m.rssBytes > 0);
       }
-      if (tracking === "group") {
-        // The documented limit: env -i + setsid leaves no trace to follow.
-        assert.ok(!byPid.has(one("escapee")));
-      }
 
       const report = await tree.stop({ retry: "TERM/1/KILL/5" });
       assert.deepEqual(report.survivors, []);
@@ -236,10 +233,6 @@ for (const { tracking, ignore } of tiers) {
       assert.equal((await tree.status).signal, "SIGTERM");
       if (tracking === "cgroup") {
         assert.throws(() => Deno.statSync(tree.cgroupPath!), Deno.errors.NotFound);
-      } else {
-        // ... and the escapee is still running: the test ends it by its PID.
-        assert.ok(alive(one("escapee")));
-        Deno.kill(one("escapee"), "SIGKILL");
       }
     },
   });
