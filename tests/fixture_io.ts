@@ -75,6 +75,8 @@ export interface SpawnFixtureOptions {
   uid?: number;
   gid?: number;
   env?: Record<string, string>;
+  /** Working directory (another user may not be able to enter the test's own). */
+  cwd?: string;
   /** Where deno and the fixtures are (another user may need copies: see readable_copy.ts). */
   from?: { deno: string; fixtures: string };
 }
@@ -100,6 +102,7 @@ export function spawnFixture(
       stdout: "piped",
       uid: options.uid,
       gid: options.gid,
+      cwd: options.cwd,
       env: options.env,
     },
   );

@@ -205,7 +205,9 @@ Deno.test({
       uid: 65534,
       gid: 65534,
       env: { DENO_DIR: denoDir, HOME: denoDir },
-      from: readableCopy(dir.path), // a clone under a 0700 directory: copies uid 65534 can read
+      // A clone under a 0700 directory: copies uid 65534 can read, and a cwd it can enter.
+      from: readableCopy(dir.path),
+      cwd: dir.path,
     });
     const line = await fixture.lines.next(60_000);
     assert.match(line, /^error permission - cannot create .*locked\/app\.pid: permission denied/);
