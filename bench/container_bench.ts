@@ -88,7 +88,7 @@ for (const adopt of [false, true]) {
 
 /** The mixed tree started with adoptOrphans (this process is already a subreaper). */
 async function adoptedTree() {
-  const dir = Deno.makeTempDirSync({ prefix: "pidkit-bench-" });
+  const dir = await Deno.makeTempDir({ prefix: "pidkit-bench-" });
   const out = `${dir}/pids`;
   const tree = await spawnTree(["sh", `${ROOT}tests/fixtures/tree.sh`, "full", out, "14"], {
     tracking: "group",
@@ -100,13 +100,10 @@ async function adoptedTree() {
   const deadline = Date.now() + 30_000;
   let pids = new Map<string, number[]>();
   for (;;) {
-    const lines = (() => {
-      try {
-        return Deno.readTextFileSync(out).split("\n").filter(Boolean);
-      } catch {
-        return [];
-      }
-    })();
+    const lines = await Deno.readTextFile(out).then(
+      (text) => text.split("\n").filter(Boolean),
+      () => [] as string[],
+    );
     if (lines.length >= 23 || Date.now() > deadline) {
       pids = new Map();
       for (const line of lines) {
