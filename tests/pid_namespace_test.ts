@@ -140,6 +140,7 @@ Deno.test({
     // stop signals the lock holder as the kernel numbers it, never "pid 1".
     const stop = await runCli(["stop", "--pidfile", path]);
     assert.equal(stop.code, 0, stop.stderr);
+    assert.match(stop.stdout, new RegExp(`pid 1 written in the file is pid ${init} here`));
     assert.equal((await child.status).code, 143);
     assert.ok(startTimeOf(1) !== undefined, "the host's init lives");
   },
