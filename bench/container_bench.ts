@@ -47,6 +47,7 @@ if (why) {
         out,
       ],
       stdout: "piped",
+      detached: true, // like a service tree: its orphans are not in our session
     }).spawn();
     ownChild(sh);
     const pid = Number(new TextDecoder().decode((await sh.output()).stdout).trim());
