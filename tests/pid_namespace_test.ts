@@ -11,6 +11,8 @@
 import assert from "node:assert/strict";
 import { CLI, FIXTURES, Reaper, runCli, startTimeOf, tempDir, waitUntil } from "./helpers.ts";
 import { Lines } from "./fixture_io.ts";
+import { childrenOf, cliArgv, stateOf } from "./process_view.ts";
+import { exists } from "./torture/util.ts";
 
 const linux = Deno.build.os === "linux";
 
@@ -39,27 +41,6 @@ const problem = await namespaceProblem();
 if (problem) console.log(`skipped: PID namespace tests: ${problem}`);
 
 const DENO = Deno.execPath();
-
-/** The children of `pid` (all threads). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-      const text = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/children`);
-      for (const w of text.split(" ")) if (w !== "") out.push(Number(w));
-    }
-  } catch { /* gone */ }
-  return out;
-}
-
-function stateOf(pid: number): string | undefined {
-  try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return s[s.lastIndexOf(")") + 2];
-  } catch {
-    return undefined;
-  }
-}
 
 /** `argv` as PID 1 of a new PID namespace; returns unshare's child and the init's host PID. */
 async function inNamespace(
@@ -157,25 +138,23 @@ Deno.test({
     // PID 1 and exits 0.1 s later), then the service waits to be told.
     const script = `for i in 1 2 3 4 5 6; do (sleep 0.1 & echo $! >> "$1"); done; ` +
       `while [ ! -e "$1.go" ]; do sleep 0.05; done; exit 7`;
-    const { child, init } = await inNamespace(reaper, [
-      DENO,
-      "run",
-      "-A",
-      "--quiet",
-      CLI,
-      "run",
-      "app",
-      "--dir",
-      tmp.join("run"),
-      "--tracking",
-      "group",
-      "--",
-      "sh",
-      "-c",
-      script,
-      "sh",
-      out,
-    ]);
+    const { child, init } = await inNamespace(
+      reaper,
+      cliArgv(
+        "run",
+        "app",
+        "--dir",
+        tmp.join("run"),
+        "--tracking",
+        "group",
+        "--",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        out,
+      ),
+    );
     await waitUntil(() => {
       try {
         return Deno.readTextFileSync(out).trim().split("\n").length === 6;
@@ -203,23 +182,21 @@ Deno.test({
     for (const [sig, n] of SIGNALS) {
       await using reaper = new Reaper();
       const ready = tmp.join(`${sig}.ready`);
-      const { child, init } = await inNamespace(reaper, [
-        DENO,
-        "run",
-        "-A",
-        "--quiet",
-        CLI,
-        "run",
-        `app-${n}`,
-        "--dir",
-        tmp.join("run"),
-        "--",
-        "sh",
-        "-c",
-        `touch "$1"; exec sleep 600`,
-        "sh",
-        ready,
-      ]);
+      const { child, init } = await inNamespace(
+        reaper,
+        cliArgv(
+          "run",
+          `app-${n}`,
+          "--dir",
+          tmp.join("run"),
+          "--",
+          "sh",
+          "-c",
+          `touch "$1"; exec sleep 600`,
+          "sh",
+          ready,
+        ),
+      );
       await waitUntil(() => startTimeOf(init) !== undefined && exists(ready), {
         timeoutMs: 30_000,
         what: "the service",
@@ -230,15 +207,6 @@ Deno.test({
     }
   },
 });
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test({
   name: "inside a namespace: acquire/probe/release and start/status/stop as everywhere",
@@ -363,25 +331,23 @@ Deno.test({
     await using reaper = new Reaper();
     const dir = tmp.join("run");
     const ready = tmp.join("ready");
-    const { child, init } = await inNamespace(reaper, [
-      DENO,
-      "run",
-      "-A",
-      "--quiet",
-      CLI,
-      "run",
-      "app",
-      "--dir",
-      dir,
-      "--tracking",
-      "group",
-      "--",
-      "sh",
-      "-c",
-      `sleep 600 & env -i setsid sleep 601 & touch "$1"; wait`,
-      "sh",
-      ready,
-    ]);
+    const { child, init } = await inNamespace(
+      reaper,
+      cliArgv(
+        "run",
+        "app",
+        "--dir",
+        dir,
+        "--tracking",
+        "group",
+        "--",
+        "sh",
+        "-c",
+        `sleep 600 & env -i setsid sleep 601 & touch "$1"; wait`,
+        "sh",
+        ready,
+      ),
+    );
     await waitUntil(() => exists(ready), { timeoutMs: 30_000, what: "the service" });
     const leader = childrenOf(init).find((p) => stateOf(p) !== "Z")!;
     const st = await runCli(["status", "app", "--dir", dir, "--json"]);

@@ -8,35 +8,10 @@
 
 import assert from "node:assert/strict";
 import { spawnTree } from "../mod.ts";
-import { CLI, Reaper, startTimeOf, tempDir, waitUntil } from "./helpers.ts";
+import { Reaper, startTimeOf, tempDir, waitUntil } from "./helpers.ts";
+import { cliArgv, ppidOf, readPids, stateOf } from "./process_view.ts";
 
 const linux = Deno.build.os === "linux";
-
-function stateOf(pid: number): string | undefined {
-  try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return s[s.lastIndexOf(")") + 2];
-  } catch {
-    return undefined;
-  }
-}
-
-function ppidOf(pid: number): number | undefined {
-  try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-function readPids(path: string): number[] {
-  try {
-    return Deno.readTextFileSync(path).trim().split("\n").filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 Deno.test({
   name: "OrphanReaper reaps adopted zombies and never a Deno.Command child",
@@ -125,25 +100,22 @@ Deno.test({
     const script = `for i in 1 2 3; do (sleep 0.1 & echo $! >> "$1"); done; ` +
       `(env -i setsid sleep 600 & echo $! > "$1.escapee"); ` +
       `while [ ! -e "$1.go" ]; do sleep 0.05; done; exit 7`;
-    const run = reaper.spawn([
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      CLI,
-      "run",
-      "app",
-      "--dir",
-      tmp.join("run"),
-      "--tracking",
-      "group",
-      "--",
-      "sh",
-      "-c",
-      script,
-      "sh",
-      out,
-    ]);
+    const run = reaper.spawn(
+      cliArgv(
+        "run",
+        "app",
+        "--dir",
+        tmp.join("run"),
+        "--tracking",
+        "group",
+        "--",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        out,
+      ),
+    );
     await waitUntil(() => readPids(out).length === 3 && readPids(`${out}.escapee`).length === 1, {
       timeoutMs: 30_000,
       what: "the orphans",
