@@ -10,7 +10,7 @@
  *    Deno program holding a PidFile, and `pidkit run` (root and unshare(1)
  *    needed; skipped with a reason otherwise).
  *
- *   deno run -A bench/container_bench.ts [N_ORPHANS] [TREE_RUNS]
+ *   deno run -A bench/container_figures.ts [N_ORPHANS] [TREE_RUNS]
  *
  * @module
  */
