@@ -166,7 +166,7 @@ try {
       `pidkit stop (${t})`,
       ms,
       s,
-      t === "group" ? "the env -i setsid escapee is the documented limit" : "",
+      t === "group" ? "the env -i setsid escapee is found through the parent chain" : "",
     );
   }
   for (const sig of ["TERM", "KILL"]) {

@@ -9,11 +9,15 @@
  * the listeners are removed and the signal is raised again, so the process
  * dies of it as it would have without pidkit (exit status 128 + N in the
  * shell). Without the `run` permission to signal itself, it exits with
- * status 128 + N instead.
+ * status 128 + N instead, and so does the init (PID 1) of a PID namespace
+ * (a container's entrypoint): the kernel ignores a default action there,
+ * even for a signal the process raises itself, so raising it again would
+ * leave PID 1 running (Deno then crashed with SIGSEGV, status 139).
  *
  * @module
  */
 
+import { isNamespaceInit } from "./pid_namespace.ts";
 import { signalNumber } from "./signals.ts";
 
 const cleanups = new Set<() => void>();
@@ -84,6 +88,7 @@ function runAll(): void {
 function endBySignal(sig: Deno.Signal): void {
   runAll();
   uninstall();
+  if (isNamespaceInit()) Deno.exit(128 + signalNumber(sig));
   // With our listeners gone the default action is back (unless the program
   // has listeners of its own): raising the signal again ends the process the
   // way the sender meant.

@@ -19,6 +19,7 @@
 
 import { PidkitError } from "./errors.ts";
 import { cString, libc } from "./libc.ts";
+import { ownChild } from "./reaper.ts";
 
 /**
  * The gate. `$1` is the FIFO; the rest is the command. Reads one line: `go`
@@ -126,6 +127,7 @@ export async function spawnGated(
       ...options,
       args: ["-c", GATE_SCRIPT, "pidkit-gate", fifo, ...command],
     }).spawn();
+    ownChild(child); // Deno reaps it: an orphan reaper must not
     let failure: unknown;
     try {
       beforeRelease(child.pid);

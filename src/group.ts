@@ -4,10 +4,19 @@
  * environment carries the tree's marker (`PIDKIT_SERVICE=<name>:<nonce>`),
  * which also catches children that called `setsid` or double-forked.
  *
+ * A child of a member is a member too (the parent chain), and so is a child
+ * of the tree's *adopter*: the process tracking the tree when it is a child
+ * subreaper for it (`becomeSubreaper` in `reaper.ts`; the supervisor is),
+ * to which the kernel reparents the tree's orphans. So a descendant that
+ * clears its environment and calls `setsid` is still found, whether its
+ * parent lives on or it was orphaned. Membership is kept once seen (same
+ * PID and start time): a process stays what it was.
+ *
  * Limits (the cgroup tracker has none of them): a process that clears its
- * environment *and* leaves the session (`env -i setsid cmd`) escapes; so does
- * one whose environment cannot be read (another user's setuid program
- * outside the group and session).
+ * environment *and* leaves the session *and* is orphaned while nobody is a
+ * subreaper for the tree (another process tracks it, e.g. `pidkit stop` of
+ * an orphaned service whose supervisor died) escapes; so does one whose
+ * environment cannot be read and whose parent is not a member.
  *
  * Cost control: a member cannot have started before the leader, so the
  * (costly) environment is read only for processes that started at or after
@@ -34,6 +43,8 @@ export interface GroupIdentity {
   sid: number;
   /** `<name>:<nonce>`, the value of `PIDKIT_SERVICE`. */
   marker: string;
+  /** The PID of a child subreaper for the tree: its children are members. */
+  adopter?: number;
 }
 
 /** A full rescan of /proc at least this often while waiting (catches PID reuse). */
@@ -64,10 +75,11 @@ export class GroupScanner {
     return this.#reused;
   }
 
-  /** Whether `st` (a live process) belongs to the tree. */
-  #isMember(st: ProcStat): boolean {
+  /** Whether `st` (a live process) belongs to the tree, given the members known so far. */
+  #isMember(st: ProcStat, members: Map<number, ProcStat>): boolean {
     if (st.pid === Deno.pid || st.startTime < this.#id.startTime) return false;
     if (!this.#reused && (st.pgid === this.#id.pgid || st.sid === this.#id.sid)) return true;
+    if (members.has(st.ppid) || st.ppid === this.#id.adopter) return true;
     const cached = this.#marker.get(st.pid);
     if (cached !== undefined && cached.startTime === st.startTime) return cached.has;
     const has = environHas(st.pid, this.#entry);
@@ -85,10 +97,33 @@ export class GroupScanner {
     if (leader !== undefined && leader.startTime !== this.#id.startTime) this.#reused = true;
   }
 
-  #consider(pid: number): ProcStat | undefined {
-    const st = readProcStat(pid);
-    if (st === undefined || isDeadState(st.state) || !this.#isMember(st)) return undefined;
-    return st;
+  /**
+   * Add to `members` every live member among `pids`: first by group,
+   * session, marker or a parent already known, then by parents found in
+   * this same pass (a parent may come after its child in the listing).
+   * Returns the members added.
+   */
+  #classify(pids: Iterable<number>, members: Map<number, ProcStat>): ProcStat[] {
+    const added: ProcStat[] = [];
+    const rest: ProcStat[] = [];
+    for (const pid of pids) {
+      const st = readProcStat(pid);
+      if (st === undefined || isDeadState(st.state) || members.has(pid)) continue;
+      if (this.#isMember(st, members)) {
+        members.set(pid, st);
+        added.push(st);
+      } else if (st.startTime >= this.#id.startTime) rest.push(st);
+    }
+    for (let grew = added.length > 0; grew;) {
+      grew = false;
+      for (const st of rest) {
+        if (members.has(st.pid) || !members.has(st.ppid)) continue;
+        members.set(st.pid, st);
+        added.push(st);
+        grew = true;
+      }
+    }
+    return added;
   }
 
   /** Rescan all of `/proc`; returns every live member. */
@@ -96,11 +131,12 @@ export class GroupScanner {
     const last = readLastPid();
     this.#checkLeader();
     const pids = listPids();
+    // Known members still alive keep their place (and vouch for their children).
     const members = new Map<number, ProcStat>();
-    for (const pid of pids) {
-      const st = this.#consider(pid);
-      if (st !== undefined) members.set(pid, st);
+    for (const known of this.#members.values()) {
+      if (this.#stillMember(known)) members.set(known.pid, known);
     }
+    this.#classify(pids, members);
     this.#seen = new Set(pids);
     for (const pid of this.#marker.keys()) if (!this.#seen.has(pid)) this.#marker.delete(pid);
     this.#members.clear();
@@ -124,25 +160,21 @@ export class GroupScanner {
     if (last === this.#lastPid) return [];
     this.#checkLeader();
     const pids = listPids();
-    const added: number[] = [];
-    for (const pid of pids) {
-      if (this.#seen.has(pid)) continue;
-      const st = this.#consider(pid);
-      if (st !== undefined && !this.#members.has(pid)) {
-        this.#members.set(pid, st);
-        added.push(pid);
-      }
-    }
+    const fresh = pids.filter((pid) => !this.#seen.has(pid));
+    const added = this.#classify(fresh, this.#members).map((st) => st.pid);
     this.#seen = new Set(pids);
     this.#lastPid = last;
     return added;
   }
 
-  /** Whether a known member is still alive (and still the same process, still a member). */
+  /**
+   * Whether a known member is still alive and still the same process: a
+   * member stays one (a descendant stays a descendant, even after it called
+   * `setsid` or its parent died).
+   */
   #stillMember(known: ProcStat): boolean {
     const st = readProcStat(known.pid);
-    if (st === undefined || isDeadState(st.state) || st.startTime !== known.startTime) return false;
-    return this.#isMember(st);
+    return st !== undefined && !isDeadState(st.state) && st.startTime === known.startTime;
   }
 
   /**

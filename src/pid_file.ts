@@ -14,6 +14,7 @@ import { absolutePath, parentDir } from "./paths.ts";
 import { AlreadyRunningError, PidFileError, PidkitError } from "./errors.ts";
 import { offProcessEnd, onProcessEnd } from "./exit_cleanup.ts";
 import { findLockHolders, isProcessAlive } from "./proc.ts";
+import { procIsOurs } from "./pid_namespace.ts";
 import {
   buildRecord,
   decodePidRecord,
@@ -889,6 +890,8 @@ async function holderOf(held: Held, path: string): Promise<number | undefined> {
 
 /** The live process holding an exclusive flock on dev/ino, if /proc can tell. */
 function liveHolder(dev: number, ino: number): number | undefined {
+  // A /proc of another PID namespace numbers processes differently: no PID from it.
+  if (!procIsOurs()) return undefined;
   try {
     for (const pid of findLockHolders(dev, ino, "WRITE")) if (isProcessAlive(pid)) return pid;
   } catch {

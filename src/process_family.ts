@@ -13,6 +13,7 @@ import { isProcessAlive, listPids, readProcStat } from "./proc.ts";
 import { parseRetry, runSchedule } from "./retry.ts";
 import { wantsContinue } from "./signals.ts";
 import { signalProcess } from "./pidfd.ts";
+import { locatePid } from "./pid_namespace.ts";
 
 /** A process identified by PID and start time. */
 export interface Target {
@@ -71,8 +72,12 @@ export async function stopRoots(
     return [...known.values()].filter((t) => isProcessAlive(t.pid, t.startTime));
   };
   const first = live();
-  const note = recorded !== undefined && !first.some((t) => t.pid === recorded)
+  // A holder in another PID namespace wrote its own number there (pid 1 of a container).
+  const here = recorded === undefined ? undefined : locatePid(recorded, roots[0].pid).kernelPid;
+  const note = recorded !== undefined && !first.some((t) => t.pid === recorded || t.pid === here)
     ? `pid ${recorded} written in the file is not the lock holder or its descendant: not signalled`
+    : here !== undefined && here !== recorded
+    ? `pid ${recorded} written in the file is pid ${here} here (another PID namespace)`
     : undefined;
   const t0 = performance.now();
   const { sent } = await runSchedule(parseRetry(retry), {

@@ -322,7 +322,8 @@ export async function inspectService(dir: string, name: string): Promise<Service
     // The lock decides. A holder other than the recorded supervisor is a
     // new supervisor that has not written its state yet.
     const current = state !== undefined &&
-      (probed.holderPid === undefined || probed.holderPid === state.supervisor.pid);
+      (probed.holderPid === undefined || probed.holderPid === state.supervisor.pid ||
+        await isRecordedSupervisor(probed.holderPid, state.supervisor));
     const phase = !current
       ? (state ? "starting" : "running")
       : state!.phase === "starting" || state!.phase === "restarting"
@@ -607,6 +608,14 @@ export async function describeSurvivor(
     why = `, its PID file was deleted or replaced; supervisor pid ${pid} still runs it`;
   } // else: an ordinary running service (its supervisor took the lock meanwhile)
   return { pid: tree.pid, error: `${name} is already running (pid ${tree.pid}${why})` };
+}
+
+/** A supervisor recorded inside a PID namespace (a container), seen here as `holderPid`. */
+async function isRecordedSupervisor(
+  holderPid: number,
+  recorded: ServiceState["supervisor"],
+): Promise<boolean> {
+  return (await import("./pid_namespace.ts")).isRecordedProcess(holderPid, recorded);
 }
 
 /** Whether process `pid` holds the lock on `pidfile` (false when it cannot be told). */

@@ -50,6 +50,7 @@ import { signalProcess } from "./pidfd.ts";
 import { ServiceHealth } from "./service_health.ts";
 import { isTreeMember } from "./tree_member.ts";
 import { formatDuration } from "./duration.ts";
+import { type Adoption, adoptOrphans } from "./reaper.ts";
 
 /** How {@linkcode supervise} runs. */
 export interface SuperviseOptions {
@@ -138,6 +139,9 @@ class Supervisor {
     // `start` told), not kill it by the default action with its PID file
     // left behind.
     this.listen();
+    // A child subreaper that reaps: the tree's orphans stay in view (group
+    // tier) and never linger as zombies, also as a container's PID 1.
+    this.adoption = adoptOrphans();
     // A tree left running by a killed predecessor is an instance although
     // the lock is free: refuse before taking over (and so rewriting) the
     // PID file that still names it. Checked again once locked (a race).
@@ -174,9 +178,13 @@ class Supervisor {
     } finally {
       await this.health?.close().catch(() => {});
       await this.lock.release().catch(() => {});
+      this.adoption.reaper?.reapNow();
+      this.adoption.reaper?.stop();
       await this.log?.close();
     }
   }
+
+  adoption: Adoption = {};
 
   async locked(): Promise<number> {
     const { cfg } = this;
@@ -190,6 +198,7 @@ class Supervisor {
         return await this.fail(`cannot open log ${cfg.log}: ${messageLine(err)}`);
       }
     }
+    if (this.adoption.problem) await this.log?.line(`orphans: ${this.adoption.problem}`);
     const previous = readPreviousState(cfg.state);
     if (previous) {
       const survivor = await describeSurvivor(cfg.name, previous);
@@ -338,6 +347,7 @@ class Supervisor {
         stderr: piped ? "piped" : "inherit",
         tracking: cfg.options.tracking,
         name: cfg.name,
+        adoptOrphans: this.adoption.reaper !== undefined,
       });
     } catch (err) {
       const msg = `cannot start ${cfg.name}: ${messageLine(err)}`;

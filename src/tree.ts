@@ -12,8 +12,10 @@
  *    `setsid`.
  * 2. `"group"`: members are the processes in the leader's process group or
  *    session, or whose environment carries `PIDKIT_SERVICE=<name>:<nonce>`
- *    (see `src/group.ts`). A process that clears its environment *and*
- *    leaves the session escapes this tier.
+ *    (see `src/group.ts`), and their descendants (the parent chain) and
+ *    orphans adopted by a subreaper supervisor. A process that clears its
+ *    environment, leaves the session and is orphaned with no subreaper for
+ *    the tree escapes this tier.
  *
  * Everything here reads `/proc`: Linux only, and Deno needs `-A`.
  *
@@ -26,6 +28,8 @@ import { waitCgroupEmpty } from "./cgroup.ts";
 import { messageLine, PidkitError, UsageError } from "./errors.ts";
 import { checkProgram, findSetpriv, spawnGated } from "./gate.ts";
 import { GroupScanner } from "./group.ts";
+import { ownChild } from "./reaper.ts";
+import { requireOwnProc } from "./pid_namespace.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
@@ -89,6 +93,13 @@ export interface SpawnTreeOptions {
   nonce?: string;
   /** Name used in the marker and the cgroup name (`[A-Za-z0-9._-]`, at most 64); default: the program's base name. */
   name?: string;
+  /**
+   * This process is a child subreaper for the tree (see `becomeSubreaper`
+   * in `reaper.ts`) and spawns nothing else: the orphans the kernel
+   * reparents to it are members (group tracking), so a descendant that
+   * clears its environment and leaves the session is still found.
+   */
+  adoptOrphans?: boolean;
 }
 
 /**
@@ -220,7 +231,7 @@ class GroupTracker implements Tracker {
   readonly #scanner: GroupScanner;
   readonly #pgid: number;
 
-  constructor(ref: TreeRef) {
+  constructor(ref: TreeRef & { adopter?: number }) {
     this.#scanner = new GroupScanner(ref);
     this.#pgid = ref.pgid;
   }
@@ -328,6 +339,8 @@ function inCgroup(pid: number, dir: string): boolean {
 
 /** Handed from spawnTree to the constructor (which cannot take it as a public parameter). */
 let adopting: Deno.ChildProcess | undefined;
+/** Handed from spawnTree to the constructor: this process adopts the tree's orphans. */
+let adoptingOrphans = false;
 
 /**
  * A running process tree: the leader started by {@linkcode spawnTree} (or
@@ -378,9 +391,10 @@ export class ProcessTree implements AsyncDisposable {
     if (ref.cgroupPath !== undefined) this.cgroupPath = ref.cgroupPath;
     this.#tracker = ref.tracking === "cgroup" && ref.cgroupPath !== undefined
       ? new CgroupTracker(ref.cgroupPath)
-      : new GroupTracker(ref);
+      : new GroupTracker(adoptingOrphans ? { ...ref, adopter: Deno.pid } : ref);
     const child = adopting;
     adopting = undefined;
+    adoptingOrphans = false;
     this.#child = child?.pid === ref.pid ? child : undefined;
     this.stdin = this.#pipe(() => this.#child!.stdin);
     this.stdout = this.#pipe(() => this.#child!.stdout);
@@ -552,6 +566,7 @@ function nonce(): string {
 }
 
 function requireProc(what: string): void {
+  requireOwnProc(); // PIDs of another namespace's /proc are not ours to signal
   if (!procAvailable()) {
     throw new PidkitError(
       Deno.build.os === "linux"
@@ -633,6 +648,7 @@ export async function spawnTree(
   } else {
     try {
       child = new Deno.Command(argv[0], { ...cmdOptions, args: argv.slice(1) }).spawn();
+      ownChild(child); // Deno reaps it: an orphan reaper must not
     } catch (err) {
       throw new PidkitError(`cannot start ${command[0]}: ${messageLine(err)}`);
     }
@@ -651,6 +667,7 @@ export async function spawnTree(
   };
   if (cgroupPath !== undefined) ref.cgroupPath = cgroupPath;
   adopting = child;
+  adoptingOrphans = options.adoptOrphans === true;
   return new ProcessTree(ref);
 }
 

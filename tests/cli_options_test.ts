@@ -102,7 +102,12 @@ Deno.test("--user runs the whole tree as that user, without root's groups", asyn
   }
   await using s = new Services();
   const name = uniqueName("user");
-  const state = await s.start(name, ["--user", "nobody"], ["sh", "-c", "sleep 1000 & wait"]);
+  // --cwd /: the service's user may not enter the clone (a checkout under a 0700 home).
+  const state = await s.start(name, ["--user", "nobody", "--cwd", "/"], [
+    "sh",
+    "-c",
+    "sleep 1000 & wait",
+  ]);
   const leader = state.tree!.pid;
   await t.step(
     "the leader: every uid and gid is nobody's, no supplementary root group",
@@ -130,7 +135,11 @@ Deno.test("--user runs the whole tree as that user, without root's groups", asyn
       }
       const [user, groups] = member;
       const grouped = uniqueName("groups");
-      const st = await s.start(grouped, ["--user", user], ["sh", "-c", "sleep 1000 & wait"]);
+      const st = await s.start(grouped, ["--user", user, "--cwd", "/"], [
+        "sh",
+        "-c",
+        "sleep 1000 & wait",
+      ]);
       // setpriv sets the groups and ids, then execs the command in the same process.
       const comm = () => Deno.readTextFileSync(`/proc/${st.tree!.pid}/comm`).trim();
       await waitUntil(() => comm() === "sh", { what: "setpriv to exec the command" });

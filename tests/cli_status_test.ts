@@ -10,6 +10,7 @@ import { writeState } from "../src/service_state.ts";
 import { readProcStat } from "../src/proc.ts";
 import { fakeState, treeRefOf } from "./service_fixture.ts";
 import { alive, CLI, hasProgram, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
+import { readableCopy } from "./readable_copy.ts";
 
 interface Fake {
   tree: Deno.ChildProcess;
@@ -167,6 +168,8 @@ Deno.test("status --json has the documented keys; orphaned tree exits 0", async 
     "reason",
     "extraLines",
     "statusText",
+    "kernelPid",
+    "namespaced",
   ]);
   assert.equal(s.pid, web.tree.pid);
   assert.equal(s.supervisorPid, web.holder.pid);
@@ -357,17 +360,19 @@ Deno.test({
     const denoDir = tmp.join("deno-dir");
     await Deno.mkdir(denoDir, { mode: 0o777 });
     await Deno.chmod(denoDir, 0o777);
+    // A clone under a 0700 directory: uid 65534 runs copies it can read.
+    const from = readableCopy(tmp.path);
     const nobody = async (args: string[], env: Record<string, string> = {}) => {
       const out = await new Deno.Command("setpriv", {
         args: [
           "--reuid=65534",
           "--regid=65534",
           "--clear-groups",
-          Deno.execPath(),
+          from.deno,
           "run",
           "-A",
           "--quiet",
-          CLI,
+          from.cli,
           ...args,
         ],
         clearEnv: true,

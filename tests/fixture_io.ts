@@ -75,6 +75,10 @@ export interface SpawnFixtureOptions {
   uid?: number;
   gid?: number;
   env?: Record<string, string>;
+  /** Working directory (another user may not be able to enter the test's own). */
+  cwd?: string;
+  /** Where deno and the fixtures are (another user may need copies: see readable_copy.ts). */
+  from?: { deno: string; fixtures: string };
 }
 
 /** Run `deno run tests/fixtures/NAME ARGS...` under `reaper`, stdout piped. */
@@ -86,11 +90,11 @@ export function spawnFixture(
 ): Fixture {
   const child = reaper.spawn(
     [
-      Deno.execPath(),
+      options.from?.deno ?? Deno.execPath(),
       "run",
       "--quiet",
       ...(options.permissions ?? ["-A"]),
-      `${FIXTURES}/${name}`,
+      `${options.from?.fixtures ?? FIXTURES}/${name}`,
       ...args,
     ],
     {
@@ -98,6 +102,7 @@ export function spawnFixture(
       stdout: "piped",
       uid: options.uid,
       gid: options.gid,
+      cwd: options.cwd,
       env: options.env,
     },
   );

@@ -8,6 +8,7 @@ import {
   waitForRelease,
 } from "../mod.ts";
 import { FIXTURES, hasProgram, Reaper, ROOT, tempDir, waitUntil } from "./helpers.ts";
+import { readableCopy } from "./readable_copy.ts";
 import { spawnFixture, startHolder } from "./fixture_io.ts";
 
 const isRoot = Deno.uid() === 0;
@@ -204,6 +205,9 @@ Deno.test({
       uid: 65534,
       gid: 65534,
       env: { DENO_DIR: denoDir, HOME: denoDir },
+      // A clone under a 0700 directory: copies uid 65534 can read, and a cwd it can enter.
+      from: readableCopy(dir.path),
+      cwd: dir.path,
     });
     const line = await fixture.lines.next(60_000);
     assert.match(line, /^error permission - cannot create .*locked\/app\.pid: permission denied/);

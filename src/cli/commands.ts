@@ -141,7 +141,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [options] -- CMD [ARGS...]",
     summary: "the same, in the foreground",
     description:
-      "Runs the supervisor in the foreground (for systemd units and containers): forwards SIGINT, SIGTERM, SIGHUP and SIGUSR2 to the service's tree and exits with the service's exit code (128+N when it died of signal N). SIGUSR1 is forwarded too: run re-executes itself in place with SIGUSR1 blocked, since in Deno it would open the V8 inspector.",
+      "Runs the supervisor in the foreground (for systemd units and containers): forwards SIGINT, SIGTERM, SIGHUP and SIGUSR2 to the service's tree and exits with the service's exit code (128+N when it died of signal N). SIGUSR1 is forwarded too: run re-executes itself in place with SIGUSR1 blocked, since in Deno it would open the V8 inspector. As a container's entrypoint (PID 1) it does what tini does: it reaps every orphan, and when the service exits it stops what is left of its tree and exits with the service's status; anywhere it is a child subreaper, so double-forked descendants stay in view and are reaped.",
     options: { ...launchOptions },
     positionals: [1, 1],
     serviceCommand: "required",
@@ -174,7 +174,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "[NAME | --pidfile FILE] [options]",
     summary: "is it running? (exit 0 running, 1 stale, 3 not running, 4 unknown)",
     description:
-      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given. States: running, reloading (the service said RELOADING=1), starting, stopping, orphaned (supervisor gone, tree alive; exit 0), stale (exit 1), stopped, failed (exit 3), unknown (exit 4). Without NAME the exit status is the highest of the services' (3 when there are none). Reads only: never creates the run directory. With --pidfile, a file whose lock is free (a daemon's own) is running (unlocked) when its PID is alive and started no later than the file's last write, stale when the PID is dead, a zombie, or started after the write (PID reuse); --exec, --name and --user must match too (else exit 1, not that program). JSON: locked, verifiedBy, reason; statusText (the last STATUS= of an sd_notify service).",
+      "Shows state, pid, supervisor pid, uptime, restarts, last exit, command and log of one service, or of every service in the run directory when no NAME is given. States: running, reloading (the service said RELOADING=1), starting, stopping, orphaned (supervisor gone, tree alive; exit 0), stale (exit 1), stopped, failed (exit 3), unknown (exit 4). Without NAME the exit status is the highest of the services' (3 when there are none). Reads only: never creates the run directory. With --pidfile, a file whose lock is free (a daemon's own) is running (unlocked) when its PID is alive and started no later than the file's last write, stale when the PID is dead, a zombie, or started after the write (PID reuse); --exec, --name and --user must match too (else exit 1, not that program). A holder in another PID namespace (a container) shows as `pid N; pid M in its namespace`: N is the kernel's PID here, M the one written in the file; uptime and command come from N. JSON: locked, verifiedBy, reason; statusText (the last STATUS= of an sd_notify service); kernelPid, namespaced.",
     options: { dir, pidfile, ...IDENTITY_OPTIONS, json },
     positionals: [0, 1],
     serviceCommand: "none",

@@ -18,7 +18,7 @@ import {
   table,
 } from "./format.ts";
 import { EXIT, printOut, useColor } from "./io.ts";
-import { ProcSnapshot, totals } from "./proc_snapshot.ts";
+import { kernelTree, ProcSnapshot, totals } from "./proc_snapshot.ts";
 import type { CommandInput } from "./spec.ts";
 
 /** The `--json` shape of one row (every key always present; `null` when not known). */
@@ -26,6 +26,10 @@ export interface ListJson {
   name: string;
   state: string;
   pid: number | null;
+  /** `pid` as the kernel numbers it here (differs for a supervisor in another PID namespace). */
+  kernelPid: number | null;
+  /** `pid` is a PID of the supervisor's (nested) PID namespace. */
+  namespaced: boolean;
   uptimeMs: number | null;
   restarts: number | null;
   processes: number;
@@ -43,16 +47,19 @@ export async function run(input: CommandInput): Promise<number> {
   const infos = await Promise.all(names.map((n) => inspectService(dir, n)));
   const snap = new ProcSnapshot();
   const rows: ListJson[] = infos.map((info) => {
-    const ref = info.state?.tree;
-    const live = ref !== undefined && isRunningPhase(info.phase);
-    const members = live ? snap.members(ref) : [];
+    const live = info.state?.tree !== undefined && isRunningPhase(info.phase);
+    // A supervisor in another PID namespace recorded its namespace's PIDs.
+    const { ref, kernelPid, namespaced } = kernelTree(info);
+    const members = live && ref ? snap.members(ref) : [];
     const t = totals(members);
-    const leader = members.find((m) => m.pid === info.pid);
+    const leader = members.find((m) => m.pid === kernelPid);
     return {
       name: info.name,
       state: info.phase,
       // A daemon's own unlocked NAME.pid (no pidkit state) has no tree, but a verified PID.
       pid: live || info.verdict?.state === "running" ? info.pid ?? null : null,
+      kernelPid: live ? kernelPid ?? null : info.verdict?.state === "running" ? info.pid! : null,
+      namespaced: live && namespaced,
       uptimeMs: leader ? Math.round(leader.ageSeconds * 1000) : null,
       restarts: info.state?.restarts ?? null,
       processes: t.processes,
@@ -79,7 +86,7 @@ export async function run(input: CommandInput): Promise<number> {
       ...rows.map((r) => [
         r.name,
         paintPhase(r.state as Parameters<typeof paintPhase>[0], color),
-        r.pid?.toString() ?? dash,
+        r.pid === null ? dash : r.namespaced ? `${r.kernelPid ?? "?"} (ns ${r.pid})` : `${r.pid}`,
         r.uptimeMs === null ? dash : formatDuration(r.uptimeMs),
         r.restarts?.toString() ?? dash,
         r.processes ? formatBytes(r.memoryBytes) : dash,

@@ -8,6 +8,8 @@
 
 import { isInCgroup2 } from "../cgroup.ts";
 import type { TreeRef } from "../tree.ts";
+import type { ServiceInfo } from "../services.ts";
+import { locatePid } from "../pid_namespace.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
@@ -159,4 +161,26 @@ export function totals(members: TreeProcess[]): TreeTotals {
     age = Math.max(age, m.ageSeconds);
   }
   return { processes: members.length, rssBytes, cpuPercent: age > 0 ? (100 * cpu) / age : 0 };
+}
+
+/**
+ * The tree of a service as the kernel numbers it here. A supervisor in
+ * another PID namespace (a container) recorded its namespace's PIDs; the
+ * leader is found through the lock holder (`locatePid`) and, since it leads
+ * its own group and session, its PID here is also the tree's group and
+ * session id here.
+ */
+export function kernelTree(
+  info: ServiceInfo,
+): { ref: TreeRef | undefined; kernelPid: number | undefined; namespaced: boolean } {
+  const ref = info.state?.tree;
+  if (info.pid === undefined || info.probe?.state !== "running") {
+    return { ref, kernelPid: info.pid, namespaced: false };
+  }
+  const where = locatePid(info.pid, info.probe.holderPid);
+  const k = where.kernelPid;
+  if (!where.namespaced || ref === undefined || ref.pid !== info.pid || k === undefined) {
+    return { ref, kernelPid: k, namespaced: where.namespaced };
+  }
+  return { ref: { ...ref, pid: k, pgid: k, sid: k }, kernelPid: k, namespaced: true };
 }

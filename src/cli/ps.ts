@@ -9,7 +9,7 @@ import { PidkitError } from "../errors.ts";
 import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../services.ts";
 import { commandLine, formatBytes, formatPercent, printJson, table } from "./format.ts";
 import { EXIT, printOut } from "./io.ts";
-import { ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";
+import { kernelTree, ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";
 import type { CommandInput } from "./spec.ts";
 
 /** The `--json` shape of one process. */
@@ -37,7 +37,8 @@ export async function run(input: CommandInput): Promise<number> {
     throw new PidkitError(`${name} is not running (${info.phase})`);
   }
   const snap = new ProcSnapshot();
-  const rows = ordered(snap.members(ref)).map(([p, depth]) => ({
+  const here = kernelTree(info); // a supervisor in another PID namespace: its PIDs translated
+  const rows = ordered(snap.members(here.ref ?? ref)).map(([p, depth]) => ({
     pid: p.pid,
     ppid: p.ppid,
     pgid: p.pgid,
@@ -49,8 +50,18 @@ export async function run(input: CommandInput): Promise<number> {
     command: snap.command(p),
   }));
   if (input.values.json === true) {
-    printJson({ name, state: info.phase, processes: rows satisfies PsJson[] });
+    printJson({
+      name,
+      state: info.phase,
+      pid: info.pid ?? null,
+      kernelPid: here.kernelPid ?? null,
+      namespaced: here.namespaced,
+      processes: rows satisfies PsJson[],
+    });
     return EXIT.ok;
+  }
+  if (here.namespaced) {
+    printOut(`${name}: pid ${here.kernelPid ?? "unknown here"}; pid ${info.pid} in its namespace`);
   }
   printOut(table(
     [

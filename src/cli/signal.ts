@@ -7,6 +7,7 @@
  */
 
 import { PidkitError } from "../errors.ts";
+import { requireOwnProc } from "../pid_namespace.ts";
 import { parseSignal } from "../signals.ts";
 import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../services.ts";
 import { attachTree } from "../tree.ts";
@@ -18,6 +19,7 @@ export async function run(input: CommandInput): Promise<number> {
   const [nameArg, sigArg] = input.positionals;
   const sig = parseSignal(sigArg);
   const name = validateName(nameArg);
+  requireOwnProc(); // the tree's PIDs come from /proc
   const dir = resolveRunDir({
     dir: typeof input.values.dir === "string" ? input.values.dir : undefined,
   });

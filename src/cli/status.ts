@@ -10,7 +10,8 @@
  */
 
 import { PidkitError, UsageError } from "../errors.ts";
-import { CLOCK_TICKS_PER_SECOND, readProcStat, readUptimeSeconds } from "../proc.ts";
+import { CLOCK_TICKS_PER_SECOND, readCmdline, readProcStat, readUptimeSeconds } from "../proc.ts";
+import { locatePid } from "../pid_namespace.ts";
 import {
   inspectPidFile,
   inspectService,
@@ -69,13 +70,28 @@ export interface StatusJson {
   extraLines: string[] | null;
   /** The last `STATUS=` text the service sent over sd_notify. */
   statusText: string | null;
+  /**
+   * The process `pid` names, as the kernel numbers it here: `pid` itself,
+   * unless the lock holder lives in another PID namespace (a container),
+   * where `pid` is that namespace's number. Uptime and command come from it.
+   */
+  kernelPid: number | null;
+  /** `pid` is a PID of the lock holder's (nested) PID namespace, not of ours. */
+  namespaced: boolean;
 }
 
 /** Build the JSON record of a service (reads the leader's start time for the uptime). */
 export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJson {
-  const up = info.pid !== undefined && info.phase !== "stale" && info.phase !== "unknown"
-    ? uptimeMs(info.pid)
+  const where = info.pid !== undefined && info.probe?.state === "running"
+    ? locatePid(info.pid, info.probe.holderPid)
     : undefined;
+  // A stale file's PID may be anyone here (pid 1 of a container long gone): nothing is read for it.
+  const live = isRunningPhase(info.phase);
+  const kernelPid = !live ? undefined : where ? where.kernelPid : info.pid;
+  const up = kernelPid !== undefined ? uptimeMs(kernelPid) : undefined;
+  // A bare PID file (no state): the command of the process it names.
+  const command = info.state?.command ??
+    (info.state === undefined && up !== undefined ? readCmdline(kernelPid!) : undefined);
   return {
     name: info.name,
     state: info.phase,
@@ -86,13 +102,15 @@ export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJso
     uptimeMs: up ?? null,
     restarts: info.state?.restarts ?? null,
     lastExit: info.state?.lastExit ?? null,
-    command: info.state?.command ?? null,
+    command: command ?? null,
     pidfile: info.state?.pidfile ?? pidfile,
     log: info.state?.log ?? null,
     error: info.error ?? null,
     pidfileLost: info.pidfileLost ?? false,
     ...verdictFields(info),
     statusText: info.state?.statusText ?? null,
+    kernelPid: kernelPid ?? null,
+    namespaced: where?.namespaced ?? false,
   };
 }
 
@@ -193,10 +211,18 @@ async function report(input: CommandInput): Promise<number> {
   return Math.max(...all.map((s) => s.exitCode));
 }
 
+/** ` (pid N)`; for a PID of another namespace the kernel's PID, then the one written. */
+function pidNote(s: StatusJson): string {
+  if (s.pid === null) return "";
+  if (!s.namespaced) return ` (pid ${s.pid})`;
+  const here = s.kernelPid === null ? "pid unknown here" : `pid ${s.kernelPid}`;
+  return ` (${here}; pid ${s.pid} in its namespace)`;
+}
+
 /** The human form: a headline and indented details. */
 function describe(s: StatusJson, plainFile: boolean): string {
   const color = useColor();
-  const head = `${s.name}: ${paintPhase(s.state, color)}${s.pid !== null ? ` (pid ${s.pid})` : ""}`;
+  const head = `${s.name}: ${paintPhase(s.state, color)}${pidNote(s)}`;
   const rows: [string, string][] = [];
   const add = (k: string, v: string | null | undefined) => {
     if (v !== null && v !== undefined && v !== "") rows.push([k, v]);

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { requireOwnProc } from "../pid_namespace.ts";
 import { PidkitError, UsageError } from "../errors.ts";
 import { formatDuration } from "../duration.ts";
 import { PidFile, probe, waitForRelease } from "../pid_file.ts";
@@ -62,6 +63,7 @@ export async function run(input: CommandInput): Promise<number> {
   if (retry !== undefined) parseRetry(retry);
   const pidfile = typeof input.values.pidfile === "string" ? input.values.pidfile : undefined;
   const name = input.positionals[0];
+  requireOwnProc(); // every PID stop signals comes from /proc
   const identity = identityFromInput(input);
   let outcome: StopOutcome;
   if (name === undefined) {

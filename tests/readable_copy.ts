@@ -1,0 +1,99 @@
+/**
+ * Tests that run Deno as another user (uid 65534) need the deno binary and
+ * pidkit's sources at paths that user can reach. A clone under a directory
+ * other users cannot enter (a 0700 home) has neither: {@linkcode readableCopy}
+ * then copies what such a run needs into the caller's temp dir (which the
+ * caller has made world-readable) and the deno binary beside it (a hard
+ * link when possible), and returns the paths to use. Where everything is
+ * reachable already, it returns the originals and copies nothing.
+ *
+ * @module
+ */
+
+import { ROOT } from "./helpers.ts";
+
+/** Where a run as another user finds deno and pidkit. */
+export interface ReadableCopy {
+  /** The deno binary to execute. */
+  deno: string;
+  /** The repository root (mod.ts, cli.ts, src/, tests/fixtures/). */
+  root: string;
+  /** `root`/cli.ts. */
+  cli: string;
+  /** `root`/tests/fixtures. */
+  fixtures: string;
+  /** True when something had to be copied (the clone is not readable by others). */
+  copied: boolean;
+}
+
+/** Whether a user that is not the owner nor in the group can reach (and read) `path`. */
+export function othersCanReach(path: string, need: "read" | "exec" = "read"): boolean {
+  const parts = path.split("/").filter((p) => p !== "");
+  let at = "";
+  for (let i = 0; i < parts.length; i++) {
+    at += `/${parts[i]}`;
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(at);
+    } catch {
+      return false;
+    }
+    const mode = info.mode ?? 0;
+    const last = i === parts.length - 1;
+    if (!last && (mode & 0o001) === 0) return false; // cannot search the directory
+    if (last && need === "read" && (mode & (info.isDirectory ? 0o005 : 0o004)) === 0) return false;
+    if (last && need === "exec" && (mode & 0o001) === 0) return false;
+  }
+  return true;
+}
+
+const COPIED = ["mod.ts", "cli.ts", "deno.json", "src", "tests/fixtures"];
+
+/** Copy a file or directory tree, world-readable (directories 0755, files keep their x bits). */
+function copyTree(from: string, to: string): void {
+  const info = Deno.statSync(from);
+  if (info.isDirectory) {
+    Deno.mkdirSync(to, { recursive: true });
+    Deno.chmodSync(to, 0o755);
+    for (const entry of Deno.readDirSync(from)) {
+      copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    }
+    return;
+  }
+  const parent = to.slice(0, to.lastIndexOf("/"));
+  Deno.mkdirSync(parent, { recursive: true });
+  Deno.chmodSync(parent, 0o755);
+  Deno.copyFileSync(from, to);
+  Deno.chmodSync(to, ((info.mode ?? 0o644) & 0o111) ? 0o755 : 0o644);
+}
+
+/**
+ * The deno binary and pidkit's files at paths other users can reach: the
+ * originals, or copies under `dir` (a directory that the caller removes,
+ * itself reachable by others).
+ */
+export function readableCopy(dir: string): ReadableCopy {
+  let deno = Deno.execPath();
+  let root = ROOT;
+  let copied = false;
+  if (!othersCanReach(deno, "exec")) {
+    const target = `${dir}/deno-bin/deno`;
+    Deno.mkdirSync(`${dir}/deno-bin`, { recursive: true });
+    Deno.chmodSync(`${dir}/deno-bin`, 0o755);
+    try {
+      Deno.linkSync(deno, target); // same file system: no 90 MiB copy
+    } catch {
+      Deno.copyFileSync(deno, target);
+    }
+    Deno.chmodSync(target, 0o755);
+    deno = target;
+    copied = true;
+  }
+  const unreadable = COPIED.some((p) => !othersCanReach(`${ROOT}/${p}`));
+  if (unreadable) {
+    root = `${dir}/pidkit-src`;
+    for (const p of COPIED) copyTree(`${ROOT}/${p}`, `${root}/${p}`);
+    copied = true;
+  }
+  return { deno, root, cli: `${root}/cli.ts`, fixtures: `${root}/tests/fixtures`, copied };
+}
