@@ -181,6 +181,20 @@ export function judgePidFile(
   if (verdict.state === "stale") {
     return { state: "stale", locked: false, pid, reason: verdict.reason, ...extra };
   }
+  // Init started before any file was written, so the start-time rung proves
+  // nothing for pid 1: a file naming it (left by a container's init whose
+  // namespace is gone, say) would always pass. Only the file's own record
+  // or an identity option can make pid 1 the writer.
+  if (pid === 1 && verdict.verifiedBy === "start-time" && !hasIdentity(identity)) {
+    return {
+      state: "stale",
+      locked: false,
+      pid,
+      reason: "pid 1 is this namespace's init, which started before any file: " +
+        "not taken for the writer without --exec, --name or --user",
+      ...extra,
+    };
+  }
   const id = checkIdentity(pid, identity);
   if (!id.ok) return { state: "mismatch", locked: false, pid, reason: id.reason };
   return {

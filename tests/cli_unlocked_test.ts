@@ -147,3 +147,20 @@ Deno.test("identity options: bad input is one line and a usage error (2)", async
   }
   assert.equal(Deno.readTextFileSync(pidfile), `${Deno.pid}\n`, "nothing clobbered");
 });
+
+Deno.test("a plain file naming pid 1 is not taken for init's without an identity option", async () => {
+  await using tmp = tempDir();
+  const path = tmp.join("init.pid");
+  Deno.writeTextFileSync(path, "1\n"); // written now: init started long before
+  const st = await runCli(["status", "--pidfile", path, "--json"]);
+  assert.equal(st.code, 1, st.stderr);
+  assert.equal(JSON.parse(st.stdout).state, "stale");
+  assert.match(JSON.parse(st.stdout).reason, /pid 1 is this namespace's init/);
+  const stop = await runCli(["stop", "--pidfile", path]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, /nothing signalled/);
+  const comm = Deno.readTextFileSync("/proc/1/comm").trim();
+  const named = await runCli(["status", "--pidfile", path, "--name", comm, "--json"]);
+  assert.equal(named.code, 0, named.stderr);
+  assert.deepEqual(JSON.parse(named.stdout).verifiedBy, ["start-time", "name"]);
+});
