@@ -26,11 +26,28 @@ async function logText(svc: Services, name: string): Promise<string> {
   return await Deno.readTextFile(svc.dir.join(`${name}.log`)).catch(() => "");
 }
 
-/** Nothing of the service is left: no process with its marker, no PID file, no socket. */
-function assertNothingLeft(svc: Services, name: string): void {
+/**
+ * Nothing of the service is left: no process with its marker, no PID file,
+ * no socket. A supervisor that ended by itself writes its final state
+ * before it releases (and removes) the PID file and the socket, so give it
+ * a moment for that last step.
+ */
+async function assertNothingLeft(svc: Services, name: string): Promise<void> {
+  const gone = (file: string) => {
+    try {
+      Deno.statSync(svc.dir.join(file));
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  await waitUntil(() => gone(`${name}.pid`) && gone(`${name}.notify`), {
+    timeoutMs: 10_000,
+    what: "the supervisor to release the PID file and the socket",
+  }).catch(() => {});
   assert.deepEqual(markedProcesses(name), [], "processes left");
-  assert.throws(() => Deno.statSync(svc.dir.join(`${name}.pid`)), "PID file left");
-  assert.throws(() => Deno.statSync(svc.dir.join(`${name}.notify`)), "notify socket left");
+  assert.ok(gone(`${name}.pid`), "PID file left");
+  assert.ok(gone(`${name}.notify`), "notify socket left");
 }
 
 Deno.test("--ready-notify: a shell service using systemd-notify; start waits for READY=1, status shows STATUS=", async () => {
@@ -64,7 +81,7 @@ Deno.test("--ready-notify: a shell service using systemd-notify; start waits for
   assert.equal(list.services[0].statusText, "warmed up");
   assert.match(await logText(svc, name), /is ready \(READY=1 from pid \d+\)/);
   assert.equal((await svc.cli(["stop", name])).code, 0);
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
 
 Deno.test("--ready-notify: redis-server --supervised systemd answers PONG as soon as start returns", async () => {
@@ -90,7 +107,7 @@ Deno.test("--ready-notify: redis-server --supervised systemd answers PONG as soo
   const status = await svc.cli(["status", name]);
   assert.match(status.stdout, /status:\s+Ready to accept connections/);
   assert.equal((await svc.cli(["stop", name])).code, 0);
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
 
 Deno.test("--ready-notify: READY=1 from a process outside the tree is ignored; start times out, nothing left", async () => {
@@ -132,7 +149,7 @@ Deno.test("--ready-notify: READY=1 from a process outside the tree is ignored; s
   assert.equal(log.match(/ignored a notify message/g)!.length, 1, "logged once per sender");
   assert.doesNotMatch(log, /is ready/);
   assert.equal((await svc.state(name)).statusText, undefined);
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
 
 Deno.test("--ready-timeout: a service that never gets ready fails the start with exit 1, the reason and the last log lines", async () => {
@@ -154,7 +171,7 @@ Deno.test("--ready-timeout: a service that never gets ready fails the start with
   assert.match(r.stderr, /not ready within 1\.0 s/);
   assert.match(r.stderr, /still warming up/);
   assert.equal((await svc.state(name)).phase, "failed");
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
 
 Deno.test("--ready-notify with --ready-file: conditions combine, all must hold", async () => {
@@ -223,7 +240,7 @@ Deno.test("notify: junk, oversized datagrams and a flood of 100 000 messages fro
   assert.equal(log.split("\n").filter((l) => l.startsWith("[pidkit]")).length < 10, true, log);
   assert.ok(alive(sup));
   assert.equal((await svc.cli(["stop", name])).code, 0);
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
 
 Deno.test("notify: a flood during start-up does not delay stop", async () => {
@@ -234,7 +251,7 @@ Deno.test("notify: a flood during start-up does not delay stop", async () => {
   const r = await svc.cli(["stop", name], { timeoutMs: 20_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(performance.now() - t0 < 15_000);
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
 
 Deno.test("notify: RELOADING=1 and STOPPING=1 show as phases; READY=1 ends a reload; MAINPID= only for a member", async () => {
@@ -262,7 +279,7 @@ Deno.test("notify: RELOADING=1 and STOPPING=1 show as phases; READY=1 ends a rel
   assert.match(log, /finished reloading \(READY=1\)/);
   assert.match(log, /is stopping \(STOPPING=1/);
   assert.equal((await svc.cli(["stop", name])).code, 0);
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
 
 Deno.test("--watchdog: no WATCHDOG=1 in time: SIGABRT, the tree stopped, restarted as a failure", async () => {
@@ -292,7 +309,7 @@ Deno.test("--watchdog: no WATCHDOG=1 in time: SIGABRT, the tree stopped, restart
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal((await logText(svc, name)).match(/watchdog timeout/g)!.length, 1);
   assert.equal((await svc.cli(["stop", name])).code, 0);
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
 
 Deno.test("--watchdog: WATCHDOG=trigger fires at once", async () => {
@@ -311,7 +328,7 @@ Deno.test("--watchdog: WATCHDOG=trigger fires at once", async () => {
   const s = await svc.state(name);
   assert.equal(s.lastExit?.signal, "SIGABRT");
   assert.match(await logText(svc, name), /WATCHDOG=trigger/);
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
 
 Deno.test("--ready-notify: a run dir too long for sun_path gets a short socket path, said in the log", async () => {
@@ -375,7 +392,7 @@ Deno.test({
     const r = await starting;
     await svc.recordAll();
     assert.equal(r.code, 1);
-    assertNothingLeft(svc, name);
+    await assertNothingLeft(svc, name);
   },
 });
 
@@ -392,7 +409,7 @@ Deno.test("EXTEND_TIMEOUT_USEC= pushes the ready deadline out", async () => {
   ]);
   assert.match(await logText(svc, name), /is ready/);
   assert.equal((await svc.cli(["stop", name])).code, 0);
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
 
 Deno.test("--ready-notify after a restart: starting until READY=1; a restart that never gets ready is a failure", async () => {
@@ -429,5 +446,5 @@ Deno.test("--ready-notify after a restart: starting until READY=1; a restart tha
   const log = await logText(svc, name);
   assert.match(log, /not ready within 1\.0 s: no READY=1 arrived on the notify socket/);
   assert.match(log, /giving up on .* after 2 restarts/);
-  assertNothingLeft(svc, name);
+  await assertNothingLeft(svc, name);
 });
