@@ -60,6 +60,11 @@ export function ownChild(child: Deno.ChildProcess): void {
   child.status.then(() => own.delete(pid), () => own.delete(pid));
 }
 
+/** Whether `pid` is a child this process spawned itself (registered with {@linkcode ownChild}). */
+export function isOwnChild(pid: number): boolean {
+  return own.has(pid);
+}
+
 /**
  * Make this process a child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`):
  * an orphan below it (a descendant that double-forked, or whose parent

@@ -12,6 +12,8 @@
 
 import { findCgroup2 } from "./cgroup.ts";
 import { environHas, isDeadState, readCgroupV2Path, readProcStat } from "./proc.ts";
+import type { ProcStat } from "./proc.ts";
+import { isOwnChild } from "./reaper.ts";
 import type { TreeRef } from "./tree.ts";
 
 /**
@@ -37,11 +39,30 @@ export function isTreeMember(ref: TreeRef, pid: number): boolean {
     const abs = rel === "/" ? mount : `${mount}${rel}`;
     return abs === ref.cgroupPath || abs.startsWith(`${ref.cgroupPath}/`);
   }
-  if (st.pgid === ref.pgid || st.sid === ref.sid) {
-    // The leader's group and session ids cannot be reused while anyone is in them.
-    return true;
+  // The group tier's rule (group.ts): the leader's group or session, the
+  // marker, or -- for a descendant that cleared its environment and left the
+  // session -- the parent chain up to a member, or to us when we adopted it
+  // as the tree's subreaper.
+  let cur: ProcStat | undefined = st;
+  for (let depth = 0; cur !== undefined && depth < MAX_CHAIN; depth++) {
+    if (cur.startTime < ref.startTime) return false;
+    if (directMember(ref, cur)) return true;
+    // Reparented to us, the tree's subreaper (reaper.ts), after the leader
+    // started -- not a child we spawned ourselves (another tree's leader).
+    if (cur.ppid === Deno.pid) return !isOwnChild(cur.pid);
+    cur = readProcStat(cur.ppid);
   }
-  return environHas(pid, `PIDKIT_SERVICE=${ref.marker}`);
+  return false;
+}
+
+/** Ancestors looked at before giving up: trees are shallow, chains through init end at once. */
+const MAX_CHAIN = 32;
+
+/** In the leader's group or session, or carrying the tree's marker. */
+function directMember(ref: TreeRef, st: ProcStat): boolean {
+  // The leader's group and session ids cannot be reused while anyone is in them.
+  if (st.pgid === ref.pgid || st.sid === ref.sid) return true;
+  return environHas(st.pid, `PIDKIT_SERVICE=${ref.marker}`);
 }
 
 let mountPoint: string | null | undefined;
