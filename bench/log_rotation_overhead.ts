@@ -10,7 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { cpuMs, pidkitIn } from "./_service_bench.ts";
+import { cpuMs, pidkitIn } from "./_service_cli.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -11,7 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { pidkitIn, ROOT } from "./_service_bench.ts";
+import { pidkitIn, ROOT } from "./_service_cli.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { cpuMs, pidkitIn, ROOT } from "./_service_bench.ts";
+import { cpuMs, pidkitIn, ROOT } from "./_service_cli.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
