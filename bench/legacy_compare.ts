@@ -16,6 +16,7 @@
  */
 
 import { findDaemon, freePort, nginxConfig } from "../tests/real_daemons.ts";
+import { childrenOf } from "../tests/process_view.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const opt = (name: string, dflt: number) => {
@@ -142,7 +143,7 @@ try {
         }
         let family: number[] = [];
         for (let t = 0; t < 500 && family.length < 5; t++) {
-          family = [master, ...children(master)];
+          family = [master, ...childrenOf(master)];
           if (family.length < 5) await new Promise((r) => setTimeout(r, 5));
         }
         const cmd = label.startsWith("pidkit")
@@ -175,17 +176,6 @@ try {
   await sleeper.status;
   holder.close();
   await Deno.remove(dir, { recursive: true });
-}
-
-function children(pid: number): number[] {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(" ").filter(
-      Boolean,
-    )
-      .map(Number);
-  } catch {
-    return [];
-  }
 }
 
 function isLive(pid: number): boolean {

@@ -14,19 +14,11 @@ import { findCgroup2 } from "../src/cgroup.ts";
 import { spawnTree } from "../src/tree.ts";
 import { alive, hasProgram, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
+import { childrenOf } from "./process_view.ts";
 
 /** A leader that forks a "master" (a shell with one sleeping worker) writing its PID to `main`, and exits 0. */
 function forkingCommand(main: string, exitCode = 0): string[] {
   return ["sh", "-c", `sh -c 'sleep 1000 & echo $$ > ${main}; wait' & exit ${exitCode}`];
-}
-
-function children(pid: number): number[] {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(" ")
-      .filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }
 
 /** Whether the cgroup tier works here (a writable cgroup2), found the way tree_test does. */
@@ -62,7 +54,7 @@ for (const tier of tiers) {
     ], forkingCommand(main));
     const first = Number(Deno.readTextFileSync(main));
     s.pid(first);
-    const worker = children(first)[0];
+    const worker = childrenOf(first)[0];
     s.pid(worker);
     assert.ok(worker > 0, "the master's worker");
     const st = JSON.parse((await s.cli(["status", name, "--json"])).stdout);
@@ -83,7 +75,7 @@ for (const tier of tiers) {
     s.pid(second);
     assert.notEqual(second, first);
     assert.ok(alive(second));
-    const newWorker = children(second)[0];
+    const newWorker = childrenOf(second)[0];
     s.pid(newWorker);
 
     // signal reaches the daemon; restart replays --forking and --main-pidfile.
@@ -96,7 +88,7 @@ for (const tier of tiers) {
     const third = Number(Deno.readTextFileSync(main));
     s.pid(third);
     assert.equal(JSON.parse((await s.cli(["status", name, "--json"])).stdout).pid, third);
-    const thirdWorker = children(third)[0];
+    const thirdWorker = childrenOf(third)[0];
     s.pid(thirdWorker);
 
     const stop = await s.cli(["stop", name]);
@@ -130,7 +122,7 @@ Deno.test(
     ], ["sh", "-c", `${daemon} & exit 0`]);
     const first = Number(Deno.readTextFileSync(main));
     s.pid(first);
-    const worker = children(first)[0];
+    const worker = childrenOf(first)[0];
     s.pid(worker);
     assert.deepEqual(markedProcesses(name), [], "invisible to the group tier's marker");
     assert.equal(JSON.parse((await s.cli(["status", name, "--json"])).stdout).pid, first);
@@ -145,7 +137,7 @@ Deno.test(
     );
     const second = Number(Deno.readTextFileSync(main));
     s.pid(second);
-    const newWorker = children(second)[0];
+    const newWorker = childrenOf(second)[0];
     s.pid(newWorker);
     assert.equal((await s.cli(["stop", name])).code, 0);
     assert.ok(!alive(second) && !alive(newWorker), "stop found the escaped daemon and its worker");
@@ -159,7 +151,7 @@ Deno.test("--forking without --main-pidfile: lives while its tree has members", 
   await s.start(name, ["--forking", "--tracking", "group"], forkingCommand(main));
   const master = Number(Deno.readTextFileSync(main));
   s.pid(master);
-  const worker = children(master)[0];
+  const worker = childrenOf(master)[0];
   assert.equal(JSON.parse((await s.cli(["status", name, "--json"])).stdout).state, "running");
   Deno.kill(worker, "SIGKILL");
   Deno.kill(master, "SIGKILL");

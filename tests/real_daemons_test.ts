@@ -23,6 +23,7 @@ import {
 import { alive, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
 import { writeOldFile } from "./legacy_helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
+import { childrenOf } from "./process_view.ts";
 
 const NGINX = findDaemon("nginx");
 const REDIS = findDaemon("redis-server");
@@ -30,15 +31,6 @@ const nginxSkip = skipReason("real nginx tests", "nginx");
 const redisSkip = skipReason("real redis tests", "redis-server");
 if (nginxSkip) console.log(nginxSkip);
 if (redisSkip) console.log(redisSkip);
-
-function children(pid: number): number[] {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(" ")
-      .filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 async function readPid(path: string): Promise<number> {
   await waitUntil(() => {
@@ -64,8 +56,8 @@ Deno.test({
     assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
     const master = await readPid(ng.pidFile);
     reaper.pid(master);
-    await waitUntil(() => children(master).length === 2);
-    const workers = children(master);
+    await waitUntil(() => childrenOf(master).length === 2);
+    const workers = childrenOf(master);
     for (const w of workers) reaper.pid(w);
     assert.ok(await acceptsTcp(port));
 
@@ -118,8 +110,8 @@ Deno.test({
     ], [NGINX!, "-c", ng.conf, "-p", ng.prefix]);
     const master = Number(Deno.readTextFileSync(ng.pidFile));
     s.pid(master);
-    await waitUntil(() => children(master).length === 2);
-    const workers = children(master);
+    await waitUntil(() => childrenOf(master).length === 2);
+    const workers = childrenOf(master);
     for (const w of workers) s.pid(w);
     const st = JSON.parse((await s.cli(["status", name, "--json"])).stdout);
     assert.equal(st.pid, master);
@@ -136,7 +128,7 @@ Deno.test({
     await s.recordAll();
     assert.ok(!workers.some(alive), "the old workers went before the new master started");
     await waitUntil(() => acceptsTcp(port), { timeoutMs: 10_000 });
-    for (const w of children(next)) s.pid(w);
+    for (const w of childrenOf(next)) s.pid(w);
 
     const stop = await s.cli(["stop", name]);
     assert.equal(stop.code, 0, stop.stderr);

@@ -14,15 +14,7 @@ import { isTreeMember } from "../src/tree_member.ts";
 import { readProcStat } from "../src/proc.ts";
 import { ownChild } from "../src/reaper.ts";
 import { killQuietly, waitUntil } from "./helpers.ts";
-
-function childrenOf(pid: number): number[] {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(" ")
-      .filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
+import { childrenOf } from "./process_view.ts";
 
 Deno.test("isTreeMember (group tier): an env -i setsid descendant is a member, a stranger is not", async () => {
   const tree = await spawnTree(
