@@ -17,6 +17,7 @@
 
 import { findDaemon, freePort, nginxConfig } from "../tests/real_daemons.ts";
 import { childrenOf } from "../tests/process_view.ts";
+import { alive } from "../tests/helpers.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const opt = (name: string, dflt: number) => {
@@ -150,7 +151,7 @@ try {
           ? [Deno.execPath(), "run", "-A", CLI, "stop", "--pidfile", ng.pidFile, "--exec", NGINX]
           : [SSD!, "--stop", "--pidfile", ng.pidFile, "--exec", NGINX, "--retry", "TERM/10/KILL/5"];
         const r = await timed(cmd);
-        const left = family.filter(isLive);
+        const left = family.filter((pid) => alive(pid));
         stopRows[label].ms.push(r.ms);
         stopRows[label].survivors.push(left.length);
         for (const p of left) {
@@ -176,14 +177,4 @@ try {
   await sleeper.status;
   holder.close();
   await Deno.remove(dir, { recursive: true });
-}
-
-function isLive(pid: number): boolean {
-  try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const state = s[s.lastIndexOf(")") + 2];
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
 }
