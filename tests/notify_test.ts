@@ -257,21 +257,27 @@ Deno.test("notify: a flood during start-up does not delay stop", async () => {
 Deno.test("notify: RELOADING=1 and STOPPING=1 show as phases; READY=1 ends a reload; MAINPID= only for a member", async () => {
   await using svc = new Services();
   const name = uniqueName("phases");
+  // Each phase lasts until the test has seen it and creates the next go-file:
+  // a slow machine cannot make the test miss a phase.
+  const go = (n: number) => svc.dir.join(`go${n}`);
   await svc.start(name, ["--ready-notify"], [
     "sh",
     "-c",
     `sleep 60 & child=$!; ${SENDER.join(" ")} ready send:RELOADING=1\\\\nMONOTONIC_USEC=1 ` +
-    `sleep:1500 ready send:MAINPID=1 send:MAINPID=$child sleep:1500 send:STOPPING=1 sleep:100000`,
+    `await:${go(1)} ready send:MAINPID=1 send:MAINPID=$child await:${go(2)} send:STOPPING=1 ` +
+    `sleep:100000`,
   ]);
   const phase = async () => JSON.parse((await svc.cli(["status", name, "--json"])).stdout).state;
   await waitUntil(async () => await phase() === "reloading", { what: "reloading" });
   assert.equal((await svc.cli(["status", name])).code, 0, "reloading counts as running");
+  await Deno.writeTextFile(go(1), "");
   await waitUntil(async () => await phase() === "running", { what: "READY=1 to end the reload" });
   await waitUntil(async () => (await svc.state(name)).mainPid !== undefined, { what: "MAINPID" });
   const state = await svc.state(name);
   const main = state.mainPid!;
   assert.notEqual(main, state.tree!.pid);
   assert.equal((await Deno.readTextFile(svc.dir.join(`${name}.pid`))).trim(), String(main));
+  await Deno.writeTextFile(go(2), "");
   await waitUntil(async () => await phase() === "stopping", { what: "STOPPING=1" });
   const log = await logText(svc, name);
   assert.match(log, /ignored MAINPID=1 from pid/);
