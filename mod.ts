@@ -31,8 +31,8 @@
  * @module
  */
 
-export { AlreadyRunningError, PidFileError, PidkitError, UsageError } from "./src/errors.ts";
-export type { PidFileErrorReason } from "./src/errors.ts";
+export { AlreadyRunningError, PidFileError, PidkitError, UsageError } from "./src/os/errors.ts";
+export type { PidFileErrorReason } from "./src/os/errors.ts";
 export {
   CLOCK_TICKS_PER_SECOND,
   deviceKey,
@@ -44,13 +44,13 @@ export {
   readEnviron,
   readPidNamespace,
   readProcStat,
-} from "./src/proc.ts";
-export type { ProcStat } from "./src/proc.ts";
-export { VERSION } from "./src/version.ts";
-export { parseSignal, signalName, signalNumber } from "./src/signals.ts";
-export { formatDuration, parseDuration } from "./src/duration.ts";
-export { readState, readStateSync, writeState } from "./src/service_state.ts";
-export type { ServiceOptions, ServiceState, ServiceStatePhase } from "./src/service_state.ts";
+} from "./src/os/proc.ts";
+export type { ProcStat } from "./src/os/proc.ts";
+export { VERSION } from "./src/os/version.ts";
+export { parseSignal, signalName, signalNumber } from "./src/os/signals.ts";
+export { formatDuration, parseDuration } from "./src/os/duration.ts";
+export { readState, readStateSync, writeState } from "./src/service/service_state.ts";
+export type { ServiceOptions, ServiceState, ServiceStatePhase } from "./src/service/service_state.ts";
 export {
   inspectPidFile,
   inspectService,
@@ -58,22 +58,22 @@ export {
   resolveRunDir,
   servicePaths,
   validateName,
-} from "./src/services.ts";
-export type { RunDirOptions, ServiceInfo, ServicePaths, ServicePhase } from "./src/services.ts";
-export { PidFile, probe, readPidFile, waitForRelease } from "./src/pid_file.ts";
+} from "./src/service/services.ts";
+export type { RunDirOptions, ServiceInfo, ServicePaths, ServicePhase } from "./src/service/services.ts";
+export { PidFile, probe, readPidFile, waitForRelease } from "./src/lock/pid_file.ts";
 export type {
   AcquireOptions,
   PidFileState,
   ProbeResult,
   WaitOptions,
   WatchOptions,
-} from "./src/pid_file.ts";
-export { formatPidRecord, parsePidRecord } from "./src/record.ts";
-export { verifyPidFile } from "./src/pid_file_verdict.ts";
-export type { PidFileVerdict, VerifyOptions } from "./src/pid_file_verdict.ts";
-export type { IdentityOptions } from "./src/process_identity.ts";
-export type { PidRecord } from "./src/record.ts";
-export { attachTree, ProcessTree, spawnTree } from "./src/tree.ts";
+} from "./src/lock/pid_file.ts";
+export { formatPidRecord, parsePidRecord } from "./src/lock/record.ts";
+export { verifyPidFile } from "./src/lock/pid_file_verdict.ts";
+export type { PidFileVerdict, VerifyOptions } from "./src/lock/pid_file_verdict.ts";
+export type { IdentityOptions } from "./src/os/process_identity.ts";
+export type { PidRecord } from "./src/lock/record.ts";
+export { attachTree, ProcessTree, spawnTree } from "./src/tree/process_tree.ts";
 export type {
   SpawnTreeOptions,
   StopOptions,
@@ -83,8 +83,8 @@ export type {
   TreeExit,
   TreeMember,
   TreeRef,
-} from "./src/tree.ts";
-export { DEFAULT_RETRY, parseRetry } from "./src/retry.ts";
-export type { RetryStep } from "./src/retry.ts";
-export { findCgroup2 } from "./src/cgroup.ts";
-export type { Cgroup2Info } from "./src/cgroup.ts";
+} from "./src/tree/process_tree.ts";
+export { DEFAULT_RETRY, parseRetry } from "./src/tree/stop_schedule.ts";
+export type { RetryStep } from "./src/tree/stop_schedule.ts";
+export { findCgroup2 } from "./src/tree/cgroup.ts";
+export type { Cgroup2Info } from "./src/tree/cgroup.ts";

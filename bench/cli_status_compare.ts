@@ -16,7 +16,7 @@
  * @module
  */
 
-import { writeState } from "../src/service_state.ts";
+import { writeState } from "../src/service/service_state.ts";
 import { fakeState, treeRefOf } from "../tests/service_fixture.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;

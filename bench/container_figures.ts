@@ -15,7 +15,7 @@
  * @module
  */
 
-import { becomeSubreaper, OrphanReaper, ownChild } from "../src/reaper.ts";
+import { becomeSubreaper, OrphanReaper, ownChild } from "../src/os/reaper.ts";
 import { spawnTree } from "../mod.ts";
 import { cleanup, median, pidkitTree, survivors } from "./tree_fixture.ts";
 
@@ -116,7 +116,7 @@ async function adoptedTree() {
     await new Promise((r) => setTimeout(r, 5));
   }
   const { recorded } = await import("./tree_fixture.ts");
-  const { readProcStat } = await import("../src/proc.ts");
+  const { readProcStat } = await import("../src/os/proc.ts");
   for (const list of pids.values()) {
     for (const pid of list) {
       const st = readProcStat(pid);

@@ -11,7 +11,7 @@
  */
 
 import { attachTree, type Tracking } from "../mod.ts";
-import { isProcessAlive } from "../src/proc.ts";
+import { isProcessAlive } from "../src/os/proc.ts";
 import {
   cgroupWorks,
   cleanup,

@@ -7,7 +7,7 @@
  */
 
 import { type ProcessTree, spawnTree, type Tracking } from "../mod.ts";
-import { isProcessAlive, readProcStat } from "../src/proc.ts";
+import { isProcessAlive, readProcStat } from "../src/os/proc.ts";
 
 const TREE = new URL("../tests/fixtures/tree.sh", import.meta.url).pathname;
 

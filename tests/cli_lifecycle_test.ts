@@ -7,7 +7,7 @@
 import { writeOldFile } from "./legacy_helpers.ts";
 import assert from "node:assert/strict";
 import { probe } from "../mod.ts";
-import { readState } from "../src/service_state.ts";
+import { readState } from "../src/service/service_state.ts";
 import { alive, CLI, hasProgram, Reaper, tempDir, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 

@@ -7,7 +7,7 @@
  * replacement alone (it used to delete it).
  */
 import assert from "node:assert/strict";
-import { readStateSync } from "../src/service_state.ts";
+import { readStateSync } from "../src/service/service_state.ts";
 import { alive, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
 
 for (const kind of ["delete", "replace"] as const) {

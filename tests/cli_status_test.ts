@@ -6,8 +6,8 @@
  */
 import { writeOldFile } from "./legacy_helpers.ts";
 import assert from "node:assert/strict";
-import { writeState } from "../src/service_state.ts";
-import { readProcStat } from "../src/proc.ts";
+import { writeState } from "../src/service/service_state.ts";
+import { readProcStat } from "../src/os/proc.ts";
 import { fakeState, treeRefOf } from "./service_fixture.ts";
 import { alive, CLI, hasProgram, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
 import { readableCopy } from "./readable_copy.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { COMMANDS } from "../src/cli/commands.ts";
-import { VERSION } from "../src/version.ts";
+import { VERSION } from "../src/os/version.ts";
 import { CLI, hasProgram, ROOT, runCli, tempDir } from "./helpers.ts";
 
 const config = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`));

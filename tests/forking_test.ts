@@ -10,8 +10,8 @@
  */
 
 import assert from "node:assert/strict";
-import { findCgroup2 } from "../src/cgroup.ts";
-import { spawnTree } from "../src/tree.ts";
+import { findCgroup2 } from "../src/tree/cgroup.ts";
+import { spawnTree } from "../src/tree/process_tree.ts";
 import { alive, hasProgram, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 import { childrenOf } from "./process_view.ts";

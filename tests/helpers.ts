@@ -10,8 +10,8 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { cgroupKill, findCgroup2, removeCgroup, waitCgroupEmpty } from "../src/cgroup.ts";
-import { readCgroupV2Path } from "../src/proc.ts";
+import { cgroupKill, findCgroup2, removeCgroup, waitCgroupEmpty } from "../src/tree/cgroup.ts";
+import { readCgroupV2Path } from "../src/os/proc.ts";
 
 /** The repository root (where `cli.ts` lives). */
 export const ROOT: string = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");

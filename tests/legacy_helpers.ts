@@ -6,8 +6,8 @@
  * @module
  */
 
-import { _setBeforeSignalHookForTesting, pidfdSupported } from "../src/pidfd.ts";
-import { readProcStat } from "../src/proc.ts";
+import { _setBeforeSignalHookForTesting, pidfdSupported } from "../src/os/pidfd.ts";
+import { readProcStat } from "../src/os/proc.ts";
 import { killQuietly, type Reaper } from "./helpers.ts";
 
 /**

@@ -5,7 +5,7 @@
  * limits.
  */
 import assert from "node:assert/strict";
-import { keptLogFiles, parseSize, planWrites } from "../src/log_rotation.ts";
+import { keptLogFiles, parseSize, planWrites } from "../src/service/log_rotation.ts";
 import { CLI, waitUntil } from "./helpers.ts";
 import { Services, uniqueName } from "./service_dir.ts";
 

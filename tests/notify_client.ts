@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { libc } from "../src/libc.ts";
+import { libc } from "../src/os/libc.ts";
 
 /** Send `payload` to the datagram socket at `path`; false when it could not be sent. */
 export function sendDatagram(path: string, payload: Uint8Array): boolean {

@@ -4,15 +4,15 @@
  * parser, the poller and the watchdog timer.
  */
 import assert from "node:assert/strict";
-import { libc } from "../src/libc.ts";
-import { FdPoller } from "../src/fd_poller.ts";
+import { libc } from "../src/os/libc.ts";
+import { FdPoller } from "../src/os/fd_poller.ts";
 import {
   MAX_SOCKET_PATH,
   NotifySocket,
   notifySocketPath,
   parseNotify,
-} from "../src/notify_socket.ts";
-import { Watchdog } from "../src/watchdog.ts";
+} from "../src/service/notify_socket.ts";
+import { Watchdog } from "../src/service/watchdog.ts";
 import { tempDir } from "./helpers.ts";
 import { sendDatagram } from "./notify_client.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseArgs } from "node:util";
-import { UsageError } from "../src/errors.ts";
+import { UsageError } from "../src/os/errors.ts";
 import { parseOptions } from "../src/cli/parse_args.ts";
 import type { OptionSpec } from "../src/cli/spec.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { absolutePath, parentDir } from "../src/paths.ts";
+import { absolutePath, parentDir } from "../src/os/paths.ts";
 
 Deno.test("absolutePath folds . and .. and resolves against the cwd", () => {
   assert.equal(absolutePath("/a/./b/../c//d/"), "/a/c/d");

@@ -15,8 +15,8 @@ import {
   Pidfd,
   pidfdSupported,
   signalProcess,
-} from "../src/pidfd.ts";
-import { stopRoots } from "../src/process_family.ts";
+} from "../src/os/pidfd.ts";
+import { stopRoots } from "../src/tree/process_family.ts";
 import { alive, Reaper } from "./helpers.ts";
 import { canReuse, raceRound } from "./legacy_helpers.ts";
 

@@ -11,7 +11,7 @@ import {
   readEnviron,
   readPidNamespace,
   readProcStat,
-} from "../src/proc.ts";
+} from "../src/os/proc.ts";
 import { Reaper, tempDir, waitUntil } from "./helpers.ts";
 
 Deno.test("parseProcStat counts fields after the last ')' (names with spaces and parens)", () => {
@@ -95,7 +95,7 @@ Deno.test("boot id and PID namespace", () => {
 });
 
 Deno.test("findLockHolders agrees with lockHolders, and skips waiters", async () => {
-  const { findLockHolders } = await import("../src/proc.ts");
+  const { findLockHolders } = await import("../src/os/proc.ts");
   await using dir = tempDir();
   const path = dir.join("y.lock");
   using f = await Deno.open(path, { read: true, write: true, create: true });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatPidRecord, parsePidRecord, PidFileError } from "../mod.ts";
-import { buildRecord, decodePidRecord, MAX_PID } from "../src/record.ts";
+import { buildRecord, decodePidRecord, MAX_PID } from "../src/lock/record.ts";
 
 function badContent(fn: () => unknown): string {
   try {

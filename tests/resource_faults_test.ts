@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { PidFile, PidFileError, probe } from "../mod.ts";
-import { readStateSync } from "../src/service_state.ts";
+import { readStateSync } from "../src/service/service_state.ts";
 import { Reaper, runCli, startTimeOf, tempDir } from "./helpers.ts";
 
 const isRoot = Deno.uid() === 0;

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { readState, type ServiceState } from "../src/service_state.ts";
+import { readState, type ServiceState } from "../src/service/service_state.ts";
 import {
   alive,
   type CliResult,

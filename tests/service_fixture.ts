@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { ServiceState } from "../src/service_state.ts";
-import { readBootId, readProcStat } from "../src/proc.ts";
+import type { ServiceState } from "../src/service/service_state.ts";
+import { readBootId, readProcStat } from "../src/os/proc.ts";
 
 /**
  * A version-1 state for service `name` in `dir`, phase `running`, with this

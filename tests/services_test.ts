@@ -1,7 +1,7 @@
 import { writeOldFile } from "./legacy_helpers.ts";
 import assert from "node:assert/strict";
-import { PidFileError, UsageError } from "../src/errors.ts";
-import { readState, writeState } from "../src/service_state.ts";
+import { PidFileError, UsageError } from "../src/os/errors.ts";
+import { readState, writeState } from "../src/service/service_state.ts";
 import {
   inspectPidFile,
   inspectService,
@@ -9,8 +9,8 @@ import {
   resolveRunDir,
   servicePaths,
   validateName,
-} from "../src/services.ts";
-import { readProcStat } from "../src/proc.ts";
+} from "../src/service/services.ts";
+import { readProcStat } from "../src/os/proc.ts";
 import { fakeState, treeRefOf } from "./service_fixture.ts";
 import { Reaper, tempDir, waitUntil } from "./helpers.ts";
 

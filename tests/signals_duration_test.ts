@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { parseSignal, signalName, signalNumber } from "../src/signals.ts";
-import { formatDuration, parseDuration } from "../src/duration.ts";
-import { UsageError } from "../src/errors.ts";
+import { parseSignal, signalName, signalNumber } from "../src/os/signals.ts";
+import { formatDuration, parseDuration } from "../src/os/duration.ts";
+import { UsageError } from "../src/os/errors.ts";
 
 Deno.test("parseSignal accepts names with and without SIG, any case, and numbers", () => {
   assert.equal(parseSignal("TERM"), "SIGTERM");

@@ -9,10 +9,10 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnTree } from "../src/tree.ts";
-import { isTreeMember } from "../src/tree_member.ts";
-import { readProcStat } from "../src/proc.ts";
-import { ownChild } from "../src/reaper.ts";
+import { spawnTree } from "../src/tree/process_tree.ts";
+import { isTreeMember } from "../src/tree/tree_member.ts";
+import { readProcStat } from "../src/os/proc.ts";
+import { ownChild } from "../src/os/reaper.ts";
 import { killQuietly, waitUntil } from "./helpers.ts";
 import { childrenOf } from "./process_view.ts";
 

@@ -9,8 +9,8 @@ import {
   type Tracking,
   UsageError,
 } from "../mod.ts";
-import { findSetpriv } from "../src/gate.ts";
-import { readProcStat } from "../src/proc.ts";
+import { findSetpriv } from "../src/tree/spawn_gated.ts";
+import { readProcStat } from "../src/os/proc.ts";
 import { alive, FIXTURES, type TempDir, tempDir, waitUntil } from "./helpers.ts";
 import { readableCopy } from "./readable_copy.ts";
 

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { PidFile, verifyPidFile } from "../mod.ts";
 import { Reaper, tempDir } from "./helpers.ts";
 import { backdate, writeOldFile } from "./legacy_helpers.ts";
-import { UsageError } from "../src/errors.ts";
+import { UsageError } from "../src/os/errors.ts";
 
 const SLEEP = Deno.realPathSync("/bin/sleep");
 

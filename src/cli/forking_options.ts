@@ -1,13 +1,13 @@
 /**
  * `--forking` and `--main-pidfile FILE` of `start` and `run` (their start-up
- * is bounded by `--ready-timeout`, a readiness option): parsed and checked before anything starts (see src/forking.ts).
+ * is bounded by `--ready-timeout`, a readiness option): parsed and checked before anything starts (see src/service/forking.ts).
  *
  * @module
  */
 
-import { PidkitError, UsageError } from "../errors.ts";
-import { absolutePath, parentDir } from "../paths.ts";
-import type { ServiceOptions } from "../service_state.ts";
+import { PidkitError, UsageError } from "../os/errors.ts";
+import { absolutePath, parentDir } from "../os/paths.ts";
+import type { ServiceOptions } from "../service/service_state.ts";
 import type { CommandInput, OptionSpec } from "./spec.ts";
 
 /** The option specs, for the command table. */

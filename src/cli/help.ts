@@ -4,7 +4,7 @@
  * @module
  */
 
-import { VERSION } from "../version.ts";
+import { VERSION } from "../os/version.ts";
 import { COMMANDS } from "./commands.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
-import { type IdentityOptions, resolveIdentity } from "../process_identity.ts";
+import { UsageError } from "../os/errors.ts";
+import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import type { CommandInput, OptionSpec } from "./spec.ts";
 
 /** The option specs, for the command table. */

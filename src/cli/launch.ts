@@ -6,28 +6,28 @@
  * @module
  */
 
-import { PidkitError, UsageError } from "../errors.ts";
-import { parseDuration } from "../duration.ts";
-import { checkProgram } from "../gate.ts";
-import { absolutePath } from "../paths.ts";
-import { parseHostPort } from "../readiness.ts";
+import { PidkitError, UsageError } from "../os/errors.ts";
+import { parseDuration } from "../os/duration.ts";
+import { checkProgram } from "../tree/spawn_gated.ts";
+import { absolutePath } from "../os/paths.ts";
+import { parseHostPort } from "../service/readiness.ts";
 import {
   DEFAULT_MAX_RESTARTS,
   DEFAULT_RESTART_DELAY_MS,
   parseRestartPolicy,
-} from "../restart_policy.ts";
-import { selfCommand } from "../self_exec.ts";
-import type { ServiceOptions } from "../service_state.ts";
-import { resolveRunDir, servicePaths, validateName } from "../services.ts";
+} from "../service/restart_policy.ts";
+import { selfCommand } from "../os/self_exec.ts";
+import type { ServiceOptions } from "../service/service_state.ts";
+import { resolveRunDir, servicePaths, validateName } from "../service/services.ts";
 import {
   controlPath,
   type StartResult,
   SUPERVISE_COMMAND,
   type SupervisorConfig,
-} from "../supervisor_protocol.ts";
-import { DEFAULT_RETRY, parseRetry } from "../retry.ts";
-import { DEFAULT_LOG_KEEP, parseSize } from "../log_rotation.ts";
-import { parseReadyFd } from "../ready_fd.ts";
+} from "../service/supervisor_protocol.ts";
+import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
+import { DEFAULT_LOG_KEEP, parseSize } from "../service/log_rotation.ts";
+import { parseReadyFd } from "../service/ready_fd.ts";
 import type { CommandInput } from "./spec.ts";
 import { checkMainPidfile, parseForkingOptions } from "./forking_options.ts";
 

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { formatDuration } from "../duration.ts";
-import { inspectService, isRunningPhase, listServices, resolveRunDir } from "../services.ts";
+import { formatDuration } from "../os/duration.ts";
+import { inspectService, isRunningPhase, listServices, resolveRunDir } from "../service/services.ts";
 import {
   type Align,
   commandLine,

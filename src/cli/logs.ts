@@ -7,11 +7,11 @@
  * @module
  */
 
-import { PidkitError, UsageError } from "../errors.ts";
-import { readState } from "../service_state.ts";
-import { resolveRunDir, servicePaths, validateName } from "../services.ts";
+import { PidkitError, UsageError } from "../os/errors.ts";
+import { readState } from "../service/service_state.ts";
+import { resolveRunDir, servicePaths, validateName } from "../service/services.ts";
 import { EXIT } from "./io.ts";
-import { keptLogFiles } from "../log_rotation.ts";
+import { keptLogFiles } from "../service/log_rotation.ts";
 import type { CommandInput } from "./spec.ts";
 
 const CHUNK = 64 * 1024;

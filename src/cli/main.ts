@@ -6,7 +6,7 @@
  * @module
  */
 
-import { PidkitError, UsageError } from "../errors.ts";
+import { PidkitError, UsageError } from "../os/errors.ts";
 import { COMMANDS, findCommand } from "./commands.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { parseOptions } from "./parse_args.ts";
@@ -19,7 +19,7 @@ function loadHelp(): Promise<typeof import("./help.ts")> {
 }
 
 async function version(): Promise<string> {
-  return (await import("../version.ts")).VERSION;
+  return (await import("../os/version.ts")).VERSION;
 }
 
 /**
@@ -42,9 +42,9 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (first === "help") return await help(args.slice(1));
-  // The background supervisor's hidden entry (src/supervisor_protocol.ts); not in --help.
+  // The background supervisor's hidden entry (src/service/supervisor_protocol.ts); not in --help.
   if (first === "__supervise") {
-    return await (await import("../supervisor_main.ts")).superviseCommand(args.slice(1));
+    return await (await import("../service/supervisor_main.ts")).superviseCommand(args.slice(1));
   }
   if (first.startsWith("-")) {
     printErr(`pidkit: unknown option '${first}' (see pidkit --help)`);

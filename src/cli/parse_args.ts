@@ -8,7 +8,7 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../os/errors.ts";
 import type { CommandInput, OptionSpec } from "./spec.ts";
 
 /** Parsed options and positionals. */

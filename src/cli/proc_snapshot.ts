@@ -6,10 +6,10 @@
  * @module
  */
 
-import { isInCgroup2 } from "../cgroup.ts";
-import type { TreeRef } from "../tree.ts";
-import type { ServiceInfo } from "../services.ts";
-import { locatePid } from "../pid_namespace.ts";
+import { isInCgroup2 } from "../tree/cgroup.ts";
+import type { TreeRef } from "../tree/process_tree.ts";
+import type { ServiceInfo } from "../service/services.ts";
+import { locatePid } from "../os/pid_namespace.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
@@ -20,7 +20,7 @@ import {
   readEnviron,
   readProcStat,
   readUptimeSeconds,
-} from "../proc.ts";
+} from "../os/proc.ts";
 
 /** A live process of a tree with what `list` and `ps` show. */
 export interface TreeProcess extends ProcStat {

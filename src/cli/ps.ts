@@ -5,8 +5,8 @@
  * @module
  */
 
-import { PidkitError } from "../errors.ts";
-import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../services.ts";
+import { PidkitError } from "../os/errors.ts";
+import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../service/services.ts";
 import { commandLine, formatBytes, formatPercent, printJson, table } from "./format.ts";
 import { EXIT, printOut } from "./io.ts";
 import { kernelTree, ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";

@@ -6,11 +6,11 @@
  * @module
  */
 
-import { PidkitError } from "../errors.ts";
-import { parseRetry } from "../retry.ts";
-import { resolveRunDir, servicePaths, validateName } from "../services.ts";
-import { readState } from "../service_state.ts";
-import { controlPath } from "../supervisor_protocol.ts";
+import { PidkitError } from "../os/errors.ts";
+import { parseRetry } from "../tree/stop_schedule.ts";
+import { resolveRunDir, servicePaths, validateName } from "../service/services.ts";
+import { readState } from "../service/service_state.ts";
+import { controlPath } from "../service/supervisor_protocol.ts";
 import { printErr } from "./io.ts";
 import { startService } from "./start.ts";
 import { describe, stopService } from "./stop.ts";

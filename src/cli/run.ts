@@ -17,8 +17,8 @@ import {
   reexecWithSigusr1Blocked,
   sigusr1Blocked,
   watchBlockedSigusr1,
-} from "../sigusr1.ts";
-import { PidkitError } from "../errors.ts";
+} from "../os/sigusr1.ts";
+import { PidkitError } from "../os/errors.ts";
 import { printErr } from "./io.ts";
 import { buildConfig } from "./launch.ts";
 import type { CommandInput } from "./spec.ts";
@@ -29,7 +29,7 @@ export async function run(input: CommandInput): Promise<number> {
   const blocked = sigusr1Blocked();
   if (!blocked) disarmSigusr1();
   const config = buildConfig(input, { foreground: true });
-  const { supervise } = await import("../supervisor.ts");
+  const { supervise } = await import("../service/supervisor.ts");
   let failure: string | undefined;
   const code = await supervise(config, {
     foreground: true,

@@ -6,11 +6,11 @@
  * @module
  */
 
-import { PidkitError } from "../errors.ts";
-import { requireOwnProc } from "../pid_namespace.ts";
-import { parseSignal } from "../signals.ts";
-import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../services.ts";
-import { attachTree } from "../tree.ts";
+import { PidkitError } from "../os/errors.ts";
+import { requireOwnProc } from "../os/pid_namespace.ts";
+import { parseSignal } from "../os/signals.ts";
+import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../service/services.ts";
+import { attachTree } from "../tree/process_tree.ts";
 import { printOut } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
 

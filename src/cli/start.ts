@@ -5,9 +5,9 @@
  * @module
  */
 
-import { PidkitError } from "../errors.ts";
-import { probe } from "../pid_file.ts";
-import type { StartResult, SupervisorConfig } from "../supervisor_protocol.ts";
+import { PidkitError } from "../os/errors.ts";
+import { probe } from "../lock/pid_file.ts";
+import type { StartResult, SupervisorConfig } from "../service/supervisor_protocol.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { buildConfig, launchSupervisor } from "./launch.ts";
 import type { CommandInput } from "./spec.ts";

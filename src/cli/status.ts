@@ -9,9 +9,9 @@
  * @module
  */
 
-import { PidkitError, UsageError } from "../errors.ts";
-import { CLOCK_TICKS_PER_SECOND, readCmdline, readProcStat, readUptimeSeconds } from "../proc.ts";
-import { locatePid } from "../pid_namespace.ts";
+import { PidkitError, UsageError } from "../os/errors.ts";
+import { CLOCK_TICKS_PER_SECOND, readCmdline, readProcStat, readUptimeSeconds } from "../os/proc.ts";
+import { locatePid } from "../os/pid_namespace.ts";
 import {
   inspectPidFile,
   inspectService,
@@ -21,9 +21,9 @@ import {
   type ServiceInfo,
   type ServicePhase,
   validateName,
-} from "../services.ts";
-import { formatDuration } from "../duration.ts";
-import { absolutePath } from "../paths.ts";
+} from "../service/services.ts";
+import { formatDuration } from "../os/duration.ts";
+import { absolutePath } from "../os/paths.ts";
 import { EXIT, printErr, printOut, useColor } from "./io.ts";
 import { commandLine, paintPhase, printJson } from "./format.ts";
 import type { CommandInput } from "./spec.ts";

@@ -11,35 +11,35 @@
  * @module
  */
 
-import { requireOwnProc } from "../pid_namespace.ts";
-import { PidkitError, UsageError } from "../errors.ts";
-import { formatDuration } from "../duration.ts";
-import { PidFile, probe, waitForRelease } from "../pid_file.ts";
+import { requireOwnProc } from "../os/pid_namespace.ts";
+import { PidkitError, UsageError } from "../os/errors.ts";
+import { formatDuration } from "../os/duration.ts";
+import { PidFile, probe, waitForRelease } from "../lock/pid_file.ts";
 import {
   inspectService,
   resolveRunDir,
   type ServiceInfo,
   servicePaths,
   validateName,
-} from "../services.ts";
-import { absolutePath } from "../paths.ts";
-import { hasFileOpen, isProcessAlive } from "../proc.ts";
-import { signalProcess } from "../pidfd.ts";
-import { readState, type ServiceState } from "../service_state.ts";
+} from "../service/services.ts";
+import { absolutePath } from "../os/paths.ts";
+import { hasFileOpen, isProcessAlive } from "../os/proc.ts";
+import { signalProcess } from "../os/pidfd.ts";
+import { readState, type ServiceState } from "../service/service_state.ts";
 import {
   controlPath,
   readControl,
   removeControl,
   type StopResult,
   writeControl,
-} from "../supervisor_protocol.ts";
+} from "../service/supervisor_protocol.ts";
 // retry.ts, not tree.ts: the whole tree module is only needed for an orphaned tree.
-import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../retry.ts";
+import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../tree/stop_schedule.ts";
 import { EXIT, printOut } from "./io.ts";
 import { stopForeign, stopRoots } from "./stop_foreign.ts";
 import { identityFromInput } from "./identity_options.ts";
-import { judgePidFile } from "../pid_file_verdict.ts";
-import { type IdentityOptions, resolveIdentity } from "../process_identity.ts";
+import { judgePidFile } from "../lock/pid_file_verdict.ts";
+import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import { Progress } from "./stop_progress.ts";
 import type { CommandInput } from "./spec.ts";
 
@@ -210,7 +210,7 @@ async function stopSupervised(
 }
 
 async function tryAttach(ref: NonNullable<ServiceState["tree"]>) {
-  const { attachTree } = await import("../tree.ts");
+  const { attachTree } = await import("../tree/process_tree.ts");
   try {
     return attachTree(ref);
   } catch {

@@ -7,17 +7,17 @@
  * Also the main process of a daemon whose PID file has no lock (verified
  * by the ladder of `unlocked_pid_file.ts`) and its descendants. Every
  * signal goes through a pidfd opened before the start time is checked
- * again (`src/pidfd.ts`).
+ * again (`src/os/pidfd.ts`).
  *
  * @module
  */
 
-import { PidkitError } from "../errors.ts";
-import { waitForRelease } from "../pid_file.ts";
-import { hasFileOpen, listPids, readProcStat } from "../proc.ts";
-import { type ForeignStop, stopRoots, type Target } from "../process_family.ts";
+import { PidkitError } from "../os/errors.ts";
+import { waitForRelease } from "../lock/pid_file.ts";
+import { hasFileOpen, listPids, readProcStat } from "../os/proc.ts";
+import { type ForeignStop, stopRoots, type Target } from "../tree/process_family.ts";
 
-export { stopRoots } from "../process_family.ts";
+export { stopRoots } from "../tree/process_family.ts";
 
 /**
  * The processes that really hold `path`: the reported lock holder when it

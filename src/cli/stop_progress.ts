@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RetryStep } from "../retry.ts";
+import type { RetryStep } from "../tree/stop_schedule.ts";
 
 /** A one-line progress display, rewritten in place. */
 export class Progress {

@@ -8,13 +8,13 @@
  * @module
  */
 
-import { PidkitError } from "../errors.ts";
-import { parseDuration } from "../duration.ts";
-import { waitForRelease } from "../pid_file.ts";
-import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../services.ts";
+import { PidkitError } from "../os/errors.ts";
+import { parseDuration } from "../os/duration.ts";
+import { waitForRelease } from "../lock/pid_file.ts";
+import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../service/services.ts";
 import type { CommandInput } from "./spec.ts";
-import { UsageError } from "../errors.ts";
-import { absolutePath } from "../paths.ts";
+import { UsageError } from "../os/errors.ts";
+import { absolutePath } from "../os/paths.ts";
 import { identityFromInput } from "./identity_options.ts";
 import { waitPidFile } from "./wait_pid_file.ts";
 

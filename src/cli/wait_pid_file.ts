@@ -8,12 +8,12 @@
  * @module
  */
 
-import { PidkitError } from "../errors.ts";
-import { waitForRelease } from "../pid_file.ts";
-import { Pidfd } from "../pidfd.ts";
-import { isProcessAlive } from "../proc.ts";
-import type { IdentityOptions } from "../process_identity.ts";
-import { inspectPidFile } from "../services.ts";
+import { PidkitError } from "../os/errors.ts";
+import { waitForRelease } from "../lock/pid_file.ts";
+import { Pidfd } from "../os/pidfd.ts";
+import { isProcessAlive } from "../os/proc.ts";
+import type { IdentityOptions } from "../os/process_identity.ts";
+import { inspectPidFile } from "../service/services.ts";
 
 const POLL_MS = 50;
 

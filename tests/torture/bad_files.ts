@@ -10,7 +10,7 @@
 
 import { tempDir } from "../helpers.ts";
 import { PidFileError, probe, readPidFile } from "../../mod.ts";
-import { decodePidRecord, isValidPid, type PidRecord } from "../../src/record.ts";
+import { decodePidRecord, isValidPid, type PidRecord } from "../../src/lock/record.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { pick, randInt } from "./util.ts";
 

@@ -9,7 +9,7 @@
  */
 
 import { CLI, startTimeOf } from "../helpers.ts";
-import { readStateSync } from "../../src/service_state.ts";
+import { readStateSync } from "../../src/service/service_state.ts";
 import type { Tally } from "./harness.ts";
 import { type Output, run } from "./util.ts";
 

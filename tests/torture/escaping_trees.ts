@@ -10,7 +10,7 @@
  */
 
 import { startTimeOf, tempDir } from "../helpers.ts";
-import { findCgroup2 } from "../../src/cgroup.ts";
+import { findCgroup2 } from "../../src/tree/cgroup.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { sleep } from "./util.ts";

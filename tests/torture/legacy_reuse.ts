@@ -14,10 +14,10 @@
  */
 
 import { verifyPidFile } from "../../mod.ts";
-import { stopRoots } from "../../src/process_family.ts";
-import { signalProcess } from "../../src/pidfd.ts";
-import { readProcStat } from "../../src/proc.ts";
-import { bootTimeMs } from "../../src/unlocked_pid_file.ts";
+import { stopRoots } from "../../src/tree/process_family.ts";
+import { signalProcess } from "../../src/os/pidfd.ts";
+import { readProcStat } from "../../src/os/proc.ts";
+import { bootTimeMs } from "../../src/lock/unlocked_pid_file.ts";
 import { alive, Reaper, tempDir } from "../helpers.ts";
 import { canReuse, raceRound } from "../legacy_helpers.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";

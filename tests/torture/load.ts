@@ -7,7 +7,7 @@
  */
 
 import { tempDir } from "../helpers.ts";
-import { readStateSync } from "../../src/service_state.ts";
+import { readStateSync } from "../../src/service/service_state.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, rssKiB, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 

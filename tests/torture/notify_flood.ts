@@ -9,9 +9,9 @@
  */
 
 import { FIXTURES, startTimeOf, tempDir } from "../helpers.ts";
-import { libc } from "../../src/libc.ts";
+import { libc } from "../../src/os/libc.ts";
 import { sendDatagram } from "../notify_client.ts";
-import { readStateSync } from "../../src/service_state.ts";
+import { readStateSync } from "../../src/service/service_state.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { sleep } from "./util.ts";

@@ -13,7 +13,7 @@
 
 import { startTimeOf, tempDir } from "../helpers.ts";
 import { PidFile, PidFileError, probe } from "../../mod.ts";
-import { readStateSync, writeState } from "../../src/service_state.ts";
+import { readStateSync, writeState } from "../../src/service/service_state.ts";
 import { fakeState } from "../service_fixture.ts";
 import { rounds, type Scenario, skipped, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";

@@ -9,7 +9,7 @@
  */
 
 import { startTimeOf, tempDir } from "../helpers.ts";
-import { readStateSync } from "../../src/service_state.ts";
+import { readStateSync } from "../../src/service/service_state.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { PidFile } from "../../mod.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";

@@ -11,7 +11,7 @@
 
 import { startTimeOf, tempDir } from "../helpers.ts";
 import { probe } from "../../mod.ts";
-import { readStateSync } from "../../src/service_state.ts";
+import { readStateSync } from "../../src/service/service_state.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { pick, sleep } from "./util.ts";

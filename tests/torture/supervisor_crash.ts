@@ -10,8 +10,8 @@
 
 import { startTimeOf, tempDir } from "../helpers.ts";
 import { probe } from "../../mod.ts";
-import { readStateSync } from "../../src/service_state.ts";
-import { readProcStat } from "../../src/proc.ts";
+import { readStateSync } from "../../src/service/service_state.ts";
+import { readProcStat } from "../../src/os/proc.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { randInt, sleep } from "./util.ts";

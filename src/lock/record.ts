@@ -10,8 +10,8 @@
  * @module
  */
 
-import { PidFileError } from "./errors.ts";
-import { readBootId, readCmdline, readPidNamespace, readProcStat } from "./proc.ts";
+import { PidFileError } from "../os/errors.ts";
+import { readBootId, readCmdline, readPidNamespace, readProcStat } from "../os/proc.ts";
 
 /**
  * What a PID file says. `format` tells which format it was read from (or

@@ -31,14 +31,14 @@
  * @module
  */
 
-import { libc } from "./libc.ts";
+import { libc } from "../os/libc.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
   readBootId,
   readProcStat,
   readUptimeSeconds,
-} from "./proc.ts";
+} from "../os/proc.ts";
 import type { PidRecord } from "./record.ts";
 import { isValidPid } from "./record.ts";
 

@@ -16,21 +16,21 @@
  * marker behind, so the group tier cannot see it. The main PID file names
  * it: it counts as the tree's when it started between the leader's start
  * and the leader's exit (it was forked during start-up), and from then on
- * its descendants are found by parentage (src/process_family.ts).
+ * its descendants are found by parentage (src/tree/process_family.ts).
  *
  * @module
  */
 
-import { Pidfd } from "./pidfd.ts";
+import { Pidfd } from "../os/pidfd.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
   isProcessAlive,
   readProcStat,
   readUptimeSeconds,
-} from "./proc.ts";
-import type { ProcessTree, TreeExit } from "./tree.ts";
-import { firstLinePid } from "./unlocked_pid_file.ts";
+} from "../os/proc.ts";
+import type { ProcessTree, TreeExit } from "../tree/process_tree.ts";
+import { firstLinePid } from "../lock/unlocked_pid_file.ts";
 
 /** How a forking service's start-up is judged. */
 export interface ForkingCheck {
@@ -66,7 +66,7 @@ const POLL_MS = 20;
  *
  * @example
  * ```ts
- * import { spawnTree } from "./tree.ts";
+ * import { spawnTree } from "../tree/process_tree.ts";
  * import { awaitForkingStart } from "./forking.ts";
  * const spawnedAtMs = Date.now();
  * const tree = await spawnTree(["sh", "-c", "sleep 30 & echo $! > /tmp/d.pid"], { name: "d" });
@@ -183,7 +183,7 @@ function readMainPid(path: string, sinceMs: number): number | { error: string } 
  * @example
  * ```ts
  * import { forkingEnded } from "./forking.ts";
- * import { spawnTree } from "./tree.ts";
+ * import { spawnTree } from "../tree/process_tree.ts";
  * const tree = await spawnTree(["sleep", "1"], { name: "nap" });
  * await forkingEnded(tree, undefined);
  * ```

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { PidFileError } from "./errors.ts";
-import type { TreeRef } from "./tree.ts";
+import { PidFileError } from "../os/errors.ts";
+import type { TreeRef } from "../tree/process_tree.ts";
 
 /** What the supervisor of a service is doing. */
 export type ServiceStatePhase =
@@ -256,6 +256,6 @@ function badContent(path: string, why: string): PidFileError {
  */
 export async function writeState(path: string, state: ServiceState): Promise<void> {
   // Loaded here, not at the top: readers (`pidkit status`) never need it.
-  const { writeFileAtomic } = await import("./atomic_write.ts");
+  const { writeFileAtomic } = await import("../os/atomic_write.ts");
   await writeFileAtomic(path, JSON.stringify(state, null, 2) + "\n", { mode: 0o644 });
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { PidFileError, PidkitError, UsageError } from "./errors.ts";
+import { PidFileError, PidkitError, UsageError } from "../os/errors.ts";
 import {
   environHas,
   isDeadState,
@@ -18,13 +18,13 @@ import {
   readBootId,
   readCgroupV2Path,
   readProcStat,
-} from "./proc.ts";
+} from "../os/proc.ts";
 import { readStateSync, type ServiceState } from "./service_state.ts";
-import { absolutePath } from "./paths.ts";
-import type { ProbeResult } from "./pid_file.ts";
-import { judgePidFile, type PidFileVerdict } from "./pid_file_verdict.ts";
-import { type IdentityOptions, resolveIdentity } from "./process_identity.ts";
-import type { TreeRef } from "./tree.ts";
+import { absolutePath } from "../os/paths.ts";
+import type { ProbeResult } from "../lock/pid_file.ts";
+import { judgePidFile, type PidFileVerdict } from "../lock/pid_file_verdict.ts";
+import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
+import type { TreeRef } from "../tree/process_tree.ts";
 
 /** Options for {@linkcode resolveRunDir}. */
 export interface RunDirOptions {
@@ -492,7 +492,7 @@ function quickProbe(pidfile: string, state: ServiceState | undefined): ProbeResu
  * start-up time.
  */
 async function probe(path: string): Promise<ProbeResult> {
-  return await (await import("./pid_file.ts")).probe(path);
+  return await (await import("../lock/pid_file.ts")).probe(path);
 }
 
 /** Whether the tree recorded in `state` still has a live member (same boot only). */
@@ -548,7 +548,7 @@ async function treeByMarker(marker: string): Promise<TreeRef | undefined> {
     marker,
     tracking: "group",
   };
-  const { findCgroup2 } = await import("./cgroup.ts");
+  const { findCgroup2 } = await import("../tree/cgroup.ts");
   const cg = findCgroup2();
   const path = readCgroupV2Path(leader.pid);
   if (cg && path?.endsWith(`/pidkit/${marker.replace(":", "-")}`)) {
@@ -615,7 +615,7 @@ async function isRecordedSupervisor(
   holderPid: number,
   recorded: ServiceState["supervisor"],
 ): Promise<boolean> {
-  return (await import("./pid_namespace.ts")).isRecordedProcess(holderPid, recorded);
+  return (await import("../os/pid_namespace.ts")).isRecordedProcess(holderPid, recorded);
 }
 
 /** Whether process `pid` holds the lock on `pidfile` (false when it cannot be told). */
@@ -632,7 +632,7 @@ async function treeLives(state: ServiceState): Promise<boolean> {
   const ref: TreeRef = state.tree!;
   if (state.bootId !== undefined && state.bootId !== readBootId()) return false;
   if (isProcessAlive(ref.pid, ref.startTime)) return true;
-  const { attachTree } = await import("./tree.ts");
+  const { attachTree } = await import("../tree/process_tree.ts");
   try {
     return attachTree(ref).members().length > 0;
   } catch (err) {

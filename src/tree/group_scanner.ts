@@ -28,8 +28,8 @@
  * @module
  */
 
-import { environHas, isDeadState, listPids, readLastPid, readProcStat } from "./proc.ts";
-import type { ProcStat } from "./proc.ts";
+import { environHas, isDeadState, listPids, readLastPid, readProcStat } from "../os/proc.ts";
+import type { ProcStat } from "../os/proc.ts";
 
 /** Who the tree is: its leader and marker. */
 export interface GroupIdentity {

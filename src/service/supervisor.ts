@@ -16,15 +16,15 @@
  * @module
  */
 
-import { AlreadyRunningError, messageLine } from "./errors.ts";
-import { PidFile } from "./pid_file.ts";
-import { readBootId, readProcStat } from "./proc.ts";
+import { AlreadyRunningError, messageLine } from "../os/errors.ts";
+import { PidFile } from "../lock/pid_file.ts";
+import { readBootId, readProcStat } from "../os/proc.ts";
 import { type FileMark, markFile, READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { readStateSync, type ServiceState, writeState } from "./service_state.ts";
 import { describeSurvivor } from "./services.ts";
-import { cgroupPopulated, removeCgroup } from "./cgroup.ts";
-import { signalNumber } from "./signals.ts";
+import { cgroupPopulated, removeCgroup } from "../tree/cgroup.ts";
+import { signalNumber } from "../os/signals.ts";
 import { LogSink, pump, tailLines } from "./supervisor_log.ts";
 import {
   readControl,
@@ -42,15 +42,15 @@ import {
   type SpawnTreeOptions,
   type StopReport,
   type TreeExit,
-} from "./tree.ts";
-import { findSetpriv } from "./gate.ts";
+} from "../tree/process_tree.ts";
+import { findSetpriv } from "../tree/spawn_gated.ts";
 import { awaitForkingStart, forkingEnded, type MainProcess } from "./forking.ts";
-import { family, stopRoots, type Target } from "./process_family.ts";
-import { signalProcess } from "./pidfd.ts";
+import { family, stopRoots, type Target } from "../tree/process_family.ts";
+import { signalProcess } from "../os/pidfd.ts";
 import { ServiceHealth } from "./service_health.ts";
-import { isTreeMember } from "./tree_member.ts";
-import { formatDuration } from "./duration.ts";
-import { type Adoption, adoptOrphans } from "./reaper.ts";
+import { isTreeMember } from "../tree/tree_member.ts";
+import { formatDuration } from "../os/duration.ts";
+import { type Adoption, adoptOrphans } from "../os/reaper.ts";
 
 /** How {@linkcode supervise} runs. */
 export interface SuperviseOptions {
@@ -461,7 +461,7 @@ class Supervisor {
     if (tree === undefined || this.stopping) return;
     this.forcedFailure = true;
     const main = this.state.mainPid ?? tree.pid;
-    // Through a pidfd (src/pidfd.ts): a main process that is not our child
+    // Through a pidfd (src/os/pidfd.ts): a main process that is not our child
     // (MAINPID=, --forking) may die and its PID be reused meanwhile.
     if (main === tree.pid) trySignalChild(tree, "SIGABRT");
     else signalProcess({ pid: main }, "SIGABRT", () => isTreeMember(tree.ref, main));
@@ -504,7 +504,7 @@ class Supervisor {
   mainFamily = new Map<number, Target>();
 
   /**
-   * A `--forking` service (src/forking.ts): its start-up, then its life as
+   * A `--forking` service (src/service/forking.ts): its start-up, then its life as
    * long as its main process (or tree) lives; then the rest of the tree is
    * stopped, before the restart policy applies. False: the first start
    * failed (reported); `start` is told.

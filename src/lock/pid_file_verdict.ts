@@ -11,7 +11,7 @@
  * @module
  */
 
-import { PidFileError } from "./errors.ts";
+import { PidFileError } from "../os/errors.ts";
 import type { ProbeResult } from "./pid_file.ts";
 import {
   checkIdentity,
@@ -19,8 +19,8 @@ import {
   type IdentityOptions,
   type ResolvedIdentity,
   resolveIdentity,
-} from "./process_identity.ts";
-import { readProcStat } from "./proc.ts";
+} from "../os/process_identity.ts";
+import { readProcStat } from "../os/proc.ts";
 import type { PidRecord } from "./record.ts";
 import { firstLinePid, judgeUnlocked } from "./unlocked_pid_file.ts";
 

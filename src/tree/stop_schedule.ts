@@ -5,9 +5,9 @@
  * @module
  */
 
-import { parseDuration } from "./duration.ts";
-import { UsageError } from "./errors.ts";
-import { parseSignal } from "./signals.ts";
+import { parseDuration } from "../os/duration.ts";
+import { UsageError } from "../os/errors.ts";
+import { parseSignal } from "../os/signals.ts";
 
 /**
  * One item of a stop schedule: send `signal`, or wait up to `timeoutMs`
@@ -150,7 +150,7 @@ export interface SignalSent {
  *
  * @example
  * ```ts
- * import { parseRetry, runSchedule } from "./retry.ts";
+ * import { parseRetry, runSchedule } from "./stop_schedule.ts";
  * const pid = 12345;
  * const alive = () => { try { Deno.kill(pid, "SIGCONT"); return true; } catch { return false; } };
  * const { gone } = await runSchedule(parseRetry("TERM/5/KILL/2"), {

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { disarmSigusr1 } from "./sigusr1.ts";
-import { closeInheritedOnExec } from "./cloexec.ts";
+import { disarmSigusr1 } from "../os/sigusr1.ts";
+import { closeInheritedOnExec } from "../os/cloexec.ts";
 import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
 
 /** Run a background supervisor; returns its exit status. */

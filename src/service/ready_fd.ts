@@ -20,9 +20,9 @@
  */
 
 import fs from "node:fs";
-import { PidkitError, UsageError } from "./errors.ts";
-import type { FdPoller } from "./fd_poller.ts";
-import { cString, libc } from "./libc.ts";
+import { PidkitError, UsageError } from "../os/errors.ts";
+import type { FdPoller } from "../os/fd_poller.ts";
+import { cString, libc } from "../os/libc.ts";
 
 /** The largest descriptor `--ready-fd` takes. */
 export const MAX_READY_FD = 255;
@@ -68,7 +68,7 @@ function shimShell(n: number): string {
  *
  * @example
  * ```ts
- * import { FdPoller } from "./fd_poller.ts";
+ * import { FdPoller } from "../os/fd_poller.ts";
  * import { ReadyFd } from "./ready_fd.ts";
  * const poller = FdPoller.create()!;
  * const channel = await ReadyFd.create(3, { poller });

@@ -7,12 +7,12 @@
  * uses in {@linkcode ProcessTree.tracking}; it never claims cgroup tracking
  * it does not have):
  *
- * 1. `"cgroup"`: a cgroup v2 per tree (see `src/cgroup.ts`). Nothing
+ * 1. `"cgroup"`: a cgroup v2 per tree (see `src/tree/cgroup.ts`). Nothing
  *    escapes it, not even a process that clears its environment and calls
  *    `setsid`.
  * 2. `"group"`: members are the processes in the leader's process group or
  *    session, or whose environment carries `PIDKIT_SERVICE=<name>:<nonce>`
- *    (see `src/group.ts`), and their descendants (the parent chain) and
+ *    (see `src/tree/group_scanner.ts`), and their descendants (the parent chain) and
  *    orphans adopted by a subreaper supervisor. A process that clears its
  *    environment, leaves the session and is orphaned with no subreaper for
  *    the tree escapes this tier.
@@ -25,11 +25,11 @@
 import { cgroupKill, cgroupPids, cgroupPopulated, placeInCgroup, removeCgroup } from "./cgroup.ts";
 import { findCgroup2, isInCgroup2 } from "./cgroup.ts";
 import { waitCgroupEmpty } from "./cgroup.ts";
-import { messageLine, PidkitError, UsageError } from "./errors.ts";
-import { checkProgram, findSetpriv, spawnGated } from "./gate.ts";
-import { GroupScanner } from "./group.ts";
-import { ownChild } from "./reaper.ts";
-import { requireOwnProc } from "./pid_namespace.ts";
+import { messageLine, PidkitError, UsageError } from "../os/errors.ts";
+import { checkProgram, findSetpriv, spawnGated } from "./spawn_gated.ts";
+import { GroupScanner } from "./group_scanner.ts";
+import { ownChild } from "../os/reaper.ts";
+import { requireOwnProc } from "../os/pid_namespace.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
@@ -39,15 +39,15 @@ import {
   readCmdline,
   readProcStat,
   readUptimeSeconds,
-} from "./proc.ts";
-import type { ProcStat } from "./proc.ts";
-import { DEFAULT_RETRY, parseRetry, runSchedule } from "./retry.ts";
-import type { RetryStep } from "./retry.ts";
-import { wantsContinue } from "./signals.ts";
-import { signalProcess, type SignalTarget } from "./pidfd.ts";
+} from "../os/proc.ts";
+import type { ProcStat } from "../os/proc.ts";
+import { DEFAULT_RETRY, parseRetry, runSchedule } from "./stop_schedule.ts";
+import type { RetryStep } from "./stop_schedule.ts";
+import { wantsContinue } from "../os/signals.ts";
+import { signalProcess, type SignalTarget } from "../os/pidfd.ts";
 
-export { DEFAULT_RETRY, parseRetry } from "./retry.ts";
-export type { RetryStep } from "./retry.ts";
+export { DEFAULT_RETRY, parseRetry } from "./stop_schedule.ts";
+export type { RetryStep } from "./stop_schedule.ts";
 
 /** How a tree's members are found: a cgroup v2, or process group + session + marker. */
 export type Tracking = "cgroup" | "group";
@@ -199,7 +199,7 @@ interface Tracker {
 
 /**
  * Send a signal; false when the process is gone or not ours to signal. A
- * process (not a group) is signalled through a pidfd (src/pidfd.ts): with
+ * process (not a group) is signalled through a pidfd (src/os/pidfd.ts): with
  * its start time, or a `verify` check run after the pidfd is open, a PID
  * that was reused meanwhile is never hit.
  */
@@ -704,7 +704,7 @@ function withGroups(command: string[], options: SpawnTreeOptions): string[] {
  *
  * @example
  * ```ts
- * import { checkTreeRef } from "./tree.ts";
+ * import { checkTreeRef } from "./process_tree.ts";
  * checkTreeRef({ pid: 1, startTime: 0, pgid: 1, sid: 1, marker: "web:1f", tracking: "group" });
  * ```
  */

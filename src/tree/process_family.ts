@@ -4,16 +4,16 @@
  * the main process of a daemon whose PID file has no lock, the main process
  * of a `--forking` service that left pidkit's session). Each process is
  * identified by PID and start time, and every signal goes through a pidfd
- * checked after opening (src/pidfd.ts), so a reused PID is never hit.
+ * checked after opening (src/os/pidfd.ts), so a reused PID is never hit.
  *
  * @module
  */
 
-import { isProcessAlive, listPids, readProcStat } from "./proc.ts";
-import { parseRetry, runSchedule } from "./retry.ts";
-import { wantsContinue } from "./signals.ts";
-import { signalProcess } from "./pidfd.ts";
-import { locatePid } from "./pid_namespace.ts";
+import { isProcessAlive, listPids, readProcStat } from "../os/proc.ts";
+import { parseRetry, runSchedule } from "./stop_schedule.ts";
+import { wantsContinue } from "../os/signals.ts";
+import { signalProcess } from "../os/pidfd.ts";
+import { locatePid } from "../os/pid_namespace.ts";
 
 /** A process identified by PID and start time. */
 export interface Target {

@@ -30,7 +30,7 @@ export function isCompiled(moduleUrl: string = import.meta.url): boolean {
 }
 
 /** The URL of the CLI entry, `cli.ts` at the package root. */
-const CLI_URL = new URL("../cli.ts", import.meta.url).href;
+const CLI_URL = new URL("../../cli.ts", import.meta.url).href;
 
 /**
  * The argument vector that runs pidkit with `args`, the way this process

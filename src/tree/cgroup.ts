@@ -23,8 +23,8 @@
  * @module
  */
 
-import { messageLine, PidkitError } from "./errors.ts";
-import { readCgroupV2Path, readMountinfo } from "./proc.ts";
+import { messageLine, PidkitError } from "../os/errors.ts";
+import { readCgroupV2Path, readMountinfo } from "../os/proc.ts";
 
 /** Where the cgroup v2 hierarchy is and where this process sits in it. */
 export interface Cgroup2Info {

@@ -17,9 +17,9 @@
  * @module
  */
 
-import { PidkitError } from "./errors.ts";
-import { cString, libc } from "./libc.ts";
-import { ownChild } from "./reaper.ts";
+import { PidkitError } from "../os/errors.ts";
+import { cString, libc } from "../os/libc.ts";
+import { ownChild } from "../os/reaper.ts";
 
 /**
  * The gate. `$1` is the FIFO; the rest is the command. Reads one line: `go`

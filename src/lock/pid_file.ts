@@ -10,11 +10,11 @@
  * @module
  */
 
-import { absolutePath, parentDir } from "./paths.ts";
-import { AlreadyRunningError, PidFileError, PidkitError } from "./errors.ts";
-import { offProcessEnd, onProcessEnd } from "./exit_cleanup.ts";
-import { findLockHolders, isProcessAlive } from "./proc.ts";
-import { procIsOurs } from "./pid_namespace.ts";
+import { absolutePath, parentDir } from "../os/paths.ts";
+import { AlreadyRunningError, PidFileError, PidkitError } from "../os/errors.ts";
+import { offProcessEnd, onProcessEnd } from "../os/exit_cleanup.ts";
+import { findLockHolders, isProcessAlive } from "../os/proc.ts";
+import { procIsOurs } from "../os/pid_namespace.ts";
 import {
   buildRecord,
   decodePidRecord,

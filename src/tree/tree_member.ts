@@ -11,10 +11,10 @@
  */
 
 import { findCgroup2 } from "./cgroup.ts";
-import { environHas, isDeadState, readCgroupV2Path, readProcStat } from "./proc.ts";
-import type { ProcStat } from "./proc.ts";
-import { isOwnChild } from "./reaper.ts";
-import type { TreeRef } from "./tree.ts";
+import { environHas, isDeadState, readCgroupV2Path, readProcStat } from "../os/proc.ts";
+import type { ProcStat } from "../os/proc.ts";
+import { isOwnChild } from "../os/reaper.ts";
+import type { TreeRef } from "./process_tree.ts";
 
 /**
  * Whether process `pid` is a live member of the tree `ref` describes.
@@ -22,7 +22,7 @@ import type { TreeRef } from "./tree.ts";
  * @example
  * ```ts
  * import { isTreeMember } from "./tree_member.ts";
- * import type { TreeRef } from "./tree.ts";
+ * import type { TreeRef } from "./process_tree.ts";
  * const ref: TreeRef = { pid: 10, startTime: 5, pgid: 10, sid: 10, marker: "web:ab12cd34", tracking: "group" };
  * console.log(isTreeMember(ref, Deno.pid)); // false
  * ```

@@ -1,7 +1,7 @@
 /**
  * Signals that can never reach a reused PID: every signal pidkit sends to a
  * process it did not spawn itself goes through a pidfd (`pidfd_open`,
- * syscall 434, and `pidfd_send_signal`, syscall 424, through `src/libc.ts`).
+ * syscall 434, and `pidfd_send_signal`, syscall 424, through `src/os/libc.ts`).
  *
  * The order is what closes the race: open the pidfd first, then check the
  * process's identity (its start time, which with the PID names one process

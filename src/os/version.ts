@@ -4,7 +4,7 @@
  * @module
  */
 
-import config from "../deno.json" with { type: "json" };
+import config from "../../deno.json" with { type: "json" };
 
 /**
  * The version of this pidkit release, e.g. `"0.1.0"`.

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../os/errors.ts";
 
 /** The rotation limits of one log. */
 export interface LogRotation {

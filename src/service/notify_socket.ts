@@ -12,8 +12,8 @@
  * @module
  */
 
-import { errno, type Libc, libc } from "./libc.ts";
-import { PidkitError } from "./errors.ts";
+import { errno, type Libc, libc } from "../os/libc.ts";
+import { PidkitError } from "../os/errors.ts";
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;

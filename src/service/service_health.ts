@@ -14,13 +14,13 @@
  * @module
  */
 
-import { FdPoller } from "./fd_poller.ts";
-import { messageLine } from "./errors.ts";
+import { FdPoller } from "../os/fd_poller.ts";
+import { messageLine } from "../os/errors.ts";
 import { MAX_NOTIFY_BYTES, NotifySocket, notifySocketPath, parseNotify } from "./notify_socket.ts";
 import type { ReadyFd } from "./ready_fd.ts";
 import type { ServiceOptions, ServiceState } from "./service_state.ts";
-import type { ProcessTree } from "./tree.ts";
-import { isTreeMember } from "./tree_member.ts";
+import type { ProcessTree } from "../tree/process_tree.ts";
+import { isTreeMember } from "../tree/tree_member.ts";
 import { Watchdog } from "./watchdog.ts";
 
 /** How often at most a changing `STATUS=` text is written to the state file, in ms. */
@@ -129,7 +129,7 @@ export class ServiceHealth {
     if (!wanted) return new ServiceHealth(hooks, undefined, undefined, undefined);
     const poller = FdPoller.create();
     if (poller === undefined) {
-      const { PidkitError } = await import("./errors.ts");
+      const { PidkitError } = await import("../os/errors.ts");
       throw new PidkitError("--ready-notify, --ready-fd and --watchdog need FFI on Linux (-A)");
     }
     let socket: NotifySocket | undefined;
