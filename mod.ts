@@ -8,8 +8,12 @@
  * holder dies, however it dies, so "is it running?" is answered by the
  * kernel, never by `kill(pid, 0)` or by the mere existence of a file.
  *
- * Functions that read `/proc` (process details, lock holders, process
- * trees) need Deno's `-A`: Deno refuses any scoped read of `/proc`.
+ * This entry point is the lock API. Process trees are in
+ * `@pidkit/pidkit/tree`, named services (start, stop, status from code) in
+ * `@pidkit/pidkit/service`, the command line in `@pidkit/pidkit/cli`.
+ *
+ * Functions that read `/proc` (lock holders, process details) need Deno's
+ * `-A`: Deno refuses any scoped read of `/proc`.
  *
  * @example Hold your own PID file; refuse a second instance
  * ```ts
@@ -33,58 +37,16 @@
 
 export { AlreadyRunningError, PidFileError, PidkitError, UsageError } from "./src/os/errors.ts";
 export type { PidFileErrorReason } from "./src/os/errors.ts";
-export {
-  CLOCK_TICKS_PER_SECOND,
-  deviceKey,
-  isProcessAlive,
-  listPids,
-  lockHolders,
-  readBootId,
-  readCmdline,
-  readEnviron,
-  readPidNamespace,
-  readProcStat,
-} from "./src/os/proc.ts";
-export type { ProcStat } from "./src/os/proc.ts";
-export { VERSION } from "./src/os/version.ts";
-export { parseSignal, signalName, signalNumber } from "./src/os/signals.ts";
-export { formatDuration, parseDuration } from "./src/os/duration.ts";
-export { readState, readStateSync, writeState } from "./src/service/service_state.ts";
-export type { ServiceOptions, ServiceState, ServiceStatePhase } from "./src/service/service_state.ts";
-export {
-  inspectPidFile,
-  inspectService,
-  listServices,
-  resolveRunDir,
-  servicePaths,
-  validateName,
-} from "./src/service/services.ts";
-export type { RunDirOptions, ServiceInfo, ServicePaths, ServicePhase } from "./src/service/services.ts";
 export { PidFile, probe, readPidFile, waitForRelease } from "./src/lock/pid_file.ts";
 export type {
   AcquireOptions,
-  PidFileState,
+  HoldStatus,
   ProbeResult,
   WaitOptions,
   WatchOptions,
 } from "./src/lock/pid_file.ts";
-export { formatPidRecord, parsePidRecord } from "./src/lock/record.ts";
+export type { PidRecord } from "./src/lock/record.ts";
 export { verifyPidFile } from "./src/lock/pid_file_verdict.ts";
 export type { PidFileVerdict, VerifyOptions } from "./src/lock/pid_file_verdict.ts";
 export type { IdentityOptions } from "./src/os/process_identity.ts";
-export type { PidRecord } from "./src/lock/record.ts";
-export { attachTree, ProcessTree, spawnTree } from "./src/tree/process_tree.ts";
-export type {
-  SpawnTreeOptions,
-  StopOptions,
-  StopProgress,
-  StopReport,
-  Tracking,
-  TreeExit,
-  TreeMember,
-  TreeRef,
-} from "./src/tree/process_tree.ts";
-export { DEFAULT_RETRY, parseRetry } from "./src/tree/stop_schedule.ts";
-export type { RetryStep } from "./src/tree/stop_schedule.ts";
-export { findCgroup2 } from "./src/tree/cgroup.ts";
-export type { Cgroup2Info } from "./src/tree/cgroup.ts";
+export { VERSION } from "./src/os/version.ts";

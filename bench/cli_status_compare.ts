@@ -16,7 +16,7 @@
  * @module
  */
 
-import { writeState } from "../src/service/service_state.ts";
+import { writeServiceRecord } from "../src/service/service_record.ts";
 import { fakeState, treeRefOf } from "../tests/service_fixture.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -49,7 +49,7 @@ async function fabricate(name: string): Promise<void> {
   await f.lock(true);
   await f.write(new TextEncoder().encode(`${child.pid}\n`));
   locks.push(f);
-  await writeState(
+  await writeServiceRecord(
     `${dir}/${name}.json`,
     fakeState(dir, name, {
       tree: treeRefOf(child.pid, `${name}:bench`),

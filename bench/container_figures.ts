@@ -16,7 +16,7 @@
  */
 
 import { becomeSubreaper, OrphanReaper, ownChild } from "../src/os/reaper.ts";
-import { spawnTree } from "../mod.ts";
+import { spawnTree } from "../tree.ts";
 import { cleanup, median, pidkitTree, survivors } from "./tree_fixture.ts";
 
 const ORPHANS = Number(Deno.args[0] ?? 100);

@@ -59,15 +59,15 @@ Deno.bench("acquire+release (plain, on the disk temp dir)", { group: "acquire" }
 
 Deno.bench("probe: running (holderPid from /proc/locks)", { group: "probe" }, async () => {
   const r = await probe(running);
-  if (r.state !== "running") throw new Error(r.state);
+  if (r.status !== "running") throw new Error(r.status);
 });
 
 Deno.bench("probe: stale", { group: "probe" }, async () => {
   const r = await probe(stale);
-  if (r.state !== "stale") throw new Error(r.state);
+  if (r.status !== "stale") throw new Error(r.status);
 });
 
 Deno.bench("probe: absent", { group: "probe" }, async () => {
   const r = await probe(`${dir}/none.pid`);
-  if (r.state !== "absent") throw new Error(r.state);
+  if (r.status !== "absent") throw new Error(r.status);
 });

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Tracking } from "../mod.ts";
+import type { Tracking } from "../tree.ts";
 import { cgroupWorks, cleanup, pidkitTree } from "./tree_fixture.ts";
 
 const N = 200;

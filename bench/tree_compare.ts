@@ -10,7 +10,7 @@
  * @module
  */
 
-import { attachTree, type Tracking } from "../mod.ts";
+import { attachTree, type Tracking } from "../tree.ts";
 import { isProcessAlive } from "../src/os/proc.ts";
 import {
   cgroupWorks,

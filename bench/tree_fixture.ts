@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ProcessTree, spawnTree, type Tracking } from "../mod.ts";
+import { type ProcessTree, spawnTree, type Tracking } from "../tree.ts";
 import { isProcessAlive, readProcStat } from "../src/os/proc.ts";
 
 const TREE = new URL("../tests/fixtures/tree.sh", import.meta.url).pathname;

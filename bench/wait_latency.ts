@@ -55,7 +55,7 @@ async function once(kind: Holder, mode: Mode, path: string): Promise<number> {
   const child = spawnHolder(kind, path);
   try {
     const until = Date.now() + 20_000;
-    while ((await probe(path)).state !== "running") {
+    while ((await probe(path)).status !== "running") {
       if (Date.now() > until) throw new Error(`${kind} holder did not lock ${path}`);
       await new Promise((r) => setTimeout(r, 5));
     }

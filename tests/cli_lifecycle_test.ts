@@ -7,7 +7,7 @@
 import { writeOldFile } from "./legacy_helpers.ts";
 import assert from "node:assert/strict";
 import { probe } from "../mod.ts";
-import { readState } from "../src/service/service_state.ts";
+import { readServiceRecord } from "../src/service/service_record.ts";
 import { alive, CLI, hasProgram, Reaper, tempDir, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 
@@ -199,7 +199,7 @@ Deno.test("SIGTERM to a supervisor the moment it holds the lock: a clean refusal
     let holder: number | undefined;
     await waitUntil(async () => {
       const found = await probe(pidfile);
-      holder = found.state === "running" ? found.holderPid : undefined;
+      holder = found.status === "running" ? found.holderPid : undefined;
       return holder !== undefined;
     }, { what: "the supervisor to take the lock", intervalMs: 0 });
     Deno.kill(holder!, "SIGTERM");
@@ -212,7 +212,7 @@ Deno.test("SIGTERM to a supervisor the moment it holds the lock: a clean refusal
       assert.match(r.stderr, new RegExp(`${name} was stopped during start-up`));
       await waitUntil(() => !alive(holder!), { what: "the supervisor to exit" });
     }
-    assert.equal((await probe(pidfile)).state, "absent", "a stale PID file was left");
+    assert.equal((await probe(pidfile)).status, "absent", "a stale PID file was left");
     assert.deepEqual(markedProcesses(name), []);
   }
 });
@@ -461,9 +461,12 @@ Deno.test("run forwards SIGTERM to the tree and exits with its status", async ()
     [Deno.execPath(), "run", "-A", "--quiet", CLI, "run", name, "--", "sleep", "1000"],
     { env: { PIDKIT_DIR: s.dir.path } },
   );
-  await waitUntil(async () => (await readState(s.dir.join(`${name}.json`)))?.phase === "running", {
-    what: "running",
-  });
+  await waitUntil(
+    async () => (await readServiceRecord(s.dir.join(`${name}.json`)))?.phase === "running",
+    {
+      what: "running",
+    },
+  );
   const state = await s.state(name);
   Deno.kill(child.pid, "SIGTERM");
   const status = await child.status;
@@ -578,7 +581,7 @@ for (const wrapped of [true, false]) {
         script,
       ], { env: { PIDKIT_DIR: s.dir.path } });
       await waitUntil(
-        async () => (await readState(s.dir.join(`${name}.json`)))?.phase === "running",
+        async () => (await readServiceRecord(s.dir.join(`${name}.json`)))?.phase === "running",
         {
           what: "running",
         },

@@ -7,7 +7,7 @@
  * replacement alone (it used to delete it).
  */
 import assert from "node:assert/strict";
-import { readStateSync } from "../src/service/service_state.ts";
+import { readServiceRecordSync } from "../src/service/service_record.ts";
 import { alive, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
 
 for (const kind of ["delete", "replace"] as const) {
@@ -18,7 +18,7 @@ for (const kind of ["delete", "replace"] as const) {
     const env = { PIDKIT_DIR: dir.path, NO_COLOR: "1" };
     const start = await runCli(["start", name, "--", "sleep", "60"], { env });
     assert.equal(start.code, 0, start.stderr);
-    const state = readStateSync(dir.join(`${name}.json`))!;
+    const state = readServiceRecordSync(dir.join(`${name}.json`))!;
     reaper.pid(state.supervisor.pid);
     reaper.group(state.tree!.pgid);
     const pidfile = dir.join(`${name}.pid`);
@@ -41,7 +41,7 @@ for (const kind of ["delete", "replace"] as const) {
       const again = await runCli(["start", name, "--", "sleep", "60"], { env });
       assert.equal(again.code, 1, again.stdout);
       assert.match(again.stderr, /already running .*PID file was deleted or replaced/);
-      assert.equal(readStateSync(dir.join(`${name}.json`))!.tree?.pid, state.tree!.pid);
+      assert.equal(readServiceRecordSync(dir.join(`${name}.json`))!.tree?.pid, state.tree!.pid);
       const waited = await runCli(["wait", name, "--timeout", "300ms"], { env });
       assert.equal(waited.code, 1, "wait must not take a deleted PID file for a stop");
     }

@@ -6,7 +6,7 @@
  */
 import { writeOldFile } from "./legacy_helpers.ts";
 import assert from "node:assert/strict";
-import { writeState } from "../src/service/service_state.ts";
+import { writeServiceRecord } from "../src/service/service_record.ts";
 import { readProcStat } from "../src/os/proc.ts";
 import { fakeState, treeRefOf } from "./service_fixture.ts";
 import { alive, CLI, hasProgram, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
@@ -35,7 +35,7 @@ async function fakeService(
   }, { what: "flock holding the pid file" });
   await Deno.writeTextFile(pidfile, `${tree.pid}\n`);
   const now = new Date().toISOString();
-  await writeState(
+  await writeServiceRecord(
     `${dir}/${name}.json`,
     fakeState(dir, name, {
       phase,
@@ -111,7 +111,7 @@ Deno.test("status: 0 running, 1 stale (and nothing signalled), 3 stopped, 4 unkn
   assert.throws(() => Deno.statSync(witness), Deno.errors.NotFound, "the stranger got a signal");
 
   // Stopped: the state says so, no PID file.
-  await writeState(`${dir}/gone.json`, {
+  await writeServiceRecord(`${dir}/gone.json`, {
     ...JSON.parse(await Deno.readTextFile(`${dir}/web.json`)),
     name: "gone",
     phase: "stopped",

@@ -56,7 +56,7 @@ Deno.test("acquire writes PID\\n, release removes the file and frees the lock", 
   await pid.release();
   await pid.release(); // idempotent
   assert.equal(exists(path), false);
-  assert.deepEqual(await probe(path), { state: "absent" });
+  assert.deepEqual(await probe(path), { status: "absent" });
 });
 
 Deno.test("1. a held path: AlreadyRunningError with the holder's PID, from another process and in-process", async () => {
@@ -92,13 +92,13 @@ Deno.test("2. a holder killed with SIGKILL: stale at once, and the next acquire 
   await using reaper = new Reaper();
   const path = dir.join("app.pid");
   const { fixture, pid } = await startHolder(reaper, path, ["--json"]);
-  assert.equal((await probe(path)).state, "running");
+  assert.equal((await probe(path)).status, "running");
   Deno.kill(pid, "SIGKILL");
   await fixture.child.status;
   const found = await probe(path);
-  assert.equal(found.state, "stale");
-  assert.equal(found.state === "stale" && found.pid, pid);
-  assert.equal(found.state === "stale" && found.record?.format, "json");
+  assert.equal(found.status, "stale");
+  assert.equal(found.status === "stale" && found.pid, pid);
+  assert.equal(found.status === "stale" && found.record?.format, "json");
   await using mine = await PidFile.acquire(path);
   assert.equal(await Deno.readTextFile(path), `${Deno.pid}\n`);
   assert.equal(mine.pid, Deno.pid);
@@ -112,7 +112,7 @@ Deno.test("3. a stale file naming a live unrelated process (PID reuse) is stale,
   await Deno.writeTextFile(path, `${stranger.pid}\n`);
   const found = await probe(path);
   assert.deepEqual(found, {
-    state: "stale",
+    status: "stale",
     pid: stranger.pid,
     record: { pid: stranger.pid, format: "plain" },
   });
@@ -163,10 +163,10 @@ Deno.test("7. a missing parent directory is created; garbage in a stale file is 
   const junk = dir.join("junk.pid");
   await Deno.writeFile(junk, new Uint8Array([0xff, 0xfe, 0, 1, 2, 10]));
   const found = await probe(junk);
-  assert.equal(found.state, "stale");
-  assert.equal(found.state === "stale" && found.pid, undefined);
-  assert.equal(found.state === "stale" && found.error?.reason, "bad-content");
-  assert.match(found.state === "stale" ? found.error!.message : "", /junk\.pid is not a PID file/);
+  assert.equal(found.status, "stale");
+  assert.equal(found.status === "stale" && found.pid, undefined);
+  assert.equal(found.status === "stale" && found.error?.reason, "bad-content");
+  assert.match(found.status === "stale" ? found.error!.message : "", /junk\.pid is not a PID file/);
   const err = await rejectsWith(readPidFile(junk), PidFileError);
   assert.equal(err.reason, "bad-content");
   assert.equal(
@@ -243,8 +243,8 @@ Deno.test("9. holderPid is the lock holder's real PID, also when the file names 
   const path = dir.join("app.pid");
   const { pid } = await startHolder(reaper, path, ["--json"]);
   const found = await probe(path);
-  assert.equal(found.state, "running");
-  if (found.state !== "running") return;
+  assert.equal(found.status, "running");
+  if (found.status !== "running") return;
   assert.equal(found.holderPid, pid);
   assert.equal(found.pid, pid);
   assert.equal(
@@ -258,8 +258,8 @@ Deno.test("9. holderPid is the lock holder's real PID, also when the file names 
   const sup = dir.join("sup.pid");
   const { pid: supervisor } = await startHolder(reaper, sup, ["--pid", String(child.pid)]);
   const s = await probe(sup);
-  assert.equal(s.state === "running" && s.pid, child.pid);
-  assert.equal(s.state === "running" && s.holderPid, supervisor);
+  assert.equal(s.status === "running" && s.pid, child.pid);
+  assert.equal(s.status === "running" && s.holderPid, supervisor);
 });
 
 Deno.test("10. await using releases: file gone and lock free after the block", async () => {
@@ -267,7 +267,7 @@ Deno.test("10. await using releases: file gone and lock free after the block", a
   const path = dir.join("app.pid");
   {
     await using pid = await PidFile.acquire(path);
-    assert.equal((await probe(path)).state, "running");
+    assert.equal((await probe(path)).status, "running");
     assert.equal(pid.pid, Deno.pid);
   }
   assert.equal(exists(path), false);
@@ -278,7 +278,7 @@ Deno.test("10. await using releases: file gone and lock free after the block", a
   assert.equal(exists(path), false);
   // Lock free: a file created by hand is not held by anyone.
   await Deno.writeTextFile(path, "1\n");
-  assert.equal((await probe(path)).state, "stale");
+  assert.equal((await probe(path)).status, "stale");
 });
 
 for (const [sig, code] of [["SIGTERM", 143], ["SIGINT", 130], ["SIGHUP", 129]] as const) {
@@ -307,7 +307,7 @@ Deno.test("10. a holder ended by SIGTERM exits with status 143 in the shell and 
   const { Lines } = await import("./fixture_io.ts");
   const lines = new Lines(shell.stdout);
   const holder = reaper.pid(Number(await lines.next()));
-  await waitUntil(async () => (await probe(path)).state === "running", { what: "the holder" });
+  await waitUntil(async () => (await probe(path)).status === "running", { what: "the holder" });
   Deno.kill(holder, "SIGTERM");
   assert.equal(await lines.next(), "status 143");
   assert.equal(exists(path), false);
@@ -325,8 +325,8 @@ Deno.test("10. normal exit removes the file; removeOnExit: false leaves it (stal
   Deno.kill(kept.pid, "SIGTERM");
   assert.equal((await kept.fixture.child.status).signal, "SIGTERM");
   const found = await probe(path);
-  assert.equal(found.state, "stale");
-  assert.equal(found.state === "stale" && found.pid, kept.pid);
+  assert.equal(found.status, "stale");
+  assert.equal(found.status === "stale" && found.pid, kept.pid);
 });
 
 Deno.test("11. probes never make a start fail: thousands of acquires against tight probe loops", async () => {
@@ -376,8 +376,8 @@ Deno.test("update rewrites the record in place under the lock", async () => {
   assert.equal(second.createdAt, first.createdAt);
   assert.equal(pid.pid, child.pid);
   const found = await probe(path);
-  assert.equal(found.state === "running" && found.pid, child.pid);
-  assert.equal(found.state === "running" && found.holderPid, Deno.pid);
+  assert.equal(found.status === "running" && found.pid, child.pid);
+  assert.equal(found.status === "running" && found.holderPid, Deno.pid);
 
   await using plain = await PidFile.acquire(dir.join("plain.pid"));
   assert.throws(() => plain.update({ data: { x: 1 } }), TypeError);
@@ -439,7 +439,7 @@ Deno.test("without -A (no /proc): probe still judges by the lock; holderPid and 
   assert.equal(record.startTime, undefined);
   const prober = spawnFixture(reaper, "pid_probe.ts", [path], { permissions: perms });
   const out = JSON.parse(await prober.lines.next());
-  assert.equal(out.state, "running");
+  assert.equal(out.status, "running");
   assert.equal(out.pid, holder.child.pid);
   assert.equal(out.holderPid, undefined);
 });

@@ -224,7 +224,7 @@ const held = await PidFile.acquire(path);
 const seen = await probe(path);
 await held.release();
 const after = await probe(path);
-console.log(JSON.stringify({ pid: held.pid, seen: seen.state, holder: seen.state === "running" ? seen.holderPid : null, after: after.state }));`,
+console.log(JSON.stringify({ pid: held.pid, seen: seen.status, holder: seen.status === "running" ? seen.holderPid : null, after: after.status }));`,
     );
     const dir = tmp.join("run");
     const cli = `${DENO} run -A --quiet ${CLI}`;

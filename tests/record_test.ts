@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { formatPidRecord, parsePidRecord, PidFileError } from "../mod.ts";
+import { formatPidRecord, parsePidRecord } from "../src/lock/record.ts";
+import { PidFileError } from "../mod.ts";
 import { buildRecord, decodePidRecord, MAX_PID } from "../src/lock/record.ts";
 
 function badContent(fn: () => unknown): string {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { PidFile, PidFileError, probe } from "../mod.ts";
-import { readStateSync } from "../src/service/service_state.ts";
+import { readServiceRecordSync } from "../src/service/service_record.ts";
 import { Reaper, runCli, startTimeOf, tempDir } from "./helpers.ts";
 
 const isRoot = Deno.uid() === 0;
@@ -48,8 +48,8 @@ Deno.test({
       (err) => err instanceof PidFileError && /No space/i.test(err.message),
     );
     const found = await probe(path);
-    assert.equal(found.state, "running");
-    assert.equal(found.state === "running" && found.record?.v, 1);
+    assert.equal(found.status, "running");
+    assert.equal(found.status === "running" && found.record?.v, 1);
     assert.equal(pid.record.v, 1);
     await pid.release();
   },
@@ -99,7 +99,7 @@ Deno.test({
       "0.2",
     ]);
     assert.equal(start.code, 0, start.stderr);
-    const sup = readStateSync(`${run}/${name}.json`)!.supervisor;
+    const sup = readServiceRecordSync(`${run}/${name}.json`)!.supervisor;
     reaper.pid(sup.pid);
     fill(run);
     await new Promise((r) => setTimeout(r, 1000));

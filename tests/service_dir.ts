@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { readState, type ServiceState } from "../src/service/service_state.ts";
+import { readServiceRecord, type ServiceRecord } from "../src/service/service_record.ts";
 import {
   alive,
   type CliResult,
@@ -43,14 +43,14 @@ export class Services implements AsyncDisposable {
   }
 
   /** `pidkit start NAME OPTIONS... -- COMMAND...`, which must succeed; the service's state. */
-  async start(name: string, options: string[], command: string[]): Promise<ServiceState> {
+  async start(name: string, options: string[], command: string[]): Promise<ServiceRecord> {
     const r = await this.cli(["start", name, ...options, "--", ...command]);
     assert.equal(r.code, 0, `pidkit start ${name}: ${r.stderr}`);
     return await this.state(name);
   }
 
-  async state(name: string): Promise<ServiceState> {
-    const s = await readState(this.dir.join(`${name}.json`));
+  async state(name: string): Promise<ServiceRecord> {
+    const s = await readServiceRecord(this.dir.join(`${name}.json`));
     assert.ok(s, `no state for ${name}`);
     this.record(s);
     return s;
@@ -62,7 +62,7 @@ export class Services implements AsyncDisposable {
   }
 
   /** Remember the supervisor and tree of `s`, with the start times it recorded. */
-  record(s: ServiceState): void {
+  record(s: ServiceRecord): void {
     this.#reaper.pid(s.supervisor.pid, s.supervisor.startTime);
     if (s.tree) {
       this.#reaper.group(s.tree.pgid, s.tree.startTime);
@@ -75,7 +75,7 @@ export class Services implements AsyncDisposable {
   async recordAll(): Promise<void> {
     for (const e of Deno.readDirSync(this.dir.path)) {
       if (!e.name.endsWith(".json")) continue;
-      const s = await readState(this.dir.join(e.name)).catch(() => undefined);
+      const s = await readServiceRecord(this.dir.join(e.name)).catch(() => undefined);
       if (s) this.record(s);
     }
   }

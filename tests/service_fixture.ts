@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ServiceState } from "../src/service/service_state.ts";
+import type { ServiceRecord } from "../src/service/service_record.ts";
 import { readBootId, readProcStat } from "../src/os/proc.ts";
 
 /**
@@ -16,8 +16,8 @@ import { readBootId, readProcStat } from "../src/os/proc.ts";
 export function fakeState(
   dir: string,
   name: string,
-  change: Partial<ServiceState> = {},
-): ServiceState {
+  change: Partial<ServiceRecord> = {},
+): ServiceRecord {
   const now = new Date().toISOString();
   return {
     version: 1,
@@ -45,7 +45,7 @@ export function fakeState(
 }
 
 /** The tree reference of a live process `pid` (its group, session and start time). */
-export function treeRefOf(pid: number, marker: string): NonNullable<ServiceState["tree"]> {
+export function treeRefOf(pid: number, marker: string): NonNullable<ServiceRecord["tree"]> {
   const st = readProcStat(pid)!;
   return { pid, startTime: st.startTime, pgid: st.pgid, sid: st.sid, marker, tracking: "group" };
 }

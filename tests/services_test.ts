@@ -1,7 +1,7 @@
 import { writeOldFile } from "./legacy_helpers.ts";
 import assert from "node:assert/strict";
 import { PidFileError, UsageError } from "../src/os/errors.ts";
-import { readState, writeState } from "../src/service/service_state.ts";
+import { readServiceRecord, writeServiceRecord } from "../src/service/service_record.ts";
 import {
   inspectPidFile,
   inspectService,
@@ -51,22 +51,22 @@ Deno.test("resolveRunDir: --dir, PIDKIT_DIR, XDG_RUNTIME_DIR; creates only when 
   }
 });
 
-Deno.test("writeState is atomic and readState reads it back; garbage is bad-content", async () => {
+Deno.test("writeServiceRecord is atomic and readServiceRecord reads it back; garbage is bad-content", async () => {
   using tmp = tempDir();
   const path = tmp.join("web.json");
-  assert.equal(await readState(path), undefined);
+  assert.equal(await readServiceRecord(path), undefined);
   const state = fakeState(tmp.path, "web");
-  await writeState(path, state);
-  assert.deepEqual(await readState(path), state);
+  await writeServiceRecord(path, state);
+  assert.deepEqual(await readServiceRecord(path), state);
   assert.deepEqual((await Array.fromAsync(Deno.readDir(tmp.path))).map((e) => e.name), [
     "web.json",
   ]);
-  await writeState(path, { ...state, restarts: 3 });
-  assert.equal((await readState(path))!.restarts, 3);
+  await writeServiceRecord(path, { ...state, restarts: 3 });
+  assert.equal((await readServiceRecord(path))!.restarts, 3);
   for (const garbage of ["{", "[]", '{"version":2}', '{"version":1,"name":"x","phase":"zzz"}']) {
     await Deno.writeTextFile(path, garbage);
     await assert.rejects(
-      () => readState(path),
+      () => readServiceRecord(path),
       (e) => e instanceof PidFileError && e.reason === "bad-content",
     );
   }
@@ -89,7 +89,7 @@ Deno.test("inspectService: stopped, failed, stale, orphaned, unknown", async () 
   const dir = tmp.path;
   assert.equal((await inspectService(dir, "none")).phase, "stopped");
 
-  await writeState(`${dir}/f.json`, fakeState(dir, "f", { phase: "failed" }));
+  await writeServiceRecord(`${dir}/f.json`, fakeState(dir, "f", { phase: "failed" }));
   assert.equal((await inspectService(dir, "f")).phase, "failed");
 
   // A stale PID file naming a live, unrelated process: stale, never "running".
@@ -102,7 +102,7 @@ Deno.test("inspectService: stopped, failed, stale, orphaned, unknown", async () 
   // Supervisor gone (a dead pid), lock free, the recorded tree alive: orphaned.
   const gone = { pid: 999_999_999, startTime: 1 };
   const ref = treeRefOf(other.pid, "o:x");
-  await writeState(`${dir}/o.json`, fakeState(dir, "o", { supervisor: gone, tree: ref }));
+  await writeServiceRecord(`${dir}/o.json`, fakeState(dir, "o", { supervisor: gone, tree: ref }));
   await Deno.writeTextFile(`${dir}/o.pid`, `${other.pid}\n`);
   const o = await inspectService(dir, "o");
   assert.equal(o.phase, "orphaned");
@@ -110,7 +110,10 @@ Deno.test("inspectService: stopped, failed, stale, orphaned, unknown", async () 
 
   // The same tree with a wrong start time (PID reuse) and no other member: stale.
   const reused = { ...ref, startTime: 1, pgid: 999_999_998, sid: 999_999_998, marker: "o:y" };
-  await writeState(`${dir}/o.json`, fakeState(dir, "o", { supervisor: gone, tree: reused }));
+  await writeServiceRecord(
+    `${dir}/o.json`,
+    fakeState(dir, "o", { supervisor: gone, tree: reused }),
+  );
   assert.equal((await inspectService(dir, "o")).phase, "stale");
 
   await Deno.writeTextFile(`${dir}/u.json`, "not json");
@@ -140,7 +143,7 @@ Deno.test("inspectService: the lock decides running; phases from the state", asy
       ["stopping", "stopping"],
     ] as const
   ) {
-    await writeState(`${dir}/web.json`, fakeState(dir, "web", { phase, supervisor: sup }));
+    await writeServiceRecord(`${dir}/web.json`, fakeState(dir, "web", { phase, supervisor: sup }));
     const info = await inspectService(dir, "web");
     assert.equal(info.phase, want, phase);
     assert.equal(info.supervisorPid, holder.pid);

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnTree } from "../mod.ts";
+import { spawnTree } from "../tree.ts";
 import { Reaper, startTimeOf, tempDir, waitUntil } from "./helpers.ts";
 import { cliArgv, ppidOf, readPids, stateOf } from "./process_view.ts";
 

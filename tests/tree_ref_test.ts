@@ -4,7 +4,8 @@
  * file -- is refused instead of aiming signals at another process group.
  */
 import assert from "node:assert/strict";
-import { attachTree, PidkitError } from "../mod.ts";
+import { attachTree } from "../tree.ts";
+import { PidkitError } from "../mod.ts";
 import { alive, Reaper, tempDir } from "./helpers.ts";
 
 Deno.test("attachTree refuses a ref whose pgid/sid is not the leader's pid; the group is untouched", async () => {

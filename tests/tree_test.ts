@@ -3,12 +3,11 @@ import {
   attachTree,
   findCgroup2,
   parseRetry,
-  PidkitError,
   type ProcessTree,
   spawnTree,
   type Tracking,
-  UsageError,
-} from "../mod.ts";
+} from "../tree.ts";
+import { PidkitError, UsageError } from "../mod.ts";
 import { findSetpriv } from "../src/tree/spawn_gated.ts";
 import { readProcStat } from "../src/os/proc.ts";
 import { alive, FIXTURES, type TempDir, tempDir, waitUntil } from "./helpers.ts";

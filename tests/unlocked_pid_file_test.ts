@@ -25,18 +25,23 @@ Deno.test("verifyPidFile: a live PID that started before the file's last write r
   const path = tmp.join("d.pid");
   Deno.writeTextFileSync(path, `${daemon.pid}\n`);
   const v = await verifyPidFile(path);
-  assert.equal(v.state, "running");
-  assert.ok(v.state === "running" && !v.locked);
-  assert.deepEqual(v.state === "running" && v.verifiedBy, ["start-time"]);
-  assert.equal(v.state === "running" && v.pid, daemon.pid);
+  assert.equal(v.status, "running");
+  assert.ok(v.status === "running" && !v.locked);
+  assert.deepEqual(v.status === "running" && v.verifiedBy, ["start-time"]);
+  assert.equal(v.status === "running" && v.pid, daemon.pid);
 
   // Touched or rewritten later (a daemon that rewrites its file): still running.
   Deno.utimeSync(path, new Date(), new Date());
-  assert.equal((await verifyPidFile(path)).state, "running");
+  assert.equal((await verifyPidFile(path)).status, "running");
 
   // With matching identity options.
   const id = await verifyPidFile(path, { exec: SLEEP, name: "sleep", user: Deno.uid()! });
-  assert.deepEqual(id.state === "running" && id.verifiedBy, ["start-time", "exec", "name", "user"]);
+  assert.deepEqual(id.status === "running" && id.verifiedBy, [
+    "start-time",
+    "exec",
+    "name",
+    "user",
+  ]);
 });
 
 Deno.test("verifyPidFile: a PID that started after the file was last written is stale (reuse)", async () => {
@@ -46,14 +51,14 @@ Deno.test("verifyPidFile: a PID that started after the file was last written is 
   const path = tmp.join("reused.pid");
   writeOldFile(path, `${newcomer.pid}\n`, 5);
   const v = await verifyPidFile(path);
-  assert.equal(v.state, "stale");
+  assert.equal(v.status, "stale");
   assert.match(
-    v.state === "stale" ? v.reason : "",
+    v.status === "stale" ? v.reason : "",
     /started 5\.\d s after the file was last written/,
   );
   // Without the backdating the same file would say running: the test can fail.
   Deno.utimeSync(path, new Date(), new Date());
-  assert.equal((await verifyPidFile(path)).state, "running");
+  assert.equal((await verifyPidFile(path)).status, "running");
 });
 
 Deno.test("verifyPidFile: dead PID, zombie, no PID, earlier boot, recorded start time", async () => {
@@ -85,12 +90,12 @@ Deno.test("verifyPidFile: dead PID, zombie, no PID, earlier boot, recorded start
   assert.match(reason(await verifyPidFile(path)), /the PID was reused/);
   Deno.writeTextFileSync(path, JSON.stringify({ pid: live.pid, startTime }));
   const ok = await verifyPidFile(path);
-  assert.deepEqual(ok.state === "running" && ok.verifiedBy, ["recorded-start-time"]);
+  assert.deepEqual(ok.status === "running" && ok.verifiedBy, ["recorded-start-time"]);
   Deno.writeTextFileSync(path, JSON.stringify({ pid: live.pid, bootId: "not-this-boot" }));
   assert.match(reason(await verifyPidFile(path)), /earlier boot/);
 
   Deno.writeTextFileSync(path, "hello\n");
-  assert.equal((await verifyPidFile(path)).state, "stale");
+  assert.equal((await verifyPidFile(path)).status, "stale");
 });
 
 Deno.test("verifyPidFile: a file whose first line is the PID (postmaster.pid) is read by that line", async () => {
@@ -103,8 +108,8 @@ Deno.test("verifyPidFile: a file whose first line is the PID (postmaster.pid) is
     `${pg.pid}\n/var/lib/postgresql/15/main\n1700000000\n5432\n/var/run/postgresql\n*\n  5432001  0\nready   \n`;
   Deno.writeTextFileSync(path, text);
   const v = await verifyPidFile(path);
-  assert.equal(v.state, "running");
-  assert.equal(v.state === "running" && v.extraLines?.at(-1), "ready   ");
+  assert.equal(v.status, "running");
+  assert.equal(v.status === "running" && v.extraLines?.at(-1), "ready   ");
   assert.equal(Deno.readTextFileSync(path), text, "never rewritten");
 });
 
@@ -126,8 +131,8 @@ Deno.test("verifyPidFile: identity options that do not match say mismatch; bad o
   const held = await PidFile.acquire(tmp.join("held.pid"), { removeOnExit: false });
   try {
     const v = await verifyPidFile(held.path);
-    assert.deepEqual(v.state === "running" && [v.locked, v.verifiedBy], [true, ["lock"]]);
-    assert.equal((await verifyPidFile(held.path, { name: "nginx" })).state, "mismatch");
+    assert.deepEqual(v.status === "running" && [v.locked, v.verifiedBy], [true, ["lock"]]);
+    assert.equal((await verifyPidFile(held.path, { name: "nginx" })).status, "mismatch");
   } finally {
     await held.release();
   }
@@ -146,11 +151,11 @@ Deno.test("verifyPidFile --exec: a daemon running a binary deleted since (an upg
   Deno.removeSync(copy);
   Deno.copyFileSync(SLEEP, copy); // the new version, another inode
   const v = await verifyPidFile(path, { exec: copy });
-  assert.deepEqual(v.state === "running" && v.verifiedBy, ["start-time", "exec"]);
+  assert.deepEqual(v.status === "running" && v.verifiedBy, ["start-time", "exec"]);
 });
 
 function reason(v: Awaited<ReturnType<typeof verifyPidFile>>): string {
-  return v.state === "stale" || v.state === "mismatch" ? v.reason : `(${v.state})`;
+  return v.status === "stale" || v.status === "mismatch" ? v.reason : `(${v.status})`;
 }
 
 async function findChild(parent: number): Promise<number> {

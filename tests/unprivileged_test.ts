@@ -59,7 +59,7 @@ const held = await PidFile.acquire(path);
 const seen = await probe(path);
 await held.release();
 const after = await probe(path);
-console.log(JSON.stringify({ me: Deno.pid, pid: held.pid, seen: seen.state, holder: seen.state === "running" ? seen.holderPid : null, after: after.state }));`,
+console.log(JSON.stringify({ me: Deno.pid, pid: held.pid, seen: seen.status, holder: seen.status === "running" ? seen.holderPid : null, after: after.status }));`,
     );
     Deno.chmodSync(lib, 0o644);
     const l = await asNobody(["run", "-A", "--quiet", lib, `${home}/app.pid`]);

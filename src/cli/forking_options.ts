@@ -7,7 +7,7 @@
 
 import { PidkitError, UsageError } from "../os/errors.ts";
 import { absolutePath, parentDir } from "../os/paths.ts";
-import type { ServiceOptions } from "../service/service_state.ts";
+import type { ServiceOptions } from "../service/service_record.ts";
 import type { CommandInput, OptionSpec } from "./spec.ts";
 
 /** The option specs, for the command table. */

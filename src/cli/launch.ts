@@ -17,7 +17,7 @@ import {
   parseRestartPolicy,
 } from "../service/restart_policy.ts";
 import { selfCommand } from "../os/self_exec.ts";
-import type { ServiceOptions } from "../service/service_state.ts";
+import type { ServiceOptions } from "../service/service_record.ts";
 import { resolveRunDir, servicePaths, validateName } from "../service/services.ts";
 import {
   controlPath,

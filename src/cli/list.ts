@@ -7,7 +7,12 @@
  */
 
 import { formatDuration } from "../os/duration.ts";
-import { inspectService, isRunningPhase, listServices, resolveRunDir } from "../service/services.ts";
+import {
+  inspectService,
+  isRunningPhase,
+  listServices,
+  resolveRunDir,
+} from "../service/services.ts";
 import {
   type Align,
   commandLine,
@@ -47,7 +52,7 @@ export async function run(input: CommandInput): Promise<number> {
   const infos = await Promise.all(names.map((n) => inspectService(dir, n)));
   const snap = new ProcSnapshot();
   const rows: ListJson[] = infos.map((info) => {
-    const live = info.state?.tree !== undefined && isRunningPhase(info.phase);
+    const live = info.record?.tree !== undefined && isRunningPhase(info.phase);
     // A supervisor in another PID namespace recorded its namespace's PIDs.
     const { ref, kernelPid, namespaced } = kernelTree(info);
     const members = live && ref ? snap.members(ref) : [];
@@ -57,16 +62,16 @@ export async function run(input: CommandInput): Promise<number> {
       name: info.name,
       state: info.phase,
       // A daemon's own unlocked NAME.pid (no pidkit state) has no tree, but a verified PID.
-      pid: live || info.verdict?.state === "running" ? info.pid ?? null : null,
-      kernelPid: live ? kernelPid ?? null : info.verdict?.state === "running" ? info.pid! : null,
+      pid: live || info.verdict?.status === "running" ? info.pid ?? null : null,
+      kernelPid: live ? kernelPid ?? null : info.verdict?.status === "running" ? info.pid! : null,
       namespaced: live && namespaced,
       uptimeMs: leader ? Math.round(leader.ageSeconds * 1000) : null,
-      restarts: info.state?.restarts ?? null,
+      restarts: info.record?.restarts ?? null,
       processes: t.processes,
       memoryBytes: t.rssBytes,
       cpuPercent: Math.round(t.cpuPercent * 10) / 10,
-      command: info.state?.command ?? null,
-      statusText: live ? info.state?.statusText ?? null : null,
+      command: info.record?.command ?? null,
+      statusText: live ? info.record?.statusText ?? null : null,
     };
   });
   if (input.values.json === true) {

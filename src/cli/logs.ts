@@ -8,7 +8,7 @@
  */
 
 import { PidkitError, UsageError } from "../os/errors.ts";
-import { readState } from "../service/service_state.ts";
+import { readServiceRecord } from "../service/service_record.ts";
 import { resolveRunDir, servicePaths, validateName } from "../service/services.ts";
 import { EXIT } from "./io.ts";
 import { keptLogFiles } from "../service/log_rotation.ts";
@@ -25,7 +25,7 @@ export async function run(input: CommandInput): Promise<number> {
   const follow = input.values.follow === true;
   const dir = resolveRunDir({ dir: input.values.dir as string | undefined });
   const paths = servicePaths(dir, name);
-  const state = await readState(paths.state).catch(() => undefined);
+  const state = await readServiceRecord(paths.state).catch(() => undefined);
   const path = state?.log ?? paths.log;
   let file: Deno.FsFile | undefined;
   try {

@@ -173,8 +173,8 @@ export function totals(members: TreeProcess[]): TreeTotals {
 export function kernelTree(
   info: ServiceInfo,
 ): { ref: TreeRef | undefined; kernelPid: number | undefined; namespaced: boolean } {
-  const ref = info.state?.tree;
-  if (info.pid === undefined || info.probe?.state !== "running") {
+  const ref = info.record?.tree;
+  if (info.pid === undefined || info.probe?.status !== "running") {
     return { ref, kernelPid: info.pid, namespaced: false };
   }
   const where = locatePid(info.pid, info.probe.holderPid);

@@ -6,7 +6,12 @@
  */
 
 import { PidkitError } from "../os/errors.ts";
-import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../service/services.ts";
+import {
+  inspectService,
+  isRunningPhase,
+  resolveRunDir,
+  validateName,
+} from "../service/services.ts";
 import { commandLine, formatBytes, formatPercent, printJson, table } from "./format.ts";
 import { EXIT, printOut } from "./io.ts";
 import { kernelTree, ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";
@@ -30,7 +35,7 @@ export async function run(input: CommandInput): Promise<number> {
   const name = validateName(input.positionals[0]);
   const dir = resolveRunDir({ dir: input.values.dir as string | undefined });
   const info = await inspectService(dir, name);
-  const ref = info.state?.tree;
+  const ref = info.record?.tree;
   const live = isRunningPhase(info.phase);
   if (!live || ref === undefined) {
     if (info.phase === "unknown") throw new PidkitError(`cannot tell: ${info.error}`);

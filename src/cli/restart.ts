@@ -9,7 +9,7 @@
 import { PidkitError } from "../os/errors.ts";
 import { parseRetry } from "../tree/stop_schedule.ts";
 import { resolveRunDir, servicePaths, validateName } from "../service/services.ts";
-import { readState } from "../service/service_state.ts";
+import { readServiceRecord } from "../service/service_record.ts";
 import { controlPath } from "../service/supervisor_protocol.ts";
 import { printErr } from "./io.ts";
 import { startService } from "./start.ts";
@@ -27,7 +27,7 @@ export async function run(input: CommandInput): Promise<number> {
     create: true, // it starts a supervisor there: the same checks as start
   });
   const paths = servicePaths(dir, name);
-  const state = await readState(paths.state);
+  const state = await readServiceRecord(paths.state);
   if (!state) {
     throw new PidkitError(
       `${name} has no recorded command in ${paths.state}: start it with pidkit start ${name} -- CMD`,

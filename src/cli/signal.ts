@@ -9,7 +9,12 @@
 import { PidkitError } from "../os/errors.ts";
 import { requireOwnProc } from "../os/pid_namespace.ts";
 import { parseSignal } from "../os/signals.ts";
-import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../service/services.ts";
+import {
+  inspectService,
+  isRunningPhase,
+  resolveRunDir,
+  validateName,
+} from "../service/services.ts";
 import { attachTree } from "../tree/process_tree.ts";
 import { printOut } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
@@ -24,7 +29,7 @@ export async function run(input: CommandInput): Promise<number> {
     dir: typeof input.values.dir === "string" ? input.values.dir : undefined,
   });
   const info = await inspectService(dir, name);
-  const ref = info.state?.tree;
+  const ref = info.record?.tree;
   if (!isRunningPhase(info.phase) || ref === undefined) {
     throw new PidkitError(`${name} is not running`);
   }

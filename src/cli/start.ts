@@ -28,7 +28,7 @@ export async function startService(
 ): Promise<number> {
   const probed = await probe(config.pidfile);
   // The supervisor also refuses beside a tree a killed predecessor left.
-  const result: StartResult = probed.state === "running"
+  const result: StartResult = probed.status === "running"
     ? {
       ok: false,
       error: `${config.name} is already running${

@@ -10,7 +10,12 @@
  */
 
 import { PidkitError, UsageError } from "../os/errors.ts";
-import { CLOCK_TICKS_PER_SECOND, readCmdline, readProcStat, readUptimeSeconds } from "../os/proc.ts";
+import {
+  CLOCK_TICKS_PER_SECOND,
+  readCmdline,
+  readProcStat,
+  readUptimeSeconds,
+} from "../os/proc.ts";
 import { locatePid } from "../os/pid_namespace.ts";
 import {
   inspectPidFile,
@@ -82,7 +87,7 @@ export interface StatusJson {
 
 /** Build the JSON record of a service (reads the leader's start time for the uptime). */
 export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJson {
-  const where = info.pid !== undefined && info.probe?.state === "running"
+  const where = info.pid !== undefined && info.probe?.status === "running"
     ? locatePid(info.pid, info.probe.holderPid)
     : undefined;
   // A stale file's PID may be anyone here (pid 1 of a container long gone): nothing is read for it.
@@ -90,8 +95,8 @@ export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJso
   const kernelPid = !live ? undefined : where ? where.kernelPid : info.pid;
   const up = kernelPid !== undefined ? uptimeMs(kernelPid) : undefined;
   // A bare PID file (no state): the command of the process it names.
-  const command = info.state?.command ??
-    (info.state === undefined && up !== undefined ? readCmdline(kernelPid!) : undefined);
+  const command = info.record?.command ??
+    (info.record === undefined && up !== undefined ? readCmdline(kernelPid!) : undefined);
   return {
     name: info.name,
     state: info.phase,
@@ -100,15 +105,15 @@ export function statusJson(info: ServiceInfo, pidfile: string | null): StatusJso
     supervisorPid: info.supervisorPid ?? null,
     startedAt: up === undefined ? null : new Date(Date.now() - up).toISOString(),
     uptimeMs: up ?? null,
-    restarts: info.state?.restarts ?? null,
-    lastExit: info.state?.lastExit ?? null,
+    restarts: info.record?.restarts ?? null,
+    lastExit: info.record?.lastExit ?? null,
     command: command ?? null,
-    pidfile: info.state?.pidfile ?? pidfile,
-    log: info.state?.log ?? null,
+    pidfile: info.record?.pidfile ?? pidfile,
+    log: info.record?.log ?? null,
     error: info.error ?? null,
     pidfileLost: info.pidfileLost ?? false,
     ...verdictFields(info),
-    statusText: info.state?.statusText ?? null,
+    statusText: info.record?.statusText ?? null,
     kernelPid: kernelPid ?? null,
     namespaced: where?.namespaced ?? false,
   };
@@ -120,22 +125,22 @@ function verdictFields(
 ): Pick<StatusJson, "locked" | "verifiedBy" | "reason" | "extraLines"> {
   const v = info.verdict;
   if (v === undefined) {
-    const held = info.probe?.state === "running";
+    const held = info.probe?.status === "running";
     return {
-      locked: info.probe === undefined || info.probe.state === "absent" ? null : held,
+      locked: info.probe === undefined || info.probe.status === "absent" ? null : held,
       verifiedBy: held ? ["lock"] : null,
       reason: null,
       extraLines: null,
     };
   }
-  if (v.state === "absent") {
+  if (v.status === "absent") {
     return { locked: null, verifiedBy: null, reason: null, extraLines: null };
   }
   return {
     locked: v.locked,
-    verifiedBy: v.state === "running" ? v.verifiedBy : null,
-    reason: v.state === "running" ? null : v.reason,
-    extraLines: v.state !== "mismatch" && v.extraLines ? v.extraLines : null,
+    verifiedBy: v.status === "running" ? v.verifiedBy : null,
+    reason: v.status === "running" ? null : v.reason,
+    extraLines: v.status !== "mismatch" && v.extraLines ? v.extraLines : null,
   };
 }
 
@@ -185,7 +190,7 @@ async function report(input: CommandInput): Promise<number> {
     const info = await inspectService(dir, name);
     const s = statusJson(info, `${dir}/${name}.pid`);
     if (json) printJson(s);
-    else if (info.phase === "stopped" && !info.state) {
+    else if (info.phase === "stopped" && !info.record) {
       printOut(`${name}: not running (no such service in ${dir})`);
     } else printOut(describe(s, false));
     return s.exitCode;

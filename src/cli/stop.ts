@@ -25,7 +25,7 @@ import {
 import { absolutePath } from "../os/paths.ts";
 import { hasFileOpen, isProcessAlive } from "../os/proc.ts";
 import { signalProcess } from "../os/pidfd.ts";
-import { readState, type ServiceState } from "../service/service_state.ts";
+import { readServiceRecord, type ServiceRecord } from "../service/service_record.ts";
 import {
   controlPath,
   readControl,
@@ -108,11 +108,11 @@ export async function stopService(
   options: { retry?: string } = {},
 ): Promise<StopOutcome> {
   const info = await inspectService(dir, name);
-  const state = info.state;
+  const state = info.record;
   const pidfile = state?.pidfile ?? servicePaths(dir, name).pidfile;
   const retry = options.retry ?? state?.options.retry ?? DEFAULT_RETRY;
   const verdict = info.verdict;
-  if (verdict?.state === "running" && !verdict.locked && verdict.target) {
+  if (verdict?.status === "running" && !verdict.locked && verdict.target) {
     // A daemon's own unlocked PID file in the run dir (no pidkit state).
     return { name, status: "stopped", ...await stopRoots([verdict.target], retry) };
   }
@@ -137,7 +137,7 @@ async function stopSupervised(
   pidfile: string,
   retry: string,
   supervisorPid: number | undefined,
-  state: ServiceState | undefined,
+  state: ServiceRecord | undefined,
   info?: ServiceInfo,
 ): Promise<StopOutcome> {
   if (supervisorPid === undefined) {
@@ -187,10 +187,12 @@ async function stopSupervised(
   if (report === undefined) {
     // A tree spawned but not yet recorded when the supervisor died shows as orphaned.
     const again = await inspectService(dir, name).catch(() => undefined);
-    if (again?.phase === "orphaned" && again.state?.tree) {
-      return await stopOrphan(name, pidfile, retry, again.state);
+    if (again?.phase === "orphaned" && again.record?.tree) {
+      return await stopOrphan(name, pidfile, retry, again.record);
     }
-    const latest = (await readState(servicePaths(dir, name).state).catch(() => undefined)) ??
+    const latest = (await readServiceRecord(servicePaths(dir, name).state).catch(() =>
+      undefined
+    )) ??
       state;
     const tree = latest?.tree ?? state?.tree;
     const orphan = tree ? await tryAttach(tree) : undefined;
@@ -209,7 +211,7 @@ async function stopSupervised(
   };
 }
 
-async function tryAttach(ref: NonNullable<ServiceState["tree"]>) {
+async function tryAttach(ref: NonNullable<ServiceRecord["tree"]>) {
   const { attachTree } = await import("../tree/process_tree.ts");
   try {
     return attachTree(ref);
@@ -222,7 +224,7 @@ async function stopOrphan(
   name: string,
   pidfile: string,
   retry: string,
-  state: ServiceState,
+  state: ServiceRecord,
 ): Promise<StopOutcome> {
   const tree = await tryAttach(state.tree!);
   if (tree === undefined) return { name, status: "not-running" };
@@ -265,15 +267,15 @@ async function stopPidFile(
   identity: IdentityOptions = {},
 ): Promise<StopOutcome> {
   const verdict = judgePidFile(path, await probe(path), resolveIdentity(identity));
-  if (verdict.state === "absent") return { name: path, status: "not-running" };
-  if (verdict.state === "stale") {
+  if (verdict.status === "absent") return { name: path, status: "not-running" };
+  if (verdict.status === "stale") {
     return {
       name: path,
       status: "stale",
       note: `stale PID file: ${verdict.reason}; nothing signalled`,
     };
   }
-  if (verdict.state === "mismatch") {
+  if (verdict.status === "mismatch") {
     throw new PidkitError(`${path}: not that program: ${verdict.reason}; nothing signalled`);
   }
   if (!verdict.locked) {
@@ -296,7 +298,7 @@ async function ownService(path: string): Promise<{ dir: string; name: string } |
   const m = /^(.*)\/([^/]+)\.pid$/.exec(path);
   if (!m) return undefined;
   try {
-    const state = await readState(`${m[1]}/${m[2]}.json`);
+    const state = await readServiceRecord(`${m[1]}/${m[2]}.json`);
     return state?.pidfile === path ? { dir: m[1], name: m[2] } : undefined;
   } catch {
     return undefined;

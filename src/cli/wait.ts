@@ -11,7 +11,12 @@
 import { PidkitError } from "../os/errors.ts";
 import { parseDuration } from "../os/duration.ts";
 import { waitForRelease } from "../lock/pid_file.ts";
-import { inspectService, isRunningPhase, resolveRunDir, validateName } from "../service/services.ts";
+import {
+  inspectService,
+  isRunningPhase,
+  resolveRunDir,
+  validateName,
+} from "../service/services.ts";
 import type { CommandInput } from "./spec.ts";
 import { UsageError } from "../os/errors.ts";
 import { absolutePath } from "../os/paths.ts";
@@ -47,8 +52,8 @@ export async function run(input: CommandInput): Promise<number> {
     if (!isRunningPhase(info.phase)) return 0;
     const left = deadline - Date.now();
     if (left <= 0) throw new PidkitError(`${name} is still running after ${timeoutText}`);
-    const pidfile = info.state?.pidfile;
-    if (info.probe?.state === "running" && !info.pidfileLost && pidfile !== undefined) {
+    const pidfile = info.record?.pidfile;
+    if (info.probe?.status === "running" && !info.pidfileLost && pidfile !== undefined) {
       // A supervisor holds the lock: the kernel says when it lets go.
       await waitForRelease(pidfile, Number.isFinite(left) ? { timeout: left } : {});
     } else {

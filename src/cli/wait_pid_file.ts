@@ -29,7 +29,7 @@ export async function waitPidFile(
       throw new PidkitError(`cannot tell whether ${path} names a running program: ${info.error}`);
     }
     const v = info.verdict;
-    if (info.phase !== "running" || v?.state !== "running") return 0;
+    if (info.phase !== "running" || v?.status !== "running") return 0;
     const left = deadline - Date.now();
     if (left <= 0) {
       throw new PidkitError(

@@ -75,7 +75,7 @@ export interface AcquireOptions {
  * ```ts
  * import { probe, type ProbeResult } from "@pidkit/pidkit";
  * const found: ProbeResult = await probe("/tmp/app.pid");
- * switch (found.state) {
+ * switch (found.status) {
  *   case "running":
  *     console.log(`running: pid ${found.pid}, lock held by ${found.holderPid}`);
  *     break;
@@ -90,7 +90,7 @@ export interface AcquireOptions {
 export type ProbeResult =
   | {
     /** Someone holds the exclusive lock: the program is running. */
-    state: "running";
+    status: "running";
     /** The PID written in the file (may be in another PID namespace), if readable. */
     pid: number | undefined;
     /**
@@ -107,7 +107,7 @@ export type ProbeResult =
   }
   | {
     /** The file has content but nobody holds the lock: left by a process that died. */
-    state: "stale";
+    status: "stale";
     /** The PID written in the file, if it parses. It is NOT running that program. */
     pid?: number;
     /** The parsed file, if it parses. */
@@ -117,7 +117,7 @@ export type ProbeResult =
   }
   | {
     /** No file, or an empty one that nobody holds. */
-    state: "absent";
+    status: "absent";
   };
 
 /**
@@ -170,13 +170,13 @@ export function _setStepHookForTesting(hook: ((step: string) => void) | undefine
  *
  * @example
  * ```ts
- * import { PidFile, type PidFileState } from "@pidkit/pidkit";
+ * import { PidFile, type HoldStatus } from "@pidkit/pidkit";
  * await using pid = await PidFile.acquire("/tmp/app.pid");
- * const state: PidFileState = pid.check();
+ * const state: HoldStatus = pid.check();
  * console.log(state); // "held"
  * ```
  */
-export type PidFileState = "held" | "removed" | "replaced" | "released";
+export type HoldStatus = "held" | "removed" | "replaced" | "released";
 
 /**
  * Options for {@linkcode PidFile.watch}.
@@ -413,7 +413,7 @@ export class PidFile implements AsyncDisposable, Disposable {
    * console.log(pid.check()); // "removed"
    * ```
    */
-  check(): PidFileState {
+  check(): HoldStatus {
     if (this.#file === undefined) return "released";
     let link: Deno.FileInfo;
     try {
@@ -447,9 +447,9 @@ export class PidFile implements AsyncDisposable, Disposable {
   watch(onLost: (state: "removed" | "replaced") => void, options: WatchOptions = {}): Disposable {
     const intervalMs = options.intervalMs ?? 250;
     if (!(intervalMs > 0)) throw new TypeError(`intervalMs must be > 0, got ${intervalMs}`);
-    let last: PidFileState = "held";
+    let last: HoldStatus = "held";
     const timer = setInterval(() => {
-      let state: PidFileState;
+      let state: HoldStatus;
       try {
         state = this.check();
       } catch {
@@ -537,7 +537,7 @@ export class PidFile implements AsyncDisposable, Disposable {
  * ```ts
  * import { probe } from "@pidkit/pidkit";
  * const found = await probe("/tmp/app.pid");
- * if (found.state === "running") console.log(`running as ${found.holderPid ?? found.pid}`);
+ * if (found.status === "running") console.log(`running as ${found.holderPid ?? found.pid}`);
  * ```
  */
 export async function probe(path: string): Promise<ProbeResult> {
@@ -996,7 +996,7 @@ function openForReader(path: string): Held | undefined {
 /** One probe; "empty" when the file is empty under an exclusive lock (look again). */
 function probeOnce(path: string, acceptEmpty: boolean): ProbeResult | "empty" {
   const held = openForReader(path);
-  if (held === undefined) return { state: "absent" };
+  if (held === undefined) return { status: "absent" };
   const { file } = held;
   try {
     if (file.tryLockSync(false)) {
@@ -1006,12 +1006,12 @@ function probeOnce(path: string, acceptEmpty: boolean): ProbeResult | "empty" {
       } finally {
         file.unlockSync();
       }
-      if (bytes.length === 0) return { state: "absent" };
+      if (bytes.length === 0) return { status: "absent" };
       try {
         const record = decodePidRecord(bytes, path);
-        return { state: "stale", pid: record.pid, record };
+        return { status: "stale", pid: record.pid, record };
       } catch (err) {
-        if (err instanceof PidFileError) return { state: "stale", error: err };
+        if (err instanceof PidFileError) return { status: "stale", error: err };
         throw err;
       }
     }
@@ -1020,10 +1020,10 @@ function probeOnce(path: string, acceptEmpty: boolean): ProbeResult | "empty" {
     const holderPid = liveHolder(held.dev, held.ino);
     try {
       const record = decodePidRecord(bytes, path);
-      return { state: "running", pid: record.pid, holderPid, record };
+      return { status: "running", pid: record.pid, holderPid, record };
     } catch (err) {
       if (!(err instanceof PidFileError)) throw err;
-      return { state: "running", pid: undefined, holderPid, record: undefined, error: err };
+      return { status: "running", pid: undefined, holderPid, record: undefined, error: err };
     }
   } finally {
     file.close();

@@ -31,13 +31,13 @@ import { firstLinePid, judgeUnlocked } from "./unlocked_pid_file.ts";
  * ```ts
  * import { type PidFileVerdict, verifyPidFile } from "@pidkit/pidkit";
  * const v: PidFileVerdict = await verifyPidFile("/run/nginx.pid", { exec: "/usr/sbin/nginx" });
- * if (v.state === "running") console.log(v.pid, v.locked ? "locked" : "unlocked", v.verifiedBy);
+ * if (v.status === "running") console.log(v.pid, v.locked ? "locked" : "unlocked", v.verifiedBy);
  * ```
  */
 export type PidFileVerdict =
   | {
     /** The program runs: its lock is held, or (unlocked) the ladder proved the PID is the writer. */
-    state: "running";
+    status: "running";
     /** Whether a process holds the file's lock. */
     locked: boolean;
     /** The PID the file names (for a locked file, when readable). */
@@ -61,7 +61,7 @@ export type PidFileVerdict =
   }
   | {
     /** Not running: the file is left over. Nothing it names is ever signalled. */
-    state: "stale";
+    status: "stale";
     locked: false;
     pid?: number;
     /** Why, in one line. */
@@ -73,7 +73,7 @@ export type PidFileVerdict =
   }
   | {
     /** A live process, but not the program asked for (`exec`, `name`, `user`): refused. */
-    state: "mismatch";
+    status: "mismatch";
     locked: boolean;
     pid: number;
     /** What it is instead, in one line. */
@@ -81,7 +81,7 @@ export type PidFileVerdict =
   }
   | {
     /** No file, or an empty one that nobody holds. */
-    state: "absent";
+    status: "absent";
   };
 
 /**
@@ -114,7 +114,7 @@ export type VerifyOptions = IdentityOptions;
  * ```ts
  * import { verifyPidFile } from "@pidkit/pidkit";
  * const v = await verifyPidFile("/run/nginx.pid");
- * console.log(v.state === "running" ? `running (${v.detail})` : v.state);
+ * console.log(v.status === "running" ? `running (${v.detail})` : v.status);
  * ```
  */
 export async function verifyPidFile(
@@ -132,13 +132,13 @@ export function judgePidFile(
   probed: ProbeResult,
   identity: ResolvedIdentity = {},
 ): PidFileVerdict {
-  if (probed.state === "absent") return { state: "absent" };
-  if (probed.state === "running") {
+  if (probed.status === "absent") return { status: "absent" };
+  if (probed.status === "running") {
     const pid = probed.holderPid ?? probed.pid;
     const st = pid === undefined ? undefined : readProcStat(pid);
     const target = pid !== undefined && st ? { pid, startTime: st.startTime } : undefined;
     const base = {
-      state: "running" as const,
+      status: "running" as const,
       locked: true,
       pid: probed.pid,
       ...(probed.holderPid !== undefined ? { holderPid: probed.holderPid } : {}),
@@ -149,10 +149,10 @@ export function judgePidFile(
       return { ...base, verifiedBy: ["lock"], detail: "a process holds its lock" };
     }
     if (pid === undefined) {
-      return { state: "mismatch", locked: true, pid: 0, reason: "cannot tell who holds the lock" };
+      return { status: "mismatch", locked: true, pid: 0, reason: "cannot tell who holds the lock" };
     }
     const id = checkIdentity(pid, identity);
-    if (!id.ok) return { state: "mismatch", locked: true, pid, reason: id.reason };
+    if (!id.ok) return { status: "mismatch", locked: true, pid, reason: id.reason };
     return { ...base, verifiedBy: ["lock", ...id.checked], detail: "a process holds its lock" };
   }
   let pid = probed.pid;
@@ -162,7 +162,7 @@ export function judgePidFile(
     const first = readFirstLine(path);
     if (first === undefined) {
       return {
-        state: "stale",
+        status: "stale",
         locked: false,
         reason: probed.error?.message ?? "the file names no PID",
         ...(probed.error ? { error: probed.error } : {}),
@@ -179,7 +179,7 @@ export function judgePidFile(
     ...(extraLines ? { extraLines } : {}),
   };
   if (verdict.state === "stale") {
-    return { state: "stale", locked: false, pid, reason: verdict.reason, ...extra };
+    return { status: "stale", locked: false, pid, reason: verdict.reason, ...extra };
   }
   // Init started before any file was written, so the start-time rung proves
   // nothing for pid 1: a file naming it (left by a container's init whose
@@ -187,7 +187,7 @@ export function judgePidFile(
   // or an identity option can make pid 1 the writer.
   if (pid === 1 && verdict.verifiedBy === "start-time" && !hasIdentity(identity)) {
     return {
-      state: "stale",
+      status: "stale",
       locked: false,
       pid,
       reason: "pid 1 is this namespace's init, which started before any file: " +
@@ -196,9 +196,9 @@ export function judgePidFile(
     };
   }
   const id = checkIdentity(pid, identity);
-  if (!id.ok) return { state: "mismatch", locked: false, pid, reason: id.reason };
+  if (!id.ok) return { status: "mismatch", locked: false, pid, reason: id.reason };
   return {
-    state: "running",
+    status: "running",
     locked: false,
     pid,
     target: { pid, startTime: verdict.startTime },

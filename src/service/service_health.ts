@@ -18,7 +18,7 @@ import { FdPoller } from "../os/fd_poller.ts";
 import { messageLine } from "../os/errors.ts";
 import { MAX_NOTIFY_BYTES, NotifySocket, notifySocketPath, parseNotify } from "./notify_socket.ts";
 import type { ReadyFd } from "./ready_fd.ts";
-import type { ServiceOptions, ServiceState } from "./service_state.ts";
+import type { ServiceOptions, ServiceRecord } from "./service_record.ts";
 import type { ProcessTree } from "../tree/process_tree.ts";
 import { isTreeMember } from "../tree/tree_member.ts";
 import { Watchdog } from "./watchdog.ts";
@@ -47,9 +47,9 @@ export interface HealthHooks {
   /** Append a `[pidkit]` line to the log. */
   log(text: string): void;
   /** Merge a change into the state file. */
-  save(change: Partial<ServiceState>): Promise<void>;
+  save(change: Partial<ServiceRecord>): Promise<void>;
   /** The current phase in the state. */
-  phase(): ServiceState["phase"];
+  phase(): ServiceRecord["phase"];
   /** The watchdog fired: abort and stop the tree, count it as a failure. */
   onWatchdog(why: string): void;
   /** A tree member named another member as the main process (`MAINPID=`). */
@@ -400,7 +400,7 @@ export class ServiceHealth {
   }
 
   /** Write a pending `STATUS=` now (before a phase change is saved, say). */
-  flushStatus(): Partial<ServiceState> {
+  flushStatus(): Partial<ServiceRecord> {
     if (this.#statusTimer === undefined) return {};
     clearTimeout(this.#statusTimer);
     this.#statusTimer = undefined;

@@ -19,7 +19,7 @@ import {
   readCgroupV2Path,
   readProcStat,
 } from "../os/proc.ts";
-import { readStateSync, type ServiceState } from "./service_state.ts";
+import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import { absolutePath } from "../os/paths.ts";
 import type { ProbeResult } from "../lock/pid_file.ts";
 import { judgePidFile, type PidFileVerdict } from "../lock/pid_file_verdict.ts";
@@ -261,7 +261,7 @@ export interface ServiceInfo {
   /** The supervisor's PID (the lock holder as the kernel reports it, when held). */
   supervisorPid?: number;
   /** The state file, when there is a readable one. */
-  state?: ServiceState;
+  record?: ServiceRecord;
   /** The PID file probe, when it could be done. */
   probe?: ProbeResult;
   /** Why the phase is `unknown`, or what else went wrong, as one line. */
@@ -295,10 +295,10 @@ export interface ServiceInfo {
  */
 export async function inspectService(dir: string, name: string): Promise<ServiceInfo> {
   const paths = servicePaths(dir, name);
-  let state: ServiceState | undefined;
+  let state: ServiceRecord | undefined;
   let stateError: string | undefined;
   try {
-    state = readStateSync(paths.state);
+    state = readServiceRecordSync(paths.state);
   } catch (err) {
     if (!(err instanceof PidFileError)) throw err;
     stateError = err.message;
@@ -313,12 +313,12 @@ export async function inspectService(dir: string, name: string): Promise<Service
       phase: "unknown",
       pid: state?.tree?.pid,
       supervisorPid: state?.supervisor.pid,
-      state,
+      record: state,
       error: errorLine(err, pidfile),
     };
   }
-  const base = { name, state, probe: probed, ...(stateError ? { error: stateError } : {}) };
-  if (probed.state === "running") {
+  const base = { name, record: state, probe: probed, ...(stateError ? { error: stateError } : {}) };
+  if (probed.status === "running") {
     // The lock decides. A holder other than the recorded supervisor is a
     // new supervisor that has not written its state yet.
     const current = state !== undefined &&
@@ -358,24 +358,24 @@ export async function inspectService(dir: string, name: string): Promise<Service
   }
   if (stateError !== undefined) {
     // Lock free and a state we cannot read: an orphaned tree cannot be ruled out.
-    return { ...base, phase: "unknown", pid: probed.state === "stale" ? probed.pid : undefined };
+    return { ...base, phase: "unknown", pid: probed.status === "stale" ? probed.pid : undefined };
   }
   const orphan = state ? await survivingTree(state) : undefined;
   if (orphan) {
     return {
       ...base,
       // A tree found by its `spawning` marker is not in the state yet.
-      state: orphan === state!.tree ? state : { ...state!, tree: orphan },
+      record: orphan === state!.tree ? state : { ...state!, tree: orphan },
       phase: "orphaned",
       pid: orphan.pid,
       supervisorPid: state!.supervisor.pid,
     };
   }
-  if (probed.state === "stale" && state === undefined) {
+  if (probed.status === "stale" && state === undefined) {
     // No pidkit state: a daemon's own PID file, most likely written without a lock.
     return { ...base, ...fromVerdict(judgePidFile(pidfile, probed)) };
   }
-  if (probed.state === "stale") return { ...base, phase: "stale", pid: probed.pid };
+  if (probed.status === "stale") return { ...base, phase: "stale", pid: probed.pid };
   return { ...base, phase: state?.phase === "failed" ? "failed" : "stopped" };
 }
 
@@ -416,7 +416,7 @@ export async function inspectPidFile(
 
 /** The phase, PIDs and error line `status` shows for a PID file verdict. */
 function fromVerdict(verdict: PidFileVerdict): Omit<ServiceInfo, "name"> {
-  switch (verdict.state) {
+  switch (verdict.status) {
     case "running":
       return {
         phase: "running",
@@ -454,12 +454,12 @@ function fromVerdict(verdict: PidFileVerdict): Omit<ServiceInfo, "name"> {
  * Synchronous on purpose: each first asynchronous file operation of a
  * process costs start-up time, and these files are tiny.
  */
-function quickProbe(pidfile: string, state: ServiceState | undefined): ProbeResult | undefined {
+function quickProbe(pidfile: string, state: ServiceRecord | undefined): ProbeResult | undefined {
   try {
     const st = Deno.lstatSync(pidfile);
     if (!st.isFile) return undefined;
   } catch (err) {
-    return err instanceof Deno.errors.NotFound ? { state: "absent" } : undefined;
+    return err instanceof Deno.errors.NotFound ? { status: "absent" } : undefined;
   }
   let file: Deno.FsFile;
   try {
@@ -474,9 +474,9 @@ function quickProbe(pidfile: string, state: ServiceState | undefined): ProbeResu
     if (!m || Number(m[1]) < 1) return undefined;
     const pid = Number(m[1]);
     const record = { pid, format: "plain" as const };
-    if (free) return { state: "stale", pid, record };
+    if (free) return { status: "stale", pid, record };
     if (state && isProcessAlive(state.supervisor.pid, state.supervisor.startTime)) {
-      return { state: "running", pid, holderPid: state.supervisor.pid, record };
+      return { status: "running", pid, holderPid: state.supervisor.pid, record };
     }
     return undefined;
   } catch {
@@ -502,7 +502,7 @@ async function probe(path: string): Promise<ProbeResult> {
  * alive (same PID and start time), in a live phase, and still has the
  * unlinked PID file open (`/proc/PID/fd` shows "PATH (deleted)").
  */
-function lostPidFile(state: ServiceState, pidfile: string): boolean {
+function lostPidFile(state: ServiceRecord, pidfile: string): boolean {
   if (!["starting", "running", "reloading", "restarting", "stopping"].includes(state.phase)) {
     return false;
   }
@@ -568,12 +568,12 @@ async function treeByMarker(marker: string): Promise<TreeRef | undefined> {
  * @example
  * ```ts
  * import { survivingTree } from "./services.ts";
- * import { readStateSync } from "./service_state.ts";
- * const state = readStateSync("/run/pidkit/web.json");
+ * import { readServiceRecordSync } from "./service_record.ts";
+ * const state = readServiceRecordSync("/run/pidkit/web.json");
  * if (state) console.log((await survivingTree(state))?.pid);
  * ```
  */
-export async function survivingTree(state: ServiceState): Promise<TreeRef | undefined> {
+export async function survivingTree(state: ServiceRecord): Promise<TreeRef | undefined> {
   if (state.tree && await treeLives(state)) return state.tree;
   return state.spawning ? await treeByMarker(state.spawning) : undefined;
 }
@@ -589,14 +589,14 @@ export async function survivingTree(state: ServiceState): Promise<TreeRef | unde
  * @example
  * ```ts
  * import { describeSurvivor } from "./services.ts";
- * import { readStateSync } from "./service_state.ts";
- * const state = readStateSync("/run/pidkit/web.json");
+ * import { readServiceRecordSync } from "./service_record.ts";
+ * const state = readServiceRecordSync("/run/pidkit/web.json");
  * if (state) console.log((await describeSurvivor("web", state))?.error);
  * ```
  */
 export async function describeSurvivor(
   name: string,
-  state: ServiceState,
+  state: ServiceRecord,
 ): Promise<{ pid: number; error: string } | undefined> {
   const tree = await survivingTree(state);
   if (tree === undefined) return undefined;
@@ -613,7 +613,7 @@ export async function describeSurvivor(
 /** A supervisor recorded inside a PID namespace (a container), seen here as `holderPid`. */
 async function isRecordedSupervisor(
   holderPid: number,
-  recorded: ServiceState["supervisor"],
+  recorded: ServiceRecord["supervisor"],
 ): Promise<boolean> {
   return (await import("../os/pid_namespace.ts")).isRecordedProcess(holderPid, recorded);
 }
@@ -622,13 +622,13 @@ async function isRecordedSupervisor(
 async function holdsLock(pidfile: string, pid: number): Promise<boolean> {
   try {
     const probed = await probe(pidfile);
-    return probed.state === "running" && probed.holderPid === pid;
+    return probed.status === "running" && probed.holderPid === pid;
   } catch {
     return false;
   }
 }
 
-async function treeLives(state: ServiceState): Promise<boolean> {
+async function treeLives(state: ServiceRecord): Promise<boolean> {
   const ref: TreeRef = state.tree!;
   if (state.bootId !== undefined && state.bootId !== readBootId()) return false;
   if (isProcessAlive(ref.pid, ref.startTime)) return true;

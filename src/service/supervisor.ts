@@ -21,7 +21,7 @@ import { PidFile } from "../lock/pid_file.ts";
 import { readBootId, readProcStat } from "../os/proc.ts";
 import { type FileMark, markFile, READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
-import { readStateSync, type ServiceState, writeState } from "./service_state.ts";
+import { readServiceRecordSync, type ServiceRecord, writeServiceRecord } from "./service_record.ts";
 import { describeSurvivor } from "./services.ts";
 import { cgroupPopulated, removeCgroup } from "../tree/cgroup.ts";
 import { signalNumber } from "../os/signals.ts";
@@ -99,7 +99,7 @@ class Supervisor {
   lock?: PidFile;
   log?: LogSink;
   tree?: ProcessTree;
-  state!: ServiceState;
+  state!: ServiceRecord;
   stopping = false;
   stopSignal: Deno.Signal = "SIGTERM";
   wake!: () => void;
@@ -763,13 +763,13 @@ class Supervisor {
     this.pendingWrites = [];
   }
 
-  async save(change: Partial<ServiceState>): Promise<void> {
-    const next: ServiceState = { ...this.state, ...change, updatedAt: new Date().toISOString() };
+  async save(change: Partial<ServiceRecord>): Promise<void> {
+    const next: ServiceRecord = { ...this.state, ...change, updatedAt: new Date().toISOString() };
     if ("tree" in change && change.tree === undefined) delete next.tree;
     if ("spawning" in change && change.spawning === undefined) delete next.spawning;
     this.state = next;
     try {
-      await writeState(this.cfg.state, this.state);
+      await writeServiceRecord(this.cfg.state, this.state);
     } catch (err) {
       // A full or read-only run dir must not take the service down: the old
       // state file stays intact (atomic write), the lock still tells who
@@ -807,9 +807,9 @@ function describeRetry(steps: RetryStep[]): string {
 }
 
 /** The state the previous supervisor left; undefined when there is none or it cannot be read. */
-function readPreviousState(path: string): ServiceState | undefined {
+function readPreviousState(path: string): ServiceRecord | undefined {
   try {
-    return readStateSync(path);
+    return readServiceRecordSync(path);
   } catch {
     return undefined; // bad content: nothing in it can be trusted
   }
@@ -822,7 +822,7 @@ function readPreviousState(path: string): ServiceState | undefined {
  * pidkit cgroup inside the cgroup2 hierarchy), is this service's, and the
  * cgroup is empty.
  */
-async function removeStaleCgroup(previous: ServiceState, name: string): Promise<void> {
+async function removeStaleCgroup(previous: ServiceRecord, name: string): Promise<void> {
   const tree = previous.tree;
   if (tree?.tracking !== "cgroup" || tree.cgroupPath === undefined) return;
   if (!tree.marker.startsWith(`${name}:`)) return;

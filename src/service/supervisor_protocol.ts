@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { ServiceOptions } from "./service_state.ts";
+import type { ServiceOptions } from "./service_record.ts";
 
 /** The hidden command that runs a background supervisor (not in `--help`). */
 export const SUPERVISE_COMMAND = "__supervise";

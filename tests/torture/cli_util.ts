@@ -9,7 +9,7 @@
  */
 
 import { CLI, startTimeOf } from "../helpers.ts";
-import { readStateSync } from "../../src/service/service_state.ts";
+import { readServiceRecordSync } from "../../src/service/service_record.ts";
 import type { Tally } from "./harness.ts";
 import { type Output, run } from "./util.ts";
 
@@ -101,7 +101,7 @@ export class ServiceReaper implements AsyncDisposable {
       if (!e.name.endsWith(".json") || e.name.startsWith(".")) continue;
       let state;
       try {
-        state = readStateSync(`${this.dir}/${e.name}`);
+        state = readServiceRecordSync(`${this.dir}/${e.name}`);
       } catch {
         continue;
       }

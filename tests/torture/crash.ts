@@ -85,10 +85,10 @@ async function oneRound(
     tally.violation(`probe after a crash ${what} threw ${err}`);
     return;
   }
-  if (found.state === "running") {
+  if (found.status === "running") {
     tally.violation(`probe says running after the holder died (crash ${what})`);
   }
-  if (found.state === "stale" && found.error) {
+  if (found.status === "stale" && found.error) {
     tally.violation(`half-written file after a crash ${what}: ${found.error.message}`);
   }
   try {

@@ -53,12 +53,12 @@ async function oneRound(tally: Tally, reaper: Reaper, dir: string, i: number): P
   if (race) {
     const until = Date.now() + 10_000;
     while (!seen && Date.now() < until) {
-      seen = (await probe(path)).state === "running";
+      seen = (await probe(path)).status === "running";
       if (!seen) await sleep(0);
     }
   } else {
     await sleep(randInt(0, 80));
-    seen = (await probe(path)).state === "running";
+    seen = (await probe(path)).status === "running";
   }
   Deno.kill(child.pid, sig);
   const status = await child.status;

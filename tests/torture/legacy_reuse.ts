@@ -77,8 +77,8 @@ export const legacyReuse: Scenario = {
         tally.faults++;
         write(path, `${victim}\n`, Date.now());
         const v = await verifyPidFile(path, { exec: SH });
-        if (v.state !== "mismatch") {
-          tally.violation(`touched file naming ${victim} with --exec ${SH}: ${v.state}`);
+        if (v.status !== "mismatch") {
+          tally.violation(`touched file naming ${victim} with --exec ${SH}: ${v.status}`);
         }
       } else if (kind === 4) {
         // A live daemon whose file is rewritten or touched: running, never stale.
@@ -87,8 +87,8 @@ export const legacyReuse: Scenario = {
         write(path, `${daemon.pid}\n`, Date.now());
         if (i % 2 === 0) Deno.utimeSync(path, new Date(), new Date(Date.now() + randInt(0, 5000)));
         const v = await verifyPidFile(path);
-        if (v.state !== "running") {
-          tally.violation(`live daemon ${daemon.pid}, file rewritten/touched: ${v.state}`);
+        if (v.status !== "running") {
+          tally.violation(`live daemon ${daemon.pid}, file rewritten/touched: ${v.status}`);
         } else if (i % 12 === 4) {
           stops++;
           const r = await stopRoots([v.target!], "TERM/2/KILL/2");
@@ -122,7 +122,7 @@ export const legacyReuse: Scenario = {
         await dead.status;
         write(path, `${dead.pid}\n`, Date.now());
         const v = await verifyPidFile(path);
-        if (v.state !== "stale") tally.violation(`dead pid ${dead.pid}: ${v.state}`);
+        if (v.status !== "stale") tally.violation(`dead pid ${dead.pid}: ${v.status}`);
       }
     }
     for (const p of victims) if (!alive(p)) tally.violation(`unrelated process ${p} was harmed`);
@@ -146,7 +146,7 @@ function write(path: string, text: string, mtimeMs: number): void {
 /** The file must be stale; if pidkit thought otherwise, what `stop --pidfile` would do is done (and caught). */
 async function expectStaleAndStop(tally: Tally, path: string, what: string): Promise<void> {
   const v = await verifyPidFile(path);
-  if (v.state === "stale") return;
-  tally.violation(`${what}: ${v.state}`);
-  if (v.state === "running" && v.target) await stopRoots([v.target], "TERM/1/KILL/1");
+  if (v.status === "stale") return;
+  tally.violation(`${what}: ${v.status}`);
+  if (v.status === "running" && v.target) await stopRoots([v.target], "TERM/1/KILL/1");
 }

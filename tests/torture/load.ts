@@ -7,7 +7,7 @@
  */
 
 import { tempDir } from "../helpers.ts";
-import { readStateSync } from "../../src/service/service_state.ts";
+import { readServiceRecordSync } from "../../src/service/service_record.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, rssKiB, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 
@@ -53,7 +53,7 @@ export const load: Scenario = {
     reaper.record();
     const sups = names.flatMap((name) => {
       try {
-        const s = readStateSync(dir.join(`${name}.json`));
+        const s = readServiceRecordSync(dir.join(`${name}.json`));
         return s ? [s.supervisor.pid] : [];
       } catch {
         return [];

@@ -11,7 +11,7 @@
 import { FIXTURES, startTimeOf, tempDir } from "../helpers.ts";
 import { libc } from "../../src/os/libc.ts";
 import { sendDatagram } from "../notify_client.ts";
-import { readStateSync } from "../../src/service/service_state.ts";
+import { readServiceRecordSync } from "../../src/service/service_record.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { sleep } from "./util.ts";
@@ -51,7 +51,7 @@ export const notifyFlood: Scenario = {
         tally.violation(`${name}: start failed: ${s.stderr.trim()}`);
         continue;
       }
-      const state = readStateSync(dir.join(`${name}.json`))!;
+      const state = readServiceRecordSync(dir.join(`${name}.json`))!;
       const socket = state.notifySocket!;
       const hostile = [
         "READY=1\nSTATUS=hostile",

@@ -9,7 +9,9 @@
  */
 
 import { Reaper, startTimeOf, tempDir } from "../helpers.ts";
-import { attachTree, isProcessAlive, probe, type TreeRef } from "../../mod.ts";
+import { attachTree, type TreeRef } from "../../tree.ts";
+import { isProcessAlive } from "../../src/os/proc.ts";
+import { probe } from "../../mod.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { alive } from "../helpers.ts";
 import { pick } from "./util.ts";
@@ -41,8 +43,8 @@ export const pidReuse: Scenario = {
         : JSON.stringify({ pid: victim, startTime: kind === 1 ? start - 1 - (i % 50) : start });
       Deno.writeTextFileSync(path, text);
       const found = await probe(path);
-      if (found.state !== "stale" || found.pid !== victim) {
-        tally.violation(`probe of a stale file naming live pid ${victim}: ${found.state}`);
+      if (found.status !== "stale" || found.pid !== victim) {
+        tally.violation(`probe of a stale file naming live pid ${victim}: ${found.status}`);
       }
       if (isProcessAlive(victim, start - 1)) {
         tally.violation(`isProcessAlive(${victim}, wrong start time) said yes`);

@@ -13,7 +13,7 @@
 
 import { startTimeOf, tempDir } from "../helpers.ts";
 import { PidFile, PidFileError, probe } from "../../mod.ts";
-import { readStateSync, writeState } from "../../src/service/service_state.ts";
+import { readServiceRecordSync, writeServiceRecord } from "../../src/service/service_record.ts";
 import { fakeState } from "../service_fixture.ts";
 import { rounds, type Scenario, skipped, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
@@ -86,8 +86,8 @@ async function libraryFaults(tally: Tally, mnt: string, i: number): Promise<void
     }
   }
   const found = await probe(a);
-  if (found.state === "running") tally.violation("a failed acquire left the file locked");
-  if (found.state === "stale" && found.error) {
+  if (found.status === "running") tally.violation("a failed acquire left the file locked");
+  if (found.status === "stale" && found.error) {
     tally.violation(`half-written PID file: ${found.error.message}`);
   }
   Deno.removeSync(filler);
@@ -104,10 +104,10 @@ async function libraryFaults(tally: Tally, mnt: string, i: number): Promise<void
     if (!(err instanceof PidFileError)) tally.violation(`update on a full disk threw ${err}`);
   }
   const after = await probe(b);
-  const rec = after.state === "running" ? after.record : undefined;
+  const rec = after.status === "running" ? after.record : undefined;
   if (!rec || (rec.v !== 1 && rec.v !== 2)) {
     tally.violation(
-      `update on a full disk left ${after.state} ${JSON.stringify(rec ?? null).slice(0, 60)}`,
+      `update on a full disk left ${after.status} ${JSON.stringify(rec ?? null).slice(0, 60)}`,
     );
   } else if (rec.v !== (pid.record.v as number)) {
     tally.violation(`the file says v${rec.v} but the holder believes v${pid.record.v}`);
@@ -119,16 +119,16 @@ async function libraryFaults(tally: Tally, mnt: string, i: number): Promise<void
   tally.rounds++;
   tally.faults++;
   const state = `${mnt}/svc-${i}.json`;
-  await writeState(state, fakeState(mnt, `svc-${i}`, { restarts: 1 }));
+  await writeServiceRecord(state, fakeState(mnt, `svc-${i}`, { restarts: 1 }));
   filler = fill(mnt);
   try {
-    await writeState(
+    await writeServiceRecord(
       state,
       fakeState(mnt, `svc-${i}`, { restarts: 2, env: { PAD: "z".repeat(8000) } }),
     );
   } catch { /* expected: ENOSPC */ }
   try {
-    const s = readStateSync(state);
+    const s = readServiceRecordSync(state);
     if (s?.restarts !== 1 && s?.restarts !== 2) {
       tally.violation(`state after ENOSPC: ${s?.restarts}`);
     }
@@ -172,7 +172,7 @@ async function readOnly(tally: Tally, base: string): Promise<void> {
     }
     tally.rounds++;
     const found = await probe(`${ro}/stale.pid`);
-    if (found.state !== "stale") tally.violation(`probe on a read-only mount: ${found.state}`);
+    if (found.status !== "stale") tally.violation(`probe on a read-only mount: ${found.status}`);
     tally.rounds++;
     tally.faults++;
     const start = await pidkit(["start", "x", "--dir", ro, "--", "sleep", "600"]);
@@ -276,11 +276,11 @@ async function runDirFull(tally: Tally, base: string): Promise<void> {
   const filler = fill(run);
   await sleep(1500);
   reaper.record();
-  const sup = readStateSync(`${run}/${name}.json`)?.supervisor;
+  const sup = readServiceRecordSync(`${run}/${name}.json`)?.supervisor;
   const supAlive = sup !== undefined && startTimeOf(sup.pid) === sup.startTime;
   if (!supAlive) tally.violation("the supervisor gave up when its run dir filled up");
   try {
-    readStateSync(`${run}/${name}.json`);
+    readServiceRecordSync(`${run}/${name}.json`);
   } catch (err) {
     tally.violation(`state file damaged on a full run dir: ${err}`);
   }

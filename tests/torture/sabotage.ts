@@ -9,7 +9,7 @@
  */
 
 import { startTimeOf, tempDir } from "../helpers.ts";
-import { readStateSync } from "../../src/service/service_state.ts";
+import { readServiceRecordSync } from "../../src/service/service_record.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { PidFile } from "../../mod.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
@@ -153,7 +153,7 @@ export const sabotageCli: Scenario = {
 /** Whether `pid` is the supervisor the state of `name` records. */
 function isOurs(dir: string, name: string, pid: number): boolean {
   try {
-    return readStateSync(`${dir}/${name}.json`)?.supervisor.pid === pid;
+    return readServiceRecordSync(`${dir}/${name}.json`)?.supervisor.pid === pid;
   } catch {
     return false;
   }

@@ -11,7 +11,7 @@
 
 import { startTimeOf, tempDir } from "../helpers.ts";
 import { probe } from "../../mod.ts";
-import { readStateSync } from "../../src/service/service_state.ts";
+import { readServiceRecordSync } from "../../src/service/service_record.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { pick, sleep } from "./util.ts";
@@ -54,7 +54,7 @@ export const signalStorm: Scenario = {
         tally.violation(`${name}: start failed: ${s.stderr.trim()}`);
         continue;
       }
-      const state = readStateSync(dir.join(`${name}.json`))!;
+      const state = readServiceRecordSync(dir.join(`${name}.json`))!;
       const sup = state.supervisor;
       const tree = state.tree!;
       for (let k = 0; k < burst; k++) {
@@ -85,8 +85,8 @@ export const signalStorm: Scenario = {
       }
       if (markedProcesses(name).length) tally.violation(`${name}: tree left after the TERM storm`);
       const found = await probe(dir.join(`${name}.pid`));
-      if (found.state === "running") tally.violation(`${name}: lock still held`);
-      const last = readStateSync(dir.join(`${name}.json`));
+      if (found.status === "running") tally.violation(`${name}: lock still held`);
+      const last = readServiceRecordSync(dir.join(`${name}.json`));
       if (last?.phase !== "stopped") tally.violation(`${name}: final phase ${last?.phase}`);
       const log = Deno.readTextFileSync(dir.join(`${name}.log`));
       if (/supervisor error/.test(log)) tally.violation(`${name}: supervisor error in the log`);

@@ -10,7 +10,7 @@
 
 import { startTimeOf, tempDir } from "../helpers.ts";
 import { probe } from "../../mod.ts";
-import { readStateSync } from "../../src/service/service_state.ts";
+import { readServiceRecordSync } from "../../src/service/service_record.ts";
 import { readProcStat } from "../../src/os/proc.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
@@ -50,13 +50,13 @@ const base = (dir: string) => ["--dir", dir, "--ready-after", "50ms"];
 async function supervisorOf(dir: string, name: string): Promise<[number, number] | undefined> {
   try {
     const found = await probe(`${dir}/${name}.pid`);
-    if (found.state === "running" && found.holderPid !== undefined) {
+    if (found.status === "running" && found.holderPid !== undefined) {
       const start = startTimeOf(found.holderPid);
       if (start !== undefined) return [found.holderPid, start];
     }
   } catch { /* replaced meanwhile */ }
   try {
-    const s = readStateSync(`${dir}/${name}.json`)?.supervisor;
+    const s = readServiceRecordSync(`${dir}/${name}.json`)?.supervisor;
     if (s && startTimeOf(s.pid) === s.startTime) return [s.pid, s.startTime];
   } catch { /* half way */ }
   return undefined;

@@ -11,7 +11,7 @@ import { PidFileError } from "../os/errors.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 
 /** What the supervisor of a service is doing. */
-export type ServiceStatePhase =
+export type SupervisorPhase =
   | "starting"
   | "running"
   | "reloading"
@@ -62,18 +62,18 @@ export interface ServiceOptions {
  *
  * @example
  * ```ts
- * import { readState, type ServiceState } from "@pidkit/pidkit";
- * const state: ServiceState | undefined = await readState("/run/pidkit/web.json");
+ * import { readServiceRecord, type ServiceRecord } from "@pidkit/pidkit";
+ * const state: ServiceRecord | undefined = await readServiceRecord("/run/pidkit/web.json");
  * console.log(state?.phase, state?.tree?.pid);
  * ```
  */
-export interface ServiceState {
+export interface ServiceRecord {
   /** Format version: always 1. */
   version: 1;
   /** The service name. */
   name: string;
   /** What the supervisor is doing. */
-  phase: ServiceStatePhase;
+  phase: SupervisorPhase;
   /** The supervisor process (PID and start time in clock ticks, to detect PID reuse). */
   supervisor: { pid: number; startTime: number };
   /** The current service tree (absent between restarts). */
@@ -138,12 +138,12 @@ const PHASES = new Set([
  *
  * @example
  * ```ts
- * import { readState } from "@pidkit/pidkit";
- * const state = await readState("/run/pidkit/web.json");
+ * import { readServiceRecord } from "@pidkit/pidkit";
+ * const state = await readServiceRecord("/run/pidkit/web.json");
  * if (state === undefined) console.log("web was never started here");
  * ```
  */
-export async function readState(path: string): Promise<ServiceState | undefined> {
+export async function readServiceRecord(path: string): Promise<ServiceRecord | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -154,17 +154,17 @@ export async function readState(path: string): Promise<ServiceState | undefined>
 }
 
 /**
- * {@linkcode readState} without a trip through the event loop, for
+ * {@linkcode readServiceRecord} without a trip through the event loop, for
  * `pidkit status`, where each first asynchronous file operation costs
  * start-up time (the file is small and local).
  *
  * @example
  * ```ts
- * import { readStateSync } from "@pidkit/pidkit";
- * console.log(readStateSync("/run/pidkit/web.json")?.phase);
+ * import { readServiceRecordSync } from "@pidkit/pidkit";
+ * console.log(readServiceRecordSync("/run/pidkit/web.json")?.phase);
  * ```
  */
-export function readStateSync(path: string): ServiceState | undefined {
+export function readServiceRecordSync(path: string): ServiceRecord | undefined {
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
@@ -185,14 +185,14 @@ function readError(path: string, err: unknown): undefined {
   throw new PidFileError(path, "io", `cannot read ${path}: ${(err as Error).message}`);
 }
 
-function parseState(path: string, text: string): ServiceState {
+function parseState(path: string, text: string): ServiceRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw badContent(path, "not JSON");
   }
-  const s = value as Partial<ServiceState> | null;
+  const s = value as Partial<ServiceRecord> | null;
   if (typeof s !== "object" || s === null || Array.isArray(s)) {
     throw badContent(path, "not an object");
   }
@@ -222,7 +222,7 @@ function parseState(path: string, text: string): ServiceState {
   if (typeof s.pidfile !== "string" || !s.pidfile.startsWith("/")) {
     throw badContent(path, "no absolute pidfile path");
   }
-  return s as ServiceState;
+  return s as ServiceRecord;
 }
 
 function isId(n: unknown): boolean {
@@ -247,14 +247,14 @@ function badContent(path: string, why: string): PidFileError {
  *
  * @example
  * ```ts
- * import { readState, writeState } from "@pidkit/pidkit";
- * const state = await readState("/run/pidkit/web.json");
+ * import { readServiceRecord, writeServiceRecord } from "@pidkit/pidkit";
+ * const state = await readServiceRecord("/run/pidkit/web.json");
  * if (state) {
- *   await writeState("/run/pidkit/web.json", { ...state, updatedAt: new Date().toISOString() });
+ *   await writeServiceRecord("/run/pidkit/web.json", { ...state, updatedAt: new Date().toISOString() });
  * }
  * ```
  */
-export async function writeState(path: string, state: ServiceState): Promise<void> {
+export async function writeServiceRecord(path: string, state: ServiceRecord): Promise<void> {
   // Loaded here, not at the top: readers (`pidkit status`) never need it.
   const { writeFileAtomic } = await import("../os/atomic_write.ts");
   await writeFileAtomic(path, JSON.stringify(state, null, 2) + "\n", { mode: 0o644 });

@@ -1,0 +1,104 @@
+/**
+ * The folders are the layers (os ← lock ← tree ← service ← cli): a module
+ * imports only from its own layer or the ones below it, never in a cycle,
+ * and no source file grows past what one reader can hold.
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const LAYERS = ["os", "lock", "tree", "service", "cli"];
+/** The entry points sit at the root; each belongs to the layer it exposes. */
+const ENTRY_LAYER: Record<string, string> = {
+  "mod.ts": "lock",
+  "tree.ts": "tree",
+  "service.ts": "service",
+  "cli.ts": "cli",
+};
+const MAX_LINES = 650;
+
+function sourceFiles(dir = "src"): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(`${ROOT}${dir}`)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...sourceFiles(path));
+    else if (e.name.endsWith(".ts")) out.push(path);
+  }
+  return out;
+}
+
+function layerOf(path: string): string | undefined {
+  if (path in ENTRY_LAYER) return ENTRY_LAYER[path];
+  const m = /^src\/([a-z]+)\//.exec(path);
+  return m && LAYERS.includes(m[1]) ? m[1] : undefined;
+}
+
+/** The relative modules a file imports (static and dynamic), outside comments. */
+function importsOf(path: string): string[] {
+  const code = Deno.readTextFileSync(`${ROOT}${path}`)
+    .split("\n")
+    .filter((line) => !/^\s*(\*|\/\/)/.test(line))
+    .join("\n");
+  const specs = [
+    ...code.matchAll(/\bfrom\s+"(\.[^"]+)"/g),
+    ...code.matchAll(/\bimport\(\s*"(\.[^"]+)"\s*\)/g),
+  ].map((m) => m[1]);
+  const base = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+  return specs.filter((s) => s.endsWith(".ts")).map((s) => normalize(`${base}/${s}`));
+}
+
+function normalize(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return out.join("/");
+}
+
+const files = [...sourceFiles(), ...Object.keys(ENTRY_LAYER)];
+
+Deno.test("layers: every source file lives in a layer folder", () => {
+  const outside = sourceFiles().filter((f) => layerOf(f) === undefined);
+  assert.deepEqual(outside, [], "files outside src/{os,lock,tree,service,cli}/");
+});
+
+Deno.test("layers: no module imports from a layer above its own", () => {
+  const violations: string[] = [];
+  for (const file of files) {
+    const own = LAYERS.indexOf(layerOf(file)!);
+    for (const dep of importsOf(file)) {
+      if (dep === "deno.json") continue;
+      const theirs = LAYERS.indexOf(layerOf(dep) ?? "");
+      if (theirs > own) {
+        violations.push(`${file} (${LAYERS[own]}) imports ${dep} (${LAYERS[theirs]})`);
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+Deno.test("layers: no import cycles", () => {
+  const graph = new Map(files.map((f) => [f, importsOf(f).filter((d) => d.endsWith(".ts"))]));
+  const done = new Set<string>();
+  const cycles: string[] = [];
+  const visit = (file: string, path: string[]) => {
+    if (path.includes(file)) {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(" -> "));
+      return;
+    }
+    if (done.has(file)) return;
+    for (const dep of graph.get(file) ?? []) visit(dep, [...path, file]);
+    done.add(file);
+  };
+  for (const f of files) visit(f, []);
+  assert.deepEqual(cycles, []);
+});
+
+Deno.test(`layers: no source file is over ${MAX_LINES} lines`, () => {
+  const long = sourceFiles()
+    .map((f) => [f, Deno.readTextFileSync(`${ROOT}${f}`).split("\n").length] as const)
+    .filter(([, n]) => n > MAX_LINES)
+    .map(([f, n]) => `${f}: ${n}`);
+  assert.deepEqual(long, []);
+});
