@@ -1,5 +1,5 @@
 /**
- * The folders are the layers (os ← lock ← tree ← service ← cli): a module
+ * The folders are the layers (os, lock, tree, service, cli, from the bottom up): a module
  * imports only from its own layer or the ones below it, never in a cycle,
  * and no source file grows past what one reader can hold.
  */
