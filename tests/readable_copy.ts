@@ -16,7 +16,7 @@ import { ROOT } from "./helpers.ts";
 export interface ReadableCopy {
   /** The deno binary to execute. */
   deno: string;
-  /** The repository root (mod.ts, cli.ts, src/, tests/fixtures/). */
+  /** The repository root (the entry points, src/, tests/fixtures/). */
   root: string;
   /** `root`/cli.ts. */
   cli: string;
@@ -47,7 +47,7 @@ export function othersCanReach(path: string, need: "read" | "exec" = "read"): bo
   return true;
 }
 
-const COPIED = ["mod.ts", "cli.ts", "deno.json", "src", "tests/fixtures"];
+const COPIED = ["mod.ts", "tree.ts", "service.ts", "cli.ts", "deno.json", "src", "tests/fixtures"];
 
 /** Copy a file or directory tree, world-readable (directories 0755, files keep their x bits). */
 function copyTree(from: string, to: string): void {

@@ -430,7 +430,7 @@ Deno.test({
     const from = readableCopy(dir.path);
     Deno.writeTextFileSync(
       script,
-      `import { spawnTree } from ${JSON.stringify(`file://${from.root}/mod.ts`)};
+      `import { spawnTree } from ${JSON.stringify(`file://${from.root}/tree.ts`)};
 const auto = await spawnTree(["true"], { stdin: "null" });
 await auto.status;
 let forced = "ok";
