@@ -1,0 +1,173 @@
+/**
+ * A service's output through a FIFO of its own (`DIR/NAME.out`), so that the
+ * service outlives its supervisor even when it writes.
+ *
+ * With a plain pipe, a supervisor that is SIGKILLed or OOM-killed takes every
+ * service that writes output with it: the next write gets SIGPIPE. Here a
+ * shim (`sh -c 'exec 1<>"$0" 2>&1; exec "$@"' FIFO CMD...`) opens the FIFO
+ * read-write as the service's stdout and stderr, so the service itself
+ * always counts as a reader: no SIGPIPE, ever. While no supervisor reads,
+ * output stays in the pipe's buffer (raised to {@linkcode OUTPUT_PIPE_SIZE}
+ * with `F_SETPIPE_SZ` where the kernel allows it, 64 KiB otherwise); beyond
+ * that the service blocks in `write` until a supervisor reads again, and the
+ * next supervisor continues exactly where the last one stopped
+ * (deno-runtime-facts section 16).
+ *
+ * The supervisor side holds the FIFO open read-write and non-blocking and
+ * reads it when its poller says so: one `poll` for every descriptor of the
+ * process, no thread per service.
+ *
+ * @module
+ */
+
+import fs from "node:fs";
+import { PidkitError } from "../os/errors.ts";
+import type { FdPoller } from "../os/fd_poller.ts";
+import { cString, libc } from "../os/libc.ts";
+
+/** The pipe buffer asked for: Linux's default `pipe-max-size` (1 MiB). */
+export const OUTPUT_PIPE_SIZE = 1 << 20;
+
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+const READ_CHUNK = 64 * 1024;
+/** Read at most this much per wake-up, so one flooding service cannot hold the poller. */
+const MAX_PER_WAKE = 4 * READ_CHUNK;
+
+/** What the service's output is handed to, in order. */
+export type OutputHandler = (bytes: Uint8Array) => void | Promise<void>;
+
+/**
+ * The supervisor's end of a service's output FIFO.
+ *
+ * @example
+ * ```ts
+ * import { FdPoller } from "../os/fd_poller.ts";
+ * import { OutputFifo } from "./output_fifo.ts";
+ * const poller = FdPoller.create()!;
+ * const out = await OutputFifo.open("/tmp/web.out", {
+ *   poller,
+ *   onOutput: (bytes) => console.log(new TextDecoder().decode(bytes)),
+ * });
+ * const argv = out.wrap(["sh", "-c", "echo hello"]); // spawn this
+ * console.log(argv[0]); // "/bin/sh"
+ * out.close();
+ * await poller.close();
+ * ```
+ */
+export class OutputFifo {
+  /** The FIFO's path. */
+  readonly path: string;
+  /** The pipe's buffer size in bytes, as the kernel set it. */
+  readonly bufferSize: number;
+  readonly #fd: number;
+  readonly #poller: FdPoller;
+  readonly #onOutput: OutputHandler;
+  #closed = false;
+
+  private constructor(
+    path: string,
+    fd: number,
+    bufferSize: number,
+    poller: FdPoller,
+    onOutput: OutputHandler,
+  ) {
+    this.path = path;
+    this.#fd = fd;
+    this.bufferSize = bufferSize;
+    this.#poller = poller;
+    this.#onOutput = onOutput;
+    poller.watch(fd, () => this.#onReadable());
+  }
+
+  /**
+   * Open `path` for reading, creating the FIFO (mode 0600, owned by
+   * `uid`/`gid` when given) when it is missing. An existing FIFO is reused:
+   * it is how a new supervisor picks up a running service's output. Anything
+   * else at the path (a file, a symlink, a FIFO of another user) is refused
+   * and left as it is.
+   */
+  static async open(
+    path: string,
+    options: { poller: FdPoller; onOutput: OutputHandler; uid?: number; gid?: number },
+  ): Promise<OutputFifo> {
+    const lib = libc();
+    if (lib === undefined) throw new PidkitError("service output needs FFI on Linux (run with -A)");
+    const existing = lstat(path);
+    if (existing === undefined) {
+      if (lib.mkfifo(cString(path), 0o600) !== 0) {
+        throw new PidkitError(`cannot create the output FIFO ${path}`);
+      }
+      if (options.uid !== undefined) await Deno.chown(path, options.uid, options.gid ?? null);
+    } else {
+      const problem = refusal(existing, options.uid ?? Deno.uid() ?? 0);
+      if (problem) throw new PidkitError(`${path}: ${problem}; refusing to use it for output`);
+    }
+    // Read-write: never blocks in open, never sees EOF when a writer leaves.
+    const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    lib.fcntl(fd, F_SETPIPE_SZ, BigInt(OUTPUT_PIPE_SIZE)); // EPERM over the limit: keep the default
+    const size = lib.fcntl(fd, F_GETPIPE_SZ, 0n);
+    return new OutputFifo(path, fd, size, options.poller, options.onOutput);
+  }
+
+  /** `command` behind the shim that makes the FIFO its stdout and stderr. */
+  wrap(command: string[]): string[] {
+    return ["/bin/sh", "-c", 'exec 1<>"$0" 2>&1 || exit 125; exec "$@"', this.path, ...command];
+  }
+
+  /** Hand over whatever is buffered now (after the service ended, before closing). */
+  drain(): Promise<void> {
+    return this.#read(Infinity);
+  }
+
+  #onReadable(): Promise<void> {
+    return this.#read(MAX_PER_WAKE);
+  }
+
+  async #read(limit: number): Promise<void> {
+    const lib = libc()!;
+    let total = 0;
+    while (!this.#closed && total < limit) {
+      const buf = new Uint8Array(READ_CHUNK);
+      const n = Number(lib.read(this.#fd, buf, BigInt(buf.length)));
+      if (n <= 0) return; // EAGAIN: empty for now
+      total += n;
+      await this.#onOutput(buf.subarray(0, n));
+    }
+  }
+
+  /**
+   * Stop reading and close the supervisor's end. The FIFO stays: the
+   * service may still hold it, and the next supervisor reads on from it.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#poller.unwatch(this.#fd);
+    try {
+      fs.closeSync(this.#fd);
+    } catch { /* closed */ }
+  }
+
+  /** Close and remove the FIFO (the service has ended). */
+  async remove(): Promise<void> {
+    this.close();
+    await Deno.remove(this.path).catch(() => {});
+  }
+}
+
+function lstat(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.lstatSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw new PidkitError(`cannot inspect ${path}: ${(err as Error).message}`);
+  }
+}
+
+function refusal(info: Deno.FileInfo, owner: number): string | undefined {
+  if (info.isSymlink) return "is a symbolic link";
+  if (!info.isFifo) return "exists and is not a FIFO";
+  if (info.uid !== owner && info.uid !== (Deno.uid() ?? 0)) return `is owned by uid ${info.uid}`;
+  return undefined;
+}
