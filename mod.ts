@@ -35,8 +35,14 @@
  * @module
  */
 
-export { AlreadyRunningError, PidFileError, PidkitError, UsageError } from "./src/os/errors.ts";
-export type { PidFileErrorReason } from "./src/os/errors.ts";
+export {
+  AlreadyRunningError,
+  FileError,
+  PidFileError,
+  PidkitError,
+  UsageError,
+} from "./src/os/errors.ts";
+export type { FileErrorReason, PidFileErrorReason } from "./src/os/errors.ts";
 export { PidFile, probe, readPidFile, waitForRelease } from "./src/lock/pid_file.ts";
 export type {
   AcquireOptions,

@@ -34,4 +34,5 @@ export { DEFAULT_RETRY, parseRetry } from "./src/tree/stop_schedule.ts";
 export type { RetryStep } from "./src/tree/stop_schedule.ts";
 export { findCgroup2 } from "./src/tree/cgroup.ts";
 export type { Cgroup2Info } from "./src/tree/cgroup.ts";
-export { PidkitError, UsageError } from "./src/os/errors.ts";
+export { PidkitError, TreeError, UsageError } from "./src/os/errors.ts";
+export type { TreeErrorReason } from "./src/os/errors.ts";
