@@ -23,6 +23,7 @@ import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import { absolutePath } from "../os/paths.ts";
 import type { ProbeResult } from "../lock/pid_file.ts";
 import { judgePidFile, type PidFileVerdict } from "../lock/pid_file_verdict.ts";
+import { parsePlainPid } from "../lock/record.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 
@@ -470,9 +471,8 @@ function quickProbe(pidfile: string, state: ServiceRecord | undefined): ProbeRes
   try {
     const free = file.tryLockSync(false);
     const text = new TextDecoder().decode(Deno.readFileSync(pidfile));
-    const m = /^(\d{1,7})\n?$/.exec(text);
-    if (!m || Number(m[1]) < 1) return undefined;
-    const pid = Number(m[1]);
+    const pid = parsePlainPid(text);
+    if (pid === undefined) return undefined;
     const record = { pid, format: "plain" as const };
     if (free) return { status: "stale", pid, record };
     if (state && isProcessAlive(state.supervisor.pid, state.supervisor.startTime)) {

@@ -1,7 +1,7 @@
 /**
  * Crash at every step: a process loops acquire / update / update / release
  * and is SIGKILLed at a random moment, or at the Nth pass through one named
- * step of the protocol (a test hook in src/lock/pid_file.ts). Afterwards probe
+ * step of the protocol (a test hook in src/lock/_hooks.ts). Afterwards probe
  * must not say "running", the file must not be half-written, and the next
  * acquire must succeed at once.
  *
