@@ -19,9 +19,10 @@
  * @module
  */
 
-export { attachTree, ProcessTree, spawnTree } from "./src/tree/process_tree.ts";
+export { attachTree, ProcessTree } from "./src/tree/process_tree.ts";
+export { spawnTree } from "./src/tree/spawn_tree.ts";
+export type { SpawnTreeOptions } from "./src/tree/spawn_tree.ts";
 export type {
-  SpawnTreeOptions,
   StopOptions,
   StopProgress,
   StopReport,

@@ -1,7 +1,7 @@
 /**
- * Process trees: start a command in its own session and process group,
- * track every descendant, signal them all, stop them on a schedule, and
- * know when the last one is gone.
+ * Process trees: a tree started by `spawnTree` (spawn_tree.ts) or found
+ * again by {@linkcode attachTree}: track every descendant, signal them all,
+ * stop them on a schedule, and know when the last one is gone.
  *
  * Two ways of tracking membership, best first (the tree says which one it
  * uses in {@linkcode ProcessTree.tracking}; it never claims cgroup tracking
@@ -12,95 +12,39 @@
  *    `setsid`.
  * 2. `"group"`: members are the processes in the leader's process group or
  *    session, or whose environment carries `PIDKIT_SERVICE=<name>:<nonce>`
- *    (see `src/tree/group_scanner.ts`), and their descendants (the parent chain) and
+ *    (see `src/tree/marker.ts` and `src/tree/group_scanner.ts`), and their descendants (the parent chain) and
  *    orphans adopted by a subreaper supervisor. A process that clears its
  *    environment, leaves the session and is orphaned with no subreaper for
  *    the tree escapes this tier.
+ *
+ * The trackers of both tiers are in `_trackers.ts`.
  *
  * Everything here reads `/proc`: Linux only, and Deno needs `-A`.
  *
  * @module
  */
 
-import { cgroupKill, cgroupPids, cgroupPopulated, placeInCgroup, removeCgroup } from "./cgroup.ts";
-import { findCgroup2, isInCgroup2 } from "./cgroup.ts";
-import { waitCgroupEmpty } from "./cgroup.ts";
-import { messageLine, PidkitError, UsageError } from "../os/errors.ts";
-import { checkProgram, findSetpriv, spawnGated } from "./spawn_gated.ts";
-import { GroupScanner } from "./group_scanner.ts";
-import { ownChild } from "../os/reaper.ts";
-import { requireOwnProc } from "../os/pid_namespace.ts";
+import { CGROUP_PARENT, isInCgroup2 } from "./cgroup.ts";
+import { delay } from "../os/delay.ts";
+import { TreeError } from "../os/errors.ts";
+import { cgroupLeaf, isTreeCgroup, parseMarker } from "./marker.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
   pageSize,
-  procAvailable,
-  readCgroupV2Path,
   readCmdline,
   readProcStat,
-  readUptimeSeconds,
 } from "../os/proc.ts";
-import type { ProcStat } from "../os/proc.ts";
 import { DEFAULT_RETRY, parseRetry, runSchedule } from "./stop_schedule.ts";
 import type { RetryStep } from "./stop_schedule.ts";
 import { wantsContinue } from "../os/signals.ts";
-import { signalProcess, type SignalTarget } from "../os/pidfd.ts";
+import { CgroupTracker, GroupTracker, requireProc, type Tracker, trySignal } from "./_trackers.ts";
 
 export { DEFAULT_RETRY, parseRetry } from "./stop_schedule.ts";
 export type { RetryStep } from "./stop_schedule.ts";
 
 /** How a tree's members are found: a cgroup v2, or process group + session + marker. */
 export type Tracking = "cgroup" | "group";
-
-/** Options for {@linkcode spawnTree}. */
-export interface SpawnTreeOptions {
-  /** Working directory of the command. */
-  cwd?: string;
-  /** Extra environment variables (the marker `PIDKIT_SERVICE` is always added). */
-  env?: Record<string, string>;
-  /** Start from an empty environment (plus `env` and the marker). */
-  clearEnv?: boolean;
-  /** Run as this user id. */
-  uid?: number;
-  /** Run as this group id. */
-  gid?: number;
-  /**
-   * Supplementary groups, with `uid` (as root). Deno cannot set them, so a
-   * non-empty list starts the command through `setpriv(1)` (util-linux,
-   * looked up in /usr/bin, /bin, /usr/sbin, /sbin only) and throws a
-   * {@linkcode PidkitError} when there is none. Without it a command started
-   * with `uid` has no supplementary groups at all.
-   */
-  groups?: number[];
-  /** Standard input: `"inherit"` (default), `"null"` or `"piped"` ({@linkcode ProcessTree.stdin}). */
-  stdin?: "inherit" | "null" | "piped";
-  /** Standard output: `"inherit"` (default), `"null"` or `"piped"`. */
-  stdout?: "inherit" | "null" | "piped";
-  /** Standard error: `"inherit"` (default), `"null"` or `"piped"`. */
-  stderr?: "inherit" | "null" | "piped";
-  /**
-   * `"auto"` (default): a cgroup when a writable cgroup2 hierarchy works
-   * here, else `"group"`. `"cgroup"`: a cgroup or a {@linkcode PidkitError}.
-   * `"group"`: process group + session + marker.
-   */
-  tracking?: "auto" | Tracking;
-  /**
-   * The nonce of the marker (`NAME:NONCE`), 8 to 32 lowercase hex digits;
-   * default: a random one. A supervisor picks it and records the marker
-   * before it spawns, so a tree started just before the supervisor died is
-   * still found by its marker.
-   */
-  nonce?: string;
-  /** Name used in the marker and the cgroup name (`[A-Za-z0-9._-]`, at most 64); default: the program's base name. */
-  name?: string;
-  /**
-   * This process is a child subreaper for the tree (see `becomeSubreaper`
-   * in `reaper.ts`) and spawns nothing else: the orphans the kernel
-   * reparents to it are members (group tracking), so a descendant that
-   * clears its environment and leaves the session is still found.
-   */
-  adoptOrphans?: boolean;
-}
 
 /**
  * What identifies a running tree, to re-attach to it later from another
@@ -183,164 +127,26 @@ export interface TreeExit {
   signal: Deno.Signal | null;
 }
 
-/** The tier-specific half of a tree. */
-interface Tracker {
-  /** Live members (zombies excluded). */
-  members(): ProcStat[];
-  /** Send `sig` to live members not in `done`; add them; return how many got it. */
-  signal(sig: Deno.Signal, done: Set<number>): number;
-  /** Wait until empty or `timeoutMs`; `onNew` gets members that appeared meanwhile. */
-  waitEmpty(timeoutMs: number, onNew?: (pids: number[]) => void): Promise<boolean>;
-  /** Empty now? */
-  isEmpty(): boolean;
-  /** Remove what the tier created (the cgroup), once empty. */
-  release(): Promise<void>;
-}
+/** Handed from {@linkcode treeOfSpawned} to the constructor (which cannot take it as a public parameter). */
+let adopting: Deno.ChildProcess | undefined;
+/** Handed from {@linkcode treeOfSpawned} to the constructor: this process adopts the tree's orphans. */
+let adoptingOrphans = false;
 
 /**
- * Send a signal; false when the process is gone or not ours to signal. A
- * process (not a group) is signalled through a pidfd (src/os/pidfd.ts): with
- * its start time, or a `verify` check run after the pidfd is open, a PID
- * that was reused meanwhile is never hit.
+ * Internal, for spawn_tree.ts (not re-exported): the tree whose leader is
+ * `child`, just spawned by this process, so its exit status and pipes are
+ * known; with `adoptOrphans`, orphans reparented to this process are
+ * members.
  */
-function trySignal(
-  target: number | SignalTarget,
-  sig: Deno.Signal,
-  verify?: () => boolean,
-): boolean {
-  if (typeof target !== "number" || target > 0) {
-    const t = typeof target === "number" ? { pid: target } : target;
-    return signalProcess(t, sig, verify) === "sent";
-  }
-  try {
-    Deno.kill(target, sig);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) {
-      return false;
-    }
-    throw err;
-  }
+export function treeOfSpawned(
+  ref: TreeRef,
+  child: Deno.ChildProcess,
+  adoptOrphans: boolean,
+): ProcessTree {
+  adopting = child;
+  adoptingOrphans = adoptOrphans;
+  return new ProcessTree(ref);
 }
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-class GroupTracker implements Tracker {
-  readonly #scanner: GroupScanner;
-  readonly #pgid: number;
-
-  constructor(ref: TreeRef & { adopter?: number }) {
-    this.#scanner = new GroupScanner(ref);
-    this.#pgid = ref.pgid;
-  }
-
-  members(): ProcStat[] {
-    return this.#scanner.scan();
-  }
-
-  signal(sig: Deno.Signal, done: Set<number>): number {
-    const members = this.#scanner.scan();
-    let count = 0;
-    for (const m of members) {
-      if (done.has(m.pid)) continue;
-      done.add(m.pid);
-      if (trySignal({ pid: m.pid, startTime: m.startTime }, sig)) count++;
-    }
-    // The group as a whole as well: it also reaches a child forked between
-    // the scan and now. Only while a member is in it (so the id is still ours).
-    if (!this.#scanner.leaderReused && members.some((m) => m.pgid === this.#pgid)) {
-      trySignal(-this.#pgid, sig);
-    }
-    return count;
-  }
-
-  async waitEmpty(timeoutMs: number, onNew?: (pids: number[]) => void): Promise<boolean> {
-    const start = performance.now();
-    const deadline = start + timeoutMs;
-    for (;;) {
-      const added = this.#scanner.update();
-      if (added.length > 0) onNew?.(added);
-      if (this.#scanner.isEmpty()) return true;
-      const now = performance.now();
-      if (now >= deadline) return false;
-      // 2 ms keeps done() within a few ms of the last exit; after a second
-      // of waiting, 4 ms halves the (small) cost of a long wait.
-      await sleep(Math.min(now - start < 1000 ? 2 : 4, deadline - now));
-    }
-  }
-
-  isEmpty(): boolean {
-    return this.#scanner.isEmpty();
-  }
-
-  release(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-class CgroupTracker implements Tracker {
-  readonly #dir: string;
-
-  constructor(dir: string) {
-    this.#dir = dir;
-  }
-
-  members(): ProcStat[] {
-    const out: ProcStat[] = [];
-    for (const pid of cgroupPids(this.#dir)) {
-      const st = readProcStat(pid);
-      if (st !== undefined && !isDeadState(st.state)) out.push(st);
-    }
-    return out;
-  }
-
-  signal(sig: Deno.Signal, done: Set<number>): number {
-    // cgroup.procs lists live processes (the kernel unlinks a task from it
-    // when it exits), so no per-PID stat is needed here.
-    const fresh = cgroupPids(this.#dir).filter((pid) => !done.has(pid));
-    if (sig === "SIGKILL" && fresh.length > 0 && cgroupKill(this.#dir)) {
-      for (const pid of fresh) done.add(pid);
-      return fresh.length;
-    }
-    let count = 0;
-    // Still in this cgroup once the pidfd is open: the same process, not a PID reused meanwhile.
-    const dir = this.#dir;
-    for (const pid of fresh) {
-      done.add(pid);
-      if (trySignal(pid, sig, () => inCgroup(pid, dir))) count++;
-    }
-    return count;
-  }
-
-  waitEmpty(timeoutMs: number, onNew?: (pids: number[]) => void): Promise<boolean> {
-    return waitCgroupEmpty(
-      this.#dir,
-      timeoutMs,
-      onNew ? () => onNew(cgroupPids(this.#dir)) : undefined,
-    );
-  }
-
-  isEmpty(): boolean {
-    return !cgroupPopulated(this.#dir);
-  }
-
-  async release(): Promise<void> {
-    if (!cgroupPopulated(this.#dir)) await removeCgroup(this.#dir);
-  }
-}
-
-/** Whether process `pid` is in the cgroup directory `dir` (an absolute cgroup2 path). */
-function inCgroup(pid: number, dir: string): boolean {
-  const path = readCgroupV2Path(pid);
-  return path !== undefined && (dir === path || dir.endsWith(path) && path !== "/");
-}
-
-/** Handed from spawnTree to the constructor (which cannot take it as a public parameter). */
-let adopting: Deno.ChildProcess | undefined;
-/** Handed from spawnTree to the constructor: this process adopts the tree's orphans. */
-let adoptingOrphans = false;
 
 /**
  * A running process tree: the leader started by {@linkcode spawnTree} (or
@@ -428,7 +234,7 @@ export class ProcessTree implements AsyncDisposable {
   }
 
   async #watchLeader(): Promise<TreeExit> {
-    while (this.#leaderAlive()) await sleep(20);
+    while (this.#leaderAlive()) await delay(20);
     return { success: false, code: null, signal: null };
   }
 
@@ -545,160 +351,10 @@ export class ProcessTree implements AsyncDisposable {
   }
 }
 
-const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
-
-/** The tree name: given (validated) or derived from the program. */
-function treeName(given: string | undefined, program: string): string {
-  if (given !== undefined) {
-    if (!NAME_RE.test(given) || given === "." || given === "..") {
-      throw new UsageError(`bad tree name '${given}': use 1-64 of A-Z a-z 0-9 . _ -`);
-    }
-    return given;
-  }
-  const base = program.slice(program.lastIndexOf("/") + 1).replace(/[^A-Za-z0-9._-]/g, "_");
-  const name = base.slice(0, 64).replace(/^\.+$/, "_");
-  return name === "" ? "tree" : name;
-}
-
-function nonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function requireProc(what: string): void {
-  requireOwnProc(); // PIDs of another namespace's /proc are not ours to signal
-  if (!procAvailable()) {
-    throw new PidkitError(
-      Deno.build.os === "linux"
-        ? `${what} needs /proc: run Deno with -A (a scoped --allow-read cannot read /proc)`
-        : `${what} needs Linux /proc; process trees are not supported on ${Deno.build.os}`,
-    );
-  }
-}
-
-/**
- * Start `command` (`[program, ...args]`) as the leader of a new process
- * tree: its own session and process group, the marker
- * `PIDKIT_SERVICE=<name>:<nonce>` in its environment, and (tracking
- * `"auto"` or `"cgroup"`) its own cgroup, entered before the command runs:
- * the leader waits at a start gate until it has been moved. A program that
- * cannot be found or run is a {@linkcode PidkitError} here, not a tree that
- * dies silently.
- *
- * @example
- * ```ts
- * import { spawnTree } from "@pidkit/pidkit";
- *
- * const tree = await spawnTree(["sleep", "30"], { name: "nap", stdin: "null" });
- * console.log(tree.pid, tree.tracking, tree.ref.marker); // 1234 "cgroup" "nap:1f2e3d4c5b6a"
- * await tree.stop();
- * ```
- */
-export async function spawnTree(
-  command: string[],
-  options: SpawnTreeOptions = {},
-): Promise<ProcessTree> {
-  if (!Array.isArray(command) || command.length === 0 || typeof command[0] !== "string") {
-    throw new UsageError("spawnTree needs a command: [program, ...args]");
-  }
-  requireProc("spawnTree");
-  const want = options.tracking ?? "auto";
-  if (!["auto", "cgroup", "group"].includes(want)) {
-    throw new UsageError(`bad tracking '${want}': use auto, cgroup or group`);
-  }
-  const name = treeName(options.name, command[0]);
-  if (options.nonce !== undefined && !/^[0-9a-f]{8,32}$/.test(options.nonce)) {
-    throw new UsageError(`bad nonce '${options.nonce}': 8 to 32 lowercase hex digits`);
-  }
-  const id = options.nonce ?? nonce();
-  const marker = `${name}:${id}`;
-  const env = { ...options.env, PIDKIT_SERVICE: marker };
-  const cmdOptions: Deno.CommandOptions = {
-    cwd: options.cwd,
-    env,
-    clearEnv: options.clearEnv,
-    uid: options.uid,
-    gid: options.gid,
-    stdin: options.stdin ?? "inherit",
-    stdout: options.stdout ?? "inherit",
-    stderr: options.stderr ?? "inherit",
-    detached: true,
-  };
-  const path = options.env?.PATH ?? (options.clearEnv ? undefined : Deno.env.get("PATH"));
-  checkProgram(command[0], { path, cwd: options.cwd });
-  let argv = command;
-  if (options.groups !== undefined && options.groups.length > 0) {
-    argv = withGroups(command, options);
-    delete cmdOptions.uid; // setpriv switches, after setting the groups
-    delete cmdOptions.gid;
-  }
-
-  let child: Deno.ChildProcess;
-  let cgroupPath: string | undefined;
-  let startTime: number | undefined;
-  if (want !== "group" && (want === "cgroup" || findCgroup2() !== undefined)) {
-    child = await spawnGated(argv, cmdOptions, (pid) => {
-      startTime = readProcStat(pid)?.startTime;
-      try {
-        cgroupPath = placeInCgroup(pid, `${name}-${id}`);
-      } catch (err) {
-        if (want === "cgroup") throw err;
-      }
-    });
-  } else {
-    try {
-      child = new Deno.Command(argv[0], { ...cmdOptions, args: argv.slice(1) }).spawn();
-      ownChild(child); // Deno reaps it: an orphan reaper must not
-    } catch (err) {
-      throw new PidkitError(`cannot start ${command[0]}: ${messageLine(err)}`);
-    }
-    startTime = readProcStat(child.pid)?.startTime;
-  }
-  const ref: TreeRef = {
-    pid: child.pid,
-    // Unknown only when the leader already exited and was reaped: then a
-    // start time a little in the past keeps its descendants' (later) ones in.
-    startTime: startTime ??
-      Math.max(0, Math.floor((readUptimeSeconds() - 1) * CLOCK_TICKS_PER_SECOND)),
-    pgid: child.pid,
-    sid: child.pid,
-    marker,
-    tracking: cgroupPath !== undefined ? "cgroup" : "group",
-  };
-  if (cgroupPath !== undefined) ref.cgroupPath = cgroupPath;
-  adopting = child;
-  adoptingOrphans = options.adoptOrphans === true;
-  return new ProcessTree(ref);
-}
-
-/** `command` behind `setpriv`, which sets the groups, then gid and uid, then execs it. */
-function withGroups(command: string[], options: SpawnTreeOptions): string[] {
-  const { uid, gid, groups = [] } = options;
-  if (uid === undefined || gid === undefined) {
-    throw new UsageError("groups need uid and gid");
-  }
-  if (!groups.every((g) => Number.isInteger(g) && g >= 0)) {
-    throw new UsageError(`bad groups ${JSON.stringify(groups)}: group ids are integers >= 0`);
-  }
-  const setpriv = findSetpriv();
-  if (setpriv === undefined) {
-    throw new PidkitError(
-      "supplementary groups need setpriv(1) from util-linux, not found in /usr/bin, /bin, /usr/sbin or /sbin",
-    );
-  }
-  return [
-    setpriv,
-    `--reuid=${uid}`,
-    `--regid=${gid}`,
-    `--groups=${groups.join(",")}`,
-    "--",
-    ...command,
-  ];
-}
-
 /**
  * Check a tree reference read from a file before anything is signalled
- * through it; throws {@linkcode PidkitError} with a one-line reason. A ref
+ * through it; throws a `"bad-ref"` {@linkcode TreeError} with a one-line
+ * reason. A ref
  * saying otherwise than spawnTree would have recorded (a corrupt or forged
  * state file) could aim signals at somebody else's processes.
  *
@@ -711,36 +367,35 @@ function withGroups(command: string[], options: SpawnTreeOptions): string[] {
 export function checkTreeRef(ref: TreeRef): void {
   const ints = [ref?.pid, ref?.startTime, ref?.pgid, ref?.sid];
   if (!ints.every((n) => Number.isSafeInteger(n) && n >= 0) || !(ref.pid > 0)) {
-    throw new PidkitError("bad tree reference: pid, startTime, pgid and sid must be integers");
+    throw badRef("pid, startTime, pgid and sid must be integers");
   }
   // spawnTree starts every tree in its own session: the leader's PID is its
   // group and session id. A ref saying otherwise (a corrupt or forged state
   // file) would aim group signals at somebody else's processes.
   if (ref.pgid !== ref.pid || ref.sid !== ref.pid) {
-    throw new PidkitError(
-      `bad tree reference: pgid ${ref.pgid} and sid ${ref.sid} must equal the leader pid ${ref.pid}`,
-    );
+    throw badRef(`pgid ${ref.pgid} and sid ${ref.sid} must equal the leader pid ${ref.pid}`);
   }
-  if (typeof ref.marker !== "string" || !/^[A-Za-z0-9._-]{1,64}:[0-9a-f]+$/.test(ref.marker)) {
-    throw new PidkitError(`bad tree reference: marker '${ref.marker}' is not NAME:NONCE`);
+  if (parseMarker(ref.marker) === undefined) {
+    throw badRef(`marker '${ref.marker}' is not NAME:NONCE`);
   }
   if (ref.tracking !== "cgroup" && ref.tracking !== "group") {
-    throw new PidkitError(`bad tree reference: tracking '${ref.tracking}'`);
+    throw badRef(`tracking '${ref.tracking}'`);
   }
   if (ref.tracking === "cgroup") {
-    const leaf = ref.marker.replace(":", "-");
-    if (typeof ref.cgroupPath !== "string" || !ref.cgroupPath.endsWith(`/pidkit/${leaf}`)) {
-      throw new PidkitError(
-        `bad tree reference: cgroup path '${ref.cgroupPath}' is not .../pidkit/${leaf}`,
+    if (typeof ref.cgroupPath !== "string" || !isTreeCgroup(ref.cgroupPath, ref.marker)) {
+      throw badRef(
+        `cgroup path '${ref.cgroupPath}' is not .../${CGROUP_PARENT}/${cgroupLeaf(ref.marker)}`,
       );
     }
     // Its cgroup.procs is what gets signalled: it must be a real cgroup.
     if (!isInCgroup2(ref.cgroupPath)) {
-      throw new PidkitError(
-        `bad tree reference: cgroup path '${ref.cgroupPath}' is not inside a cgroup2 hierarchy`,
-      );
+      throw badRef(`cgroup path '${ref.cgroupPath}' is not inside a cgroup2 hierarchy`);
     }
   }
+}
+
+function badRef(why: string): TreeError {
+  return new TreeError("bad-ref", `bad tree reference: ${why}`);
 }
 
 /**
@@ -757,21 +412,25 @@ export function checkTreeRef(ref: TreeRef): void {
  *      that are in its process group or session or carry the marker. When
  *      the leader's PID was reused, the kernel guarantees that nobody is left
  *      in the old group or session, so only the marker counts then.
- * 3. Otherwise throw {@linkcode PidkitError} (one line): the PID was reused
- *    and nothing of the tree is left, or the tree is gone.
+ * 3. Otherwise throw a {@linkcode TreeError} with reason `"gone"` (one
+ *    line): the PID was reused and nothing of the tree is left, or the tree
+ *    is gone.
+ *
+ * A reference that fails {@linkcode checkTreeRef} is a `"bad-ref"`
+ * {@linkcode TreeError}; no `/proc` to read is `"unsupported"`.
  *
  * The attached tree's {@linkcode ProcessTree.status} carries no exit code.
  *
  * @example
  * ```ts
- * import { attachTree, PidkitError, type TreeRef } from "@pidkit/pidkit";
+ * import { attachTree, TreeError, type TreeRef } from "@pidkit/pidkit/tree";
  *
  * const ref: TreeRef = JSON.parse(await Deno.readTextFile("/run/pidkit/web.tree.json"));
  * try {
  *   const tree = attachTree(ref);
  *   await tree.stop();
  * } catch (err) {
- *   if (err instanceof PidkitError) console.error(err.message); // gone or PID reused
+ *   if (err instanceof TreeError && err.reason === "gone") console.error(err.message); // gone or PID reused
  *   else throw err;
  * }
  * ```
@@ -786,12 +445,14 @@ export function attachTree(ref: TreeRef): ProcessTree {
   const tree = new ProcessTree(ref);
   if (tree.members().length > 0) return tree;
   if (leader !== undefined && !isDeadState(leader.state)) {
-    throw new PidkitError(
+    throw new TreeError(
+      "gone",
       `process tree ${ref.marker} is gone: pid ${ref.pid} now belongs to another process ` +
         `(start time ${leader.startTime}, recorded ${ref.startTime}); nothing to attach to`,
     );
   }
-  throw new PidkitError(
+  throw new TreeError(
+    "gone",
     `process tree ${ref.marker} is gone: leader pid ${ref.pid} has exited and no member is left`,
   );
 }
