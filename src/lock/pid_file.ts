@@ -137,12 +137,30 @@ export class PidFile implements AsyncDisposable, Disposable {
     this.#data = data;
   }
 
-  /** The PID written in the file. */
+  /**
+   * The PID written in the file.
+   *
+   * @example
+   * ```ts
+   * import { PidFile } from "@pidkit/pidkit";
+   * await using pid = await PidFile.acquire("/tmp/app.pid");
+   * console.log(pid.pid === Deno.pid); // true
+   * ```
+   */
   get pid(): number {
     return this.#record.pid;
   }
 
-  /** What the file says (the last record written). */
+  /**
+   * What the file says (the last record written).
+   *
+   * @example
+   * ```ts
+   * import { PidFile } from "@pidkit/pidkit";
+   * await using pid = await PidFile.acquire("/tmp/app.pid", { format: "json" });
+   * console.log(pid.record.startTime, pid.record.bootId);
+   * ```
+   */
   get record(): PidRecord {
     return this.#record;
   }
@@ -360,12 +378,32 @@ export class PidFile implements AsyncDisposable, Disposable {
     return { [Symbol.dispose]: () => clearInterval(timer) };
   }
 
-  /** Release (see {@linkcode PidFile.release}); for `await using`. */
+  /**
+   * Release (see {@linkcode PidFile.release}); for `await using`.
+   *
+   * @example
+   * ```ts
+   * import { PidFile } from "@pidkit/pidkit";
+   * {
+   *   await using _pid = await PidFile.acquire("/tmp/app.pid");
+   * } // released here
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
   }
 
-  /** Release synchronously (see {@linkcode PidFile.release}); for `using`. */
+  /**
+   * Release synchronously (see {@linkcode PidFile.release}); for `using`.
+   *
+   * @example
+   * ```ts
+   * import { PidFile } from "@pidkit/pidkit";
+   * {
+   *   using _pid = await PidFile.acquire("/tmp/app.pid");
+   * } // released here, synchronously
+   * ```
+   */
   [Symbol.dispose](): void {
     this.#release();
   }

@@ -30,7 +30,21 @@ export class PidkitError extends Error {
   }
 }
 
-/** Why a file could not be used; see {@linkcode FileError}. */
+/**
+ * Why a file could not be used; see {@linkcode FileError}.
+ *
+ * @example
+ * ```ts
+ * import { FileError, type FileErrorReason, probe } from "@pidkit/pidkit";
+ * let why: FileErrorReason | undefined;
+ * try {
+ *   await probe("/tmp/app.pid");
+ * } catch (err) {
+ *   if (err instanceof FileError) why = err.reason;
+ * }
+ * console.log(why);
+ * ```
+ */
 export type FileErrorReason =
   | "symlink"
   | "not-a-file"
@@ -104,7 +118,18 @@ export class FileError extends PidkitError {
  * ```
  */
 export const PidFileError: typeof FileError = FileError;
-/** The former name of {@linkcode FileError}, as a type. */
+/**
+ * The former name of {@linkcode FileError}, as a type.
+ *
+ * @example
+ * ```ts
+ * import type { PidFileError } from "@pidkit/pidkit";
+ * function describe(err: PidFileError): string {
+ *   return `${err.path}: ${err.reason}`;
+ * }
+ * console.log(typeof describe);
+ * ```
+ */
 export type PidFileError = FileError;
 
 /**

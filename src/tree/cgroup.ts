@@ -27,7 +27,16 @@ import { delay } from "../os/delay.ts";
 import { messageLine, TreeError } from "../os/errors.ts";
 import { readCgroupV2Path, readMountinfo } from "../os/proc.ts";
 
-/** Where the cgroup v2 hierarchy is and where this process sits in it. */
+/**
+ * Where the cgroup v2 hierarchy is and where this process sits in it.
+ *
+ * @example
+ * ```ts
+ * import { type Cgroup2Info, findCgroup2 } from "@pidkit/pidkit/tree";
+ * const info: Cgroup2Info | undefined = findCgroup2();
+ * console.log(info?.mountPoint); // e.g. "/sys/fs/cgroup"
+ * ```
+ */
 export interface Cgroup2Info {
   /** Mount point of the cgroup2 filesystem, e.g. `/sys/fs/cgroup` or `/sys/fs/cgroup/unified`. */
   mountPoint: string;
@@ -44,7 +53,7 @@ export interface Cgroup2Info {
  *
  * @example
  * ```ts
- * import { findCgroup2 } from "@pidkit/pidkit";
+ * import { findCgroup2 } from "@pidkit/pidkit/tree";
  * const cg = findCgroup2();
  * console.log(cg ? `cgroup2 at ${cg.mountPoint}, we are in ${cg.ownPath}` : "no cgroup2");
  * ```

@@ -43,12 +43,32 @@ import { CgroupTracker, GroupTracker, requireProc, type Tracker, trySignal } fro
 export { DEFAULT_RETRY, parseRetry } from "./stop_schedule.ts";
 export type { RetryStep } from "./stop_schedule.ts";
 
-/** How a tree's members are found: a cgroup v2, or process group + session + marker. */
+/**
+ * How a tree's members are found: a cgroup v2, or process group + session + marker.
+ *
+ * @example
+ * ```ts
+ * import { spawnTree, type Tracking } from "@pidkit/pidkit/tree";
+ * await using tree = await spawnTree(["sleep", "5"], { tracking: "group" });
+ * const how: Tracking = tree.tracking; // "group"
+ * console.log(how);
+ * ```
+ */
 export type Tracking = "cgroup" | "group";
 
 /**
  * What identifies a running tree, to re-attach to it later from another
  * process ({@linkcode attachTree}). JSON-serialisable; the CLI records it.
+ *
+ * @example Record a tree, attach to it later
+ * ```ts
+ * import { attachTree, spawnTree, type TreeRef } from "@pidkit/pidkit/tree";
+ * const tree = await spawnTree(["sleep", "60"], { name: "nap" });
+ * await Deno.writeTextFile("/tmp/nap.tree.json", JSON.stringify(tree.ref));
+ * // ... in another process:
+ * const ref: TreeRef = JSON.parse(await Deno.readTextFile("/tmp/nap.tree.json"));
+ * await attachTree(ref).stop();
+ * ```
  */
 export interface TreeRef {
   /** Leader PID. */
@@ -67,7 +87,17 @@ export interface TreeRef {
   cgroupPath?: string;
 }
 
-/** One live member of a tree. */
+/**
+ * One live member of a tree.
+ *
+ * @example
+ * ```ts
+ * import { spawnTree, type TreeMember } from "@pidkit/pidkit/tree";
+ * await using tree = await spawnTree(["sh", "-c", "sleep 5 & sleep 5"]);
+ * const members: TreeMember[] = tree.members();
+ * for (const m of members) console.log(m.pid, m.command, m.rssBytes);
+ * ```
+ */
 export interface TreeMember {
   /** Process id. */
   pid: number;
@@ -87,7 +117,17 @@ export interface TreeMember {
   cpuSeconds: number;
 }
 
-/** What {@linkcode ProcessTree.stop} did. */
+/**
+ * What {@linkcode ProcessTree.stop} did.
+ *
+ * @example
+ * ```ts
+ * import { spawnTree, type StopReport } from "@pidkit/pidkit/tree";
+ * const tree = await spawnTree(["sleep", "60"]);
+ * const report: StopReport = await tree.stop();
+ * console.log(report.signalsSent.map((s) => s.signal), report.survivors); // ["SIGTERM"] []
+ * ```
+ */
 export interface StopReport {
   /** Every signal sent, when (ms after the stop began) and to how many processes. */
   signalsSent: { signal: Deno.Signal; atMs: number; targets: number }[];
@@ -99,7 +139,17 @@ export interface StopReport {
   survivors: number[];
 }
 
-/** Progress of a stop: a signal was just sent to `remaining` processes. */
+/**
+ * Progress of a stop: a signal was just sent to `remaining` processes.
+ *
+ * @example
+ * ```ts
+ * import { spawnTree, type StopProgress } from "@pidkit/pidkit/tree";
+ * const tree = await spawnTree(["sleep", "60"]);
+ * const show = (p: StopProgress) => console.log(`${p.signal} to ${p.remaining}, waiting ${p.timeoutMs} ms`);
+ * await tree.stop({ onProgress: show });
+ * ```
+ */
 export interface StopProgress {
   /** The signal sent. */
   signal: Deno.Signal;
@@ -109,7 +159,17 @@ export interface StopProgress {
   remaining: number;
 }
 
-/** Options for {@linkcode ProcessTree.stop}. */
+/**
+ * Options for {@linkcode ProcessTree.stop}.
+ *
+ * @example
+ * ```ts
+ * import { spawnTree, type StopOptions } from "@pidkit/pidkit/tree";
+ * const tree = await spawnTree(["sleep", "60"]);
+ * const options: StopOptions = { retry: "INT/3/TERM/5/KILL/2", onProgress: (p) => console.log(p.signal) };
+ * await tree.stop(options);
+ * ```
+ */
 export interface StopOptions {
   /** The schedule, as {@linkcode parseRetry} takes it or already parsed; default {@linkcode DEFAULT_RETRY}. */
   retry?: RetryStep[] | string;
@@ -117,7 +177,17 @@ export interface StopOptions {
   onProgress?: (e: StopProgress) => void;
 }
 
-/** How the leader ended; `code`/`signal` are `null` when unknown (attached trees). */
+/**
+ * How the leader ended; `code`/`signal` are `null` when unknown (attached trees).
+ *
+ * @example
+ * ```ts
+ * import { spawnTree, type TreeExit } from "@pidkit/pidkit/tree";
+ * const tree = await spawnTree(["sh", "-c", "exit 3"]);
+ * const exit: TreeExit = await tree.status;
+ * console.log(exit); // { success: false, code: 3, signal: null }
+ * ```
+ */
 export interface TreeExit {
   /** True when it exited with status 0. */
   success: boolean;
@@ -154,7 +224,7 @@ export function treeOfSpawned(
  *
  * @example
  * ```ts
- * import { spawnTree } from "@pidkit/pidkit";
+ * import { spawnTree } from "@pidkit/pidkit/tree";
  *
  * await using tree = await spawnTree(["sh", "-c", "sleep 60 & sleep 60"], { name: "demo" });
  * console.log(tree.tracking, tree.members().length); // e.g. "cgroup" 3
@@ -227,6 +297,13 @@ export class ProcessTree implements AsyncDisposable {
    * The leader's exit. For an attached tree (not our child) the exit status
    * cannot be known: it resolves `{ success: false, code: null, signal: null }`
    * once the leader is gone.
+   *
+   * @example
+   * ```ts
+   * import { spawnTree } from "@pidkit/pidkit/tree";
+   * const tree = await spawnTree(["true"]);
+   * console.log((await tree.status).code); // 0
+   * ```
    */
   get status(): Promise<TreeExit> {
     this.#status ??= this.#watchLeader();
@@ -246,6 +323,13 @@ export class ProcessTree implements AsyncDisposable {
   /**
    * Every live member (zombies excluded), sorted by PID, with ppid, pgid,
    * sid, command line, memory and CPU time.
+   *
+   * @example
+   * ```ts
+   * import { spawnTree } from "@pidkit/pidkit/tree";
+   * await using tree = await spawnTree(["sh", "-c", "sleep 5 & sleep 5"]);
+   * for (const m of tree.members()) console.log(m.pid, m.ppid, m.command);
+   * ```
    */
   members(): TreeMember[] {
     const page = pageSize();
@@ -270,6 +354,13 @@ export class ProcessTree implements AsyncDisposable {
   /**
    * Send `sig` to every member. Returns how many processes got it; 0 (and
    * nothing sent) when the tree is gone.
+   *
+   * @example Ask every process of the tree to reload
+   * ```ts
+   * import { spawnTree } from "@pidkit/pidkit/tree";
+   * await using tree = await spawnTree(["sh", "-c", "trap '' HUP; sleep 5 & sleep 5"]);
+   * console.log(tree.signal("SIGHUP")); // e.g. 3
+   * ```
    */
   signal(sig: Deno.Signal): number {
     return this.#tracker.signal(sig, new Set());
@@ -285,6 +376,14 @@ export class ProcessTree implements AsyncDisposable {
    * removed once empty. Concurrent calls share one stop. Every signal but
    * KILL is followed by SIGCONT (as systemd does), so a stopped member that
    * handles the signal acts on it now rather than at the next deadline.
+   *
+   * @example
+   * ```ts
+   * import { spawnTree } from "@pidkit/pidkit/tree";
+   * const tree = await spawnTree(["sh", "-c", "sleep 60 & sleep 60"]);
+   * const report = await tree.stop({ retry: "TERM/5/KILL/2" });
+   * console.log(report.killed, report.survivors); // 3 []
+   * ```
    */
   stop(options: StopOptions = {}): Promise<StopReport> {
     this.#stopping ??= this.#stop(options).finally(() => {
@@ -335,7 +434,18 @@ export class ProcessTree implements AsyncDisposable {
     return report;
   }
 
-  /** Resolves when every member is gone (and, with cgroup tracking, the cgroup removed). */
+  /**
+   * Resolves when every member is gone (and, with cgroup tracking, the
+   * cgroup removed).
+   *
+   * @example Wait for a tree whose leader exits before its children
+   * ```ts
+   * import { spawnTree } from "@pidkit/pidkit/tree";
+   * const tree = await spawnTree(["sh", "-c", "sleep 1 &"]);
+   * await tree.status; // the leader is gone at once ...
+   * await tree.done(); // ... its child a second later
+   * ```
+   */
   done(): Promise<void> {
     this.#done ??= (async () => {
       this.#tracker.members(); // learn the current members first
@@ -345,7 +455,18 @@ export class ProcessTree implements AsyncDisposable {
     return this.#done;
   }
 
-  /** Stop the tree with the default schedule. */
+  /**
+   * Stop the tree with the default schedule ({@linkcode ProcessTree.stop}).
+   *
+   * @example
+   * ```ts
+   * import { spawnTree } from "@pidkit/pidkit/tree";
+   * {
+   *   await using tree = await spawnTree(["sleep", "60"]);
+   *   console.log(tree.pid);
+   * } // stopped here: TERM, then KILL if needed
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

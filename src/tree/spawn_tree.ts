@@ -25,7 +25,24 @@ import { requireProc } from "./_trackers.ts";
 import { ownChild } from "../os/reaper.ts";
 import { CLOCK_TICKS_PER_SECOND, readProcStat, readUptimeSeconds } from "../os/proc.ts";
 
-/** Options for {@linkcode spawnTree}. */
+/**
+ * Options for {@linkcode spawnTree}.
+ *
+ * @example
+ * ```ts
+ * import { spawnTree, type SpawnTreeOptions } from "@pidkit/pidkit/tree";
+ * const options: SpawnTreeOptions = {
+ *   name: "web",
+ *   cwd: "/tmp",
+ *   env: { PORT: "8080" },
+ *   stdin: "null",
+ *   stdout: "piped",
+ *   tracking: "auto",
+ * };
+ * await using tree = await spawnTree(["sh", "-c", "echo listening on $PORT"], options);
+ * console.log(await new Response(tree.stdout).text()); // "listening on 8080\n"
+ * ```
+ */
 export interface SpawnTreeOptions {
   /** Working directory of the command. */
   cwd?: string;
@@ -99,7 +116,7 @@ function treeName(given: string | undefined, program: string): string {
  *
  * @example
  * ```ts
- * import { spawnTree } from "@pidkit/pidkit";
+ * import { spawnTree } from "@pidkit/pidkit/tree";
  *
  * const tree = await spawnTree(["sleep", "30"], { name: "nap", stdin: "null" });
  * console.log(tree.pid, tree.tracking, tree.ref.marker); // 1234 "cgroup" "nap:1f2e3d4c5b6a"
