@@ -41,6 +41,24 @@ export function isValidName(name: string): boolean {
 }
 
 /**
+ * A valid name made from a program's path: its base name with every
+ * character outside the name alphabet replaced by `_`, cut to 64
+ * characters; `tree` when nothing is left.
+ *
+ * @example
+ * ```ts
+ * import { nameFromProgram } from "./marker.ts";
+ * nameFromProgram("/usr/bin/python3.12"); // "python3.12"
+ * nameFromProgram("./my app"); // "my_app"
+ * ```
+ */
+export function nameFromProgram(program: string): string {
+  const base = program.slice(program.lastIndexOf("/") + 1).replace(/[^A-Za-z0-9._-]/g, "_");
+  const name = base.slice(0, 64).replace(/^\.+$/, "_");
+  return name === "" ? "tree" : name;
+}
+
+/**
  * Whether `nonce` is a valid marker nonce: 8 to 32 lowercase hex digits.
  *
  * @example

@@ -18,6 +18,7 @@ import {
   makeNonce,
   MARKER_VAR,
   NAME_RULE,
+  nameFromProgram,
 } from "./marker.ts";
 import { type ProcessTree, type Tracking, treeOfSpawned, type TreeRef } from "./process_tree.ts";
 import { checkProgram, findSetpriv, spawnGated } from "./spawn_gated.ts";
@@ -81,7 +82,7 @@ export interface SpawnTreeOptions {
    * still found by its marker.
    */
   nonce?: string;
-  /** Name used in the marker and the cgroup name (`[A-Za-z0-9._-]`, at most 64); default: the program's base name. */
+  /** Name used in the marker and the cgroup name (1 to 64 of `A-Z a-z 0-9 . _ -`, not `.` or `..`); default: the program's base name. */
   name?: string;
   /**
    * This process is a child subreaper for the tree (see `becomeSubreaper`
@@ -100,9 +101,7 @@ function treeName(given: string | undefined, program: string): string {
     }
     return given;
   }
-  const base = program.slice(program.lastIndexOf("/") + 1).replace(/[^A-Za-z0-9._-]/g, "_");
-  const name = base.slice(0, 64).replace(/^\.+$/, "_");
-  return name === "" ? "tree" : name;
+  return nameFromProgram(program);
 }
 
 /**

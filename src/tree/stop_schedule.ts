@@ -158,11 +158,12 @@ export interface SignalSent {
  * @example
  * ```ts
  * import { parseRetry, runSchedule } from "./stop_schedule.ts";
+ * import { delay } from "../os/delay.ts";
  * const pid = 12345;
  * const alive = () => { try { Deno.kill(pid, "SIGCONT"); return true; } catch { return false; } };
  * const { gone } = await runSchedule(parseRetry("TERM/5/KILL/2"), {
  *   send: (sig) => alive() ? (Deno.kill(pid, sig), 1) : 0,
- *   waitGone: async (ms) => { const end = Date.now() + ms; while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 10)); return !alive(); },
+ *   waitGone: async (ms) => { const end = Date.now() + ms; while (alive() && Date.now() < end) await delay(10); return !alive(); },
  *   isGone: () => !alive(),
  * });
  * ```
