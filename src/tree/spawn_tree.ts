@@ -58,8 +58,8 @@ export interface SpawnTreeOptions {
   /**
    * Supplementary groups, with `uid` (as root). Deno cannot set them, so a
    * non-empty list starts the command through `setpriv(1)` (util-linux,
-   * looked up in /usr/bin, /bin, /usr/sbin, /sbin only) and throws a
-   * {@linkcode PidkitError} when there is none. Without it a command started
+   * looked up in /usr/bin, /bin, /usr/sbin, /sbin only) and throws an
+   * `"unsupported"` {@linkcode TreeError} when there is none. Without it a command started
    * with `uid` has no supplementary groups at all.
    */
   groups?: number[];
@@ -71,7 +71,8 @@ export interface SpawnTreeOptions {
   stderr?: "inherit" | "null" | "piped";
   /**
    * `"auto"` (default): a cgroup when a writable cgroup2 hierarchy works
-   * here, else `"group"`. `"cgroup"`: a cgroup or a {@linkcode PidkitError}.
+   * here, else `"group"`. `"cgroup"`: a cgroup or a `"no-cgroup"`
+   * {@linkcode TreeError}.
    * `"group"`: process group + session + marker.
    */
   tracking?: "auto" | Tracking;
@@ -110,8 +111,10 @@ function treeName(given: string | undefined, program: string): string {
  * `PIDKIT_SERVICE=<name>:<nonce>` in its environment, and (tracking
  * `"auto"` or `"cgroup"`) its own cgroup, entered before the command runs:
  * the leader waits at a start gate until it has been moved. A program that
- * cannot be found or run is a {@linkcode PidkitError} here, not a tree that
- * dies silently.
+ * cannot be found or run is a `"spawn-failed"` {@linkcode TreeError} here,
+ * not a tree that dies silently; no `/proc` is `"unsupported"`; a bad
+ * argument (an empty command, a bad `name`, `nonce`, `tracking` or
+ * `groups`) is a {@linkcode UsageError} naming it.
  *
  * @example
  * ```ts
