@@ -177,7 +177,9 @@ export class PidFile implements AsyncDisposable, Disposable {
    * holds it (after `timeout` ms, if given), {@linkcode FileError} when
    * the path is a symlink (`"symlink"`), a directory or device
    * (`"not-a-file"`), not writable (`"permission"`), holds a file that is
-   * not a PID file (`"bad-content"`), or on other I/O errors (`"io"`).
+   * not a PID file (`"bad-content"`), or on other I/O errors (`"io"`), and
+   * {@linkcode UsageError} for a bad option (`timeout`, `format`, `pid`,
+   * `mode`, `data`), naming it and the value given.
    *
    * Recording `startTime`, `argv` and `ppid` in the `json` format reads
    * `/proc`, which Deno allows only with `-A`; without it (or off Linux)
