@@ -35,16 +35,18 @@
  * @module
  */
 
-export { AlreadyRunningError, PidFileError, PidkitError, UsageError } from "./src/os/errors.ts";
-export type { PidFileErrorReason } from "./src/os/errors.ts";
-export { PidFile, probe, readPidFile, waitForRelease } from "./src/lock/pid_file.ts";
-export type {
-  AcquireOptions,
-  HoldStatus,
-  ProbeResult,
-  WaitOptions,
-  WatchOptions,
-} from "./src/lock/pid_file.ts";
+export {
+  AlreadyRunningError,
+  FileError,
+  PidFileError,
+  PidkitError,
+  UsageError,
+} from "./src/os/errors.ts";
+export type { FileErrorReason, PidFileErrorReason } from "./src/os/errors.ts";
+export { PidFile } from "./src/lock/pid_file.ts";
+export type { AcquireOptions, HoldStatus, WatchOptions } from "./src/lock/pid_file.ts";
+export { probe, readPidFile, waitForRelease } from "./src/lock/probe.ts";
+export type { ProbeResult, WaitOptions } from "./src/lock/probe.ts";
 export type { PidRecord } from "./src/lock/record.ts";
 export { verifyPidFile } from "./src/lock/pid_file_verdict.ts";
 export type { PidFileVerdict, VerifyOptions } from "./src/lock/pid_file_verdict.ts";

@@ -19,9 +19,10 @@
  * @module
  */
 
-export { attachTree, ProcessTree, spawnTree } from "./src/tree/process_tree.ts";
+export { attachTree, ProcessTree } from "./src/tree/process_tree.ts";
+export { spawnTree } from "./src/tree/spawn_tree.ts";
+export type { SpawnTreeOptions } from "./src/tree/spawn_tree.ts";
 export type {
-  SpawnTreeOptions,
   StopOptions,
   StopProgress,
   StopReport,
@@ -34,4 +35,5 @@ export { DEFAULT_RETRY, parseRetry } from "./src/tree/stop_schedule.ts";
 export type { RetryStep } from "./src/tree/stop_schedule.ts";
 export { findCgroup2 } from "./src/tree/cgroup.ts";
 export type { Cgroup2Info } from "./src/tree/cgroup.ts";
-export { PidkitError, UsageError } from "./src/os/errors.ts";
+export { PidkitError, TreeError, UsageError } from "./src/os/errors.ts";
+export type { TreeErrorReason } from "./src/os/errors.ts";

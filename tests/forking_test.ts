@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { findCgroup2 } from "../src/tree/cgroup.ts";
-import { spawnTree } from "../src/tree/process_tree.ts";
+import { spawnTree } from "../src/tree/spawn_tree.ts";
 import { alive, hasProgram, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 import { childrenOf } from "./process_view.ts";

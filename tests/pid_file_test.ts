@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import {
   AlreadyRunningError,
+  FileError,
   PidFile,
   PidFileError,
   probe,
   readPidFile,
+  UsageError,
   waitForRelease,
 } from "../mod.ts";
 import { FIXTURES, hasProgram, Reaper, ROOT, tempDir, waitUntil } from "./helpers.ts";
@@ -179,6 +181,35 @@ Deno.test("7. a missing parent directory is created; garbage in a stale file is 
     (await rejectsWith(readPidFile(dir.join("none.pid")), PidFileError)).reason,
     "not-found",
   );
+  // FileError is PidFileError's new name: the same class, instanceof agrees both ways.
+  assert.equal(PidFileError, FileError);
+  assert.ok(err instanceof FileError);
+  assert.ok(new FileError(junk, "io", "x") instanceof PidFileError);
+});
+
+Deno.test("bad arguments are UsageErrors naming the option and the value", async () => {
+  await using dir = tempDir();
+  const path = dir.join("args.pid");
+  const cases: [Promise<unknown>, string][] = [
+    [PidFile.acquire(path, { timeout: -1 }), "timeout must be a non-negative number, got -1"],
+    [PidFile.acquire(path, { timeout: NaN }), "timeout must be a non-negative number, got NaN"],
+    [
+      PidFile.acquire(path, { format: "yaml" as "json" }),
+      'format must be "plain" or "json", got yaml',
+    ],
+    [PidFile.acquire(path, { pid: 0 }), "pid must be an integer from 1 to 4194304, got 0"],
+    [PidFile.acquire(path, { mode: -1 }), "mode must be an integer from 0 to 0o7777, got -1"],
+    [PidFile.acquire(path, { data: { a: 1 } }), 'data needs format "json", got format "plain"'],
+    [waitForRelease(path, { timeout: -5 }), "timeout must be a non-negative number, got -5"],
+  ];
+  for (const [promise, message] of cases) {
+    const err = await rejectsWith(promise, UsageError);
+    assert.equal(err.message, message);
+  }
+  await assert.rejects(Deno.stat(path), Deno.errors.NotFound); // nothing was created
+  await using held = await PidFile.acquire(path);
+  assert.throws(() => held.watch(() => {}, { intervalMs: 0 }), UsageError);
+  assert.throws(() => held.update({ pid: -1 }), UsageError);
 });
 
 Deno.test({
@@ -380,13 +411,13 @@ Deno.test("update rewrites the record in place under the lock", async () => {
   assert.equal(found.status === "running" && found.holderPid, Deno.pid);
 
   await using plain = await PidFile.acquire(dir.join("plain.pid"));
-  assert.throws(() => plain.update({ data: { x: 1 } }), TypeError);
-  await assert.rejects(PidFile.acquire(dir.join("x.pid"), { data: { a: 1 } }), TypeError);
+  assert.throws(() => plain.update({ data: { x: 1 } }), UsageError);
+  await assert.rejects(PidFile.acquire(dir.join("x.pid"), { data: { a: 1 } }), UsageError);
   await assert.rejects(
     PidFile.acquire(dir.join("x.pid"), { format: "json", data: { pid: 1 } }),
-    TypeError,
+    UsageError,
   );
-  await assert.rejects(PidFile.acquire(dir.join("x.pid"), { pid: 0 }), TypeError);
+  await assert.rejects(PidFile.acquire(dir.join("x.pid"), { pid: 0 }), UsageError);
 });
 
 Deno.test("waitForRelease: true when absent or once the holder dies, false on timeout, rejects on abort", async () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import {
   deviceKey,
+  findLockHolders,
   isProcessAlive,
   listPids,
-  lockHolders,
-  parseLocks,
+  parseLockLine,
   parseProcStat,
   readBootId,
   readCmdline,
@@ -65,26 +65,29 @@ Deno.test("a zombie is dead; a vanished PID reads as undefined", async () => {
   assert.equal(readCmdline(2 ** 22 + 7), undefined);
 });
 
-Deno.test("lockHolders finds this process's flock on a file", async () => {
+Deno.test("findLockHolders finds this process's flock on a file", async () => {
   await using dir = tempDir();
   const path = dir.join("x.lock");
   using f = await Deno.open(path, { read: true, write: true, create: true });
   await f.lock(true);
   const st = await f.stat();
-  assert.deepEqual(lockHolders(st.dev, st.ino!), [Deno.pid]);
-  assert.deepEqual(lockHolders(st.dev, st.ino!, "READ"), []);
+  assert.deepEqual(findLockHolders(st.dev, st.ino!), [Deno.pid]);
+  assert.deepEqual(findLockHolders(st.dev, st.ino!, "READ"), []);
   await f.unlock();
-  assert.deepEqual(lockHolders(st.dev, st.ino!), []);
+  assert.deepEqual(findLockHolders(st.dev, st.ino!), []);
 });
 
-Deno.test("parseLocks and deviceKey", () => {
-  const entries = parseLocks(
-    "1: FLOCK  ADVISORY  WRITE 678 fe:00:2146655 0 EOF\n1: -> FLOCK  ADVISORY  READ 679 fe:00:2146655 0 EOF\n",
-  );
+Deno.test("parseLockLine and deviceKey", () => {
+  const entries = [
+    "1: FLOCK  ADVISORY  WRITE 678 fe:00:2146655 0 EOF",
+    "1: -> FLOCK  ADVISORY  READ 679 fe:00:2146655 0 EOF",
+  ].map((line) => parseLockLine(line)!);
   assert.deepEqual(entries.map((e) => [e.pid, e.mode, e.waiting, e.device, e.inode]), [
     [678, "WRITE", false, "fe:00", 2146655],
     [679, "READ", true, "fe:00", 2146655],
   ]);
+  assert.equal(parseLockLine(""), undefined);
+  assert.equal(parseLockLine("garbage line"), undefined);
   assert.equal(deviceKey(65024), "fe:00");
   assert.equal(deviceKey(27), "00:1b");
 });
@@ -94,8 +97,7 @@ Deno.test("boot id and PID namespace", () => {
   assert.ok((readPidNamespace() ?? 0) > 0);
 });
 
-Deno.test("findLockHolders agrees with lockHolders, and skips waiters", async () => {
-  const { findLockHolders } = await import("../src/os/proc.ts");
+Deno.test("findLockHolders skips waiters", async () => {
   await using dir = tempDir();
   const path = dir.join("y.lock");
   using f = await Deno.open(path, { read: true, write: true, create: true });
@@ -107,7 +109,6 @@ Deno.test("findLockHolders agrees with lockHolders, and skips waiters", async ()
   assert.deepEqual(findLockHolders(st.dev, st.ino!, "READ"), []);
   const waiting = g.lock(false); // a blocked waiter shows as a "->" line
   await waitUntil(() => Deno.readTextFileSync("/proc/locks").includes(`-> FLOCK`));
-  assert.deepEqual(findLockHolders(st.dev, st.ino!), lockHolders(st.dev, st.ino!));
   assert.deepEqual(findLockHolders(st.dev, st.ino!), [Deno.pid]);
   await f.unlock();
   await waiting;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatPidRecord, parsePidRecord } from "../src/lock/record.ts";
-import { PidFileError } from "../mod.ts";
+import { PidFileError, UsageError } from "../mod.ts";
 import { buildRecord, decodePidRecord, MAX_PID } from "../src/lock/record.ts";
 
 function badContent(fn: () => unknown): string {
@@ -103,5 +103,5 @@ Deno.test("formatPidRecord and buildRecord", () => {
   const line = formatPidRecord(r);
   assert.ok(line.endsWith("}\n"));
   assert.equal(JSON.parse(line).format, undefined);
-  assert.throws(() => buildRecord({ pid: 1, format: "json", data: { startTime: 1 } }), TypeError);
+  assert.throws(() => buildRecord({ pid: 1, format: "json", data: { startTime: 1 } }), UsageError);
 });

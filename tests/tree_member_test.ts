@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnTree } from "../src/tree/process_tree.ts";
+import { spawnTree } from "../src/tree/spawn_tree.ts";
 import { isTreeMember } from "../src/tree/tree_member.ts";
 import { readProcStat } from "../src/os/proc.ts";
 import { ownChild } from "../src/os/reaper.ts";

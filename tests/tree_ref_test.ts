@@ -4,8 +4,7 @@
  * file -- is refused instead of aiming signals at another process group.
  */
 import assert from "node:assert/strict";
-import { attachTree } from "../tree.ts";
-import { PidkitError } from "../mod.ts";
+import { attachTree, TreeError } from "../tree.ts";
 import { alive, Reaper, tempDir } from "./helpers.ts";
 
 Deno.test("attachTree refuses a ref whose pgid/sid is not the leader's pid; the group is untouched", async () => {
@@ -20,10 +19,12 @@ Deno.test("attachTree refuses a ref whose pgid/sid is not the leader's pid; the 
         startTime: 1,
         pgid: unrelated,
         sid: unrelated,
-        marker: "x:1",
+        marker: "x:00000001",
         tracking: "group",
       }),
-    (err) => err instanceof PidkitError && /must equal the leader pid/.test(err.message),
+    (err) =>
+      err instanceof TreeError && err.reason === "bad-ref" &&
+      /must equal the leader pid/.test(err.message),
   );
   assert.ok(alive(unrelated));
 });
@@ -51,7 +52,9 @@ Deno.test("attachTree refuses a cgroup path outside the cgroup2 hierarchy; what 
           tracking: "cgroup",
           cgroupPath: path,
         }),
-      (err) => err instanceof PidkitError && /not inside a cgroup2 hierarchy/.test(err.message),
+      (err) =>
+        err instanceof TreeError && err.reason === "bad-ref" &&
+        /not inside a cgroup2 hierarchy/.test(err.message),
       path,
     );
   }

@@ -7,7 +7,7 @@ import {
   spawnTree,
   type Tracking,
 } from "../tree.ts";
-import { PidkitError, UsageError } from "../mod.ts";
+import { PidkitError, TreeError, UsageError } from "../tree.ts";
 import { findSetpriv } from "../src/tree/spawn_gated.ts";
 import { readProcStat } from "../src/os/proc.ts";
 import { alive, FIXTURES, type TempDir, tempDir, waitUntil } from "./helpers.ts";
@@ -279,7 +279,8 @@ for (const { tracking, ignore } of tiers) {
       assert.deepEqual([report.killed, report.survivors], [0, []]);
       assert.ok(report.durationMs < 1000);
       assert.throws(() => attachTree(tree.ref), (e: Error) => {
-        assert.ok(e instanceof PidkitError);
+        assert.ok(e instanceof TreeError && e instanceof PidkitError);
+        assert.equal(e.reason, "gone");
         assert.match(e.message, /is gone/);
         return true;
       });
@@ -357,7 +358,8 @@ for (const { tracking, ignore } of tiers) {
         ]
       ) {
         await assert.rejects(() => spawnTree([cmd as string], { tracking }), (e: Error) => {
-          assert.ok(e instanceof PidkitError, String(e));
+          assert.ok(e instanceof TreeError, String(e));
+          assert.equal(e.reason, "spawn-failed");
           assert.match(e.message, msg as RegExp);
           return true;
         });
@@ -406,12 +408,16 @@ Deno.test({
       marker: "reused:00ff00ff00ff",
     };
     assert.throws(() => attachTree(reused), (e: Error) => {
-      assert.ok(e instanceof PidkitError);
+      assert.ok(e instanceof TreeError);
+      assert.equal(e.reason, "gone");
       assert.match(e.message, /now belongs to another process/);
       assert.ok(!e.message.includes("\n"));
       return true;
     });
-    assert.throws(() => attachTree({ ...tree.ref, marker: "bad marker" }), PidkitError);
+    assert.throws(
+      () => attachTree({ ...tree.ref, marker: "bad marker" }),
+      (e: Error) => e instanceof TreeError && e.reason === "bad-ref",
+    );
     assert.deepEqual((await ok.stop({ retry: "TERM/5/KILL/5" })).survivors, []);
     assert.equal((await ok.status).code, null); // attached: exit status unknown
     assert.equal((await tree.status).signal, "SIGTERM");
@@ -434,7 +440,7 @@ Deno.test({
 const auto = await spawnTree(["true"], { stdin: "null" });
 await auto.status;
 let forced = "ok";
-try { await spawnTree(["true"], { tracking: "cgroup", stdin: "null" }); } catch (e) { forced = String(e); }
+try { await spawnTree(["true"], { tracking: "cgroup", stdin: "null" }); } catch (e) { forced = String(e) + " reason=" + e.reason; }
 console.log(JSON.stringify({ auto: auto.tracking, forced }));`,
     );
     Deno.chmodSync(script, 0o644);
@@ -456,7 +462,8 @@ console.log(JSON.stringify({ auto: auto.tracking, forced }));`,
     }
     const res = JSON.parse(stdout);
     assert.equal(res.auto, "group");
-    assert.match(res.forced, /^PidkitError: cgroup tracking unavailable \(.*\); run as root/);
+    assert.match(res.forced, /^TreeError: cgroup tracking unavailable \(.*\); run as root/);
+    assert.match(res.forced, / reason=no-cgroup$/);
   },
 });
 

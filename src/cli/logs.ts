@@ -13,6 +13,7 @@ import { resolveRunDir, servicePaths, validateName } from "../service/services.t
 import { EXIT } from "./io.ts";
 import { keptLogFiles } from "../service/log_rotation.ts";
 import type { CommandInput } from "./spec.ts";
+import { delay } from "../os/delay.ts";
 
 const CHUNK = 64 * 1024;
 const POLL_MS = 100;
@@ -176,7 +177,7 @@ async function followFile(path: string, file: Deno.FsFile | undefined): Promise<
   let ino = file ? (await file.stat()).ino : undefined;
   while (true) {
     if (file) await drain(file);
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await delay(POLL_MS);
     let st: Deno.FileInfo | undefined;
     try {
       st = await Deno.stat(path);

@@ -8,6 +8,7 @@
 
 import { isInCgroup2 } from "../tree/cgroup.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
+import { markerIn } from "../tree/marker.ts";
 import type { ServiceInfo } from "../service/services.ts";
 import { locatePid } from "../os/pid_namespace.ts";
 import {
@@ -62,7 +63,8 @@ export class ProcSnapshot {
     if (!this.#markers.has(pid)) {
       let value: string | undefined;
       try {
-        value = readEnviron(pid)?.find((e) => e.startsWith("PIDKIT_SERVICE="))?.slice(15);
+        const environ = readEnviron(pid);
+        value = environ === undefined ? undefined : markerIn(environ);
       } catch { /* gone or unreadable */ }
       this.#markers.set(pid, value);
     }

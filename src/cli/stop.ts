@@ -42,6 +42,7 @@ import { judgePidFile } from "../lock/pid_file_verdict.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import { Progress } from "./stop_progress.ts";
 import type { CommandInput } from "./spec.ts";
+import { delay } from "../os/delay.ts";
 
 /** What a stop did, for the text and JSON output. */
 export interface StopOutcome {
@@ -166,7 +167,7 @@ async function stopSupervised(
     // when it is done. Wait for the supervisor itself (same PID and start time).
     const until = Date.now() + limit;
     while (isProcessAlive(state.supervisor.pid, state.supervisor.startTime) && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 10));
+      await delay(10);
     }
     released = !isProcessAlive(state.supervisor.pid, state.supervisor.startTime);
   }

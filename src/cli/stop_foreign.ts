@@ -16,6 +16,7 @@ import { PidkitError } from "../os/errors.ts";
 import { waitForRelease } from "../lock/pid_file.ts";
 import { hasFileOpen, listPids, readProcStat } from "../os/proc.ts";
 import { type ForeignStop, stopRoots, type Target } from "../tree/process_family.ts";
+import { delay } from "../os/delay.ts";
 
 export { stopRoots } from "../tree/process_family.ts";
 
@@ -40,7 +41,7 @@ async function holders(path: string, reported: number | undefined): Promise<Targ
     listPids().map(check).filter((t): t is Target => t !== undefined && t.pid !== Deno.pid);
   const first = scan();
   if (first.length === 0) return [];
-  await new Promise((r) => setTimeout(r, STEADY_MS));
+  await delay(STEADY_MS);
   const second = scan();
   return first.filter((a) => second.some((b) => b.pid === a.pid && b.startTime === a.startTime));
 }

@@ -22,6 +22,7 @@ import { UsageError } from "../os/errors.ts";
 import { absolutePath } from "../os/paths.ts";
 import { identityFromInput } from "./identity_options.ts";
 import { waitPidFile } from "./wait_pid_file.ts";
+import { delay } from "../os/delay.ts";
 
 /** How often an orphaned tree (no lock to wait on) is looked at again, in ms. */
 const ORPHAN_POLL_MS = 50;
@@ -57,7 +58,7 @@ export async function run(input: CommandInput): Promise<number> {
       // A supervisor holds the lock: the kernel says when it lets go.
       await waitForRelease(pidfile, Number.isFinite(left) ? { timeout: left } : {});
     } else {
-      await new Promise((r) => setTimeout(r, Math.min(ORPHAN_POLL_MS, left)));
+      await delay(Math.min(ORPHAN_POLL_MS, left));
     }
   }
 }

@@ -14,6 +14,7 @@ import { Pidfd } from "../os/pidfd.ts";
 import { isProcessAlive } from "../os/proc.ts";
 import type { IdentityOptions } from "../os/process_identity.ts";
 import { inspectPidFile } from "../service/services.ts";
+import { delay } from "../os/delay.ts";
 
 const POLL_MS = 50;
 
@@ -41,7 +42,7 @@ export async function waitPidFile(
     } else if (v.target) {
       await waitExit(v.target, Math.min(left, 1000));
     } else {
-      await new Promise((r) => setTimeout(r, Math.min(POLL_MS, left)));
+      await delay(Math.min(POLL_MS, left));
     }
   }
 }
@@ -53,7 +54,7 @@ async function waitExit(target: { pid: number; startTime: number }, ms: number):
   try {
     if (!isProcessAlive(target.pid, target.startTime)) return;
     if (fd !== undefined) await fd.waitExit(ms);
-    else await new Promise((r) => setTimeout(r, Math.min(POLL_MS, ms)));
+    else await delay(Math.min(POLL_MS, ms));
   } finally {
     fd?.close();
   }

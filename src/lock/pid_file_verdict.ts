@@ -11,8 +11,8 @@
  * @module
  */
 
-import { PidFileError } from "../os/errors.ts";
-import type { ProbeResult } from "./pid_file.ts";
+import { FileError } from "../os/errors.ts";
+import type { ProbeResult } from "./probe.ts";
 import {
   checkIdentity,
   hasIdentity,
@@ -69,7 +69,7 @@ export type PidFileVerdict =
     record?: PidRecord;
     extraLines?: string[];
     /** Why the content is no PID record, when it is not. */
-    error?: PidFileError;
+    error?: FileError;
   }
   | {
     /** A live process, but not the program asked for (`exec`, `name`, `user`): refused. */
@@ -106,7 +106,7 @@ export type VerifyOptions = IdentityOptions;
  * mismatch is `mismatch`. A file whose first line is a PID and that has
  * more lines (postgres' `postmaster.pid`) is read by its first line.
  *
- * Reads `/proc` (Deno needs `-A`). Throws {@linkcode PidFileError} when the
+ * Reads `/proc` (Deno needs `-A`). Throws {@linkcode FileError} when the
  * path is a symlink, not a regular file or not readable, and
  * `UsageError` for an `exec` file that does not exist or an unknown user.
  *
@@ -122,7 +122,7 @@ export async function verifyPidFile(
   options: VerifyOptions = {},
 ): Promise<PidFileVerdict> {
   const identity = resolveIdentity(options);
-  const { probe } = await import("./pid_file.ts");
+  const { probe } = await import("./probe.ts");
   return judgePidFile(path, await probe(path), identity);
 }
 

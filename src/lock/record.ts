@@ -10,7 +10,7 @@
  * @module
  */
 
-import { PidFileError } from "../os/errors.ts";
+import { FileError, UsageError } from "../os/errors.ts";
 import { readBootId, readCmdline, readPidNamespace, readProcStat } from "../os/proc.ts";
 
 /**
@@ -75,22 +75,46 @@ export function isValidPid(n: unknown): n is number {
   return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_PID;
 }
 
+/** A plain record's body: decimal digits only (the range is checked apart). */
+const PLAIN_PID = /^[0-9]+$/;
+
+/**
+ * The PID of a plain record (`1234\n`): decimal digits, trailing whitespace
+ * allowed, a valid PID ({@linkcode isValidPid}); `undefined` for anything
+ * else. The one rule for reading a plain PID, used by
+ * {@linkcode parsePidRecord} and by readers that look at a file's first line
+ * or take a fast path.
+ *
+ * @example
+ * ```ts
+ * import { parsePlainPid } from "./record.ts";
+ * parsePlainPid("1234\n"); // 1234
+ * parsePlainPid("0"); // undefined
+ * ```
+ */
+export function parsePlainPid(text: string): number | undefined {
+  const body = text.replace(/[ \t\r\n]+$/, "");
+  if (!PLAIN_PID.test(body)) return undefined;
+  const pid = Number(body);
+  return isValidPid(pid) ? pid : undefined;
+}
+
 /**
  * Parse the text of a PID file, in either format. Trailing whitespace is
  * tolerated; anything else that is not a PID record (empty, negative, zero,
  * fractional or out-of-range PIDs, binary junk, more than 64 KiB) throws a
- * {@linkcode PidFileError} with reason `"bad-content"` naming `path`.
+ * {@linkcode FileError} with reason `"bad-content"` naming `path`.
  *
  * @example
  * ```ts
- * import { parsePidRecord } from "@pidkit/pidkit";
+ * import { parsePidRecord } from "./record.ts";
  * console.log(parsePidRecord("1234\n").pid); // 1234
  * console.log(parsePidRecord('{"pid":1234,"startTime":99}').startTime); // 99
  * ```
  */
 export function parsePidRecord(text: string, path = "PID file"): PidRecord {
   const bad = (what: string) =>
-    new PidFileError(
+    new FileError(
       path,
       "bad-content",
       `${path} is not a PID file (${what}); remove it if no process holds it`,
@@ -98,9 +122,9 @@ export function parsePidRecord(text: string, path = "PID file"): PidRecord {
   if (text.length > MAX_RECORD_BYTES) throw bad(`more than ${MAX_RECORD_BYTES} bytes`);
   const body = text.replace(/[ \t\r\n]+$/, "");
   if (body === "") throw bad("empty");
-  if (/^[0-9]+$/.test(body)) {
-    const pid = Number(body);
-    if (!isValidPid(pid)) throw bad(`PID ${body} out of range 1..${MAX_PID}`);
+  if (PLAIN_PID.test(body)) {
+    const pid = parsePlainPid(body);
+    if (pid === undefined) throw bad(`PID ${body} out of range 1..${MAX_PID}`);
     return { pid, format: "plain" };
   }
   if (body[0] !== "{") throw bad(describe(body));
@@ -132,7 +156,7 @@ export function decodePidRecord(bytes: Uint8Array, path = "PID file"): PidRecord
     if (bytes.length > MAX_RECORD_BYTES) text = "x".repeat(MAX_RECORD_BYTES + 1);
     else text = utf8.decode(bytes);
   } catch {
-    throw new PidFileError(
+    throw new FileError(
       path,
       "bad-content",
       `${path} is not a PID file (binary data); remove it if no process holds it`,
@@ -219,7 +243,7 @@ function describe(body: string): string {
  *
  * @example
  * ```ts
- * import { formatPidRecord } from "@pidkit/pidkit";
+ * import { formatPidRecord } from "./record.ts";
  * console.log(formatPidRecord({ pid: 1234, format: "plain" })); // "1234\n"
  * ```
  */
@@ -247,7 +271,7 @@ export function buildRecord(options: BuildRecordOptions): PidRecord {
   if (format === "plain") return { pid, format };
   for (const key of Object.keys(data ?? {})) {
     if (RESERVED.has(key)) {
-      throw new TypeError(`data field "${key}" is reserved by the PID file format; rename it`);
+      throw new UsageError(`data must not set "${key}", a field of the PID file format; rename it`);
     }
   }
   const st = quiet(() => readProcStat(pid));

@@ -40,7 +40,7 @@ import {
   readUptimeSeconds,
 } from "../os/proc.ts";
 import type { PidRecord } from "./record.ts";
-import { isValidPid } from "./record.ts";
+import { parsePlainPid } from "./record.ts";
 
 /** How much later than the file's mtime a process may seem to start and still count as its writer, ms. */
 export const START_TOLERANCE_MS = 25;
@@ -95,11 +95,11 @@ export function bootTimeMs(): { ms: number; exact: boolean } {
  */
 export function firstLinePid(text: string): { pid: number; rest: string[] } | undefined {
   const lines = text.split("\n");
-  const m = /^\s*(\d{1,7})\s*$/.exec(lines[0] ?? "");
-  if (!m || !isValidPid(Number(m[1]))) return undefined;
+  const pid = parsePlainPid((lines[0] ?? "").trimStart());
+  if (pid === undefined) return undefined;
   const rest = lines.slice(1);
   while (rest.length > 0 && rest.at(-1)!.trim() === "") rest.pop();
-  return { pid: Number(m[1]), rest };
+  return { pid, rest };
 }
 
 /**

@@ -20,7 +20,7 @@ export interface AtomicWriteOptions {
  *
  * @example
  * ```ts
- * import { writeFileAtomic } from "@pidkit/pidkit";
+ * import { writeFileAtomic } from "./atomic_write.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/state.json`, '{"ok":true}\n');
  * ```

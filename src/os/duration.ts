@@ -15,7 +15,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
  *
  * @example
  * ```ts
- * import { parseDuration } from "@pidkit/pidkit";
+ * import { parseDuration } from "./duration.ts";
  * parseDuration("500ms"); // 500
  * parseDuration("2m"); // 120000
  * parseDuration("1.5"); // 1500 (bare numbers are seconds)
@@ -37,7 +37,7 @@ export function parseDuration(text: string): number {
  *
  * @example
  * ```ts
- * import { formatDuration } from "@pidkit/pidkit";
+ * import { formatDuration } from "./duration.ts";
  * formatDuration(35); // "35 ms"
  * formatDuration(192_000); // "3m12s"
  * ```

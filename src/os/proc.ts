@@ -19,7 +19,7 @@
  *
  * @example
  * ```ts
- * import { CLOCK_TICKS_PER_SECOND, readProcStat } from "@pidkit/pidkit";
+ * import { CLOCK_TICKS_PER_SECOND, readProcStat } from "./proc.ts";
  * const st = readProcStat("self")!;
  * console.log((st.utime + st.stime) / CLOCK_TICKS_PER_SECOND, "s of CPU");
  * ```
@@ -96,7 +96,7 @@ export function parseProcStat(text: string): ProcStat | undefined {
  *
  * @example
  * ```ts
- * import { readProcStat } from "@pidkit/pidkit";
+ * import { readProcStat } from "./proc.ts";
  * const me = readProcStat(Deno.pid);
  * console.log(me?.startTime, me?.pgid);
  * ```
@@ -119,7 +119,7 @@ export function isDeadState(state: string): boolean {
  *
  * @example
  * ```ts
- * import { isProcessAlive } from "@pidkit/pidkit";
+ * import { isProcessAlive } from "./proc.ts";
  * console.log(isProcessAlive(Deno.pid)); // true
  * ```
  */
@@ -134,7 +134,7 @@ export function isProcessAlive(pid: number, startTime?: number): boolean {
  *
  * @example
  * ```ts
- * import { readCmdline } from "@pidkit/pidkit";
+ * import { readCmdline } from "./proc.ts";
  * console.log(readCmdline(Deno.pid)?.join(" "));
  * ```
  */
@@ -152,7 +152,7 @@ export function readCmdline(pid: number | "self"): string[] | undefined {
  *
  * @example
  * ```ts
- * import { readEnviron } from "@pidkit/pidkit";
+ * import { readEnviron } from "./proc.ts";
  * const marker = readEnviron(Deno.pid)?.find((e) => e.startsWith("PIDKIT_SERVICE="));
  * ```
  */
@@ -171,7 +171,7 @@ export function readEnviron(pid: number | "self"): string[] | undefined {
  *
  * @example
  * ```ts
- * import { listPids } from "@pidkit/pidkit";
+ * import { listPids } from "./proc.ts";
  * console.log(listPids().length, "processes");
  * ```
  */
@@ -200,32 +200,34 @@ export interface LockEntry {
   waiting: boolean;
 }
 
-/** Parse the text of `/proc/locks`. */
-export function parseLocks(text: string): LockEntry[] {
-  const entries: LockEntry[] = [];
-  for (const line of text.split("\n")) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 6) continue;
-    const waiting = f[1] === "->";
-    const g = waiting ? f.slice(2) : f.slice(1);
-    // g: kind, ADVISORY|MANDATORY, mode, pid, maj:min:ino, start, end
-    const idx = g[4]?.lastIndexOf(":") ?? -1;
-    if (idx < 0) continue;
-    entries.push({
-      kind: g[0],
-      mode: g[2],
-      pid: Number(g[3]),
-      device: g[4].slice(0, idx),
-      inode: Number(g[4].slice(idx + 1)),
-      waiting,
-    });
-  }
-  return entries;
-}
-
-/** Every lock in the system, from `/proc/locks`. */
-export function readLocks(): LockEntry[] {
-  return parseLocks(readProcFile("/proc/locks") ?? "");
+/**
+ * Parse one line of `/proc/locks` (`N: KIND ADVISORY MODE PID MAJ:MIN:INO
+ * START END`, or `N: -> KIND ...` for a waiter); `undefined` for anything
+ * else.
+ *
+ * @example
+ * ```ts
+ * import { parseLockLine } from "./proc.ts";
+ * parseLockLine("1: FLOCK  ADVISORY  WRITE 678 fe:00:2146655 0 EOF");
+ * // { kind: "FLOCK", mode: "WRITE", pid: 678, device: "fe:00", inode: 2146655, waiting: false }
+ * ```
+ */
+export function parseLockLine(line: string): LockEntry | undefined {
+  const f = line.trim().split(/\s+/);
+  if (f.length < 6) return undefined;
+  const waiting = f[1] === "->";
+  const g = waiting ? f.slice(2) : f.slice(1);
+  // g: kind, ADVISORY|MANDATORY, mode, pid, maj:min:ino, start, end
+  const idx = g[4]?.lastIndexOf(":") ?? -1;
+  if (idx < 0) return undefined;
+  return {
+    kind: g[0],
+    mode: g[2],
+    pid: Number(g[3]),
+    device: g[4].slice(0, idx),
+    inode: Number(g[4].slice(idx + 1)),
+    waiting,
+  };
 }
 
 /**
@@ -234,7 +236,7 @@ export function readLocks(): LockEntry[] {
  *
  * @example
  * ```ts
- * import { deviceKey } from "@pidkit/pidkit";
+ * import { deviceKey } from "./proc.ts";
  * deviceKey(65024); // "fe:00"
  * ```
  */
@@ -245,28 +247,11 @@ export function deviceKey(dev: number): string {
 }
 
 /**
- * PIDs holding (not waiting for) an `flock` on the file with this `dev` and
- * `ino`, as the kernel reports them in this PID namespace. The listed PID is
- * the process that took the lock; it may since have died while a child that
- * inherited the descriptor keeps the lock, so cross-check with `/proc/PID`.
- *
- * @example
- * ```ts
- * import { lockHolders } from "@pidkit/pidkit";
- * const st = await Deno.stat("/run/app.pid");
- * console.log(lockHolders(st.dev, st.ino!));
- * ```
- */
-export function lockHolders(dev: number, ino: number, mode?: "WRITE" | "READ"): number[] {
-  return findLockHolders(dev, ino, mode);
-}
-
-/**
  * This boot's id (`/proc/sys/kernel/random/boot_id`), or `undefined` where there is none.
  *
  * @example
  * ```ts
- * import { readBootId } from "@pidkit/pidkit";
+ * import { readBootId } from "./proc.ts";
  * console.log(readBootId()); // e.g. "3f1c9f0e-..."
  * ```
  */
@@ -283,7 +268,7 @@ export function readBootId(): string | undefined {
  *
  * @example
  * ```ts
- * import { readPidNamespace } from "@pidkit/pidkit";
+ * import { readPidNamespace } from "./proc.ts";
  * const sameNamespace = readPidNamespace(1) === readPidNamespace();
  * ```
  */
@@ -429,10 +414,13 @@ export function readCgroupV2Path(pid: number | "self" = "self"): string | undefi
 }
 
 /**
- * The same answer as {@linkcode lockHolders}, found without parsing every
- * line of `/proc/locks`: only the lines naming this file are split. This is
- * what `probe()` uses on every call; on a machine with many POSIX locks
- * (SQLite databases, say) it is several times faster.
+ * PIDs holding (not waiting for) an `flock` on the file with this `dev` and
+ * `ino`, as the kernel reports them in this PID namespace. The listed PID is
+ * the process that took the lock; it may since have died while a child that
+ * inherited the descriptor keeps the lock, so cross-check with `/proc/PID`.
+ * Only the lines naming this file are parsed (with {@linkcode parseLockLine}):
+ * `probe()` calls it every time, and a machine with many POSIX locks
+ * (SQLite databases, say) has long `/proc/locks` files.
  *
  * @example
  * ```ts
@@ -443,13 +431,18 @@ export function readCgroupV2Path(pid: number | "self" = "self"): string | undefi
  */
 export function findLockHolders(dev: number, ino: number, mode?: "WRITE" | "READ"): number[] {
   const text = readProcFile("/proc/locks") ?? "";
-  const needle = ` ${deviceKey(dev)}:${ino} `;
+  const device = deviceKey(dev);
+  const needle = ` ${device}:${ino} `;
   const pids: number[] = [];
   for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
-    // "N: FLOCK  ADVISORY  WRITE PID" (or "N: -> FLOCK ..." for a waiter)
-    const f = text.slice(text.lastIndexOf("\n", at) + 1, at).trim().split(/\s+/);
-    if (f[1] !== "FLOCK" || (mode !== undefined && f[3] !== mode)) continue;
-    pids.push(Number(f[4]));
+    const end = text.indexOf("\n", at);
+    const entry = parseLockLine(
+      text.slice(text.lastIndexOf("\n", at) + 1, end < 0 ? undefined : end),
+    );
+    if (entry === undefined || entry.kind !== "FLOCK" || entry.waiting) continue;
+    if (entry.device !== device || entry.inode !== ino) continue;
+    if (mode !== undefined && entry.mode !== mode) continue;
+    pids.push(entry.pid);
   }
   return pids;
 }

@@ -94,7 +94,7 @@ const NUMBERS: Record<string, number> = Deno.build.os === "darwin" || Deno.build
  *
  * @example
  * ```ts
- * import { parseSignal } from "@pidkit/pidkit";
+ * import { parseSignal } from "./signals.ts";
  * parseSignal("term"); // "SIGTERM"
  * parseSignal("9"); // "SIGKILL"
  * ```
@@ -119,7 +119,7 @@ export function parseSignal(input: string | number): Deno.Signal {
  *
  * @example
  * ```ts
- * import { signalNumber } from "@pidkit/pidkit";
+ * import { signalNumber } from "./signals.ts";
  * console.log(128 + signalNumber("SIGTERM")); // 143: the shell's exit status
  * ```
  */
@@ -134,7 +134,7 @@ export function signalNumber(sig: Deno.Signal): number {
  *
  * @example
  * ```ts
- * import { signalName } from "@pidkit/pidkit";
+ * import { signalName } from "./signals.ts";
  * signalName(9); // "SIGKILL"
  * ```
  */

@@ -31,6 +31,7 @@ import {
 } from "../os/proc.ts";
 import type { ProcessTree, TreeExit } from "../tree/process_tree.ts";
 import { firstLinePid } from "../lock/unlocked_pid_file.ts";
+import { delay } from "../os/delay.ts";
 
 /** How a forking service's start-up is judged. */
 export interface ForkingCheck {
@@ -66,7 +67,7 @@ const POLL_MS = 20;
  *
  * @example
  * ```ts
- * import { spawnTree } from "../tree/process_tree.ts";
+ * import { spawnTree } from "../tree/spawn_tree.ts";
  * import { awaitForkingStart } from "./forking.ts";
  * const spawnedAtMs = Date.now();
  * const tree = await spawnTree(["sh", "-c", "sleep 30 & echo $! > /tmp/d.pid"], { name: "d" });
@@ -140,7 +141,7 @@ export async function awaitForkingStart(
     if (Date.now() >= deadline) {
       return { ok: false, error: `not ready within ${seconds(check.timeoutMs)}: ${why}` };
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await delay(POLL_MS);
   }
 }
 
@@ -183,7 +184,7 @@ function readMainPid(path: string, sinceMs: number): number | { error: string } 
  * @example
  * ```ts
  * import { forkingEnded } from "./forking.ts";
- * import { spawnTree } from "../tree/process_tree.ts";
+ * import { spawnTree } from "../tree/spawn_tree.ts";
  * const tree = await spawnTree(["sleep", "1"], { name: "nap" });
  * await forkingEnded(tree, undefined);
  * ```
@@ -206,7 +207,7 @@ export async function forkingEnded(
     for (let ms = 25; isProcessAlive(main.pid, main.startTime); ms = Math.min(ms * 2, 1000)) {
       onTick?.();
       if (fd !== undefined) await fd.waitExit(ms);
-      else await new Promise((r) => setTimeout(r, Math.min(ms, 100)));
+      else await delay(Math.min(ms, 100));
     }
   } finally {
     fd?.close();

@@ -22,6 +22,7 @@ import type { ServiceOptions, ServiceRecord } from "./service_record.ts";
 import type { ProcessTree } from "../tree/process_tree.ts";
 import { isTreeMember } from "../tree/tree_member.ts";
 import { Watchdog } from "./watchdog.ts";
+import { delay } from "../os/delay.ts";
 
 /** How often at most a changing `STATUS=` text is written to the state file, in ms. */
 export const STATUS_SAVE_MS = 100;
@@ -270,7 +271,7 @@ export class ServiceHealth {
     try {
       for (let handled = 0;; handled++) {
         if (handled > 0 && handled % BATCH === 0) {
-          await new Promise((r) => setTimeout(r, 0)); // let status and stop requests in
+          await delay(0); // let status and stop requests in
         }
         const d = this.#socket.receive();
         if (d === undefined) return;

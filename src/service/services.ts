@@ -23,8 +23,10 @@ import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import { absolutePath } from "../os/paths.ts";
 import type { ProbeResult } from "../lock/pid_file.ts";
 import { judgePidFile, type PidFileVerdict } from "../lock/pid_file_verdict.ts";
+import { parsePlainPid } from "../lock/record.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
+import { isTreeCgroup, isValidName, markerEntry, NAME_RULE, parseMarker } from "../tree/marker.ts";
 
 /** Options for {@linkcode resolveRunDir}. */
 export interface RunDirOptions {
@@ -162,8 +164,6 @@ function checkOwnDir(dir: string, uid: number | null): void {
   }
 }
 
-const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
-
 /**
  * Check a service name: 1 to 64 characters from `A-Z a-z 0-9 . _ -`, and
  * not `.` or `..` (so a name can never leave the run directory). Returns the
@@ -177,10 +177,8 @@ const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
  * ```
  */
 export function validateName(name: string): string {
-  if (!NAME_RE.test(name) || name === "." || name === "..") {
-    throw new UsageError(
-      `bad service name '${name}' (use 1 to 64 of A-Z a-z 0-9 . _ -, not . or ..)`,
-    );
+  if (!isValidName(name)) {
+    throw new UsageError(`bad service name '${name}' (use ${NAME_RULE})`);
   }
   return name;
 }
@@ -470,9 +468,8 @@ function quickProbe(pidfile: string, state: ServiceRecord | undefined): ProbeRes
   try {
     const free = file.tryLockSync(false);
     const text = new TextDecoder().decode(Deno.readFileSync(pidfile));
-    const m = /^(\d{1,7})\n?$/.exec(text);
-    if (!m || Number(m[1]) < 1) return undefined;
-    const pid = Number(m[1]);
+    const pid = parsePlainPid(text);
+    if (pid === undefined) return undefined;
     const record = { pid, format: "plain" as const };
     if (free) return { status: "stale", pid, record };
     if (state && isProcessAlive(state.supervisor.pid, state.supervisor.startTime)) {
@@ -528,9 +525,9 @@ function lostPidFile(state: ServiceRecord, pidfile: string): boolean {
  * names it.
  */
 async function treeByMarker(marker: string): Promise<TreeRef | undefined> {
-  if (!/^[A-Za-z0-9._-]{1,64}:[0-9a-f]{8,32}$/.test(marker)) return undefined;
+  if (parseMarker(marker) === undefined) return undefined;
   const members: { pid: number; startTime: number; sid: number }[] = [];
-  const entry = `PIDKIT_SERVICE=${marker}`;
+  const entry = markerEntry(marker);
   for (const pid of listPids()) {
     if (!environHas(pid, entry)) continue;
     const st = readProcStat(pid);
@@ -551,7 +548,7 @@ async function treeByMarker(marker: string): Promise<TreeRef | undefined> {
   const { findCgroup2 } = await import("../tree/cgroup.ts");
   const cg = findCgroup2();
   const path = readCgroupV2Path(leader.pid);
-  if (cg && path?.endsWith(`/pidkit/${marker.replace(":", "-")}`)) {
+  if (cg && path !== undefined && isTreeCgroup(path, marker)) {
     ref.tracking = "cgroup";
     ref.cgroupPath = `${cg.mountPoint}${path}`;
   }
@@ -666,7 +663,7 @@ export async function listServices(dir: string): Promise<string[]> {
   try {
     for await (const entry of Deno.readDir(dir)) {
       const m = /^(.+)\.(pid|json)$/.exec(entry.name);
-      if (m && NAME_RE.test(m[1]) && m[1] !== "." && m[1] !== "..") names.add(m[1]);
+      if (m && isValidName(m[1])) names.add(m[1]);
     }
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return [];

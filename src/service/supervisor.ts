@@ -38,11 +38,11 @@ import {
   parseRetry,
   type ProcessTree,
   type RetryStep,
-  spawnTree,
-  type SpawnTreeOptions,
   type StopReport,
   type TreeExit,
 } from "../tree/process_tree.ts";
+import { spawnTree, type SpawnTreeOptions } from "../tree/spawn_tree.ts";
+import { formatMarker, makeNonce } from "../tree/marker.ts";
 import { findSetpriv } from "../tree/spawn_gated.ts";
 import { awaitForkingStart, forkingEnded, type MainProcess } from "./forking.ts";
 import { family, stopRoots, type Target } from "../tree/process_family.ts";
@@ -332,9 +332,8 @@ class Supervisor {
     // Record the marker before spawning: a supervisor killed between the
     // spawn and the state write below leaves a tree status and stop can
     // still find.
-    const nonce = [...crypto.getRandomValues(new Uint8Array(6))]
-      .map((b) => b.toString(16).padStart(2, "0")).join("");
-    await this.save({ spawning: `${cfg.name}:${nonce}`, tree: undefined });
+    const nonce = makeNonce();
+    await this.save({ spawning: formatMarker(cfg.name, nonce), tree: undefined });
     try {
       const prep = await this.health!.prepareSpawn();
       tree = await spawnTree(prep.wrap(cfg.command), {

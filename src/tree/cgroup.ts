@@ -23,10 +23,20 @@
  * @module
  */
 
-import { messageLine, PidkitError } from "../os/errors.ts";
+import { delay } from "../os/delay.ts";
+import { messageLine, TreeError } from "../os/errors.ts";
 import { readCgroupV2Path, readMountinfo } from "../os/proc.ts";
 
-/** Where the cgroup v2 hierarchy is and where this process sits in it. */
+/**
+ * Where the cgroup v2 hierarchy is and where this process sits in it.
+ *
+ * @example
+ * ```ts
+ * import { type Cgroup2Info, findCgroup2 } from "@pidkit/pidkit/tree";
+ * const info: Cgroup2Info | undefined = findCgroup2();
+ * console.log(info?.mountPoint); // e.g. "/sys/fs/cgroup"
+ * ```
+ */
 export interface Cgroup2Info {
   /** Mount point of the cgroup2 filesystem, e.g. `/sys/fs/cgroup` or `/sys/fs/cgroup/unified`. */
   mountPoint: string;
@@ -43,7 +53,7 @@ export interface Cgroup2Info {
  *
  * @example
  * ```ts
- * import { findCgroup2 } from "@pidkit/pidkit";
+ * import { findCgroup2 } from "@pidkit/pidkit/tree";
  * const cg = findCgroup2();
  * console.log(cg ? `cgroup2 at ${cg.mountPoint}, we are in ${cg.ownPath}` : "no cgroup2");
  * ```
@@ -106,23 +116,27 @@ function rmdirQuietly(path: string): boolean {
   }
 }
 
+/** The directory below which every tree's cgroup is created (`pidkit/<name>-<nonce>`). */
+export const CGROUP_PARENT = "pidkit";
+
 /**
  * Create the cgroup `pidkit/<leaf>` and move `pid` into it, trying below our
  * own cgroup first and then below the root of the hierarchy. Returns the
- * new cgroup's directory. Throws {@linkcode PidkitError} naming every place
+ * new cgroup's directory. Throws a `"no-cgroup"` {@linkcode TreeError} naming every place
  * tried when none works; nothing is left behind then.
  */
 export function placeInCgroup(pid: number, leaf: string): string {
   const info = findCgroup2();
   if (info === undefined) {
-    throw new PidkitError(
+    throw new TreeError(
+      "no-cgroup",
       "cgroup tracking unavailable: no cgroup2 filesystem in /proc/self/mountinfo; use tracking 'group'",
     );
   }
   const bases = [...new Set([info.ownDir, info.mountPoint].filter((b) => b !== undefined))];
   const failures: string[] = [];
   for (const base of bases) {
-    const parent = `${base}/pidkit`;
+    const parent = `${base}/${CGROUP_PARENT}`;
     const dir = `${parent}/${leaf}`;
     try {
       makeLeaf(parent, dir);
@@ -139,7 +153,8 @@ export function placeInCgroup(pid: number, leaf: string): string {
       rmdirQuietly(parent);
     }
   }
-  throw new PidkitError(
+  throw new TreeError(
+    "no-cgroup",
     `cgroup tracking unavailable (${failures.join("; ")}); run as root or in a delegated ` +
       `cgroup, or use tracking 'group'`,
   );
@@ -269,11 +284,11 @@ export async function removeCgroup(dir: string): Promise<boolean> {
   for (let attempt = 0; attempt < 50; attempt++) {
     if (rmdirQuietly(dir)) {
       const parent = dir.slice(0, dir.lastIndexOf("/"));
-      if (parent.endsWith("/pidkit")) rmdirQuietly(parent);
+      if (parent.endsWith(`/${CGROUP_PARENT}`)) rmdirQuietly(parent);
       return true;
     }
     if (cgroupPopulated(dir)) return false;
-    await new Promise((r) => setTimeout(r, 2));
+    await delay(2);
   }
   return false;
 }

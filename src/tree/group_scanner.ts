@@ -30,6 +30,7 @@
 
 import { environHas, isDeadState, listPids, readLastPid, readProcStat } from "../os/proc.ts";
 import type { ProcStat } from "../os/proc.ts";
+import { markerEntry } from "./marker.ts";
 
 /** Who the tree is: its leader and marker. */
 export interface GroupIdentity {
@@ -67,7 +68,7 @@ export class GroupScanner {
 
   constructor(id: GroupIdentity) {
     this.#id = id;
-    this.#entry = `PIDKIT_SERVICE=${id.marker}`;
+    this.#entry = markerEntry(id.marker);
   }
 
   /** Whether the leader's PID was seen reused by an unrelated process. */

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { delay } from "../os/delay.ts";
 import { isProcessAlive, listPids, readProcStat } from "../os/proc.ts";
 import { parseRetry, runSchedule } from "./stop_schedule.ts";
 import { wantsContinue } from "../os/signals.ts";
@@ -94,7 +95,7 @@ export async function stopRoots(
       const deadline = performance.now() + ms;
       while (live().length > 0) {
         if (performance.now() >= deadline) return false;
-        await new Promise((r) => setTimeout(r, 10));
+        await delay(10);
       }
       return true;
     },

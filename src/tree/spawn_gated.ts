@@ -17,7 +17,7 @@
  * @module
  */
 
-import { PidkitError } from "../os/errors.ts";
+import { TreeError } from "../os/errors.ts";
 import { cString, libc } from "../os/libc.ts";
 import { ownChild } from "../os/reaper.ts";
 
@@ -31,18 +31,18 @@ const GATE_SCRIPT =
 /** dash's built-in search path when `PATH` is unset. */
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** Check that `program` can be run as the shell will find it; throws {@linkcode PidkitError} when not. */
+/** Check that `program` can be run as the shell will find it; throws a `"spawn-failed"` {@linkcode TreeError} when not. */
 export function checkProgram(
   program: string,
   options: { path?: string; cwd?: string },
 ): void {
-  if (program === "") throw new PidkitError("cannot start an empty command name");
+  if (program === "") throw new TreeError("spawn-failed", "cannot start an empty command name");
   const cwd = options.cwd ?? Deno.cwd();
   if (program.includes("/")) {
     const abs = program.startsWith("/") ? program : `${cwd}/${program}`;
     const problem = executableProblem(abs);
     if (problem === undefined) return;
-    throw new PidkitError(`cannot start ${program}: ${problem}`);
+    throw new TreeError("spawn-failed", `cannot start ${program}: ${problem}`);
   }
   const path = options.path ?? DEFAULT_PATH;
   let denied: string | undefined;
@@ -52,7 +52,8 @@ export function checkProgram(
     if (problem === undefined) return;
     if (problem !== "no such file") denied ??= `${base}/${program}: ${problem}`;
   }
-  throw new PidkitError(
+  throw new TreeError(
+    "spawn-failed",
     denied !== undefined
       ? `cannot start ${program}: ${denied}`
       : `cannot start ${program}: command not found in PATH (${path})`,
@@ -99,7 +100,10 @@ async function makeFifo(path: string): Promise<void> {
   }).output();
   if (!out.success) {
     const msg = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
-    throw new PidkitError(`cannot create the start gate ${path}: ${msg || "mkfifo failed"}`);
+    throw new TreeError(
+      "spawn-failed",
+      `cannot create the start gate ${path}: ${msg || "mkfifo failed"}`,
+    );
   }
 }
 

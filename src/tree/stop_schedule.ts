@@ -13,6 +13,13 @@ import { parseSignal } from "../os/signals.ts";
  * One item of a stop schedule: send `signal`, or wait up to `timeoutMs`
  * for the tree to empty, or (`forever`) mark where to start again when the
  * end of the schedule is reached.
+ *
+ * @example
+ * ```ts
+ * import { parseRetry, type RetryStep } from "@pidkit/pidkit/tree";
+ * const steps: RetryStep[] = parseRetry("TERM/10/KILL/5");
+ * console.log(steps); // [{ signal: "SIGTERM" }, { timeoutMs: 10000 }, { signal: "SIGKILL" }, { timeoutMs: 5000 }]
+ * ```
  */
 export interface RetryStep {
   /** Send this signal to every member. */
@@ -29,7 +36,7 @@ export interface RetryStep {
  *
  * @example
  * ```ts
- * import { DEFAULT_RETRY, parseRetry } from "@pidkit/pidkit";
+ * import { DEFAULT_RETRY, parseRetry } from "@pidkit/pidkit/tree";
  * console.log(parseRetry(DEFAULT_RETRY).length); // 4
  * ```
  */
@@ -75,7 +82,7 @@ function parseTimeoutItem(item: string, spec: string): number {
  *
  * @example
  * ```ts
- * import { parseRetry } from "@pidkit/pidkit";
+ * import { parseRetry } from "@pidkit/pidkit/tree";
  * parseRetry("30"); // TERM, 30 s, KILL, 30 s
  * parseRetry("TERM/10/KILL/5");
  * parseRetry("HUP/1/forever/TERM/5"); // HUP, 1 s, then TERM every 5 s until gone
@@ -151,11 +158,12 @@ export interface SignalSent {
  * @example
  * ```ts
  * import { parseRetry, runSchedule } from "./stop_schedule.ts";
+ * import { delay } from "../os/delay.ts";
  * const pid = 12345;
  * const alive = () => { try { Deno.kill(pid, "SIGCONT"); return true; } catch { return false; } };
  * const { gone } = await runSchedule(parseRetry("TERM/5/KILL/2"), {
  *   send: (sig) => alive() ? (Deno.kill(pid, sig), 1) : 0,
- *   waitGone: async (ms) => { const end = Date.now() + ms; while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 10)); return !alive(); },
+ *   waitGone: async (ms) => { const end = Date.now() + ms; while (alive() && Date.now() < end) await delay(10); return !alive(); },
  *   isGone: () => !alive(),
  * });
  * ```

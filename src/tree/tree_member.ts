@@ -15,6 +15,7 @@ import { environHas, isDeadState, readCgroupV2Path, readProcStat } from "../os/p
 import type { ProcStat } from "../os/proc.ts";
 import { isOwnChild } from "../os/reaper.ts";
 import type { TreeRef } from "./process_tree.ts";
+import { markerEntry } from "./marker.ts";
 
 /**
  * Whether process `pid` is a live member of the tree `ref` describes.
@@ -23,6 +24,7 @@ import type { TreeRef } from "./process_tree.ts";
  * ```ts
  * import { isTreeMember } from "./tree_member.ts";
  * import type { TreeRef } from "./process_tree.ts";
+import { markerEntry } from "./marker.ts";
  * const ref: TreeRef = { pid: 10, startTime: 5, pgid: 10, sid: 10, marker: "web:ab12cd34", tracking: "group" };
  * console.log(isTreeMember(ref, Deno.pid)); // false
  * ```
@@ -62,7 +64,7 @@ const MAX_CHAIN = 32;
 function directMember(ref: TreeRef, st: ProcStat): boolean {
   // The leader's group and session ids cannot be reused while anyone is in them.
   if (st.pgid === ref.pgid || st.sid === ref.sid) return true;
-  return environHas(st.pid, `PIDKIT_SERVICE=${ref.marker}`);
+  return environHas(st.pid, markerEntry(ref.marker));
 }
 
 let mountPoint: string | null | undefined;

@@ -1,7 +1,7 @@
 /**
  * Crash at every step: a process loops acquire / update / update / release
  * and is SIGKILLed at a random moment, or at the Nth pass through one named
- * step of the protocol (a test hook in src/lock/pid_file.ts). Afterwards probe
+ * step of the protocol (a test hook in src/lock/_hooks.ts). Afterwards probe
  * must not say "running", the file must not be half-written, and the next
  * acquire must succeed at once.
  *
@@ -60,7 +60,7 @@ async function oneRound(
   tally.rounds++;
   await using reaper = new Reaper();
   const args = plan ? [path, plan.step, String(plan.nth)] : [path];
-  const fx = spawnFixture(reaper, "./fixtures/crasher.ts", args);
+  const fx = spawnFixture(reaper, "../torture/fixtures/crasher.ts", args);
   const what = plan ? `at ${plan.step} #${plan.nth}` : "at a random moment";
   try {
     await fx.lines.next(60_000);
