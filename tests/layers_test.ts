@@ -102,3 +102,18 @@ Deno.test(`layers: no source file is over ${MAX_LINES} lines`, () => {
     .map(([f, n]) => `${f}: ${n}`);
   assert.deepEqual(long, []);
 });
+
+Deno.test("entry points: the lock API is small; internals stay internal", async () => {
+  const lock = Object.keys(await import("../mod.ts"));
+  assert.ok(lock.length <= 25, `mod.ts exports ${lock.length} runtime names: ${lock}`);
+  const all = [
+    ...lock,
+    ...Object.keys(await import("../tree.ts")),
+    ...Object.keys(await import("../service.ts")),
+  ];
+  for (
+    const internal of ["writeServiceRecord", "readServiceRecord", "lockHolders", "readProcStat"]
+  ) {
+    assert.ok(!all.includes(internal), `${internal} is exported`);
+  }
+});
