@@ -22,7 +22,7 @@ import { readBootId, readProcStat } from "../os/proc.ts";
 import { type FileMark, markFile, READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { readServiceRecordSync, type ServiceRecord, writeServiceRecord } from "./service_record.ts";
-import { describeSurvivor } from "./services.ts";
+import { describeSurvivor } from "./inspect_service.ts";
 import { cgroupPopulated, removeCgroup } from "../tree/cgroup.ts";
 import { signalNumber } from "../os/signals.ts";
 import { LogSink, pump, tailLines } from "./supervisor_log.ts";
@@ -128,7 +128,8 @@ class Supervisor {
   }
 
   async fail(error: string, extra: Partial<StartResult> = {}): Promise<number> {
-    await this.report({ ok: false, error, ...extra } as StartResult);
+    const reason = "alreadyRunning" in extra ? {} : { reason: "failed" as const };
+    await this.report({ ok: false, error, ...reason, ...extra } as StartResult);
     return 1;
   }
 
@@ -172,7 +173,7 @@ class Supervisor {
       return await this.locked();
     } catch (err) {
       await this.log?.line(`supervisor error: ${messageLine(err)}`);
-      await this.report({ ok: false, error: messageLine(err) });
+      await this.report({ ok: false, error: messageLine(err), reason: "failed" });
       await this.tree?.stop({ retry: cfg.options.retry }).catch(() => {});
       return 1;
     } finally {
@@ -287,7 +288,11 @@ class Supervisor {
     await this.stopTree();
     await this.end("stopped");
     // Stopped before the service ever started: `start` is still waiting.
-    await this.report({ ok: false, error: `${cfg.name} was stopped during start-up` });
+    await this.report({
+      ok: false,
+      error: `${cfg.name} was stopped during start-up`,
+      reason: "stopped",
+    });
     return this.exitCode();
   }
 
@@ -356,7 +361,7 @@ class Supervisor {
       this.recordExit(this.lastExit);
       if (first) {
         await this.end("failed");
-        await this.report({ ok: false, error: msg });
+        await this.report({ ok: false, error: msg, reason: "failed" });
       }
       return undefined;
     }
@@ -533,6 +538,7 @@ class Supervisor {
       await this.report({
         ok: false,
         error: `${cfg.name} ${start.error}`,
+        reason: start.exit ? "exited" : start.notReady ? "not-ready" : "failed",
         ...(start.exit ? { exit: { code: start.exit.code, signal: start.exit.signal } } : {}),
         logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
       });
@@ -617,6 +623,7 @@ class Supervisor {
     await this.report({
       ok: false,
       error: `${cfg.name} ${error}`,
+      reason: outcome === "timeout" ? "not-ready" : "exited",
       logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
     });
     return "failed";
@@ -663,7 +670,11 @@ class Supervisor {
     if (this.stopping) {
       await this.stopTree();
       await this.end("stopped");
-      await this.report({ ok: false, error: `${this.cfg.name} was stopped during start-up` });
+      await this.report({
+        ok: false,
+        error: `${this.cfg.name} was stopped during start-up`,
+        reason: "stopped",
+      });
       return false;
     }
     if (outcome === "timeout") {
@@ -674,6 +685,7 @@ class Supervisor {
       await this.report({
         ok: false,
         error: `${this.cfg.name} not ready within ${within}: ${unmet.join("; ")}`,
+        reason: "not-ready",
         logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
       });
       return false;
@@ -684,6 +696,7 @@ class Supervisor {
     await this.report({
       ok: false,
       error: `${this.cfg.name} exited during start-up with ${describeExit(exit)}`,
+      reason: "exited",
       exit: { code: exit.code, signal: exit.signal },
       logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
     });
