@@ -57,3 +57,4 @@ export type { RetryStep } from "./src/tree/stop_schedule.ts";
 export { ServiceAlreadyRunningError, ServiceStartError } from "./src/service/service_errors.ts";
 export type { StartFailureReason } from "./src/service/service_errors.ts";
 export { AlreadyRunningError, PidFileError, PidkitError, UsageError } from "./src/os/errors.ts";
+export type { PidFileErrorReason } from "./src/os/errors.ts";

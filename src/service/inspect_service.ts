@@ -104,7 +104,8 @@ export interface ServiceInfo {
  *
  * @example
  * ```ts
- * import { inspectService, resolveRunDir } from "@pidkit/pidkit";
+ * import { inspectService } from "./inspect_service.ts";
+ * import { resolveRunDir } from "./run_dir.ts";
  * const info = await inspectService(resolveRunDir(), "web");
  * console.log(info.phase, info.pid);
  * ```
@@ -207,7 +208,7 @@ export async function inspectService(dir: string, name: string): Promise<Service
  *
  * @example
  * ```ts
- * import { inspectPidFile } from "@pidkit/pidkit";
+ * import { inspectPidFile } from "./inspect_service.ts";
  * const info = await inspectPidFile("/run/nginx.pid");
  * console.log(info.phase, info.pid, info.supervisorPid);
  * ```

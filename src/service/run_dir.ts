@@ -31,7 +31,7 @@ export interface RunDirOptions {
  *
  * @example
  * ```ts
- * import { resolveRunDir } from "@pidkit/pidkit";
+ * import { resolveRunDir } from "@pidkit/pidkit/service";
  * const dir = resolveRunDir({ dir: Deno.env.get("MY_DIR") });
  * console.log(`services live in ${dir}`);
  * ```
@@ -154,7 +154,7 @@ const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
  *
  * @example
  * ```ts
- * import { validateName } from "@pidkit/pidkit";
+ * import { validateName } from "./run_dir.ts";
  * validateName("web-1"); // "web-1"
  * // validateName("../etc") throws UsageError
  * ```
@@ -185,7 +185,7 @@ export interface ServicePaths {
  *
  * @example
  * ```ts
- * import { servicePaths } from "@pidkit/pidkit";
+ * import { servicePaths } from "./run_dir.ts";
  * servicePaths("/run/pidkit", "web").state; // "/run/pidkit/web.json"
  * ```
  */
