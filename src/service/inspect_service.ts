@@ -38,6 +38,13 @@ import { servicePaths } from "./run_dir.ts";
  * - `stopped` / `failed`: no PID file; the state says it stopped (or never
  *   existed) or gave up after too many restarts;
  * - `unknown`: cannot tell (permission denied, content that cannot be read).
+ *
+ * @example
+ * ```ts
+ * import { type ServicePhase, serviceStatus } from "@pidkit/pidkit/service";
+ * const phase: ServicePhase = (await serviceStatus("web")).state;
+ * console.log(phase === "running");
+ * ```
  */
 export type ServicePhase =
   | "running"

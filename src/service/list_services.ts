@@ -9,7 +9,17 @@ import { inspectService, isRunningPhase } from "./inspect_service.ts";
 import { resolveRunDir, serviceNames } from "./run_dir.ts";
 import { kernelTree, ProcSnapshot, totals } from "./proc_snapshot.ts";
 
-/** One service of {@linkcode listServices} (every key always present; `null` when not known). */
+/**
+ * One service of {@linkcode listServices} (every key always present; `null` when not known).
+ *
+ * @example
+ * ```ts
+ * import { listServices, type ServiceListEntry } from "@pidkit/pidkit/service";
+ * const big: ServiceListEntry[] = (await listServices()).services
+ *   .filter((s) => s.memoryBytes > 512 * 1024 * 1024);
+ * console.log(big.map((s) => s.name));
+ * ```
+ */
 export interface ServiceListEntry {
   /** The service name. */
   name: string;
@@ -37,7 +47,16 @@ export interface ServiceListEntry {
   statusText: string | null;
 }
 
-/** What {@linkcode listServices} returns: the run directory and its services, sorted by name. */
+/**
+ * What {@linkcode listServices} returns: the run directory and its services, sorted by name.
+ *
+ * @example
+ * ```ts
+ * import { listServices, type ServiceList } from "@pidkit/pidkit/service";
+ * const list: ServiceList = await listServices({ dir: "/tmp/pidkit-example" });
+ * console.log(list.dir, list.services.length);
+ * ```
+ */
 export interface ServiceList {
   /** The run directory. */
   dir: string;
@@ -45,7 +64,15 @@ export interface ServiceList {
   services: ServiceListEntry[];
 }
 
-/** Options of {@linkcode listServices}. */
+/**
+ * Options of {@linkcode listServices}.
+ *
+ * @example
+ * ```ts
+ * import type { ListServicesOptions } from "@pidkit/pidkit/service";
+ * const options: ListServicesOptions = { dir: "/tmp/pidkit-example" };
+ * ```
+ */
 export interface ListServicesOptions {
   /** The run directory; default as {@linkcode resolveRunDir} finds it. Never created. */
   dir?: string;

@@ -14,7 +14,18 @@ import { resolveUser } from "./supervisor_config.ts";
 import { type ServiceStarted, startConfigured } from "./start_service.ts";
 import { type ServiceStopProgress, stopServiceIn, type StopServiceResult } from "./stop_service.ts";
 
-/** Options of {@linkcode restartService}. */
+/**
+ * Options of {@linkcode restartService}.
+ *
+ * @example
+ * ```ts
+ * import type { RestartServiceOptions } from "@pidkit/pidkit/service";
+ * const options: RestartServiceOptions = {
+ *   retry: "TERM/5/KILL/2",
+ *   onStopped: (r) => console.error(`stopped ${r.name}`),
+ * };
+ * ```
+ */
 export interface RestartServiceOptions {
   /** The run directory; default as {@linkcode resolveRunDir} finds it. */
   dir?: string;
@@ -26,7 +37,16 @@ export interface RestartServiceOptions {
   onStopped?: (result: StopServiceResult) => void;
 }
 
-/** What {@linkcode restartService} returns: the start (`status: "restarted"`) and the stop before it. */
+/**
+ * What {@linkcode restartService} returns: the start (`status: "restarted"`) and the stop before it.
+ *
+ * @example
+ * ```ts
+ * import { restartService, type RestartServiceResult } from "@pidkit/pidkit/service";
+ * const r: RestartServiceResult = await restartService("web");
+ * console.log(r.stopped.status, r.pid);
+ * ```
+ */
 export interface RestartServiceResult extends ServiceStarted {
   /** What the stop did. */
   stopped: StopServiceResult;

@@ -9,7 +9,16 @@
 import { PidFileError, UsageError } from "../os/errors.ts";
 import { absolutePath } from "../os/paths.ts";
 
-/** Options for {@linkcode resolveRunDir}. */
+/**
+ * Options for {@linkcode resolveRunDir}.
+ *
+ * @example
+ * ```ts
+ * import { resolveRunDir, type RunDirOptions } from "@pidkit/pidkit/service";
+ * const options: RunDirOptions = { dir: Deno.env.get("MY_DIR") };
+ * console.log(resolveRunDir(options));
+ * ```
+ */
 export interface RunDirOptions {
   /** An explicit run directory (`--dir`); wins over the environment. */
   dir?: string;

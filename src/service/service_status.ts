@@ -27,7 +27,15 @@ import {
 } from "./inspect_service.ts";
 import { resolveRunDir, validateName } from "./run_dir.ts";
 
-/** Options of {@linkcode serviceStatus}. */
+/**
+ * Options of {@linkcode serviceStatus}.
+ *
+ * @example
+ * ```ts
+ * import type { ServiceStatusOptions } from "@pidkit/pidkit/service";
+ * const options: ServiceStatusOptions = { dir: "/tmp/pidkit-example" };
+ * ```
+ */
 export interface ServiceStatusOptions {
   /** The run directory; default as {@linkcode resolveRunDir} finds it. Never created. */
   dir?: string;
@@ -106,6 +114,13 @@ export function statusExitCode(phase: ServicePhase): 0 | 1 | 3 | 4 {
 /**
  * What `pidkit status NAME --json` prints for one service (every key always
  * present; `null` when not known).
+ *
+ * @example
+ * ```ts
+ * import { type ServiceStatus, serviceStatus } from "@pidkit/pidkit/service";
+ * const s: ServiceStatus = await serviceStatus("web");
+ * if (s.state === "orphaned") console.log(`tree of pid ${s.pid} outlived its supervisor`);
+ * ```
  */
 export interface ServiceStatus {
   /** The service name (the PID file for {@linkcode pidFileStatus}). */

@@ -16,6 +16,12 @@ import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
  * service runs (see {@linkcode LaunchOptions}: readiness, restart policy,
  * log, user, environment, working directory, forking, ...) and
  * `ifNotRunning`.
+ *
+ * @example
+ * ```ts
+ * import type { StartServiceOptions } from "@pidkit/pidkit/service";
+ * const options: StartServiceOptions = { dir: "/tmp/pidkit-example", readyAfter: "1s", ifNotRunning: true };
+ * ```
  */
 export interface StartServiceOptions extends LaunchOptions {
   /**
@@ -26,7 +32,16 @@ export interface StartServiceOptions extends LaunchOptions {
   ifNotRunning?: boolean;
 }
 
-/** A service that was started (or restarted): what `pidkit start --json` prints. */
+/**
+ * A service that was started (or restarted): what `pidkit start --json` prints.
+ *
+ * @example
+ * ```ts
+ * import { startService } from "@pidkit/pidkit/service";
+ * const r = await startService("web", ["sleep", "60"], { dir: "/tmp/pidkit-example" });
+ * if (r.status === "started") console.log(r.pid, r.supervisorPid, r.log);
+ * ```
+ */
 export interface ServiceStarted {
   /** The service name. */
   name: string;
@@ -44,7 +59,16 @@ export interface ServiceStarted {
   log: string | undefined;
 }
 
-/** With `ifNotRunning`: the service was already running and nothing was started. */
+/**
+ * With `ifNotRunning`: the service was already running and nothing was started.
+ *
+ * @example
+ * ```ts
+ * import { startService } from "@pidkit/pidkit/service";
+ * const r = await startService("web", ["sleep", "60"], { ifNotRunning: true });
+ * if (r.status === "already-running") console.log(r.message);
+ * ```
+ */
 export interface ServiceAlreadyRunning {
   /** The service name. */
   name: string;
@@ -58,7 +82,16 @@ export interface ServiceAlreadyRunning {
   message: string;
 }
 
-/** What {@linkcode startService} returns. */
+/**
+ * What {@linkcode startService} returns.
+ *
+ * @example
+ * ```ts
+ * import { type StartServiceResult, startService } from "@pidkit/pidkit/service";
+ * const r: StartServiceResult = await startService("web", ["sleep", "60"], { ifNotRunning: true });
+ * console.log(r.status, r.pid);
+ * ```
+ */
 export type StartServiceResult = ServiceStarted | ServiceAlreadyRunning;
 
 /**

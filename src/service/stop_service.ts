@@ -30,7 +30,16 @@ import {
 import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../tree/stop_schedule.ts";
 import { stopRoots } from "./_stop_foreign.ts";
 
-/** What a stop did: what `pidkit stop --json` prints. */
+/**
+ * What a stop did: what `pidkit stop --json` prints.
+ *
+ * @example
+ * ```ts
+ * import { stopService, type StopServiceResult } from "@pidkit/pidkit/service";
+ * const r: StopServiceResult = await stopService("web");
+ * if (r.survivors?.length) console.error(`still alive: ${r.survivors.join(", ")}`);
+ * ```
+ */
 export interface StopServiceResult {
   /** The service name (the PID file for {@linkcode stopPidFile}). */
   name: string;
@@ -57,13 +66,30 @@ export interface StopServiceResult {
  * now), `signal` (a signal went out and the stop waits up to `timeoutMs`;
  * only reported for trees stopped directly: a supervisor follows the
  * schedule on its own), `end`.
+ *
+ * @example
+ * ```ts
+ * import { type ServiceStopProgress, stopService } from "@pidkit/pidkit/service";
+ * const show = (e: ServiceStopProgress) => {
+ *   if (e.kind === "signal") console.error(`${e.signal} sent`);
+ * };
+ * await stopService("web", { onProgress: show });
+ * ```
  */
 export type ServiceStopProgress =
   | { kind: "begin"; name: string; steps: RetryStep[] }
   | { kind: "signal"; signal: string; timeoutMs?: number }
   | { kind: "end" };
 
-/** Options of {@linkcode stopService}. */
+/**
+ * Options of {@linkcode stopService}.
+ *
+ * @example
+ * ```ts
+ * import type { StopServiceOptions } from "@pidkit/pidkit/service";
+ * const options: StopServiceOptions = { dir: "/tmp/pidkit-example", retry: "TERM/30/KILL/5" };
+ * ```
+ */
 export interface StopServiceOptions {
   /** The run directory; default as {@linkcode resolveRunDir} finds it. */
   dir?: string;

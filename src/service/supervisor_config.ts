@@ -30,6 +30,19 @@ import { checkMainPidfile } from "./forking.ts";
  * (a bare number of seconds as text) or a number of milliseconds; sizes are
  * text such as `"10M"` or a number of bytes. Bad values throw
  * {@linkcode UsageError} naming the flag, as the CLI does.
+ *
+ * @example
+ * ```ts
+ * import type { LaunchOptions } from "@pidkit/pidkit/service";
+ * const options: LaunchOptions = {
+ *   readyTcp: "127.0.0.1:8080",
+ *   readyTimeout: "30s",
+ *   restart: "on-failure",
+ *   maxRestarts: 5,
+ *   logMaxSize: "10M",
+ *   env: { PORT: "8080" },
+ * };
+ * ```
  */
 export interface LaunchOptions {
   /** The run directory (`--dir`); default as {@linkcode resolveRunDir} finds it. */
@@ -232,7 +245,16 @@ function parseEnv(env: Record<string, string> | string[] | undefined): Record<st
   return out;
 }
 
-/** A `--user` resolved: its name, uid, primary gid and supplementary groups. */
+/**
+ * A `--user` resolved: its name, uid, primary gid and supplementary groups.
+ *
+ * @example
+ * ```ts
+ * import { resolveUser } from "./supervisor_config.ts";
+ * const user = resolveUser("root");
+ * console.log(user.uid, user.gid, user.groups);
+ * ```
+ */
 export interface ResolvedUser {
   /** The user name (or the uid as given when /etc/passwd does not know it). */
   name: string;

@@ -69,7 +69,18 @@ export type StartResult =
     logTail?: string[];
   };
 
-/** Why a start failed; see {@linkcode StartResult}. */
+/**
+ * Why a start failed; see {@linkcode StartResult}.
+ *
+ * @example
+ * ```ts
+ * import { ServiceStartError, type StartFailureReason } from "@pidkit/pidkit/service";
+ * function why(err: ServiceStartError): StartFailureReason {
+ *   return err.reason; // "exited", "not-ready", "stopped" or "failed"
+ * }
+ * console.log(why);
+ * ```
+ */
 export type StartFailureReason = "exited" | "not-ready" | "stopped" | "failed";
 
 /** A stop request (`DIR/NAME.ctl`, written by `stop`). */
