@@ -12,7 +12,12 @@
 
 import { PidkitError, UsageError } from "../os/errors.ts";
 import { resolveRunDir, serviceNames } from "../service/run_dir.ts";
-import { pidFileStatus, type ServiceStatus, serviceStatus } from "../service/service_status.ts";
+import {
+  pidFileStatus,
+  type ServiceStatus,
+  serviceStatus,
+  serviceStatusDetail,
+} from "../service/service_status.ts";
 import { formatDuration } from "../os/duration.ts";
 import { EXIT, printErr, printOut, useColor } from "./io.ts";
 import { commandLine, paintPhase, printJson } from "./format.ts";
@@ -51,11 +56,10 @@ async function report(input: CommandInput): Promise<number> {
   }
   const dir = input.values.dir as string | undefined;
   if (name !== undefined) {
-    const s = await serviceStatus(name, { dir });
+    const { status: s, recorded, dir: runDir } = await serviceStatusDetail(name, { dir });
     if (json) printJson(s);
-    else if (s.state === "stopped" && s.restarts === null) {
-      // No state file (a recorded service always has a restart count): no such service.
-      printOut(`${name}: not running (no such service in ${resolveRunDir({ dir })})`);
+    else if (s.state === "stopped" && !recorded) {
+      printOut(`${name}: not running (no such service in ${runDir})`);
     } else printOut(describe(s, false));
     return s.exitCode;
   }

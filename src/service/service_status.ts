@@ -62,9 +62,29 @@ export async function serviceStatus(
   name: string,
   options: ServiceStatusOptions = {},
 ): Promise<ServiceStatus> {
+  return (await serviceStatusDetail(name, options)).status;
+}
+
+/**
+ * {@linkcode serviceStatus}, plus the run directory and whether the service
+ * has a readable state file (`pidkit status` says "no such service" for a
+ * stopped name without one).
+ *
+ * @example
+ * ```ts
+ * import { serviceStatusDetail } from "./service_status.ts";
+ * const { status, recorded, dir } = await serviceStatusDetail("web");
+ * if (!recorded) console.log(`no service ${status.name} in ${dir}`);
+ * ```
+ */
+export async function serviceStatusDetail(
+  name: string,
+  options: ServiceStatusOptions = {},
+): Promise<{ status: ServiceStatus; recorded: boolean; dir: string }> {
   validateName(name);
   const dir = resolveRunDir({ dir: options.dir });
-  return statusOf(await inspectService(dir, name), `${dir}/${name}.pid`);
+  const info = await inspectService(dir, name);
+  return { status: statusOf(info, `${dir}/${name}.pid`), recorded: info.record !== undefined, dir };
 }
 
 /**
