@@ -18,7 +18,7 @@ import type { MainProcess } from "./forking.ts";
 import type { Target } from "../tree/process_family.ts";
 import type { ServiceHealth } from "./service_health.ts";
 
-/** How {@linkcode supervise} runs. */
+/** How `supervise` (supervisor.ts) runs. */
 export interface SuperviseOptions {
   /** `run`: output to our stdout/stderr unless a log is given; signals forwarded. */
   foreground: boolean;
