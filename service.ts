@@ -1,34 +1,60 @@
 /**
- * Named services in a run directory, from code: what the CLI's `status`
- * and `list` print, as data.
+ * Named services from code: start a command under pidkit's background
+ * supervisor, stop it with its whole process tree, restart it, and read
+ * what `pidkit status` and `pidkit list` show, as data. The CLI's `start`,
+ * `stop`, `restart`, `status` and `list` are thin layers over these.
  *
- * @example Is a service running?
+ * Services live in a run directory (`dir`, else `$PIDKIT_DIR`, else
+ * `$XDG_RUNTIME_DIR/pidkit`, ...; see {@linkcode resolveRunDir}). The
+ * functions read `/proc` and start subprocesses: run with `-A`.
+ *
+ * @example Start, inspect, stop
  * ```ts
- * import { inspectService } from "@pidkit/pidkit/service";
+ * import { serviceStatus, startService, stopService } from "@pidkit/pidkit/service";
  *
- * const info = await inspectService("web", { dir: "/tmp/pidkit-example" });
- * console.log(info.phase); // "running", "stopped", "stale", ...
+ * const dir = "/tmp/pidkit-example";
+ * const started = await startService("web", ["deno", "run", "-A", "server.ts"], {
+ *   dir,
+ *   readyTcp: "127.0.0.1:8080",
+ *   restart: "on-failure",
+ * });
+ * console.log(started.status, started.pid);
+ * console.log((await serviceStatus("web", { dir })).state); // "running"
+ * await stopService("web", { dir });
  * ```
  *
  * @module
  */
 
-export {
-  inspectService,
-  listServices,
-  resolveRunDir,
-  servicePaths,
-  validateName,
-} from "./src/service/services.ts";
+export { startService } from "./src/service/start_service.ts";
 export type {
-  RunDirOptions,
-  ServiceInfo,
-  ServicePaths,
-  ServicePhase,
-} from "./src/service/services.ts";
+  ServiceAlreadyRunning,
+  ServiceStarted,
+  StartServiceOptions,
+  StartServiceResult,
+} from "./src/service/start_service.ts";
+export type { LaunchOptions } from "./src/service/supervisor_config.ts";
+export { stopService } from "./src/service/stop_service.ts";
 export type {
-  ServiceOptions,
-  ServiceRecord,
-  SupervisorPhase,
-} from "./src/service/service_record.ts";
-export { PidkitError, UsageError } from "./src/os/errors.ts";
+  ServiceStopProgress,
+  StopServiceOptions,
+  StopServiceResult,
+} from "./src/service/stop_service.ts";
+export { restartService } from "./src/service/restart_service.ts";
+export type { RestartServiceOptions, RestartServiceResult } from "./src/service/restart_service.ts";
+export { serviceStatus, statusExitCode } from "./src/service/service_status.ts";
+export type { ServiceStatus, ServiceStatusOptions } from "./src/service/service_status.ts";
+export { listServices } from "./src/service/list_services.ts";
+export type {
+  ListServicesOptions,
+  ServiceList,
+  ServiceListEntry,
+} from "./src/service/list_services.ts";
+export { resolveRunDir } from "./src/service/run_dir.ts";
+export type { RunDirOptions } from "./src/service/run_dir.ts";
+export type { ServicePhase } from "./src/service/inspect_service.ts";
+export type { RetryStep } from "./src/tree/stop_schedule.ts";
+export { ServiceAlreadyRunningError, ServiceStartError } from "./src/service/service_errors.ts";
+export type { StartFailureReason } from "./src/service/service_errors.ts";
+export { AlreadyRunningError, PidFileError, PidkitError, UsageError } from "./src/os/errors.ts";
+export type { PidFileErrorReason } from "./src/os/errors.ts";

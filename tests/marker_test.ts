@@ -11,7 +11,7 @@ import {
   nameFromProgram,
   parseMarker,
 } from "../src/tree/marker.ts";
-import { validateName } from "../service.ts";
+import { validateName } from "../src/service/run_dir.ts";
 import { delay } from "../src/os/delay.ts";
 
 Deno.test("marker: one name rule for trees and services", () => {

@@ -2,14 +2,8 @@ import { writeOldFile } from "./legacy_helpers.ts";
 import assert from "node:assert/strict";
 import { PidFileError, UsageError } from "../src/os/errors.ts";
 import { readServiceRecord, writeServiceRecord } from "../src/service/service_record.ts";
-import {
-  inspectPidFile,
-  inspectService,
-  listServices,
-  resolveRunDir,
-  servicePaths,
-  validateName,
-} from "../src/service/services.ts";
+import { inspectPidFile, inspectService } from "../src/service/inspect_service.ts";
+import { resolveRunDir, serviceNames, servicePaths, validateName } from "../src/service/run_dir.ts";
 import { readProcStat } from "../src/os/proc.ts";
 import { fakeState, treeRefOf } from "./service_fixture.ts";
 import { Reaper, tempDir, waitUntil } from "./helpers.ts";
@@ -72,15 +66,15 @@ Deno.test("writeServiceRecord is atomic and readServiceRecord reads it back; gar
   }
 });
 
-Deno.test("listServices: names with .pid or .json, sorted; missing dir has none", async () => {
+Deno.test("serviceNames: names with .pid or .json, sorted; missing dir has none", async () => {
   using tmp = tempDir();
-  assert.deepEqual(await listServices(tmp.join("nope")), []);
+  assert.deepEqual(await serviceNames(tmp.join("nope")), []);
   for (
     const f of ["b.pid", "b.json", "a.json", "c.log", ".web.json.1-x.tmp", "z.pid", "bad name.pid"]
   ) {
     await Deno.writeTextFile(tmp.join(f), "");
   }
-  assert.deepEqual(await listServices(tmp.path), ["a", "b", "z"]);
+  assert.deepEqual(await serviceNames(tmp.path), ["a", "b", "z"]);
 });
 
 Deno.test("inspectService: stopped, failed, stale, orphaned, unknown", async () => {

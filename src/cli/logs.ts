@@ -9,7 +9,7 @@
 
 import { PidkitError, UsageError } from "../os/errors.ts";
 import { readServiceRecord } from "../service/service_record.ts";
-import { resolveRunDir, servicePaths, validateName } from "../service/services.ts";
+import { resolveRunDir, servicePaths, validateName } from "../service/run_dir.ts";
 import { EXIT } from "./io.ts";
 import { keptLogFiles } from "../service/log_rotation.ts";
 import type { CommandInput } from "./spec.ts";

@@ -6,15 +6,11 @@
  */
 
 import { PidkitError } from "../os/errors.ts";
-import {
-  inspectService,
-  isRunningPhase,
-  resolveRunDir,
-  validateName,
-} from "../service/services.ts";
+import { inspectService, isRunningPhase } from "../service/inspect_service.ts";
+import { resolveRunDir, validateName } from "../service/run_dir.ts";
 import { commandLine, formatBytes, formatPercent, printJson, table } from "./format.ts";
 import { EXIT, printOut } from "./io.ts";
-import { kernelTree, ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";
+import { kernelTree, ProcSnapshot, type TreeProcess } from "../service/proc_snapshot.ts";
 import type { CommandInput } from "./spec.ts";
 
 /** The `--json` shape of one process. */

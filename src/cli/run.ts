@@ -20,7 +20,8 @@ import {
 } from "../os/sigusr1.ts";
 import { PidkitError } from "../os/errors.ts";
 import { printErr } from "./io.ts";
-import { buildConfig } from "./launch.ts";
+import { buildSupervisorConfig } from "../service/supervisor_config.ts";
+import { launchOptionsFrom } from "./launch_options.ts";
 import type { CommandInput } from "./spec.ts";
 
 /** Run `pidkit run`. */
@@ -28,7 +29,10 @@ export async function run(input: CommandInput): Promise<number> {
   if (!sigusr1Blocked()) reexecWithSigusr1Blocked(); // returns only when it cannot
   const blocked = sigusr1Blocked();
   if (!blocked) disarmSigusr1();
-  const config = buildConfig(input, { foreground: true });
+  const config = buildSupervisorConfig(input.positionals[0], input.command, {
+    ...launchOptionsFrom(input),
+    foreground: true,
+  });
   const { supervise } = await import("../service/supervisor.ts");
   let failure: string | undefined;
   const code = await supervise(config, {

@@ -9,12 +9,8 @@
 import { PidkitError } from "../os/errors.ts";
 import { requireOwnProc } from "../os/pid_namespace.ts";
 import { parseSignal } from "../os/signals.ts";
-import {
-  inspectService,
-  isRunningPhase,
-  resolveRunDir,
-  validateName,
-} from "../service/services.ts";
+import { inspectService, isRunningPhase } from "../service/inspect_service.ts";
+import { resolveRunDir, validateName } from "../service/run_dir.ts";
 import { attachTree } from "../tree/process_tree.ts";
 import { printOut } from "./io.ts";
 import type { CommandInput } from "./spec.ts";

@@ -1,77 +1,53 @@
 /**
  * `pidkit start NAME [options] -- CMD [ARGS...]`: start CMD under a
- * background supervisor and return once it is ready.
+ * background supervisor and return once it is ready (see
+ * src/service/start_service.ts).
  *
  * @module
  */
 
-import { PidkitError } from "../os/errors.ts";
-import { probe } from "../lock/pid_file.ts";
-import type { StartResult, SupervisorConfig } from "../service/supervisor_protocol.ts";
+import { startService } from "../service/start_service.ts";
+import { ServiceStartError } from "../service/service_errors.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
-import { buildConfig, launchSupervisor } from "./launch.ts";
+import { launchOptionsFrom } from "./launch_options.ts";
 import type { CommandInput } from "./spec.ts";
 
 /** Run `pidkit start`. */
 export async function run(input: CommandInput): Promise<number> {
-  const config = buildConfig(input, { foreground: false });
-  return await startService(config, {
-    json: input.values.json === true,
-    ifNotRunning: input.values["if-not-running"] === true,
-  });
+  const json = input.values.json === true;
+  let result;
+  try {
+    result = await startService(input.positionals[0], input.command, {
+      ...launchOptionsFrom(input),
+      ifNotRunning: input.values["if-not-running"] === true,
+    });
+  } catch (err) {
+    if (err instanceof ServiceStartError) return startFailed(err, json);
+    throw err;
+  }
+  if (result.status === "already-running") {
+    if (json) {
+      const { name, status, pid, pidfile } = result;
+      printOut(JSON.stringify({ name, status, pid, pidfile }));
+    } else printOut(result.message);
+    return EXIT.ok;
+  }
+  printOut(json ? JSON.stringify(result) : `${result.status} ${result.name} (pid ${result.pid})`);
+  return EXIT.ok;
 }
 
-/** Start `config` in the background and report like `pidkit start` (also used by `restart`). */
-export async function startService(
-  config: SupervisorConfig,
-  options: { json: boolean; ifNotRunning: boolean; verb?: string },
-): Promise<number> {
-  const probed = await probe(config.pidfile);
-  // The supervisor also refuses beside a tree a killed predecessor left.
-  const result: StartResult = probed.status === "running"
-    ? {
-      ok: false,
-      error: `${config.name} is already running${
-        probed.pid === undefined ? "" : ` (pid ${probed.pid})`
-      }`,
-      alreadyRunning: probed.pid ?? 0,
-    }
-    : await launchSupervisor(config);
-  const verb = options.verb ?? "started";
-  if (result.ok) {
-    if (options.json) {
-      printOut(JSON.stringify({
-        name: config.name,
-        status: verb,
-        pid: result.pid,
-        supervisorPid: result.supervisorPid,
-        pidfile: config.pidfile,
-        state: config.state,
-        log: config.log,
-      }));
-    } else printOut(`${verb} ${config.name} (pid ${result.pid})`);
-    return EXIT.ok;
+/**
+ * A service that did not come up: the log tail for context (text), or the
+ * whole story as one JSON object when it exited; `main` prints the one-line
+ * error otherwise. Also used by `restart`.
+ */
+export function startFailed(err: ServiceStartError, json: boolean): number {
+  if (err.logTail.length > 0 && !json) {
+    printErr(`last lines of ${err.log}:\n${err.logTail.map((l) => `  ${l}`).join("\n")}`);
   }
-  if (result.alreadyRunning !== undefined && options.ifNotRunning) {
-    if (options.json) {
-      printOut(JSON.stringify({
-        name: config.name,
-        status: "already-running",
-        pid: result.alreadyRunning || undefined,
-        pidfile: config.pidfile,
-      }));
-    } else printOut(result.error);
-    return EXIT.ok;
-  }
-  if (result.logTail && result.logTail.length > 0 && !options.json) {
-    // One line for the error (main prints it), then the log tail for context.
-    printErr(`last lines of ${config.log}:\n${result.logTail.map((l) => `  ${l}`).join("\n")}`);
-  }
-  if (options.json && result.exit) {
-    printErr(
-      JSON.stringify({ error: result.error, code: 1, exit: result.exit, log: result.logTail }),
-    );
+  if (json && err.exit) {
+    printErr(JSON.stringify({ error: err.message, code: 1, exit: err.exit, log: err.logTail }));
     return EXIT.failure;
   }
-  throw new PidkitError(result.error);
+  throw err;
 }

@@ -11,12 +11,8 @@
 import { PidkitError } from "../os/errors.ts";
 import { parseDuration } from "../os/duration.ts";
 import { waitForRelease } from "../lock/pid_file.ts";
-import {
-  inspectService,
-  isRunningPhase,
-  resolveRunDir,
-  validateName,
-} from "../service/services.ts";
+import { inspectService, isRunningPhase } from "../service/inspect_service.ts";
+import { resolveRunDir, validateName } from "../service/run_dir.ts";
 import type { CommandInput } from "./spec.ts";
 import { UsageError } from "../os/errors.ts";
 import { absolutePath } from "../os/paths.ts";

@@ -13,7 +13,7 @@ import { waitForRelease } from "../lock/pid_file.ts";
 import { Pidfd } from "../os/pidfd.ts";
 import { isProcessAlive } from "../os/proc.ts";
 import type { IdentityOptions } from "../os/process_identity.ts";
-import { inspectPidFile } from "../service/services.ts";
+import { inspectPidFile } from "../service/inspect_service.ts";
 import { delay } from "../os/delay.ts";
 
 const POLL_MS = 50;

@@ -62,7 +62,7 @@ export interface ServiceOptions {
  *
  * @example
  * ```ts
- * import { readServiceRecord, type ServiceRecord } from "@pidkit/pidkit";
+ * import { readServiceRecord, type ServiceRecord } from "./service_record.ts";
  * const state: ServiceRecord | undefined = await readServiceRecord("/run/pidkit/web.json");
  * console.log(state?.phase, state?.tree?.pid);
  * ```
@@ -138,7 +138,7 @@ const PHASES = new Set([
  *
  * @example
  * ```ts
- * import { readServiceRecord } from "@pidkit/pidkit";
+ * import { readServiceRecord } from "./service_record.ts";
  * const state = await readServiceRecord("/run/pidkit/web.json");
  * if (state === undefined) console.log("web was never started here");
  * ```
@@ -160,7 +160,7 @@ export async function readServiceRecord(path: string): Promise<ServiceRecord | u
  *
  * @example
  * ```ts
- * import { readServiceRecordSync } from "@pidkit/pidkit";
+ * import { readServiceRecordSync } from "./service_record.ts";
  * console.log(readServiceRecordSync("/run/pidkit/web.json")?.phase);
  * ```
  */
@@ -247,7 +247,7 @@ function badContent(path: string, why: string): PidFileError {
  *
  * @example
  * ```ts
- * import { readServiceRecord, writeServiceRecord } from "@pidkit/pidkit";
+ * import { readServiceRecord, writeServiceRecord } from "./service_record.ts";
  * const state = await readServiceRecord("/run/pidkit/web.json");
  * if (state) {
  *   await writeServiceRecord("/run/pidkit/web.json", { ...state, updatedAt: new Date().toISOString() });

@@ -21,14 +21,12 @@ import { PidFile } from "../lock/pid_file.ts";
 import { readBootId, readProcStat } from "../os/proc.ts";
 import { type FileMark, markFile, READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
-import { readServiceRecordSync, type ServiceRecord, writeServiceRecord } from "./service_record.ts";
-import { describeSurvivor } from "./services.ts";
+import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
+import { describeSurvivor } from "./inspect_service.ts";
 import { cgroupPopulated, removeCgroup } from "../tree/cgroup.ts";
-import { signalNumber } from "../os/signals.ts";
 import { LogSink, pump, tailLines } from "./supervisor_log.ts";
 import {
   readControl,
-  type StartResult,
   type StopRequest,
   type SupervisorConfig,
   writeControl,
@@ -38,47 +36,31 @@ import {
   parseRetry,
   type ProcessTree,
   type RetryStep,
-  type StopReport,
-  type TreeExit,
 } from "../tree/process_tree.ts";
 import { spawnTree, type SpawnTreeOptions } from "../tree/spawn_tree.ts";
 import { formatMarker, makeNonce } from "../tree/marker.ts";
 import { findSetpriv } from "../tree/spawn_gated.ts";
-import { awaitForkingStart, forkingEnded, type MainProcess } from "./forking.ts";
-import { family, stopRoots, type Target } from "../tree/process_family.ts";
 import { signalProcess } from "../os/pidfd.ts";
 import { ServiceHealth } from "./service_health.ts";
 import { isTreeMember } from "../tree/tree_member.ts";
 import { formatDuration } from "../os/duration.ts";
 import { type Adoption, adoptOrphans } from "../os/reaper.ts";
+import {
+  describeExit,
+  describeRetry,
+  exitStatus,
+  LOG_TAIL_LINES,
+  type SuperviseOptions,
+  SupervisorBase,
+} from "./_supervisor_base.ts";
+import { runForking, stopForking } from "./_supervisor_forking.ts";
 
-/** How {@linkcode supervise} runs. */
-export interface SuperviseOptions {
-  /** `run`: output to our stdout/stderr unless a log is given; signals forwarded. */
-  foreground: boolean;
-  /** Called once: the service is ready, or it could not be started. */
-  onStarted(result: StartResult): void | Promise<void>;
-  /** `run` started with SIGUSR1 blocked: call `forward` for each SIGUSR1. */
-  watchUsr1?: (forward: () => void) => void;
-}
+export { describeExit, exitStatus, type SuperviseOptions } from "./_supervisor_base.ts";
 
 const SIGNALS_FORWARDED: Deno.Signal[] = ["SIGHUP", "SIGUSR2"];
 const STOP_SIGNALS: Deno.Signal[] = ["SIGTERM", "SIGINT"];
-const LOG_TAIL_LINES = 10;
 /** How long a main process aborted by the watchdog has to die of SIGABRT before the stop. */
 const ABORT_GRACE_MS = 5000;
-
-/** The exit status a shell would give for `exit` (128+N for signal N). */
-export function exitStatus(exit: TreeExit): number {
-  if (exit.code !== null && exit.code !== undefined && !exit.signal) return exit.code;
-  if (exit.signal) return 128 + signalNumber(exit.signal);
-  return exit.code ?? 1;
-}
-
-/** `code 3` or `signal SIGTERM`. */
-export function describeExit(exit: { code: number | null; signal: string | null }): string {
-  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
-}
 
 /**
  * Supervise `config` until it is stopped or gives up. Returns the exit
@@ -93,45 +75,7 @@ export async function supervise(
   return await s.run();
 }
 
-class Supervisor {
-  readonly cfg: SupervisorConfig;
-  readonly opts: SuperviseOptions;
-  lock?: PidFile;
-  log?: LogSink;
-  tree?: ProcessTree;
-  state!: ServiceRecord;
-  stopping = false;
-  stopSignal: Deno.Signal = "SIGTERM";
-  wake!: () => void;
-  woken: Promise<void>;
-  reported = false;
-  lastExit?: TreeExit;
-  /** sd_notify socket, notification fd and watchdog (see service_health.ts). */
-  health?: ServiceHealth;
-  /** The watchdog fired (or a restart never got ready): the tree's exit counts as a failure. */
-  forcedFailure = false;
-
-  constructor(cfg: SupervisorConfig, opts: SuperviseOptions) {
-    this.cfg = cfg;
-    this.opts = opts;
-    this.woken = new Promise((r) => this.wake = r);
-  }
-
-  async report(result: StartResult): Promise<void> {
-    if (this.reported) return;
-    this.reported = true;
-    // A start that failed leaves no PID file behind by the time `start`
-    // hears of it (unless a tree is still being stopped: the lock stays
-    // until it is gone).
-    if (!result.ok && this.tree === undefined) await this.lock?.release().catch(() => {});
-    await this.opts.onStarted(result);
-  }
-
-  async fail(error: string, extra: Partial<StartResult> = {}): Promise<number> {
-    await this.report({ ok: false, error, ...extra } as StartResult);
-    return 1;
-  }
-
+class Supervisor extends SupervisorBase {
   async run(): Promise<number> {
     const { cfg } = this;
     // Listen first: a stop (SIGTERM) that arrives while the supervisor is
@@ -172,7 +116,7 @@ class Supervisor {
       return await this.locked();
     } catch (err) {
       await this.log?.line(`supervisor error: ${messageLine(err)}`);
-      await this.report({ ok: false, error: messageLine(err) });
+      await this.report({ ok: false, error: messageLine(err), reason: "failed" });
       await this.tree?.stop({ retry: cfg.options.retry }).catch(() => {});
       return 1;
     } finally {
@@ -246,7 +190,7 @@ class Supervisor {
       if (tree === undefined) {
         if (first) return 1;
       } else if (cfg.options.forking) {
-        if (!await this.runForking(tree, { first, spawnedAtMs, readyFileBefore })) return 1;
+        if (!await runForking(this, tree, { first, spawnedAtMs, readyFileBefore })) return 1;
         if (this.stopping) break;
       } else {
         if (first && this.opts.foreground) {
@@ -287,7 +231,11 @@ class Supervisor {
     await this.stopTree();
     await this.end("stopped");
     // Stopped before the service ever started: `start` is still waiting.
-    await this.report({ ok: false, error: `${cfg.name} was stopped during start-up` });
+    await this.report({
+      ok: false,
+      error: `${cfg.name} was stopped during start-up`,
+      reason: "stopped",
+    });
     return this.exitCode();
   }
 
@@ -355,7 +303,7 @@ class Supervisor {
       this.recordExit(this.lastExit);
       if (first) {
         await this.end("failed");
-        await this.report({ ok: false, error: msg });
+        await this.report({ ok: false, error: msg, reason: "failed" });
       }
       return undefined;
     }
@@ -478,8 +426,6 @@ class Supervisor {
     await this.save({ mainPid: pid });
   }
 
-  pumps: Promise<void>[] = [];
-
   #warnedGroups = false;
 
   /** uid, gid and, as root where setpriv(1) exists, the user's supplementary groups. */
@@ -496,142 +442,6 @@ class Supervisor {
       );
     }
     return { uid, gid };
-  }
-
-  /** The main process of a `--forking` service and its descendants seen while it lived. */
-  main?: MainProcess;
-  mainFamily = new Map<number, Target>();
-
-  /**
-   * A `--forking` service (src/service/forking.ts): its start-up, then its life as
-   * long as its main process (or tree) lives; then the rest of the tree is
-   * stopped, before the restart policy applies. False: the first start
-   * failed (reported); `start` is told.
-   */
-  async runForking(
-    tree: ProcessTree,
-    run: { first: boolean; spawnedAtMs: number; readyFileBefore?: FileMark },
-  ): Promise<boolean> {
-    const { cfg } = this;
-    const { first, spawnedAtMs } = run;
-    const start = await awaitForkingStart(tree, {
-      mainPidfile: cfg.options.mainPidfile,
-      timeoutMs: cfg.options.readyTimeoutMs ?? READY_TIMEOUT_MS,
-      spawnedAtMs,
-    }, this.woken);
-    if (!start.ok) {
-      if ("stopped" in start) return true; // the caller stops the tree
-      await this.log?.line(`${cfg.name} failed to start: ${start.error}`);
-      await tree.stop({ retry: cfg.options.retry }).catch(() => {});
-      await this.drain();
-      this.tree = undefined;
-      this.lastExit = start.exit ?? { success: false, code: null, signal: null };
-      this.recordExit(this.lastExit);
-      if (!first) return true;
-      await this.end("failed");
-      await this.report({
-        ok: false,
-        error: `${cfg.name} ${start.error}`,
-        ...(start.exit ? { exit: { code: start.exit.code, signal: start.exit.signal } } : {}),
-        logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
-      });
-      return false;
-    }
-    this.main = start.main;
-    this.mainFamily = new Map();
-    const pid = start.main?.pid ?? tree.pid;
-    if (start.main) {
-      await this.lock!.update({ pid });
-      await this.log?.line(`${cfg.name}: main pid ${pid} (from ${cfg.options.mainPidfile})`);
-    }
-    const noteFamily = () => {
-      if (this.main) { for (const t of family([this.main])) this.mainFamily.set(t.pid, t); }
-    };
-    const ended = forkingEnded(tree, this.main, noteFamily);
-    if (first && !this.opts.foreground) {
-      const ready = await this.awaitForkingReady(tree, { pid, ended, ...run });
-      if (ready !== "ready") return ready === "stopped";
-    }
-    await this.save({ phase: "running", ...(start.main ? { mainPid: pid } : {}) });
-    if (first) await this.report({ ok: true, pid, supervisorPid: Deno.pid });
-    await Promise.race([ended, this.woken]);
-    if (this.stopping) return true;
-    await this.log?.line(
-      start.main ? `${cfg.name}: main pid ${pid} exited` : `${cfg.name}: its last process exited`,
-    );
-    // Unknown exit status (not our child): counts as a failure for --restart on-failure.
-    this.lastExit = { success: false, code: null, signal: null };
-    // The rest of the tree goes before any restart: an old worker must not
-    // hold the port against a new main process.
-    await this.stopForking(tree, cfg.options.retry);
-    await this.drain();
-    this.recordExit(this.lastExit);
-    this.tree = undefined;
-    this.main = undefined;
-    return true;
-  }
-
-  /**
-   * The other readiness conditions of a `--forking` service (`--ready-tcp`,
-   * `--ready-file`, `--ready-after`, `--ready-notify`, `--ready-fd`), once
-   * its leader has exited 0: they must hold within what is left of
-   * `--ready-timeout`, while the main process (or the tree) lives. On
-   * failure the tree is stopped and `start` is told (`"failed"`).
-   */
-  async awaitForkingReady(
-    tree: ProcessTree,
-    at: { pid: number; ended: Promise<void>; spawnedAtMs: number; readyFileBefore?: FileMark },
-  ): Promise<"ready" | "stopped" | "failed"> {
-    const { cfg } = this;
-    const { options } = cfg;
-    const health = this.health!;
-    const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
-    let unmet: string[] = [];
-    const outcome = await waitReady(
-      {
-        afterMs: options.readyAfterMs ?? 0,
-        tcp: options.readyTcp,
-        file: options.readyFile,
-        fileBefore: at.readyFileBefore,
-        timeoutMs: Math.max(0, at.spawnedAtMs + timeoutMs - Date.now()),
-        conditions: health.conditions(),
-        extendedUntil: () => health.extendedUntil,
-      },
-      Promise.race([at.ended, this.woken]),
-      { onTimeout: (missing) => unmet = missing },
-    );
-    if (this.stopping) return "stopped"; // the caller stops the tree and tells start
-    if (outcome === "ready") return "ready";
-    const error = outcome === "timeout"
-      ? `not ready within ${formatDuration(timeoutMs)}: ${unmet.join("; ")}`
-      : `main pid ${at.pid} exited during start-up`;
-    await this.log?.line(`${cfg.name} failed to start: ${error}`);
-    await this.stopForking(tree, cfg.options.retry).catch(() => {});
-    await this.drain();
-    this.tree = undefined;
-    this.main = undefined;
-    this.lastExit = { success: false, code: null, signal: null };
-    this.recordExit(this.lastExit);
-    await this.end("failed");
-    await this.report({
-      ok: false,
-      error: `${cfg.name} ${error}`,
-      logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
-    });
-    return "failed";
-  }
-
-  /** Stop a forking service's tree and its main process's family together. */
-  async stopForking(tree: ProcessTree, retry: string | RetryStep[]): Promise<StopReport> {
-    const spec = typeof retry === "string" ? retry : describeRetry(retry);
-    if (this.main) { for (const t of family([this.main])) this.mainFamily.set(t.pid, t); }
-    const known = [...this.mainFamily.values()];
-    const [report, others] = await Promise.all([
-      tree.stop({ retry }),
-      known.length > 0 ? stopRoots(known, spec) : undefined,
-    ]);
-    if (others) report.survivors = [...new Set([...report.survivors, ...others.survivors])];
-    return report;
   }
 
   /** Wait for readiness on the first start; report to `start`. False: give up. */
@@ -662,7 +472,11 @@ class Supervisor {
     if (this.stopping) {
       await this.stopTree();
       await this.end("stopped");
-      await this.report({ ok: false, error: `${this.cfg.name} was stopped during start-up` });
+      await this.report({
+        ok: false,
+        error: `${this.cfg.name} was stopped during start-up`,
+        reason: "stopped",
+      });
       return false;
     }
     if (outcome === "timeout") {
@@ -673,6 +487,7 @@ class Supervisor {
       await this.report({
         ok: false,
         error: `${this.cfg.name} not ready within ${within}: ${unmet.join("; ")}`,
+        reason: "not-ready",
         logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
       });
       return false;
@@ -683,6 +498,7 @@ class Supervisor {
     await this.report({
       ok: false,
       error: `${this.cfg.name} exited during start-up with ${describeExit(exit)}`,
+      reason: "exited",
       exit: { code: exit.code, signal: exit.signal },
       logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
     });
@@ -701,20 +517,6 @@ class Supervisor {
     this.tree = undefined;
   }
 
-  async drain(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.all(this.pumps),
-      new Promise((r) => timer = setTimeout(r, 2000)),
-    ]);
-    clearTimeout(timer);
-    this.pumps = [];
-  }
-
-  recordExit(exit: TreeExit): void {
-    this.state.lastExit = { code: exit.code, signal: exit.signal, at: new Date().toISOString() };
-  }
-
   /** Stop the running tree on the requested schedule; record what happened. */
   async stopTree(): Promise<void> {
     const tree = this.tree;
@@ -728,7 +530,7 @@ class Supervisor {
       this.log?.line(`stopping ${this.cfg.name} (pid ${tree.pid}): ${describeRetry(retry)}`),
     ]);
     const report = this.cfg.options.forking
-      ? await this.stopForking(tree, retry)
+      ? await stopForking(this, tree, retry)
       : await tree.stop({ retry });
     await noted;
     const exit = await tree.status;
@@ -750,34 +552,6 @@ class Supervisor {
     }
     this.tree = undefined;
   }
-
-  /** Writes that may run alongside the final state write. */
-  pendingWrites: Promise<void>[] = [];
-
-  async end(phase: "exited" | "failed" | "stopped"): Promise<void> {
-    await Promise.all([
-      this.save({ phase, tree: undefined, spawning: undefined }),
-      ...this.pendingWrites,
-    ]);
-    this.pendingWrites = [];
-  }
-
-  async save(change: Partial<ServiceRecord>): Promise<void> {
-    const next: ServiceRecord = { ...this.state, ...change, updatedAt: new Date().toISOString() };
-    if ("tree" in change && change.tree === undefined) delete next.tree;
-    if ("spawning" in change && change.spawning === undefined) delete next.spawning;
-    this.state = next;
-    try {
-      await writeServiceRecord(this.cfg.state, this.state);
-    } catch (err) {
-      // A full or read-only run dir must not take the service down: the old
-      // state file stays intact (atomic write), the lock still tells who
-      // runs, and the next save tries again.
-      await this.log?.line(
-        `cannot write ${this.cfg.state}: ${messageLine(err)}; the service keeps running`,
-      );
-    }
-  }
 }
 
 /** Signal the tree's leader (our own child: its PID cannot be reused before we reap it). */
@@ -793,16 +567,6 @@ function schedule(retry: string, first: Deno.Signal): RetryStep[] {
   const i = steps.findIndex((s) => s.signal !== undefined);
   if (i >= 0 && first !== "SIGTERM") steps[i] = { ...steps[i], signal: first };
   return steps;
-}
-
-function describeRetry(steps: RetryStep[]): string {
-  return steps.map((s) =>
-    s.signal
-      ? s.signal.replace(/^SIG/, "")
-      : s.forever
-      ? "forever"
-      : `${(s.timeoutMs ?? 0) / 1000}s`
-  ).join("/");
 }
 
 /** The state the previous supervisor left; undefined when there is none or it cannot be read. */

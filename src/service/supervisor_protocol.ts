@@ -53,6 +53,12 @@ export type StartResult =
     ok: false;
     /** One line for the user. */
     error: string;
+    /**
+     * Why the start failed, when the service itself was the cause: it exited
+     * during start-up, was not ready in time, was stopped meanwhile, or could
+     * not be started at all (`alreadyRunning` says when another instance runs).
+     */
+    reason?: StartFailureReason;
     /** The exit status `start` should use (1 unless told otherwise). */
     exitCode?: number;
     /** Another supervisor holds the lock: its PID file names this PID. */
@@ -62,6 +68,20 @@ export type StartResult =
     /** The last lines of the log when the service died during start-up. */
     logTail?: string[];
   };
+
+/**
+ * Why a start failed; see {@linkcode StartResult}.
+ *
+ * @example
+ * ```ts
+ * import { ServiceStartError, type StartFailureReason } from "@pidkit/pidkit/service";
+ * function why(err: ServiceStartError): StartFailureReason {
+ *   return err.reason; // "exited", "not-ready", "stopped" or "failed"
+ * }
+ * console.log(why);
+ * ```
+ */
+export type StartFailureReason = "exited" | "not-ready" | "stopped" | "failed";
 
 /** A stop request (`DIR/NAME.ctl`, written by `stop`). */
 export interface StopRequest {

@@ -1,15 +1,16 @@
 /**
- * Named services in a run directory: where the run directory is, which
- * names are allowed, the files of a service, and what state a service is in
- * (decided by the PID file lock, cross-checked against the kernel).
+ * What a named service is doing ({@linkcode inspectService}) or the program
+ * behind any PID file ({@linkcode inspectPidFile}): decided by the PID file
+ * lock, cross-checked against the kernel, never signalling anything.
  *
- * Kept free of `node:` imports and of the process-tree module on the common
- * path: `pidkit status` loads this, and every module costs start-up time.
+ * Kept free of `node:` imports and loads the PID file and process-tree
+ * modules only when the fast path cannot decide: `pidkit status` loads
+ * this, and every module costs start-up time.
  *
  * @module
  */
 
-import { PidFileError, PidkitError, UsageError } from "../os/errors.ts";
+import { PidFileError, PidkitError } from "../os/errors.ts";
 import {
   environHas,
   isDeadState,
@@ -20,194 +21,13 @@ import {
   readProcStat,
 } from "../os/proc.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
-import { absolutePath } from "../os/paths.ts";
 import type { ProbeResult } from "../lock/pid_file.ts";
 import { judgePidFile, type PidFileVerdict } from "../lock/pid_file_verdict.ts";
-import { parsePlainPid } from "../lock/record.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
-import { isTreeCgroup, isValidName, markerEntry, NAME_RULE, parseMarker } from "../tree/marker.ts";
-
-/** Options for {@linkcode resolveRunDir}. */
-export interface RunDirOptions {
-  /** An explicit run directory (`--dir`); wins over the environment. */
-  dir?: string;
-  /**
-   * Create the directory when it is missing (commands that start services).
-   * Reading commands leave it alone: nothing is created by `status`.
-   */
-  create?: boolean;
-}
-
-/**
- * The run directory: `dir`, else `$PIDKIT_DIR`, else
- * `$XDG_RUNTIME_DIR/pidkit`, else `/run/pidkit` for root, else
- * `$TMPDIR/pidkit-UID` (or `/tmp/pidkit-UID`). The per-user directories are
- * created mode 0700, the others 0755, and only with `create: true`. The
- * per-user temporary directory is refused (with {@linkcode PidFileError},
- * reason `"permission"`) when it is a symlink, not a directory, or owned by
- * another user, since anyone can create names under the temp dir.
- *
- * @example
- * ```ts
- * import { resolveRunDir } from "@pidkit/pidkit";
- * const dir = resolveRunDir({ dir: Deno.env.get("MY_DIR") });
- * console.log(`services live in ${dir}`);
- * ```
- */
-export function resolveRunDir(options: RunDirOptions = {}): string {
-  const env = (k: string) => {
-    const v = Deno.env.get(k);
-    return v === undefined || v === "" ? undefined : v;
-  };
-  const uid = Deno.uid();
-  let dir: string;
-  let personal = false;
-  let shared = false;
-  if (options.dir !== undefined && options.dir !== "") dir = options.dir;
-  else if (env("PIDKIT_DIR")) dir = env("PIDKIT_DIR")!;
-  else if (env("XDG_RUNTIME_DIR")) {
-    dir = `${env("XDG_RUNTIME_DIR")}/pidkit`;
-    personal = true;
-  } else if (uid === 0) dir = "/run/pidkit";
-  else {
-    dir = `${env("TMPDIR") ?? "/tmp"}/pidkit-${uid ?? "user"}`;
-    personal = shared = true;
-  }
-  dir = absolutePath(dir);
-  if (options.create) makeRunDir(dir, personal ? 0o700 : 0o755);
-  if (shared) checkOwnDir(dir, uid);
-  else if (options.create) checkTrustedDir(dir, uid);
-  return dir;
-}
-
-function makeRunDir(dir: string, mode: number): void {
-  try {
-    Deno.mkdirSync(dir, { recursive: true, mode });
-  } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists) {
-      throw new PidFileError(dir, "not-a-file", `run dir ${dir} exists and is not a directory`);
-    }
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new PidFileError(
-        dir,
-        "permission",
-        `cannot create run dir ${dir}: permission denied (use --dir or PIDKIT_DIR)`,
-      );
-    }
-    throw new PidFileError(dir, "io", `cannot create run dir ${dir}: ${(err as Error).message}`);
-  }
-}
-
-/**
- * A run dir that services are started in must be writable by nobody but us
- * (and root): whoever else can create names there can plant a symlink at
- * NAME.log or NAME.ctl before we open it and have the supervisor write
- * through it -- as root, anywhere. So refuse a directory owned by another
- * user, or one that everyone may write.
- */
-function checkTrustedDir(dir: string, uid: number | null): void {
-  if (uid === null) return;
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(dir);
-  } catch {
-    return; // makeRunDir reported what is wrong
-  }
-  const owner = st.uid;
-  if (owner !== null && owner !== uid && owner !== 0) {
-    throw new PidFileError(
-      dir,
-      "permission",
-      `refusing run dir ${dir}: owned by uid ${owner}, who could redirect our files; ` +
-        `use a directory you own (--dir or PIDKIT_DIR)`,
-    );
-  }
-  if (((st.mode ?? 0) & 0o002) !== 0) {
-    throw new PidFileError(
-      dir,
-      "permission",
-      `refusing run dir ${dir}: anyone may write in it and redirect our files; ` +
-        `use a directory only you can write (--dir or PIDKIT_DIR)`,
-    );
-  }
-}
-
-function checkOwnDir(dir: string, uid: number | null): void {
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.lstatSync(dir);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return; // nothing there yet: nothing to trust
-    throw err;
-  }
-  if (st.isSymlink || !st.isDirectory) {
-    throw new PidFileError(
-      dir,
-      "permission",
-      `refusing run dir ${dir}: it is a ${
-        st.isSymlink ? "symlink" : "file"
-      }, not a directory (use --dir or PIDKIT_DIR)`,
-    );
-  }
-  if (uid !== null && st.uid !== uid) {
-    throw new PidFileError(
-      dir,
-      "permission",
-      `refusing run dir ${dir}: owned by uid ${st.uid}, not by you (uid ${uid}); use --dir or PIDKIT_DIR`,
-    );
-  }
-  if ((st.mode ?? 0) & 0o077) {
-    try {
-      Deno.chmodSync(dir, 0o700);
-    } catch { /* ours but not changeable: leave it */ }
-  }
-}
-
-/**
- * Check a service name: 1 to 64 characters from `A-Z a-z 0-9 . _ -`, and
- * not `.` or `..` (so a name can never leave the run directory). Returns the
- * name; throws {@linkcode UsageError} otherwise.
- *
- * @example
- * ```ts
- * import { validateName } from "@pidkit/pidkit";
- * validateName("web-1"); // "web-1"
- * // validateName("../etc") throws UsageError
- * ```
- */
-export function validateName(name: string): string {
-  if (!isValidName(name)) {
-    throw new UsageError(`bad service name '${name}' (use ${NAME_RULE})`);
-  }
-  return name;
-}
-
-/** The files of a service in a run directory. */
-export interface ServicePaths {
-  /** `DIR/NAME.pid`: the leader's PID, locked by the supervisor. */
-  pidfile: string;
-  /** `DIR/NAME.json`: the state, written atomically by the supervisor. */
-  state: string;
-  /** `DIR/NAME.log`: the service's output. */
-  log: string;
-}
-
-/**
- * The default files of service `name` in run directory `dir` (the name is
- * validated). A service started with `--pidfile` or `--log` records the
- * paths it really uses in its state file.
- *
- * @example
- * ```ts
- * import { servicePaths } from "@pidkit/pidkit";
- * servicePaths("/run/pidkit", "web").state; // "/run/pidkit/web.json"
- * ```
- */
-export function servicePaths(dir: string, name: string): ServicePaths {
-  validateName(name);
-  return { pidfile: `${dir}/${name}.pid`, state: `${dir}/${name}.json`, log: `${dir}/${name}.log` };
-}
+import { parsePlainPid } from "../lock/record.ts";
+import { isTreeCgroup, markerEntry, parseMarker } from "../tree/marker.ts";
+import { servicePaths } from "./run_dir.ts";
 
 /**
  * What a service is doing, as `status` reports it:
@@ -220,6 +40,13 @@ export function servicePaths(dir: string, name: string): ServicePaths {
  * - `stopped` / `failed`: no PID file; the state says it stopped (or never
  *   existed) or gave up after too many restarts;
  * - `unknown`: cannot tell (permission denied, content that cannot be read).
+ *
+ * @example
+ * ```ts
+ * import { type ServicePhase, serviceStatus } from "@pidkit/pidkit/service";
+ * const phase: ServicePhase = (await serviceStatus("web")).state;
+ * console.log(phase === "running");
+ * ```
  */
 export type ServicePhase =
   | "running"
@@ -239,7 +66,7 @@ export type ServicePhase =
  *
  * @example
  * ```ts
- * import { isRunningPhase } from "./services.ts";
+ * import { isRunningPhase } from "./inspect_service.ts";
  * console.log(isRunningPhase("orphaned"), isRunningPhase("stale")); // true false
  * ```
  */
@@ -286,7 +113,8 @@ export interface ServiceInfo {
  *
  * @example
  * ```ts
- * import { inspectService, resolveRunDir } from "@pidkit/pidkit";
+ * import { inspectService } from "./inspect_service.ts";
+ * import { resolveRunDir } from "./run_dir.ts";
  * const info = await inspectService(resolveRunDir(), "web");
  * console.log(info.phase, info.pid);
  * ```
@@ -389,7 +217,7 @@ export async function inspectService(dir: string, name: string): Promise<Service
  *
  * @example
  * ```ts
- * import { inspectPidFile } from "@pidkit/pidkit";
+ * import { inspectPidFile } from "./inspect_service.ts";
  * const info = await inspectPidFile("/run/nginx.pid");
  * console.log(info.phase, info.pid, info.supervisorPid);
  * ```
@@ -438,8 +266,8 @@ function fromVerdict(verdict: PidFileVerdict): Omit<ServiceInfo, "name"> {
 
 /**
  * The fast path of `status`, for the common cases, before the full
- * {@linkcode probe} (whose module imports `node:fs` and `node:path`: about
- * 40 ms of start-up, more than `status` may take in all):
+ * {@linkcode probe} (whose module, the whole lock protocol, is then loaded
+ * on demand):
  * - no file at the path: absent;
  * - a regular file whose lock is free with a plain PID in it: stale;
  * - its lock held, and the supervisor recorded in the state alive (same PID
@@ -492,7 +320,6 @@ async function probe(path: string): Promise<ProbeResult> {
   return await (await import("../lock/pid_file.ts")).probe(path);
 }
 
-/** Whether the tree recorded in `state` still has a live member (same boot only). */
 /**
  * Whether the PID file lock is free only because someone deleted or replaced
  * the file under a supervisor that still runs: the recorded supervisor is
@@ -564,7 +391,7 @@ async function treeByMarker(marker: string): Promise<TreeRef | undefined> {
  *
  * @example
  * ```ts
- * import { survivingTree } from "./services.ts";
+ * import { survivingTree } from "./inspect_service.ts";
  * import { readServiceRecordSync } from "./service_record.ts";
  * const state = readServiceRecordSync("/run/pidkit/web.json");
  * if (state) console.log((await survivingTree(state))?.pid);
@@ -585,7 +412,7 @@ export async function survivingTree(state: ServiceRecord): Promise<TreeRef | und
  *
  * @example
  * ```ts
- * import { describeSurvivor } from "./services.ts";
+ * import { describeSurvivor } from "./inspect_service.ts";
  * import { readServiceRecordSync } from "./service_record.ts";
  * const state = readServiceRecordSync("/run/pidkit/web.json");
  * if (state) console.log((await describeSurvivor("web", state))?.error);
@@ -625,6 +452,7 @@ async function holdsLock(pidfile: string, pid: number): Promise<boolean> {
   }
 }
 
+/** Whether the tree recorded in `state` still has a live member (same boot only). */
 async function treeLives(state: ServiceRecord): Promise<boolean> {
   const ref: TreeRef = state.tree!;
   if (state.bootId !== undefined && state.bootId !== readBootId()) return false;
@@ -645,35 +473,4 @@ function errorLine(err: unknown, path: string): string {
     return `cannot read ${path}: Deno needs -A to read /proc and lock files`;
   }
   return `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`;
-}
-
-/**
- * The names of the services in run directory `dir`: every valid name with
- * a `.pid` or `.json` file, sorted. A missing directory has none; one that
- * cannot be read throws {@linkcode PidFileError} (reason `"permission"`).
- *
- * @example
- * ```ts
- * import { listServices, resolveRunDir } from "@pidkit/pidkit";
- * for (const name of await listServices(resolveRunDir())) console.log(name);
- * ```
- */
-export async function listServices(dir: string): Promise<string[]> {
-  const names = new Set<string>();
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      const m = /^(.+)\.(pid|json)$/.exec(entry.name);
-      if (m && isValidName(m[1])) names.add(m[1]);
-    }
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new PidFileError(dir, "permission", `cannot read run dir ${dir}: permission denied`);
-    }
-    if (err instanceof Deno.errors.NotADirectory) {
-      throw new PidFileError(dir, "not-a-file", `run dir ${dir} is not a directory`);
-    }
-    throw err;
-  }
-  return [...names].sort();
 }

@@ -9,7 +9,7 @@
 import { isInCgroup2 } from "../tree/cgroup.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import { markerIn } from "../tree/marker.ts";
-import type { ServiceInfo } from "../service/services.ts";
+import type { ServiceInfo } from "./inspect_service.ts";
 import { locatePid } from "../os/pid_namespace.ts";
 import {
   CLOCK_TICKS_PER_SECOND,

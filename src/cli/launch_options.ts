@@ -1,0 +1,40 @@
+/**
+ * The launch flags of `start` and `run` as the service API's
+ * {@linkcode LaunchOptions} (parsing only: the checks are the service
+ * layer's, so the API and the CLI refuse the same things).
+ *
+ * @module
+ */
+
+import type { LaunchOptions } from "../service/supervisor_config.ts";
+import type { CommandInput } from "./spec.ts";
+
+/** The launch options of a `start`/`run` command line. */
+export function launchOptionsFrom(input: CommandInput): LaunchOptions {
+  const v = input.values;
+  const s = (key: string) => typeof v[key] === "string" ? v[key] as string : undefined;
+  return {
+    dir: s("dir"),
+    pidfile: s("pidfile"),
+    log: s("log"),
+    cwd: s("cwd"),
+    env: (v.env as string[] | undefined) ?? [],
+    user: s("user"),
+    restart: s("restart"),
+    maxRestarts: s("max-restarts"),
+    restartDelay: s("restart-delay"),
+    retry: s("retry"),
+    readyAfter: s("ready-after"),
+    readyTcp: s("ready-tcp"),
+    readyFile: s("ready-file"),
+    readyNotify: v["ready-notify"] === true,
+    readyFd: s("ready-fd"),
+    readyTimeout: s("ready-timeout"),
+    watchdog: s("watchdog"),
+    logMaxSize: s("log-max-size"),
+    logKeep: s("log-keep"),
+    tracking: s("tracking"),
+    forking: v.forking === true,
+    mainPidfile: s("main-pidfile"),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * The state and the bookkeeping every part of a supervisor shares: the
+ * configuration, the lock, the log, the current tree, the state file
+ * writes, and the one report to `start`. `supervisor.ts` builds on it;
+ * `_supervisor_forking.ts` works on it.
+ *
+ * @module
+ */
+
+import { messageLine } from "../os/errors.ts";
+import type { PidFile } from "../lock/pid_file.ts";
+import { type ServiceRecord, writeServiceRecord } from "./service_record.ts";
+import { signalNumber } from "../os/signals.ts";
+import type { LogSink } from "./supervisor_log.ts";
+import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
+import type { ProcessTree, RetryStep, TreeExit } from "../tree/process_tree.ts";
+import type { MainProcess } from "./forking.ts";
+import type { Target } from "../tree/process_family.ts";
+import type { ServiceHealth } from "./service_health.ts";
+
+/** How `supervise` (supervisor.ts) runs. */
+export interface SuperviseOptions {
+  /** `run`: output to our stdout/stderr unless a log is given; signals forwarded. */
+  foreground: boolean;
+  /** Called once: the service is ready, or it could not be started. */
+  onStarted(result: StartResult): void | Promise<void>;
+  /** `run` started with SIGUSR1 blocked: call `forward` for each SIGUSR1. */
+  watchUsr1?: (forward: () => void) => void;
+}
+
+/** How many lines of the log a failed start reports. */
+export const LOG_TAIL_LINES = 10;
+
+/** The exit status a shell would give for `exit` (128+N for signal N). */
+export function exitStatus(exit: TreeExit): number {
+  if (exit.code !== null && exit.code !== undefined && !exit.signal) return exit.code;
+  if (exit.signal) return 128 + signalNumber(exit.signal);
+  return exit.code ?? 1;
+}
+
+/** `code 3` or `signal SIGTERM`. */
+export function describeExit(exit: { code: number | null; signal: string | null }): string {
+  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+}
+
+/** A stop schedule as text, e.g. `TERM/10s/KILL/5s`. */
+export function describeRetry(steps: RetryStep[]): string {
+  return steps.map((s) =>
+    s.signal
+      ? s.signal.replace(/^SIG/, "")
+      : s.forever
+      ? "forever"
+      : `${(s.timeoutMs ?? 0) / 1000}s`
+  ).join("/");
+}
+
+/** A supervisor's shared state and bookkeeping (see the module doc). */
+export class SupervisorBase {
+  readonly cfg: SupervisorConfig;
+  readonly opts: SuperviseOptions;
+  lock?: PidFile;
+  log?: LogSink;
+  tree?: ProcessTree;
+  state!: ServiceRecord;
+  stopping = false;
+  stopSignal: Deno.Signal = "SIGTERM";
+  wake!: () => void;
+  woken: Promise<void>;
+  reported = false;
+  lastExit?: TreeExit;
+  /** sd_notify socket, notification fd and watchdog (see service_health.ts). */
+  health?: ServiceHealth;
+  /** The watchdog fired (or a restart never got ready): the tree's exit counts as a failure. */
+  forcedFailure = false;
+
+  constructor(cfg: SupervisorConfig, opts: SuperviseOptions) {
+    this.cfg = cfg;
+    this.opts = opts;
+    this.woken = new Promise((r) => this.wake = r);
+  }
+
+  pumps: Promise<void>[] = [];
+
+  /** The main process of a `--forking` service and its descendants seen while it lived. */
+  main?: MainProcess;
+  mainFamily = new Map<number, Target>();
+
+  /** Writes that may run alongside the final state write. */
+  pendingWrites: Promise<void>[] = [];
+
+  async report(result: StartResult): Promise<void> {
+    if (this.reported) return;
+    this.reported = true;
+    // A start that failed leaves no PID file behind by the time `start`
+    // hears of it (unless a tree is still being stopped: the lock stays
+    // until it is gone).
+    if (!result.ok && this.tree === undefined) await this.lock?.release().catch(() => {});
+    await this.opts.onStarted(result);
+  }
+
+  async fail(error: string, extra: Partial<StartResult> = {}): Promise<number> {
+    const reason = "alreadyRunning" in extra ? {} : { reason: "failed" as const };
+    await this.report({ ok: false, error, ...reason, ...extra } as StartResult);
+    return 1;
+  }
+
+  async drain(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(this.pumps),
+      new Promise((r) => timer = setTimeout(r, 2000)),
+    ]);
+    clearTimeout(timer);
+    this.pumps = [];
+  }
+
+  recordExit(exit: TreeExit): void {
+    this.state.lastExit = { code: exit.code, signal: exit.signal, at: new Date().toISOString() };
+  }
+
+  async end(phase: "exited" | "failed" | "stopped"): Promise<void> {
+    await Promise.all([
+      this.save({ phase, tree: undefined, spawning: undefined }),
+      ...this.pendingWrites,
+    ]);
+    this.pendingWrites = [];
+  }
+
+  async save(change: Partial<ServiceRecord>): Promise<void> {
+    const next: ServiceRecord = { ...this.state, ...change, updatedAt: new Date().toISOString() };
+    if ("tree" in change && change.tree === undefined) delete next.tree;
+    if ("spawning" in change && change.spawning === undefined) delete next.spawning;
+    this.state = next;
+    try {
+      await writeServiceRecord(this.cfg.state, this.state);
+    } catch (err) {
+      // A full or read-only run dir must not take the service down: the old
+      // state file stays intact (atomic write), the lock still tells who
+      // runs, and the next save tries again.
+      await this.log?.line(
+        `cannot write ${this.cfg.state}: ${messageLine(err)}; the service keeps running`,
+      );
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The errors the service control functions throw besides
+ * {@linkcode UsageError} (a bad option or name) and plain
+ * {@linkcode PidkitError}s (a run dir that cannot be trusted, a stop that
+ * did not finish in time).
+ *
+ * @module
+ */
+
+import { AlreadyRunningError, PidkitError } from "../os/errors.ts";
+import type { StartFailureReason } from "./supervisor_protocol.ts";
+
+export type { StartFailureReason } from "./supervisor_protocol.ts";
+
+/**
+ * A service could not be started: it exited during start-up (`reason`
+ * `"exited"`, with `exit`), was not ready within the ready timeout
+ * (`"not-ready"`), was stopped meanwhile (`"stopped"`), or could not be
+ * started at all (`"failed"`: the supervisor could not spawn it, open its
+ * log, or died). `logTail` holds the last lines of its log, when there are
+ * any.
+ *
+ * @example
+ * ```ts
+ * import { ServiceStartError, startService } from "@pidkit/pidkit/service";
+ * try {
+ *   await startService("web", ["deno", "run", "-A", "server.ts"], { readyTcp: "127.0.0.1:8080" });
+ * } catch (err) {
+ *   if (err instanceof ServiceStartError) {
+ *     console.error(err.message, err.reason);
+ *     for (const line of err.logTail) console.error(`  ${line}`);
+ *   } else throw err;
+ * }
+ * ```
+ */
+export class ServiceStartError extends PidkitError {
+  /** The service name. */
+  readonly service: string;
+  /** Why it failed, as a stable word. */
+  readonly reason: StartFailureReason;
+  /** How the service exited during start-up, when it did. */
+  readonly exit: { code: number | null; signal: string | null } | undefined;
+  /** The service's log file, when it has one. */
+  readonly log: string | undefined;
+  /** The last lines of the log (empty when there are none). */
+  readonly logTail: string[];
+
+  /** Create the error; `message` is the whole one-line text. */
+  constructor(
+    service: string,
+    reason: StartFailureReason,
+    message: string,
+    details: {
+      exit?: { code: number | null; signal: string | null };
+      log?: string;
+      logTail?: string[];
+    } = {},
+  ) {
+    super(message);
+    this.service = service;
+    this.reason = reason;
+    this.exit = details.exit;
+    this.log = details.log;
+    this.logTail = details.logTail ?? [];
+  }
+}
+
+/**
+ * A named service is already running: its supervisor holds the PID file's
+ * lock, or the tree of a supervisor that was killed still runs (orphaned).
+ * An {@linkcode AlreadyRunningError} whose message names the service;
+ * `pid` is the service's main PID when known.
+ *
+ * @example
+ * ```ts
+ * import { ServiceAlreadyRunningError, startService } from "@pidkit/pidkit/service";
+ * try {
+ *   await startService("web", ["sleep", "60"], { readyAfter: 0 });
+ * } catch (err) {
+ *   if (err instanceof ServiceAlreadyRunningError) console.log(`web runs as pid ${err.pid}`);
+ *   else throw err;
+ * }
+ * ```
+ */
+export class ServiceAlreadyRunningError extends AlreadyRunningError {
+  /** The service name. */
+  readonly service: string;
+
+  /** Create the error for service `service` (PID file `path`); `message` is the whole text. */
+  constructor(service: string, path: string, pid: number | undefined, message: string) {
+    super(path, pid);
+    this.message = message;
+    this.service = service;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Start a named service under a background supervisor and return once it
+ * is ready: what `pidkit start` does.
+ *
+ * @module
+ */
+
+import { probe } from "../lock/pid_file.ts";
+import { launchSupervisor } from "./_launch_supervisor.ts";
+import { ServiceAlreadyRunningError, ServiceStartError } from "./service_errors.ts";
+import { buildSupervisorConfig, type LaunchOptions } from "./supervisor_config.ts";
+import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
+
+/**
+ * Options of {@linkcode startService}: the run directory (`dir`), how the
+ * service runs (see {@linkcode LaunchOptions}: readiness, restart policy,
+ * log, user, environment, working directory, forking, ...) and
+ * `ifNotRunning`.
+ *
+ * @example
+ * ```ts
+ * import type { StartServiceOptions } from "@pidkit/pidkit/service";
+ * const options: StartServiceOptions = { dir: "/tmp/pidkit-example", readyAfter: "1s", ifNotRunning: true };
+ * ```
+ */
+export interface StartServiceOptions extends LaunchOptions {
+  /**
+   * When the service already runs, return `status: "already-running"`
+   * instead of throwing {@linkcode ServiceAlreadyRunningError}
+   * (`--if-not-running`).
+   */
+  ifNotRunning?: boolean;
+}
+
+/**
+ * A service that was started (or restarted): what `pidkit start --json` prints.
+ *
+ * @example
+ * ```ts
+ * import { startService } from "@pidkit/pidkit/service";
+ * const r = await startService("web", ["sleep", "60"], { dir: "/tmp/pidkit-example" });
+ * if (r.status === "started") console.log(r.pid, r.supervisorPid, r.log);
+ * ```
+ */
+export interface ServiceStarted {
+  /** The service name. */
+  name: string;
+  /** `"started"`, or `"restarted"` from {@linkcode restartService}. */
+  status: "started" | "restarted";
+  /** The service's main PID. */
+  pid: number;
+  /** The supervisor's PID. */
+  supervisorPid: number;
+  /** The PID file the supervisor holds. */
+  pidfile: string;
+  /** The state file. */
+  state: string;
+  /** The log file. */
+  log: string | undefined;
+}
+
+/**
+ * With `ifNotRunning`: the service was already running and nothing was started.
+ *
+ * @example
+ * ```ts
+ * import { startService } from "@pidkit/pidkit/service";
+ * const r = await startService("web", ["sleep", "60"], { ifNotRunning: true });
+ * if (r.status === "already-running") console.log(r.message);
+ * ```
+ */
+export interface ServiceAlreadyRunning {
+  /** The service name. */
+  name: string;
+  /** Always `"already-running"`. */
+  status: "already-running";
+  /** The running service's main PID, when known. */
+  pid: number | undefined;
+  /** Its PID file. */
+  pidfile: string;
+  /** One line saying so, e.g. `web is already running (pid 4242)`. */
+  message: string;
+}
+
+/**
+ * What {@linkcode startService} returns.
+ *
+ * @example
+ * ```ts
+ * import { type StartServiceResult, startService } from "@pidkit/pidkit/service";
+ * const r: StartServiceResult = await startService("web", ["sleep", "60"], { ifNotRunning: true });
+ * console.log(r.status, r.pid);
+ * ```
+ */
+export type StartServiceResult = ServiceStarted | ServiceAlreadyRunning;
+
+/**
+ * Start `command` as service `name` under a background supervisor (it holds
+ * `DIR/NAME.pid`, logs to `DIR/NAME.log`, restarts per policy) and return
+ * once the service is ready: every ready condition in `options` holds.
+ * Without one, it is ready as soon as it runs.
+ *
+ * Throws {@linkcode UsageError} for a bad name or option,
+ * {@linkcode ServiceAlreadyRunningError} when it already runs (unless
+ * `ifNotRunning`), {@linkcode ServiceStartError} when it exited during
+ * start-up or was not ready in time (with the last lines of its log), and
+ * {@linkcode PidkitError} for a missing program, cwd or user or a run dir
+ * that cannot be trusted. Needs `-A` (it reads `/proc` and starts pidkit's
+ * supervisor as a subprocess).
+ *
+ * @example Start a service and wait for its port
+ * ```ts
+ * import { startService } from "@pidkit/pidkit/service";
+ *
+ * const started = await startService("web", ["deno", "run", "-A", "server.ts"], {
+ *   dir: "/tmp/pidkit-example",
+ *   readyTcp: "127.0.0.1:8080",
+ *   readyTimeout: "30s",
+ *   restart: "on-failure",
+ * });
+ * if (started.status === "started") console.log(`web runs as pid ${started.pid}`);
+ * ```
+ */
+export async function startService(
+  name: string,
+  command: string[],
+  options: StartServiceOptions = {},
+): Promise<StartServiceResult> {
+  const config = buildSupervisorConfig(name, command, options);
+  return await startConfigured(config, { ifNotRunning: options.ifNotRunning === true });
+}
+
+/**
+ * Start a checked supervisor configuration in the background (also what
+ * {@linkcode restartService} does once the service is stopped).
+ *
+ * @example
+ * ```ts
+ * import { startConfigured } from "./start_service.ts";
+ * import { buildSupervisorConfig } from "./supervisor_config.ts";
+ * const config = buildSupervisorConfig("web", ["sleep", "60"], { dir: "/tmp/pidkit-example" });
+ * console.log((await startConfigured(config)).status);
+ * ```
+ */
+export async function startConfigured(
+  config: SupervisorConfig,
+  options: { ifNotRunning?: boolean; status?: "started" | "restarted" } = {},
+): Promise<StartServiceResult> {
+  const probed = await probe(config.pidfile);
+  // The supervisor also refuses beside a tree a killed predecessor left.
+  const result: StartResult = probed.status === "running"
+    ? {
+      ok: false,
+      error: `${config.name} is already running${
+        probed.pid === undefined ? "" : ` (pid ${probed.pid})`
+      }`,
+      alreadyRunning: probed.pid ?? 0,
+    }
+    : await launchSupervisor(config);
+  if (result.ok) {
+    return {
+      name: config.name,
+      status: options.status ?? "started",
+      pid: result.pid,
+      supervisorPid: result.supervisorPid,
+      pidfile: config.pidfile,
+      state: config.state,
+      log: config.log,
+    };
+  }
+  if (result.alreadyRunning !== undefined) {
+    const pid = result.alreadyRunning || undefined;
+    if (options.ifNotRunning) {
+      return {
+        name: config.name,
+        status: "already-running",
+        pid,
+        pidfile: config.pidfile,
+        message: result.error,
+      };
+    }
+    throw new ServiceAlreadyRunningError(config.name, config.pidfile, pid, result.error);
+  }
+  throw new ServiceStartError(config.name, result.reason ?? "failed", result.error, {
+    ...(result.exit ? { exit: result.exit } : {}),
+    ...(config.log ? { log: config.log } : {}),
+    logTail: result.logTail ?? [],
+  });
+}

@@ -1,0 +1,326 @@
+/**
+ * Stop a named service and its whole process tree: what `pidkit stop NAME`
+ * does.
+ *
+ * A supervised service: write the schedule into `DIR/NAME.ctl`, SIGTERM the
+ * supervisor (the PID file's lock holder as the kernel reports it), wait
+ * until the lock is free, then make sure the tree is empty. An orphaned tree
+ * (its supervisor was killed): stop the recorded tree directly.
+ *
+ * @module
+ */
+
+import { requireOwnProc } from "../os/pid_namespace.ts";
+import { PidkitError } from "../os/errors.ts";
+import { formatDuration } from "../os/duration.ts";
+import { delay } from "../os/delay.ts";
+import { PidFile, waitForRelease } from "../lock/pid_file.ts";
+import { inspectService, type ServiceInfo } from "./inspect_service.ts";
+import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
+import { hasFileOpen, isProcessAlive } from "../os/proc.ts";
+import { signalProcess } from "../os/pidfd.ts";
+import { readServiceRecord, type ServiceRecord } from "./service_record.ts";
+import {
+  controlPath,
+  readControl,
+  removeControl,
+  type StopResult,
+  writeControl,
+} from "./supervisor_protocol.ts";
+// stop_schedule.ts, not process_tree.ts: the tree module is only needed for an orphaned tree.
+import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../tree/stop_schedule.ts";
+import { stopRoots } from "./_stop_foreign.ts";
+
+/**
+ * What a stop did: what `pidkit stop --json` prints.
+ *
+ * @example
+ * ```ts
+ * import { stopService, type StopServiceResult } from "@pidkit/pidkit/service";
+ * const r: StopServiceResult = await stopService("web");
+ * if (r.survivors?.length) console.error(`still alive: ${r.survivors.join(", ")}`);
+ * ```
+ */
+export interface StopServiceResult {
+  /** The service name (the PID file for {@linkcode stopPidFile}). */
+  name: string;
+  /** `stopped`; `not-running` (nothing to stop); `stale` (a stale PID file: nothing signalled). */
+  status: "stopped" | "not-running" | "stale";
+  /** The service's main PID, when something was stopped. */
+  pid?: number;
+  /** The tree was orphaned (its supervisor was gone) and was stopped directly. */
+  orphaned?: boolean;
+  /** The last signal sent, e.g. `SIGTERM`. */
+  lastSignal?: string;
+  /** Every signal sent: name, ms after the stop began, how many processes. */
+  signalsSent?: { signal: string; atMs: number; targets: number }[];
+  /** How long the stop took, ms. */
+  durationMs?: number;
+  /** PIDs still alive when the schedule ran out (the stop failed when not empty). */
+  survivors?: number[];
+  /** What else to tell, e.g. why a PID file is stale. */
+  note?: string;
+}
+
+/**
+ * Progress of a stop, for a display: `begin` (the schedule, assumed to start
+ * now), `signal` (a signal went out and the stop waits up to `timeoutMs`;
+ * only reported for trees stopped directly: a supervisor follows the
+ * schedule on its own), `end`.
+ *
+ * @example
+ * ```ts
+ * import { type ServiceStopProgress, stopService } from "@pidkit/pidkit/service";
+ * const show = (e: ServiceStopProgress) => {
+ *   if (e.kind === "signal") console.error(`${e.signal} sent`);
+ * };
+ * await stopService("web", { onProgress: show });
+ * ```
+ */
+export type ServiceStopProgress =
+  | { kind: "begin"; name: string; steps: RetryStep[] }
+  | { kind: "signal"; signal: string; timeoutMs?: number }
+  | { kind: "end" };
+
+/**
+ * Options of {@linkcode stopService}.
+ *
+ * @example
+ * ```ts
+ * import type { StopServiceOptions } from "@pidkit/pidkit/service";
+ * const options: StopServiceOptions = { dir: "/tmp/pidkit-example", retry: "TERM/30/KILL/5" };
+ * ```
+ */
+export interface StopServiceOptions {
+  /** The run directory; default as {@linkcode resolveRunDir} finds it. */
+  dir?: string;
+  /**
+   * The stop schedule, e.g. `"TERM/30/KILL/5"`; default the one the service
+   * was started with, else `TERM/10/KILL/5`.
+   */
+  retry?: string;
+  /** Called as the stop goes on (the CLI draws its progress line from it). */
+  onProgress?: (event: ServiceStopProgress) => void;
+}
+
+/**
+ * Stop service `name` and its whole process tree on the stop schedule and
+ * return once the tree is empty and the PID file lock is free. A service
+ * that is not running is not an error (`status: "not-running"`); a tree
+ * whose supervisor was killed is stopped directly (`orphaned: true`).
+ * Processes still alive when the schedule ran out are in `survivors`.
+ *
+ * Throws {@linkcode UsageError} for a bad name or schedule, and
+ * {@linkcode PidkitError} when it cannot tell whether the service runs or
+ * the supervisor did not let go in time. Needs `-A` (`/proc`).
+ *
+ * @example
+ * ```ts
+ * import { stopService } from "@pidkit/pidkit/service";
+ *
+ * const stopped = await stopService("web", { dir: "/tmp/pidkit-example", retry: "TERM/5/KILL/2" });
+ * console.log(stopped.status, stopped.lastSignal, stopped.survivors);
+ * ```
+ */
+export async function stopService(
+  name: string,
+  options: StopServiceOptions = {},
+): Promise<StopServiceResult> {
+  if (options.retry !== undefined) parseRetry(options.retry);
+  requireOwnProc(); // every PID stop signals comes from /proc
+  validateName(name);
+  const dir = resolveRunDir({ dir: options.dir });
+  return await stopServiceIn(dir, name, options);
+}
+
+/**
+ * Stop service `name` of run directory `dir` (already resolved and checked).
+ *
+ * @example
+ * ```ts
+ * import { stopServiceIn } from "./stop_service.ts";
+ * console.log((await stopServiceIn("/tmp/pidkit-example", "web")).status);
+ * ```
+ */
+export async function stopServiceIn(
+  dir: string,
+  name: string,
+  options: { retry?: string; onProgress?: (event: ServiceStopProgress) => void } = {},
+): Promise<StopServiceResult> {
+  const info = await inspectService(dir, name);
+  const state = info.record;
+  const pidfile = state?.pidfile ?? servicePaths(dir, name).pidfile;
+  const retry = options.retry ?? state?.options.retry ?? DEFAULT_RETRY;
+  const progress = options.onProgress ?? (() => {});
+  const verdict = info.verdict;
+  if (verdict?.status === "running" && !verdict.locked && verdict.target) {
+    // A daemon's own unlocked PID file in the run dir (no pidkit state).
+    return { name, status: "stopped", ...await stopRoots([verdict.target], retry) };
+  }
+  switch (info.phase) {
+    case "running":
+    case "reloading":
+    case "starting":
+    case "stopping":
+      return await stopSupervised(dir, name, pidfile, retry, progress, info);
+    case "orphaned":
+      return await stopOrphan(name, pidfile, retry, progress, state!);
+    case "unknown":
+      throw new PidkitError(`cannot tell whether ${name} runs: ${info.error ?? "unknown error"}`);
+    default:
+      return { name, status: "not-running" };
+  }
+}
+
+/** Total wait of a schedule in ms; Infinity with `forever`. */
+function scheduleMs(steps: RetryStep[]): number {
+  if (steps.some((s) => s.forever)) return Infinity;
+  return steps.reduce((t, s) => t + (s.timeoutMs ?? 0), 0);
+}
+
+async function stopSupervised(
+  dir: string,
+  name: string,
+  pidfile: string,
+  retry: string,
+  progress: (event: ServiceStopProgress) => void,
+  info: ServiceInfo,
+): Promise<StopServiceResult> {
+  const { supervisorPid, record: state } = info;
+  if (supervisorPid === undefined) {
+    throw new PidkitError(`cannot find the process holding ${pidfile} (is /proc mounted?)`);
+  }
+  const control = controlPath(dir, name);
+  const steps = parseRetry(retry);
+  const t0 = performance.now();
+  await writeControl(control, { retry, requestedBy: Deno.pid, at: new Date().toISOString() });
+  // Through a pidfd, checked once open to still hold the PID file: a
+  // supervisor that just exited and whose PID was reused is never hit.
+  // "gone": it just exited; the lock tells.
+  signalProcess({ pid: supervisorPid }, "SIGTERM", () => holdsFile(supervisorPid, pidfile));
+  progress({ kind: "begin", name, steps });
+  const limit = scheduleMs(steps) + 10_000;
+  let released: boolean;
+  try {
+    released = await waitForRelease(pidfile, {
+      ...(Number.isFinite(limit) ? { timeout: limit } : {}),
+    });
+  } finally {
+    progress({ kind: "end" });
+  }
+  if (released && info.pidfileLost && state) {
+    // The PID file was deleted under the supervisor: its lock cannot tell
+    // when it is done. Wait for the supervisor itself (same PID and start time).
+    const until = Date.now() + limit;
+    while (isProcessAlive(state.supervisor.pid, state.supervisor.startTime) && Date.now() < until) {
+      await delay(10);
+    }
+    released = !isProcessAlive(state.supervisor.pid, state.supervisor.startTime);
+  }
+  const durationMs = performance.now() - t0;
+  if (!released) {
+    throw new PidkitError(
+      `${name} did not stop within ${
+        formatDuration(limit)
+      }: supervisor pid ${supervisorPid} still holds ${pidfile}`,
+    );
+  }
+  const result = await readControl(control);
+  await removeControl(control);
+  const report = result && "signalsSent" in result ? result as StopResult : undefined;
+  // The supervisor releases the lock only after the tree is empty, and then
+  // reports. Without a report it may have been killed meanwhile, leaving the
+  // tree alive: stop it directly.
+  if (report === undefined) {
+    // A tree spawned but not yet recorded when the supervisor died shows as orphaned.
+    const again = await inspectService(dir, name).catch(() => undefined);
+    if (again?.phase === "orphaned" && again.record?.tree) {
+      return await stopOrphan(name, pidfile, retry, progress, again.record);
+    }
+    const latest = (await readServiceRecord(servicePaths(dir, name).state).catch(() =>
+      undefined
+    )) ??
+      state;
+    const tree = latest?.tree ?? state?.tree;
+    const orphan = tree ? await tryAttach(tree) : undefined;
+    if (orphan && orphan.members().length > 0) {
+      return await stopOrphan(name, pidfile, retry, progress, latest!);
+    }
+  }
+  return {
+    name,
+    status: "stopped",
+    pid: report?.pid ?? state?.tree?.pid,
+    lastSignal: report?.signalsSent.at(-1)?.signal,
+    signalsSent: report?.signalsSent,
+    durationMs,
+    survivors: report?.survivors ?? [],
+  };
+}
+
+async function tryAttach(ref: NonNullable<ServiceRecord["tree"]>) {
+  const { attachTree } = await import("../tree/process_tree.ts");
+  try {
+    return attachTree(ref);
+  } catch {
+    return undefined;
+  }
+}
+
+async function stopOrphan(
+  name: string,
+  pidfile: string,
+  retry: string,
+  progress: (event: ServiceStopProgress) => void,
+  state: ServiceRecord,
+): Promise<StopServiceResult> {
+  const tree = await tryAttach(state.tree!);
+  if (tree === undefined) return { name, status: "not-running" };
+  progress({ kind: "begin", name, steps: parseRetry(retry) });
+  let report;
+  try {
+    report = await tree.stop({
+      retry,
+      onProgress: (e) => progress({ kind: "signal", signal: e.signal, timeoutMs: e.timeoutMs }),
+    });
+  } finally {
+    progress({ kind: "end" });
+  }
+  await clearStalePidFile(pidfile);
+  return {
+    name,
+    status: "stopped",
+    pid: state.tree!.pid,
+    orphaned: true,
+    lastSignal: report.signalsSent.at(-1)?.signal,
+    signalsSent: report.signalsSent,
+    durationMs: report.durationMs,
+    survivors: report.survivors,
+  };
+}
+
+/** Remove a stale PID file the safe way: take its lock, then release (unlink) it. */
+async function clearStalePidFile(pidfile: string): Promise<void> {
+  try {
+    const lock = await PidFile.acquire(pidfile, { removeOnExit: false });
+    await lock.release();
+  } catch { /* someone else holds it now, or it cannot be opened: leave it */ }
+}
+
+/** Whether process `pid` has `path` open (the lock holder does; a lost file counts too). */
+function holdsFile(pid: number, path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    if (hasFileOpen(pid, st.dev, st.ino!)) return true;
+  } catch { /* deleted under it: see below */ }
+  try {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      let link: string | undefined;
+      try {
+        link = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
+      } catch { /* closed meanwhile */ }
+      if (link === path || link === `${path} (deleted)`) return true;
+    }
+  } catch { /* gone, or not ours to read */ }
+  return false;
+}

@@ -1,0 +1,397 @@
+/**
+ * The options of a service launch (what `pidkit start` and `pidkit run`
+ * take as flags), checked and turned into the {@linkcode SupervisorConfig}
+ * a supervisor runs: every check before anything is created.
+ *
+ * @module
+ */
+
+import { PidkitError, UsageError } from "../os/errors.ts";
+import { parseDuration } from "../os/duration.ts";
+import { checkProgram } from "../tree/spawn_gated.ts";
+import { absolutePath } from "../os/paths.ts";
+import { parseHostPort } from "./readiness.ts";
+import {
+  DEFAULT_MAX_RESTARTS,
+  DEFAULT_RESTART_DELAY_MS,
+  parseRestartPolicy,
+} from "./restart_policy.ts";
+import type { ServiceOptions } from "./service_record.ts";
+import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
+import { controlPath, type SupervisorConfig } from "./supervisor_protocol.ts";
+import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
+import { DEFAULT_LOG_KEEP, parseSize } from "./log_rotation.ts";
+import { parseReadyFd } from "./ready_fd.ts";
+import { checkMainPidfile } from "./forking.ts";
+
+/**
+ * How a service is launched: the options of `pidkit start` (and `run`),
+ * one field per flag. Durations are text such as `"500ms"`, `"10s"`, `"2m"`
+ * (a bare number of seconds as text) or a number of milliseconds; sizes are
+ * text such as `"10M"` or a number of bytes. Bad values throw
+ * {@linkcode UsageError} naming the flag, as the CLI does.
+ *
+ * @example
+ * ```ts
+ * import type { LaunchOptions } from "@pidkit/pidkit/service";
+ * const options: LaunchOptions = {
+ *   readyTcp: "127.0.0.1:8080",
+ *   readyTimeout: "30s",
+ *   restart: "on-failure",
+ *   maxRestarts: 5,
+ *   logMaxSize: "10M",
+ *   env: { PORT: "8080" },
+ * };
+ * ```
+ */
+export interface LaunchOptions {
+  /** The run directory (`--dir`); default as {@linkcode resolveRunDir} finds it. */
+  dir?: string;
+  /** The PID file to hold (`--pidfile`); default `DIR/NAME.pid`. */
+  pidfile?: string;
+  /** The log file (`--log`); default `DIR/NAME.log`. */
+  log?: string;
+  /** The service's working directory (`--cwd`); default the caller's. */
+  cwd?: string;
+  /** Environment additions (`--env`): a record, or `KEY=VALUE` strings. */
+  env?: Record<string, string> | string[];
+  /** Run the service as this user, name or uid (`--user`; needs root). */
+  user?: string;
+  /** The restart policy (`--restart`): `no` (default), `on-failure` or `always`. */
+  restart?: string;
+  /** Restarts in a row before giving up (`--max-restarts`). */
+  maxRestarts?: number | string;
+  /** The first restart delay, doubled per restart in a row (`--restart-delay`). */
+  restartDelay?: number | string;
+  /** The stop schedule (`--retry`), e.g. `"TERM/10/KILL/5"`. */
+  retry?: string;
+  /** Ready once it has lived this long (`--ready-after`). */
+  readyAfter?: number | string;
+  /** Ready once `HOST:PORT` accepts a TCP connection (`--ready-tcp`). */
+  readyTcp?: string;
+  /** Ready once this file appears (`--ready-file`). */
+  readyFile?: string;
+  /** Ready once the service sends `READY=1` over sd_notify (`--ready-notify`). */
+  readyNotify?: boolean;
+  /** Ready once the service writes a line to this fd (`--ready-fd`). */
+  readyFd?: number | string;
+  /** How long the ready conditions may take (`--ready-timeout`; default 60 s). */
+  readyTimeout?: number | string;
+  /** Restart a service that stops sending `WATCHDOG=1` this long (`--watchdog`). */
+  watchdog?: number | string;
+  /** Rotate the log at this size (`--log-max-size`). */
+  logMaxSize?: number | string;
+  /** Rotated logs kept with `logMaxSize` (`--log-keep`; default 5). */
+  logKeep?: number | string;
+  /** Process tracking (`--tracking`): `auto` (default), `cgroup` or `group`. */
+  tracking?: string;
+  /** The command forks a daemon and exits 0 (`--forking`, systemd `Type=forking`). */
+  forking?: boolean;
+  /** With `forking`: the daemon's own PID file, naming its main process (`--main-pidfile`). */
+  mainPidfile?: string;
+}
+
+/** The flag values of `options`, as text, keyed by flag name. */
+type Flags = Record<string, string | boolean | undefined>;
+
+function durationText(v: number | string | undefined): string | undefined {
+  return typeof v === "number" ? `${v}ms` : v;
+}
+
+function numberText(v: number | string | undefined): string | undefined {
+  return typeof v === "number" ? String(v) : v;
+}
+
+function flagsOf(o: LaunchOptions): Flags {
+  return {
+    dir: o.dir,
+    pidfile: o.pidfile,
+    log: o.log,
+    cwd: o.cwd,
+    user: o.user,
+    restart: o.restart,
+    "max-restarts": numberText(o.maxRestarts),
+    "restart-delay": durationText(o.restartDelay),
+    retry: o.retry,
+    "ready-after": durationText(o.readyAfter),
+    "ready-tcp": o.readyTcp,
+    "ready-file": o.readyFile,
+    "ready-notify": o.readyNotify,
+    "ready-fd": numberText(o.readyFd),
+    "ready-timeout": durationText(o.readyTimeout),
+    watchdog: durationText(o.watchdog),
+    "log-max-size": numberText(o.logMaxSize),
+    "log-keep": numberText(o.logKeep),
+    tracking: o.tracking,
+    forking: o.forking,
+    "main-pidfile": o.mainPidfile,
+  };
+}
+
+function str(flags: Flags, key: string): string | undefined {
+  const v = flags[key];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Parse and check the service options (no file system changes). */
+function parseServiceOptions(flags: Flags): ServiceOptions {
+  const restartText = str(flags, "restart") ?? "no";
+  const restart = parseRestartPolicy(restartText);
+  if (!restart) {
+    throw new UsageError(`bad --restart '${restartText}' (use no, on-failure or always)`);
+  }
+  const maxText = str(flags, "max-restarts");
+  if (maxText !== undefined && !/^\d+$/.test(maxText)) {
+    throw new UsageError(`bad --max-restarts '${maxText}' (use a whole number)`);
+  }
+  const retry = str(flags, "retry") ?? DEFAULT_RETRY;
+  parseRetry(retry); // UsageError when malformed
+  const readyTcp = str(flags, "ready-tcp");
+  if (readyTcp !== undefined && !parseHostPort(readyTcp)) {
+    throw new UsageError(`bad --ready-tcp '${readyTcp}' (use HOST:PORT, e.g. 127.0.0.1:8080)`);
+  }
+  const tracking = str(flags, "tracking") ?? "auto";
+  if (tracking !== "auto" && tracking !== "cgroup" && tracking !== "group") {
+    throw new UsageError(`bad --tracking '${tracking}' (use auto, cgroup or group)`);
+  }
+  const readyAfter = str(flags, "ready-after");
+  const readyFile = str(flags, "ready-file");
+  const delay = str(flags, "restart-delay");
+  const health = parseHealthOptions(flags);
+  if (
+    readyAfter !== undefined && health.readyTimeoutMs !== undefined &&
+    parseDuration(readyAfter) > health.readyTimeoutMs
+  ) {
+    throw new UsageError(`--ready-after ${readyAfter} is longer than --ready-timeout`);
+  }
+  return {
+    restart,
+    maxRestarts: maxText === undefined ? DEFAULT_MAX_RESTARTS : Number(maxText),
+    restartDelayMs: delay === undefined ? DEFAULT_RESTART_DELAY_MS : parseDuration(delay),
+    retry,
+    ...(readyAfter !== undefined ? { readyAfterMs: parseDuration(readyAfter) } : {}),
+    ...(readyTcp !== undefined ? { readyTcp } : {}),
+    ...(readyFile !== undefined ? { readyFile: absolutePath(readyFile) } : {}),
+    tracking,
+    ...parseForkingOptions(flags),
+    ...health,
+  };
+}
+
+/** The forking fields of the service options (none without `--forking`). */
+function parseForkingOptions(flags: Flags): Partial<ServiceOptions> {
+  const forking = flags.forking === true;
+  const main = str(flags, "main-pidfile");
+  if (!forking) {
+    if (main !== undefined) throw new UsageError("--main-pidfile needs --forking");
+    return {};
+  }
+  if (main === "") throw new UsageError("--main-pidfile needs a file name");
+  return {
+    forking: true,
+    ...(main !== undefined ? { mainPidfile: absolutePath(main) } : {}),
+  };
+}
+
+/** A duration option; the error names the option. */
+function durationOption(flags: Flags, key: string): number | undefined {
+  const text = str(flags, key);
+  if (text === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    throw new UsageError(`bad --${key} '${text}' (use e.g. 500ms, 10s, 2m)`);
+  }
+  if (ms < 10) throw new UsageError(`bad --${key} '${text}': use at least 10ms`);
+  return ms;
+}
+
+/** `--ready-notify`, `--ready-fd`, `--ready-timeout`, `--watchdog`, `--log-max-size`, `--log-keep`. */
+function parseHealthOptions(flags: Flags): Partial<ServiceOptions> {
+  const out: Partial<ServiceOptions> = {};
+  if (flags["ready-notify"] === true) out.readyNotify = true;
+  const fd = str(flags, "ready-fd");
+  if (fd !== undefined) out.readyFd = parseReadyFd(fd);
+  const timeout = durationOption(flags, "ready-timeout");
+  if (timeout !== undefined) out.readyTimeoutMs = timeout;
+  const watchdog = durationOption(flags, "watchdog");
+  if (watchdog !== undefined) out.watchdogMs = watchdog;
+  const size = str(flags, "log-max-size");
+  const keep = str(flags, "log-keep");
+  if (size !== undefined) out.logMaxBytes = parseSize(size);
+  if (keep !== undefined) {
+    if (size === undefined) throw new UsageError("--log-keep needs --log-max-size");
+    if (!/^\d{1,4}$/.test(keep) || Number(keep) > 1000) {
+      throw new UsageError(`bad --log-keep '${keep}' (use a number from 0 to 1000)`);
+    }
+    out.logKeep = Number(keep);
+  } else if (size !== undefined) out.logKeep = DEFAULT_LOG_KEEP;
+  return out;
+}
+
+/** `--env` as a record; UsageError for a malformed `KEY=VALUE` or key. */
+function parseEnv(env: Record<string, string> | string[] | undefined): Record<string, string> {
+  const pairs = Array.isArray(env) ? env : Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
+  const out: Record<string, string> = {};
+  for (const kv of pairs) {
+    const eq = kv.indexOf("=");
+    const key = eq < 0 ? "" : kv.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new UsageError(`bad --env '${kv}' (use KEY=VALUE)`);
+    }
+    out[key] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * A `--user` resolved: its name, uid, primary gid and supplementary groups.
+ *
+ * @example
+ * ```ts
+ * import { resolveUser } from "./supervisor_config.ts";
+ * const user = resolveUser("root");
+ * console.log(user.uid, user.gid, user.groups);
+ * ```
+ */
+export interface ResolvedUser {
+  /** The user name (or the uid as given when /etc/passwd does not know it). */
+  name: string;
+  /** The user id. */
+  uid: number;
+  /** The primary group id. */
+  gid: number;
+  /** The groups of /etc/group that list the user, as initgroups(3) would set them. */
+  groups: number[];
+}
+
+/**
+ * Resolve a user (name or uid) through /etc/passwd and /etc/group. Throws
+ * {@linkcode PidkitError} for an unknown name.
+ *
+ * @example
+ * ```ts
+ * import { resolveUser } from "./supervisor_config.ts";
+ * console.log(resolveUser("0").uid); // 0
+ * ```
+ */
+export function resolveUser(user: string): ResolvedUser {
+  const passwd = readOrEmpty("/etc/passwd"); // without it: numeric ids only
+  for (const line of passwd.split("\n")) {
+    const f = line.split(":");
+    if (f.length < 4) continue;
+    if (f[0] === user || f[2] === user) {
+      const gid = Number(f[3]);
+      return { name: f[0], uid: Number(f[2]), gid, groups: groupsOf(f[0], gid) };
+    }
+  }
+  if (/^\d+$/.test(user)) return { name: user, uid: Number(user), gid: Number(user), groups: [] };
+  throw new PidkitError(`unknown user '${user}'`);
+}
+
+/** The primary gid and every group of /etc/group whose member list names `name`. */
+function groupsOf(name: string, gid: number): number[] {
+  const groups = new Set<number>();
+  for (const line of readOrEmpty("/etc/group").split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 4 && /^\d+$/.test(f[2]) && f[3].split(",").includes(name)) {
+      groups.add(Number(f[2]));
+    }
+  }
+  if (groups.size > 0) groups.add(gid);
+  return [...groups].sort((a, b) => a - b);
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Build the supervisor configuration of service `name` running `command`
+ * (`start`, and `run` with `foreground: true`). Checks everything first
+ * ({@linkcode UsageError} for a bad option, {@linkcode PidkitError} for a
+ * missing program, cwd or user); only then makes the run directory.
+ *
+ * @example
+ * ```ts
+ * import { buildSupervisorConfig } from "./supervisor_config.ts";
+ * const config = buildSupervisorConfig("web", ["sleep", "60"], {
+ *   dir: "/tmp/pidkit-example",
+ *   readyAfter: "1s",
+ * });
+ * console.log(config.pidfile); // "/tmp/pidkit-example/web.pid"
+ * ```
+ */
+export function buildSupervisorConfig(
+  name: string,
+  command: string[],
+  options: LaunchOptions & { foreground?: boolean } = {},
+): SupervisorConfig {
+  const flags = flagsOf(options);
+  validateName(name);
+  const serviceOptions = parseServiceOptions(flags);
+  const env = parseEnv(options.env);
+  const cwd = absolutePath(str(flags, "cwd") ?? Deno.cwd());
+  let cwdInfo: Deno.FileInfo | undefined;
+  try {
+    cwdInfo = Deno.statSync(cwd);
+  } catch { /* reported below */ }
+  if (!cwdInfo?.isDirectory) throw new PidkitError(`--cwd ${cwd} is not a directory`);
+  const userText = str(flags, "user");
+  const user = userText === undefined ? undefined : resolveUser(userText);
+  if (user && Deno.uid() !== 0 && Deno.uid() !== user.uid) {
+    throw new PidkitError(`--user ${userText} needs root`);
+  }
+  if (command.length === 0) throw new UsageError("missing the command to run");
+  checkProgram(command[0], { cwd, path: env.PATH ?? Deno.env.get("PATH") });
+  const logOption = str(flags, "log");
+  const pidfileOption = str(flags, "pidfile");
+  if (serviceOptions.mainPidfile !== undefined) {
+    const planned = pidfileOption
+      ? absolutePath(pidfileOption)
+      : servicePaths(resolveRunDir({ dir: str(flags, "dir") }), name).pidfile;
+    checkMainPidfile(serviceOptions.mainPidfile, {
+      pidfile: planned,
+      uid: user?.uid,
+      gid: user?.gid,
+    });
+  }
+  const dir = resolveRunDir({ dir: str(flags, "dir"), create: true });
+  const paths = servicePaths(dir, name);
+  const pidfile = pidfileOption ? absolutePath(pidfileOption) : paths.pidfile;
+  const foreground = options.foreground === true;
+  if (serviceOptions.logMaxBytes !== undefined) {
+    checkRotatable(logOption ? absolutePath(logOption) : foreground ? undefined : "");
+  }
+  return {
+    name,
+    dir,
+    pidfile,
+    state: paths.state,
+    ...(logOption ? { log: absolutePath(logOption) } : foreground ? {} : { log: paths.log }),
+    control: controlPath(dir, name),
+    command,
+    cwd,
+    env,
+    ...(user ? { user } : {}),
+    options: serviceOptions,
+  };
+}
+
+/** `--log-max-size` needs a regular log file (`""`: the default DIR/NAME.log). */
+function checkRotatable(log: string | undefined): void {
+  if (log === undefined) throw new UsageError("--log-max-size needs a log file (--log FILE)");
+  if (log === "") return;
+  try {
+    if (!Deno.statSync(log).isFile) {
+      throw new UsageError(`--log-max-size: ${log} is not a regular file, it cannot be rotated`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+  }
+}
