@@ -50,6 +50,10 @@ export type {
   ServiceList,
   ServiceListEntry,
 } from "./src/service/list_services.ts";
+export { signalService } from "./src/service/signal_service.ts";
+export type { SignalServiceOptions, SignalServiceResult } from "./src/service/signal_service.ts";
+export { waitService } from "./src/service/wait_service.ts";
+export type { WaitServiceOptions } from "./src/service/wait_service.ts";
 export { resolveRunDir } from "./src/service/run_dir.ts";
 export type { RunDirOptions } from "./src/service/run_dir.ts";
 export type { ServicePhase } from "./src/service/inspect_service.ts";

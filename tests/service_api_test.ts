@@ -13,9 +13,11 @@ import {
   ServiceAlreadyRunningError,
   ServiceStartError,
   serviceStatus,
+  signalService,
   startService,
   stopService,
   UsageError,
+  waitService,
 } from "../service.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 import { alive, tempDir } from "./helpers.ts";
@@ -172,4 +174,20 @@ Deno.test("service API: bad names and options throw UsageError before anything i
   await assert.rejects(serviceStatus("..", { dir }), UsageError);
   await assert.rejects(restartService("web", { dir, retry: "KILL/x" }), UsageError);
   assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound);
+});
+
+Deno.test("service API: signalService reaches the whole tree; waitService returns once it ends", async () => {
+  await using s = new Services();
+  const dir = s.dir.path;
+  const name = uniqueName("sig");
+  // A leader and a child; HUP ends both (no trap), so the service exits.
+  await startService(name, ["sh", "-c", "sleep 1000 & wait"], { dir, readyAfter: 0 });
+  await s.state(name);
+  assert.equal(await waitService(name, { dir, timeout: 200 }), false, "running: timed out");
+  await assert.rejects(signalService(name, "NOSUCH", { dir }), UsageError);
+  const sent = await signalService(name, "HUP", { dir });
+  assert.equal(sent.signal, "SIGHUP");
+  assert.equal(sent.processes, 2);
+  assert.equal(await waitService(name, { dir, timeout: 10_000 }), true);
+  await assert.rejects(signalService(name, "HUP", { dir }), /is not running/);
 });

@@ -8,8 +8,12 @@
  *   `cli.ts` beside this module (a `file:` or `https:` URL). `--no-config`
  *   keeps whatever `deno.json` or `package.json` sits in the caller's
  *   directory out of it (pidkit needs no configuration);
- * - a `deno compile`d binary: `Deno.execPath()` is the binary itself and it
- *   takes pidkit's own arguments, so the copy is `BINARY ARGS`.
+ * - a `deno compile`d pidkit: `Deno.execPath()` is the binary itself and it
+ *   takes pidkit's own arguments, so the copy is `BINARY ARGS`;
+ * - somebody else's `deno compile`d program that uses the service API
+ *   (`startService`): the binary is not pidkit and its embedded `cli.ts`
+ *   cannot be run by another process, so the copy is the `pidkit` command
+ *   (`$PIDKIT_BIN`, else `pidkit` on `PATH`).
  *
  * The copy is started through `/bin/sh` with SIGUSR1 ignored, a disposition
  * that survives `exec` (see `sigusr1.ts`).
@@ -39,9 +43,10 @@ const CLI_URL = new URL("../../cli.ts", import.meta.url).href;
  */
 export function selfCommand(args: string[], options: { ignoreUsr1?: boolean } = {}): string[] {
   const exe = Deno.execPath();
-  const argv = isCompiled()
-    ? [exe, ...args]
-    : [exe, "run", "-A", "--no-config", "--quiet", CLI_URL, ...args];
+  let argv: string[];
+  if (!isCompiled()) argv = [exe, "run", "-A", "--no-config", "--quiet", CLI_URL, ...args];
+  else if (Deno.mainModule === CLI_URL) argv = [exe, ...args];
+  else argv = [Deno.env.get("PIDKIT_BIN") || "pidkit", ...args];
   if (options.ignoreUsr1 === false || Deno.build.os === "windows") return argv;
   return ["/bin/sh", "-c", IGNORE_USR1, ...argv];
 }
