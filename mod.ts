@@ -48,7 +48,7 @@ export type { AcquireOptions, HoldStatus, WatchOptions } from "./src/lock/pid_fi
 export { probe, readPidFile, waitForRelease } from "./src/lock/probe.ts";
 export type { ProbeResult, WaitOptions } from "./src/lock/probe.ts";
 export type { PidRecord } from "./src/lock/record.ts";
-export { verifyPidFile } from "./src/lock/pid_file_verdict.ts";
-export type { PidFileVerdict, VerifyOptions } from "./src/lock/pid_file_verdict.ts";
+export { verifyPidFile } from "./src/lock/verify_pid_file.ts";
+export type { PidFileVerdict, VerifyOptions } from "./src/lock/verify_pid_file.ts";
 export type { IdentityOptions } from "./src/os/process_identity.ts";
 export { VERSION } from "./src/os/version.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { becomeSubreaper, OrphanReaper, ownChild } from "../src/os/reaper.ts";
+import { becomeSubreaper, OrphanReaper, ownChild } from "../src/os/orphan_reaper.ts";
 import { spawnTree } from "../tree.ts";
 import { cleanup, median, pidkitTree, survivors } from "./tree_fixture.ts";
 

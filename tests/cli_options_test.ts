@@ -5,7 +5,7 @@
  * what it starts is ended by the PIDs and groups its state files record.
  */
 import assert from "node:assert/strict";
-import { findSetpriv } from "../src/tree/spawn_gated.ts";
+import { findSetpriv } from "../src/tree/find_program.ts";
 import { alive, waitUntil } from "./helpers.ts";
 import { Services, uniqueName } from "./service_dir.ts";
 

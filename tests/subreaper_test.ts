@@ -20,7 +20,7 @@ Deno.test({
     // In a process of its own: the subreaper flag would outlive this test.
     await using tmp = tempDir();
     const script = tmp.join("reaping.ts");
-    const reaperUrl = new URL("../src/os/reaper.ts", import.meta.url).href;
+    const reaperUrl = new URL("../src/os/orphan_reaper.ts", import.meta.url).href;
     Deno.writeTextFileSync(
       script,
       `import { becomeSubreaper, OrphanReaper, ownChild } from ${JSON.stringify(reaperUrl)};
@@ -142,7 +142,7 @@ Deno.test({
   async fn() {
     await using tmp = tempDir();
     const script = tmp.join("steal.ts");
-    const reaperUrl = new URL("../src/os/reaper.ts", import.meta.url).href;
+    const reaperUrl = new URL("../src/os/orphan_reaper.ts", import.meta.url).href;
     Deno.writeTextFileSync(
       script,
       `import { becomeSubreaper, OrphanReaper } from ${JSON.stringify(reaperUrl)};

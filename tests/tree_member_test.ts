@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { spawnTree } from "../src/tree/spawn_tree.ts";
 import { isTreeMember } from "../src/tree/tree_member.ts";
 import { readProcStat } from "../src/os/proc.ts";
-import { ownChild } from "../src/os/reaper.ts";
+import { ownChild } from "../src/os/orphan_reaper.ts";
 import { killQuietly, waitUntil } from "./helpers.ts";
 import { childrenOf } from "./process_view.ts";
 

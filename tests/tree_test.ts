@@ -8,7 +8,7 @@ import {
   type Tracking,
 } from "../tree.ts";
 import { PidkitError, TreeError, UsageError } from "../tree.ts";
-import { findSetpriv } from "../src/tree/spawn_gated.ts";
+import { findSetpriv } from "../src/tree/find_program.ts";
 import { readProcStat } from "../src/os/proc.ts";
 import { alive, FIXTURES, type TempDir, tempDir, waitUntil } from "./helpers.ts";
 import { readableCopy } from "./readable_copy.ts";

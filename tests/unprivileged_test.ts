@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { findSetpriv } from "../src/tree/spawn_gated.ts";
+import { findSetpriv } from "../src/tree/find_program.ts";
 import { Reaper, tempDir } from "./helpers.ts";
 import { readableCopy } from "./readable_copy.ts";
 

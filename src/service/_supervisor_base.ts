@@ -11,7 +11,7 @@ import { messageLine } from "../os/errors.ts";
 import type { PidFile } from "../lock/pid_file.ts";
 import { type ServiceRecord, writeServiceRecord } from "./service_record.ts";
 import { signalNumber } from "../os/signals.ts";
-import type { LogSink } from "./supervisor_log.ts";
+import type { LogSink } from "./log_sink.ts";
 import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
 import type { ProcessTree, RetryStep, TreeExit } from "../tree/process_tree.ts";
 import type { MainProcess } from "./forking.ts";

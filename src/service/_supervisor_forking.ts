@@ -8,7 +8,7 @@
 
 import { formatDuration } from "../os/duration.ts";
 import { type FileMark, READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
-import { tailLines } from "./supervisor_log.ts";
+import { tailLines } from "./log_sink.ts";
 import type { ProcessTree, RetryStep, StopReport } from "../tree/process_tree.ts";
 import { awaitForkingStart, forkingEnded } from "./forking.ts";
 import { family, stopRoots } from "../tree/process_family.ts";

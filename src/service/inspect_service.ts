@@ -22,7 +22,7 @@ import {
 } from "../os/proc.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import type { ProbeResult } from "../lock/pid_file.ts";
-import { judgePidFile, type PidFileVerdict } from "../lock/pid_file_verdict.ts";
+import { judgePidFile, type PidFileVerdict } from "../lock/verify_pid_file.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import { parsePlainPid } from "../lock/record.ts";

@@ -2,7 +2,7 @@
  * Stop the program behind any PID file (`pidkit stop --pidfile FILE`): a
  * pidkit service's PID file, anyone's locked one, or a daemon's unlocked
  * one (verified by the ladder and the identity options; see
- * `pid_file_verdict.ts`). A PID whose lock is free and that fails the
+ * `verify_pid_file.ts`). A PID whose lock is free and that fails the
  * ladder is stale and is never signalled.
  *
  * @module
@@ -10,7 +10,7 @@
 
 import { PidkitError } from "../os/errors.ts";
 import { probe } from "../lock/pid_file.ts";
-import { judgePidFile } from "../lock/pid_file_verdict.ts";
+import { judgePidFile } from "../lock/verify_pid_file.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import { readServiceRecord } from "./service_record.ts";
 import { DEFAULT_RETRY } from "../tree/stop_schedule.ts";

@@ -24,7 +24,7 @@ import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import { describeSurvivor } from "./inspect_service.ts";
 import { cgroupPopulated, removeCgroup } from "../tree/cgroup.ts";
-import { LogSink, pump, tailLines } from "./supervisor_log.ts";
+import { LogSink, pump, tailLines } from "./log_sink.ts";
 import {
   readControl,
   type StopRequest,
@@ -39,12 +39,12 @@ import {
 } from "../tree/process_tree.ts";
 import { spawnTree, type SpawnTreeOptions } from "../tree/spawn_tree.ts";
 import { formatMarker, makeNonce } from "../tree/marker.ts";
-import { findSetpriv } from "../tree/spawn_gated.ts";
+import { findSetpriv } from "../tree/find_program.ts";
 import { signalProcess } from "../os/pidfd.ts";
 import { ServiceHealth } from "./service_health.ts";
 import { isTreeMember } from "../tree/tree_member.ts";
 import { formatDuration } from "../os/duration.ts";
-import { type Adoption, adoptOrphans } from "../os/reaper.ts";
+import { type Adoption, adoptOrphans } from "../os/orphan_reaper.ts";
 import {
   describeExit,
   describeRetry,

@@ -8,7 +8,7 @@
 
 import { PidkitError, UsageError } from "../os/errors.ts";
 import { parseDuration } from "../os/duration.ts";
-import { checkProgram } from "../tree/spawn_gated.ts";
+import { checkProgram } from "../tree/find_program.ts";
 import { absolutePath } from "../os/paths.ts";
 import { parseHostPort } from "./readiness.ts";
 import {

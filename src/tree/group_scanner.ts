@@ -6,7 +6,7 @@
  *
  * A child of a member is a member too (the parent chain), and so is a child
  * of the tree's *adopter*: the process tracking the tree when it is a child
- * subreaper for it (`becomeSubreaper` in `reaper.ts`; the supervisor is),
+ * subreaper for it (`becomeSubreaper` in `orphan_reaper.ts`; the supervisor is),
  * to which the kernel reparents the tree's orphans. So a descendant that
  * clears its environment and calls `setsid` is still found, whether its
  * parent lives on or it was orphaned. Membership is kept once seen (same

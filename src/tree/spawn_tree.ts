@@ -21,9 +21,10 @@ import {
   nameFromProgram,
 } from "./marker.ts";
 import { type ProcessTree, type Tracking, treeOfSpawned, type TreeRef } from "./process_tree.ts";
-import { checkProgram, findSetpriv, spawnGated } from "./spawn_gated.ts";
+import { checkProgram, findSetpriv } from "./find_program.ts";
+import { spawnGated } from "./spawn_gated.ts";
 import { requireProc } from "./_trackers.ts";
-import { ownChild } from "../os/reaper.ts";
+import { ownChild } from "../os/orphan_reaper.ts";
 import { CLOCK_TICKS_PER_SECOND, readProcStat, readUptimeSeconds } from "../os/proc.ts";
 
 /**
@@ -87,7 +88,7 @@ export interface SpawnTreeOptions {
   name?: string;
   /**
    * This process is a child subreaper for the tree (see `becomeSubreaper`
-   * in `reaper.ts`) and spawns nothing else: the orphans the kernel
+   * in `orphan_reaper.ts`) and spawns nothing else: the orphans the kernel
    * reparents to it are members (group tracking), so a descendant that
    * clears its environment and leaves the session is still found.
    */

@@ -13,7 +13,7 @@
 import { findCgroup2 } from "./cgroup.ts";
 import { environHas, isDeadState, readCgroupV2Path, readProcStat } from "../os/proc.ts";
 import type { ProcStat } from "../os/proc.ts";
-import { isOwnChild } from "../os/reaper.ts";
+import { isOwnChild } from "../os/orphan_reaper.ts";
 import type { TreeRef } from "./process_tree.ts";
 import { markerEntry } from "./marker.ts";
 
@@ -49,7 +49,7 @@ export function isTreeMember(ref: TreeRef, pid: number): boolean {
   for (let depth = 0; cur !== undefined && depth < MAX_CHAIN; depth++) {
     if (cur.startTime < ref.startTime) return false;
     if (directMember(ref, cur)) return true;
-    // Reparented to us, the tree's subreaper (reaper.ts), after the leader
+    // Reparented to us, the tree's subreaper (orphan_reaper.ts), after the leader
     // started -- not a child we spawned ourselves (another tree's leader).
     if (cur.ppid === Deno.pid) return !isOwnChild(cur.pid);
     cur = readProcStat(cur.ppid);

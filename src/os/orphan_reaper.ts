@@ -48,7 +48,7 @@ const own = new Set<number>();
  *
  * @example
  * ```ts
- * import { ownChild } from "./reaper.ts";
+ * import { ownChild } from "./orphan_reaper.ts";
  * const child = new Deno.Command("true").spawn();
  * ownChild(child);
  * await child.status;
@@ -73,7 +73,7 @@ export function isOwnChild(pid: number): boolean {
  *
  * @example
  * ```ts
- * import { becomeSubreaper } from "./reaper.ts";
+ * import { becomeSubreaper } from "./orphan_reaper.ts";
  * const why = becomeSubreaper();
  * if (why) console.error(`not a subreaper: ${why}`);
  * ```
@@ -136,7 +136,7 @@ function ownSession(): number | undefined {
  *
  * @example
  * ```ts
- * import { OrphanReaper } from "./reaper.ts";
+ * import { OrphanReaper } from "./orphan_reaper.ts";
  * const reaper = new OrphanReaper({ onReaped: (r) => console.log("reaped", r.pid) });
  * const why = reaper.start();
  * if (why) console.error(`not reaping orphans: ${why}`);
@@ -241,7 +241,7 @@ export interface Adoption {
  *
  * @example
  * ```ts
- * import { adoptOrphans } from "./reaper.ts";
+ * import { adoptOrphans } from "./orphan_reaper.ts";
  * const { reaper, problem } = adoptOrphans();
  * if (problem) console.error(`orphans: ${problem}`);
  * reaper?.stop();
