@@ -139,7 +139,9 @@ Deno.test("deno compile builds a binary that runs (skips where denort cannot be 
   await using dir = tempDir();
   const bin = dir.join("pidkit");
   const compile = await new Deno.Command(Deno.execPath(), {
-    args: ["compile", "-A", "--quiet", "--output", bin, CLI],
+    // As `deno task compile` does: the commands are imported lazily
+    // (src/cli/lazy_import.ts), so src/ must be embedded explicitly.
+    args: ["compile", "-A", "--quiet", "--include", `${ROOT}/src/`, "--output", bin, CLI],
     stdout: "piped",
     stderr: "piped",
     env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
@@ -159,4 +161,11 @@ Deno.test("deno compile builds a binary that runs (skips where denort cannot be 
   }
   const out = await new Deno.Command(bin, { args: ["--version"], stdout: "piped" }).output();
   assert.deepEqual(new TextDecoder().decode(out.stdout), `pidkit ${config.version}\n`);
+  // A command module loaded lazily is in the binary: status of a missing service is exit 3.
+  const status = await new Deno.Command(bin, {
+    args: ["status", "--dir", dir.path, "nothing"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(status.code, 3, new TextDecoder().decode(status.stderr));
 });

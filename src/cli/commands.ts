@@ -9,6 +9,7 @@
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 import { IDENTITY_OPTIONS } from "./identity_options.ts";
 import { FORKING_OPTIONS } from "./forking_options.ts";
+import { lazyImport } from "./lazy_import.ts";
 
 const dir: OptionSpec = {
   type: "string",
@@ -134,7 +135,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [1, 1],
     serviceCommand: "required",
-    load: () => import("./start.ts"),
+    load: () => lazyImport("./start.ts", import.meta.url),
   },
   {
     name: "run",
@@ -145,7 +146,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { ...launchOptions },
     positionals: [1, 1],
     serviceCommand: "required",
-    load: () => import("./run.ts"),
+    load: () => lazyImport("./run.ts", import.meta.url),
   },
   {
     name: "stop",
@@ -156,7 +157,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, pidfile, ...IDENTITY_OPTIONS, retry, json },
     positionals: [0, 1],
     serviceCommand: "none",
-    load: () => import("./stop.ts"),
+    load: () => lazyImport("./stop.ts", import.meta.url),
   },
   {
     name: "restart",
@@ -167,7 +168,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, retry, json },
     positionals: [1, 1],
     serviceCommand: "none",
-    load: () => import("./restart.ts"),
+    load: () => lazyImport("./restart.ts", import.meta.url),
   },
   {
     name: "status",
@@ -178,7 +179,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, pidfile, ...IDENTITY_OPTIONS, json },
     positionals: [0, 1],
     serviceCommand: "none",
-    load: () => import("./status.ts"),
+    load: () => lazyImport("./status.ts", import.meta.url),
   },
   {
     name: "list",
@@ -189,7 +190,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [0, 0],
     serviceCommand: "none",
-    load: () => import("./list.ts"),
+    load: () => lazyImport("./list.ts", import.meta.url),
   },
   {
     name: "ps",
@@ -200,7 +201,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [1, 1],
     serviceCommand: "none",
-    load: () => import("./ps.ts"),
+    load: () => lazyImport("./ps.ts", import.meta.url),
   },
   {
     name: "logs",
@@ -220,7 +221,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [1, 1],
     serviceCommand: "none",
-    load: () => import("./logs.ts"),
+    load: () => lazyImport("./logs.ts", import.meta.url),
   },
   {
     name: "signal",
@@ -231,7 +232,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [2, 2],
     serviceCommand: "none",
-    load: () => import("./signal.ts"),
+    load: () => lazyImport("./signal.ts", import.meta.url),
   },
   {
     name: "wait",
@@ -251,7 +252,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [0, 1],
     serviceCommand: "none",
-    load: () => import("./wait.ts"),
+    load: () => lazyImport("./wait.ts", import.meta.url),
   },
 ];
 

@@ -11,6 +11,7 @@ import { COMMANDS, findCommand } from "./commands.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { parseOptions } from "./parse_args.ts";
 import type { CommandInput, CommandSpec } from "./spec.ts";
+import { lazyImport } from "./lazy_import.ts";
 
 // help.ts and version.ts (with deno.json) load only when asked for: every
 // module costs start-up time, and `pidkit status` must stay near the runtime floor.
@@ -44,7 +45,10 @@ export async function main(args: string[]): Promise<number> {
   if (first === "help") return await help(args.slice(1));
   // The background supervisor's hidden entry (src/service/supervisor_protocol.ts); not in --help.
   if (first === "__supervise") {
-    return await (await import("../service/supervisor_main.ts")).superviseCommand(args.slice(1));
+    const { superviseCommand } = await lazyImport<
+      typeof import("../service/supervisor_main.ts")
+    >("../service/supervisor_main.ts", import.meta.url);
+    return await superviseCommand(args.slice(1));
   }
   if (first.startsWith("-")) {
     printErr(`pidkit: unknown option '${first}' (see pidkit --help)`);

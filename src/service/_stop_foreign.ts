@@ -13,7 +13,7 @@
  */
 
 import { PidkitError } from "../os/errors.ts";
-import { waitForRelease } from "../lock/pid_file.ts";
+import { waitForRelease } from "../lock/probe.ts";
 import { hasFileOpen, listPids, readProcStat } from "../os/proc.ts";
 import { type ForeignStop, stopRoots, type Target } from "../tree/process_family.ts";
 import { delay } from "../os/delay.ts";

@@ -21,7 +21,7 @@ import {
   readProcStat,
 } from "../os/proc.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
-import type { ProbeResult } from "../lock/pid_file.ts";
+import type { ProbeResult } from "../lock/probe.ts";
 import { judgePidFile, type PidFileVerdict } from "../lock/verify_pid_file.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
@@ -317,7 +317,7 @@ function quickProbe(pidfile: string, state: ServiceRecord | undefined): ProbeRes
  * start-up time.
  */
 async function probe(path: string): Promise<ProbeResult> {
-  return await (await import("../lock/pid_file.ts")).probe(path);
+  return await (await import("../lock/probe.ts")).probe(path);
 }
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { probe } from "../lock/pid_file.ts";
+import { probe } from "../lock/probe.ts";
 import { launchSupervisor } from "./_launch_supervisor.ts";
 import { ServiceAlreadyRunningError, ServiceStartError } from "./service_errors.ts";
 import { buildSupervisorConfig, type LaunchOptions } from "./supervisor_config.ts";

@@ -9,7 +9,7 @@
  */
 
 import { PidkitError } from "../os/errors.ts";
-import { probe } from "../lock/pid_file.ts";
+import { probe } from "../lock/probe.ts";
 import { judgePidFile } from "../lock/verify_pid_file.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import { readServiceRecord } from "./service_record.ts";

@@ -14,7 +14,7 @@ import { requireOwnProc } from "../os/pid_namespace.ts";
 import { PidkitError } from "../os/errors.ts";
 import { formatDuration } from "../os/duration.ts";
 import { delay } from "../os/delay.ts";
-import { PidFile, waitForRelease } from "../lock/pid_file.ts";
+import { waitForRelease } from "../lock/probe.ts";
 import { inspectService, type ServiceInfo } from "./inspect_service.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import { hasFileOpen, isProcessAlive } from "../os/proc.ts";
@@ -302,6 +302,9 @@ async function stopOrphan(
 /** Remove a stale PID file the safe way: take its lock, then release (unlink) it. */
 async function clearStalePidFile(pidfile: string): Promise<void> {
   try {
+    // Only after an orphan's stop: the holder's side of the protocol is not
+    // loaded for an ordinary stop.
+    const { PidFile } = await import("../lock/pid_file.ts");
     const lock = await PidFile.acquire(pidfile, { removeOnExit: false });
     await lock.release();
   } catch { /* someone else holds it now, or it cannot be opened: leave it */ }

@@ -13,7 +13,7 @@
  */
 
 import { PidkitError } from "../os/errors.ts";
-import { waitForRelease } from "../lock/pid_file.ts";
+import { waitForRelease } from "../lock/probe.ts";
 import { Pidfd } from "../os/pidfd.ts";
 import { isProcessAlive } from "../os/proc.ts";
 import type { IdentityOptions } from "../os/process_identity.ts";
