@@ -143,3 +143,40 @@ Deno.test("supervisor SIGKILLed: status says orphaned (exit 0), list and ps stil
   const [gone, s3] = await statusJson(dir, "orphan");
   assert.notEqual(gone, 0, JSON.stringify(s3));
 });
+
+Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE), its output waits in the FIFO; stop ends it and removes the FIFO", async () => {
+  await using tmp = tempDir();
+  await using reaper = new Reaper();
+  const dir = tmp.path;
+  const start = await runCli([
+    "start",
+    "--dir",
+    dir,
+    "chat",
+    "--ready-after",
+    "0",
+    "--",
+    "sh",
+    "-c",
+    "i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.02; done",
+  ]);
+  assert.equal(start.code, 0, start.stderr);
+  const [, s] = await statusJson(dir, "chat");
+  reaper.group(s.pid!);
+  reaper.pid(s.pid!);
+  assert.ok(Deno.lstatSync(`${dir}/chat.out`).isFifo);
+  await waitUntil(() => /tick 5\n/.test(Deno.readTextFileSync(`${dir}/chat.log`)), {
+    what: "output in the log",
+  });
+  Deno.kill(s.supervisorPid!, "SIGKILL");
+  // With a pipe to the supervisor the next `echo` would die of SIGPIPE.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(alive(s.pid!), "the service died with its supervisor");
+  const [code, orphaned] = await statusJson(dir, "chat");
+  assert.equal(code, 0);
+  assert.equal(orphaned.state, "orphaned");
+  const stop = await runCli(["stop", "--dir", dir, "chat"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.ok(!alive(s.pid!));
+  assert.throws(() => Deno.lstatSync(`${dir}/chat.out`), Deno.errors.NotFound);
+});

@@ -17,6 +17,7 @@ import type { ProcessTree, RetryStep, TreeExit } from "../tree/process_tree.ts";
 import type { MainProcess } from "./forking.ts";
 import type { Target } from "../tree/process_family.ts";
 import type { ServiceHealth } from "./service_health.ts";
+import type { ServiceOutput } from "./_service_output.ts";
 
 /** How `supervise` (supervisor.ts) runs. */
 export interface SuperviseOptions {
@@ -80,6 +81,8 @@ export class SupervisorBase {
   }
 
   pumps: Promise<void>[] = [];
+  /** The output FIFO the service writes to, when there is one (else pumps). */
+  output?: ServiceOutput;
 
   /** The main process of a `--forking` service and its descendants seen while it lived. */
   main?: MainProcess;
@@ -105,6 +108,7 @@ export class SupervisorBase {
   }
 
   async drain(): Promise<void> {
+    await this.output?.drain();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.all(this.pumps),
@@ -112,6 +116,12 @@ export class SupervisorBase {
     ]);
     clearTimeout(timer);
     this.pumps = [];
+  }
+
+  /** The service has ended for good: its output FIFO goes. */
+  async closeOutput(): Promise<void> {
+    await this.output?.close().catch(() => {});
+    this.output = undefined;
   }
 
   recordExit(exit: TreeExit): void {

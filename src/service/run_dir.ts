@@ -182,6 +182,11 @@ export interface ServicePaths {
   state: string;
   /** `DIR/NAME.log`: the service's output. */
   log: string;
+  /**
+   * `DIR/NAME.out`: the FIFO the service writes its output to and the
+   * supervisor reads (it outlives a supervisor that is killed).
+   */
+  output: string;
 }
 
 /**
@@ -197,7 +202,12 @@ export interface ServicePaths {
  */
 export function servicePaths(dir: string, name: string): ServicePaths {
   validateName(name);
-  return { pidfile: `${dir}/${name}.pid`, state: `${dir}/${name}.json`, log: `${dir}/${name}.log` };
+  return {
+    pidfile: `${dir}/${name}.pid`,
+    state: `${dir}/${name}.json`,
+    log: `${dir}/${name}.log`,
+    output: `${dir}/${name}.out`,
+  };
 }
 
 /**

@@ -164,7 +164,7 @@ export async function stopServiceIn(
     case "stopping":
       return await stopSupervised(dir, name, pidfile, retry, progress, info);
     case "orphaned":
-      return await stopOrphan(name, pidfile, retry, progress, state!);
+      return await stopOrphan(name, dir, pidfile, retry, progress, state!);
     case "unknown":
       throw new PidkitError(`cannot tell whether ${name} runs: ${info.error ?? "unknown error"}`);
     default:
@@ -235,7 +235,7 @@ async function stopSupervised(
     // A tree spawned but not yet recorded when the supervisor died shows as orphaned.
     const again = await inspectService(dir, name).catch(() => undefined);
     if (again?.phase === "orphaned" && again.record?.tree) {
-      return await stopOrphan(name, pidfile, retry, progress, again.record);
+      return await stopOrphan(name, dir, pidfile, retry, progress, again.record);
     }
     const latest = (await readServiceRecord(servicePaths(dir, name).state).catch(() =>
       undefined
@@ -244,7 +244,7 @@ async function stopSupervised(
     const tree = latest?.tree ?? state?.tree;
     const orphan = tree ? await tryAttach(tree) : undefined;
     if (orphan && orphan.members().length > 0) {
-      return await stopOrphan(name, pidfile, retry, progress, latest!);
+      return await stopOrphan(name, dir, pidfile, retry, progress, latest!);
     }
   }
   return {
@@ -269,6 +269,7 @@ async function tryAttach(ref: NonNullable<ServiceRecord["tree"]>) {
 
 async function stopOrphan(
   name: string,
+  dir: string,
   pidfile: string,
   retry: string,
   progress: (event: ServiceStopProgress) => void,
@@ -287,6 +288,7 @@ async function stopOrphan(
     progress({ kind: "end" });
   }
   await clearStalePidFile(pidfile);
+  await removeOutputFifo(servicePaths(dir, name).output);
   return {
     name,
     status: "stopped",
@@ -297,6 +299,13 @@ async function stopOrphan(
     durationMs: report.durationMs,
     survivors: report.survivors,
   };
+}
+
+/** Remove the output FIFO a killed supervisor left (only a FIFO: nothing else at the path). */
+async function removeOutputFifo(path: string): Promise<void> {
+  try {
+    if (Deno.lstatSync(path).isFifo) await Deno.remove(path);
+  } catch { /* gone already */ }
 }
 
 /** Remove a stale PID file the safe way: take its lock, then release (unlink) it. */

@@ -54,6 +54,7 @@ import {
   SupervisorBase,
 } from "./_supervisor_base.ts";
 import { runForking, stopForking } from "./_supervisor_forking.ts";
+import { openServiceOutput } from "./_service_output.ts";
 
 export { describeExit, exitStatus, type SuperviseOptions } from "./_supervisor_base.ts";
 
@@ -121,6 +122,7 @@ class Supervisor extends SupervisorBase {
       return 1;
     } finally {
       await this.health?.close().catch(() => {});
+      await this.closeOutput();
       await this.lock.release().catch(() => {});
       this.adoption.reaper?.reapNow();
       this.adoption.reaper?.stop();
@@ -143,6 +145,18 @@ class Supervisor extends SupervisorBase {
       }
     }
     if (this.adoption.problem) await this.log?.line(`orphans: ${this.adoption.problem}`);
+    if (this.log) {
+      try {
+        this.output = await openServiceOutput(cfg, (bytes) => this.log!.write(bytes));
+      } catch (err) {
+        return await this.fail(`cannot set up ${cfg.name}'s output: ${messageLine(err)}`);
+      }
+      if (this.output === undefined) {
+        await this.log.line(
+          `${cfg.name}'s output goes through a pipe: a service that writes dies with its supervisor`,
+        );
+      }
+    }
     const previous = readPreviousState(cfg.state);
     if (previous) {
       const survivor = await describeSurvivor(cfg.name, previous);
@@ -284,14 +298,18 @@ class Supervisor extends SupervisorBase {
     await this.save({ spawning: formatMarker(cfg.name, nonce), tree: undefined });
     try {
       const prep = await this.health!.prepareSpawn();
-      tree = await spawnTree(prep.wrap(cfg.command), {
+      const command = prep.wrap(cfg.command);
+      const fifo = this.output?.fifo;
+      tree = await spawnTree(fifo ? fifo.wrap(command) : command, {
         nonce,
         cwd: cfg.cwd,
         env: { ...cfg.env, ...prep.env },
         ...(cfg.user ? this.userOptions(cfg.user) : {}),
         stdin: "null",
-        stdout: piped ? "piped" : "inherit",
-        stderr: piped ? "piped" : "inherit",
+        // Through the output FIFO when there is one (the shim opens it);
+        // else a pipe to the log, or our own stdout and stderr (`run`).
+        stdout: this.output ? "null" : piped ? "piped" : "inherit",
+        stderr: this.output ? "null" : piped ? "piped" : "inherit",
         tracking: cfg.options.tracking,
         name: cfg.name,
         adoptOrphans: this.adoption.reaper !== undefined,
