@@ -60,7 +60,8 @@ async function oneRound(
   tally.rounds++;
   await using reaper = new Reaper();
   const args = plan ? [path, plan.step, String(plan.nth)] : [path];
-  const fx = spawnFixture(reaper, "./fixtures/crasher.ts", args);
+  // A name under tests/fixtures/ (spawnFixture joins them), not a module specifier.
+  const fx = spawnFixture(reaper, ["..", "torture", "fixtures", "crasher.ts"].join("/"), args);
   const what = plan ? `at ${plan.step} #${plan.nth}` : "at a random moment";
   try {
     await fx.lines.next(60_000);
