@@ -175,6 +175,11 @@ Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE
   const [code, orphaned] = await statusJson(dir, "chat");
   assert.equal(code, 0);
   assert.equal(orphaned.state, "orphaned");
+  // A start beside the orphan is refused and leaves its output FIFO alone.
+  const again = await runCli(["start", "--dir", dir, "chat", "--", "sleep", "1000"]);
+  assert.equal(again.code, 1, again.stderr);
+  assert.ok(Deno.lstatSync(`${dir}/chat.out`).isFifo);
+  assert.ok(alive(s.pid!));
   const stop = await runCli(["stop", "--dir", dir, "chat"]);
   assert.equal(stop.code, 0, stop.stderr);
   assert.ok(!alive(s.pid!));

@@ -145,6 +145,16 @@ class Supervisor extends SupervisorBase {
       }
     }
     if (this.adoption.problem) await this.log?.line(`orphans: ${this.adoption.problem}`);
+    const previous = readPreviousState(cfg.state);
+    if (previous) {
+      const survivor = await describeSurvivor(cfg.name, previous);
+      if (survivor) {
+        await this.log?.line(`not starting: ${survivor.error}`);
+        return await this.fail(survivor.error, { alreadyRunning: survivor.pid });
+      }
+      await removeStaleCgroup(previous, cfg.name);
+    }
+    // Only now: beside a survivor, its output FIFO is its own and stays.
     if (this.log) {
       try {
         this.output = await openServiceOutput(cfg, (bytes) => this.log!.write(bytes));
@@ -156,15 +166,6 @@ class Supervisor extends SupervisorBase {
           `${cfg.name}'s output goes through a pipe: a service that writes dies with its supervisor`,
         );
       }
-    }
-    const previous = readPreviousState(cfg.state);
-    if (previous) {
-      const survivor = await describeSurvivor(cfg.name, previous);
-      if (survivor) {
-        await this.log?.line(`not starting: ${survivor.error}`);
-        return await this.fail(survivor.error, { alreadyRunning: survivor.pid });
-      }
-      await removeStaleCgroup(previous, cfg.name);
     }
     const now = new Date().toISOString();
     this.state = {
