@@ -117,7 +117,7 @@ Deno.test("16 concurrent starts give exactly one service", async () => {
   assert.deepEqual(markedProcesses(name), []);
 });
 
-Deno.test("supervisor SIGKILLed: status says orphaned and stop kills the whole tree", async () => {
+Deno.test("supervisor SIGKILLed: status says orphaned; run refuses; start adopts (never a second tree); stop kills the whole tree", async () => {
   await using s = new Services();
   const name = uniqueName("orphan");
   const r = await s.cli(["start", name, "--", "sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
@@ -129,36 +129,39 @@ Deno.test("supervisor SIGKILLed: status says orphaned and stop kills the whole t
   await waitUntil(() => !alive(state.supervisor.pid), { what: "supervisor gone" });
   const status = await s.cli(["status", name]);
   assert.match(status.stdout + status.stderr, /orphan/);
-  // Its tree still runs: a new start must not make a second instance, nor
-  // touch the PID file that still names the tree.
   const pidfile = s.dir.join(`${name}.pid`);
   const before = readText(pidfile);
-  const again = await s.cli(["start", name, "--", "sleep", "1000"]);
-  assert.equal(again.code, 1, again.stdout);
-  assert.match(
-    again.stderr,
-    new RegExp(
-      `${name} is already running \\(pid ${state.tree!.pid}, orphaned: its supervisor is gone`,
-    ),
-  );
-  const quiet = await s.cli(["start", name, "--if-not-running", "--", "sleep", "1000"]);
-  assert.equal(quiet.code, 0, quiet.stderr);
-  assert.deepEqual(markedProcesses(name).sort(), [...members].sort(), "no second tree");
-  assert.equal(readText(pidfile), before);
   // No lock to wait on, but the tree runs: wait must not say it stopped.
   const waited = await s.cli(["wait", name, "--timeout", "300ms"]);
   assert.equal(waited.code, 1, waited.stderr);
   assert.match(waited.stderr, /still running after 300ms/);
-  // The same for `run`, the supervisor in the foreground.
+  // `run`, the supervisor in the foreground, refuses beside the orphan.
   const fg = await s.cli(["run", name, "--", "sleep", "1000"]);
   assert.equal(fg.code, 1, fg.stdout);
   assert.match(fg.stderr, /is already running \(pid \d+, orphaned/);
   assert.deepEqual(markedProcesses(name).sort(), [...members].sort(), "no second tree");
   assert.equal(readText(pidfile), before);
+  // A background start adopts it: still "already running", never a second tree.
+  const again = await s.cli(["start", name, "--", "sleep", "1000"]);
+  assert.equal(again.code, 1, again.stdout);
+  assert.match(
+    again.stderr,
+    new RegExp(
+      `${name} is already running \\(pid ${state.tree!.pid}\\); its supervisor was gone, ` +
+        "a new one \\(pid \\d+\\) adopted it",
+    ),
+  );
+  const adopter = (await s.state(name)).supervisor.pid;
+  assert.notEqual(adopter, state.supervisor.pid);
+  const quiet = await s.cli(["start", name, "--if-not-running", "--", "sleep", "1000"]);
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.deepEqual(markedProcesses(name).sort(), [...members].sort(), "no second tree");
+  assert.equal(readText(pidfile), before, "the PID file names the same leader");
+  assert.equal((await s.cli(["status", name])).code, 0);
   const stop = await s.cli(["stop", name]);
   assert.equal(stop.code, 0, stop.stderr);
-  assert.match(stop.stdout, /orphaned/);
   for (const pid of members) assert.ok(!alive(pid), `member ${pid} survived`);
+  assert.ok(!alive(adopter));
   assert.deepEqual(markedProcesses(name), []);
   assert.equal((await s.cli(["status", name])).code, 3);
   assert.equal((await s.cli(["wait", name, "--timeout", "5s"])).code, 0);

@@ -144,7 +144,7 @@ Deno.test("supervisor SIGKILLed: status says orphaned (exit 0), list and ps stil
   assert.notEqual(gone, 0, JSON.stringify(s3));
 });
 
-Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE), its output waits in the FIFO; stop ends it and removes the FIFO", async () => {
+Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE); the next start adopts it and the log goes on without a gap", async () => {
   await using tmp = tempDir();
   await using reaper = new Reaper();
   const dir = tmp.path;
@@ -165,9 +165,9 @@ Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE
   reaper.group(s.pid!);
   reaper.pid(s.pid!);
   assert.ok(Deno.lstatSync(`${dir}/chat.out`).isFifo);
-  await waitUntil(() => /tick 5\n/.test(Deno.readTextFileSync(`${dir}/chat.log`)), {
-    what: "output in the log",
-  });
+  const log = () => Deno.readTextFileSync(`${dir}/chat.log`);
+  const ticks = () => [...log().matchAll(/^tick (\d+)$/gm)].map((m) => Number(m[1]));
+  await waitUntil(() => ticks().length >= 5, { what: "output in the log" });
   Deno.kill(s.supervisorPid!, "SIGKILL");
   // With a pipe to the supervisor the next `echo` would die of SIGPIPE.
   await new Promise((r) => setTimeout(r, 1500));
@@ -175,13 +175,34 @@ Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE
   const [code, orphaned] = await statusJson(dir, "chat");
   assert.equal(code, 0);
   assert.equal(orphaned.state, "orphaned");
-  // A start beside the orphan is refused and leaves its output FIFO alone.
+  const seenBefore = ticks().at(-1)!;
+
+  // The next start (whatever command it names) adopts the orphan: no second instance.
   const again = await runCli(["start", "--dir", dir, "chat", "--", "sleep", "1000"]);
   assert.equal(again.code, 1, again.stderr);
-  assert.ok(Deno.lstatSync(`${dir}/chat.out`).isFifo);
-  assert.ok(alive(s.pid!));
+  assert.match(
+    again.stderr,
+    /chat is already running \(pid \d+\); its supervisor was gone, a new one/,
+  );
+  const [code2, adopted] = await statusJson(dir, "chat");
+  reaper.pid(adopted.supervisorPid!);
+  assert.equal(code2, 0);
+  assert.equal(adopted.state, "running");
+  assert.equal(adopted.pid, s.pid);
+  assert.notEqual(adopted.supervisorPid, s.supervisorPid);
+  const record = JSON.parse(Deno.readTextFileSync(`${dir}/chat.json`));
+  assert.equal(record.command[0], "sh", "the recorded command goes on, not the new one");
+  // What was written while nobody read is in the log, and every tick once, in order.
+  await waitUntil(() => ticks().at(-1)! > seenBefore + 20, { what: "output after the adoption" });
+  const all = ticks();
+  assert.deepEqual(all, all.map((_, i) => i + 1));
+  assert.match(log(), /adopted chat \(pid \d+\): its supervisor \(pid \d+\) was gone/);
+
   const stop = await runCli(["stop", "--dir", dir, "chat"]);
   assert.equal(stop.code, 0, stop.stderr);
   assert.ok(!alive(s.pid!));
+  assert.ok(!alive(adopted.supervisorPid!));
   assert.throws(() => Deno.lstatSync(`${dir}/chat.out`), Deno.errors.NotFound);
+  const [gone] = await statusJson(dir, "chat");
+  assert.equal(gone, 3);
 });

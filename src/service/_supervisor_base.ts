@@ -57,7 +57,8 @@ export function describeRetry(steps: RetryStep[]): string {
 
 /** A supervisor's shared state and bookkeeping (see the module doc). */
 export class SupervisorBase {
-  readonly cfg: SupervisorConfig;
+  /** The configuration; replaced by the recorded one when adopting an orphan. */
+  cfg: SupervisorConfig;
   readonly opts: SuperviseOptions;
   lock?: PidFile;
   log?: LogSink;
@@ -71,6 +72,8 @@ export class SupervisorBase {
   lastExit?: TreeExit;
   /** sd_notify socket, notification fd and watchdog (see service_health.ts). */
   health?: ServiceHealth;
+  /** Taking over an orphaned service (_previous_run.ts) rather than starting one. */
+  adopting = false;
   /** The watchdog fired (or a restart never got ready): the tree's exit counts as a failure. */
   forcedFailure = false;
 

@@ -9,8 +9,7 @@ import { PidkitError } from "../os/errors.ts";
 import { parseRetry } from "../tree/stop_schedule.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import { readServiceRecord } from "./service_record.ts";
-import { controlPath } from "./supervisor_protocol.ts";
-import { resolveUser } from "./supervisor_config.ts";
+import { configFromRecord } from "./supervisor_config.ts";
 import { type ServiceStarted, startConfigured } from "./start_service.ts";
 import { type ServiceStopProgress, stopServiceIn, type StopServiceResult } from "./stop_service.ts";
 
@@ -91,19 +90,9 @@ export async function restartService(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   options.onStopped?.(stopped);
-  const started = await startConfigured({
-    name,
-    dir,
-    pidfile: state.pidfile,
-    state: paths.state,
-    ...(state.log && state.log !== "-" ? { log: state.log } : { log: paths.log }),
-    control: controlPath(dir, name),
-    command: state.command,
-    cwd: state.cwd,
-    env: state.env,
-    ...(state.user ? { user: resolveUser(state.user) } : {}),
-    options: state.options,
-  }, { status: "restarted" });
+  const started = await startConfigured(configFromRecord(dir, name, state), {
+    status: "restarted",
+  });
   // Not started (already running: another start won the race) throws; `ifNotRunning` is off.
   return { ...(started as ServiceStarted), stopped };
 }

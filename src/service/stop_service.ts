@@ -304,7 +304,7 @@ async function stopOrphan(
 /** Remove the output FIFO a killed supervisor left (only a FIFO: nothing else at the path). */
 async function removeOutputFifo(path: string): Promise<void> {
   try {
-    if (Deno.lstatSync(path).isFifo) await Deno.remove(path);
+    if ((await Deno.lstat(path)).isFifo) await Deno.remove(path);
   } catch { /* gone already */ }
 }
 

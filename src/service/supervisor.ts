@@ -21,9 +21,7 @@ import { PidFile } from "../lock/pid_file.ts";
 import { readBootId, readProcStat } from "../os/proc.ts";
 import { type FileMark, markFile, READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
-import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import { describeSurvivor } from "./inspect_service.ts";
-import { cgroupPopulated, removeCgroup } from "../tree/cgroup.ts";
 import { LogSink, pump, tailLines } from "./log_sink.ts";
 import {
   readControl,
@@ -31,12 +29,7 @@ import {
   type SupervisorConfig,
   writeControl,
 } from "./supervisor_protocol.ts";
-import {
-  checkTreeRef,
-  parseRetry,
-  type ProcessTree,
-  type RetryStep,
-} from "../tree/process_tree.ts";
+import { parseRetry, type ProcessTree, type RetryStep } from "../tree/process_tree.ts";
 import { spawnTree, type SpawnTreeOptions } from "../tree/spawn_tree.ts";
 import { formatMarker, makeNonce } from "../tree/marker.ts";
 import { findSetpriv } from "../tree/find_program.ts";
@@ -54,6 +47,14 @@ import {
   SupervisorBase,
 } from "./_supervisor_base.ts";
 import { runForking, stopForking } from "./_supervisor_forking.ts";
+import { configFromRecord } from "./supervisor_config.ts";
+import {
+  adoptedRecord,
+  announceAdoption,
+  orphanToAdopt,
+  readPreviousState,
+  removeStaleCgroup,
+} from "./_previous_run.ts";
 import { openServiceOutput } from "./_service_output.ts";
 
 export { describeExit, exitStatus, type SuperviseOptions } from "./_supervisor_base.ts";
@@ -90,15 +91,24 @@ class Supervisor extends SupervisorBase {
     // A tree left running by a killed predecessor is an instance although
     // the lock is free: refuse before taking over (and so rewriting) the
     // PID file that still names it. Checked again once locked (a race).
-    const early = await this.survivor();
-    if (early) return await this.fail(early.error, { alreadyRunning: early.pid });
+    // A background supervisor adopts an orphan instead (_previous_run.ts):
+    // with the configuration its record holds, not the one it was given.
+    const previous = readPreviousState(cfg.state);
+    const early = previous && await describeSurvivor(cfg.name, previous);
+    if (early) {
+      if (this.opts.foreground || await orphanToAdopt(previous) === undefined) {
+        return await this.fail(early.error, { alreadyRunning: early.pid });
+      }
+      this.adopting = true;
+      this.cfg = configFromRecord(cfg.dir, cfg.name, previous);
+    }
     try {
-      this.lock = await PidFile.acquire(cfg.pidfile, { removeOnExit: false });
+      this.lock = await PidFile.acquire(this.cfg.pidfile, { removeOnExit: false });
     } catch (err) {
       if (err instanceof AlreadyRunningError) {
         const pid = err.pid;
         return await this.fail(
-          `${cfg.name} is already running${pid === undefined ? "" : ` (pid ${pid})`}`,
+          `${this.cfg.name} is already running${pid === undefined ? "" : ` (pid ${pid})`}`,
           { alreadyRunning: pid ?? 0 },
         );
       }
@@ -109,8 +119,8 @@ class Supervisor extends SupervisorBase {
     // reports it too, from /proc).
     this.lock.watch((how) => {
       void this.log?.line(
-        `${cfg.pidfile} was ${how} by another process; ${cfg.name} keeps running ` +
-          `(pidkit restart ${cfg.name} recreates the file)`,
+        `${this.cfg.pidfile} was ${how} by another process; ${this.cfg.name} keeps running ` +
+          `(pidkit restart ${this.cfg.name} recreates the file)`,
       );
     }, { intervalMs: 250 });
     try {
@@ -118,7 +128,7 @@ class Supervisor extends SupervisorBase {
     } catch (err) {
       await this.log?.line(`supervisor error: ${messageLine(err)}`);
       await this.report({ ok: false, error: messageLine(err), reason: "failed" });
-      await this.tree?.stop({ retry: cfg.options.retry }).catch(() => {});
+      await this.tree?.stop({ retry: this.cfg.options.retry }).catch(() => {});
       return 1;
     } finally {
       await this.health?.close().catch(() => {});
@@ -146,13 +156,18 @@ class Supervisor extends SupervisorBase {
     }
     if (this.adoption.problem) await this.log?.line(`orphans: ${this.adoption.problem}`);
     const previous = readPreviousState(cfg.state);
+    let adopted: ProcessTree | undefined;
     if (previous) {
       const survivor = await describeSurvivor(cfg.name, previous);
-      if (survivor) {
+      if (survivor && this.adopting) adopted = await orphanToAdopt(previous);
+      if (survivor && adopted === undefined) {
         await this.log?.line(`not starting: ${survivor.error}`);
         return await this.fail(survivor.error, { alreadyRunning: survivor.pid });
       }
-      await removeStaleCgroup(previous, cfg.name);
+      if (!survivor && this.adopting) {
+        return await this.fail(`${cfg.name}'s orphaned tree ended while being adopted`);
+      }
+      if (!survivor) await removeStaleCgroup(previous, cfg.name);
     }
     // Only now: beside a survivor, its output FIFO is its own and stays.
     if (this.log) {
@@ -168,7 +183,7 @@ class Supervisor extends SupervisorBase {
       }
     }
     const now = new Date().toISOString();
-    this.state = {
+    this.state = adopted ? adoptedRecord(previous!, adopted) : {
       version: 1,
       name: cfg.name,
       phase: "starting",
@@ -192,8 +207,9 @@ class Supervisor extends SupervisorBase {
       return await this.fail(`cannot set up ${cfg.name}: ${messageLine(err)}`);
     }
     if (this.health.socketPath) await this.save({ notifySocket: this.health.socketPath });
+    if (adopted) await announceAdoption(this, adopted, previous!.supervisor);
     let inARow = 0;
-    let first = true;
+    let first = adopted === undefined;
     while (!this.stopping) {
       const startedAt = Date.now();
       // A ready file left by an earlier run must not make this start look ready.
@@ -201,7 +217,8 @@ class Supervisor extends SupervisorBase {
         ? await markFile(cfg.options.readyFile)
         : undefined;
       const spawnedAtMs = Date.now();
-      const tree = await this.spawn(first);
+      const tree = adopted ?? await this.spawn(first);
+      adopted = undefined;
       if (tree === undefined) {
         if (first) return 1;
       } else if (cfg.options.forking) {
@@ -252,12 +269,6 @@ class Supervisor extends SupervisorBase {
       reason: "stopped",
     });
     return this.exitCode();
-  }
-
-  /** The running tree the previous supervisor of this service left, if its state names one. */
-  async survivor(): Promise<{ pid: number; error: string } | undefined> {
-    const previous = readPreviousState(this.cfg.state);
-    return previous ? await describeSurvivor(this.cfg.name, previous) : undefined;
   }
 
   exitCode(): number {
@@ -586,30 +597,4 @@ function schedule(retry: string, first: Deno.Signal): RetryStep[] {
   const i = steps.findIndex((s) => s.signal !== undefined);
   if (i >= 0 && first !== "SIGTERM") steps[i] = { ...steps[i], signal: first };
   return steps;
-}
-
-/** The state the previous supervisor left; undefined when there is none or it cannot be read. */
-function readPreviousState(path: string): ServiceRecord | undefined {
-  try {
-    return readServiceRecordSync(path);
-  } catch {
-    return undefined; // bad content: nothing in it can be trusted
-  }
-}
-
-/**
- * A supervisor that was SIGKILLed could not remove its tree's cgroup; once
- * that tree is gone the empty directory is left. The previous state names
- * it: remove it if the reference passes the checks attachTree makes (a
- * pidkit cgroup inside the cgroup2 hierarchy), is this service's, and the
- * cgroup is empty.
- */
-async function removeStaleCgroup(previous: ServiceRecord, name: string): Promise<void> {
-  const tree = previous.tree;
-  if (tree?.tracking !== "cgroup" || tree.cgroupPath === undefined) return;
-  if (!tree.marker.startsWith(`${name}:`)) return;
-  try {
-    checkTreeRef(tree);
-    if (!cgroupPopulated(tree.cgroupPath)) await removeCgroup(tree.cgroupPath);
-  } catch { /* not a reference to trust, or already gone */ }
 }

@@ -16,7 +16,7 @@ import {
   DEFAULT_RESTART_DELAY_MS,
   parseRestartPolicy,
 } from "./restart_policy.ts";
-import type { ServiceOptions } from "./service_record.ts";
+import type { ServiceOptions, ServiceRecord } from "./service_record.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import { controlPath, type SupervisorConfig } from "./supervisor_protocol.ts";
 import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
@@ -394,4 +394,38 @@ function checkRotatable(log: string | undefined): void {
   } catch (err) {
     if (err instanceof UsageError) throw err;
   }
+}
+
+/**
+ * The configuration a service record says its service was started with:
+ * what `restart` starts again and what a supervisor adopting an orphaned
+ * service goes on with.
+ *
+ * @example
+ * ```ts
+ * import { configFromRecord } from "./supervisor_config.ts";
+ * import { readServiceRecord } from "./service_record.ts";
+ * const record = await readServiceRecord("/tmp/pidkit-example/web.json");
+ * if (record) console.log(configFromRecord("/tmp/pidkit-example", "web", record).command);
+ * ```
+ */
+export function configFromRecord(
+  dir: string,
+  name: string,
+  record: ServiceRecord,
+): SupervisorConfig {
+  const paths = servicePaths(dir, name);
+  return {
+    name,
+    dir,
+    pidfile: record.pidfile,
+    state: paths.state,
+    ...(record.log && record.log !== "-" ? { log: record.log } : { log: paths.log }),
+    control: controlPath(dir, name),
+    command: record.command,
+    cwd: record.cwd,
+    env: record.env,
+    ...(record.user ? { user: resolveUser(record.user) } : {}),
+    options: record.options,
+  };
 }

@@ -1,0 +1,113 @@
+/**
+ * What the previous run of a service left, and what a new supervisor does
+ * with it: its record (readPreviousState), an empty cgroup to remove, and
+ * an orphaned tree to adopt.
+ *
+ * Taking over a service whose supervisor died (SIGKILL, the OOM killer):
+ * the next `start` of that name does not refuse beside the orphaned tree but
+ * starts a supervisor that adopts it. The new supervisor takes the PID
+ * file's lock (so of concurrent starts exactly one adopts), re-attaches the
+ * recorded tree (leader start time, process group, session, cgroup: as
+ * `attachTree` checks them), reads on from the service's output FIFO where
+ * the dead supervisor stopped, rebinds the sd_notify socket at the same path,
+ * and goes on with the recorded command and options: restarts, stop
+ * schedule, watchdog. The adopted leader is not its child, so how it exits
+ * cannot be known: that exit is recorded as unknown (code and signal null)
+ * and counts as a failure for `--restart on-failure`.
+ *
+ * Not adopted (refused as before, `pidkit stop NAME` ends them): `--forking`
+ * services (their main process was found during a start-up this supervisor
+ * did not see), a tree whose supervisor still runs (its PID file was deleted
+ * or replaced), and anything under `pidkit run`.
+ *
+ * @module
+ */
+
+import { isProcessAlive, readProcStat } from "../os/proc.ts";
+import { cgroupPopulated, removeCgroup } from "../tree/cgroup.ts";
+import { attachTree, checkTreeRef, type ProcessTree } from "../tree/process_tree.ts";
+import { survivingTree } from "./inspect_service.ts";
+import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
+import type { SupervisorBase } from "./_supervisor_base.ts";
+
+/** The orphaned tree `previous` names, when a new supervisor may adopt it. */
+export async function orphanToAdopt(previous: ServiceRecord): Promise<ProcessTree | undefined> {
+  if (previous.options.forking) return undefined;
+  const { pid, startTime } = previous.supervisor;
+  if (isProcessAlive(pid, startTime)) return undefined; // not orphaned: its supervisor runs
+  const ref = await survivingTree(previous);
+  if (ref === undefined) return undefined;
+  try {
+    return attachTree(ref);
+  } catch {
+    return undefined; // gone, or a reference that does not check out
+  }
+}
+
+/** The record of an adopted service: the old one, with this supervisor and tree. */
+export function adoptedRecord(previous: ServiceRecord, tree: ProcessTree): ServiceRecord {
+  const now = new Date().toISOString();
+  const { spawning: _spawning, ...rest } = previous;
+  return {
+    ...rest,
+    phase: "running",
+    supervisor: { pid: Deno.pid, startTime: readProcStat("self")?.startTime ?? 0 },
+    tree: tree.ref,
+    updatedAt: now,
+  };
+}
+
+/**
+ * Finish the adoption once the lock, log, output and health are in place:
+ * PID file, state, log line, and `start`'s answer ("already running", with
+ * the news that a new supervisor took it over).
+ */
+export async function announceAdoption(
+  sup: SupervisorBase,
+  tree: ProcessTree,
+  dead: ServiceRecord["supervisor"],
+): Promise<void> {
+  const { cfg } = sup;
+  sup.tree = tree;
+  sup.health?.attach(tree);
+  sup.health?.markReady();
+  const pid = sup.state.mainPid ?? tree.pid;
+  await sup.lock!.update({ pid });
+  await sup.save({});
+  await sup.log?.line(
+    `adopted ${cfg.name} (pid ${tree.pid}): its supervisor (pid ${dead.pid}) was gone; ` +
+      `the exit status of this run will be unknown`,
+  );
+  await sup.report({
+    ok: false,
+    error: `${cfg.name} is already running (pid ${pid}); its supervisor was gone, ` +
+      `a new one (pid ${Deno.pid}) adopted it`,
+    alreadyRunning: pid,
+  });
+}
+
+/** The state the previous supervisor left; undefined when there is none or it cannot be read. */
+export function readPreviousState(path: string): ServiceRecord | undefined {
+  try {
+    return readServiceRecordSync(path);
+  } catch {
+    return undefined; // bad content: nothing in it can be trusted
+  }
+}
+
+/**
+ * A supervisor that was SIGKILLed could not remove its tree's cgroup; once
+ * that tree is gone the empty directory is left. The previous state names
+ * it: remove it if the reference passes the checks attachTree makes (a
+ * pidkit cgroup inside the cgroup2 hierarchy), is this service's, and the
+ * cgroup is empty.
+ */
+export async function removeStaleCgroup(previous: ServiceRecord, name: string): Promise<void> {
+  const tree = previous.tree;
+  if (tree?.tracking !== "cgroup" || tree.cgroupPath === undefined) return;
+  if (!tree.marker.startsWith(`${name}:`)) return;
+  try {
+    checkTreeRef(tree);
+    if (!cgroupPopulated(tree.cgroupPath)) await removeCgroup(tree.cgroupPath);
+  } catch { /* not a reference to trust, or already gone */ }
+}
