@@ -1,9 +1,12 @@
 /**
  * Supervisor crashes: SIGKILL the supervisor at a random moment while
- * `pidkit start`, `pidkit restart` or `pidkit stop` runs. Afterwards
- * `status` must not call a live tree "not running", a `start` while the
- * tree is orphaned must refuse (no second instance), `stop` must end every
- * process of the service, and a new `start` must succeed.
+ * `pidkit start`, `pidkit restart` or `pidkit stop` runs. The service writes
+ * a line every 20 ms. Afterwards `status` must not call a live tree "not
+ * running"; an orphaned tree must stay alive although it writes (its output
+ * goes to a FIFO it holds read-write, never SIGPIPE); a `start` while the tree
+ * is orphaned must adopt it (exit 1 "already running ... adopted", no second
+ * instance, `status` running again); `stop` must end every process of the
+ * service, and a new `start` must succeed.
  *
  * @module
  */
@@ -11,35 +14,39 @@
 import { startTimeOf, tempDir } from "../helpers.ts";
 import { probe } from "../../mod.ts";
 import { readServiceRecordSync } from "../../src/service/service_record.ts";
-import { readProcStat } from "../../src/os/proc.ts";
+import { readCmdline, readProcStat } from "../../src/os/proc.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { randInt, sleep } from "./util.ts";
 
-const TREE = ["sh", "-c", "sleep 600 & sleep 600 & wait"];
+const TREE = ["sh", "-c", "sleep 600 & while :; do echo tick; sleep 0.02; done"];
 const PHASES = ["start", "restart", "stop"] as const;
 
 export const supervisorCrash: Scenario = {
   name: "supervisor-crash",
   shows: "SIGKILL of the supervisor at random moments during start, restart and stop: status " +
-    "never calls a live tree not running, a start while orphaned refuses, stop ends every " +
-    "process, the next start succeeds.",
+    "never calls a live tree not running, a chatty orphan stays alive, a start while orphaned " +
+    "adopts it (no second instance), stop ends every process, the next start succeeds.",
   async run(options) {
     const tally = new Tally();
     const n = rounds(options, 12, 1);
     await using dir = tempDir("pidkit-torture-");
     const prefix = uniquePrefix("sc");
     await using reaper = new ServiceReaper(dir.path, prefix, tally);
+    const counts = { orphaned: 0, adopted: 0 };
     const jobs: { phase: typeof PHASES[number]; i: number }[] = [];
     for (let i = 0; i < n; i++) for (const phase of PHASES) jobs.push({ phase, i });
     // Two rounds at a time (different names): 2 cores.
     for (let k = 0; k < jobs.length; k += 2) {
       await Promise.all(
         jobs.slice(k, k + 2).map(({ phase, i }) =>
-          oneRound(tally, reaper, dir.path, `${prefix}-${phase}-${i}`, phase)
+          oneRound(tally, reaper, dir.path, `${prefix}-${phase}-${i}`, phase, counts)
         ),
       );
     }
+    tally.note(
+      `orphaned after the kill: ${counts.orphaned}, adopted by the next start: ${counts.adopted}`,
+    );
     return tally.result();
   },
 };
@@ -85,6 +92,7 @@ async function oneRound(
   dir: string,
   name: string,
   phase: typeof PHASES[number],
+  counts: { orphaned: number; adopted: number },
 ): Promise<void> {
   tally.rounds++;
   if (phase !== "start") {
@@ -130,10 +138,19 @@ async function oneRound(
     );
   }
   if (state === "orphaned") {
+    counts.orphaned++;
     // The orphaned tree is the running instance: a start now must refuse,
     // not start a second tree (a new session of marked processes).
     const sessions = () => new Set(markedProcesses(name).map((p) => readProcStat(p)?.sid));
     const before = sessions();
+    // It writes a line every 20 ms: with a pipe to the dead supervisor it would be gone by now.
+    // (Not the `sleep 0.02` between lines: those end by themselves.)
+    const orphans = markedProcesses(name).filter((p) => readCmdline(p)?.join(" ") !== "sleep 0.02");
+    await sleep(300);
+    const died = orphans.filter((p) => !markedProcesses(name).includes(p));
+    if (died.length > 0) {
+      tally.violation(`${name}: ${died.length} orphaned processes died after their supervisor`);
+    }
     const dup = await pidkit(["start", name, ...base(dir), "--", ...TREE]);
     reaper.record();
     const added = [...sessions()].filter((sid) => sid !== undefined && !before.has(sid));
@@ -142,6 +159,12 @@ async function oneRound(
         `${name}: start while orphaned exited ${dup.code} with ${added.length} new trees: ` +
           dup.stderr.trim(),
       );
+    }
+    if (/adopted it/.test(dup.stderr)) {
+      counts.adopted++;
+      const now = await pidkit(["status", name, "--dir", dir, "--json"]);
+      const after = JSON.parse(now.stdout || "{}").state;
+      if (after !== "running") tally.violation(`${name}: adopted, but status says ${after}`);
     }
   }
   const stop = await pidkit(["stop", name, "--dir", dir]);
