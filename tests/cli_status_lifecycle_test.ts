@@ -164,7 +164,7 @@ Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE
   const [, s] = await statusJson(dir, "chat");
   reaper.group(s.pid!);
   reaper.pid(s.pid!);
-  assert.ok(Deno.lstatSync(`${dir}/chat.out`).isFifo);
+  assert.ok((await Deno.lstat(`${dir}/chat.out`)).isFifo);
   const log = () => Deno.readTextFileSync(`${dir}/chat.log`);
   const ticks = () => [...log().matchAll(/^tick (\d+)$/gm)].map((m) => Number(m[1]));
   await waitUntil(() => ticks().length >= 5, { what: "output in the log" });
@@ -190,7 +190,7 @@ Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE
   assert.equal(adopted.state, "running");
   assert.equal(adopted.pid, s.pid);
   assert.notEqual(adopted.supervisorPid, s.supervisorPid);
-  const record = JSON.parse(Deno.readTextFileSync(`${dir}/chat.json`));
+  const record = JSON.parse(await Deno.readTextFile(`${dir}/chat.json`));
   assert.equal(record.command[0], "sh", "the recorded command goes on, not the new one");
   // What was written while nobody read is in the log, and every tick once, in order.
   await waitUntil(() => ticks().at(-1)! > seenBefore + 20, { what: "output after the adoption" });

@@ -442,7 +442,9 @@ export function findLockHolders(dev: number, ino: number, mode?: "WRITE" | "READ
     if (entry === undefined || entry.kind !== "FLOCK" || entry.waiting) continue;
     if (entry.device !== device || entry.inode !== ino) continue;
     if (mode !== undefined && entry.mode !== mode) continue;
-    pids.push(entry.pid);
+    // One PID once: a process may hold shared locks through two open files,
+    // and /proc/locks read while locks change can repeat a line.
+    if (!pids.includes(entry.pid)) pids.push(entry.pid);
   }
   return pids;
 }

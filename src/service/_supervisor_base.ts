@@ -139,20 +139,33 @@ export class SupervisorBase {
     this.pendingWrites = [];
   }
 
-  async save(change: Partial<ServiceRecord>): Promise<void> {
+  /** The record writes, one after the other (see {@linkcode SupervisorBase.save}). */
+  #writes: Promise<void> = Promise.resolve();
+
+  /**
+   * Merge `change` into the record and write it. Writes are chained and each
+   * writes the record as it is when its turn comes: two saves in flight at
+   * once (a READY=1 and a MAINPID= from one datagram) could otherwise finish
+   * their atomic renames out of order and leave the older record in the file.
+   */
+  save(change: Partial<ServiceRecord>): Promise<void> {
     const next: ServiceRecord = { ...this.state, ...change, updatedAt: new Date().toISOString() };
     if ("tree" in change && change.tree === undefined) delete next.tree;
     if ("spawning" in change && change.spawning === undefined) delete next.spawning;
     this.state = next;
-    try {
-      await writeServiceRecord(this.cfg.state, this.state);
-    } catch (err) {
-      // A full or read-only run dir must not take the service down: the old
-      // state file stays intact (atomic write), the lock still tells who
-      // runs, and the next save tries again.
-      await this.log?.line(
-        `cannot write ${this.cfg.state}: ${messageLine(err)}; the service keeps running`,
-      );
-    }
+    const write = async () => {
+      try {
+        await writeServiceRecord(this.cfg.state, this.state);
+      } catch (err) {
+        // A full or read-only run dir must not take the service down: the old
+        // state file stays intact (atomic write), the lock still tells who
+        // runs, and the next save tries again.
+        await this.log?.line(
+          `cannot write ${this.cfg.state}: ${messageLine(err)}; the service keeps running`,
+        );
+      }
+    };
+    this.#writes = this.#writes.then(write);
+    return this.#writes;
   }
 }
