@@ -6,7 +6,13 @@
 import assert from "node:assert/strict";
 import { alive, CLI, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
 
-type Status = { state: string; pid: number | null; supervisorPid: number | null; restarts: number };
+type Status = {
+  state: string;
+  pid: number | null;
+  supervisorPid: number | null;
+  restarts: number;
+  lastExit: { code: number | null; signal: string | null; at: string } | null;
+};
 
 async function statusJson(dir: string, name: string): Promise<[number, Status]> {
   const r = await runCli(["status", "--dir", dir, name, "--json"]);
@@ -205,4 +211,46 @@ Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE
   assert.throws(() => Deno.lstatSync(`${dir}/chat.out`), Deno.errors.NotFound);
   const [gone] = await statusJson(dir, "chat");
   assert.equal(gone, 3);
+});
+
+Deno.test("an adopted service that exits: its status is unknown, recorded so, and the supervisor ends", async () => {
+  await using tmp = tempDir();
+  await using reaper = new Reaper();
+  const dir = tmp.path;
+  const go = `${dir}/go`;
+  const start = await runCli([
+    "start",
+    "--dir",
+    dir,
+    "ends",
+    "--ready-after",
+    "0",
+    "--",
+    "sh",
+    "-c",
+    `while [ ! -e ${go} ]; do sleep 0.05; done; exit 5`,
+  ]);
+  assert.equal(start.code, 0, start.stderr);
+  const [, s] = await statusJson(dir, "ends");
+  reaper.group(s.pid!);
+  reaper.pid(s.pid!);
+  Deno.kill(s.supervisorPid!, "SIGKILL");
+  await waitUntil(async () => (await statusJson(dir, "ends"))[1].state === "orphaned", {
+    what: "orphaned",
+  });
+  const adopt = await runCli(["start", "--dir", dir, "ends", "--if-not-running", "--", "true"]);
+  assert.equal(adopt.code, 0, adopt.stderr);
+  const [, adopted] = await statusJson(dir, "ends");
+  reaper.pid(adopted.supervisorPid!);
+  assert.equal(adopted.state, "running");
+  await Deno.writeTextFile(go, "");
+  await waitUntil(() => !alive(adopted.supervisorPid!), { what: "the adopter to end" });
+  const [code, after] = await statusJson(dir, "ends");
+  assert.equal(code, 3);
+  assert.equal(after.lastExit?.code, null, "an adopted leader's status cannot be known");
+  const log = await Deno.readTextFile(`${dir}/ends.log`);
+  assert.match(log, /ends \(pid \d+\) exited with an unknown status/);
+  const human = await runCli(["status", "--dir", dir, "ends"], { env: { NO_COLOR: "1" } });
+  assert.match(human.stdout, /last exit: +status unknown at /);
+  assert.throws(() => Deno.lstatSync(`${dir}/ends.out`), Deno.errors.NotFound);
 });

@@ -39,9 +39,11 @@ export function exitStatus(exit: TreeExit): number {
   return exit.code ?? 1;
 }
 
-/** `code 3` or `signal SIGTERM`. */
+/** `code 3`, `signal SIGTERM`, or `an unknown status`. */
 export function describeExit(exit: { code: number | null; signal: string | null }): string {
-  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+  if (exit.signal) return `signal ${exit.signal}`;
+  // An adopted leader (not our child): the kernel tells only its parent.
+  return exit.code === null ? "an unknown status" : `code ${exit.code}`;
 }
 
 /** A stop schedule as text, e.g. `TERM/10s/KILL/5s`. */

@@ -99,8 +99,14 @@ class Supervisor extends SupervisorBase {
       if (this.opts.foreground || await orphanToAdopt(previous) === undefined) {
         return await this.fail(early.error, { alreadyRunning: early.pid });
       }
+      try {
+        this.cfg = configFromRecord(cfg.dir, cfg.name, previous);
+      } catch (err) { // its recorded user is gone, say
+        return await this.fail(`${early.error}; cannot adopt it: ${messageLine(err)}`, {
+          alreadyRunning: early.pid,
+        });
+      }
       this.adopting = true;
-      this.cfg = configFromRecord(cfg.dir, cfg.name, previous);
     }
     try {
       this.lock = await PidFile.acquire(this.cfg.pidfile, { removeOnExit: false });

@@ -26,6 +26,7 @@
 
 import { CGROUP_PARENT, isInCgroup2 } from "./cgroup.ts";
 import { delay } from "../os/delay.ts";
+import { Pidfd } from "../os/pidfd.ts";
 import { TreeError } from "../os/errors.ts";
 import { cgroupLeaf, isTreeCgroup, parseMarker } from "./marker.ts";
 import {
@@ -311,7 +312,19 @@ export class ProcessTree implements AsyncDisposable {
   }
 
   async #watchLeader(): Promise<TreeExit> {
-    while (this.#leaderAlive()) await delay(20);
+    // A pidfd (readable on exit) where there is one: an attached tree may be
+    // watched for days (a supervisor that adopted it), not polled 50 times a
+    // second. It is opened before the start time is checked, so it is the
+    // recorded leader's.
+    const fd = Pidfd.open(this.pid);
+    try {
+      while (this.#leaderAlive()) {
+        if (fd instanceof Pidfd) await fd.waitExit(1000);
+        else await delay(20);
+      }
+    } finally {
+      if (fd instanceof Pidfd) fd.close();
+    }
     return { success: false, code: null, signal: null };
   }
 
