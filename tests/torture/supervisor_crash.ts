@@ -1,6 +1,7 @@
 /**
  * Supervisor crashes: SIGKILL the supervisor at a random moment while
- * `pidkit start`, `pidkit restart` or `pidkit stop` runs. The service writes
+ * `pidkit start`, `pidkit restart` or `pidkit stop` runs, or while the service
+ * just runs (so every such round leaves an orphan). The service writes
  * a line every 20 ms. Afterwards `status` must not call a live tree "not
  * running"; an orphaned tree must stay alive although it writes (its output
  * goes to a FIFO it holds read-write, never SIGPIPE); a `start` while the tree
@@ -20,11 +21,13 @@ import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util
 import { randInt, sleep } from "./util.ts";
 
 const TREE = ["sh", "-c", "sleep 600 & while :; do echo tick; sleep 0.02; done"];
-const PHASES = ["start", "restart", "stop"] as const;
+/** `run`: the kill lands while the service runs and nothing else happens (an orphan for sure). */
+const PHASES = ["start", "restart", "stop", "run"] as const;
 
 export const supervisorCrash: Scenario = {
   name: "supervisor-crash",
-  shows: "SIGKILL of the supervisor at random moments during start, restart and stop: status " +
+  shows: "SIGKILL of the supervisor at random moments during start, restart, stop and while it " +
+    "runs: status " +
     "never calls a live tree not running, a chatty orphan stays alive, a start while orphaned " +
     "adopts it (no second instance), stop ends every process, the next start succeeds.",
   async run(options) {
@@ -107,7 +110,9 @@ async function oneRound(
     ? ["start", name, ...base(dir), "--", ...TREE]
     : phase === "restart"
     ? ["restart", name, "--dir", dir]
-    : ["stop", name, "--dir", dir];
+    : phase === "stop"
+    ? ["stop", name, "--dir", dir]
+    : ["status", name, "--dir", dir];
   const running = pidkit(cmd);
   const killed = await killSupervisorAfter(dir, name, randInt(0, phase === "stop" ? 150 : 400));
   const out = await running;
