@@ -101,10 +101,16 @@ async function holderOf(held: Held, path: string): Promise<number | undefined> {
 export function liveHolder(dev: number, ino: number): number | undefined {
   // A /proc of another PID namespace numbers processes differently: no PID from it.
   if (!procIsOurs()) return undefined;
-  try {
-    for (const pid of findLockHolders(dev, ino, "WRITE")) if (isProcessAlive(pid)) return pid;
-  } catch {
-    // No /proc (not Linux) or no permission to read it (Deno without -A).
+  // The kernel generates /proc/locks a page at a time, indexing into a list
+  // that other processes' locks join and leave meanwhile: a line can be
+  // skipped (or repeated). Seen under the parallel test suite: a live holder
+  // missing from one read. A miss is read again, twice at most.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      for (const pid of findLockHolders(dev, ino, "WRITE")) if (isProcessAlive(pid)) return pid;
+    } catch {
+      return undefined; // no /proc (not Linux) or no permission to read it (Deno without -A)
+    }
   }
   return undefined;
 }
