@@ -454,3 +454,31 @@ Deno.test("--ready-notify after a restart: starting until READY=1; a restart tha
   assert.match(log, /giving up on .* after 2 restarts/);
   await assertNothingLeft(svc, name);
 });
+
+Deno.test("an adopted service keeps its notify socket and watchdog: STATUS= reaches the new supervisor, pings keep it alive", async () => {
+  await using svc = new Services();
+  const name = uniqueName("adoptdog");
+  const ping = `${SENDER.join(" ")} send:WATCHDOG=1 send:STATUS=ping-$i`;
+  const first = await svc.start(name, ["--ready-notify", "--watchdog", "1s"], [
+    "sh",
+    "-c",
+    `${SENDER.join(" ")} ready; i=0; while :; do i=$((i+1)); ${ping}; sleep 0.2; done`,
+  ]);
+  Deno.kill(first.supervisor.pid, "SIGKILL");
+  await waitUntil(() => !alive(first.supervisor.pid), { what: "the supervisor to die" });
+  const adopt = await svc.cli(["start", name, "--", "true"]);
+  assert.match(adopt.stderr, /adopted it/);
+  const adopted = await svc.state(name);
+  assert.notEqual(adopted.supervisor.pid, first.supervisor.pid);
+  const seen = async () => JSON.parse((await svc.cli(["status", name, "--json"])).stdout);
+  const before = (await seen()).statusText;
+  // Three watchdog periods later it still runs, and STATUS= moved on through the new socket.
+  await new Promise((r) => setTimeout(r, 3000));
+  const now = await seen();
+  assert.equal(now.state, "running");
+  assert.equal(now.pid, first.tree!.pid);
+  assert.notEqual(now.statusText, before);
+  assert.doesNotMatch(await logText(svc, name), /watchdog timeout/);
+  assert.equal((await svc.cli(["stop", name])).code, 0);
+  await assertNothingLeft(svc, name);
+});
