@@ -8,7 +8,7 @@
  * read-write as the service's stdout and stderr, so the service itself
  * always counts as a reader: no SIGPIPE, ever. While no supervisor reads,
  * output stays in the pipe's buffer (raised to {@linkcode OUTPUT_PIPE_SIZE}
- * with `F_SETPIPE_SZ` where the kernel allows it, 64 KiB otherwise); beyond
+ * with `F_SETPIPE_SZ` for root, the kernel's 64 KiB for anyone else); beyond
  * that the service blocks in `write` until a supervisor reads again, and the
  * next supervisor continues exactly where the last one stopped
  * (deno-runtime-facts section 16).
@@ -105,7 +105,11 @@ export class OutputFifo {
     }
     // Read-write: never blocks in open, never sees EOF when a writer leaves.
     const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-    lib.fcntl(fd, F_SETPIPE_SZ, BigInt(OUTPUT_PIPE_SIZE)); // EPERM over the limit: keep the default
+    // Only root: an unprivileged user's pipe buffers count against
+    // /proc/sys/fs/pipe-user-pages-soft (64 MiB); 64 services at 1 MiB would
+    // reach it, and past it every new pipe of that user, pidkit's or not, is
+    // cut to a few KiB. Root (CAP_SYS_RESOURCE) is not counted.
+    if (Deno.uid() === 0) lib.fcntl(fd, F_SETPIPE_SZ, BigInt(OUTPUT_PIPE_SIZE)); // EPERM: default
     const size = lib.fcntl(fd, F_GETPIPE_SZ, 0n);
     return new OutputFifo(path, fd, size, options.poller, options.onOutput);
   }
