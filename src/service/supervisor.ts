@@ -445,8 +445,9 @@ class Supervisor extends SupervisorBase {
     this.forcedFailure = true;
     const main = this.state.mainPid ?? tree.pid;
     // Through a pidfd (src/os/pidfd.ts): a main process that is not our child
-    // (MAINPID=, --forking) may die and its PID be reused meanwhile.
-    if (main === tree.pid) trySignalChild(tree, "SIGABRT");
+    // (MAINPID=, --forking, an adopted leader) may die and its PID be reused
+    // meanwhile; the leader is checked by its recorded start time.
+    if (main === tree.pid) signalProcess({ pid: main, startTime: tree.ref.startTime }, "SIGABRT");
     else signalProcess({ pid: main }, "SIGABRT", () => isTreeMember(tree.ref, main));
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([tree.status, new Promise((r) => timer = setTimeout(r, ABORT_GRACE_MS))]);
@@ -588,13 +589,6 @@ class Supervisor extends SupervisorBase {
     }
     this.tree = undefined;
   }
-}
-
-/** Signal the tree's leader (our own child: its PID cannot be reused before we reap it). */
-function trySignalChild(tree: ProcessTree, sig: Deno.Signal): void {
-  try {
-    Deno.kill(tree.pid, sig);
-  } catch { /* already gone */ }
 }
 
 /** The schedule `retry`, starting with `first` instead of its first signal. */
