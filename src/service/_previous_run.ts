@@ -30,11 +30,18 @@ import { survivingTree } from "./inspect_service.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import type { SupervisorBase } from "./_supervisor_base.ts";
 
-/** The orphaned tree `previous` names, when a new supervisor may adopt it. */
-export async function orphanToAdopt(previous: ServiceRecord): Promise<ProcessTree | undefined> {
-  if (previous.options.forking) return undefined;
+/**
+ * Whether a tree `previous` names, once found alive, is an orphan a new
+ * supervisor may adopt: its supervisor is gone, and it is not `--forking`.
+ */
+export function adoptable(previous: ServiceRecord): boolean {
   const { pid, startTime } = previous.supervisor;
-  if (isProcessAlive(pid, startTime)) return undefined; // not orphaned: its supervisor runs
+  return !previous.options.forking && !isProcessAlive(pid, startTime);
+}
+
+/** The orphaned tree `previous` names, attached, when a new supervisor may adopt it. */
+export async function orphanToAdopt(previous: ServiceRecord): Promise<ProcessTree | undefined> {
+  if (!adoptable(previous)) return undefined;
   const ref = await survivingTree(previous);
   if (ref === undefined) return undefined;
   try {

@@ -9,57 +9,28 @@
  * @module
  */
 
-import { FdPoller } from "../os/fd_poller.ts";
+import type { FdPoller } from "../os/fd_poller.ts";
 import { OutputFifo, type OutputHandler } from "./output_fifo.ts";
 import type { SupervisorConfig } from "./supervisor_protocol.ts";
 import { servicePaths } from "./run_dir.ts";
 
-/** A service's output FIFO and the poller that reads it. */
-export class ServiceOutput {
-  /** The FIFO; its `wrap` puts the command behind the shim that opens it. */
-  readonly fifo: OutputFifo;
-  readonly #poller: FdPoller;
-
-  constructor(fifo: OutputFifo, poller: FdPoller) {
-    this.fifo = fifo;
-    this.#poller = poller;
-  }
-
-  /** Hand over what is buffered now (the tree has exited). */
-  drain(): Promise<void> {
-    return this.fifo.drain();
-  }
-
-  /** The service has ended: stop reading, remove the FIFO. */
-  async close(): Promise<void> {
-    await this.fifo.remove();
-    await this.#poller.close();
-  }
-}
-
 /**
- * The output FIFO of service `cfg.name`, handing its bytes to `onOutput`;
- * `undefined` where only a pipe will do. Throws when something else is at
- * the FIFO's path (it is left alone).
+ * The output FIFO of service `cfg.name`, read by the supervisor's `poller`
+ * and handed to `onOutput`; `undefined` where only a pipe will do (no
+ * poller: no FFI). Throws when something else is at the FIFO's path (it is
+ * left alone).
  */
 export async function openServiceOutput(
   cfg: Pick<SupervisorConfig, "dir" | "name" | "user">,
+  poller: FdPoller | undefined,
   onOutput: OutputHandler,
-): Promise<ServiceOutput | undefined> {
-  if (cfg.user && !canReach(cfg.dir, cfg.user)) return undefined;
-  const poller = FdPoller.create();
-  if (poller === undefined) return undefined;
-  try {
-    const fifo = await OutputFifo.open(servicePaths(cfg.dir, cfg.name).output, {
-      poller,
-      onOutput,
-      ...(cfg.user ? { uid: cfg.user.uid, gid: cfg.user.gid } : {}),
-    });
-    return new ServiceOutput(fifo, poller);
-  } catch (err) {
-    await poller.close();
-    throw err;
-  }
+): Promise<OutputFifo | undefined> {
+  if (poller === undefined || (cfg.user && !canReach(cfg.dir, cfg.user))) return undefined;
+  return await OutputFifo.open(servicePaths(cfg.dir, cfg.name).output, {
+    poller,
+    onOutput,
+    ...(cfg.user ? { uid: cfg.user.uid, gid: cfg.user.gid } : {}),
+  });
 }
 
 /** Whether `user` may search `dir` (by its mode bits; supplementary groups not counted). */

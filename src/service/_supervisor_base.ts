@@ -14,10 +14,12 @@ import { signalNumber } from "../os/signals.ts";
 import type { LogSink } from "./log_sink.ts";
 import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
 import type { ProcessTree, RetryStep, TreeExit } from "../tree/process_tree.ts";
+import { parseRetry } from "../tree/stop_schedule.ts";
 import type { MainProcess } from "./forking.ts";
 import type { Target } from "../tree/process_family.ts";
 import type { ServiceHealth } from "./service_health.ts";
-import type { ServiceOutput } from "./_service_output.ts";
+import type { FdPoller } from "../os/fd_poller.ts";
+import type { OutputFifo } from "./output_fifo.ts";
 
 /** How `supervise` (supervisor.ts) runs. */
 export interface SuperviseOptions {
@@ -57,6 +59,14 @@ export function describeRetry(steps: RetryStep[]): string {
   ).join("/");
 }
 
+/** The schedule `retry`, starting with `first` instead of its first signal. */
+export function schedule(retry: string, first: Deno.Signal): RetryStep[] {
+  const steps = parseRetry(retry);
+  const i = steps.findIndex((s) => s.signal !== undefined);
+  if (i >= 0 && first !== "SIGTERM") steps[i] = { ...steps[i], signal: first };
+  return steps;
+}
+
 /** A supervisor's shared state and bookkeeping (see the module doc). */
 export class SupervisorBase {
   /** The configuration; replaced by the recorded one when adopting an orphan. */
@@ -87,7 +97,12 @@ export class SupervisorBase {
 
   pumps: Promise<void>[] = [];
   /** The output FIFO the service writes to, when there is one (else pumps). */
-  output?: ServiceOutput;
+  output?: OutputFifo;
+  /**
+   * The one poll(2) loop of this supervisor: the output FIFO, the notify
+   * socket and the --ready-fd FIFO; undefined without FFI.
+   */
+  poller?: FdPoller;
 
   /** The main process of a `--forking` service and its descendants seen while it lived. */
   main?: MainProcess;
@@ -125,7 +140,7 @@ export class SupervisorBase {
 
   /** The service has ended for good: its output FIFO goes. */
   async closeOutput(): Promise<void> {
-    await this.output?.close().catch(() => {});
+    await this.output?.remove();
     this.output = undefined;
   }
 

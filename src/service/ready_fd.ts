@@ -19,10 +19,9 @@
  * @module
  */
 
-import fs from "node:fs";
 import { PidkitError, UsageError } from "../os/errors.ts";
 import type { FdPoller } from "../os/fd_poller.ts";
-import { cString, libc } from "../os/libc.ts";
+import { OutputFifo } from "./output_fifo.ts";
 
 /** The largest descriptor `--ready-fd` takes. */
 export const MAX_READY_FD = 255;
@@ -83,22 +82,14 @@ export class ReadyFd {
   readonly n: number;
   /** Resolves once the service wrote a newline. */
   readonly ready: Promise<void>;
-  #resolve!: () => void;
-  #isReady = false;
   readonly #dir: string;
-  readonly #fifo: string;
-  readonly #fd: number;
-  readonly #poller: FdPoller;
-  #closed = false;
+  readonly #fifo: OutputFifo;
 
-  private constructor(n: number, dir: string, fd: number, poller: FdPoller) {
+  private constructor(n: number, dir: string, fifo: OutputFifo, ready: Promise<void>) {
     this.n = n;
     this.#dir = dir;
-    this.#fifo = `${dir}/ready`;
-    this.#fd = fd;
-    this.#poller = poller;
-    this.ready = new Promise((r) => this.#resolve = r);
-    poller.watch(fd, () => this.#onReadable());
+    this.#fifo = fifo;
+    this.ready = ready;
   }
 
   /** Make the FIFO (owned by `uid`/`gid` when given) and start watching it. */
@@ -107,20 +98,23 @@ export class ReadyFd {
     options: { poller: FdPoller; uid?: number; gid?: number },
   ): Promise<ReadyFd> {
     shimShell(n); // fail before creating anything
-    const lib = libc();
-    if (lib === undefined) throw new PidkitError("--ready-fd needs FFI on Linux (run with -A)");
     const dir = await Deno.makeTempDir({ prefix: "pidkit-readyfd-" });
-    const fifo = `${dir}/ready`;
     try {
-      if (lib.mkfifo(cString(fifo), 0o600) !== 0) {
-        throw new PidkitError(`cannot create ${fifo} for --ready-fd`);
-      }
-      if (options.uid !== undefined) {
-        await Deno.chown(dir, options.uid, options.gid ?? null);
-        await Deno.chown(fifo, options.uid, options.gid ?? null);
-      }
-      const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-      return new ReadyFd(n, dir, fd, options.poller);
+      if (options.uid !== undefined) await Deno.chown(dir, options.uid, options.gid ?? null);
+      let resolve!: () => void;
+      const ready = new Promise<void>((r) => resolve = r);
+      // The same FIFO held read-write as a service's output (output_fifo.ts):
+      // here only the first newline matters.
+      const fifo = await OutputFifo.open(`${dir}/ready`, {
+        poller: options.poller,
+        ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
+        onOutput: (bytes) => {
+          if (bytes.includes(10)) resolve();
+        },
+      });
+      // The service holds it open once ready: the name is no longer needed.
+      void ready.then(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
+      return new ReadyFd(n, dir, fifo, ready);
     } catch (err) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw err;
@@ -133,34 +127,14 @@ export class ReadyFd {
       shimShell(this.n),
       "-c",
       `exec ${this.n}>"$0" || exit 125; exec "$@"`,
-      this.#fifo,
+      this.#fifo.path,
       ...command,
     ];
   }
 
-  #onReadable(): void {
-    const lib = libc()!;
-    const buf = new Uint8Array(512);
-    for (;;) {
-      const n = Number(lib.read(this.#fd, buf, BigInt(buf.length)));
-      if (n <= 0) return;
-      if (!this.#isReady && buf.subarray(0, n).includes(10)) {
-        this.#isReady = true;
-        this.#resolve();
-        // The service holds it open now: the name is no longer needed.
-        Deno.remove(this.#dir, { recursive: true }).catch(() => {});
-      }
-    }
-  }
-
   /** Stop watching, close the FIFO, remove its directory. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#poller.unwatch(this.#fd);
-    try {
-      fs.closeSync(this.#fd);
-    } catch { /* closed */ }
+    this.#fifo.close();
     try {
       Deno.removeSync(this.#dir, { recursive: true });
     } catch { /* removed once ready */ }

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { FdPoller } from "../os/fd_poller.ts";
+import type { FdPoller } from "../os/fd_poller.ts";
 import { messageLine } from "../os/errors.ts";
 import { MAX_NOTIFY_BYTES, NotifySocket, notifySocketPath, parseNotify } from "./notify_socket.ts";
 import type { ReadyFd } from "./ready_fd.ts";
@@ -55,6 +55,8 @@ export interface HealthHooks {
   onWatchdog(why: string): void;
   /** A tree member named another member as the main process (`MAINPID=`). */
   onMainPid(pid: number): void;
+  /** The supervisor's poller (it closes it); undefined without FFI. */
+  poller: FdPoller | undefined;
 }
 
 /** A readiness condition that the supervisor waits for. */
@@ -128,7 +130,7 @@ export class ServiceHealth {
     const wanted = options.readyNotify || options.readyFd !== undefined ||
       options.watchdogMs !== undefined;
     if (!wanted) return new ServiceHealth(hooks, undefined, undefined, undefined);
-    const poller = FdPoller.create();
+    const poller = hooks.poller;
     if (poller === undefined) {
       const { PidkitError } = await import("../os/errors.ts");
       throw new PidkitError("--ready-notify, --ready-fd and --watchdog need FFI on Linux (-A)");
@@ -145,7 +147,6 @@ export class ServiceHealth {
       try {
         socket = NotifySocket.bind(where.path, hooks.user ?? {});
       } catch (err) {
-        await poller.close();
         if (fallbackDir) Deno.removeSync(fallbackDir, { recursive: true });
         throw err;
       }
@@ -187,7 +188,7 @@ export class ServiceHealth {
     const wdMs = this.#hooks.options.watchdogMs;
     if (wdMs !== undefined) env.WATCHDOG_USEC = String(wdMs * 1000);
     if (this.#hooks.options.readyFd !== undefined && this.#poller) {
-      // Loaded only here: it brings node:fs, which costs every supervisor start-up time.
+      // Loaded only when asked for.
       const { ReadyFd } = await import("./ready_fd.ts");
       this.#readyFd = await ReadyFd.create(this.#hooks.options.readyFd, {
         poller: this.#poller,
@@ -250,7 +251,6 @@ export class ServiceHealth {
     clearTimeout(this.#statusTimer);
     if (this.#socket) this.#poller?.unwatch(this.#socket.fd);
     this.#socket?.close();
-    await this.#poller?.close();
     if (this.#fallbackDir) {
       await Deno.remove(this.#fallbackDir, { recursive: true }).catch(() => {});
     }

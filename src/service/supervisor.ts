@@ -29,7 +29,7 @@ import {
   type SupervisorConfig,
   writeControl,
 } from "./supervisor_protocol.ts";
-import { parseRetry, type ProcessTree, type RetryStep } from "../tree/process_tree.ts";
+import type { ProcessTree } from "../tree/process_tree.ts";
 import { spawnTree, type SpawnTreeOptions } from "../tree/spawn_tree.ts";
 import { formatMarker, makeNonce } from "../tree/marker.ts";
 import { findSetpriv } from "../tree/find_program.ts";
@@ -43,12 +43,14 @@ import {
   describeRetry,
   exitStatus,
   LOG_TAIL_LINES,
+  schedule,
   type SuperviseOptions,
   SupervisorBase,
 } from "./_supervisor_base.ts";
 import { runForking, stopForking } from "./_supervisor_forking.ts";
 import { configFromRecord } from "./supervisor_config.ts";
 import {
+  adoptable,
   adoptedRecord,
   announceAdoption,
   orphanToAdopt,
@@ -56,6 +58,7 @@ import {
   removeStaleCgroup,
 } from "./_previous_run.ts";
 import { openServiceOutput } from "./_service_output.ts";
+import { FdPoller } from "../os/fd_poller.ts";
 
 export { describeExit, exitStatus, type SuperviseOptions } from "./_supervisor_base.ts";
 
@@ -96,7 +99,8 @@ class Supervisor extends SupervisorBase {
     const previous = readPreviousState(cfg.state);
     const early = previous && await describeSurvivor(cfg.name, previous);
     if (early) {
-      if (this.opts.foreground || await orphanToAdopt(previous) === undefined) {
+      // The tree is alive (describeSurvivor found it); it is attached once locked.
+      if (this.opts.foreground || !adoptable(previous)) {
         return await this.fail(early.error, { alreadyRunning: early.pid });
       }
       try {
@@ -139,6 +143,7 @@ class Supervisor extends SupervisorBase {
     } finally {
       await this.health?.close().catch(() => {});
       await this.closeOutput();
+      await this.poller?.close();
       await this.lock.release().catch(() => {});
       this.adoption.reaper?.reapNow();
       this.adoption.reaper?.stop();
@@ -175,10 +180,15 @@ class Supervisor extends SupervisorBase {
       }
       if (!survivor) await removeStaleCgroup(previous, cfg.name);
     }
+    this.poller = FdPoller.create(); // the loop starts with the first descriptor watched
     // Only now: beside a survivor, its output FIFO is its own and stays.
     if (this.log) {
       try {
-        this.output = await openServiceOutput(cfg, (bytes) => this.log!.write(bytes));
+        this.output = await openServiceOutput(
+          cfg,
+          this.poller,
+          (bytes) => this.log!.write(bytes),
+        );
       } catch (err) {
         return await this.fail(`cannot set up ${cfg.name}'s output: ${messageLine(err)}`);
       }
@@ -317,8 +327,7 @@ class Supervisor extends SupervisorBase {
     try {
       const prep = await this.health!.prepareSpawn();
       const command = prep.wrap(cfg.command);
-      const fifo = this.output?.fifo;
-      tree = await spawnTree(fifo ? fifo.wrap(command) : command, {
+      tree = await spawnTree(this.output ? this.output.wrap(command) : command, {
         nonce,
         cwd: cfg.cwd,
         env: { ...cfg.env, ...prep.env },
@@ -374,6 +383,7 @@ class Supervisor extends SupervisorBase {
       phase: () => this.state.phase,
       onWatchdog: () => void this.watchdogFired(),
       onMainPid: (pid) => this.mainPidChanged(pid),
+      poller: this.poller,
     });
   }
 
@@ -589,12 +599,4 @@ class Supervisor extends SupervisorBase {
     }
     this.tree = undefined;
   }
-}
-
-/** The schedule `retry`, starting with `first` instead of its first signal. */
-function schedule(retry: string, first: Deno.Signal): RetryStep[] {
-  const steps = parseRetry(retry);
-  const i = steps.findIndex((s) => s.signal !== undefined);
-  if (i >= 0 && first !== "SIGTERM") steps[i] = { ...steps[i], signal: first };
-  return steps;
 }
