@@ -47,7 +47,8 @@ for (const kind of ["delete", "replace"] as const) {
     }
     const stop = await runCli(["stop", name], { env });
     assert.equal(stop.code, 0, stop.stderr);
-    assert.ok(!alive(state.supervisor.pid), "the supervisor is gone");
+    // The run dir's supervisor held only this service: it exits a moment later.
+    await waitUntil(() => !alive(state.supervisor.pid), { what: "the idle supervisor to exit" });
     assert.ok(!alive(state.tree!.pid), "the service is gone");
     if (kind === "replace") assert.equal(Deno.readTextFileSync(pidfile), "1\n");
   });

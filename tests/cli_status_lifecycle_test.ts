@@ -207,7 +207,7 @@ Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE
   const stop = await runCli(["stop", "--dir", dir, "chat"]);
   assert.equal(stop.code, 0, stop.stderr);
   assert.ok(!alive(s.pid!));
-  assert.ok(!alive(adopted.supervisorPid!));
+  await waitUntil(() => !alive(adopted.supervisorPid!), { what: "the idle supervisor to exit" });
   assert.throws(() => Deno.lstatSync(`${dir}/chat.out`), Deno.errors.NotFound);
   const [gone] = await statusJson(dir, "chat");
   assert.equal(gone, 3);

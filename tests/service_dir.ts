@@ -73,6 +73,9 @@ export class Services implements AsyncDisposable {
 
   /** Record whatever the state files in the dir name. */
   async recordAll(): Promise<void> {
+    // The run dir's resident supervisor (its PID file names it while it runs).
+    const supervisor = Number(readTextOr(this.dir.join("supervisor.lock")).trim());
+    if (Number.isSafeInteger(supervisor) && supervisor > 1) this.#reaper.pid(supervisor);
     for (const e of Deno.readDirSync(this.dir.path)) {
       if (!e.name.endsWith(".json")) continue;
       const s = await readServiceRecord(this.dir.join(e.name)).catch(() => undefined);
@@ -84,6 +87,14 @@ export class Services implements AsyncDisposable {
     await this.recordAll().catch(() => {});
     await this.#reaper[Symbol.asyncDispose]();
     this.dir[Symbol.dispose]();
+  }
+}
+
+function readTextOr(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
   }
 }
 

@@ -124,7 +124,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [options] -- CMD [ARGS...]",
     summary: "start CMD supervised, in the background",
     description:
-      "Starts a resident supervisor that holds DIR/NAME.pid, runs CMD in its own session and process group, logs its output and restarts it when asked. Returns once the service is ready (every --ready-* condition given holds, within --ready-timeout) and prints `started NAME (pid N)`; not ready in time: the tree is stopped, exit 1.",
+      "Asks the run directory's resident supervisor (one process for every service of DIR, started in the background when none runs, see supervise) to hold DIR/NAME.pid, run CMD in its own session and process group, logs its output and restarts it when asked. Returns once the service is ready (every --ready-* condition given holds, within --ready-timeout) and prints `started NAME (pid N)`; not ready in time: the tree is stopped, exit 1.",
     options: {
       ...launchOptions,
       "if-not-running": {
@@ -253,6 +253,17 @@ export const COMMANDS: CommandSpec[] = [
     positionals: [0, 1],
     serviceCommand: "none",
     load: () => lazyImport("./wait.ts", import.meta.url),
+  },
+  {
+    name: "supervise",
+    usage: "[--dir DIR]",
+    summary: "the run directory's supervisor, in the foreground",
+    description:
+      "Runs the resident supervisor of DIR in the foreground (for a systemd unit or a container; see examples/systemd/pidkit.service): the one process that holds every service of DIR, which start, stop and restart reach on DIR/supervisor.sock. Without it the first start runs one in the background, which exits once it holds no service. On start it re-adopts every orphaned service of DIR (a supervisor was killed: its services run on). SIGTERM or SIGINT stop every service on its own schedule, then it exits 0; SIGHUP reopens every log. Exit 1 when another supervisor holds DIR.",
+    options: { dir },
+    positionals: [0, 0],
+    serviceCommand: "none",
+    load: () => lazyImport("./supervise.ts", import.meta.url),
   },
 ];
 

@@ -86,7 +86,12 @@ export class FdPoller {
   async #run(): Promise<void> {
     const drain = new Uint8Array(64);
     while (!this.#closed) {
-      const fds = [this.#wakeRead, ...this.#handlers.keys()];
+      // A descriptor whose handler still runs is left out until it is done:
+      // one slow handler (a log write to a slow disk) never holds up the others.
+      const fds = [
+        this.#wakeRead,
+        ...[...this.#handlers.keys()].filter((fd) => !this.#busy.has(fd)),
+      ];
       const set = new Uint8Array(8 * fds.length);
       const view = new DataView(set.buffer);
       fds.forEach((fd, i) => {
@@ -103,19 +108,31 @@ export class FdPoller {
           while (this.#lib.read(this.#wakeRead, drain, BigInt(drain.length)) > 0) { /* drain */ }
           continue;
         }
-        const handler = this.#handlers.get(fds[i]);
-        if (handler === undefined) continue;
-        if (revents & POLLNVAL) {
-          this.#handlers.delete(fds[i]); // closed under us: never poll it again
-          continue;
-        }
-        try {
-          await handler();
-        } catch { /* a handler's failure must not end the loop */ }
-        if ((revents & (POLLERR | POLLHUP)) && !(revents & POLLIN)) {
-          this.#handlers.delete(fds[i]); // nothing more will ever come
-        }
+        this.#dispatch(fds[i], revents);
       }
     }
+  }
+
+  #busy = new Set<number>();
+
+  /** Run `fd`'s handler on its own; the fd is polled again once it is done. */
+  #dispatch(fd: number, revents: number): void {
+    const handler = this.#handlers.get(fd);
+    if (handler === undefined) return;
+    if (revents & POLLNVAL) {
+      this.#handlers.delete(fd); // closed under us: never poll it again
+      return;
+    }
+    const hungUp = (revents & (POLLERR | POLLHUP)) !== 0 && (revents & POLLIN) === 0;
+    this.#busy.add(fd);
+    void (async () => {
+      try {
+        await handler();
+      } catch { /* a handler's failure must not end the loop */ }
+      this.#busy.delete(fd);
+      // Nothing more will ever come from a hung-up descriptor.
+      if (hungUp && this.#handlers.get(fd) === handler) this.#handlers.delete(fd);
+      if (!this.#closed) this.#wake();
+    })();
   }
 }

@@ -58,7 +58,9 @@ export function adoptedRecord(previous: ServiceRecord, tree: ProcessTree): Servi
   return {
     ...rest,
     phase: "running",
-    supervisor: { pid: Deno.pid, startTime: readProcStat("self")?.startTime ?? 0 },
+    version: 2,
+    // Adoption is the resident supervisor's work only (see the module doc).
+    supervisor: { pid: Deno.pid, startTime: readProcStat("self")?.startTime ?? 0, kind: "dir" },
     tree: tree.ref,
     updatedAt: now,
   };
@@ -90,6 +92,7 @@ export async function announceAdoption(
     error: `${cfg.name} is already running (pid ${pid}); its supervisor was gone, ` +
       `a new one (pid ${Deno.pid}) adopted it`,
     alreadyRunning: pid,
+    adopted: true,
   });
 }
 

@@ -12,7 +12,13 @@ import type { PidFile } from "../lock/pid_file.ts";
 import { type ServiceRecord, writeServiceRecord } from "./service_record.ts";
 import { signalNumber } from "../os/signals.ts";
 import type { LogSink } from "./log_sink.ts";
-import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
+import type {
+  StartResult,
+  StopRequest,
+  StopResult,
+  SupervisorConfig,
+} from "./supervisor_protocol.ts";
+import type { Adoption } from "../os/orphan_reaper.ts";
 import type { ProcessTree, RetryStep, TreeExit } from "../tree/process_tree.ts";
 import { parseRetry } from "../tree/stop_schedule.ts";
 import type { MainProcess } from "./forking.ts";
@@ -29,6 +35,15 @@ export interface SuperviseOptions {
   onStarted(result: StartResult): void | Promise<void>;
   /** `run` started with SIGUSR1 blocked: call `forward` for each SIGUSR1. */
   watchUsr1?: (forward: () => void) => void;
+  /**
+   * Given by the run directory's resident supervisor (dir_supervisor.ts),
+   * which holds many services in one process: its one poll loop and its
+   * subreaper, and it handles the process's signals. Without it (`pidkit
+   * run`) the supervisor makes its own and listens to signals itself.
+   */
+  shared?: { poller: FdPoller | undefined; adoption: Adoption };
+  /** Adopt the orphaned tree the record names, or do nothing: never start the command. */
+  adoptOnly?: boolean;
 }
 
 /** How many lines of the log a failed start reports. */
@@ -107,6 +122,11 @@ export class SupervisorBase {
   /** The main process of a `--forking` service and its descendants seen while it lived. */
   main?: MainProcess;
   mainFamily = new Map<number, Target>();
+
+  /** The stop request the resident supervisor passed on (schedule, who asked). */
+  stopRequest?: StopRequest;
+  /** What the stop did, for the one who asked (set once the tree is stopped). */
+  stopResult?: StopResult;
 
   /** Writes that may run alongside the final state write. */
   pendingWrites: Promise<void>[] = [];

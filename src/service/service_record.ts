@@ -58,7 +58,8 @@ export interface ServiceOptions {
 }
 
 /**
- * The content of `DIR/NAME.json` (version 1).
+ * The content of `DIR/NAME.json` (version 2; version 1, written by 0.1's
+ * supervisor of one service, is read too: it has no `supervisor.kind`).
  *
  * @example
  * ```ts
@@ -68,14 +69,20 @@ export interface ServiceOptions {
  * ```
  */
 export interface ServiceRecord {
-  /** Format version: always 1. */
-  version: 1;
+  /** Format version: 2 from 0.2 on; 1 from 0.1 (one supervisor per service). */
+  version: 1 | 2;
   /** The service name. */
   name: string;
   /** What the supervisor is doing. */
   phase: SupervisorPhase;
-  /** The supervisor process (PID and start time in clock ticks, to detect PID reuse). */
-  supervisor: { pid: number; startTime: number };
+  /**
+   * The supervisor process (PID and start time in clock ticks, to detect PID
+   * reuse) and its kind: `"dir"`, the run directory's resident supervisor
+   * (reached through `DIR/supervisor.sock`); `"service"`, a supervisor of
+   * this one service (`pidkit run`, or any 0.1 supervisor: stopped by
+   * SIGTERM and the control file).
+   */
+  supervisor: { pid: number; startTime: number; kind?: "dir" | "service" };
   /** The current service tree (absent between restarts). */
   tree?: TreeRef;
   /**
@@ -196,7 +203,7 @@ function parseState(path: string, text: string): ServiceRecord {
   if (typeof s !== "object" || s === null || Array.isArray(s)) {
     throw badContent(path, "not an object");
   }
-  if (s.version !== 1) throw badContent(path, `unsupported version ${JSON.stringify(s.version)}`);
+  if (s.version !== 1 && s.version !== 2) throw badContent(path, `unsupported version ${JSON.stringify(s.version)}`);
   if (typeof s.name !== "string") throw badContent(path, "no name");
   if (typeof s.phase !== "string" || !PHASES.has(s.phase)) {
     throw badContent(path, `unknown phase ${JSON.stringify(s.phase)}`);

@@ -6,7 +6,7 @@
  */
 
 import { probe } from "../lock/probe.ts";
-import { launchSupervisor } from "./_launch_supervisor.ts";
+import { askSupervisor } from "./supervisor_client.ts";
 import { ServiceAlreadyRunningError, ServiceStartError } from "./service_errors.ts";
 import { buildSupervisorConfig, type LaunchOptions } from "./supervisor_config.ts";
 import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
@@ -95,8 +95,9 @@ export interface ServiceAlreadyRunning {
 export type StartServiceResult = ServiceStarted | ServiceAlreadyRunning;
 
 /**
- * Start `command` as service `name` under a background supervisor (it holds
- * `DIR/NAME.pid`, logs to `DIR/NAME.log`, restarts per policy) and return
+ * Start `command` as service `name` under the run directory's resident
+ * supervisor, started first when none runs (it holds `DIR/NAME.pid`, logs
+ * to `DIR/NAME.log`, restarts per policy) and return
  * once the service is ready: every ready condition in `options` holds.
  * Without one, it is ready as soon as it runs.
  *
@@ -156,7 +157,7 @@ export async function startConfigured(
       }`,
       alreadyRunning: probed.pid ?? 0,
     }
-    : await launchSupervisor(config);
+    : (await askSupervisor<StartResult>(config.dir, { op: "start", config }, { launch: true }))!;
   if (result.ok) {
     return {
       name: config.name,

@@ -15,7 +15,8 @@ import { PidkitError } from "../os/errors.ts";
 import { formatDuration } from "../os/duration.ts";
 import { delay } from "../os/delay.ts";
 import { waitForRelease } from "../lock/probe.ts";
-import { inspectService, type ServiceInfo } from "./inspect_service.ts";
+import { inspectService, isRunningPhase, type ServiceInfo } from "./inspect_service.ts";
+import { askSupervisor } from "./supervisor_client.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import { hasFileOpen, isProcessAlive } from "../os/proc.ts";
 import { signalProcess } from "../os/pidfd.ts";
@@ -24,6 +25,7 @@ import {
   controlPath,
   readControl,
   removeControl,
+  type StopAnswer,
   type StopResult,
   writeControl,
 } from "./supervisor_protocol.ts";
@@ -187,6 +189,9 @@ async function stopSupervised(
   info: ServiceInfo,
 ): Promise<StopServiceResult> {
   const { supervisorPid, record: state } = info;
+  if (state?.supervisor.kind === "dir") {
+    return await stopThroughSupervisor(dir, name, pidfile, retry, progress, info);
+  }
   if (supervisorPid === undefined) {
     throw new PidkitError(`cannot find the process holding ${pidfile} (is /proc mounted?)`);
   }
@@ -258,6 +263,57 @@ async function stopSupervised(
   };
 }
 
+/**
+ * Ask the resident supervisor to stop `name`. Never SIGTERM: that would end
+ * every service it holds.
+ */
+async function stopThroughSupervisor(
+  dir: string,
+  name: string,
+  pidfile: string,
+  retry: string,
+  progress: (event: ServiceStopProgress) => void,
+  info: ServiceInfo,
+): Promise<StopServiceResult> {
+  const t0 = performance.now();
+  progress({ kind: "begin", name, steps: parseRetry(retry) });
+  let answer: StopAnswer | undefined;
+  try {
+    answer = await askSupervisor<StopAnswer>(
+      dir,
+      { op: "stop", name, retry, requestedBy: Deno.pid },
+      { launch: false },
+    );
+  } catch {
+    answer = undefined; // it died meanwhile: what it left decides, below
+  } finally {
+    progress({ kind: "end" });
+  }
+  if (answer?.held !== true) {
+    // Not held (any more): it ended meanwhile, or its supervisor was killed.
+    const again = await inspectService(dir, name).catch(() => undefined);
+    if (again?.phase === "orphaned" && again.record?.tree) {
+      return await stopOrphan(name, dir, pidfile, retry, progress, again.record);
+    }
+    if (again === undefined || !isRunningPhase(again.phase)) return { name, status: "not-running" };
+    throw new PidkitError(
+      `${name} runs (${again.phase}) but the supervisor of ${dir} ${
+        answer === undefined ? "did not answer" : "does not hold it"
+      }; try again`,
+    );
+  }
+  const report = answer.result;
+  return {
+    name,
+    status: "stopped",
+    pid: report?.pid ?? info.record?.tree?.pid,
+    lastSignal: report?.signalsSent.at(-1)?.signal,
+    signalsSent: report?.signalsSent,
+    durationMs: performance.now() - t0,
+    survivors: report?.survivors ?? [],
+  };
+}
+
 async function tryAttach(ref: NonNullable<ServiceRecord["tree"]>) {
   const { attachTree } = await import("../tree/process_tree.ts");
   try {
@@ -277,6 +333,17 @@ async function stopOrphan(
 ): Promise<StopServiceResult> {
   const tree = await tryAttach(state.tree!);
   if (tree === undefined) return { name, status: "not-running" };
+  // Hold its lock while stopping it: a supervisor starting meanwhile must not
+  // adopt (and maybe restart) what is being stopped. Taken already: one did.
+  const { PidFile } = await import("../lock/pid_file.ts");
+  let lock;
+  try {
+    lock = await PidFile.acquire(pidfile, { removeOnExit: false, pid: tree.pid });
+  } catch {
+    const again = await inspectService(dir, name);
+    if (again.phase === "orphaned") throw new PidkitError(`cannot lock ${pidfile} to stop ${name}`);
+    return await stopServiceIn(dir, name, { retry, onProgress: progress });
+  }
   progress({ kind: "begin", name, steps: parseRetry(retry) });
   let report;
   try {
@@ -287,7 +354,7 @@ async function stopOrphan(
   } finally {
     progress({ kind: "end" });
   }
-  await clearStalePidFile(pidfile);
+  await lock.release().catch(() => {});
   await removeOutputFifo(servicePaths(dir, name).output);
   return {
     name,
@@ -309,15 +376,6 @@ async function removeOutputFifo(path: string): Promise<void> {
 }
 
 /** Remove a stale PID file the safe way: take its lock, then release (unlink) it. */
-async function clearStalePidFile(pidfile: string): Promise<void> {
-  try {
-    // Only after an orphan's stop: the holder's side of the protocol is not
-    // loaded for an ordinary stop.
-    const { PidFile } = await import("../lock/pid_file.ts");
-    const lock = await PidFile.acquire(pidfile, { removeOnExit: false });
-    await lock.release();
-  } catch { /* someone else holds it now, or it cannot be opened: leave it */ }
-}
 
 /** Whether process `pid` has `path` open (the lock holder does; a lost file counts too). */
 function holdsFile(pid: number, path: string): boolean {

@@ -23,12 +23,7 @@ import { type FileMark, markFile, READY_TIMEOUT_MS, waitReady } from "./readines
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { describeSurvivor } from "./inspect_service.ts";
 import { LogSink, pump, tailLines } from "./log_sink.ts";
-import {
-  readControl,
-  type StopRequest,
-  type SupervisorConfig,
-  writeControl,
-} from "./supervisor_protocol.ts";
+import type { SupervisorConfig } from "./supervisor_protocol.ts";
 import type { ProcessTree } from "../tree/process_tree.ts";
 import { spawnTree, type SpawnTreeOptions } from "../tree/spawn_tree.ts";
 import { formatMarker, makeNonce } from "../tree/marker.ts";
@@ -76,21 +71,26 @@ export async function supervise(
   config: SupervisorConfig,
   options: SuperviseOptions,
 ): Promise<number> {
-  const s = new Supervisor(config, options);
+  const s = new ServiceSupervisor(config, options);
   return await s.run();
 }
 
-class Supervisor extends SupervisorBase {
+/**
+ * The supervision of one service: `supervise` runs one in its own process
+ * (`pidkit run`), the resident supervisor of a run directory one per service.
+ */
+export class ServiceSupervisor extends SupervisorBase {
   async run(): Promise<number> {
     const { cfg } = this;
     // Listen first: a stop (SIGTERM) that arrives while the supervisor is
     // still starting must end it cleanly (lock released, file removed,
     // `start` told), not kill it by the default action with its PID file
     // left behind.
-    this.listen();
+    // (The resident supervisor of a run dir listens for all its services.)
+    if (!this.opts.shared) this.listen();
     // A child subreaper that reaps: the tree's orphans stay in view (group
     // tier) and never linger as zombies, also as a container's PID 1.
-    this.adoption = adoptOrphans();
+    this.adoption = this.opts.shared?.adoption ?? adoptOrphans();
     // A tree left running by a killed predecessor is an instance although
     // the lock is free: refuse before taking over (and so rewriting) the
     // PID file that still names it. Checked again once locked (a race).
@@ -98,6 +98,9 @@ class Supervisor extends SupervisorBase {
     // with the configuration its record holds, not the one it was given.
     const previous = readPreviousState(cfg.state);
     const early = previous && await describeSurvivor(cfg.name, previous);
+    if (!early && this.opts.adoptOnly) {
+      return await this.fail(`${cfg.name} has no orphaned tree to adopt`);
+    }
     if (early) {
       // The tree is alive (describeSurvivor found it); it is attached once locked.
       if (this.opts.foreground || !adoptable(previous)) {
@@ -132,7 +135,7 @@ class Supervisor extends SupervisorBase {
         `${this.cfg.pidfile} was ${how} by another process; ${this.cfg.name} keeps running ` +
           `(pidkit restart ${this.cfg.name} recreates the file)`,
       );
-    }, { intervalMs: 250 });
+    }, { intervalMs: this.opts.shared ? 1000 : 250 }); // 1 s: 200 services, 200 stats a second
     try {
       return await this.locked();
     } catch (err) {
@@ -143,10 +146,12 @@ class Supervisor extends SupervisorBase {
     } finally {
       await this.health?.close().catch(() => {});
       await this.closeOutput();
-      await this.poller?.close();
       await this.lock.release().catch(() => {});
-      this.adoption.reaper?.reapNow();
-      this.adoption.reaper?.stop();
+      if (!this.opts.shared) {
+        await this.poller?.close();
+        this.adoption.reaper?.reapNow();
+        this.adoption.reaper?.stop();
+      }
       await this.log?.close();
     }
   }
@@ -180,7 +185,8 @@ class Supervisor extends SupervisorBase {
       }
       if (!survivor) await removeStaleCgroup(previous, cfg.name);
     }
-    this.poller = FdPoller.create(); // the loop starts with the first descriptor watched
+    // The loop starts with the first descriptor watched.
+    this.poller = this.opts.shared ? this.opts.shared.poller : FdPoller.create();
     // Only now: beside a survivor, its output FIFO is its own and stays.
     if (this.log) {
       try {
@@ -200,10 +206,14 @@ class Supervisor extends SupervisorBase {
     }
     const now = new Date().toISOString();
     this.state = adopted ? adoptedRecord(previous!, adopted) : {
-      version: 1,
+      version: 2,
       name: cfg.name,
       phase: "starting",
-      supervisor: { pid: Deno.pid, startTime: readProcStat("self")?.startTime ?? 0 },
+      supervisor: {
+        pid: Deno.pid,
+        startTime: readProcStat("self")?.startTime ?? 0,
+        kind: this.opts.shared ? "dir" : "service",
+      },
       command: cfg.command,
       cwd: cfg.cwd,
       env: cfg.env,
@@ -569,7 +579,7 @@ class Supervisor extends SupervisorBase {
     const tree = this.tree;
     if (tree === undefined) return;
     this.health?.detach();
-    const request = this.opts.foreground ? undefined : await readControl(this.cfg.control);
+    const request = this.stopRequest;
     const retry = schedule(request?.retry ?? this.cfg.options.retry, this.stopSignal);
     // The state and log lines are written while the tree is being stopped, not before.
     const noted = Promise.all([
@@ -588,14 +598,13 @@ class Supervisor extends SupervisorBase {
       `stopped ${this.cfg.name} (pid ${tree.pid}) in ${Math.round(report.durationMs)} ms`,
     );
     if (request) {
-      const result = {
-        ...(request as StopRequest),
+      this.stopResult = {
+        ...request,
         signalsSent: report.signalsSent,
         durationMs: report.durationMs,
         pid: this.main?.pid ?? tree.pid,
         survivors: report.survivors,
       };
-      this.pendingWrites.push(writeControl(this.cfg.control, result).catch(() => {}));
     }
     this.tree = undefined;
   }

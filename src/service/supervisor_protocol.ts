@@ -1,23 +1,28 @@
 /**
- * What passes between the pidkit commands and a background supervisor:
+ * What passes between the pidkit commands and a supervisor:
  *
- * - the start-up handshake: `pidkit start` writes one JSON line, the
- *   {@linkcode SupervisorConfig}, to the supervisor's stdin; the supervisor
- *   answers with one JSON line, a {@linkcode StartResult}, on its stdout once
- *   it holds the lock and the service is ready (or failed), then never
- *   writes to either again, so `start` can exit and leave it detached;
- * - the stop request: `pidkit stop` writes `DIR/NAME.ctl` atomically
- *   ({@linkcode StopRequest}: the schedule) and sends SIGTERM; the
- *   supervisor stops the tree on that schedule, writes what happened into
- *   the same file ({@linkcode StopResult}), writes its state, releases the
- *   lock and exits.
+ * - the resident supervisor of a run directory (dir_supervisor.ts) is
+ *   started detached by the first command that finds none
+ *   (`pidkit __supervise DIR`, hidden); it answers with one JSON line on its
+ *   stdout, a {@linkcode LaunchAnswer}, once it listens (or why not), then
+ *   never writes there again;
+ * - every request then goes over `DIR/supervisor.sock`: one JSON line, a
+ *   {@linkcode SupervisorRequest}, and one JSON line back: a
+ *   {@linkcode StartResult} once the service is ready (or failed), a
+ *   {@linkcode StopAnswer} once it is stopped and its lock released, or
+ *   {@linkcode RETRY_ANSWER} from a supervisor that is exiting (ask again:
+ *   the next command starts a new one);
+ * - a supervisor of one service (`pidkit run`, and 0.1's background
+ *   supervisors, which may still run after an upgrade) is stopped the 0.1
+ *   way: `pidkit stop` writes `DIR/NAME.ctl` atomically
+ *   ({@linkcode StopRequest}: the schedule) and sends SIGTERM.
  *
  * @module
  */
 
 import type { ServiceOptions } from "./service_record.ts";
 
-/** The hidden command that runs a background supervisor (not in `--help`). */
+/** The hidden command that runs a background resident supervisor (not in `--help`). */
 export const SUPERVISE_COMMAND = "__supervise";
 
 /** Everything a supervisor needs; `start`/`run`/`restart` build it from the command line. */
@@ -67,7 +72,51 @@ export type StartResult =
     exit?: { code: number | null; signal: string | null };
     /** The last lines of the log when the service died during start-up. */
     logTail?: string[];
+    /** With `alreadyRunning`: an orphan of this service was adopted by the supervisor. */
+    adopted?: true;
   };
+
+/** A request on `DIR/supervisor.sock`. */
+export type SupervisorRequest =
+  | { op: "start"; config: SupervisorConfig }
+  | { op: "stop"; name: string; retry: string; requestedBy: number }
+  | { op: "hello" };
+
+/** The answer to a stop request: `held: false` when the supervisor does not hold that service. */
+export interface StopAnswer {
+  /** Whether the supervisor held the service (and so stopped it). */
+  held: boolean;
+  /** What the stop did, when a tree was stopped. */
+  result?: StopResult;
+}
+
+/** What a supervisor that is exiting answers every request: ask again. */
+export const RETRY_ANSWER = '{"retry":true}\n';
+
+/** The resident supervisor's first line on its stdout. */
+export type LaunchAnswer =
+  | { ok: true; pid: number; adopted: number }
+  /** `other`: another supervisor (this PID, 0 unknown) holds the directory. */
+  | { ok: false; error: string; other?: number };
+
+/** The resident supervisor's files in run directory `dir`. */
+export function supervisorPaths(dir: string): {
+  lock: string;
+  socket: string;
+  launch: string;
+  journal: string;
+} {
+  return {
+    /** Its PID file, locked for its whole life. */
+    lock: `${dir}/supervisor.lock`,
+    /** The control socket. */
+    socket: `${dir}/supervisor.sock`,
+    /** Held by a command while it starts a supervisor: one start at a time. */
+    launch: `${dir}/supervisor.launch`,
+    /** What the supervisor itself did (adoptions, confined errors). */
+    journal: `${dir}/supervisor.journal`,
+  };
+}
 
 /**
  * Why a start failed; see {@linkcode StartResult}.

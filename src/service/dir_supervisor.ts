@@ -1,0 +1,331 @@
+/**
+ * The resident supervisor of a run directory: one process holds every
+ * service of the directory (the lock on each NAME.pid, each tree, its
+ * state, log capture, readiness, restarts, stop schedules), one
+ * {@linkcode ServiceSupervisor} per service in one event loop.
+ *
+ * - It holds `DIR/supervisor.lock` (a PID file of its own) for its whole
+ *   life: never two supervisors for one directory.
+ * - Commands reach it on `DIR/supervisor.sock` (mode 0600; the peer's uid,
+ *   from `SO_PEERCRED`, must be root's, ours or the directory owner's): one
+ *   JSON request line, one JSON answer line (supervisor_protocol.ts).
+ * - On start it re-adopts every orphaned service of the directory (their
+ *   supervisor was killed: lock free, tree alive) before it answers anyone.
+ * - In the background it exits once it holds no service for
+ *   {@linkcode IDLE_LINGER_MS}; `pidkit supervise` keeps it in the
+ *   foreground until SIGTERM/SIGINT, which stop every service first.
+ * - Isolation: each service's work runs on its own promises; the poll loop
+ *   runs each descriptor's handler on its own (fd_poller.ts); an exception
+ *   in one service's handling is written to `DIR/supervisor.journal` and
+ *   ends at most that service's supervision, never the process.
+ *
+ * @module
+ */
+
+import { AlreadyRunningError, messageLine } from "../os/errors.ts";
+import { PidFile } from "../lock/pid_file.ts";
+import { FdPoller } from "../os/fd_poller.ts";
+import { type Adoption, adoptOrphans } from "../os/orphan_reaper.ts";
+import { type UnixConnection, UnixServer } from "../os/unix_server.ts";
+import { LogSink } from "./log_sink.ts";
+import { serviceNames, servicePaths } from "./run_dir.ts";
+import { ServiceSupervisor } from "./supervisor.ts";
+import { configFromRecord } from "./supervisor_config.ts";
+import { adoptable, readPreviousState } from "./_previous_run.ts";
+import {
+  type LaunchAnswer,
+  RETRY_ANSWER,
+  type StartResult,
+  type StopAnswer,
+  type SupervisorConfig,
+  type SupervisorRequest,
+  supervisorPaths,
+} from "./supervisor_protocol.ts";
+
+/** How long a background supervisor with no service waits before it exits. */
+export const IDLE_LINGER_MS = 1000;
+
+/** How the resident supervisor runs; see {@linkcode superviseDir}. */
+export interface DirSupervisorOptions {
+  /** The run directory (absolute, already checked). */
+  dir: string;
+  /** `pidkit supervise`: stay when idle; messages to stderr as well. */
+  foreground: boolean;
+  /** Called once: listening, or why not (another supervisor holds the directory). */
+  onReady?: (answer: LaunchAnswer) => void;
+}
+
+/**
+ * Run the resident supervisor of `options.dir` until it is idle (in the
+ * background) or told to stop (SIGTERM, SIGINT). Returns the exit status.
+ *
+ * @example
+ * ```ts
+ * import { superviseDir } from "./dir_supervisor.ts";
+ * Deno.exit(await superviseDir({ dir: "/tmp/pidkit-example", foreground: true }));
+ * ```
+ */
+export async function superviseDir(options: DirSupervisorOptions): Promise<number> {
+  return await new DirSupervisor(options).run();
+}
+
+interface Held {
+  sup: ServiceSupervisor;
+  done: Promise<void>;
+}
+
+class DirSupervisor {
+  readonly dir: string;
+  readonly opts: DirSupervisorOptions;
+  readonly paths: ReturnType<typeof supervisorPaths>;
+  readonly services = new Map<string, Held>();
+  /** Requests being handled: a start in flight keeps an idle supervisor alive. */
+  busy = 0;
+  closing = false;
+  journal?: LogSink;
+  poller?: FdPoller;
+  adoption: Adoption = {};
+  #idleTimer?: ReturnType<typeof setTimeout>;
+  /** Adopted services whose adoption a start was told of already. */
+  readonly #told = new WeakSet<ServiceSupervisor>();
+  #finish!: () => void;
+  readonly #finished = new Promise<void>((r) => this.#finish = r);
+
+  constructor(opts: DirSupervisorOptions) {
+    this.opts = opts;
+    this.dir = opts.dir;
+    this.paths = supervisorPaths(opts.dir);
+  }
+
+  async run(): Promise<number> {
+    let lock: PidFile;
+    try {
+      // A supervisor that is exiting still holds it for a moment: wait.
+      lock = await PidFile.acquire(this.paths.lock, { timeout: 5000, removeOnExit: false });
+    } catch (err) {
+      const other = err instanceof AlreadyRunningError ? err.pid ?? 0 : undefined;
+      const error = other === undefined
+        ? `cannot lock ${this.paths.lock}: ${messageLine(err)}`
+        : `another supervisor${other ? ` (pid ${other})` : ""} holds ${this.dir}`;
+      this.opts.onReady?.({ ok: false, error, ...(other === undefined ? {} : { other }) });
+      return 1;
+    }
+    let server: UnixServer | undefined;
+    try {
+      this.journal = await LogSink.open(this.paths.journal, {
+        rotation: { maxBytes: 1 << 20, keep: 1 },
+      });
+      this.confineErrors();
+      this.adoption = adoptOrphans();
+      this.poller = FdPoller.create();
+      if (this.poller === undefined) throw new Error("a resident supervisor needs FFI (-A)");
+      this.listenToSignals();
+      server = UnixServer.listen(this.paths.socket, this.poller, (conn) => void this.serve(conn));
+      const adopted = await this.adoptOrphaned();
+      await this.note(
+        `supervisor (pid ${Deno.pid}) of ${this.dir} listening; ${adopted} orphaned ` +
+          `service${adopted === 1 ? "" : "s"} adopted`,
+      );
+      this.opts.onReady?.({ ok: true, pid: Deno.pid, adopted });
+      this.checkIdle();
+      await this.#finished;
+      return 0;
+    } catch (err) {
+      await this.note(`supervisor error: ${messageLine(err)}`);
+      this.opts.onReady?.({ ok: false, error: messageLine(err) });
+      return 1;
+    } finally {
+      this.closing = true;
+      await server?.close(RETRY_ANSWER);
+      await lock.release().catch(() => {});
+      await this.poller?.close();
+      this.adoption.reaper?.reapNow();
+      this.adoption.reaper?.stop();
+      await this.journal?.close();
+    }
+  }
+
+  /** A line in the journal (and on stderr in the foreground). */
+  async note(text: string): Promise<void> {
+    if (this.opts.foreground) console.error(`pidkit supervise: ${text}`);
+    await this.journal?.line(text).catch(() => {});
+  }
+
+  /** An error nobody awaited is one service's problem: note it, never die of it. */
+  confineErrors(): void {
+    globalThis.addEventListener("unhandledrejection", (event) => {
+      event.preventDefault();
+      void this.note(`unexpected error (confined, the supervisor goes on): ${
+        messageLine(event.reason)
+      }`);
+    });
+  }
+
+  listenToSignals(): void {
+    for (const sig of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(sig, () => void this.shutdown(sig));
+    }
+    Deno.addSignalListener("SIGHUP", () => {
+      void this.journal?.reopen();
+      for (const { sup } of this.services.values()) void sup.log?.reopen();
+    });
+  }
+
+  /** Stop every service on its own schedule, then exit. */
+  async shutdown(signal: Deno.Signal): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.note(`${signal}: stopping ${this.services.size} service(s)`);
+    const all = [...this.services.values()];
+    for (const { sup } of all) sup.requestStop();
+    await Promise.all(all.map((h) => h.done));
+    this.#finish();
+  }
+
+  /** Every orphaned service of the directory, adopted at once (all in parallel). */
+  async adoptOrphaned(): Promise<number> {
+    const names = await serviceNames(this.dir).catch(() => []);
+    const answers = await Promise.all(names.map(async (name) => {
+      const record = readPreviousState(servicePaths(this.dir, name).state);
+      // Only what could be alive without its supervisor; `run` without a log
+      // (its output went to a terminal or pipe that is gone) is not adopted.
+      if (record === undefined || (!record.tree && !record.spawning)) return false;
+      if (record.log === "-" || !adoptable(record)) return false;
+      let config: SupervisorConfig;
+      try {
+        config = configFromRecord(this.dir, name, record);
+      } catch (err) {
+        await this.note(`cannot adopt ${name}: ${messageLine(err)}`);
+        return false;
+      }
+      const answer = await this.start(config, { adoptOnly: true });
+      return !answer.ok && answer.adopted === true;
+    }));
+    return answers.filter(Boolean).length;
+  }
+
+  async serve(conn: UnixConnection): Promise<void> {
+    this.busy++;
+    try {
+      const { uid } = conn.peer;
+      if (uid !== 0 && uid !== Deno.uid() && uid !== this.dirOwner()) {
+        await conn.write(JSON.stringify({
+          ok: false,
+          error: `permission denied: uid ${uid} may not control the services of ${this.dir}`,
+        }) + "\n");
+        return;
+      }
+      const line = await conn.readLine();
+      if (line === undefined) return;
+      const answer = this.closing ? { retry: true } : await this.handle(JSON.parse(line));
+      await conn.write(JSON.stringify(answer) + "\n");
+    } catch (err) {
+      await conn.write(JSON.stringify({ ok: false, error: messageLine(err) }) + "\n");
+    } finally {
+      conn.close();
+      this.busy--;
+      this.checkIdle();
+    }
+  }
+
+  dirOwner(): number | null {
+    try {
+      return Deno.statSync(this.dir).uid;
+    } catch {
+      return null;
+    }
+  }
+
+  async handle(request: SupervisorRequest): Promise<unknown> {
+    switch (request.op) {
+      case "start":
+        return await this.start(request.config);
+      case "stop":
+        return await this.stop(request.name, request.retry, request.requestedBy);
+      case "hello":
+        return { ok: true, pid: Deno.pid, services: [...this.services.keys()] };
+      default:
+        return { ok: false, error: `unknown request ${JSON.stringify(request)}` };
+    }
+  }
+
+  /** Start (or adopt) one service; the answer once it is ready, or why not. */
+  start(config: SupervisorConfig, options: { adoptOnly?: boolean } = {}): Promise<StartResult> {
+    if (config.dir !== this.dir) {
+      return Promise.resolve({
+        ok: false,
+        error: `${config.name} belongs to ${config.dir}, not ${this.dir}`,
+        reason: "failed",
+      });
+    }
+    const held = this.services.get(config.name);
+    if (held) {
+      const answer = alreadyHeld(config.name, held.sup, !this.#told.has(held.sup));
+      this.#told.add(held.sup);
+      return Promise.resolve(answer);
+    }
+    let answer!: (result: StartResult) => void;
+    const answered = new Promise<StartResult>((r) => answer = r);
+    const sup = new ServiceSupervisor(config, {
+      foreground: false,
+      shared: { poller: this.poller, adoption: this.adoption },
+      ...(options.adoptOnly ? { adoptOnly: true } : {}),
+      onStarted: (result) => answer(result),
+    });
+    const entry: Held = {
+      sup,
+      done: sup.run().then(() => {}, async (err) => {
+        await this.note(`${config.name}: supervision failed: ${messageLine(err)}`);
+      }).finally(() => {
+        if (this.services.get(config.name) === entry) this.services.delete(config.name);
+        answer({ ok: false, error: `${config.name}'s supervision ended`, reason: "failed" });
+        this.checkIdle();
+      }),
+    };
+    this.services.set(config.name, entry);
+    return answered;
+  }
+
+  /** Stop one service on `retry`; the answer once its lock is released. */
+  async stop(name: string, retry: string, requestedBy: number): Promise<StopAnswer> {
+    const held = this.services.get(name);
+    if (held === undefined) return { held: false };
+    held.sup.stopRequest ??= { retry, requestedBy, at: new Date().toISOString() };
+    held.sup.requestStop();
+    await held.done;
+    return { held: true, ...(held.sup.stopResult ? { result: held.sup.stopResult } : {}) };
+  }
+
+  /** In the background, exit once nothing has been held for a moment. */
+  checkIdle(): void {
+    clearTimeout(this.#idleTimer);
+    if (this.opts.foreground || this.closing || this.services.size > 0 || this.busy > 0) return;
+    this.#idleTimer = setTimeout(() => {
+      if (this.services.size > 0 || this.busy > 0 || this.closing) return;
+      this.closing = true;
+      void this.note(`no service left: supervisor (pid ${Deno.pid}) exits`).then(() =>
+        this.#finish()
+      );
+    }, IDLE_LINGER_MS);
+  }
+}
+
+/** The answer to a start of a service this supervisor holds already. */
+function alreadyHeld(name: string, sup: ServiceSupervisor, tellAdoption: boolean): StartResult {
+  const pid = sup.state?.mainPid ?? sup.tree?.pid;
+  let error = `${name} is already running${pid === undefined ? "" : ` (pid ${pid})`}`;
+  const adopted = sup.adopting && tellAdoption;
+  if (adopted) {
+    error += `; its supervisor was gone, a new one (pid ${Deno.pid}) adopted it`;
+  }
+  const held = sup.lock?.check();
+  if (held === "removed" || held === "replaced") {
+    error += `; its PID file was deleted or replaced (pidkit restart ${name} recreates it)`;
+  }
+  return {
+    ok: false,
+    error,
+    alreadyRunning: pid ?? 0,
+    ...(adopted ? { adopted: true as const } : {}),
+  };
+}
