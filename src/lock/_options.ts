@@ -17,6 +17,7 @@ export interface CheckedAcquireOptions {
   mode: number;
   signal?: AbortSignal;
   removeOnExit: boolean;
+  durable: boolean;
 }
 
 /** `timeout` (ms): a non-negative number, `Infinity` allowed. */
@@ -68,5 +69,6 @@ export function checkAcquireOptions(
     mode,
     signal: options.signal,
     removeOnExit: options.removeOnExit ?? true,
+    durable: options.durable ?? true,
   };
 }

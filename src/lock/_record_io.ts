@@ -12,12 +12,13 @@ import { hooks } from "./_hooks.ts";
 import { formatPidRecord, MAX_RECORD_BYTES } from "./record.ts";
 import type { PidRecord } from "./record.ts";
 
-/** Step 6: truncate, write, fsync. */
+/** Step 6: truncate, write, fsync (unless `durable` is false). */
 export function writeRecord(
   file: Deno.FsFile,
   path: string,
   record: PidRecord,
   phase: "acquire" | "update",
+  durable = true,
 ): void {
   const bytes = new TextEncoder().encode(formatPidRecord(record));
   if (bytes.length > MAX_RECORD_BYTES) {
@@ -32,7 +33,7 @@ export function writeRecord(
     let off = 0;
     while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
     hooks.step?.(`${phase}:written`);
-    file.syncDataSync();
+    if (durable) file.syncDataSync();
     hooks.step?.(`${phase}:synced`);
   } catch (err) {
     try {

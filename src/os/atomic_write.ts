@@ -9,6 +9,13 @@
 export interface AtomicWriteOptions {
   /** Permission bits of the new file (default 0o644). */
   mode?: number;
+  /**
+   * Default `true`: fsync the file and then the directory, so the new
+   * content survives a crash of the system. `false`: atomic for readers and
+   * for a crash of the writing process, not of the system; for files that
+   * only describe the running system.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -41,7 +48,7 @@ export async function writeFileAtomic(
     try {
       let off = 0;
       while (off < bytes.length) off += await file.write(bytes.subarray(off));
-      await file.sync();
+      if (options.durable !== false) await file.sync();
     } finally {
       file.close();
     }
@@ -50,6 +57,7 @@ export async function writeFileAtomic(
     await Deno.remove(temp).catch(() => {});
     throw err;
   }
+  if (options.durable === false) return;
   try {
     using d = await Deno.open(dir, { read: true });
     await d.sync();

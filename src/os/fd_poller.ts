@@ -86,6 +86,12 @@ export class FdPoller {
   async #run(): Promise<void> {
     const drain = new Uint8Array(64);
     while (!this.#closed) {
+      if (this.#handlers.size === 0) {
+        // Nothing to watch: end the loop (a pending poll would keep the
+        // process alive); the next watch starts it again.
+        this.#loop = undefined;
+        return;
+      }
       // A descriptor whose handler still runs is left out until it is done:
       // one slow handler (a log write to a slow disk) never holds up the others.
       const fds = [

@@ -21,6 +21,20 @@
 import { ERRNO, errno, libc } from "./libc.ts";
 import { isDeadState, readProcStat } from "./proc.ts";
 import { signalNumber } from "./signals.ts";
+import { FdPoller } from "./fd_poller.ts";
+
+let exitPoller: FdPoller | null | undefined;
+
+/**
+ * One poll loop for every pidfd wait of the process: a resident supervisor
+ * watches hundreds of adopted leaders, and a poll per wait would hold a
+ * thread of Deno's blocking pool each (200 of them queued every file
+ * operation behind them: seconds per state write).
+ */
+function sharedPoller(): FdPoller | undefined {
+  if (exitPoller === undefined) exitPoller = FdPoller.create() ?? null;
+  return exitPoller ?? undefined;
+}
 
 const SYS_PIDFD_OPEN = 434n;
 const SYS_PIDFD_SEND_SIGNAL = 424n;
@@ -144,7 +158,22 @@ export class Pidfd implements Disposable {
   async waitExit(timeoutMs: number): Promise<boolean> {
     if (this.#fd === undefined) return true;
     const ms = Math.max(0, Math.min(Math.ceil(timeoutMs), 2 ** 31 - 1));
-    return await libc()!.pollAsync(pollSet(this.#fd), 1n, ms) > 0;
+    const poller = sharedPoller();
+    if (poller === undefined || this.hasExited()) {
+      return await libc()!.pollAsync(pollSet(this.#fd), 1n, ms) > 0;
+    }
+    const fd = this.#fd;
+    return await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        poller.unwatch(fd);
+        resolve(false);
+      }, ms);
+      poller.watch(fd, () => {
+        clearTimeout(timer);
+        poller.unwatch(fd);
+        resolve(true);
+      });
+    });
   }
 
   /** Close the descriptor (idempotent). */

@@ -81,7 +81,7 @@ export async function announceAdoption(
   sup.health?.attach(tree);
   sup.health?.markReady();
   const pid = sup.state.mainPid ?? tree.pid;
-  await sup.lock!.update({ pid });
+  if (sup.lock!.pid !== pid) await sup.lock!.update({ pid });
   await sup.save({});
   await sup.log?.line(
     `adopted ${cfg.name} (pid ${tree.pid}): its supervisor (pid ${dead.pid}) was gone; ` +

@@ -243,7 +243,12 @@ class DirSupervisor {
       case "stop":
         return await this.stop(request.name, request.retry, request.requestedBy);
       case "hello":
-        return { ok: true, pid: Deno.pid, services: [...this.services.keys()] };
+        return {
+          ok: true,
+          pid: Deno.pid,
+          services: [...this.services.keys()],
+          memory: Deno.memoryUsage(),
+        };
       default:
         return { ok: false, error: `unknown request ${JSON.stringify(request)}` };
     }

@@ -250,7 +250,10 @@ function badContent(path: string, why: string): PidFileError {
 
 /**
  * Write a service state file atomically (temporary file in the same
- * directory, fsync, rename, fsync of the directory), mode 0644.
+ * directory, rename), mode 0644. Without fsync: the file describes running
+ * processes, and after a crash of the system the boot ID it records tells
+ * readers it is from an earlier boot; a crash of the supervisor leaves the
+ * old content or the new one, never a mix.
  *
  * @example
  * ```ts
@@ -264,5 +267,8 @@ function badContent(path: string, why: string): PidFileError {
 export async function writeServiceRecord(path: string, state: ServiceRecord): Promise<void> {
   // Loaded here, not at the top: readers (`pidkit status`) never need it.
   const { writeFileAtomic } = await import("../os/atomic_write.ts");
-  await writeFileAtomic(path, JSON.stringify(state, null, 2) + "\n", { mode: 0o644 });
+  await writeFileAtomic(path, JSON.stringify(state, null, 2) + "\n", {
+    mode: 0o644,
+    durable: false,
+  });
 }

@@ -116,7 +116,12 @@ export class ServiceSupervisor extends SupervisorBase {
       this.adopting = true;
     }
     try {
-      this.lock = await PidFile.acquire(this.cfg.pidfile, { removeOnExit: false });
+      this.lock = await PidFile.acquire(this.cfg.pidfile, {
+        removeOnExit: false,
+        durable: false, // see AcquireOptions.durable: hundreds of services in one process
+        // Adopting: the file keeps naming the running main process.
+        ...(early && this.adopting ? { pid: previous!.mainPid ?? early.pid } : {}),
+      });
     } catch (err) {
       if (err instanceof AlreadyRunningError) {
         const pid = err.pid;
@@ -174,16 +179,17 @@ export class ServiceSupervisor extends SupervisorBase {
     const previous = readPreviousState(cfg.state);
     let adopted: ProcessTree | undefined;
     if (previous) {
-      const survivor = await describeSurvivor(cfg.name, previous);
-      if (survivor && this.adopting) adopted = await orphanToAdopt(previous);
-      if (survivor && adopted === undefined) {
+      // Checked again once locked (a race); adopting, the attach is the check.
+      if (this.adopting) adopted = await orphanToAdopt(previous);
+      const survivor = adopted ? undefined : await describeSurvivor(cfg.name, previous);
+      if (survivor) {
         await this.log?.line(`not starting: ${survivor.error}`);
         return await this.fail(survivor.error, { alreadyRunning: survivor.pid });
       }
-      if (!survivor && this.adopting) {
+      if (!adopted && this.adopting) {
         return await this.fail(`${cfg.name}'s orphaned tree ended while being adopted`);
       }
-      if (!survivor) await removeStaleCgroup(previous, cfg.name);
+      if (!adopted) await removeStaleCgroup(previous, cfg.name);
     }
     // The loop starts with the first descriptor watched.
     this.poller = this.opts.shared ? this.opts.shared.poller : FdPoller.create();

@@ -8,12 +8,14 @@
 
 import { disarmSigusr1 } from "../os/sigusr1.ts";
 import { closeInheritedOnExec } from "../os/cloexec.ts";
-import type { LaunchAnswer } from "./supervisor_protocol.ts";
+import { type LaunchAnswer, SUPERVISOR_V8_FLAGS } from "./supervisor_protocol.ts";
 
 /** Run a background resident supervisor for the directory in `args[0]`; its exit status. */
 export async function superviseCommand(args: string[]): Promise<number> {
   disarmSigusr1();
   closeInheritedOnExec(); // nothing of the starting command's caller leaks into a service
+  // Ours (see _launch_supervisor.ts), not the services'.
+  if (Deno.env.get("DENO_V8_FLAGS") === SUPERVISOR_V8_FLAGS) Deno.env.delete("DENO_V8_FLAGS");
   // Loaded only now, so SIGUSR1 is disarmed as early as possible.
   const { superviseDir } = await import("./dir_supervisor.ts");
   return await superviseDir({

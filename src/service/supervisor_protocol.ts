@@ -93,6 +93,13 @@ export interface StopAnswer {
 /** What a supervisor that is exiting answers every request: ask again. */
 export const RETRY_ANSWER = '{"retry":true}\n';
 
+/**
+ * The V8 flags a background resident supervisor runs with (through
+ * `DENO_V8_FLAGS`, which a `deno compile`d binary reads too); it removes
+ * them from its environment first thing, so its services never inherit them.
+ */
+export const SUPERVISOR_V8_FLAGS = "--max-semi-space-size=1,--lite-mode";
+
 /** The resident supervisor's first line on its stdout. */
 export type LaunchAnswer =
   | { ok: true; pid: number; adopted: number }

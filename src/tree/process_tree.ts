@@ -319,7 +319,8 @@ export class ProcessTree implements AsyncDisposable {
     const fd = Pidfd.open(this.pid);
     try {
       while (this.#leaderAlive()) {
-        if (fd instanceof Pidfd) await fd.waitExit(1000);
+        // Readable on exit: the timeout only bounds a wait the kernel would end anyway.
+        if (fd instanceof Pidfd) await fd.waitExit(30_000);
         else await delay(20);
       }
     } finally {
