@@ -38,8 +38,8 @@ import {
   type StartResult,
   type StopAnswer,
   type SupervisorConfig,
-  type SupervisorRequest,
   supervisorPaths,
+  type SupervisorRequest,
 } from "./supervisor_protocol.ts";
 
 /** How long a background supervisor with no service waits before it exits. */
@@ -155,9 +155,9 @@ class DirSupervisor {
   confineErrors(): void {
     globalThis.addEventListener("unhandledrejection", (event) => {
       event.preventDefault();
-      void this.note(`unexpected error (confined, the supervisor goes on): ${
-        messageLine(event.reason)
-      }`);
+      void this.note(
+        `unexpected error (confined, the supervisor goes on): ${messageLine(event.reason)}`,
+      );
     });
   }
 
@@ -209,10 +209,12 @@ class DirSupervisor {
     try {
       const { uid } = conn.peer;
       if (uid !== 0 && uid !== Deno.uid() && uid !== this.dirOwner()) {
-        await conn.write(JSON.stringify({
-          ok: false,
-          error: `permission denied: uid ${uid} may not control the services of ${this.dir}`,
-        }) + "\n");
+        await conn.write(
+          JSON.stringify({
+            ok: false,
+            error: `permission denied: uid ${uid} may not control the services of ${this.dir}`,
+          }) + "\n",
+        );
         return;
       }
       const line = await conn.readLine();

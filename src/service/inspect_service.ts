@@ -119,7 +119,11 @@ export interface ServiceInfo {
  * console.log(info.phase, info.pid);
  * ```
  */
-export async function inspectService(dir: string, name: string): Promise<ServiceInfo> {
+export async function inspectService(
+  dir: string,
+  name: string,
+  memo?: InspectMemo,
+): Promise<ServiceInfo> {
   const paths = servicePaths(dir, name);
   let state: ServiceRecord | undefined;
   let stateError: string | undefined;
@@ -132,7 +136,7 @@ export async function inspectService(dir: string, name: string): Promise<Service
   const pidfile = state?.pidfile ?? paths.pidfile;
   let probed: ProbeResult;
   try {
-    probed = quickProbe(pidfile, state) ?? await probe(pidfile);
+    probed = quickProbe(pidfile, state, memo) ?? await probe(pidfile);
   } catch (err) {
     return {
       name,
@@ -280,7 +284,11 @@ function fromVerdict(verdict: PidFileVerdict): Omit<ServiceInfo, "name"> {
  * Synchronous on purpose: each first asynchronous file operation of a
  * process costs start-up time, and these files are tiny.
  */
-function quickProbe(pidfile: string, state: ServiceRecord | undefined): ProbeResult | undefined {
+function quickProbe(
+  pidfile: string,
+  state: ServiceRecord | undefined,
+  memo?: InspectMemo,
+): ProbeResult | undefined {
   try {
     const st = Deno.lstatSync(pidfile);
     if (!st.isFile) return undefined;
@@ -300,7 +308,7 @@ function quickProbe(pidfile: string, state: ServiceRecord | undefined): ProbeRes
     if (pid === undefined) return undefined;
     const record = { pid, format: "plain" as const };
     if (free) return { status: "stale", pid, record };
-    if (state && isProcessAlive(state.supervisor.pid, state.supervisor.startTime)) {
+    if (state && supervisorAlive(state.supervisor, memo)) {
       return { status: "running", pid, holderPid: state.supervisor.pid, record };
     }
     return undefined;
@@ -309,6 +317,34 @@ function quickProbe(pidfile: string, state: ServiceRecord | undefined): ProbeRes
   } finally {
     file.close();
   }
+}
+
+/**
+ * What one listing of many services learns once: whether a supervisor (the
+ * same one for every service of a run dir) is alive, and whether a lock
+ * holder is in our PID namespace. Only for answers given at one moment.
+ *
+ * @example
+ * ```ts
+ * import { inspectService, type InspectMemo } from "./inspect_service.ts";
+ * const memo: InspectMemo = { alive: new Map(), sameNamespace: new Map() };
+ * for (const name of ["web", "db"]) console.log((await inspectService("/run/pidkit", name, memo)).phase);
+ * ```
+ */
+export interface InspectMemo {
+  /** `PID:startTime` of a supervisor: alive. */
+  alive: Map<string, boolean>;
+  /** A lock holder's PID: in our PID namespace. */
+  sameNamespace: Map<number, boolean>;
+}
+
+function supervisorAlive(sup: ServiceRecord["supervisor"], memo: InspectMemo | undefined): boolean {
+  const key = `${sup.pid}:${sup.startTime}`;
+  const known = memo?.alive.get(key);
+  if (known !== undefined) return known;
+  const alive = isProcessAlive(sup.pid, sup.startTime);
+  memo?.alive.set(key, alive);
+  return alive;
 }
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { inspectService, isRunningPhase } from "./inspect_service.ts";
+import { type InspectMemo, inspectService, isRunningPhase } from "./inspect_service.ts";
 import { resolveRunDir, serviceNames } from "./run_dir.ts";
 import { kernelTree, ProcSnapshot, totals } from "./proc_snapshot.ts";
 
@@ -96,12 +96,14 @@ export interface ListServicesOptions {
 export async function listServices(options: ListServicesOptions = {}): Promise<ServiceList> {
   const dir = resolveRunDir({ dir: options.dir });
   const names = await serviceNames(dir);
-  const infos = await Promise.all(names.map((n) => inspectService(dir, n)));
+  // One supervisor answers for every service of the dir: look at it once.
+  const memo: InspectMemo = { alive: new Map(), sameNamespace: new Map() };
+  const infos = await Promise.all(names.map((n) => inspectService(dir, n, memo)));
   const snap = new ProcSnapshot();
   const services: ServiceListEntry[] = infos.map((info) => {
     const live = info.record?.tree !== undefined && isRunningPhase(info.phase);
     // A supervisor in another PID namespace recorded its namespace's PIDs.
-    const { ref, kernelPid, namespaced } = kernelTree(info);
+    const { ref, kernelPid, namespaced } = kernelTree(info, memo);
     const members = live && ref ? snap.members(ref) : [];
     const t = totals(members);
     const leader = members.find((m) => m.pid === kernelPid);

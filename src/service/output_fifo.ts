@@ -23,6 +23,7 @@
 import { PidkitError } from "../os/errors.ts";
 import type { FdPoller } from "../os/fd_poller.ts";
 import { cString, errno, libc } from "../os/libc.ts";
+import { delay } from "../os/delay.ts";
 
 /** The pipe buffer asked for: Linux's default `pipe-max-size` (1 MiB). */
 export const OUTPUT_PIPE_SIZE = 1 << 20;
@@ -35,6 +36,8 @@ const F_GETPIPE_SZ = 1032;
 const READ_CHUNK = 64 * 1024;
 /** Read at most this much per wake-up, so one flooding service cannot hold the poller. */
 const MAX_PER_WAKE = 4 * READ_CHUNK;
+/** How long a flooding service's output waits after a full budget (see #onReadable). */
+const FLOOD_PAUSE_MS = 5;
 
 /** What the service's output is handed to, in order. */
 export type OutputHandler = (bytes: Uint8Array) => void | Promise<void>;
@@ -124,24 +127,31 @@ export class OutputFifo {
   }
 
   /** Hand over whatever is buffered now (after the service ended, before closing). */
-  drain(): Promise<void> {
-    return this.#read(Infinity);
+  async drain(): Promise<void> {
+    await this.#read(Infinity);
   }
 
-  #onReadable(): Promise<void> {
-    return this.#read(MAX_PER_WAKE);
+  async #onReadable(): Promise<void> {
+    // A service that fills a whole budget is flooding: its descriptor stays
+    // out of the poll for a moment (the poller skips it while this handler
+    // runs), so one flood takes at most ~50 MiB/s of the supervisor's one
+    // thread and every other service's start and stop go on. The flooder
+    // blocks in write() meanwhile; nothing is lost.
+    if (await this.#read(MAX_PER_WAKE) >= MAX_PER_WAKE) await delay(FLOOD_PAUSE_MS);
   }
 
-  async #read(limit: number): Promise<void> {
+  /** Read up to `limit` bytes (less when the FIFO runs empty); how many were read. */
+  async #read(limit: number): Promise<number> {
     const lib = libc()!;
     let total = 0;
     while (!this.#closed && total < limit) {
       const buf = new Uint8Array(READ_CHUNK);
       const n = Number(lib.read(this.#fd, buf, BigInt(buf.length)));
-      if (n <= 0) return; // EAGAIN: empty for now
+      if (n <= 0) break; // EAGAIN: empty for now
       total += n;
       await this.#onOutput(buf.subarray(0, n));
     }
+    return total;
   }
 
   /**

@@ -9,7 +9,7 @@
 import { isInCgroup2 } from "../tree/cgroup.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import { markerIn } from "../tree/marker.ts";
-import type { ServiceInfo } from "./inspect_service.ts";
+import type { InspectMemo, ServiceInfo } from "./inspect_service.ts";
 import { locatePid } from "../os/pid_namespace.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
@@ -174,12 +174,18 @@ export function totals(members: TreeProcess[]): TreeTotals {
  */
 export function kernelTree(
   info: ServiceInfo,
+  memo?: InspectMemo,
 ): { ref: TreeRef | undefined; kernelPid: number | undefined; namespaced: boolean } {
   const ref = info.record?.tree;
   if (info.pid === undefined || info.probe?.status !== "running") {
     return { ref, kernelPid: info.pid, namespaced: false };
   }
-  const where = locatePid(info.pid, info.probe.holderPid);
+  const holder = info.probe.holderPid;
+  if (holder !== undefined && memo?.sameNamespace.get(holder) === true) {
+    return { ref, kernelPid: info.pid, namespaced: false };
+  }
+  const where = locatePid(info.pid, holder);
+  if (holder !== undefined && !where.namespaced) memo?.sameNamespace.set(holder, true);
   const k = where.kernelPid;
   if (!where.namespaced || ref === undefined || ref.pid !== info.pid || k === undefined) {
     return { ref, kernelPid: k, namespaced: where.namespaced };

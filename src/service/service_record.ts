@@ -203,7 +203,9 @@ function parseState(path: string, text: string): ServiceRecord {
   if (typeof s !== "object" || s === null || Array.isArray(s)) {
     throw badContent(path, "not an object");
   }
-  if (s.version !== 1 && s.version !== 2) throw badContent(path, `unsupported version ${JSON.stringify(s.version)}`);
+  if (s.version !== 1 && s.version !== 2) {
+    throw badContent(path, `unsupported version ${JSON.stringify(s.version)}`);
+  }
   if (typeof s.name !== "string") throw badContent(path, "no name");
   if (typeof s.phase !== "string" || !PHASES.has(s.phase)) {
     throw badContent(path, `unknown phase ${JSON.stringify(s.phase)}`);

@@ -12,7 +12,7 @@ import { delay } from "../os/delay.ts";
 import { PidFile } from "../lock/pid_file.ts";
 import { socketAddress } from "../os/unix_server.ts";
 import { launchSupervisor } from "./_launch_supervisor.ts";
-import { type SupervisorRequest, supervisorPaths } from "./supervisor_protocol.ts";
+import { supervisorPaths, type SupervisorRequest } from "./supervisor_protocol.ts";
 
 /** How many times a command asks again a supervisor that was exiting. */
 const ATTEMPTS = 20;
