@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- the test reads and writes small files between steps; nothing else runs meanwhile
 /**
  * The resident supervisor of a run directory (issue 13): one process holds
  * every service of the directory, commands reach it on its socket, it exits
