@@ -319,3 +319,25 @@ Deno.test("a supervisor of one service (pidkit run, as 0.1 had for every service
   assert.equal(status.code, 3, status.stderr);
   assert.equal((await s.cli(["stop", name])).code, 0);
 });
+
+Deno.test("a service starts from the environment of the command that started it, not the supervisor's", async () => {
+  await using s = new Services();
+  const first = uniqueName("envfirst");
+  const r1 = await s.cli(["start", first, "--", "sleep", "1000"], { env: { PIDKIT_T_FIRST: "1" } });
+  assert.equal(r1.code, 0, r1.stderr);
+  const second = uniqueName("envsecond");
+  const r2 = await s.cli(["start", second, "--env", "ADDED=yes", "--", "sleep", "1000"], {
+    env: { PIDKIT_T_SECOND: "2" },
+  });
+  assert.equal(r2.code, 0, r2.stderr);
+  const a = await s.state(first);
+  const b = await s.state(second);
+  assert.equal(a.supervisor.pid, b.supervisor.pid, "one supervisor");
+  const environ = Deno.readTextFileSync(`/proc/${b.tree!.pid}/environ`).split("\0");
+  assert.ok(environ.includes("PIDKIT_T_SECOND=2"), "the second command's environment");
+  assert.ok(environ.includes("ADDED=yes"), "--env");
+  assert.ok(!environ.includes("PIDKIT_T_FIRST=1"), "not the supervisor's (the first command's)");
+  const record = Deno.readTextFileSync(s.dir.join(`${second}.json`));
+  assert.ok(!record.includes("PIDKIT_T_SECOND"), "the inherited environment is not recorded");
+  for (const n of [first, second]) assert.equal((await s.cli(["stop", n])).code, 0);
+});

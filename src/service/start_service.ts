@@ -147,6 +147,8 @@ export async function startConfigured(
   config: SupervisorConfig,
   options: { ifNotRunning?: boolean; status?: "started" | "restarted" } = {},
 ): Promise<StartServiceResult> {
+  // The service starts from this command's environment, as it would under 0.1.
+  config = { ...config, inheritedEnv: config.inheritedEnv ?? Deno.env.toObject() };
   const probed = await probe(config.pidfile);
   // The supervisor also refuses beside a tree a killed predecessor left.
   const result: StartResult = probed.status === "running"

@@ -346,7 +346,8 @@ export class ServiceSupervisor extends SupervisorBase {
       tree = await spawnTree(this.output ? this.output.wrap(command) : command, {
         nonce,
         cwd: cfg.cwd,
-        env: { ...cfg.env, ...prep.env },
+        env: { ...cfg.inheritedEnv, ...cfg.env, ...prep.env },
+        clearEnv: cfg.inheritedEnv !== undefined,
         ...(cfg.user ? this.userOptions(cfg.user) : {}),
         stdin: "null",
         // Through the output FIFO when there is one (the shim opens it);

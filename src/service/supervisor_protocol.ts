@@ -45,6 +45,14 @@ export interface SupervisorConfig {
   cwd: string;
   /** Environment additions for the service (`--env`). */
   env: Record<string, string>;
+  /**
+   * The environment of the command that asked (`start`, `restart`): the
+   * service starts from it, not from the resident supervisor's own (which
+   * is whoever started the supervisor). Never written to the state file (it
+   * may hold secrets); a service adopted after a supervisor's death restarts
+   * from the new supervisor's environment plus its `--env`.
+   */
+  inheritedEnv?: Record<string, string>;
   /** `--user` as given, and what it resolved to. */
   user?: { name: string; uid: number; gid: number; groups?: number[] };
   /** The options as given, as the state file records them. */
