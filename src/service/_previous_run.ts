@@ -4,8 +4,9 @@
  * an orphaned tree to adopt.
  *
  * Taking over a service whose supervisor died (SIGKILL, the OOM killer):
- * the next `start` of that name does not refuse beside the orphaned tree but
- * starts a supervisor that adopts it. The new supervisor takes the PID
+ * the run directory's next resident supervisor adopts every orphan of the
+ * directory as it starts (dir_supervisor.ts), and a `start` of an orphan's
+ * name adopts it rather than refusing. The supervisor takes the PID
  * file's lock (so of concurrent starts exactly one adopts), re-attaches the
  * recorded tree (leader start time, process group, session, cgroup: as
  * `attachTree` checks them), reads on from the service's output FIFO where
@@ -17,8 +18,11 @@
  *
  * Not adopted (refused as before, `pidkit stop NAME` ends them): `--forking`
  * services (their main process was found during a start-up this supervisor
- * did not see), a tree whose supervisor still runs (its PID file was deleted
- * or replaced), and anything under `pidkit run`.
+ * did not see) and a tree whose supervisor still runs (its PID file was
+ * deleted or replaced). `pidkit run` itself never adopts: it refuses beside
+ * an orphan. The orphan of a killed `pidkit run` is adopted by a resident
+ * supervisor like any other when it had a log (without one its output went
+ * to a terminal or pipe that is gone: only a `start` of its name adopts it).
  *
  * @module
  */

@@ -165,6 +165,12 @@ class DirSupervisor {
     for (const sig of ["SIGTERM", "SIGINT"] as const) {
       Deno.addSignalListener(sig, () => void this.shutdown(sig));
     }
+    // 0.1's supervisor of one service forwarded SIGUSR2 to its tree; one of
+    // many cannot guess whose it is (`pidkit signal NAME USR2` says). Taken
+    // and dropped: by default it would kill the supervisor.
+    Deno.addSignalListener("SIGUSR2", () => {
+      void this.note("SIGUSR2 ignored: use pidkit signal NAME USR2");
+    });
     Deno.addSignalListener("SIGHUP", () => {
       void this.journal?.reopen();
       for (const { sup } of this.services.values()) void sup.log?.reopen();
@@ -207,6 +213,9 @@ class DirSupervisor {
   async serve(conn: UnixConnection): Promise<void> {
     this.busy++;
     try {
+      // Read first: a client whose request is refused unread gets EPIPE, not the answer.
+      const line = await conn.readLine();
+      if (line === undefined) return;
       const { uid } = conn.peer;
       if (uid !== 0 && uid !== Deno.uid() && uid !== this.dirOwner()) {
         await conn.write(
@@ -217,8 +226,6 @@ class DirSupervisor {
         );
         return;
       }
-      const line = await conn.readLine();
-      if (line === undefined) return;
       const answer = this.closing ? { retry: true } : await this.handle(JSON.parse(line));
       await conn.write(JSON.stringify(answer) + "\n");
     } catch (err) {

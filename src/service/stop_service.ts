@@ -276,15 +276,20 @@ async function stopThroughSupervisor(
   info: ServiceInfo,
 ): Promise<StopServiceResult> {
   const t0 = performance.now();
-  progress({ kind: "begin", name, steps: parseRetry(retry) });
+  const steps = parseRetry(retry);
+  const limit = scheduleMs(steps) + 10_000; // as for a supervisor of one service
+  progress({ kind: "begin", name, steps });
   let answer: StopAnswer | undefined;
   try {
     answer = await askSupervisor<StopAnswer>(
       dir,
       { op: "stop", name, retry, requestedBy: Deno.pid },
-      { launch: false },
+      { launch: false, ...(Number.isFinite(limit) ? { timeoutMs: limit } : {}) },
     );
-  } catch {
+  } catch (err) {
+    if (err instanceof PidkitError && /^no answer/.test(err.message)) {
+      throw new PidkitError(`${name} did not stop within ${formatDuration(limit)}`);
+    }
     answer = undefined; // it died meanwhile: what it left decides, below
   } finally {
     progress({ kind: "end" });

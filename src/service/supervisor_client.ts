@@ -14,8 +14,12 @@ import { socketAddress } from "../os/unix_server.ts";
 import { launchSupervisor } from "./_launch_supervisor.ts";
 import { supervisorPaths, type SupervisorRequest } from "./supervisor_protocol.ts";
 
-/** How many times a command asks again a supervisor that was exiting. */
-const ATTEMPTS = 20;
+/**
+ * How long a command keeps asking while the supervisor exits (it answers
+ * "retry" while it stops its services, which may take their whole stop
+ * schedules) before a new one can start.
+ */
+const RETRY_FOR_MS = 60_000;
 
 /**
  * Send `request` to the supervisor of `dir` and return its answer. With
@@ -33,22 +37,23 @@ const ATTEMPTS = 20;
 export async function askSupervisor<T = unknown>(
   dir: string,
   request: SupervisorRequest,
-  options: { launch: boolean },
+  options: { launch: boolean; timeoutMs?: number },
 ): Promise<T | undefined> {
   const { socket } = supervisorPaths(dir);
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+  const until = Date.now() + RETRY_FOR_MS;
+  for (let attempt = 0; Date.now() < until; attempt++) {
     const conn = await connect(socket);
     if (conn === undefined) {
       if (!options.launch) return undefined;
       await launchOnce(dir);
       continue;
     }
-    const answer = await exchange(conn, request);
+    const answer = await exchange(conn, request, options.timeoutMs);
     if (answer === undefined) {
       throw new PidkitError(`the supervisor of ${dir} went away before it answered`);
     }
     if ((answer as { retry?: boolean }).retry === true) {
-      await delay(10 + 10 * attempt); // it is exiting: the next one starts after it
+      await delay(Math.min(10 + 10 * attempt, 250)); // it is exiting: a new one starts after it
       continue;
     }
     const refused = answer as { ok?: boolean; error?: string; held?: boolean; pid?: number };
@@ -57,7 +62,9 @@ export async function askSupervisor<T = unknown>(
     }
     return answer as T;
   }
-  throw new PidkitError(`cannot reach the supervisor of ${dir} (${socket})`);
+  throw new PidkitError(
+    `cannot reach the supervisor of ${dir} (${socket}): it kept answering that it is exiting`,
+  );
 }
 
 async function connect(path: string): Promise<Deno.UnixConn | undefined> {
@@ -77,8 +84,22 @@ async function connect(path: string): Promise<Deno.UnixConn | undefined> {
   }
 }
 
-/** One request line out, one answer line back; `undefined` when the connection ends first. */
-async function exchange(conn: Deno.UnixConn, request: SupervisorRequest): Promise<unknown> {
+/**
+ * One request line out, one answer line back; `undefined` when the
+ * connection ends first. Throws {@linkcode PidkitError} after `timeoutMs`.
+ */
+async function exchange(
+  conn: Deno.UnixConn,
+  request: SupervisorRequest,
+  timeoutMs?: number,
+): Promise<unknown> {
+  let timedOut = false;
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    try {
+      conn.close(); // ends the pending read
+    } catch { /* closed */ }
+  }, timeoutMs);
   try {
     const bytes = new TextEncoder().encode(JSON.stringify(request) + "\n");
     for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
@@ -95,8 +116,10 @@ async function exchange(conn: Deno.UnixConn, request: SupervisorRequest): Promis
     return undefined;
   } catch (err) {
     if (err instanceof SyntaxError) throw new PidkitError(`bad answer from the supervisor`);
+    if (timedOut) throw new PidkitError(`no answer from the supervisor within ${timeoutMs} ms`);
     return undefined; // reset by a supervisor that died
   } finally {
+    clearTimeout(timer);
     try {
       conn.close();
     } catch { /* closed */ }
