@@ -14,7 +14,10 @@
  * @module
  */
 
-import { cString, ERRNO, errno, type Libc, libc } from "./libc.ts";
+import { ERRNO, errno, type Libc, libc } from "./libc.ts";
+import { MAX_SOCKET_PATH, socketAddress } from "./socket_address.ts";
+
+export { MAX_SOCKET_PATH, socketAddress };
 import type { FdPoller } from "./fd_poller.ts";
 import { PidkitError } from "./errors.ts";
 import { delay } from "./delay.ts";
@@ -25,37 +28,6 @@ const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
-/** sun_path is 108 bytes with its terminating NUL. */
-export const MAX_SOCKET_PATH = 107;
-
-const O_PATH = 0o10000000;
-const O_DIRECTORY = 0o200000;
-const O_CLOEXEC = 0o2000000;
-
-/**
- * A socket path that fits `sun_path`: `path` itself when it does, else the
- * same file reached through an `O_PATH` descriptor of its directory,
- * `/proc/self/fd/N/LEAF` (Linux resolves it like any path, for `bind` and
- * `connect` alike). Call `close` when done with it.
- *
- * @example
- * ```ts
- * import { socketAddress } from "./unix_server.ts";
- * const addr = socketAddress("/tmp/x/supervisor.sock");
- * console.log(addr.path);
- * addr.close();
- * ```
- */
-export function socketAddress(path: string): { path: string; close(): void } {
-  const fits = { path, close() {} };
-  if (new TextEncoder().encode(path).length <= MAX_SOCKET_PATH) return fits;
-  const lib = libc();
-  const slash = path.lastIndexOf("/");
-  if (lib === undefined || slash < 0) return fits; // it fails with a clear error later
-  const fd = lib.open(cString(path.slice(0, slash) || "/"), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fits;
-  return { path: `/proc/self/fd/${fd}${path.slice(slash)}`, close: () => void lib.close(fd) };
-}
 
 /** Who is on the other end of a connection, as the kernel saw it at `connect`. */
 export interface PeerCredentials {

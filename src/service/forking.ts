@@ -21,8 +21,6 @@
  * @module
  */
 
-import { PidkitError, UsageError } from "../os/errors.ts";
-import { parentDir } from "../os/paths.ts";
 import { Pidfd } from "../os/pidfd.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
@@ -223,50 +221,4 @@ export async function forkingEnded(
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
-}
-
-/**
- * Check the main PID file's place before the service starts: not pidkit's
- * own PID file, in an existing directory that the service's user may write
- * (root may write anywhere but on a read-only file system, found out later).
- *
- * @example
- * ```ts
- * import { checkMainPidfile } from "./forking.ts";
- * checkMainPidfile("/tmp/nginx.pid", { pidfile: "/tmp/pidkit/web.pid" });
- * ```
- */
-export function checkMainPidfile(
-  mainPidfile: string,
-  options: { pidfile: string; uid?: number; gid?: number },
-): void {
-  if (mainPidfile === options.pidfile) {
-    throw new UsageError(
-      `--main-pidfile ${mainPidfile} is pidkit's own PID file; give the daemon's own`,
-    );
-  }
-  const dir = parentDir(mainPidfile);
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(dir);
-  } catch {
-    throw new PidkitError(`--main-pidfile ${mainPidfile}: directory ${dir} does not exist`);
-  }
-  if (!st.isDirectory) {
-    throw new PidkitError(`--main-pidfile ${mainPidfile}: ${dir} is not a directory`);
-  }
-  const uid = options.uid ?? Deno.uid();
-  if (uid === 0 || uid === null) return;
-  const mode = st.mode ?? 0o777;
-  const gid = options.gid ?? Deno.gid();
-  const writable = st.uid === uid
-    ? (mode & 0o200) !== 0
-    : st.gid === gid
-    ? (mode & 0o020) !== 0
-    : (mode & 0o002) !== 0;
-  if (!writable) {
-    throw new PidkitError(
-      `--main-pidfile ${mainPidfile}: the service (uid ${uid}) cannot write in ${dir}`,
-    );
-  }
 }

@@ -19,36 +19,9 @@
  * @module
  */
 
-import { PidkitError, UsageError } from "../os/errors.ts";
+import { PidkitError } from "../os/errors.ts";
 import type { FdPoller } from "../os/fd_poller.ts";
 import { OutputFifo } from "./output_fifo.ts";
-
-/** The largest descriptor `--ready-fd` takes. */
-export const MAX_READY_FD = 255;
-
-/**
- * Check a `--ready-fd` value: a whole number from 3 to 255 (0, 1 and 2 are
- * the service's stdin, stdout and stderr). Throws {@linkcode UsageError}.
- *
- * @example
- * ```ts
- * import { parseReadyFd } from "./ready_fd.ts";
- * parseReadyFd("3"); // 3
- * ```
- */
-export function parseReadyFd(text: string): number {
-  if (!/^\d{1,3}$/.test(text)) {
-    throw new UsageError(`bad --ready-fd '${text}' (use a descriptor number from 3 to 255)`);
-  }
-  const n = Number(text);
-  if (n <= 2) {
-    throw new UsageError(
-      `bad --ready-fd ${n}: 0, 1 and 2 are the service's stdin, stdout and stderr (use 3 to 255)`,
-    );
-  }
-  if (n > MAX_READY_FD) throw new UsageError(`bad --ready-fd ${n} (use 3 to 255)`);
-  return n;
-}
 
 /** The shell that runs the shim for descriptor `n`, or why there is none. */
 function shimShell(n: number): string {

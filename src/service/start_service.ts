@@ -5,7 +5,6 @@
  * @module
  */
 
-import { probe } from "../lock/probe.ts";
 import { askSupervisor } from "./supervisor_client.ts";
 import { ServiceAlreadyRunningError, ServiceStartError } from "./service_errors.ts";
 import { buildSupervisorConfig, type LaunchOptions } from "./supervisor_config.ts";
@@ -149,17 +148,12 @@ export async function startConfigured(
 ): Promise<StartServiceResult> {
   // The service starts from this command's environment, as it would under 0.1.
   config = { ...config, inheritedEnv: config.inheritedEnv ?? Deno.env.toObject() };
-  const probed = await probe(config.pidfile);
-  // The supervisor also refuses beside a tree a killed predecessor left.
-  const result: StartResult = probed.status === "running"
-    ? {
-      ok: false,
-      error: `${config.name} is already running${
-        probed.pid === undefined ? "" : ` (pid ${probed.pid})`
-      }`,
-      alreadyRunning: probed.pid ?? 0,
-    }
-    : (await askSupervisor<StartResult>(config.dir, { op: "start", config }, { launch: true }))!;
+  // The supervisor answers "already running" too: for its own services, a
+  // lock another process holds (a 0.1 supervisor, `pidkit run`), and a tree
+  // whose supervisor was killed (which it adopts).
+  const result = (await askSupervisor<StartResult>(config.dir, { op: "start", config }, {
+    launch: true,
+  }))!;
   if (result.ok) {
     return {
       name: config.name,

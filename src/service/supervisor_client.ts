@@ -9,9 +9,7 @@
 
 import { PidkitError } from "../os/errors.ts";
 import { delay } from "../os/delay.ts";
-import { PidFile } from "../lock/pid_file.ts";
-import { socketAddress } from "../os/unix_server.ts";
-import { launchSupervisor } from "./_launch_supervisor.ts";
+import { socketAddress } from "../os/socket_address.ts";
 import { supervisorPaths, type SupervisorRequest } from "./supervisor_protocol.ts";
 
 /**
@@ -132,7 +130,18 @@ async function exchange(
  */
 async function launchOnce(dir: string): Promise<void> {
   const paths = supervisorPaths(dir);
-  let launching: PidFile;
+  // Loaded only to launch: a command that finds the supervisor up needs
+  // neither. Run-time specifiers: Deno reads literal dynamic imports at
+  // start-up (see src/cli/lazy_import.ts).
+  const [{ PidFile }, { launchSupervisor }] = await Promise.all([
+    import(new URL("../lock/pid_file.ts", import.meta.url).href) as Promise<
+      typeof import("../lock/pid_file.ts")
+    >,
+    import(new URL("./_launch_supervisor.ts", import.meta.url).href) as Promise<
+      typeof import("./_launch_supervisor.ts")
+    >,
+  ]);
+  let launching;
   try {
     launching = await PidFile.acquire(paths.launch, { timeout: 30_000, removeOnExit: false });
   } catch (err) {

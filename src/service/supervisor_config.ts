@@ -21,8 +21,7 @@ import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import { controlPath, type SupervisorConfig } from "./supervisor_protocol.ts";
 import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
 import { DEFAULT_LOG_KEEP, parseSize } from "./log_rotation.ts";
-import { parseReadyFd } from "./ready_fd.ts";
-import { checkMainPidfile } from "./forking.ts";
+import { checkMainPidfile, parseReadyFd } from "./option_checks.ts";
 
 /**
  * How a service is launched: the options of `pidkit start` (and `run`),
