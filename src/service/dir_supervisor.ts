@@ -121,10 +121,11 @@ class DirSupervisor {
       if (this.poller === undefined) throw new Error("a resident supervisor needs FFI (-A)");
       this.listenToSignals();
       server = UnixServer.listen(this.paths.socket, this.poller, (conn) => void this.serve(conn));
-      const adopted = await this.adoptOrphaned();
+      const { adopted, restarted } = await this.adoptOrphaned();
       await this.note(
         `supervisor (pid ${Deno.pid}) of ${this.dir} listening; ${adopted} orphaned ` +
-          `service${adopted === 1 ? "" : "s"} adopted`,
+          `service${adopted === 1 ? "" : "s"} adopted` +
+          (restarted ? `; ${restarted} restarted (a restart was due)` : ""),
       );
       this.opts.onReady?.({ ok: true, pid: Deno.pid, adopted });
       this.checkIdle();
@@ -188,15 +189,21 @@ class DirSupervisor {
     this.#finish();
   }
 
-  /** Every orphaned service of the directory, adopted at once (all in parallel). */
-  async adoptOrphaned(): Promise<number> {
+  /**
+   * Every orphaned service of the directory, adopted at once (all in
+   * parallel), and every one whose restart was due, restarted.
+   */
+  async adoptOrphaned(): Promise<{ adopted: number; restarted: number }> {
     const names = await serviceNames(this.dir).catch(() => []);
     const answers = await Promise.all(names.map(async (name) => {
       const record = readPreviousState(servicePaths(this.dir, name).state);
       // Only what could be alive without its supervisor; `run` without a log
       // (its output went to a terminal or pipe that is gone) is not adopted.
-      if (record === undefined || (!record.tree && !record.spawning)) return false;
-      if (record.log === "-" || !adoptable(record)) return false;
+      if (record === undefined || record.log === "-" || !adoptable(record)) return false;
+      // Killed while it waited to restart a service: that restart is due now
+      // (the restart policy goes on; the count starts again).
+      const due = !record.tree && !record.spawning && record.phase === "restarting";
+      if (!record.tree && !record.spawning && !due) return false;
       let config: SupervisorConfig;
       try {
         config = configFromRecord(this.dir, name, record);
@@ -204,10 +211,19 @@ class DirSupervisor {
         await this.note(`cannot adopt ${name}: ${messageLine(err)}`);
         return false;
       }
+      if (due) {
+        await this.note(`restarting ${name}: its supervisor was killed while it waited to`);
+        // Not awaited: its readiness must not hold up every command.
+        void this.start(config).then((r) => {
+          if (!r.ok) void this.note(`restarting ${name} failed: ${r.error}`);
+        });
+        return "restarted";
+      }
       const answer = await this.start(config, { adoptOnly: true });
-      return !answer.ok && answer.adopted === true;
+      return !answer.ok && answer.adopted === true ? "adopted" : false;
     }));
-    return answers.filter(Boolean).length;
+    const count = (what: string) => answers.filter((a) => a === what).length;
+    return { adopted: count("adopted"), restarted: count("restarted") };
   }
 
   async serve(conn: UnixConnection): Promise<void> {

@@ -281,31 +281,30 @@ async function stopThroughSupervisor(
   progress({ kind: "begin", name, steps });
   let answer: StopAnswer | undefined;
   try {
-    answer = await askSupervisor<StopAnswer>(
-      dir,
-      { op: "stop", name, retry, requestedBy: Deno.pid },
-      { launch: false, ...(Number.isFinite(limit) ? { timeoutMs: limit } : {}) },
-    );
-  } catch (err) {
-    if (err instanceof PidkitError && /^no answer/.test(err.message)) {
-      throw new PidkitError(`${name} did not stop within ${formatDuration(limit)}`);
+    // Its supervisor may be killed meanwhile and the service adopted by a
+    // new one (or found orphaned): ask again, a few times.
+    for (let attempt = 0;; attempt++) {
+      answer = await askStop(dir, name, retry, limit);
+      if (answer?.held === true) break;
+      // Not held (any more): it ended meanwhile, or its supervisor was killed.
+      const again = await inspectService(dir, name).catch(() => undefined);
+      if (again?.phase === "orphaned" && again.record?.tree) {
+        return await stopOrphan(name, dir, pidfile, retry, progress, again.record);
+      }
+      if (again === undefined || !isRunningPhase(again.phase)) {
+        return { name, status: "not-running" };
+      }
+      if (attempt >= 5 || again.record?.supervisor.kind !== "dir") {
+        throw new PidkitError(
+          `${name} runs (${again.phase}) but the supervisor of ${dir} ${
+            answer === undefined ? "did not answer" : "does not hold it"
+          }; try again`,
+        );
+      }
+      await delay(100 * (attempt + 1));
     }
-    answer = undefined; // it died meanwhile: what it left decides, below
   } finally {
     progress({ kind: "end" });
-  }
-  if (answer?.held !== true) {
-    // Not held (any more): it ended meanwhile, or its supervisor was killed.
-    const again = await inspectService(dir, name).catch(() => undefined);
-    if (again?.phase === "orphaned" && again.record?.tree) {
-      return await stopOrphan(name, dir, pidfile, retry, progress, again.record);
-    }
-    if (again === undefined || !isRunningPhase(again.phase)) return { name, status: "not-running" };
-    throw new PidkitError(
-      `${name} runs (${again.phase}) but the supervisor of ${dir} ${
-        answer === undefined ? "did not answer" : "does not hold it"
-      }; try again`,
-    );
   }
   const report = answer.result;
   return {
@@ -317,6 +316,27 @@ async function stopThroughSupervisor(
     durationMs: performance.now() - t0,
     survivors: report?.survivors ?? [],
   };
+}
+
+/** One stop request; `undefined` when the supervisor went away before it answered. */
+async function askStop(
+  dir: string,
+  name: string,
+  retry: string,
+  limit: number,
+): Promise<StopAnswer | undefined> {
+  try {
+    return await askSupervisor<StopAnswer>(
+      dir,
+      { op: "stop", name, retry, requestedBy: Deno.pid },
+      { launch: false, ...(Number.isFinite(limit) ? { timeoutMs: limit } : {}) },
+    );
+  } catch (err) {
+    if (err instanceof PidkitError && /^no answer/.test(err.message)) {
+      throw new PidkitError(`${name} did not stop within ${formatDuration(limit)}`);
+    }
+    return undefined; // it died meanwhile: what it left decides
+  }
 }
 
 async function tryAttach(ref: NonNullable<ServiceRecord["tree"]>) {
