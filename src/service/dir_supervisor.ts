@@ -112,9 +112,10 @@ class DirSupervisor {
     }
     let server: UnixServer | undefined;
     try {
+      // Without its journal (a full or read-only disk) it still supervises.
       this.journal = await LogSink.open(this.paths.journal, {
         rotation: { maxBytes: 1 << 20, keep: 1 },
-      });
+      }).catch(() => undefined);
       this.confineErrors();
       this.adoption = adoptOrphans();
       this.poller = FdPoller.create();
@@ -154,6 +155,10 @@ class DirSupervisor {
 
   /** An error nobody awaited is one service's problem: note it, never die of it. */
   confineErrors(): void {
+    globalThis.addEventListener("error", (event) => {
+      event.preventDefault(); // an exception thrown in a callback (a timer, say)
+      void this.note(`unexpected error (confined, the supervisor goes on): ${event.message}`);
+    });
     globalThis.addEventListener("unhandledrejection", (event) => {
       event.preventDefault();
       void this.note(
