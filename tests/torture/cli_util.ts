@@ -13,6 +13,20 @@ import { readServiceRecordSync } from "../../src/service/service_record.ts";
 import type { Tally } from "./harness.ts";
 import { type Output, run } from "./util.ts";
 
+/**
+ * Spawn `pidkit ARGS` without waiting for it (e.g. `pidkit supervise` in the
+ * foreground): the caller ends it by its PID. Output piped.
+ */
+export function spawnPidkit(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", CLI, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...tmpEnv(args) },
+  }).spawn();
+}
+
 /** Run `pidkit ARGS` (deno run -A cli.ts); killed after `timeoutMs`. */
 export function pidkit(args: string[], options: { timeoutMs?: number } = {}): Promise<Output> {
   return run([Deno.execPath(), "run", "-A", "--quiet", CLI, ...args], {
@@ -47,21 +61,89 @@ export function uniquePrefix(tag: string): string {
 
 /** PIDs of live processes whose environment has PIDKIT_SERVICE=<prefix...>. */
 export function markedProcesses(prefix: string): number[] {
+  return [...markers(prefix).keys()];
+}
+
+/**
+ * Live processes whose environment has PIDKIT_SERVICE=<prefix...>, each with
+ * its marker (the whole value, `NAME:NONCE`: one marker is one tree).
+ */
+export function markers(prefix: string): Map<number, string> {
   const needle = new TextEncoder().encode(`PIDKIT_SERVICE=${prefix}`);
-  const found: number[] = [];
+  const found = new Map<number, string>();
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
-    let env: Uint8Array;
-    try {
-      env = Deno.readFileSync(`/proc/${e.name}/environ`);
-    } catch {
-      continue;
-    }
-    if (indexOf(env, needle) >= 0 && startTimeOf(Number(e.name)) !== undefined) {
-      found.push(Number(e.name));
+    const marker = markerIn(Number(e.name), needle);
+    if (marker !== undefined && startTimeOf(Number(e.name)) !== undefined) {
+      found.set(Number(e.name), marker);
     }
   }
   return found;
+}
+
+/**
+ * {@linkcode markers}, cheap enough to call every 20 ms: a process's
+ * environment is read once. A process seen unmarked once it is a second old
+ * is not read again (a fork of the supervisor carries the marker only from
+ * its exec on, within milliseconds); entries go as their PID leaves /proc
+ * (a PID comes back only after pid_max others, never between two scans).
+ */
+export class MarkerScanner {
+  readonly #needle: Uint8Array;
+  readonly #marked = new Map<number, string>();
+  readonly #unmarked = new Set<number>();
+
+  constructor(prefix: string) {
+    this.#needle = new TextEncoder().encode(`PIDKIT_SERVICE=${prefix}`);
+  }
+
+  /** Live (not zombie) marked processes now, with their markers. */
+  scan(): Map<number, string> {
+    const now = Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]) * 100;
+    const seen = new Set<number>();
+    const found = new Map<number, string>();
+    for (const e of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(e.name)) continue;
+      const pid = Number(e.name);
+      seen.add(pid);
+      if (this.#unmarked.has(pid)) continue;
+      const start = startTimeOf(pid);
+      if (start === undefined) continue;
+      let marker = this.#marked.get(pid);
+      if (marker === undefined) {
+        marker = markerIn(pid, this.#needle);
+        if (marker === undefined) {
+          if (now - start > 100) this.#unmarked.add(pid);
+          continue;
+        }
+        this.#marked.set(pid, marker);
+      }
+      found.set(pid, marker);
+    }
+    for (const pid of this.#unmarked) if (!seen.has(pid)) this.#unmarked.delete(pid);
+    for (const pid of this.#marked.keys()) if (!seen.has(pid)) this.#marked.delete(pid);
+    return found;
+  }
+}
+
+/** The marker in the environment of `pid` when it starts with the needle's prefix. */
+function markerIn(pid: number, needle: Uint8Array): string | undefined {
+  let env: Uint8Array;
+  try {
+    env = Deno.readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return undefined;
+  }
+  const at = indexOf(env, needle);
+  if (at < 0) return undefined;
+  const from = at + "PIDKIT_SERVICE=".length;
+  const end = env.indexOf(0, from);
+  return new TextDecoder().decode(env.subarray(from, end < 0 ? undefined : end));
+}
+
+/** The service name in a marker `NAME:NONCE`. */
+export function markerName(marker: string): string {
+  return marker.slice(0, marker.lastIndexOf(":"));
 }
 
 function indexOf(hay: Uint8Array, needle: Uint8Array): number {
@@ -91,6 +173,7 @@ export class ServiceReaper implements AsyncDisposable {
 
   /** Record every supervisor and tree the state files in the dir name now. */
   record(): void {
+    this.recordResident();
     let entries: Deno.DirEntry[];
     try {
       entries = [...Deno.readDirSync(this.dir)];
@@ -116,6 +199,24 @@ export class ServiceReaper implements AsyncDisposable {
         this.trees.set(t.pid, { start: t.startTime, cgroup: t.cgroupPath });
       }
     }
+  }
+
+  /**
+   * The resident supervisor DIR/supervisor.lock names, when it is one (its
+   * command line is pidkit's `__supervise DIR` or `supervise --dir DIR`): a
+   * killed one leaves its PID in the file, and that PID may be reused.
+   */
+  recordResident(): void {
+    let pid: number;
+    try {
+      pid = Number(Deno.readTextFileSync(`${this.dir}/supervisor.lock`).trim());
+    } catch {
+      return;
+    }
+    if (!(pid > 0)) return;
+    const start = startTimeOf(pid);
+    if (start === undefined || !isResident(pid, this.dir)) return;
+    this.supervisors.set(pid, start);
   }
 
   /** SIGKILL recorded supervisors and trees; then marked leftovers (counted as leaks). */
@@ -153,6 +254,17 @@ export class ServiceReaper implements AsyncDisposable {
   }
 }
 
+/** Whether `pid` runs pidkit's resident supervisor of `dir`. */
+export function isResident(pid: number, dir: string): boolean {
+  let argv: string[];
+  try {
+    argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+  } catch {
+    return false;
+  }
+  return argv.includes(dir) && (argv.includes("__supervise") || argv.includes("supervise"));
+}
+
 function kill(pid: number, start: number): void {
   if (startTimeOf(pid) !== start) return;
   try {
@@ -182,6 +294,32 @@ function removeCgroups(prefix: string, recorded: string[]): void {
         Deno.removeSync(`${base}/${e.name}`);
       } catch { /* still populated, or gone */ }
     }
+  }
+}
+
+/** The proportional set size of `pid` in KiB (/proc/PID/smaps_rollup), or 0. */
+export function pssKiB(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+)/m.exec(Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The unique set size of `pid` in KiB (its private pages, from
+ * /proc/PID/smaps_rollup), or 0: unlike PSS, it does not depend on how many
+ * other processes map the same binary.
+ */
+export function ussKiB(pid: number): number {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
+    return field("Private_Clean") + field("Private_Dirty");
+  } catch {
+    return 0;
   }
 }
 

@@ -12,6 +12,7 @@ import { startTimeOf, tempDir } from "../helpers.ts";
 import { readServiceRecordSync } from "../../src/service/service_record.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { PidFile } from "../../mod.ts";
+import { askSupervisor } from "../../src/service/supervisor_client.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { exists, sleep } from "./util.ts";
 
@@ -127,12 +128,22 @@ export const sabotageCli: Scenario = {
         }
         if (markedProcesses(name).length) tally.violation(`${name}: processes left after stop`);
         reaper.record();
-        if (
-          [...reaper.supervisors].some(([p, t]) =>
-            startTimeOf(p) === t && p > 0 && isOurs(dir.path, name, p)
-          )
-        ) {
-          tally.violation(`${name}: the supervisor outlived stop`);
+        // The resident supervisor stays (it lingers a moment when idle, or
+        // holds other services) but must have let go of this one: not held,
+        // and no descriptor left on the PID file it had locked.
+        const sup = supervisorOf(dir.path, name);
+        if (sup !== undefined && startTimeOf(sup.pid) === sup.startTime) {
+          const hello = await askSupervisor<{ pid: number; services: string[] }>(
+            dir.path,
+            { op: "hello" },
+            { launch: false },
+          ).catch(() => undefined);
+          if (hello?.pid === sup.pid && hello.services.includes(name)) {
+            tally.violation(`${name}: the supervisor still holds it after stop`);
+          }
+          if (holdsPath(sup.pid, pidfile)) {
+            tally.violation(`${name}: the supervisor still has the PID file open after stop`);
+          }
         }
         if (kind === "replace" && !exists(pidfile)) {
           tally.violation(`${name}: stop removed the third party's file`);
@@ -150,11 +161,24 @@ export const sabotageCli: Scenario = {
   },
 };
 
-/** Whether `pid` is the supervisor the state of `name` records. */
-function isOurs(dir: string, name: string, pid: number): boolean {
+/** The supervisor the state of `name` records. */
+function supervisorOf(dir: string, name: string): { pid: number; startTime: number } | undefined {
   try {
-    return readServiceRecordSync(`${dir}/${name}.json`)?.supervisor.pid === pid;
+    return readServiceRecordSync(`${dir}/${name}.json`)?.supervisor;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether `pid` has `path` open (also once deleted or replaced). */
+function holdsPath(pid: number, path: string): boolean {
+  try {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      try {
+        const link = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
+        if (link === path || link === `${path} (deleted)`) return true;
+      } catch { /* closed meanwhile */ }
+    }
+  } catch { /* gone */ }
+  return false;
 }

@@ -23,6 +23,7 @@ import { load } from "./load.ts";
 import { notifyFlood } from "./notify_flood.ts";
 import { resourceFaults } from "./resource_faults.ts";
 import { legacyReuse } from "./legacy_reuse.ts";
+import { isolation } from "./isolation.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -44,5 +45,6 @@ export const SCENARIOS: Scenario[] = [
   sabotageCli,
   resourceFaults,
   notifyFlood,
+  isolation,
   load,
 ];
