@@ -33,6 +33,8 @@ import { attachTree, checkTreeRef, type ProcessTree } from "../tree/process_tree
 import { survivingTree } from "./inspect_service.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import type { SupervisorBase } from "./_supervisor_base.ts";
+import { READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
+import { formatDuration } from "../os/duration.ts";
 
 /**
  * Whether a tree `previous` names, once found alive, is an orphan a new
@@ -61,7 +63,9 @@ export function adoptedRecord(previous: ServiceRecord, tree: ProcessTree): Servi
   const { spawning: _spawning, ...rest } = previous;
   return {
     ...rest,
-    phase: "running",
+    // Killed before the service was ready: its readiness is still owed
+    // (finishAdoptedStart); anything else runs on.
+    phase: previous.phase === "starting" && previous.tree ? "starting" : "running",
     version: 2,
     // Adoption is the resident supervisor's work only (see the module doc).
     supervisor: { pid: Deno.pid, startTime: readProcStat("self")?.startTime ?? 0, kind: "dir" },
@@ -91,6 +95,7 @@ export async function announceAdoption(
     `adopted ${cfg.name} (pid ${tree.pid}): its supervisor (pid ${dead.pid}) was gone; ` +
       `the exit status of this run will be unknown`,
   );
+  if (sup.state.phase === "starting") void finishAdoptedStart(sup, tree);
   await sup.report({
     ok: false,
     error: `${cfg.name} is already running (pid ${pid}); its supervisor was gone, ` +
@@ -98,6 +103,42 @@ export async function announceAdoption(
     alreadyRunning: pid,
     adopted: true,
   });
+}
+
+/**
+ * An orphan adopted before it was ready (its supervisor was killed during
+ * its start): check `--ready-file`, `--ready-tcp` and `--ready-after` again
+ * for what is left of `--ready-timeout` since it was started. Ready: it
+ * runs; not ready in time: its tree is stopped as a failure (the restart
+ * policy decides what next). sd_notify's `READY=1` and `--ready-fd` cannot
+ * be observed again (they went to the dead supervisor) and count as held.
+ */
+async function finishAdoptedStart(sup: SupervisorBase, tree: ProcessTree): Promise<void> {
+  const { name, options } = sup.cfg;
+  const startedAt = Date.parse(sup.state.serviceStartedAt ?? sup.state.createdAt);
+  const elapsed = Number.isNaN(startedAt) ? 0 : Math.max(0, Date.now() - startedAt);
+  const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  let unmet: string[] = [];
+  const outcome = await waitReady(
+    {
+      afterMs: Math.max(0, (options.readyAfterMs ?? 0) - elapsed),
+      tcp: options.readyTcp,
+      file: options.readyFile,
+      timeoutMs: Math.max(0, timeoutMs - elapsed),
+    },
+    tree.status,
+    { onTimeout: (missing) => unmet = missing },
+  );
+  if (sup.tree !== tree || sup.stopping || outcome === "exited") return;
+  if (outcome === "ready") {
+    await sup.save({ phase: "running" });
+    return;
+  }
+  await sup.log?.line(
+    `${name} (pid ${tree.pid}) not ready within ${formatDuration(timeoutMs)}: ${unmet.join("; ")}`,
+  );
+  sup.forcedFailure = true;
+  await tree.stop({ retry: options.retry }).catch(() => {});
 }
 
 /** The state the previous supervisor left; undefined when there is none or it cannot be read. */

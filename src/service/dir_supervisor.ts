@@ -26,7 +26,8 @@ import { AlreadyRunningError, messageLine } from "../os/errors.ts";
 import { PidFile } from "../lock/pid_file.ts";
 import { FdPoller } from "../os/fd_poller.ts";
 import { type Adoption, adoptOrphans } from "../os/orphan_reaper.ts";
-import { type UnixConnection, UnixServer } from "../os/unix_server.ts";
+import { socketAddress, type UnixConnection, UnixServer } from "../os/unix_server.ts";
+import { delay } from "../os/delay.ts";
 import { LogSink } from "./log_sink.ts";
 import { serviceNames, servicePaths } from "./run_dir.ts";
 import { ServiceSupervisor } from "./supervisor.ts";
@@ -100,8 +101,7 @@ class DirSupervisor {
   async run(): Promise<number> {
     let lock: PidFile;
     try {
-      // A supervisor that is exiting still holds it for a moment: wait.
-      lock = await PidFile.acquire(this.paths.lock, { timeout: 5000, removeOnExit: false });
+      lock = await this.takeLock();
     } catch (err) {
       const other = err instanceof AlreadyRunningError ? err.pid ?? 0 : undefined;
       const error = other === undefined
@@ -144,6 +144,25 @@ class DirSupervisor {
       this.adoption.reaper?.reapNow();
       this.adoption.reaper?.stop();
       await this.journal?.close();
+    }
+  }
+
+  /**
+   * `supervisor.lock`. Held by a supervisor that is exiting, it comes free
+   * in a moment: wait up to 5 s; held by one that listens (say `pidkit
+   * supervise`, started at the same time as a command's supervisor), give
+   * way at once: the command talks to that one.
+   */
+  async takeLock(): Promise<PidFile> {
+    const until = Date.now() + 5000;
+    for (;;) {
+      try {
+        return await PidFile.acquire(this.paths.lock, { removeOnExit: false });
+      } catch (err) {
+        if (!(err instanceof AlreadyRunningError) || Date.now() >= until) throw err;
+        if (await listens(this.paths.socket)) throw err;
+      }
+      await delay(25);
     }
   }
 
@@ -342,6 +361,20 @@ class DirSupervisor {
         this.#finish()
       );
     }, IDLE_LINGER_MS);
+  }
+}
+
+/** Whether a supervisor answers on `path` (connects and hangs up). */
+async function listens(path: string): Promise<boolean> {
+  const address = socketAddress(path);
+  try {
+    const conn = await Deno.connect({ transport: "unix", path: address.path });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    address.close();
   }
 }
 
