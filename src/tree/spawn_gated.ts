@@ -13,6 +13,7 @@
  * @module
  */
 
+import { inNewSession } from "./new_session.ts";
 import { TreeError } from "../os/errors.ts";
 import { cString, libc } from "../os/libc.ts";
 import { ownChild } from "../os/orphan_reaper.ts";
@@ -63,10 +64,12 @@ export async function spawnGated(
       await Deno.chown(dir, options.uid ?? null, options.gid ?? null);
       await Deno.chown(fifo, options.uid ?? null, options.gid ?? null);
     }
-    const child = new Deno.Command("/bin/sh", {
-      ...options,
-      args: ["-c", GATE_SCRIPT, "pidkit-gate", fifo, ...command],
-    }).spawn();
+    const gate = inNewSession(
+      "/bin/sh",
+      ["-c", GATE_SCRIPT, "pidkit-gate", fifo, ...command],
+      options,
+    );
+    const child = new Deno.Command(gate.program, { ...gate.options, args: gate.args }).spawn();
     ownChild(child); // Deno reaps it: an orphan reaper must not
     let failure: unknown;
     try {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { inNewSession } from "./new_session.ts";
 import { findCgroup2, placeInCgroup } from "./cgroup.ts";
 import { messageLine, TreeError, UsageError } from "../os/errors.ts";
 import {
@@ -182,7 +183,8 @@ export async function spawnTree(
     });
   } else {
     try {
-      child = new Deno.Command(argv[0], { ...cmdOptions, args: argv.slice(1) }).spawn();
+      const leader = inNewSession(argv[0], argv.slice(1), cmdOptions);
+      child = new Deno.Command(leader.program, { ...leader.options, args: leader.args }).spawn();
       ownChild(child); // Deno reaps it: an orphan reaper must not
     } catch (err) {
       throw new TreeError("spawn-failed", `cannot start ${command[0]}: ${messageLine(err)}`, {
