@@ -140,7 +140,7 @@ Deno.test("deno compile builds a binary that runs (skips where denort cannot be 
   const bin = dir.join("pidkit");
   const compile = await new Deno.Command(Deno.execPath(), {
     // As `deno task compile` does: the commands are imported lazily
-    // (src/cli/lazy_import.ts), so src/ must be embedded explicitly.
+    // (src/os/lazy_import.ts), so src/ must be embedded explicitly.
     args: ["compile", "-A", "--quiet", "--include", `${ROOT}/src/`, "--output", bin, CLI],
     stdout: "piped",
     stderr: "piped",

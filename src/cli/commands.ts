@@ -9,7 +9,7 @@
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 import { IDENTITY_OPTIONS } from "./identity_options.ts";
 import { FORKING_OPTIONS } from "./forking_options.ts";
-import { lazyImport } from "./lazy_import.ts";
+import { lazyImport } from "../os/lazy_import.ts";
 
 const dir: OptionSpec = {
   type: "string",

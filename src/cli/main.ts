@@ -11,16 +11,17 @@ import { COMMANDS, findCommand } from "./commands.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { parseOptions } from "./parse_args.ts";
 import type { CommandInput, CommandSpec } from "./spec.ts";
-import { lazyImport } from "./lazy_import.ts";
+import { lazyImport } from "../os/lazy_import.ts";
 
 // help.ts and version.ts (with deno.json) load only when asked for: every
 // module costs start-up time, and `pidkit status` must stay near the runtime floor.
 function loadHelp(): Promise<typeof import("./help.ts")> {
-  return import("./help.ts");
+  return lazyImport("./help.ts", import.meta.url);
 }
 
 async function version(): Promise<string> {
-  return (await import("../os/version.ts")).VERSION;
+  return (await lazyImport<typeof import("../os/version.ts")>("../os/version.ts", import.meta.url))
+    .VERSION;
 }
 
 /**

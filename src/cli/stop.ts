@@ -16,7 +16,7 @@ import {
   stopService,
   type StopServiceResult,
 } from "../service/stop_service.ts";
-import { stopPidFile } from "../service/stop_pid_file.ts";
+import { lazyImport } from "../os/lazy_import.ts";
 import { EXIT, printOut } from "./io.ts";
 import { identityFromInput } from "./identity_options.ts";
 import { Progress } from "./stop_progress.ts";
@@ -35,6 +35,11 @@ export async function run(input: CommandInput): Promise<number> {
   let outcome: StopServiceResult;
   if (name === undefined) {
     if (pidfile === undefined) throw new UsageError("missing NAME or --pidfile FILE");
+    // Loaded only for --pidfile: the verification ladder is not needed for a service.
+    const { stopPidFile } = await lazyImport<typeof import("../service/stop_pid_file.ts")>(
+      "../service/stop_pid_file.ts",
+      import.meta.url,
+    );
     outcome = await stopPidFile(absolutePath(pidfile), { retry, identity, onProgress });
   } else {
     if (pidfile !== undefined) throw new UsageError("give NAME or --pidfile, not both");

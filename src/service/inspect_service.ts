@@ -10,6 +10,7 @@
  * @module
  */
 
+import { lazyImport } from "../os/lazy_import.ts";
 import { PidFileError, PidkitError } from "../os/errors.ts";
 import {
   environHas,
@@ -22,7 +23,7 @@ import {
 } from "../os/proc.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import type { ProbeResult } from "../lock/probe.ts";
-import { judgePidFile, type PidFileVerdict } from "../lock/verify_pid_file.ts";
+import type { PidFileVerdict } from "../lock/verify_pid_file.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import { parsePlainPid } from "../lock/record.ts";
@@ -203,7 +204,7 @@ export async function inspectService(
   }
   if (probed.status === "stale" && state === undefined) {
     // No pidkit state: a daemon's own PID file, most likely written without a lock.
-    return { ...base, ...fromVerdict(judgePidFile(pidfile, probed)) };
+    return { ...base, ...fromVerdict((await verifier()).judgePidFile(pidfile, probed)) };
   }
   if (probed.status === "stale") return { ...base, phase: "stale", pid: probed.pid };
   return { ...base, phase: state?.phase === "failed" ? "failed" : "stopped" };
@@ -240,11 +241,16 @@ export async function inspectPidFile(
   return {
     name: path,
     probe: probed,
-    ...fromVerdict(judgePidFile(path, probed, resolved)),
+    ...fromVerdict((await verifier()).judgePidFile(path, probed, resolved)),
   };
 }
 
 /** The phase, PIDs and error line `status` shows for a PID file verdict. */
+/** The judge of PID files without a lock (a daemon's own): loaded only for one. */
+function verifier(): Promise<typeof import("../lock/verify_pid_file.ts")> {
+  return lazyImport("../lock/verify_pid_file.ts", import.meta.url);
+}
+
 function fromVerdict(verdict: PidFileVerdict): Omit<ServiceInfo, "name"> {
   switch (verdict.status) {
     case "running":
@@ -353,7 +359,10 @@ function supervisorAlive(sup: ServiceRecord["supervisor"], memo: InspectMemo | u
  * start-up time.
  */
 async function probe(path: string): Promise<ProbeResult> {
-  return await (await import("../lock/probe.ts")).probe(path);
+  return await (await lazyImport<typeof import("../lock/probe.ts")>(
+    "../lock/probe.ts",
+    import.meta.url,
+  )).probe(path);
 }
 
 /**
@@ -408,7 +417,10 @@ async function treeByMarker(marker: string): Promise<TreeRef | undefined> {
     marker,
     tracking: "group",
   };
-  const { findCgroup2 } = await import("../tree/cgroup.ts");
+  const { findCgroup2 } = await lazyImport<typeof import("../tree/cgroup.ts")>(
+    "../tree/cgroup.ts",
+    import.meta.url,
+  );
   const cg = findCgroup2();
   const path = readCgroupV2Path(leader.pid);
   if (cg && path !== undefined && isTreeCgroup(path, marker)) {
@@ -475,7 +487,10 @@ async function isRecordedSupervisor(
   holderPid: number,
   recorded: ServiceRecord["supervisor"],
 ): Promise<boolean> {
-  return (await import("../os/pid_namespace.ts")).isRecordedProcess(holderPid, recorded);
+  return (await lazyImport<typeof import("../os/pid_namespace.ts")>(
+    "../os/pid_namespace.ts",
+    import.meta.url,
+  )).isRecordedProcess(holderPid, recorded);
 }
 
 /** Whether process `pid` holds the lock on `pidfile` (false when it cannot be told). */
@@ -493,7 +508,10 @@ async function treeLives(state: ServiceRecord): Promise<boolean> {
   const ref: TreeRef = state.tree!;
   if (state.bootId !== undefined && state.bootId !== readBootId()) return false;
   if (isProcessAlive(ref.pid, ref.startTime)) return true;
-  const { attachTree } = await import("../tree/process_tree.ts");
+  const { attachTree } = await lazyImport<typeof import("../tree/process_tree.ts")>(
+    "../tree/process_tree.ts",
+    import.meta.url,
+  );
   try {
     return attachTree(ref).members().length > 0;
   } catch (err) {

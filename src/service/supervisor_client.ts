@@ -10,6 +10,7 @@
 import { PidkitError } from "../os/errors.ts";
 import { delay } from "../os/delay.ts";
 import { socketAddress } from "../os/socket_address.ts";
+import { lazyImport } from "../os/lazy_import.ts";
 import { supervisorPaths, type SupervisorRequest } from "./supervisor_protocol.ts";
 
 /**
@@ -132,14 +133,13 @@ async function launchOnce(dir: string): Promise<void> {
   const paths = supervisorPaths(dir);
   // Loaded only to launch: a command that finds the supervisor up needs
   // neither. Run-time specifiers: Deno reads literal dynamic imports at
-  // start-up (see src/cli/lazy_import.ts).
+  // start-up (see src/os/lazy_import.ts).
   const [{ PidFile }, { launchSupervisor }] = await Promise.all([
-    import(new URL("../lock/pid_file.ts", import.meta.url).href) as Promise<
-      typeof import("../lock/pid_file.ts")
-    >,
-    import(new URL("./_launch_supervisor.ts", import.meta.url).href) as Promise<
-      typeof import("./_launch_supervisor.ts")
-    >,
+    lazyImport<typeof import("../lock/pid_file.ts")>("../lock/pid_file.ts", import.meta.url),
+    lazyImport<typeof import("./_launch_supervisor.ts")>(
+      "./_launch_supervisor.ts",
+      import.meta.url,
+    ),
   ]);
   let launching;
   try {

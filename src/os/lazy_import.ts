@@ -1,5 +1,5 @@
 /**
- * Loading a command's module only when that command runs.
+ * Loading a module only when it is needed (a command, or a rarely taken path).
  *
  * Deno reads every module it can see in the graph at start-up, dynamic
  * imports with a literal specifier included: with `import("./start.ts")` for
