@@ -286,6 +286,9 @@ async function stopThroughSupervisor(
     // new one (or found orphaned): ask again, a few times.
     for (let attempt = 0;; attempt++) {
       answer = await askStop(dir, name, retry, limit);
+      if (answer?.timedOut) {
+        throw new PidkitError(`${name} did not stop within ${formatDuration(limit)}`);
+      }
       if (answer?.held === true) break;
       // Not held (any more): it ended meanwhile, or its supervisor was killed.
       const again = await inspectService(dir, name).catch(() => undefined);
@@ -329,13 +332,16 @@ async function askStop(
   try {
     return await askSupervisor<StopAnswer>(
       dir,
-      { op: "stop", name, retry, requestedBy: Deno.pid },
-      { launch: false, ...(Number.isFinite(limit) ? { timeoutMs: limit } : {}) },
+      {
+        op: "stop",
+        name,
+        retry,
+        requestedBy: Deno.pid,
+        ...(Number.isFinite(limit) ? { timeoutMs: limit } : {}),
+      },
+      { launch: false },
     );
-  } catch (err) {
-    if (err instanceof PidkitError && /^no answer/.test(err.message)) {
-      throw new PidkitError(`${name} did not stop within ${formatDuration(limit)}`);
-    }
+  } catch {
     return undefined; // it died meanwhile: what it left decides
   }
 }

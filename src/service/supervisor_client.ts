@@ -36,7 +36,7 @@ const RETRY_FOR_MS = 60_000;
 export async function askSupervisor<T = unknown>(
   dir: string,
   request: SupervisorRequest,
-  options: { launch: boolean; timeoutMs?: number },
+  options: { launch: boolean },
 ): Promise<T | undefined> {
   const { socket } = supervisorPaths(dir);
   const until = Date.now() + RETRY_FOR_MS;
@@ -47,7 +47,7 @@ export async function askSupervisor<T = unknown>(
       await launchOnce(dir);
       continue;
     }
-    const answer = await exchange(conn, request, options.timeoutMs);
+    const answer = await exchange(conn, request);
     if (answer === undefined) {
       throw new PidkitError(`the supervisor of ${dir} went away before it answered`);
     }
@@ -85,20 +85,10 @@ async function connect(path: string): Promise<Deno.UnixConn | undefined> {
 
 /**
  * One request line out, one answer line back; `undefined` when the
- * connection ends first. Throws {@linkcode PidkitError} after `timeoutMs`.
+ * connection ends first. No timer here: a command's first timer costs 13 ms
+ * of Deno start-up (the supervisor keeps the time limits it is asked for).
  */
-async function exchange(
-  conn: Deno.UnixConn,
-  request: SupervisorRequest,
-  timeoutMs?: number,
-): Promise<unknown> {
-  let timedOut = false;
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-    timedOut = true;
-    try {
-      conn.close(); // ends the pending read
-    } catch { /* closed */ }
-  }, timeoutMs);
+async function exchange(conn: Deno.UnixConn, request: SupervisorRequest): Promise<unknown> {
   try {
     const bytes = new TextEncoder().encode(JSON.stringify(request) + "\n");
     for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
@@ -115,10 +105,8 @@ async function exchange(
     return undefined;
   } catch (err) {
     if (err instanceof SyntaxError) throw new PidkitError(`bad answer from the supervisor`);
-    if (timedOut) throw new PidkitError(`no answer from the supervisor within ${timeoutMs} ms`);
     return undefined; // reset by a supervisor that died
   } finally {
-    clearTimeout(timer);
     try {
       conn.close();
     } catch { /* closed */ }

@@ -87,7 +87,14 @@ export type StartResult =
 /** A request on `DIR/supervisor.sock`. */
 export type SupervisorRequest =
   | { op: "start"; config: SupervisorConfig }
-  | { op: "stop"; name: string; retry: string; requestedBy: number }
+  | {
+    op: "stop";
+    name: string;
+    retry: string;
+    requestedBy: number;
+    /** Answer `timedOut` after this long if the service is not stopped by then. */
+    timeoutMs?: number;
+  }
   | { op: "hello" };
 
 /** The answer to a stop request: `held: false` when the supervisor does not hold that service. */
@@ -96,6 +103,8 @@ export interface StopAnswer {
   held: boolean;
   /** What the stop did, when a tree was stopped. */
   result?: StopResult;
+  /** Not stopped within the request's `timeoutMs` (the stop goes on). */
+  timedOut?: boolean;
 }
 
 /** What a supervisor that is exiting answers every request: ask again. */
