@@ -9,6 +9,37 @@ import { cString, libc } from "./libc.ts";
 
 /** sun_path is 108 bytes with its terminating NUL. */
 export const MAX_SOCKET_PATH = 107;
+
+/** Linux socket constants shared by pidkit's sockets (notify, control). */
+export const SOCKET = {
+  AF_UNIX: 1,
+  SOCK_STREAM: 1,
+  SOCK_DGRAM: 2,
+  SOCK_NONBLOCK: 0o4000,
+  SOCK_CLOEXEC: 0o2000000,
+  SOL_SOCKET: 1,
+} as const;
+
+/**
+ * A `sockaddr_un` for `path` and its length, or `undefined` when the path
+ * does not fit `sun_path`.
+ *
+ * @example
+ * ```ts
+ * import { sockaddrUn } from "./socket_address.ts";
+ * console.log(sockaddrUn("/tmp/x.sock")?.length); // 14
+ * ```
+ */
+export function sockaddrUn(
+  path: string,
+): { addr: Uint8Array<ArrayBuffer>; length: number } | undefined {
+  const bytes = new TextEncoder().encode(path);
+  if (bytes.length > MAX_SOCKET_PATH) return undefined;
+  const addr = new Uint8Array(2 + MAX_SOCKET_PATH + 1);
+  new DataView(addr.buffer).setUint16(0, SOCKET.AF_UNIX, true);
+  addr.set(bytes, 2);
+  return { addr, length: 2 + bytes.length + 1 };
+}
 const O_PATH = 0o10000000;
 const O_DIRECTORY = 0o200000;
 const O_CLOEXEC = 0o2000000;

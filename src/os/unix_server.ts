@@ -15,18 +15,14 @@
  */
 
 import { ERRNO, errno, type Libc, libc } from "./libc.ts";
-import { MAX_SOCKET_PATH, socketAddress } from "./socket_address.ts";
+import { MAX_SOCKET_PATH, sockaddrUn, SOCKET, socketAddress } from "./socket_address.ts";
 
 export { MAX_SOCKET_PATH, socketAddress };
 import type { FdPoller } from "./fd_poller.ts";
 import { PidkitError } from "./errors.ts";
 import { delay } from "./delay.ts";
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
+const { AF_UNIX, SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC, SOL_SOCKET } = SOCKET;
 const SO_PEERCRED = 17;
 
 /** Who is on the other end of a connection, as the kernel saw it at `connect`. */
@@ -200,10 +196,10 @@ export class UnixServer {
     poller: FdPoller,
     onConnection: (conn: UnixConnection) => void,
   ): UnixServer {
-    const bytes = new TextEncoder().encode(path);
-    if (bytes.length > MAX_SOCKET_PATH) {
+    const sockaddr = sockaddrUn(path);
+    if (sockaddr === undefined) {
       throw new PidkitError(
-        `control socket path ${path} is ${bytes.length} bytes; sun_path takes ${MAX_SOCKET_PATH}`,
+        `control socket path ${path} is too long for sun_path (${MAX_SOCKET_PATH} bytes)`,
       );
     }
     try {
@@ -216,10 +212,7 @@ export class UnixServer {
       lib.close(fd);
       return new PidkitError(`cannot ${what} control socket ${path}: errno ${e}`);
     };
-    const addr = new Uint8Array(2 + MAX_SOCKET_PATH + 1);
-    new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
-    addr.set(bytes, 2);
-    if (lib.bind(fd, addr, 2 + bytes.length + 1) !== 0) throw fail("bind");
+    if (lib.bind(fd, sockaddr.addr, sockaddr.length) !== 0) throw fail("bind");
     // Before listen: until then a connect is refused, so no one gets in
     // through the umask's mode. The peer's uid is checked as well.
     try {

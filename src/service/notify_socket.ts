@@ -14,12 +14,9 @@
 
 import { errno, type Libc, libc } from "../os/libc.ts";
 import { PidkitError } from "../os/errors.ts";
+import { MAX_SOCKET_PATH, sockaddrUn, SOCKET } from "../os/socket_address.ts";
 
-const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
+const { AF_UNIX, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_CLOEXEC, SOL_SOCKET } = SOCKET;
 const SO_PASSCRED = 16;
 const SO_RCVBUF = 8;
 const SCM_RIGHTS = 1;
@@ -28,8 +25,7 @@ const MSG_TRUNC = 0x20;
 const MSG_DONTWAIT = 0x40;
 const MSG_CMSG_CLOEXEC = 0x40000000;
 
-/** The longest socket path `sun_path` takes, without its terminating NUL. */
-export const MAX_SOCKET_PATH = 107;
+export { MAX_SOCKET_PATH };
 /** The largest datagram accepted (as systemd): longer ones are dropped whole. */
 export const MAX_NOTIFY_BYTES = 4096;
 
@@ -99,24 +95,24 @@ export class NotifySocket {
     if (lib === undefined) {
       throw new PidkitError("--ready-notify needs FFI on Linux (run Deno with -A)");
     }
-    const bytes = new TextEncoder().encode(path);
-    if (bytes.length > MAX_SOCKET_PATH) {
+    const sockaddr = sockaddrUn(path);
+    if (sockaddr === undefined) {
       throw new PidkitError(
-        `notify socket path ${path} is ${bytes.length} bytes; sun_path takes ${MAX_SOCKET_PATH}`,
+        `notify socket path ${path} is ${
+          new TextEncoder().encode(path).length
+        } bytes; sun_path takes ${MAX_SOCKET_PATH}`,
       );
     }
     removeStaleSocket(path);
     const fd = lib.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw new PidkitError(`cannot create a notify socket: errno ${errno()}`);
-    const addr = new Uint8Array(2 + MAX_SOCKET_PATH + 1);
-    new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
-    addr.set(bytes, 2);
+
     const fail = (what: string) => {
       const e = errno();
       lib.close(fd);
       return new PidkitError(`cannot ${what} notify socket ${path}: errno ${e}`);
     };
-    if (lib.bind(fd, addr, 2 + bytes.length + 1) !== 0) throw fail("bind");
+    if (lib.bind(fd, sockaddr.addr, sockaddr.length) !== 0) throw fail("bind");
     if (lib.setsockopt(fd, SOL_SOCKET, SO_PASSCRED, new Int32Array([1]), 4) !== 0) {
       throw fail("set SO_PASSCRED on");
     }
