@@ -297,7 +297,11 @@ Deno.test("a supervisor of one service (pidkit run, as 0.1 had for every service
     stderr: "null",
   }).spawn();
   s.pid(fg.pid);
-  await waitUntil(async () => (await s.cli(["status", solo])).code === 0, { what: "run to start" });
+  // Its lock is taken before its state is written: wait for both.
+  await waitUntil(
+    async () => exists(s.dir.join(`${solo}.json`)) && (await s.cli(["status", solo])).code === 0,
+    { what: "run to start" },
+  );
   const soloState = await s.state(solo);
   assert.equal(soloState.supervisor.kind, "service");
   const name = uniqueName("resident");

@@ -24,8 +24,8 @@
  * @example
  * ```ts
  * import { lazyImport } from "./lazy_import.ts";
- * const help = await lazyImport<typeof import("./help.ts")>("./help.ts", import.meta.url);
- * console.log(typeof help.mainHelp);
+ * const { VERSION } = await lazyImport<typeof import("./version.ts")>("./version.ts", import.meta.url);
+ * console.log(VERSION);
  * ```
  */
 export function lazyImport<T>(path: string, base: string): Promise<T> {
