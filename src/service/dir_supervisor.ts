@@ -224,9 +224,11 @@ class DirSupervisor {
       // Only what could be alive without its supervisor; `run` without a log
       // (its output went to a terminal or pipe that is gone) is not adopted.
       if (record === undefined || record.log === "-" || !adoptable(record)) return false;
-      // Killed while it waited to restart a service: that restart is due now
-      // (the restart policy goes on; the count starts again).
-      const due = !record.tree && !record.spawning && record.phase === "restarting";
+      // A resident supervisor killed while it waited to restart a service:
+      // that restart is due now (the restart policy goes on; the count starts
+      // again). Not for `pidkit run`'s services: their unit decides.
+      const due = !record.tree && !record.spawning && record.phase === "restarting" &&
+        record.supervisor.kind === "dir";
       if (!record.tree && !record.spawning && !due) return false;
       let config: SupervisorConfig;
       try {
@@ -236,11 +238,11 @@ class DirSupervisor {
         return false;
       }
       if (due) {
-        await this.note(`restarting ${name}: its supervisor was killed while it waited to`);
         // Not awaited: its readiness must not hold up every command.
         void this.start(config).then((r) => {
           if (!r.ok) void this.note(`restarting ${name} failed: ${r.error}`);
         });
+        void this.note(`restarting ${name}: its supervisor was killed while it waited to`);
         return "restarted";
       }
       const answer = await this.start(config, { adoptOnly: true });
