@@ -64,6 +64,11 @@ export class Services implements AsyncDisposable {
   /** Remember the supervisor and tree of `s`, with the start times it recorded. */
   record(s: ServiceRecord): void {
     this.#reaper.pid(s.supervisor.pid, s.supervisor.startTime);
+    // A tree spawned but not yet recorded (its supervisor killed meanwhile):
+    // found by the marker recorded before the spawn.
+    if (s.spawning) {
+      for (const pid of markedProcesses(s.spawning.split(":")[0])) this.#reaper.pid(pid);
+    }
     if (s.tree) {
       this.#reaper.group(s.tree.pgid, s.tree.startTime);
       this.#reaper.pid(s.tree.pid, s.tree.startTime);

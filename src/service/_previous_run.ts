@@ -30,6 +30,7 @@
 import { isProcessAlive, readProcStat } from "../os/proc.ts";
 import { cgroupPopulated, removeCgroup } from "../tree/cgroup.ts";
 import { attachTree, checkTreeRef, type ProcessTree } from "../tree/process_tree.ts";
+import { isStartGate } from "../tree/spawn_gated.ts";
 import { survivingTree } from "./inspect_service.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import type { SupervisorBase } from "./_supervisor_base.ts";
@@ -50,11 +51,19 @@ export async function orphanToAdopt(previous: ServiceRecord): Promise<ProcessTre
   if (!adoptable(previous)) return undefined;
   const ref = await survivingTree(previous);
   if (ref === undefined) return undefined;
+  let tree: ProcessTree;
   try {
-    return attachTree(ref);
+    tree = attachTree(ref);
   } catch {
     return undefined; // gone, or a reference that does not check out
   }
+  if (isStartGate(tree.pid)) {
+    // Killed between the spawn and the gate's release: the command never
+    // ran, and the gate would wait for ever. End it; nothing to adopt.
+    await tree.stop({ retry: "KILL/2" }).catch(() => {});
+    return undefined;
+  }
+  return tree;
 }
 
 /** The record of an adopted service: the old one, with this supervisor and tree. */

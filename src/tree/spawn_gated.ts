@@ -17,6 +17,7 @@ import { inNewSession } from "./new_session.ts";
 import { TreeError } from "../os/errors.ts";
 import { cString, libc } from "../os/libc.ts";
 import { ownChild } from "../os/orphan_reaper.ts";
+import { readCmdline } from "../os/proc.ts";
 
 /**
  * The gate. `$1` is the FIFO; the rest is the command. Reads one line: `go`
@@ -24,6 +25,22 @@ import { ownChild } from "../os/orphan_reaper.ts";
  */
 const GATE_SCRIPT =
   'f=$1; shift; read -r g < "$f" || exit 125; [ "$g" = go ] || exit 125; exec "$@"';
+
+/**
+ * Whether process `pid` is still a start gate (its spawner died before it
+ * opened the gate, so it waits for a "go" that will never come): it must be
+ * ended, not taken for the command.
+ *
+ * @example
+ * ```ts
+ * import { isStartGate } from "./spawn_gated.ts";
+ * console.log(isStartGate(Deno.pid)); // false
+ * ```
+ */
+export function isStartGate(pid: number): boolean {
+  const argv = readCmdline(pid);
+  return argv !== undefined && argv[2] === GATE_SCRIPT && argv[3] === "pidkit-gate";
+}
 
 /** mkfifo(3) through FFI (no process spawned); the `mkfifo` program where FFI is unavailable. */
 async function makeFifo(path: string): Promise<void> {
