@@ -35,6 +35,7 @@
  */
 
 import { askSupervisor } from "../src/service/supervisor_client.ts";
+import { readProcStat } from "../src/os/proc.ts";
 
 // ---------------------------------------------------------------- options
 
@@ -125,26 +126,9 @@ const ENV = { PIDKIT_DIR: RUN_DIR };
 
 // ---------------------------------------------------------------- /proc
 
-interface Stat {
-  state: string;
-  ppid: number;
-  pgid: number;
-  startTime: number;
-}
-
-function stat(pid: number): Stat | undefined {
-  try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return { state: f[0], ppid: Number(f[1]), pgid: Number(f[2]), startTime: Number(f[19]) };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Alive (not a zombie), and the same process when `startTime` is given. */
 function alive(pid: number, startTime?: number): boolean {
-  const s = stat(pid);
+  const s = readProcStat(pid);
   return s !== undefined && s.state !== "Z" &&
     (startTime === undefined || s.startTime === startTime);
 }
@@ -178,7 +162,7 @@ function serviceMarker(pid: number): string | undefined {
 function ownProcesses(root: number, exclude: (pid: number) => boolean): number[] {
   const children = new Map<number, number[]>();
   for (const pid of numericDirs()) {
-    const s = stat(pid);
+    const s = readProcStat(pid);
     if (!s || s.state === "Z") continue;
     children.set(s.ppid, [...(children.get(s.ppid) ?? []), pid]);
   }
@@ -307,7 +291,7 @@ function readRecord(name: string): RecordFile | undefined {
 function recordRunDir(): void {
   const sup = supervisorPid();
   if (sup !== undefined && !recorded.supervisors.has(sup)) {
-    const s = stat(sup);
+    const s = readProcStat(sup);
     if (s) recorded.supervisors.set(sup, s.startTime);
   }
   for (const e of Deno.readDirSync(RUN_DIR)) {
@@ -452,7 +436,7 @@ async function pm2Apps(): Promise<Pm2App[]> {
   const r = await must([PM2, "jlist"], pm2Env());
   const apps: Pm2App[] = JSON.parse(r.stdout.slice(r.stdout.indexOf("[")));
   for (const a of apps) {
-    const s = a.pid > 0 ? stat(a.pid) : undefined;
+    const s = a.pid > 0 ? readProcStat(a.pid) : undefined;
     if (s) pm2Recorded.apps.set(a.pid, s.startTime);
   }
   return apps;
@@ -460,7 +444,7 @@ async function pm2Apps(): Promise<Pm2App[]> {
 
 function pm2Daemon(): number {
   const pid = Number(Deno.readTextFileSync(`${pm2Home}/pm2.pid`).trim());
-  const s = stat(pid);
+  const s = readProcStat(pid);
   if (!s) throw new Error(`pm2 daemon ${pid} not found`);
   pm2Recorded.daemon = [pid, s.startTime];
   return pid;
@@ -666,7 +650,7 @@ try {
     progress(`re-adoption round ${round + 1} of ${ADOPT_RUNS}`);
     recordRunDir();
     const old = supervisorPid()!;
-    const oldStart = stat(old)!.startTime;
+    const oldStart = readProcStat(old)!.startTime;
     Deno.kill(old, "SIGKILL");
     if (!await waitDead(old, oldStart, 5000)) throw new Error(`supervisor ${old} did not die`);
     const before = await listJson();
@@ -765,16 +749,21 @@ try {
     "hello rss/heapUsed/heapTotal/ext",
   ];
   const memRows: string[][] = [];
+  const memCells = (
+    m: {
+      processes: number;
+      pssKiB: number;
+      pssSoloKiB: number;
+      ussKiB: number;
+      rssKiB: number;
+      binaryRssKiB: number;
+    },
+  ) => [`${m.processes}`, ...[m.pssKiB, m.pssSoloKiB, m.ussKiB, m.rssKiB, m.binaryRssKiB].map(mib)];
   const pidkitRow = (label: string, m: PidkitMemory) =>
     memRows.push([
       label,
       `${m.services}`,
-      `${m.processes}`,
-      mib(m.pssKiB),
-      mib(m.pssSoloKiB),
-      mib(m.ussKiB),
-      mib(m.rssKiB),
-      mib(m.binaryRssKiB),
+      ...memCells(m),
       [m.hello.rss, m.hello.heapUsed, m.hello.heapTotal, m.hello.external]
         .map((b) => (b / 1048576).toFixed(1)).join(" / "),
     ]);
@@ -788,12 +777,7 @@ try {
       memRows.push([
         `pm2 ${pm2.version} God daemon`,
         `${m.apps}`,
-        `${m.processes}`,
-        mib(m.pssKiB),
-        mib(m.pssSoloKiB),
-        mib(m.ussKiB),
-        mib(m.rssKiB),
-        mib(m.binaryRssKiB),
+        ...memCells(m),
         "-",
       ]);
     }

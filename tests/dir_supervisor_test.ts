@@ -10,26 +10,8 @@
 import assert from "node:assert/strict";
 import { readServiceRecord } from "../src/service/service_record.ts";
 import { askSupervisor } from "../src/service/supervisor_client.ts";
-import { alive, CLI, hasProgram, waitUntil } from "./helpers.ts";
+import { alive, CLI, exists, hasProgram, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
-
-function supervisorPid(s: Services): number | undefined {
-  try {
-    const pid = Number(Deno.readTextFileSync(s.dir.join("supervisor.lock")).trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `pidkit supervise` in the foreground, as a child of the test. */
 function supervise(s: Services): Deno.ChildProcess {
@@ -46,7 +28,7 @@ Deno.test("one supervisor holds every service of a run dir; it exits once it hol
   const names = [uniqueName("one"), uniqueName("two"), uniqueName("three")];
   const records = [];
   for (const name of names) records.push(await s.start(name, [], ["sleep", "1000"]));
-  const sup = supervisorPid(s);
+  const sup = s.supervisorPid();
   assert.ok(sup !== undefined && alive(sup));
   for (const r of records) {
     assert.equal(r.version, 2);
@@ -92,7 +74,7 @@ Deno.test("supervisor SIGKILLed with chatty services: they live on; the next sta
     ]);
     before.set(name, st.tree!.pid);
   }
-  const old = supervisorPid(s)!;
+  const old = s.supervisorPid()!;
   Deno.kill(old, "SIGKILL");
   await waitUntil(() => !alive(old), { what: "the supervisor to die" });
   // Long enough for 50 lines each: a pipe would have killed them by SIGPIPE.
@@ -102,7 +84,7 @@ Deno.test("supervisor SIGKILLed with chatty services: they live on; the next sta
   const r = await s.cli(["start", other, "--", "sleep", "1000"]);
   assert.equal(r.code, 0, r.stderr);
   await s.state(other);
-  const sup = supervisorPid(s)!;
+  const sup = s.supervisorPid()!;
   assert.notEqual(sup, old);
   // Adopted before the start was answered: nothing to wait for.
   const list = JSON.parse((await s.cli(["list", "--json"])).stdout);
@@ -132,7 +114,7 @@ Deno.test("pidkit supervise: stays when idle, refuses a second one, SIGTERM stop
   await using s = new Services();
   const fg = supervise(s);
   s.pid(fg.pid);
-  await waitUntil(() => supervisorPid(s) === fg.pid, { what: "supervise to listen" });
+  await waitUntil(() => s.supervisorPid() === fg.pid, { what: "supervise to listen" });
   const name = uniqueName("fg");
   const st = await s.start(name, [], ["sleep", "1000"]);
   assert.equal(st.supervisor.pid, fg.pid, "start used the foreground supervisor");
@@ -255,7 +237,7 @@ Deno.test("a bad state file or a bad request never takes the supervisor down", a
   Deno.writeTextFileSync(s.dir.join(`${bad}.json`), "{ not json");
   const name = uniqueName("good");
   await s.start(name, [], ["sleep", "1000"]);
-  const sup = supervisorPid(s)!;
+  const sup = s.supervisorPid()!;
   const conn = await Deno.connect({ transport: "unix", path: s.dir.join("supervisor.sock") });
   await conn.write(new TextEncoder().encode("this is not JSON\n"));
   const buf = new Uint8Array(4096);

@@ -244,3 +244,13 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Whether `path` exists (without following a symlink). */
+export function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

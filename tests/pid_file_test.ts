@@ -9,7 +9,7 @@ import {
   UsageError,
   waitForRelease,
 } from "../mod.ts";
-import { FIXTURES, hasProgram, Reaper, ROOT, tempDir, waitUntil } from "./helpers.ts";
+import { exists, FIXTURES, hasProgram, Reaper, ROOT, tempDir, waitUntil } from "./helpers.ts";
 import { readableCopy } from "./readable_copy.ts";
 import { spawnFixture, startHolder } from "./fixture_io.ts";
 
@@ -23,15 +23,6 @@ const hasSsd = (() => {
   }
 })();
 if (!hasSsd) console.log("pid_file_test: start-stop-daemon is missing; its test is skipped");
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function rejectsWith<T extends Error>(
   promise: Promise<unknown>,

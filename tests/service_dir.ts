@@ -56,6 +56,16 @@ export class Services implements AsyncDisposable {
     return s;
   }
 
+  /** The PID `DIR/supervisor.lock` names (the run dir's resident supervisor), if any. */
+  supervisorPid(): number | undefined {
+    try {
+      const pid = Number(Deno.readTextFileSync(this.dir.join("supervisor.lock")).trim());
+      return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Remember one more process to kill at the end (its start time is read now). */
   pid(pid: number): void {
     this.#reaper.pid(pid);
@@ -79,8 +89,8 @@ export class Services implements AsyncDisposable {
   /** Record whatever the state files in the dir name. */
   async recordAll(): Promise<void> {
     // The run dir's resident supervisor (its PID file names it while it runs).
-    const supervisor = Number(readTextOr(this.dir.join("supervisor.lock")).trim());
-    if (Number.isSafeInteger(supervisor) && supervisor > 1) this.#reaper.pid(supervisor);
+    const supervisor = this.supervisorPid();
+    if (supervisor !== undefined && supervisor > 1) this.#reaper.pid(supervisor);
     for (const e of Deno.readDirSync(this.dir.path)) {
       if (!e.name.endsWith(".json")) continue;
       const s = await readServiceRecord(this.dir.join(e.name)).catch(() => undefined);
@@ -92,14 +102,6 @@ export class Services implements AsyncDisposable {
     await this.recordAll().catch(() => {});
     await this.#reaper[Symbol.asyncDispose]();
     this.dir[Symbol.dispose]();
-  }
-}
-
-function readTextOr(path: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return "";
   }
 }
 

@@ -26,7 +26,8 @@ import { AlreadyRunningError, messageLine } from "../os/errors.ts";
 import { PidFile } from "../lock/pid_file.ts";
 import { FdPoller } from "../os/fd_poller.ts";
 import { type Adoption, adoptOrphans } from "../os/orphan_reaper.ts";
-import { socketAddress, type UnixConnection, UnixServer } from "../os/unix_server.ts";
+import { type UnixConnection, UnixServer } from "../os/unix_server.ts";
+import { listens } from "./supervisor_client.ts";
 import { delay } from "../os/delay.ts";
 import { LogSink } from "./log_sink.ts";
 import { serviceNames, servicePaths } from "./run_dir.ts";
@@ -374,20 +375,6 @@ class DirSupervisor {
         this.#finish()
       );
     }, IDLE_LINGER_MS);
-  }
-}
-
-/** Whether a supervisor answers on `path` (connects and hangs up). */
-async function listens(path: string): Promise<boolean> {
-  const address = socketAddress(path);
-  try {
-    const conn = await Deno.connect({ transport: "unix", path: address.path });
-    conn.close();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    address.close();
   }
 }
 

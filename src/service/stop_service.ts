@@ -281,6 +281,7 @@ async function stopThroughSupervisor(
   const limit = scheduleMs(steps) + 10_000; // as for a supervisor of one service
   progress({ kind: "begin", name, steps });
   let answer: StopAnswer | undefined;
+  let orphan: ServiceRecord | undefined;
   try {
     // Its supervisor may be killed meanwhile and the service adopted by a
     // new one (or found orphaned): ask again, a few times.
@@ -293,7 +294,8 @@ async function stopThroughSupervisor(
       // Not held (any more): it ended meanwhile, or its supervisor was killed.
       const again = await inspectService(dir, name).catch(() => undefined);
       if (again?.phase === "orphaned" && again.record?.tree) {
-        return await stopOrphan(name, dir, pidfile, retry, progress, again.record);
+        orphan = again.record;
+        break;
       }
       if (again === undefined || !isRunningPhase(again.phase)) {
         return { name, status: "not-running" };
@@ -310,7 +312,9 @@ async function stopThroughSupervisor(
   } finally {
     progress({ kind: "end" });
   }
-  const report = answer.result;
+  // Stopped directly, with progress of its own.
+  if (orphan) return await stopOrphan(name, dir, pidfile, retry, progress, orphan);
+  const report = answer!.result;
   return {
     name,
     status: "stopped",

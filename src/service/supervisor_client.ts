@@ -66,6 +66,25 @@ export async function askSupervisor<T = unknown>(
   );
 }
 
+/**
+ * Whether a supervisor listens on `socket` (connects and hangs up at once).
+ *
+ * @example
+ * ```ts
+ * import { listens } from "./supervisor_client.ts";
+ * console.log(await listens("/tmp/pidkit-example/supervisor.sock"));
+ * ```
+ */
+export async function listens(socket: string): Promise<boolean> {
+  try {
+    const conn = await connect(socket);
+    conn?.close();
+    return conn !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 async function connect(path: string): Promise<Deno.UnixConn | undefined> {
   const address = socketAddress(path); // a deep run dir: through a short path
   try {
@@ -136,11 +155,7 @@ async function launchOnce(dir: string): Promise<void> {
     throw new PidkitError(`cannot start the supervisor of ${dir}: ${(err as Error).message}`);
   }
   try {
-    const conn = await connect(paths.socket);
-    if (conn !== undefined) {
-      conn.close(); // another command started it meanwhile
-      return;
-    }
+    if (await listens(paths.socket)) return; // another command started it meanwhile
     const answer = await launchSupervisor(dir);
     if (!answer.ok && answer.other === undefined) throw new PidkitError(answer.error);
   } finally {

@@ -207,16 +207,8 @@ export class ServiceReaper implements AsyncDisposable {
    * killed one leaves its PID in the file, and that PID may be reused.
    */
   recordResident(): void {
-    let pid: number;
-    try {
-      pid = Number(Deno.readTextFileSync(`${this.dir}/supervisor.lock`).trim());
-    } catch {
-      return;
-    }
-    if (!(pid > 0)) return;
-    const start = startTimeOf(pid);
-    if (start === undefined || !isResident(pid, this.dir)) return;
-    this.supervisors.set(pid, start);
+    const resident = residentOf(this.dir);
+    if (resident) this.supervisors.set(...resident);
   }
 
   /** SIGKILL recorded supervisors and trees; then marked leftovers (counted as leaks). */
@@ -251,6 +243,18 @@ export class ServiceReaper implements AsyncDisposable {
     if (leaks > 0) this.#tally?.violation(`${leaks} service processes left behind at the end`);
     const cgroups = [...this.trees.values()].flatMap((t) => t.cgroup ? [t.cgroup] : []);
     removeCgroups(this.prefix, [...cgroups, ...this.cgroupsSeen]);
+  }
+}
+
+/** The resident supervisor DIR/supervisor.lock names, alive: [pid, start time]. */
+export function residentOf(dir: string): [number, number] | undefined {
+  try {
+    const pid = Number(Deno.readTextFileSync(`${dir}/supervisor.lock`).trim());
+    if (!(pid > 0)) return undefined;
+    const start = startTimeOf(pid);
+    return start !== undefined && isResident(pid, dir) ? [pid, start] : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -16,7 +16,7 @@
 import { startTimeOf, tempDir } from "../helpers.ts";
 import { readServiceRecordSync } from "../../src/service/service_record.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
-import { isResident, markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
+import { markedProcesses, pidkit, residentOf, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 
 /** A start or stop of a normal service slower than this is a violation. */
 const BOUND_MS = 5000;
@@ -57,7 +57,7 @@ export const isolation: Scenario = {
       tally.violation(`anchor: start failed: ${anchor.stderr.trim()}`);
       return tally.result();
     }
-    const sup = resident(d);
+    const sup = residentOf(d);
     const quiet = { starts: [] as number[], stops: [] as number[] };
     for (let i = 0; i < Math.max(3, Math.round(cycles / 3)); i++) {
       await cycle(`${prefix}-quiet`, quiet.starts, quiet.stops);
@@ -123,7 +123,7 @@ export const isolation: Scenario = {
     const restarts = readServiceRecordSync(`${d}/${crash}.json`)?.restarts ?? 0;
 
     // Afterwards: the same supervisor, the flood alive and its log bounded.
-    const after = resident(d);
+    const after = residentOf(d);
     if (sup === undefined || after?.[0] !== sup[0] || after[1] !== sup[1]) {
       tally.violation(`the supervisor changed: ${sup?.[0]} before, ${after?.[0]} after`);
     }
@@ -154,17 +154,6 @@ export const isolation: Scenario = {
     return tally.result();
   },
 };
-
-/** The resident supervisor of `dir`: [pid, start time]. */
-function resident(dir: string): [number, number] | undefined {
-  try {
-    const pid = Number(Deno.readTextFileSync(`${dir}/supervisor.lock`).trim());
-    const start = startTimeOf(pid);
-    return start !== undefined && isResident(pid, dir) ? [pid, start] : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Bytes `pid` has written so far (`wchar` of /proc/PID/io), or 0. */
 function writtenBytes(pid: number): number {

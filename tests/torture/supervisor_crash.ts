@@ -29,11 +29,11 @@ import { readServiceRecordSync, type ServiceRecord } from "../../src/service/ser
 import { askSupervisor } from "../../src/service/supervisor_client.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import {
-  isResident,
   markerName,
   markers,
   MarkerScanner,
   pidkit,
+  residentOf,
   ServiceReaper,
   spawnPidkit,
   uniquePrefix,
@@ -522,17 +522,6 @@ function uptimeTicks(): number {
 function record(dir: string, name: string): ServiceRecord | undefined {
   try {
     return readServiceRecordSync(`${dir}/${name}.json`);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The resident supervisor DIR/supervisor.lock names, alive: [pid, start time]. */
-function residentOf(dir: string): [number, number] | undefined {
-  try {
-    const pid = Number(Deno.readTextFileSync(`${dir}/supervisor.lock`).trim());
-    const start = startTimeOf(pid);
-    return start !== undefined && isResident(pid, dir) ? [pid, start] : undefined;
   } catch {
     return undefined;
   }
