@@ -41,7 +41,6 @@ function importsOf(path: string): string[] {
   const specs = [
     ...code.matchAll(/\bfrom\s+"(\.[^"]+)"/g),
     ...code.matchAll(/\bimport\(\s*"(\.[^"]+)"\s*\)/g),
-    ...code.matchAll(/\blazyImport(?:<[^>]*>)?\(\s*"(\.[^"]+)"/g),
   ].map((m) => m[1]);
   const base = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
   return specs.filter((s) => s.endsWith(".ts")).map((s) => normalize(`${base}/${s}`));

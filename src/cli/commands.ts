@@ -9,7 +9,6 @@
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 import { IDENTITY_OPTIONS } from "./identity_options.ts";
 import { FORKING_OPTIONS } from "./forking_options.ts";
-import { lazyImport } from "../os/lazy_import.ts";
 
 const dir: OptionSpec = {
   type: "string",
@@ -135,7 +134,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [1, 1],
     serviceCommand: "required",
-    load: () => lazyImport("./start.ts", import.meta.url),
+    load: () => import("./start.ts"),
   },
   {
     name: "run",
@@ -146,7 +145,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { ...launchOptions },
     positionals: [1, 1],
     serviceCommand: "required",
-    load: () => lazyImport("./run.ts", import.meta.url),
+    load: () => import("./run.ts"),
   },
   {
     name: "stop",
@@ -157,7 +156,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, pidfile, ...IDENTITY_OPTIONS, retry, json },
     positionals: [0, 1],
     serviceCommand: "none",
-    load: () => lazyImport("./stop.ts", import.meta.url),
+    load: () => import("./stop.ts"),
   },
   {
     name: "restart",
@@ -168,7 +167,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, retry, json },
     positionals: [1, 1],
     serviceCommand: "none",
-    load: () => lazyImport("./restart.ts", import.meta.url),
+    load: () => import("./restart.ts"),
   },
   {
     name: "status",
@@ -179,7 +178,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, pidfile, ...IDENTITY_OPTIONS, json },
     positionals: [0, 1],
     serviceCommand: "none",
-    load: () => lazyImport("./status.ts", import.meta.url),
+    load: () => import("./status.ts"),
   },
   {
     name: "list",
@@ -190,7 +189,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [0, 0],
     serviceCommand: "none",
-    load: () => lazyImport("./list.ts", import.meta.url),
+    load: () => import("./list.ts"),
   },
   {
     name: "ps",
@@ -201,7 +200,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [1, 1],
     serviceCommand: "none",
-    load: () => lazyImport("./ps.ts", import.meta.url),
+    load: () => import("./ps.ts"),
   },
   {
     name: "logs",
@@ -221,7 +220,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [1, 1],
     serviceCommand: "none",
-    load: () => lazyImport("./logs.ts", import.meta.url),
+    load: () => import("./logs.ts"),
   },
   {
     name: "signal",
@@ -232,7 +231,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [2, 2],
     serviceCommand: "none",
-    load: () => lazyImport("./signal.ts", import.meta.url),
+    load: () => import("./signal.ts"),
   },
   {
     name: "wait",
@@ -252,7 +251,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [0, 1],
     serviceCommand: "none",
-    load: () => lazyImport("./wait.ts", import.meta.url),
+    load: () => import("./wait.ts"),
   },
   {
     name: "supervise",
@@ -263,7 +262,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir },
     positionals: [0, 0],
     serviceCommand: "none",
-    load: () => lazyImport("./supervise.ts", import.meta.url),
+    load: () => import("./supervise.ts"),
   },
 ];
 

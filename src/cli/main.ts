@@ -11,17 +11,17 @@ import { COMMANDS, findCommand } from "./commands.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { parseOptions } from "./parse_args.ts";
 import type { CommandInput, CommandSpec } from "./spec.ts";
-import { lazyImport } from "../os/lazy_import.ts";
 
 // help.ts and version.ts (with deno.json) load only when asked for: every
-// module costs start-up time, and `pidkit status` must stay near the runtime floor.
+// module a command executes costs start-up time, and `pidkit status` must stay
+// near the runtime floor. Literal specifiers, so that deno install, compile,
+// publish and check see them (see `load` in spec.ts).
 function loadHelp(): Promise<typeof import("./help.ts")> {
-  return lazyImport("./help.ts", import.meta.url);
+  return import("./help.ts");
 }
 
 async function version(): Promise<string> {
-  return (await lazyImport<typeof import("../os/version.ts")>("../os/version.ts", import.meta.url))
-    .VERSION;
+  return (await import("../os/version.ts")).VERSION;
 }
 
 /**
@@ -32,7 +32,8 @@ async function version(): Promise<string> {
 export async function main(args: string[]): Promise<number> {
   const first = args[0];
   if (first === undefined) {
-    printErr("pidkit: missing command (see pidkit --help)");
+    // A usage error all the same (exit 2), but the summary says what to type.
+    printErr((await loadHelp()).mainHelp());
     return EXIT.usage;
   }
   if (first === "-h" || first === "--help") {
@@ -46,9 +47,7 @@ export async function main(args: string[]): Promise<number> {
   if (first === "help") return await help(args.slice(1));
   // The background supervisor's hidden entry (src/service/supervisor_protocol.ts); not in --help.
   if (first === "__supervise") {
-    const { superviseCommand } = await lazyImport<
-      typeof import("../service/supervisor_main.ts")
-    >("../service/supervisor_main.ts", import.meta.url);
+    const { superviseCommand } = await import("../service/supervisor_main.ts");
     return await superviseCommand(args.slice(1));
   }
   if (first.startsWith("-")) {

@@ -51,6 +51,15 @@ export interface CommandSpec {
   positionals: [min: number, max: number];
   /** `"required"`: the command needs `-- CMD ...`; `"none"`: `--` is an error. */
   serviceCommand: "required" | "none";
-  /** Loads the implementation lazily, so each command imports only what it needs. */
+  /**
+   * Loads the implementation when the command runs, so each command executes
+   * only the modules it needs. Always `() => import("./NAME.ts")`, a literal
+   * specifier: `deno install`, `deno compile`, `deno publish` and `deno check`
+   * see the module and everything it imports (an installed or compiled pidkit
+   * has every command, offline). `deno run` reads such modules at start-up
+   * too (without executing them), unless run with
+   * `--unstable-lazy-dynamic-imports`, as the README's ways of running pidkit
+   * do: tests/install_test.ts checks both.
+   */
   load?: () => Promise<{ run: CommandRun }>;
 }

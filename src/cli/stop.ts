@@ -16,7 +16,6 @@ import {
   stopService,
   type StopServiceResult,
 } from "../service/stop_service.ts";
-import { lazyImport } from "../os/lazy_import.ts";
 import { EXIT, printOut } from "./io.ts";
 import { identityFromInput } from "./identity_options.ts";
 import { Progress } from "./stop_progress.ts";
@@ -36,10 +35,7 @@ export async function run(input: CommandInput): Promise<number> {
   if (name === undefined) {
     if (pidfile === undefined) throw new UsageError("missing NAME or --pidfile FILE");
     // Loaded only for --pidfile: the verification ladder is not needed for a service.
-    const { stopPidFile } = await lazyImport<typeof import("../service/stop_pid_file.ts")>(
-      "../service/stop_pid_file.ts",
-      import.meta.url,
-    );
+    const { stopPidFile } = await import("../service/stop_pid_file.ts");
     outcome = await stopPidFile(absolutePath(pidfile), { retry, identity, onProgress });
   } else {
     if (pidfile !== undefined) throw new UsageError("give NAME or --pidfile, not both");

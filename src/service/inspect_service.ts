@@ -10,7 +10,6 @@
  * @module
  */
 
-import { lazyImport } from "../os/lazy_import.ts";
 import { PidFileError, PidkitError } from "../os/errors.ts";
 import {
   environHas,
@@ -248,7 +247,7 @@ export async function inspectPidFile(
 /** The phase, PIDs and error line `status` shows for a PID file verdict. */
 /** The judge of PID files without a lock (a daemon's own): loaded only for one. */
 function verifier(): Promise<typeof import("../lock/verify_pid_file.ts")> {
-  return lazyImport("../lock/verify_pid_file.ts", import.meta.url);
+  return import("../lock/verify_pid_file.ts");
 }
 
 function fromVerdict(verdict: PidFileVerdict): Omit<ServiceInfo, "name"> {
@@ -359,10 +358,7 @@ function supervisorAlive(sup: ServiceRecord["supervisor"], memo: InspectMemo | u
  * start-up time.
  */
 async function probe(path: string): Promise<ProbeResult> {
-  return await (await lazyImport<typeof import("../lock/probe.ts")>(
-    "../lock/probe.ts",
-    import.meta.url,
-  )).probe(path);
+  return await (await import("../lock/probe.ts")).probe(path);
 }
 
 /**
@@ -417,10 +413,7 @@ async function treeByMarker(marker: string): Promise<TreeRef | undefined> {
     marker,
     tracking: "group",
   };
-  const { findCgroup2 } = await lazyImport<typeof import("../tree/cgroup.ts")>(
-    "../tree/cgroup.ts",
-    import.meta.url,
-  );
+  const { findCgroup2 } = await import("../tree/cgroup.ts");
   const cg = findCgroup2();
   const path = readCgroupV2Path(leader.pid);
   if (cg && path !== undefined && isTreeCgroup(path, marker)) {
@@ -487,10 +480,7 @@ async function isRecordedSupervisor(
   holderPid: number,
   recorded: ServiceRecord["supervisor"],
 ): Promise<boolean> {
-  return (await lazyImport<typeof import("../os/pid_namespace.ts")>(
-    "../os/pid_namespace.ts",
-    import.meta.url,
-  )).isRecordedProcess(holderPid, recorded);
+  return (await import("../os/pid_namespace.ts")).isRecordedProcess(holderPid, recorded);
 }
 
 /** Whether process `pid` holds the lock on `pidfile` (false when it cannot be told). */
@@ -508,10 +498,7 @@ async function treeLives(state: ServiceRecord): Promise<boolean> {
   const ref: TreeRef = state.tree!;
   if (state.bootId !== undefined && state.bootId !== readBootId()) return false;
   if (isProcessAlive(ref.pid, ref.startTime)) return true;
-  const { attachTree } = await lazyImport<typeof import("../tree/process_tree.ts")>(
-    "../tree/process_tree.ts",
-    import.meta.url,
-  );
+  const { attachTree } = await import("../tree/process_tree.ts");
   try {
     return attachTree(ref).members().length > 0;
   } catch (err) {

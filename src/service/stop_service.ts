@@ -10,7 +10,6 @@
  * @module
  */
 
-import { lazyImport } from "../os/lazy_import.ts";
 import { requireOwnProc } from "../os/pid_namespace.ts";
 import { PidkitError } from "../os/errors.ts";
 import { formatDuration } from "../os/duration.ts";
@@ -351,10 +350,7 @@ async function askStop(
 }
 
 async function tryAttach(ref: NonNullable<ServiceRecord["tree"]>) {
-  const { attachTree } = await lazyImport<typeof import("../tree/process_tree.ts")>(
-    "../tree/process_tree.ts",
-    import.meta.url,
-  );
+  const { attachTree } = await import("../tree/process_tree.ts");
   try {
     return attachTree(ref);
   } catch {
@@ -374,10 +370,7 @@ async function stopOrphan(
   if (tree === undefined) return { name, status: "not-running" };
   // Hold its lock while stopping it: a supervisor starting meanwhile must not
   // adopt (and maybe restart) what is being stopped. Taken already: one did.
-  const { PidFile } = await lazyImport<typeof import("../lock/pid_file.ts")>(
-    "../lock/pid_file.ts",
-    import.meta.url,
-  );
+  const { PidFile } = await import("../lock/pid_file.ts");
   let lock;
   try {
     lock = await PidFile.acquire(pidfile, { removeOnExit: false, pid: tree.pid });

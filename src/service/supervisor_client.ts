@@ -10,7 +10,6 @@
 import { PidkitError } from "../os/errors.ts";
 import { delay } from "../os/delay.ts";
 import { socketAddress } from "../os/socket_address.ts";
-import { lazyImport } from "../os/lazy_import.ts";
 import { supervisorPaths, type SupervisorRequest } from "./supervisor_protocol.ts";
 
 /**
@@ -139,14 +138,10 @@ async function exchange(conn: Deno.UnixConn, request: SupervisorRequest): Promis
 async function launchOnce(dir: string): Promise<void> {
   const paths = supervisorPaths(dir);
   // Loaded only to launch: a command that finds the supervisor up needs
-  // neither. Run-time specifiers: Deno reads literal dynamic imports at
-  // start-up (see src/os/lazy_import.ts).
+  // neither (see `load` in src/cli/spec.ts).
   const [{ PidFile }, { launchSupervisor }] = await Promise.all([
-    lazyImport<typeof import("../lock/pid_file.ts")>("../lock/pid_file.ts", import.meta.url),
-    lazyImport<typeof import("./_launch_supervisor.ts")>(
-      "./_launch_supervisor.ts",
-      import.meta.url,
-    ),
+    import("../lock/pid_file.ts"),
+    import("./_launch_supervisor.ts"),
   ]);
   let launching;
   try {
