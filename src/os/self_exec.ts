@@ -25,12 +25,21 @@
 const IGNORE_USR1 = 'trap "" USR1; exec "$0" "$@"';
 
 /**
- * Whether this process is a `deno compile`d binary: its main module lives in
- * the binary's embedded file system, which Deno mounts under a
- * `deno-compile-NAME` directory.
+ * Whether this process is a `deno compile`d binary. `Deno.build.standalone`
+ * says so; the module URL is the fallback for a Deno without it: local
+ * modules live in the binary's embedded file system, which Deno mounts under
+ * a `deno-compile-NAME` directory. (Modules compiled from a URL, as
+ * `deno compile jsr:@pidkit/pidkit/cli` makes, keep their https: URLs.)
+ *
+ * @example
+ * ```ts
+ * import { isCompiled } from "./self_exec.ts";
+ * console.log(isCompiled() ? "a compiled binary" : "deno run");
+ * ```
  */
 export function isCompiled(moduleUrl: string = import.meta.url): boolean {
-  return /\/deno-compile-[^/]*\//.test(moduleUrl);
+  return (Deno.build as { standalone?: boolean }).standalone === true ||
+    /\/deno-compile-[^/]*\//.test(moduleUrl);
 }
 
 /** The URL of the CLI entry, `cli.ts` at the package root. */

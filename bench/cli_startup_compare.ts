@@ -1,0 +1,147 @@
+/**
+ * What a command costs above the runtime floor, side by side in one run:
+ * `status NAME`, `list` of 10 services, `start NAME --ready-after 0 -- sleep
+ * 1000` (the supervisor up) and `stop NAME` (a service that exits on
+ * SIGTERM), each as a ratio to `deno run` of an empty script, with its
+ * peak RSS (GNU time's maximum resident set size) against the floor's.
+ *
+ * Each checkout runs two ways: `deno run -A cli.ts` and with
+ * `--unstable-lazy-dynamic-imports` (as the README runs it: start-up reads
+ * only the command's own modules). `--before DIR` adds another checkout
+ * (e.g. `git worktree add /tmp/before main`) run the plain way. Runs are
+ * interleaved so that machine noise hits every case alike; each way has its
+ * own run dir holding 10 services under its own supervisor.
+ *
+ * Targets (issue 18): status <= 1.25x, list <= 1.4x, start <= 1.5x,
+ * stop <= floor + 10 ms, peak RSS <= floor + 6 MiB.
+ *
+ *   deno run -A bench/cli_startup_compare.ts [--runs 21] [--before DIR]
+ *
+ * @module
+ */
+
+const args = Deno.args;
+const opt = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const RUNS = Number(opt("runs") ?? 21);
+const before = opt("before");
+const deno = Deno.execPath();
+const HERE = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const TIME = "/usr/bin/time";
+const hasTime = (() => {
+  try {
+    return Deno.statSync(TIME).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** One way of running pidkit: a label, the argv prefix, its run dir. */
+interface Way {
+  label: string;
+  argv: string[];
+  dir: string;
+}
+
+const work = await Deno.makeTempDir({ prefix: "pidkit-bench-" });
+const empty = `${work}/empty.ts`;
+await Deno.writeTextFile(empty, "");
+const ways: Way[] = [
+  { label: "deno run -A cli.ts", argv: [deno, "run", "-A", `${HERE}/cli.ts`], dir: "" },
+  {
+    label: "... --unstable-lazy-dynamic-imports",
+    argv: [deno, "run", "-A", "--unstable-lazy-dynamic-imports", `${HERE}/cli.ts`],
+    dir: "",
+  },
+];
+if (before) {
+  ways.push({ label: `before: ${before}`, argv: [deno, "run", "-A", `${before}/cli.ts`], dir: "" });
+}
+ways.forEach((w, i) => w.dir = `${work}/dir${i}`);
+
+/** Wall time (ms) and peak RSS (KiB, 0 without GNU time) of one run; throws on a wrong exit. */
+async function measure(argv: string[], dir: string, expect = 0): Promise<[number, number]> {
+  const full = hasTime ? [TIME, "-f", "maxrss=%M", ...argv] : argv;
+  const t0 = performance.now();
+  const out = await new Deno.Command(full[0], {
+    args: full.slice(1),
+    env: { PIDKIT_DIR: dir, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - t0;
+  const err = new TextDecoder().decode(out.stderr);
+  if (out.code !== expect) throw new Error(`${argv.join(" ")}: exit ${out.code}: ${err}`);
+  return [ms, Number(/maxrss=(\d+)\s*$/.exec(err)?.[1] ?? 0)];
+}
+
+const CASES: [string, (w: Way) => string[]][] = [
+  ["status NAME", (w) => [...w.argv, "status", "web"]],
+  ["list (10 services)", (w) => [...w.argv, "list"]],
+  [
+    "start --ready-after 0",
+    (w) => [...w.argv, "start", "b", "--ready-after", "0", "--", "sleep", "1000"],
+  ],
+  ["stop (exits on TERM)", (w) => [...w.argv, "stop", "b"]],
+];
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const floorMs: number[] = [];
+const floorRss: number[] = [];
+const ms = ways.map(() => CASES.map(() => [] as number[]));
+const rss = ways.map(() => CASES.map(() => [] as number[]));
+try {
+  for (const w of ways) {
+    Deno.mkdirSync(w.dir);
+    // 10 services under one supervisor: `list` shows them, and it stays up between runs.
+    for (const name of ["web", ...Array.from({ length: 9 }, (_, i) => `svc${i}`)]) {
+      await measure([...w.argv, "start", name, "--ready-after", "0", "--", "sleep", "1000"], w.dir);
+    }
+    for (const [, argv] of CASES) await measure(argv(w), w.dir); // warm the caches
+  }
+  await measure([deno, "run", "-A", empty], work);
+  for (let r = 0; r < RUNS; r++) {
+    const [f, fr] = await measure([deno, "run", "-A", empty], work);
+    floorMs.push(f);
+    floorRss.push(fr);
+    for (const [i, w] of ways.entries()) {
+      for (const [j, [, argv]] of CASES.entries()) {
+        const [t, m] = await measure(argv(w), w.dir);
+        ms[i][j].push(t);
+        rss[i][j].push(m);
+      }
+    }
+  }
+} finally {
+  for (const w of ways) {
+    for (const name of ["b", "web", ...Array.from({ length: 9 }, (_, i) => `svc${i}`)]) {
+      await measure([...w.argv, "stop", name], w.dir).catch(() => {});
+    }
+  }
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+}
+
+const floor = median(floorMs);
+const floorMiB = median(floorRss) / 1024;
+console.log(
+  `${RUNS} interleaved runs, medians; floor (deno run of an empty script): ${floor.toFixed(1)} ms` +
+    (hasTime ? `, peak RSS ${floorMiB.toFixed(1)} MiB` : " (no GNU time: no RSS)"),
+);
+console.log("| way | command | ms | vs floor | peak RSS MiB | vs floor |");
+console.log("| --- | --- | ---: | ---: | ---: | ---: |");
+for (const [i, w] of ways.entries()) {
+  for (const [j, [label]] of CASES.entries()) {
+    const m = median(ms[i][j]);
+    const mib = median(rss[i][j]) / 1024;
+    const ratio = `${(m / floor).toFixed(2)}x (+${(m - floor).toFixed(1)} ms)`;
+    const mem = hasTime ? `${mib.toFixed(1)} | +${(mib - floorMiB).toFixed(1)}` : "- | -";
+    console.log(`| ${w.label} | ${label} | ${m.toFixed(1)} | ${ratio} | ${mem} |`);
+  }
+}
