@@ -14,12 +14,10 @@ import { requireOwnProc } from "../os/pid_namespace.ts";
 import { PidkitError } from "../os/errors.ts";
 import { formatDuration } from "../os/duration.ts";
 import { delay } from "../os/delay.ts";
-import { waitForRelease } from "../lock/probe.ts";
 import { inspectService, isRunningPhase, type ServiceInfo } from "./inspect_service.ts";
 import { askSupervisor } from "./supervisor_client.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import { hasFileOpen, isProcessAlive } from "../os/proc.ts";
-import { signalProcess } from "../os/pidfd.ts";
 import { readServiceRecord, type ServiceRecord } from "./service_record.ts";
 import {
   controlPath,
@@ -31,7 +29,6 @@ import {
 } from "./supervisor_protocol.ts";
 // stop_schedule.ts, not process_tree.ts: the tree module is only needed for an orphaned tree.
 import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../tree/stop_schedule.ts";
-import { stopRoots } from "./_stop_foreign.ts";
 
 /**
  * What a stop did: what `pidkit stop --json` prints.
@@ -157,6 +154,7 @@ export async function stopServiceIn(
   const verdict = info.verdict;
   if (verdict?.status === "running" && !verdict.locked && verdict.target) {
     // A daemon's own unlocked PID file in the run dir (no pidkit state).
+    const { stopRoots } = await import("./_stop_foreign.ts");
     return { name, status: "stopped", ...await stopRoots([verdict.target], retry) };
   }
   switch (info.phase) {
@@ -195,6 +193,12 @@ async function stopSupervised(
   if (supervisorPid === undefined) {
     throw new PidkitError(`cannot find the process holding ${pidfile} (is /proc mounted?)`);
   }
+  // A supervisor of one service (`pidkit run`, or 0.1's): rare, so its
+  // modules load only here, not on every stop's start-up.
+  const [{ signalProcess }, { waitForRelease }] = await Promise.all([
+    import("../os/pidfd.ts"),
+    import("../lock/probe.ts"),
+  ]);
   const control = controlPath(dir, name);
   const steps = parseRetry(retry);
   const t0 = performance.now();
