@@ -3,7 +3,9 @@
  * `status NAME`, `list` of 10 services, `start NAME --ready-after 0 -- sleep
  * 1000` (the supervisor up) and `stop NAME` (a service that exits on
  * SIGTERM), each as a ratio to `deno run` of an empty script, with its
- * peak RSS (GNU time's maximum resident set size) against the floor's.
+ * peak RSS (GNU time's maximum resident set size) against the floor's, and
+ * its mean CPU time (user + system: less sensitive than wall time to a
+ * machine others are loading).
  *
  * Each checkout runs two ways: `deno run -A cli.ts` and with
  * `--unstable-lazy-dynamic-imports` (as the README runs it: start-up reads
@@ -61,8 +63,19 @@ if (before) {
 }
 ways.forEach((w, i) => w.dir = `${work}/dir${i}`);
 
-/** Wall time (ms) and peak RSS (KiB, 0 without GNU time) of one run; throws on a wrong exit. */
-async function measure(argv: string[], dir: string, expect = 0): Promise<[number, number]> {
+/** CPU time of this process's reaped children, in ms (10 ms ticks: meaningful as a sum over runs). */
+function childrenCpuMs(): number {
+  const text = Deno.readTextFileSync("/proc/self/stat");
+  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[16 - 3]) + Number(f[17 - 3])) * 10; // cutime, cstime
+}
+
+/**
+ * Wall time (ms), peak RSS (KiB, 0 without GNU time) and CPU time (ms, in
+ * 10 ms ticks) of one run; throws on a wrong exit.
+ */
+async function measure(argv: string[], dir: string, expect = 0): Promise<[number, number, number]> {
+  const c0 = childrenCpuMs();
   const full = hasTime ? [TIME, "-f", "maxrss=%M", ...argv] : argv;
   const t0 = performance.now();
   const out = await new Deno.Command(full[0], {
@@ -75,7 +88,7 @@ async function measure(argv: string[], dir: string, expect = 0): Promise<[number
   const ms = performance.now() - t0;
   const err = new TextDecoder().decode(out.stderr);
   if (out.code !== expect) throw new Error(`${argv.join(" ")}: exit ${out.code}: ${err}`);
-  return [ms, Number(/maxrss=(\d+)\s*$/.exec(err)?.[1] ?? 0)];
+  return [ms, Number(/maxrss=(\d+)\s*$/.exec(err)?.[1] ?? 0), childrenCpuMs() - c0];
 }
 
 const CASES: [string, (w: Way) => string[]][] = [
@@ -95,8 +108,10 @@ const median = (xs: number[]) => {
 
 const floorMs: number[] = [];
 const floorRss: number[] = [];
+let floorCpu = 0;
 const ms = ways.map(() => CASES.map(() => [] as number[]));
 const rss = ways.map(() => CASES.map(() => [] as number[]));
+const cpu = ways.map(() => CASES.map(() => 0));
 try {
   for (const w of ways) {
     Deno.mkdirSync(w.dir);
@@ -108,14 +123,16 @@ try {
   }
   await measure([deno, "run", "-A", empty], work);
   for (let r = 0; r < RUNS; r++) {
-    const [f, fr] = await measure([deno, "run", "-A", empty], work);
+    const [f, fr, fc] = await measure([deno, "run", "-A", empty], work);
     floorMs.push(f);
     floorRss.push(fr);
+    floorCpu += fc;
     for (const [i, w] of ways.entries()) {
       for (const [j, [, argv]] of CASES.entries()) {
-        const [t, m] = await measure(argv(w), w.dir);
+        const [t, m, c] = await measure(argv(w), w.dir);
         ms[i][j].push(t);
         rss[i][j].push(m);
+        cpu[i][j] += c;
       }
     }
   }
@@ -130,18 +147,22 @@ try {
 
 const floor = median(floorMs);
 const floorMiB = median(floorRss) / 1024;
+const floorCpuMs = floorCpu / RUNS;
 console.log(
   `${RUNS} interleaved runs, medians; floor (deno run of an empty script): ${floor.toFixed(1)} ms` +
-    (hasTime ? `, peak RSS ${floorMiB.toFixed(1)} MiB` : " (no GNU time: no RSS)"),
+    (hasTime ? `, peak RSS ${floorMiB.toFixed(1)} MiB` : " (no GNU time: no RSS)") +
+    `, CPU ${floorCpuMs.toFixed(1)} ms (mean)`,
 );
-console.log("| way | command | ms | vs floor | peak RSS MiB | vs floor |");
-console.log("| --- | --- | ---: | ---: | ---: | ---: |");
+console.log("| way | command | ms | vs floor | peak RSS MiB | vs floor | CPU ms | vs floor |");
+console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const [i, w] of ways.entries()) {
   for (const [j, [label]] of CASES.entries()) {
     const m = median(ms[i][j]);
     const mib = median(rss[i][j]) / 1024;
+    const c = cpu[i][j] / RUNS;
     const ratio = `${(m / floor).toFixed(2)}x (+${(m - floor).toFixed(1)} ms)`;
     const mem = hasTime ? `${mib.toFixed(1)} | +${(mib - floorMiB).toFixed(1)}` : "- | -";
-    console.log(`| ${w.label} | ${label} | ${m.toFixed(1)} | ${ratio} | ${mem} |`);
+    const cpuCell = `${c.toFixed(1)} | ${(c / floorCpuMs).toFixed(2)}x`;
+    console.log(`| ${w.label} | ${label} | ${m.toFixed(1)} | ${ratio} | ${mem} | ${cpuCell} |`);
   }
 }
