@@ -99,7 +99,7 @@ function session(): Step[] {
   ];
 }
 
-/** What one run of the program printed, and whether it met the step's expectation. */
+/** Run the program with a step's arguments (killed after 60 s): its exit code and output. */
 async function runStep(
   program: string[],
   step: Step,
@@ -198,7 +198,7 @@ async function runSession(
   covered.add("supervise");
 
   const missing = COMMANDS.map((c) => c.name).filter((name) => !covered.has(name));
-  assert.deepEqual(missing, [], "commands of the table that this test does not run");
+  assert.deepEqual(missing, [], "commands of the table that session() does not run: add them");
 }
 
 Deno.test({
