@@ -19,6 +19,7 @@ import {
   watchBlockedSigusr1,
 } from "../os/sigusr1.ts";
 import { PidkitError } from "../os/errors.ts";
+import { closeInherited } from "../os/close_inherited.ts";
 import { printErr } from "./io.ts";
 import { buildSupervisorConfig } from "../service/supervisor_config.ts";
 import { launchOptionsFrom } from "./launch_options.ts";
@@ -29,6 +30,9 @@ export async function run(input: CommandInput): Promise<number> {
   if (!sigusr1Blocked()) reexecWithSigusr1Blocked(); // returns only when it cannot
   const blocked = sigusr1Blocked();
   if (!blocked) disarmSigusr1();
+  // Nothing of the caller's stays open here or leaks into the service: it
+  // gets 0, 1 and 2 (and a --ready-fd of pidkit's own making).
+  closeInherited();
   const config = buildSupervisorConfig(input.positionals[0], input.command, {
     ...launchOptionsFrom(input),
     foreground: true,
