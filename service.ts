@@ -58,7 +58,11 @@ export { resolveRunDir } from "./src/service/run_dir.ts";
 export type { RunDirOptions } from "./src/service/run_dir.ts";
 export type { ServicePhase } from "./src/service/inspect_service.ts";
 export type { RetryStep } from "./src/tree/stop_schedule.ts";
-export { ServiceAlreadyRunningError, ServiceStartError } from "./src/service/service_errors.ts";
-export type { StartFailureReason } from "./src/service/service_errors.ts";
+export {
+  ServiceAlreadyRunningError,
+  ServiceStartError,
+  SupervisorError,
+} from "./src/service/service_errors.ts";
+export type { StartFailureReason, SupervisorErrorReason } from "./src/service/service_errors.ts";
 export { AlreadyRunningError, PidFileError, PidkitError, UsageError } from "./src/os/errors.ts";
 export type { PidFileErrorReason } from "./src/os/errors.ts";

@@ -30,6 +30,15 @@ const retry: OptionSpec = {
   valueName: "SCHEDULE",
   description: "stop schedule SIG/SECS/SIG/SECS..., N, or forever (default TERM/10/KILL/5)",
 };
+const requestTimeout: OptionSpec = {
+  type: "string",
+  valueName: "DURATION",
+  description:
+    "wait at most this long for the supervisor's answer (default: the schedule or ready timeout plus 10s)",
+};
+/** What start, stop and restart say about a supervisor that does not answer. */
+const NO_ANSWER =
+  " A supervisor that does not take the request within --timeout (at most 10 s) is reported as not answering (exit 5: stopped by SIGSTOP, say, or overloaded); nothing is done, and it drops the request if it reads it later. Another user's request (not root, not the supervisor's user, not the run directory's owner) is refused: exit 4.";
 
 /** Options shared by `start` and `run`, which both launch a supervised service. */
 const launchOptions: Record<string, OptionSpec> = {
@@ -123,9 +132,11 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [options] -- CMD [ARGS...]",
     summary: "start CMD supervised, in the background",
     description:
-      "Asks the run directory's resident supervisor (one process for every service of DIR, started in the background when none runs, see supervise) to hold DIR/NAME.pid, run CMD in its own session and process group, logs its output and restarts it when asked. Returns once the service is ready (every --ready-* condition given holds, within --ready-timeout) and prints `started NAME (pid N)`; not ready in time: the tree is stopped, exit 1.",
+      "Asks the run directory's resident supervisor (one process for every service of DIR, started in the background when none runs, see supervise) to hold DIR/NAME.pid, run CMD in its own session and process group, logs its output and restarts it when asked. Returns once the service is ready (every --ready-* condition given holds, within --ready-timeout) and prints `started NAME (pid N)`; not ready in time: the tree is stopped, exit 1. With --timeout, a start the supervisor has not answered by then goes on, and the command exits 1." +
+      NO_ANSWER,
     options: {
       ...launchOptions,
+      timeout: requestTimeout,
       "if-not-running": {
         type: "boolean",
         description: "succeed (exit 0) if NAME is already running",
@@ -152,8 +163,9 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME | --pidfile FILE [options]",
     summary: "stop a service and its whole process tree",
     description:
-      "Stops the service's process tree on the retry schedule and returns once the tree is empty and the PID file lock is free. A service that is not running is not an error. With --pidfile, stops the lock holder of any PID file and its descendants; a PID file without a lock (most daemons write theirs so) is verified first: its PID must be alive and have started no later than the file was last written (else stale: nothing is signalled), then the main process and its descendants are stopped. --exec, --name and --user must match too, else nothing is signalled (exit 1). Every signal goes through a pidfd, so a PID reused meanwhile is never hit.",
-    options: { dir, pidfile, ...IDENTITY_OPTIONS, retry, json },
+      "Stops the service's process tree on the retry schedule and returns once the tree is empty and the PID file lock is free. A service that is not running is not an error. With --pidfile, stops the lock holder of any PID file and its descendants; a PID file without a lock (most daemons write theirs so) is verified first: its PID must be alive and have started no later than the file was last written (else stale: nothing is signalled), then the main process and its descendants are stopped. --exec, --name and --user must match too, else nothing is signalled (exit 1). Every signal goes through a pidfd, so a PID reused meanwhile is never hit. With --timeout, a stop not done by then goes on, and the command exits 1." +
+      NO_ANSWER,
+    options: { dir, pidfile, ...IDENTITY_OPTIONS, retry, timeout: requestTimeout, json },
     positionals: [0, 1],
     serviceCommand: "none",
     load: () => import("./stop.ts"),
@@ -163,8 +175,9 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [options]",
     summary: "stop, then start with the recorded command",
     description:
-      "Stops the service, then starts it again with the command and options it was started with.",
-    options: { dir, retry, json },
+      "Stops the service, then starts it again with the command and options it was started with. --timeout applies to the stop, then to the start." +
+      NO_ANSWER,
+    options: { dir, retry, timeout: requestTimeout, json },
     positionals: [1, 1],
     serviceCommand: "none",
     load: () => import("./restart.ts"),

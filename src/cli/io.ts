@@ -18,6 +18,10 @@ export const EXIT = {
   notRunning: 3,
   /** `status`: cannot tell (e.g. permission denied). */
   unknown: 4,
+  /** start, stop, restart: the supervisor refused the caller (another user's). */
+  denied: 4,
+  /** start, stop, restart: the supervisor does not answer (stopped, overloaded, no socket). */
+  noAnswer: 5,
 } as const;
 
 /** Write text to stdout as it is (a newline is added when missing). */

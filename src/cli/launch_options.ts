@@ -7,6 +7,8 @@
  */
 
 import type { LaunchOptions } from "../service/supervisor_config.ts";
+import { parseDuration } from "../os/duration.ts";
+import { UsageError } from "../os/errors.ts";
 import type { CommandInput } from "./spec.ts";
 
 /** The launch options of a `start`/`run` command line. */
@@ -37,4 +39,13 @@ export function launchOptionsFrom(input: CommandInput): LaunchOptions {
     forking: v.forking === true,
     mainPidfile: s("main-pidfile"),
   };
+}
+
+/** `--timeout DURATION` of start, stop and restart, in ms; `undefined` when not given. */
+export function requestTimeoutFrom(input: CommandInput): number | undefined {
+  const text = input.values.timeout;
+  if (typeof text !== "string") return undefined;
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new UsageError(`bad --timeout '${text}' (must be more than 0)`);
+  return ms;
 }

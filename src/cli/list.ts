@@ -23,11 +23,11 @@ import type { CommandInput } from "./spec.ts";
 
 /** `pidkit list`. */
 export async function run(input: CommandInput): Promise<number> {
-  const { dir, services: rows } = await listServices({
+  const { dir, services: rows, stoppedSupervisors } = await listServices({
     dir: input.values.dir as string | undefined,
   });
   if (input.values.json === true) {
-    printJson({ dir, services: rows });
+    printJson({ dir, services: rows, stoppedSupervisors });
     return EXIT.ok;
   }
   if (rows.length === 0) {
@@ -54,6 +54,9 @@ export async function run(input: CommandInput): Promise<number> {
     ],
     ["left", "left", "right", "right", "right", "right", "right", ...status.align, "left"],
   ));
+  for (const pid of stoppedSupervisors) {
+    printOut(`supervisor ${pid} is stopped: it does not answer; kill -CONT ${pid} resumes it`);
+  }
   return EXIT.ok;
 }
 

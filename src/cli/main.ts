@@ -92,6 +92,16 @@ async function runCommand(spec: CommandSpec, input: CommandInput): Promise<numbe
     if (err instanceof UsageError) {
       return fail(`pidkit ${spec.name}: ${err.message}`, EXIT.usage, json);
     }
+    // Evaluated only on an error (a small module; see `load` in spec.ts).
+    const { SupervisorError } = await import("../service/service_errors.ts");
+    if (err instanceof SupervisorError) {
+      const code = err.reason === "permission-denied"
+        ? EXIT.denied
+        : err.reason === "late"
+        ? EXIT.failure
+        : EXIT.noAnswer;
+      return fail(`pidkit ${spec.name}: ${err.message}`, code, json);
+    }
     if (err instanceof PidkitError) {
       return fail(`pidkit ${spec.name}: ${err.message}`, EXIT.failure, json);
     }

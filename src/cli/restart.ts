@@ -11,6 +11,7 @@ import { EXIT, printErr, printOut } from "./io.ts";
 import { startFailed } from "./start.ts";
 import { describe, progressDisplay } from "./stop.ts";
 import type { CommandInput } from "./spec.ts";
+import { requestTimeoutFrom } from "./launch_options.ts";
 
 /** Run `pidkit restart`. */
 export async function run(input: CommandInput): Promise<number> {
@@ -21,6 +22,7 @@ export async function run(input: CommandInput): Promise<number> {
     r = await restartService(input.positionals[0], {
       dir: typeof input.values.dir === "string" ? input.values.dir : undefined,
       retry,
+      timeout: requestTimeoutFrom(input),
       onProgress: progressDisplay(),
       onStopped(stopped) {
         if (!json && stopped.status === "stopped") printErr(describe(stopped));

@@ -9,7 +9,7 @@
 import { startService } from "../service/start_service.ts";
 import { ServiceStartError } from "../service/service_errors.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
-import { launchOptionsFrom } from "./launch_options.ts";
+import { launchOptionsFrom, requestTimeoutFrom } from "./launch_options.ts";
 import type { CommandInput } from "./spec.ts";
 
 /** Run `pidkit start`. */
@@ -20,6 +20,7 @@ export async function run(input: CommandInput): Promise<number> {
     result = await startService(input.positionals[0], input.command, {
       ...launchOptionsFrom(input),
       ifNotRunning: input.values["if-not-running"] === true,
+      timeout: requestTimeoutFrom(input),
     });
   } catch (err) {
     if (err instanceof ServiceStartError) return startFailed(err, json);

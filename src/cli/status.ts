@@ -114,7 +114,12 @@ function describe(s: ServiceStatus, plainFile: boolean): string {
     add("note", "the supervisor is gone but the tree still runs; `pidkit stop` stops it");
   }
   add("status", s.statusText);
-  add(plainFile ? "lock holder" : "supervisor", s.supervisorPid?.toString());
+  add(
+    plainFile ? "lock holder" : "supervisor",
+    s.supervisorStopped
+      ? `${s.supervisorPid} (stopped: it does not answer; kill -CONT ${s.supervisorPid} resumes it)`
+      : s.supervisorPid?.toString(),
+  );
   if (s.extraLines) add("file also says", s.extraLines.join(" | "));
   if (s.uptimeMs !== null) add("uptime", formatDuration(s.uptimeMs));
   add("restarts", s.restarts?.toString());

@@ -18,6 +18,7 @@ import {
 } from "../service/stop_service.ts";
 import { EXIT, printOut } from "./io.ts";
 import { identityFromInput } from "./identity_options.ts";
+import { requestTimeoutFrom } from "./launch_options.ts";
 import { Progress } from "./stop_progress.ts";
 import type { CommandInput } from "./spec.ts";
 
@@ -26,6 +27,7 @@ export async function run(input: CommandInput): Promise<number> {
   const json = input.values.json === true;
   const retry = typeof input.values.retry === "string" ? input.values.retry : undefined;
   if (retry !== undefined) parseRetry(retry);
+  const timeout = requestTimeoutFrom(input);
   const pidfile = typeof input.values.pidfile === "string" ? input.values.pidfile : undefined;
   const name = input.positionals[0];
   requireOwnProc(); // every PID stop signals comes from /proc
@@ -34,13 +36,14 @@ export async function run(input: CommandInput): Promise<number> {
   let outcome: StopServiceResult;
   if (name === undefined) {
     if (pidfile === undefined) throw new UsageError("missing NAME or --pidfile FILE");
+    if (timeout !== undefined) throw new UsageError("--timeout goes with NAME, not --pidfile");
     // Loaded only for --pidfile: the verification ladder is not needed for a service.
     const { stopPidFile } = await import("../service/stop_pid_file.ts");
     outcome = await stopPidFile(absolutePath(pidfile), { retry, identity, onProgress });
   } else {
     if (pidfile !== undefined) throw new UsageError("give NAME or --pidfile, not both");
     const dir = typeof input.values.dir === "string" ? input.values.dir : undefined;
-    outcome = await stopService(name, { dir, retry, onProgress });
+    outcome = await stopService(name, { dir, retry, onProgress, timeout });
   }
   printOut(json ? JSON.stringify(outcome) : describe(outcome));
   return outcome.survivors?.length ? EXIT.failure : EXIT.ok;

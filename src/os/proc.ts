@@ -106,6 +106,21 @@ export function readProcStat(pid: number | "self"): ProcStat | undefined {
   return text === undefined ? undefined : parseProcStat(text);
 }
 
+/**
+ * Whether process `pid` is stopped (SIGSTOP, SIGTSTP, a tracer): state `T`
+ * or `t` in /proc/PID/stat. It answers nothing until it gets SIGCONT.
+ *
+ * @example
+ * ```ts
+ * import { isStoppedProcess } from "./proc.ts";
+ * console.log(isStoppedProcess(Deno.pid)); // false
+ * ```
+ */
+export function isStoppedProcess(pid: number): boolean {
+  const state = readProcStat(pid)?.state;
+  return state === "T" || state === "t";
+}
+
 /** True for the state letters of a process that has exited (zombie `Z`, dead `X`/`x`). */
 export function isDeadState(state: string): boolean {
   return state === "Z" || state === "X" || state === "x";

@@ -103,6 +103,21 @@ export class UnixConnection {
     });
   }
 
+  /**
+   * Whether the peer has closed its end (after its request line it sends
+   * nothing more, so a read that finds the end of the stream means it is
+   * gone; one that would block means it waits). Call after
+   * {@linkcode UnixConnection.readLine}.
+   */
+  peerGone(): boolean {
+    if (this.#closed) return true;
+    const n = Number(this.#lib.read(this.#fd, new Uint8Array(1), 1n));
+    if (n === 0) return true;
+    if (n > 0) return false; // more than one line: not ours to judge here
+    const e = errno();
+    return e !== ERRNO.EAGAIN && e !== ERRNO.EINTR; // reset by the peer
+  }
+
   /** Write `text` whole; false when the peer went away. */
   async write(text: string): Promise<boolean> {
     const bytes = new TextEncoder().encode(text);
@@ -152,6 +167,8 @@ export class UnixServer {
   /** The socket's path. */
   readonly path: string;
   #address?: { path: string; close(): void };
+  /** The socket file's identity once bound: `dev:ino`. */
+  #identity?: string;
 
   private constructor(
     lib: Libc,
@@ -222,6 +239,7 @@ export class UnixServer {
     }
     if (lib.listen(fd, 512) !== 0) throw fail("listen on");
     const server = new UnixServer(lib, poller, fd, path, onConnection);
+    server.#identity = identityOf(path);
     poller.watch(fd, () => server.#acceptAll());
     return server;
   }
@@ -252,13 +270,22 @@ export class UnixServer {
   }
 
   /**
-   * Stop listening: remove the path first (a new client finds no socket, not
-   * a dead one), answer every connection already queued with `answer`, close.
+   * Whether the path still names this server's socket (not removed, not
+   * replaced by another file). One `lstat`.
+   */
+  bound(): boolean {
+    return this.#identity !== undefined && identityOf(this.path) === this.#identity;
+  }
+
+  /**
+   * Stop listening: remove the path first if it is still ours (a new client
+   * finds no socket, not a dead one), answer every connection already
+   * queued with `answer`, close.
    */
   async close(answer?: string): Promise<void> {
     if (this.#closed) return;
     try {
-      Deno.removeSync(this.path);
+      if (this.bound()) Deno.removeSync(this.path);
     } catch { /* gone */ }
     this.#poller.unwatch(this.#fd);
     for (;;) {
@@ -270,5 +297,15 @@ export class UnixServer {
     this.#closed = true;
     this.#lib.close(this.#fd);
     this.#address?.close();
+  }
+}
+
+/** `dev:ino` of the file at `path` (not followed), `undefined` when there is none. */
+function identityOf(path: string): string | undefined {
+  try {
+    const st = Deno.lstatSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
   }
 }

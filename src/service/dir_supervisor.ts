@@ -27,15 +27,19 @@ import { PidFile } from "../lock/pid_file.ts";
 import { FdPoller } from "../os/fd_poller.ts";
 import { type Adoption, adoptOrphans } from "../os/orphan_reaper.ts";
 import { type UnixConnection, UnixServer } from "../os/unix_server.ts";
-import { listens } from "./supervisor_client.ts";
+import { listens, SOCKET_CHECK_MS } from "./supervisor_client.ts";
 import { delay } from "../os/delay.ts";
 import { LogSink } from "./log_sink.ts";
 import { serviceNames, servicePaths } from "./run_dir.ts";
 import { ServiceSupervisor } from "./supervisor.ts";
 import { configFromRecord } from "./supervisor_config.ts";
 import { adoptable, readPreviousState } from "./_previous_run.ts";
+import { formatDuration } from "../os/duration.ts";
 import {
+  ACCEPTED_ANSWER,
   type LaunchAnswer,
+  type Refusal,
+  type RefusalCode,
   RETRY_ANSWER,
   type StartResult,
   type StopAnswer,
@@ -112,6 +116,10 @@ class DirSupervisor {
       return 1;
     }
     let server: UnixServer | undefined;
+    /** Earlier sockets whose path was taken from them: they close at the end. */
+    const abandoned: UnixServer[] = [];
+    let socketCheck: ReturnType<typeof setInterval> | undefined;
+    let complained = ""; // said once, not at every check
     try {
       // Without its journal (a full or read-only disk) it still supervises.
       this.journal = await LogSink.open(this.paths.journal, {
@@ -122,7 +130,33 @@ class DirSupervisor {
       this.poller = FdPoller.create();
       if (this.poller === undefined) throw new Error("a resident supervisor needs FFI (-A)");
       this.listenToSignals();
-      server = UnixServer.listen(this.paths.socket, this.poller, (conn) => void this.serve(conn));
+      const listen = () =>
+        UnixServer.listen(this.paths.socket, this.poller!, (conn) => void this.serve(conn));
+      server = listen();
+      // Its socket removed or replaced (a regular file, say): no command
+      // could reach it, and none could start another (this one holds the
+      // lock). A cheap check (one lstat) every few seconds makes it anew.
+      socketCheck = setInterval(() => {
+        if (this.closing || server === undefined || server.bound()) return;
+        const was = describeSocketPath(this.paths.socket);
+        try {
+          if (!Deno.lstatSync(this.paths.socket).isDirectory) Deno.removeSync(this.paths.socket);
+        } catch { /* gone already */ }
+        try {
+          const fresh = listen();
+          abandoned.push(server);
+          server = fresh;
+          complained = "";
+          void this.note(`${this.paths.socket} was ${was}: listening on a new socket`);
+        } catch (err) {
+          const text = `${this.paths.socket} is ${was} and cannot be made anew: ${
+            messageLine(err)
+          }`;
+          if (text !== complained) void this.note(text);
+          complained = text;
+        }
+      }, SOCKET_CHECK_MS);
+      Deno.unrefTimer(socketCheck);
       const { adopted, restarted } = await this.adoptOrphaned();
       await this.note(
         `supervisor (pid ${Deno.pid}) of ${this.dir} listening; ${adopted} orphaned ` +
@@ -139,7 +173,9 @@ class DirSupervisor {
       return 1;
     } finally {
       this.closing = true;
+      clearInterval(socketCheck);
       await server?.close(RETRY_ANSWER);
+      for (const old of abandoned) await old.close(RETRY_ANSWER);
       await lock.release().catch(() => {});
       await this.poller?.close();
       this.adoption.reaper?.reapNow();
@@ -261,15 +297,33 @@ class DirSupervisor {
       if (line === undefined) return;
       const { uid } = conn.peer;
       if (uid !== 0 && uid !== Deno.uid() && uid !== this.dirOwner()) {
-        await conn.write(
-          JSON.stringify({
-            ok: false,
-            error: `permission denied: uid ${uid} may not control the services of ${this.dir}`,
-          }) + "\n",
-        );
+        await conn.write(refusal(
+          "permission-denied",
+          `permission denied: uid ${uid} may not control the services of ${this.dir}`,
+        ));
         return;
       }
-      const answer = this.closing ? { retry: true } : await this.handle(JSON.parse(line));
+      let request: SupervisorRequest;
+      try {
+        request = JSON.parse(line);
+      } catch {
+        await conn.write(refusal("bad-request", "bad request: not one JSON line"));
+        return;
+      }
+      // A request read after its client gave up (this process was stopped,
+      // say by SIGSTOP, or overloaded), or whose client is gone, is dropped:
+      // carried out now, it would surprise whoever asked long ago.
+      const late = typeof request.deadline === "number" ? Date.now() - request.deadline : -1;
+      if (late > 0 || conn.peerGone()) {
+        await this.note(
+          `dropped a ${request.op} request${describeTarget(request)} from pid ${conn.peer.pid}: ` +
+            (late > 0 ? `its deadline passed ${formatDuration(late)} ago` : "its command is gone"),
+        );
+        await conn.write(refusal("expired", "the request's deadline passed before it was read"));
+        return;
+      }
+      if (request.ack === true) await conn.write(ACCEPTED_ANSWER);
+      const answer = this.closing ? { retry: true } : await this.handle(request);
       await conn.write(JSON.stringify(answer) + "\n");
     } catch (err) {
       await conn.write(JSON.stringify({ ok: false, error: messageLine(err) }) + "\n");
@@ -347,7 +401,12 @@ class DirSupervisor {
   async stop(
     request: Extract<SupervisorRequest, { op: "stop" }>,
   ): Promise<StopAnswer> {
-    const { name, retry, requestedBy, timeoutMs } = request;
+    const { name, retry, requestedBy } = request;
+    // The request's own limit, and its deadline (the command gives up then).
+    const limits = [request.timeoutMs, request.deadline && request.deadline - Date.now()]
+      // Past 2^31 ms a timer fires at once: no limit then.
+      .filter((n): n is number => typeof n === "number" && n < 2 ** 31 - 1);
+    const timeoutMs = limits.length ? Math.max(0, Math.min(...limits)) : undefined;
     const held = this.services.get(name);
     if (held === undefined) return { held: false };
     held.sup.stopRequest ??= { retry, requestedBy, at: new Date().toISOString() };
@@ -376,6 +435,32 @@ class DirSupervisor {
       );
     }, IDLE_LINGER_MS);
   }
+}
+
+/** What is at a socket's path that is no longer ours, for a journal line. */
+function describeSocketPath(path: string): string {
+  try {
+    const st = Deno.lstatSync(path);
+    return st.isFile
+      ? "replaced by a regular file"
+      : st.isDirectory
+      ? "replaced by a directory"
+      : "replaced by another file";
+  } catch {
+    return "removed";
+  }
+}
+
+/** A refusal line: the client acts on `code`, never on the text. */
+function refusal(code: RefusalCode, error: string): string {
+  return JSON.stringify({ ok: false, code, error } satisfies Refusal) + "\n";
+}
+
+/** ` of NAME` for a journal line about a request. */
+function describeTarget(request: SupervisorRequest): string {
+  if (request.op === "start") return ` for ${request.config?.name}`;
+  if (request.op === "stop") return ` for ${request.name}`;
+  return "";
 }
 
 /** The answer to a start of a service this supervisor holds already. */

@@ -8,6 +8,7 @@
 import { type InspectMemo, inspectService, isRunningPhase } from "./inspect_service.ts";
 import { resolveRunDir, serviceNames } from "./run_dir.ts";
 import { kernelTree, ProcSnapshot, totals } from "./proc_snapshot.ts";
+import { isStoppedProcess } from "../os/proc.ts";
 
 /**
  * One service of {@linkcode listServices} (every key always present; `null` when not known).
@@ -62,6 +63,11 @@ export interface ServiceList {
   dir: string;
   /** Its services, sorted by name. */
   services: ServiceListEntry[];
+  /**
+   * Supervisors of running services that are stopped (SIGSTOP, say): they
+   * answer no command until they get SIGCONT.
+   */
+  stoppedSupervisors: number[];
 }
 
 /**
@@ -123,5 +129,9 @@ export async function listServices(options: ListServicesOptions = {}): Promise<S
       statusText: live ? info.record?.statusText ?? null : null,
     };
   });
-  return { dir, services };
+  const supervisors = new Set(
+    infos.filter((i) => isRunningPhase(i.phase) && i.supervisorPid !== undefined)
+      .map((i) => i.supervisorPid!),
+  );
+  return { dir, services, stoppedSupervisors: [...supervisors].filter(isStoppedProcess) };
 }

@@ -34,6 +34,12 @@ export interface RestartServiceOptions {
   onProgress?: (event: ServiceStopProgress) => void;
   /** Called once the old instance is stopped (or was not running), before the start. */
   onStopped?: (result: StopServiceResult) => void;
+  /**
+   * How long to wait for the supervisor's answer to the stop, and again to
+   * the start, in ms (`--timeout`); defaults as for {@linkcode stopService}
+   * and {@linkcode startService}.
+   */
+  timeout?: number;
 }
 
 /**
@@ -88,10 +94,12 @@ export async function restartService(
   const stopped = await stopServiceIn(dir, name, {
     retry,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
   });
   options.onStopped?.(stopped);
   const started = await startConfigured(configFromRecord(dir, name, state), {
     status: "restarted",
+    ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
   });
   // Not started (already running: another start won the race) throws; `ifNotRunning` is off.
   return { ...(started as ServiceStarted), stopped };

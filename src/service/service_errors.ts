@@ -93,3 +93,66 @@ export class ServiceAlreadyRunningError extends AlreadyRunningError {
     this.service = service;
   }
 }
+
+/**
+ * Why the run directory's supervisor could not serve a request; see
+ * {@linkcode SupervisorError}:
+ * - `"permission-denied"`: the caller may not control the directory's
+ *   services (not root, not the supervisor's user, not the directory's
+ *   owner); `pidkit` exits 4;
+ * - `"no-answer"`: the supervisor did not take the request in time (it is
+ *   stopped, say by SIGSTOP, or overloaded), or took it too late; nothing
+ *   was done; `pidkit` exits 5;
+ * - `"late"`: it took the request but did not answer before the deadline;
+ *   what it does goes on; `pidkit` exits 1;
+ * - `"not-listening"`: a supervisor holds the directory but does not listen
+ *   on its socket (removed or replaced, say by a regular file); `pidkit`
+ *   exits 5.
+ *
+ * @example
+ * ```ts
+ * import type { SupervisorErrorReason } from "@pidkit/pidkit/service";
+ * const retryLater = (r: SupervisorErrorReason) => r === "no-answer" || r === "not-listening";
+ * console.log(retryLater("late"));
+ * ```
+ */
+export type SupervisorErrorReason = "permission-denied" | "no-answer" | "late" | "not-listening";
+
+/**
+ * The run directory's supervisor did not serve a request: `reason` says
+ * why (see {@linkcode SupervisorErrorReason}), `supervisorPid` names it
+ * when it is known.
+ *
+ * @example
+ * ```ts
+ * import { stopService, SupervisorError } from "@pidkit/pidkit/service";
+ * try {
+ *   await stopService("web", { timeout: 5_000 });
+ * } catch (err) {
+ *   if (err instanceof SupervisorError && err.reason === "no-answer") {
+ *     console.error(`supervisor ${err.supervisorPid} is stuck`);
+ *   } else throw err;
+ * }
+ * ```
+ */
+export class SupervisorError extends PidkitError {
+  /** Why. */
+  readonly reason: SupervisorErrorReason;
+  /** The run directory. */
+  readonly dir: string;
+  /** The supervisor's PID, when known. */
+  readonly supervisorPid?: number;
+
+  /** Create the error; `message` is the whole one-line text. */
+  constructor(
+    reason: SupervisorErrorReason,
+    dir: string,
+    message: string,
+    supervisorPid?: number,
+  ) {
+    super(message);
+    this.reason = reason;
+    this.dir = dir;
+    if (supervisorPid !== undefined) this.supervisorPid = supervisorPid;
+  }
+}

@@ -11,6 +11,7 @@
 
 import {
   CLOCK_TICKS_PER_SECOND,
+  isStoppedProcess,
   readCmdline,
   readProcStat,
   readUptimeSeconds,
@@ -153,6 +154,11 @@ export interface ServiceStatus {
   pid: number | null;
   /** The supervisor's PID (for a PID file: the lock holder). */
   supervisorPid: number | null;
+  /**
+   * The supervisor of a running service is stopped (SIGSTOP, say): it
+   * answers no command (start, stop, restart) until it gets SIGCONT.
+   */
+  supervisorStopped: boolean;
   /** When the main process started (ISO). */
   startedAt: string | null;
   /** How long the main process has run, ms. */
@@ -220,6 +226,8 @@ export function statusOf(info: ServiceInfo, pidfile: string | null): ServiceStat
     exitCode: statusExitCode(info.phase),
     pid: info.pid ?? null,
     supervisorPid: info.supervisorPid ?? null,
+    supervisorStopped: live && info.supervisorPid !== undefined &&
+      isStoppedProcess(info.supervisorPid),
     startedAt: up === undefined ? null : new Date(Date.now() - up).toISOString(),
     uptimeMs: up ?? null,
     restarts: info.record?.restarts ?? null,

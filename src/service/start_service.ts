@@ -6,7 +6,14 @@
  */
 
 import { askSupervisor } from "./supervisor_client.ts";
-import { ServiceAlreadyRunningError, ServiceStartError } from "./service_errors.ts";
+import {
+  ServiceAlreadyRunningError,
+  ServiceStartError,
+  SupervisorError,
+} from "./service_errors.ts";
+import { READY_TIMEOUT_MS } from "./readiness.ts";
+import { formatDuration } from "../os/duration.ts";
+import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
 import { buildSupervisorConfig, type LaunchOptions } from "./supervisor_config.ts";
 import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
 
@@ -29,6 +36,15 @@ export interface StartServiceOptions extends LaunchOptions {
    * (`--if-not-running`).
    */
   ifNotRunning?: boolean;
+  /**
+   * How long to wait for the supervisor's answer, in ms (`--timeout`);
+   * default the ready timeout plus the stop schedule plus 10 s. A supervisor
+   * that does not take the request within this (or 10 s) is reported
+   * ({@linkcode SupervisorError} `no-answer`) and drops the request if it
+   * reads it later; one that took it but has not answered by then
+   * (`late`) goes on starting the service.
+   */
+  timeout?: number;
 }
 
 /**
@@ -127,7 +143,10 @@ export async function startService(
   options: StartServiceOptions = {},
 ): Promise<StartServiceResult> {
   const config = buildSupervisorConfig(name, command, options);
-  return await startConfigured(config, { ifNotRunning: options.ifNotRunning === true });
+  return await startConfigured(config, {
+    ifNotRunning: options.ifNotRunning === true,
+    ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+  });
 }
 
 /**
@@ -144,16 +163,33 @@ export async function startService(
  */
 export async function startConfigured(
   config: SupervisorConfig,
-  options: { ifNotRunning?: boolean; status?: "started" | "restarted" } = {},
+  options: { ifNotRunning?: boolean; status?: "started" | "restarted"; timeout?: number } = {},
 ): Promise<StartServiceResult> {
   // The service starts from this command's environment, as it would under 0.1.
   config = { ...config, inheritedEnv: config.inheritedEnv ?? Deno.env.toObject() };
   // The supervisor answers "already running" too: for its own services, a
   // lock another process holds (a 0.1 supervisor, `pidkit run`), and a tree
   // whose supervisor was killed (which it adopts).
-  const result = (await askSupervisor<StartResult>(config.dir, { op: "start", config }, {
-    launch: true,
-  }))!;
+  const timeout = options.timeout ?? defaultStartTimeout(config);
+  let result: StartResult;
+  try {
+    result = (await askSupervisor<StartResult>(config.dir, { op: "start", config }, {
+      launch: true,
+      deadline: Date.now() + timeout,
+    }))!;
+  } catch (err) {
+    if (err instanceof SupervisorError && err.reason === "late") {
+      throw new SupervisorError(
+        "late",
+        err.dir,
+        `${config.name} was not started within ${formatDuration(timeout)}: the supervisor` +
+          `${err.supervisorPid ? ` (pid ${err.supervisorPid})` : ""} goes on starting it ` +
+          `(pidkit status ${config.name})`,
+        err.supervisorPid,
+      );
+    }
+    throw err;
+  }
   if (result.ok) {
     return {
       name: config.name,
@@ -183,4 +219,13 @@ export async function startConfigured(
     ...(config.log ? { log: config.log } : {}),
     logTail: result.logTail ?? [],
   });
+}
+
+/** The ready timeout, then a failed start's stop on its schedule, and 10 s to spare. */
+function defaultStartTimeout(config: SupervisorConfig): number {
+  const stop = parseRetry(config.options.retry ?? DEFAULT_RETRY);
+  const stopMs = stop.some((s) => s.forever)
+    ? 60_000
+    : stop.reduce((t, s) => t + (s.timeoutMs ?? 0), 0);
+  return (config.options.readyTimeoutMs ?? READY_TIMEOUT_MS) + stopMs + 10_000;
 }

@@ -16,6 +16,7 @@ import { formatDuration } from "../os/duration.ts";
 import { delay } from "../os/delay.ts";
 import { inspectService, isRunningPhase, type ServiceInfo } from "./inspect_service.ts";
 import { askSupervisor } from "./supervisor_client.ts";
+import { SupervisorError } from "./service_errors.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import { hasFileOpen, isProcessAlive } from "../os/proc.ts";
 import { readServiceRecord, type ServiceRecord } from "./service_record.ts";
@@ -100,6 +101,13 @@ export interface StopServiceOptions {
   retry?: string;
   /** Called as the stop goes on (the CLI draws its progress line from it). */
   onProgress?: (event: ServiceStopProgress) => void;
+  /**
+   * How long to wait for the stop, in ms (`--timeout`); default the
+   * schedule's total plus 10 s. A supervisor that does not take the request
+   * within this (or 10 s) is reported ({@linkcode SupervisorError}), and it
+   * drops the request if it reads it later.
+   */
+  timeout?: number;
 }
 
 /**
@@ -144,7 +152,11 @@ export async function stopService(
 export async function stopServiceIn(
   dir: string,
   name: string,
-  options: { retry?: string; onProgress?: (event: ServiceStopProgress) => void } = {},
+  options: {
+    retry?: string;
+    onProgress?: (event: ServiceStopProgress) => void;
+    timeout?: number;
+  } = {},
 ): Promise<StopServiceResult> {
   const info = await inspectService(dir, name);
   const state = info.record;
@@ -162,7 +174,7 @@ export async function stopServiceIn(
     case "reloading":
     case "starting":
     case "stopping":
-      return await stopSupervised(dir, name, pidfile, retry, progress, info);
+      return await stopSupervised(dir, name, pidfile, retry, progress, info, options.timeout);
     case "orphaned":
       return await stopOrphan(name, dir, pidfile, retry, progress, state!);
     case "unknown":
@@ -185,10 +197,11 @@ async function stopSupervised(
   retry: string,
   progress: (event: ServiceStopProgress) => void,
   info: ServiceInfo,
+  timeout?: number,
 ): Promise<StopServiceResult> {
   const { supervisorPid, record: state } = info;
   if (state?.supervisor.kind === "dir") {
-    return await stopThroughSupervisor(dir, name, pidfile, retry, progress, info);
+    return await stopThroughSupervisor(dir, name, pidfile, retry, progress, info, timeout);
   }
   if (supervisorPid === undefined) {
     throw new PidkitError(`cannot find the process holding ${pidfile} (is /proc mounted?)`);
@@ -208,7 +221,7 @@ async function stopSupervised(
   // "gone": it just exited; the lock tells.
   signalProcess({ pid: supervisorPid }, "SIGTERM", () => holdsFile(supervisorPid, pidfile));
   progress({ kind: "begin", name, steps });
-  const limit = scheduleMs(steps) + 10_000;
+  const limit = timeout ?? scheduleMs(steps) + 10_000;
   let released: boolean;
   try {
     released = await waitForRelease(pidfile, {
@@ -278,10 +291,11 @@ async function stopThroughSupervisor(
   retry: string,
   progress: (event: ServiceStopProgress) => void,
   info: ServiceInfo,
+  timeout?: number,
 ): Promise<StopServiceResult> {
   const t0 = performance.now();
   const steps = parseRetry(retry);
-  const limit = scheduleMs(steps) + 10_000; // as for a supervisor of one service
+  const limit = timeout ?? scheduleMs(steps) + 10_000; // as for a supervisor of one service
   progress({ kind: "begin", name, steps });
   let answer: StopAnswer | undefined;
   let orphan: ServiceRecord | undefined;
@@ -329,7 +343,11 @@ async function stopThroughSupervisor(
   };
 }
 
-/** One stop request; `undefined` when the supervisor went away before it answered. */
+/**
+ * One stop request; `undefined` when the supervisor went away before it
+ * answered. A refusal, or no answer in time, is thrown
+ * ({@linkcode SupervisorError}): asking again would not help.
+ */
 async function askStop(
   dir: string,
   name: string,
@@ -344,11 +362,13 @@ async function askStop(
         name,
         retry,
         requestedBy: Deno.pid,
-        ...(Number.isFinite(limit) ? { timeoutMs: limit } : {}),
+        // A moment before the command's own limit, so its `timedOut` comes first.
+        ...(Number.isFinite(limit) ? { timeoutMs: limit - Math.min(2000, limit / 5) } : {}),
       },
-      { launch: false },
+      { launch: false, deadline: Date.now() + limit }, // Infinity: no deadline
     );
-  } catch {
+  } catch (err) {
+    if (err instanceof SupervisorError) throw err;
     return undefined; // it died meanwhile: what it left decides
   }
 }

@@ -10,7 +10,16 @@
 import { PidkitError } from "../os/errors.ts";
 import { delay } from "../os/delay.ts";
 import { socketAddress } from "../os/socket_address.ts";
-import { supervisorPaths, type SupervisorRequest } from "./supervisor_protocol.ts";
+import { exchangeLine } from "../os/unix_client.ts";
+import { isStoppedProcess } from "../os/proc.ts";
+import { formatDuration } from "../os/duration.ts";
+import { SupervisorError } from "./service_errors.ts";
+import {
+  ACCEPTED_ANSWER,
+  type Refusal,
+  supervisorPaths,
+  type SupervisorRequest,
+} from "./supervisor_protocol.ts";
 
 /**
  * How long a command keeps asking while the supervisor exits (it answers
@@ -20,10 +29,42 @@ import { supervisorPaths, type SupervisorRequest } from "./supervisor_protocol.t
 const RETRY_FOR_MS = 60_000;
 
 /**
+ * How long a supervisor may take to take a request (its acknowledgement)
+ * before the command says it does not answer. Generous: a loaded machine
+ * delays it, a frozen supervisor never sends it.
+ */
+export const ACK_WAIT_MS = 10_000;
+
+/** The deadline of a request that names none (a hello, say). */
+export const DEFAULT_REQUEST_MS = 30_000;
+
+/**
+ * How often a supervisor checks that its socket is still there (and
+ * recreates it when not); a command that finds it gone waits about twice
+ * as long for it to come back.
+ */
+export const SOCKET_CHECK_MS = 2000;
+
+/** Options of {@linkcode askSupervisor}. */
+export interface AskOptions {
+  /** Start the supervisor when none listens (else `undefined` is returned). */
+  launch: boolean;
+  /**
+   * Give up at this time (ms since the epoch); the supervisor drops the
+   * request if it reads it later. Default {@linkcode DEFAULT_REQUEST_MS} from
+   * now; `Infinity`: none (the supervisor must still take it within
+   * {@linkcode ACK_WAIT_MS}).
+   */
+  deadline?: number;
+}
+
+/**
  * Send `request` to the supervisor of `dir` and return its answer. With
  * `launch`, a missing supervisor is started first; without, `undefined`
- * means none listens. Throws {@linkcode PidkitError} when it cannot be
- * reached or started, or went away before answering.
+ * means none listens. Throws {@linkcode SupervisorError} when it refuses
+ * (permission denied), does not answer by the deadline, or holds the
+ * directory without listening on its socket, and {@linkcode PidkitError}
+ * when it cannot be reached or started, or went away before answering.
  *
  * @example
  * ```ts
@@ -35,34 +76,146 @@ const RETRY_FOR_MS = 60_000;
 export async function askSupervisor<T = unknown>(
   dir: string,
   request: SupervisorRequest,
-  options: { launch: boolean },
+  options: AskOptions,
 ): Promise<T | undefined> {
   const { socket } = supervisorPaths(dir);
-  const until = Date.now() + RETRY_FOR_MS;
-  for (let attempt = 0; Date.now() < until; attempt++) {
-    const conn = await connect(socket);
-    if (conn === undefined) {
-      if (!options.launch) return undefined;
-      await launchOnce(dir);
-      continue;
+  const t0 = Date.now();
+  const deadline = options.deadline ?? t0 + DEFAULT_REQUEST_MS;
+  const until = Math.min(t0 + RETRY_FOR_MS, deadline);
+  const line = JSON.stringify({
+    ...request,
+    ...(Number.isFinite(deadline) ? { deadline } : {}),
+    ack: true,
+  });
+  for (let attempt = 0;; attempt++) {
+    const address = socketAddress(socket); // a deep run dir: through a short path
+    let got;
+    try {
+      got = await exchangeLine(address.path, line, {
+        deadline,
+        ackDeadline: Date.now() + ACK_WAIT_MS,
+        isAck: (l) => l === ACCEPTED_ANSWER.trim(),
+      });
+    } finally {
+      address.close();
     }
-    const answer = await exchange(conn, request);
-    if (answer === undefined) {
-      throw new PidkitError(`the supervisor of ${dir} went away before it answered`);
+    switch (got.kind) {
+      case "denied":
+        throw new SupervisorError(
+          "permission-denied",
+          dir,
+          `cannot connect to ${socket}: permission denied`,
+        );
+      case "late":
+        throw noAnswer(dir, got.accepted, deadline - t0);
+      case "closed":
+        throw new PidkitError(`the supervisor of ${dir} went away before it answered`);
+      case "absent": {
+        // None listens. A supervisor that holds the directory but lost its
+        // socket recreates it; one that is exiting lets go of the lock.
+        if (await awaitListener(dir) === "listening") continue;
+        if (!options.launch) return undefined;
+        await launchOnce(dir);
+        continue;
+      }
+    }
+    let answer: unknown;
+    try {
+      answer = JSON.parse(got.line);
+    } catch {
+      throw new PidkitError(`bad answer from the supervisor of ${dir}`);
     }
     if ((answer as { retry?: boolean }).retry === true) {
+      if (Date.now() >= until) {
+        throw new PidkitError(
+          `the supervisor of ${dir} is exiting (it stops its services) and kept answering so ` +
+            `for ${formatDuration(Date.now() - t0)}; try again once it is gone`,
+        );
+      }
       await delay(Math.min(10 + 10 * attempt, 250)); // it is exiting: a new one starts after it
       continue;
     }
-    const refused = answer as { ok?: boolean; error?: string; held?: boolean; pid?: number };
-    if (refused.ok === false && refused.error?.startsWith("permission denied")) {
-      throw new PidkitError(refused.error);
+    const refused = answer as Partial<Refusal>;
+    if (refused.ok === false && refused.code === "permission-denied") {
+      throw new SupervisorError("permission-denied", dir, refused.error!, supervisorPidOf(dir));
+    }
+    if (refused.ok === false && refused.code === "expired") {
+      throw noAnswer(dir, false, deadline - t0);
     }
     return answer as T;
   }
-  throw new PidkitError(
-    `cannot reach the supervisor of ${dir} (${socket}): it kept answering that it is exiting`,
-  );
+}
+
+/** The supervisor of `dir` as its lock file names it (it writes its PID there). */
+function supervisorPidOf(dir: string): number | undefined {
+  try {
+    const pid = Number(Deno.readTextFileSync(supervisorPaths(dir).lock).trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function noAnswer(dir: string, accepted: boolean, waitedMs: number): SupervisorError {
+  const pid = supervisorPidOf(dir);
+  const who = `the supervisor${pid === undefined ? "" : ` (pid ${pid})`} of ${dir}`;
+  if (accepted) {
+    return new SupervisorError(
+      "late",
+      dir,
+      `${who} took the request but did not answer within ${formatDuration(waitedMs)}; it goes on`,
+      pid,
+    );
+  }
+  const why = pid !== undefined && isStoppedProcess(pid)
+    ? `: it is stopped (SIGSTOP?); kill -CONT ${pid} resumes it`
+    : ` within ${formatDuration(Math.min(waitedMs, ACK_WAIT_MS))}; nothing was done`;
+  return new SupervisorError("no-answer", dir, `${who} does not answer${why}`, pid);
+}
+
+/**
+ * No one listens on the socket: if a supervisor still holds the directory
+ * (its lock), wait for it to listen again (it checks its socket every
+ * {@linkcode SOCKET_CHECK_MS} and recreates it) or to let go (it is
+ * exiting); throws when it does neither.
+ */
+async function awaitListener(dir: string): Promise<"listening" | "free"> {
+  const paths = supervisorPaths(dir);
+  const { probe } = await import("../lock/probe.ts");
+  const t0 = Date.now();
+  for (;;) {
+    const held = await probe(paths.lock).catch(() => undefined);
+    if (held?.status !== "running") return "free";
+    if (await listens(paths.socket)) return "listening";
+    if (Date.now() - t0 > 2 * SOCKET_CHECK_MS + 1000) {
+      const pid = held.holderPid ?? supervisorPidOf(dir);
+      throw new SupervisorError(
+        "not-listening",
+        dir,
+        `the supervisor${pid === undefined ? "" : ` (pid ${pid})`} of ${dir} does not listen ` +
+          `on ${paths.socket}: ${describePath(paths.socket)}` +
+          (pid !== undefined && isStoppedProcess(pid)
+            ? `, and it is stopped (kill -CONT ${pid})`
+            : ""),
+        pid,
+      );
+    }
+    await delay(50);
+  }
+}
+
+/** What is at `path` instead of a listening socket. */
+function describePath(path: string): string {
+  try {
+    const st = Deno.lstatSync(path);
+    if (st.isSocket) return "a socket no one listens on";
+    if (st.isFile) return "it is a regular file, not a socket";
+    if (st.isDirectory) return "it is a directory, not a socket";
+    if (st.isSymlink) return "it is a symbolic link, not a socket";
+    return "it is not a socket";
+  } catch {
+    return "it is missing";
+  }
 }
 
 /**
@@ -98,36 +251,6 @@ async function connect(path: string): Promise<Deno.UnixConn | undefined> {
     throw new PidkitError(`cannot connect to ${path}: ${(err as Error).message}`);
   } finally {
     address.close();
-  }
-}
-
-/**
- * One request line out, one answer line back; `undefined` when the
- * connection ends first. No timer here: a command's first timer costs 13 ms
- * of Deno start-up (the supervisor keeps the time limits it is asked for).
- */
-async function exchange(conn: Deno.UnixConn, request: SupervisorRequest): Promise<unknown> {
-  try {
-    const bytes = new TextEncoder().encode(JSON.stringify(request) + "\n");
-    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
-    const decoder = new TextDecoder();
-    const buf = new Uint8Array(65536);
-    let text = "";
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      text += decoder.decode(buf.subarray(0, n), { stream: true });
-      const nl = text.indexOf("\n");
-      if (nl >= 0) return JSON.parse(text.slice(0, nl));
-    }
-    return undefined;
-  } catch (err) {
-    if (err instanceof SyntaxError) throw new PidkitError(`bad answer from the supervisor`);
-    return undefined; // reset by a supervisor that died
-  } finally {
-    try {
-      conn.close();
-    } catch { /* closed */ }
   }
 }
 

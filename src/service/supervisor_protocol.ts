@@ -84,18 +84,56 @@ export type StartResult =
     adopted?: true;
   };
 
+/**
+ * What every request carries besides its `op`: its deadline (a client that
+ * gave up, or went away, is not served later: a supervisor that was
+ * frozen meanwhile drops it) and whether the client wants an
+ * acknowledgement line ({@linkcode ACCEPTED_ANSWER}) as soon as the request
+ * is taken, before the answer (so it can tell "does not answer" from "busy
+ * with it").
+ */
+export interface RequestEnvelope {
+  /** Drop the request once this time has passed (ms since the epoch, `Date.now()`). */
+  deadline?: number;
+  /** Write {@linkcode ACCEPTED_ANSWER} when the request is taken. */
+  ack?: boolean;
+}
+
 /** A request on `DIR/supervisor.sock`. */
 export type SupervisorRequest =
-  | { op: "start"; config: SupervisorConfig }
-  | {
-    op: "stop";
-    name: string;
-    retry: string;
-    requestedBy: number;
-    /** Answer `timedOut` after this long if the service is not stopped by then. */
-    timeoutMs?: number;
-  }
-  | { op: "hello" };
+  & RequestEnvelope
+  & (
+    | { op: "start"; config: SupervisorConfig }
+    | {
+      op: "stop";
+      name: string;
+      retry: string;
+      requestedBy: number;
+      /** Answer `timedOut` after this long if the service is not stopped by then. */
+      timeoutMs?: number;
+    }
+    | { op: "hello" }
+  );
+
+/** The line a supervisor writes when it takes a request that asked for it (`ack`). */
+export const ACCEPTED_ANSWER = '{"accepted":true}\n';
+
+/**
+ * Why a supervisor refused a request, in a {@linkcode Refusal}:
+ * `permission-denied` (the peer's uid may not control the directory),
+ * `expired` (its deadline passed before it was read), `bad-request`.
+ */
+export type RefusalCode = "permission-denied" | "expired" | "bad-request";
+
+/** A refused request: the client maps `code`, never the text. */
+export interface Refusal {
+  /** Always false. */
+  ok: false;
+  /** Why, for the client to act on. */
+  code: RefusalCode;
+  /** One line for the user. */
+  error: string;
+}
 
 /** The answer to a stop request: `held: false` when the supervisor does not hold that service. */
 export interface StopAnswer {
