@@ -8,8 +8,10 @@
  * refused as permission denied.
  */
 import assert from "node:assert/strict";
-import { alive, CLI, exists, hasProgram, killQuietly, waitUntil } from "./helpers.ts";
+import { alive, CLI, exists, hasProgram, killQuietly, tempDir, waitUntil } from "./helpers.ts";
 import { Services, uniqueName } from "./service_dir.ts";
+import { readableCopy } from "./readable_copy.ts";
+import { findSetpriv } from "../src/tree/find_program.ts";
 
 /** Every descriptor of `pid`: number and what it points to. */
 function fdsOf(pid: number): Map<number, string> {
@@ -157,4 +159,185 @@ Deno.test("pidkit run keeps none of its caller's descriptors and hands none to i
     await sh.status;
   }
   assert.ok(run > 0 && !alive(run));
+});
+
+/** The journal's lines (the supervisor's own). */
+function journal(s: Services): string {
+  try {
+    return Deno.readTextFileSync(s.dir.join("supervisor.journal"));
+  } catch {
+    return "";
+  }
+}
+
+Deno.test("a frozen supervisor (SIGSTOP): start, stop and restart say it does not answer within --timeout; status and list say it is stopped; after SIGCONT what they asked is dropped", async () => {
+  await using s = new Services();
+  const name = uniqueName("frozen");
+  const st = await s.start(name, [], ["sleep", "1000"]);
+  const sup = st.supervisor.pid;
+  const late = uniqueName("late");
+  Deno.kill(sup, "SIGSTOP");
+  try {
+    const t0 = Date.now();
+    const stop = await s.cli(["stop", name, "--timeout", "2s"]);
+    assert.equal(stop.code, 5, stop.stderr);
+    assert.match(stop.stderr, new RegExp(`the supervisor \\(pid ${sup}\\) .* does not answer`));
+    assert.match(stop.stderr, /kill -CONT/);
+    assert.ok(Date.now() - t0 < 20_000, "within the timeout, not for ever");
+    const start = await s.cli(["start", late, "--timeout", "1s", "--", "sleep", "1000"]);
+    assert.equal(start.code, 5, start.stderr);
+    assert.match(start.stderr, /does not answer/);
+    const restart = await s.cli(["restart", name, "--timeout", "1s"]);
+    assert.equal(restart.code, 5, restart.stderr);
+    // A client that sends its request (no deadline) and goes away at once.
+    const conn = await Deno.connect({ transport: "unix", path: s.dir.join("supervisor.sock") });
+    const gone = { op: "stop", name, retry: "TERM/5", requestedBy: Deno.pid };
+    await conn.write(new TextEncoder().encode(JSON.stringify(gone) + "\n"));
+    conn.close();
+    const status = await s.cli(["status", name]);
+    assert.equal(status.code, 0, "the service still runs");
+    assert.match(status.stdout, new RegExp(`supervisor: +${sup} \\(stopped: it does not answer`));
+    const json = JSON.parse((await s.cli(["status", name, "--json"])).stdout);
+    assert.equal(json.supervisorStopped, true);
+    const list = await s.cli(["list"]);
+    assert.match(list.stdout, new RegExp(`supervisor ${sup} is stopped: it does not answer`));
+  } finally {
+    Deno.kill(sup, "SIGCONT");
+  }
+  // Every request it finds is one whose client gave up or is gone: dropped.
+  await waitUntil(() => (journal(s).match(/dropped a /g) ?? []).length >= 4, {
+    what: "the supervisor to drop the four stale requests",
+    timeoutMs: 30_000,
+  });
+  assert.match(journal(s), /dropped a stop request for .* its command is gone/);
+  assert.match(journal(s), /dropped a start request for .* its deadline passed/);
+  assert.equal((await s.cli(["status", name])).code, 0, "not stopped after SIGCONT");
+  assert.ok(!exists(s.dir.join(`${late}.json`)), "not started after SIGCONT");
+  assert.ok(alive(st.tree!.pid));
+  const status = await s.cli(["status", name, "--json"]);
+  assert.equal(JSON.parse(status.stdout).supervisorStopped, false);
+  assert.equal((await s.cli(["stop", name, "--timeout", "30s"])).code, 0);
+});
+
+Deno.test("--timeout must be a positive duration", async () => {
+  await using s = new Services();
+  const r = await s.cli(["stop", "x", "--timeout", "0"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /bad --timeout '0'/);
+  const bad = await s.cli(["start", "x", "--timeout", "soon", "--", "true"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /bad duration 'soon'/);
+});
+
+Deno.test("supervisor.sock replaced by a regular file: the supervisor makes it anew, start and stop work; a socket that cannot be made is named in one line", async () => {
+  await using s = new Services();
+  const a = uniqueName("sock");
+  const st = await s.start(a, [], ["sleep", "1000"]);
+  const sock = s.dir.join("supervisor.sock");
+  Deno.removeSync(sock);
+  Deno.writeTextFileSync(sock, "not a socket\n");
+  const b = uniqueName("sock");
+  const t0 = Date.now();
+  const start = await s.cli(["start", b, "--", "sleep", "1000"]);
+  assert.equal(start.code, 0, start.stderr);
+  assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
+  await s.state(b);
+  assert.ok(Deno.lstatSync(sock).isSocket, "a socket again");
+  assert.match(
+    journal(s),
+    /supervisor\.sock was replaced by a regular file: listening on a new socket/,
+  );
+  assert.equal((await s.state(b)).supervisor.pid, st.supervisor.pid, "the same supervisor");
+  // A directory in its place cannot be replaced: said, exit 5, nothing else started.
+  Deno.removeSync(sock);
+  Deno.mkdirSync(sock);
+  const stop = await s.cli(["stop", a]);
+  assert.equal(stop.code, 5, stop.stderr);
+  assert.match(
+    stop.stderr,
+    new RegExp(
+      `supervisor \\(pid ${st.supervisor.pid}\\) .* does not listen on .*supervisor\\.sock: it is a directory`,
+    ),
+  );
+  assert.equal(stop.stderr.trim().split("\n").length, 1, "one line");
+  Deno.removeSync(sock);
+  await waitUntil(() => exists(sock) && Deno.lstatSync(sock).isSocket === true, {
+    what: "the socket to come back",
+    timeoutMs: 20_000,
+  });
+  for (const n of [a, b]) assert.equal((await s.cli(["stop", n])).code, 0);
+});
+
+const NOBODY = 65534;
+const setpriv = Deno.build.os === "linux" ? findSetpriv() : undefined;
+const otherUserProblem = Deno.uid() !== 0
+  ? "needs root to switch to uid 65534"
+  : setpriv === undefined
+  ? "needs setpriv(1)"
+  : undefined;
+if (otherUserProblem) console.log(`skipped: another user's stop: ${otherUserProblem}`);
+
+Deno.test({
+  name:
+    "another user's stop and start are refused as permission denied (exit 4), by the socket's mode or by the supervisor's peer check",
+  ignore: otherUserProblem !== undefined,
+  async fn() {
+    await using s = new Services();
+    Deno.chmodSync(s.dir.path, 0o755); // others may look, not control
+    const from = readableCopy(s.dir.path);
+    await using home = tempDir("pidkit-nobody-");
+    Deno.chownSync(home.path, NOBODY, NOBODY);
+    const asNobody = async (args: string[]) => {
+      const out = await new Deno.Command(setpriv!, {
+        args: [
+          `--reuid=${NOBODY}`,
+          `--regid=${NOBODY}`,
+          "--clear-groups",
+          from.deno,
+          "run",
+          "-A",
+          "--quiet",
+          from.cli,
+          ...args,
+        ],
+        clearEnv: true,
+        env: {
+          PATH: "/usr/bin:/bin",
+          DENO_DIR: `${home.path}/deno`,
+          HOME: home.path,
+          NO_COLOR: "1",
+        },
+        cwd: home.path,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    };
+    const name = uniqueName("mine");
+    const st = await s.start(name, [], ["sleep", "1000"]);
+    Deno.chmodSync(s.dir.join(`${name}.json`), 0o644);
+    const stop = await asNobody(["stop", name, "--dir", s.dir.path]);
+    assert.equal(stop.code, 4, stop.stderr);
+    assert.match(stop.stderr, /permission denied/);
+    assert.doesNotMatch(stop.stderr, /try again/);
+    const start = await asNobody([
+      "start",
+      uniqueName("theirs"),
+      "--dir",
+      s.dir.path,
+      "--",
+      "sleep",
+      "1",
+    ]);
+    assert.equal(start.code, 4, start.stderr);
+    assert.match(start.stderr, /permission denied/);
+    // A socket others may connect to: the supervisor's SO_PEERCRED check refuses, with a code.
+    Deno.chmodSync(s.dir.join("supervisor.sock"), 0o666);
+    const peer = await asNobody(["stop", name, "--dir", s.dir.path]);
+    assert.equal(peer.code, 4, peer.stderr);
+    assert.match(peer.stderr, /permission denied: uid 65534 may not control/);
+    assert.ok(alive(st.tree!.pid), "still running");
+    assert.equal((await s.cli(["stop", name])).code, 0);
+  },
 });
