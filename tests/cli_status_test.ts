@@ -73,7 +73,11 @@ Deno.test("status with no services says so, exits 3, and creates nothing", async
   assert.match(x.stdout, /^web: not running \(no such service in .*\/pidkit\)$/m);
   const j = await runCli(["list", "--json", "--dir", tmp.join("d")]);
   assert.equal(j.code, 0);
-  assert.deepEqual(JSON.parse(j.stdout), { dir: tmp.join("d"), services: [] });
+  assert.deepEqual(JSON.parse(j.stdout), {
+    dir: tmp.join("d"),
+    services: [],
+    stoppedSupervisors: [],
+  });
   assert.deepEqual(await Array.fromAsync(Deno.readDir(tmp.path)), []);
 });
 
@@ -154,6 +158,7 @@ Deno.test("status --json has the documented keys; orphaned tree exits 0", async 
     "exitCode",
     "pid",
     "supervisorPid",
+    "supervisorStopped",
     "startedAt",
     "uptimeMs",
     "restarts",

@@ -137,7 +137,7 @@ Deno.test("service API: stop, status and restart of a service that is not runnin
   const status = await serviceStatus("nothing", { dir });
   assert.equal(status.state, "stopped");
   assert.equal(status.exitCode, 3);
-  assert.deepEqual(await listServices({ dir }), { dir, services: [] });
+  assert.deepEqual(await listServices({ dir }), { dir, services: [], stoppedSupervisors: [] });
   await assert.rejects(
     restartService("nothing", { dir }),
     (err: unknown) => err instanceof PidkitError && /has no recorded command/.test(err.message),
