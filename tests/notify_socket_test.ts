@@ -11,6 +11,7 @@ import {
   NotifySocket,
   notifySocketPath,
   parseNotify,
+  prepareNotifyDir,
 } from "../src/service/notify_socket.ts";
 import { Watchdog } from "../src/service/watchdog.ts";
 import { tempDir } from "./helpers.ts";
@@ -31,15 +32,39 @@ Deno.test("parseNotify: KEY=VALUE lines; junk, lower-case keys and NUL bytes ski
   assert.deepEqual(parseNotify(""), []);
 });
 
-Deno.test("notifySocketPath: DIR/NAME.notify, or a short path under /tmp when sun_path is too small", () => {
-  assert.deepEqual(notifySocketPath("/run/pidkit", "web"), {
+Deno.test("notifySocketPath: DIR/NAME.notify, or the same short path under /tmp/pidkit-n-UID when sun_path is too small", async () => {
+  assert.deepEqual(await notifySocketPath("/run/pidkit", "web"), {
     path: "/run/pidkit/web.notify",
     fallback: false,
   });
-  const long = notifySocketPath(`/${"x".repeat(MAX_SOCKET_PATH)}`, "web");
+  const deep = `/${"x".repeat(MAX_SOCKET_PATH)}`;
+  const long = await notifySocketPath(deep, "web");
   assert.equal(long.fallback, true);
   assert.ok(long.path.length <= MAX_SOCKET_PATH);
-  Deno.removeSync(long.path.slice(0, long.path.lastIndexOf("/")), { recursive: true });
+  assert.match(long.path, new RegExp(`^/tmp/pidkit-n-${Deno.uid()}/[0-9a-f]{24}/notify$`));
+  // Derived, not drawn: an adopting supervisor finds the same path.
+  assert.deepEqual(await notifySocketPath(deep, "web"), long);
+  assert.notEqual((await notifySocketPath(deep, "api")).path, long.path);
+  assert.notEqual((await notifySocketPath(`${deep}y`, "web")).path, long.path);
+});
+
+Deno.test("prepareNotifyDir: 0711 root per uid, 0700 per service; a hostile directory is refused and left", async () => {
+  const { path } = await notifySocketPath(`/${"p".repeat(MAX_SOCKET_PATH)}-${Deno.pid}`, "web");
+  const dir = prepareNotifyDir(path);
+  try {
+    assert.equal(dir, path.slice(0, path.lastIndexOf("/")));
+    assert.equal(Deno.statSync(dir).mode! & 0o777, 0o700);
+    assert.equal(Deno.statSync(dir.slice(0, dir.lastIndexOf("/"))).mode! & 0o777, 0o711);
+    assert.equal(prepareNotifyDir(path), dir, "reused as it is");
+    Deno.chmodSync(dir, 0o777);
+    assert.throws(() => prepareNotifyDir(path), /writable by others; refusing/);
+    Deno.removeSync(dir);
+    Deno.symlinkSync("/tmp", dir);
+    assert.throws(() => prepareNotifyDir(path), /is a symbolic link; refusing/);
+    assert.ok(Deno.lstatSync(dir).isSymlink, "left alone");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test({

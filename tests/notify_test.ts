@@ -358,13 +358,17 @@ Deno.test("--ready-notify: a run dir too long for sun_path gets a short socket p
   const state = JSON.parse(await Deno.readTextFile(`${deep}/${name}.json`));
   svc.record(state);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(state.notifySocket, /^\/tmp\/pidkit-n-[^/]+\/notify$/);
+  assert.match(state.notifySocket, /^\/tmp\/pidkit-n-\d+\/[0-9a-f]{24}\/notify$/);
   assert.match(
     await Deno.readTextFile(`${deep}/${name}.log`),
     /too long for a socket address; NOTIFY_SOCKET is \/tmp\//,
   );
   assert.equal((await svc.cli(["stop", name, "--dir", deep])).code, 0);
   await assert.rejects(() => Deno.stat(state.notifySocket), "fallback socket left");
+  await assert.rejects(
+    () => Deno.stat(state.notifySocket.slice(0, -"/notify".length)),
+    "its directory left",
+  );
 });
 
 Deno.test({
@@ -483,4 +487,53 @@ Deno.test("an adopted service keeps its notify socket and watchdog: STATUS= reac
   assert.doesNotMatch(await logText(svc, name), /watchdog timeout/);
   assert.equal((await svc.cli(["stop", name])).code, 0);
   await assertNothingLeft(svc, name);
+});
+
+Deno.test("a run dir too long for sun_path: an adopted --watchdog service pings the same short socket, nothing aborts it", async () => {
+  await using svc = new Services();
+  const deep = svc.dir.join(`${"d".repeat(60)}/${"e".repeat(60)}`);
+  await Deno.mkdir(deep, { recursive: true, mode: 0o700 });
+  const name = uniqueName("longdog");
+  const cli = (args: string[]) => svc.cli([args[0], "--dir", deep, ...args.slice(1)]);
+  const ping = `${SENDER.join(" ")} send:WATCHDOG=1 send:STATUS=ping-$i`;
+  const r = await cli([
+    "start",
+    name,
+    "--ready-notify",
+    "--watchdog",
+    "1s",
+    "--",
+    "sh",
+    "-c",
+    `${SENDER.join(" ")} ready; i=0; while :; do i=$((i+1)); ${ping}; sleep 0.2; done`,
+  ]);
+  const stateOf = async () => JSON.parse(await Deno.readTextFile(`${deep}/${name}.json`));
+  const first = await stateOf();
+  svc.record(first);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(first.notifySocket, /^\/tmp\/pidkit-n-/);
+  Deno.kill(first.supervisor.pid, "SIGKILL");
+  await waitUntil(() => !alive(first.supervisor.pid), { what: "the supervisor to die" });
+  const adopt = await cli(["start", name, "--", "true"]);
+  assert.match(adopt.stderr, /adopted it/);
+  const adopted = await stateOf();
+  svc.record(adopted);
+  assert.notEqual(adopted.supervisor.pid, first.supervisor.pid);
+  assert.equal(adopted.notifySocket, first.notifySocket, "rebound at the same path");
+  const pings = async () => {
+    const s = JSON.parse((await cli(["status", name, "--json"])).stdout);
+    return { ...s, n: Number(/ping-(\d+)/.exec(s.statusText ?? "")?.[1] ?? 0) };
+  };
+  const before = await pings();
+  // Ten pings (2 s, two watchdog periods) through the new socket: still the same process.
+  await waitUntil(async () => (await pings()).n >= before.n + 10, {
+    timeoutMs: 60_000,
+    what: "ten more pings to reach the new supervisor",
+  });
+  const now = await pings();
+  assert.equal(now.state, "running");
+  assert.equal(now.pid, first.tree.pid);
+  assert.doesNotMatch(await Deno.readTextFile(`${deep}/${name}.log`), /watchdog timeout/);
+  assert.equal((await cli(["stop", name])).code, 0);
+  await assert.rejects(() => Deno.stat(first.notifySocket), "socket left");
 });

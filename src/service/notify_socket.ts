@@ -223,26 +223,93 @@ export function parseNotify(text: string): NotifyField[] {
   return out;
 }
 
+/** The directory under which notify sockets too long for their run dir go, per uid. */
+export const NOTIFY_SHORT_ROOT = "/tmp";
+
 /**
  * Where the notify socket of service `name` in run dir `dir` lives:
- * `DIR/NAME.notify`, or, when that is too long for `sun_path`, a short
- * path in a fresh private directory under /tmp (`fallback` is then true and
- * the caller says where it went).
+ * `DIR/NAME.notify`, or, when that is too long for `sun_path`,
+ * `/tmp/pidkit-n-UID/HASH/notify`: UID the supervisor's, HASH the first 24
+ * hex digits of the SHA-256 of the run dir and name. The same service gets
+ * the same path every time, so a supervisor that adopts it rebinds where
+ * the service still sends (`fallback` is then true and the caller makes the
+ * directories with {@linkcode prepareNotifyDir}).
  *
  * @example
  * ```ts
  * import { notifySocketPath } from "./notify_socket.ts";
- * const { path } = notifySocketPath("/run/pidkit", "web"); // "/run/pidkit/web.notify"
+ * const { path } = await notifySocketPath("/run/pidkit", "web"); // "/run/pidkit/web.notify"
  * ```
  */
-export function notifySocketPath(
+export async function notifySocketPath(
   dir: string,
   name: string,
-): { path: string; fallback: boolean } {
+): Promise<{ path: string; fallback: boolean }> {
   const preferred = `${dir}/${name}.notify`;
   if (new TextEncoder().encode(preferred).length <= MAX_SOCKET_PATH) {
     return { path: preferred, fallback: false };
   }
-  const short = Deno.makeTempDirSync({ dir: "/tmp", prefix: "pidkit-n-" });
-  return { path: `${short}/notify`, fallback: true };
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${dir}\0${name}`)),
+  );
+  const hash = [...digest.subarray(0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { path: `${shortRoot()}/${hash}/notify`, fallback: true };
+}
+
+/** `/tmp/pidkit-n-UID`: the supervisor's own directory of short notify paths. */
+function shortRoot(): string {
+  return `${NOTIFY_SHORT_ROOT}/pidkit-n-${Deno.uid() ?? 0}`;
+}
+
+/**
+ * Make the directories of a short notify path (see
+ * {@linkcode notifySocketPath}): `/tmp/pidkit-n-UID` mode 0711 (others may
+ * pass, not list) and the service's own `HASH` directory mode 0700, owned
+ * by the service's user when given. Both are reused when they are already
+ * there and safe: a real directory (no symlink), owned by us (the service's
+ * own: by us or its user), writable by no one else; anything else is
+ * refused with a {@linkcode PidkitError} naming it, and left alone.
+ *
+ * @example
+ * ```ts
+ * import { notifySocketPath, prepareNotifyDir } from "./notify_socket.ts";
+ * const where = await notifySocketPath("/run/pidkit", "web");
+ * if (where.fallback) prepareNotifyDir(where.path);
+ * ```
+ */
+export function prepareNotifyDir(path: string, user?: { uid: number; gid: number }): string {
+  const own = Deno.uid() ?? 0;
+  const root = path.slice(0, path.lastIndexOf("/", path.lastIndexOf("/") - 1));
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  safeDir(root, 0o711, [own]);
+  safeDir(dir, 0o700, user ? [own, user.uid] : [own]);
+  if (user) Deno.chownSync(dir, user.uid, user.gid);
+  return dir;
+}
+
+function safeDir(path: string, mode: number, owners: number[]): void {
+  try {
+    Deno.mkdirSync(path, { mode });
+    Deno.chmodSync(path, mode); // the umask may have taken bits
+    return;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) {
+      throw new PidkitError(`cannot make ${path} for the notify socket: ${(err as Error).message}`);
+    }
+  }
+  const st = Deno.lstatSync(path);
+  const problem = st.isSymlink
+    ? "is a symbolic link"
+    : !st.isDirectory
+    ? "is not a directory"
+    : !owners.includes(st.uid ?? -1)
+    ? `is owned by uid ${st.uid}`
+    : ((st.mode ?? 0) & 0o022) !== 0
+    ? "is writable by others"
+    : undefined;
+  if (problem) {
+    throw new PidkitError(
+      `${path} ${problem}; refusing to put a notify socket there (remove it and start again)`,
+    );
+  }
 }

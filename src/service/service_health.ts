@@ -16,7 +16,13 @@
 
 import type { FdPoller } from "../os/fd_poller.ts";
 import { messageLine } from "../os/errors.ts";
-import { MAX_NOTIFY_BYTES, NotifySocket, notifySocketPath, parseNotify } from "./notify_socket.ts";
+import {
+  MAX_NOTIFY_BYTES,
+  NotifySocket,
+  notifySocketPath,
+  parseNotify,
+  prepareNotifyDir,
+} from "./notify_socket.ts";
 import type { ReadyFd } from "./ready_fd.ts";
 import type { ServiceOptions, ServiceRecord } from "./service_record.ts";
 import type { ProcessTree } from "../tree/process_tree.ts";
@@ -139,11 +145,10 @@ export class ServiceHealth {
     let fallbackDir: string | undefined;
     // The watchdog's WATCHDOG=1 comes over the notify socket too.
     if (options.readyNotify || options.watchdogMs !== undefined) {
-      const where = notifySocketPath(hooks.dir, hooks.name);
-      if (where.fallback) {
-        fallbackDir = where.path.slice(0, where.path.lastIndexOf("/"));
-        if (hooks.user) Deno.chownSync(fallbackDir, hooks.user.uid, hooks.user.gid);
-      }
+      // The same path on every start and adoption (the service keeps
+      // sending where NOTIFY_SOCKET said when it started).
+      const where = await notifySocketPath(hooks.dir, hooks.name);
+      if (where.fallback) fallbackDir = prepareNotifyDir(where.path, hooks.user);
       try {
         socket = NotifySocket.bind(where.path, hooks.user ?? {});
       } catch (err) {
