@@ -11,7 +11,7 @@ import { PidkitError, UsageError } from "../os/errors.ts";
 import { readServiceRecord } from "../service/service_record.ts";
 import { resolveRunDir, servicePaths, validateName } from "../service/run_dir.ts";
 import { EXIT } from "./io.ts";
-import { keptLogFiles } from "../service/log_rotation.ts";
+import { logSeries } from "../service/log_rotation.ts";
 import type { CommandInput } from "./spec.ts";
 import { delay } from "../os/delay.ts";
 
@@ -53,12 +53,18 @@ export async function run(input: CommandInput): Promise<number> {
 
 /**
  * `recent` (the last lines of the current log) preceded by lines of the
- * rotated files (NAME.log.1, .2, ...) when it has fewer than `n`.
+ * rotated files (NAME.log.1, .2, ...) when it has fewer than `n`. A number
+ * missing between them (a file someone removed: pidkit's rotation leaves no
+ * hole) is read past, and said so on stderr.
  */
 async function withKeptLines(path: string, recent: Uint8Array, n: number): Promise<Uint8Array> {
   let have = countLines(recent);
   const parts = [recent];
-  for (const older of have < n ? keptLogFiles(path) : []) {
+  const { files, missing } = have < n ? logSeries(path) : { files: [], missing: [] };
+  const skipped: number[] = [];
+  for (const older of files) {
+    const number = Number(older.slice(path.length + 1));
+    skipped.push(...missing.filter((m) => m < number && !skipped.includes(m)));
     try {
       using f = await Deno.open(older, { read: true });
       const more = await tail(f, n - have);
@@ -66,6 +72,13 @@ async function withKeptLines(path: string, recent: Uint8Array, n: number): Promi
       have += countLines(more);
     } catch { /* rotated away meanwhile */ }
     if (have >= n) break;
+  }
+  if (skipped.length > 0) {
+    console.error(
+      `pidkit: ${skipped.map((m) => `${path}.${m}`).join(", ")} ${
+        skipped.length === 1 ? "is" : "are"
+      } missing (removed by hand?); older lines shown from the files beyond`,
+    );
   }
   return concat(parts);
 }

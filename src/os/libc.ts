@@ -29,6 +29,8 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  /** tee(2): copy a pipe's head into another pipe without consuming it. */
+  tee: { parameters: ["i32", "i32", "usize", "u32"], result: "isize" },
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },

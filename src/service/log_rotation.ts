@@ -133,29 +133,132 @@ export function rotatedPath(path: string, n: number): string {
   return `${path}.${n}`;
 }
 
+/** The name a rotation stages a file under before renaming it into place. */
+export function stagingPath(path: string): string {
+  return `${path}.rotating`;
+}
+
 /**
- * Shift the kept files (`PATH.N-1` to `PATH.N`, ..., `PATH` to `PATH.1`)
- * and drop what is beyond `keep`. The caller reopens `PATH` afterwards.
+ * Shift the kept files (`PATH.N-1` to `PATH.N`, ..., `PATH` to `PATH.1`),
+ * drop what is beyond `keep` and put a new empty file at `PATH`.
+ *
+ * Crash-safe: a process killed at any point leaves a dense numbering
+ * (`PATH.1` to `PATH.M`, no hole) and every line in some file. Each step
+ * hard-links `PATH.K` to a staging name and renames that over `PATH.K+1`
+ * (rename replaces atomically), so until the next step `PATH.K` and
+ * `PATH.K+1` are one file: never a hole, at worst a twin, which
+ * {@linkcode finishRotation} resolves by doing the steps that are left. The
+ * new `PATH` is made under the staging name and renamed over the old one.
  *
  * @example
  * ```ts
  * import { rotateLogFiles } from "./log_rotation.ts";
- * await rotateLogFiles("/tmp/demo.log", 5);
+ * await Deno.writeTextFile("/tmp/demo.log", "a line\n");
+ * await rotateLogFiles("/tmp/demo.log", 5); // demo.log.1 holds "a line"; demo.log is empty
  * ```
  */
 export async function rotateLogFiles(path: string, keep: number): Promise<void> {
-  for (let n = keep + 1;; n++) {
-    try {
-      await Deno.remove(rotatedPath(path, n));
-    } catch {
-      break; // a gap ends it
+  const present = await removeBeyond(path, keep);
+  await shiftFrom(path, Math.min(present, keep - 1), keep);
+}
+
+/**
+ * Finish a rotation of the log at `path` that a killed process left half
+ * done (see {@linkcode rotateLogFiles}): where `PATH.K` and `PATH.K+1` are
+ * one file, the steps from K-1 down to the new `PATH` are done; where
+ * `PATH` and `PATH.1` are one file, only the new `PATH`. Nothing to finish:
+ * nothing changes (a stray staging file goes). Returns whether it finished
+ * one.
+ *
+ * @example
+ * ```ts
+ * import { finishRotation } from "./log_rotation.ts";
+ * console.log(await finishRotation("/tmp/demo.log")); // false: nothing was cut short
+ * ```
+ */
+export async function finishRotation(path: string): Promise<boolean> {
+  await Deno.remove(stagingPath(path)).catch(() => {});
+  let previous = await inode(path);
+  if (previous === undefined) return false;
+  for (let k = 1;; k++) {
+    const current = await inode(rotatedPath(path, k));
+    if (current === undefined) return false;
+    if (current === previous) {
+      // PATH.K-1 (PATH for K = 1) was copied to PATH.K: go on from K-2.
+      await shiftFrom(path, k - 2, Infinity);
+      return true;
     }
+    previous = current;
   }
-  for (let n = keep - 1; n >= 1; n--) {
-    await Deno.rename(rotatedPath(path, n), rotatedPath(path, n + 1)).catch(() => {});
+}
+
+/** Remove `PATH.N` beyond `keep`, highest first (so no hole opens); how many are left. */
+async function removeBeyond(path: string, keep: number): Promise<number> {
+  let top = 0;
+  while (await inode(rotatedPath(path, top + 1)) !== undefined) top++;
+  for (let n = top; n > keep; n--) await Deno.remove(rotatedPath(path, n));
+  return Math.min(top, keep);
+}
+
+/** Steps K = from down to 1 (`PATH.K` onto `PATH.K+1`), then `PATH` onto `PATH.1` and a new `PATH`. */
+async function shiftFrom(path: string, from: number, keep: number): Promise<void> {
+  const staging = stagingPath(path);
+  for (let k = from; k >= 0; k--) {
+    if (k + 1 > keep) continue;
+    await Deno.remove(staging).catch(() => {});
+    await Deno.link(k === 0 ? path : rotatedPath(path, k), staging);
+    await Deno.rename(staging, rotatedPath(path, k + 1));
   }
-  if (keep >= 1) await Deno.rename(path, rotatedPath(path, 1));
-  else await Deno.remove(path);
+  await Deno.remove(staging).catch(() => {});
+  const mode = (await Deno.stat(path)).mode ?? LOG_MODE;
+  (await Deno.open(staging, { write: true, createNew: true, mode: mode & 0o777 })).close();
+  await Deno.rename(staging, path);
+}
+
+/** The mode a new log file gets when the old one's is unknown. */
+const LOG_MODE = 0o644;
+
+async function inode(path: string): Promise<number | undefined> {
+  try {
+    return (await Deno.lstat(path)).ino ?? undefined;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Every numbered file of the log at `path` (`PATH.N`, any N), newest
+ * first, and the numbers missing between them (a hole someone else made:
+ * pidkit's rotation leaves none).
+ *
+ * @example
+ * ```ts
+ * import { logSeries } from "./log_rotation.ts";
+ * const { files, missing } = logSeries("/run/pidkit/web.log");
+ * console.log(files, missing); // e.g. ["/run/pidkit/web.log.1", "/run/pidkit/web.log.3"] [2]
+ * ```
+ */
+export function logSeries(path: string): { files: string[]; missing: number[] } {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
+  const prefix = `${path.slice(slash + 1)}.`;
+  const numbers: number[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      if (!e.name.startsWith(prefix)) continue;
+      const n = e.name.slice(prefix.length);
+      if (/^[1-9]\d{0,8}$/.test(n) && !e.isDirectory) numbers.push(Number(n));
+    }
+  } catch { /* no dir: no files */ }
+  numbers.sort((a, b) => a - b);
+  const missing: number[] = [];
+  let expect = 1;
+  for (const n of numbers) {
+    while (expect < n) missing.push(expect++);
+    expect = n + 1;
+  }
+  return { files: numbers.map((n) => rotatedPath(path, n)), missing };
 }
 
 /**

@@ -4,12 +4,29 @@
  * 64 KiB back), one write chain so chunks never interleave, and `reopen()`
  * for logrotate (SIGHUP).
  *
+ * The sink's own `[pidkit]` lines stand between whole lines of the
+ * service: one that comes while the service's last line is unfinished waits
+ * until that line ends, or {@linkcode LINE_WAIT_MS} at most (then the
+ * service's line is ended for it, and its rest follows on a line of its
+ * own). The service's bytes themselves are never held back: what the sink
+ * was handed is in the file when `write` resolves.
+ *
  * @module
  */
 
-import { type LogPosition, type LogRotation, planWrites, rotateLogFiles } from "./log_rotation.ts";
+import {
+  finishRotation,
+  type LogPosition,
+  type LogRotation,
+  planWrites,
+  rotateLogFiles,
+} from "./log_rotation.ts";
 
 const encoder = new TextEncoder();
+const NL = 10;
+
+/** How long a `[pidkit]` line waits at most for the service's unfinished line to end. */
+export const LINE_WAIT_MS = 500;
 
 /** An append-only log file that can be reopened under the same path. */
 export class LogSink {
@@ -18,6 +35,11 @@ export class LogSink {
   #chain: Promise<void> = Promise.resolve();
   readonly #rotation: LogRotation | undefined;
   #at: LogPosition = { size: 0, lineLength: 0 };
+  /** The service's output in the file ends in the middle of a line. */
+  #midLine = false;
+  /** `[pidkit]` lines waiting for the service's line to end, and who waits for each. */
+  #held: { bytes: Uint8Array; done: () => void }[] = [];
+  #heldTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(path: string, file: Deno.FsFile, rotation?: LogRotation) {
     this.path = path;
@@ -25,34 +47,114 @@ export class LogSink {
     this.#rotation = rotation;
   }
 
-  /** Open (create) `path` for appending, mode 0644; rotated by size when `rotation` is given. */
+  /**
+   * Open (create) `path` for appending, mode 0644; rotated by size when
+   * `rotation` is given. A rotation that a killed supervisor left half done
+   * is finished first (see `finishRotation`), and said so in the log.
+   */
   static async open(path: string, options: { rotation?: LogRotation } = {}): Promise<LogSink> {
+    let finished = false;
+    if (options.rotation) {
+      try {
+        finished = await finishRotation(path);
+      } catch { /* cannot: write on where the log is */ }
+    }
     const file = await openLog(path);
     // Only a regular file is rotated (never /dev/null renamed).
-    const rotation = options.rotation && (await file.stat()).isFile ? options.rotation : undefined;
+    const regular = (await file.stat()).isFile;
+    const rotation = options.rotation && regular ? options.rotation : undefined;
     const sink = new LogSink(path, file, rotation);
-    if (rotation) sink.#at = await logPosition(file);
+    if (regular) {
+      sink.#at = await logPosition(path, file);
+      // A service line left unfinished by the last supervisor goes on here.
+      sink.#midLine = sink.#at.lineLength > 0;
+    }
+    if (finished) void sink.line(`finished a rotation of ${path} that a killed supervisor began`);
     return sink;
   }
 
-  /** Append `bytes`; resolves once they are in the file. Errors are dropped. */
-  write(bytes: Uint8Array): Promise<void> {
-    this.#chain = this.#chain.then(() =>
-      this.#rotation ? this.#writeRotating(bytes, this.#rotation) : writeAll(this.#file, bytes)
-    ).catch(() => {});
+  /**
+   * Append the service's `bytes`; resolves once they are in the file.
+   * Errors are dropped. `written(n)` is called as each piece is in the file
+   * (right after its `write(2)`, in the same turn: the output FIFO takes the
+   * piece out of the pipe then, so a supervisor killed during a rotation
+   * neither loses nor repeats it); n adds up to `bytes.length`.
+   */
+  write(bytes: Uint8Array, written?: (n: number) => void): Promise<void> {
+    return this.#queue(() => this.#writeService(bytes, written));
+  }
+
+  #queue(step: () => Promise<void>): Promise<void> {
+    this.#chain = this.#chain.then(step).catch(() => {});
     return this.#chain;
   }
 
-  async #writeRotating(bytes: Uint8Array, rotation: LogRotation): Promise<void> {
+  async #writeService(bytes: Uint8Array, written?: (n: number) => void): Promise<void> {
+    if (bytes.length === 0) return;
+    if (this.#held.length > 0 && !this.#midLine) await this.#putHeld();
+    if (this.#held.length > 0 && this.#midLine) {
+      const nl = bytes.indexOf(NL);
+      if (nl < 0) return await this.#put(bytes, written);
+      await this.#put(bytes.subarray(0, nl + 1), written);
+      this.#midLine = false;
+      await this.#putHeld();
+      bytes = bytes.subarray(nl + 1);
+      if (bytes.length === 0) return;
+    }
+    await this.#put(bytes, written);
+    this.#midLine = bytes[bytes.length - 1] !== NL;
+  }
+
+  /** Bytes into the file (rotating where due); `written` as in {@linkcode LogSink.write}. */
+  async #put(bytes: Uint8Array, written?: (n: number) => void): Promise<void> {
+    if (this.#rotation) return await this.#writeRotating(bytes, this.#rotation, written);
+    try {
+      writeAll(this.#file, bytes);
+    } finally {
+      written?.(bytes.length); // a full disk drops output; it never stops the service
+    }
+  }
+
+  async #putHeld(): Promise<void> {
+    clearTimeout(this.#heldTimer);
+    this.#heldTimer = undefined;
+    const held = this.#held;
+    this.#held = [];
+    for (const h of held) {
+      try {
+        await this.#put(h.bytes);
+      } finally {
+        h.done();
+      }
+    }
+  }
+
+  /** End the service's unfinished line (if any) and write the held lines. */
+  async #breakLine(): Promise<void> {
+    if (this.#midLine) {
+      await this.#put(new Uint8Array([NL]));
+      this.#midLine = false;
+    }
+    await this.#putHeld();
+  }
+
+  async #writeRotating(
+    bytes: Uint8Array,
+    rotation: LogRotation,
+    written?: (n: number) => void,
+  ): Promise<void> {
     for (const step of planWrites(bytes, this.#at, rotation.maxBytes)) {
       if (step.rotateBefore) await this.#rotate(rotation.keep);
       try {
-        await writeAll(this.#file, step.bytes);
+        writeAll(this.#file, step.bytes);
       } catch { /* a full disk drops output; it never stops the service */ }
+      written?.(step.bytes.length);
     }
   }
 
   async #rotate(keep: number): Promise<void> {
+    // Until the new file is in place this one keeps every byte: it is
+    // PATH or, once linked there, PATH.1 (rotateLogFiles is crash-safe).
     try {
       await rotateLogFiles(this.path, keep);
     } catch { /* cannot move it: go on in the same file, try again at the next cut */ }
@@ -64,26 +166,60 @@ export class LogSink {
     } catch { /* keep writing where we were */ }
   }
 
-  /** Append one `[pidkit] TIME text` line. */
+  /**
+   * Append one `[pidkit] TIME text` line, between two lines of the
+   * service's output (see the module doc); resolves once it is written.
+   */
   line(text: string): Promise<void> {
-    return this.write(encoder.encode(`[pidkit] ${new Date().toISOString()} ${text}\n`));
+    const bytes = encoder.encode(`[pidkit] ${new Date().toISOString()} ${text}\n`);
+    return new Promise<void>((done) => {
+      void this.#queue(async () => {
+        if (!this.#midLine && this.#held.length === 0) {
+          try {
+            await this.#put(bytes);
+          } finally {
+            done();
+          }
+          return;
+        }
+        this.#held.push({ bytes, done });
+        if (this.#heldTimer === undefined) {
+          const timer = setTimeout(() => {
+            this.#heldTimer = undefined;
+            void this.#queue(async () => {
+              if (this.#held.length > 0) await this.#breakLine();
+            });
+          }, LINE_WAIT_MS);
+          Deno.unrefTimer(timer);
+          this.#heldTimer = timer;
+        }
+      });
+    });
+  }
+
+  /**
+   * The service's output has ended for now (its tree is gone and its
+   * output drained): end its unfinished line, so the next line starts
+   * on a line of its own.
+   */
+  endOfOutput(): Promise<void> {
+    return this.#queue(() => this.#breakLine());
   }
 
   /** Close the file and open the path again (after logrotate moved it). */
   reopen(): Promise<void> {
-    this.#chain = this.#chain.then(async () => {
+    return this.#queue(async () => {
       const next = await openLog(this.path);
       const old = this.#file;
       this.#file = next;
       old.close();
-      if (this.#rotation) this.#at = await logPosition(next);
-    }).catch(() => {});
-    return this.#chain;
+      this.#at = await logPosition(this.path, next);
+    });
   }
 
-  /** Write out what is queued, then close. */
+  /** Write out what is queued (held lines too), then close. */
   async close(): Promise<void> {
-    await this.#chain;
+    await this.#queue(() => this.#breakLine());
     try {
       this.#file.close();
     } catch { /* already closed */ }
@@ -115,15 +251,42 @@ async function openLog(path: string): Promise<Deno.FsFile> {
   return await Deno.open(path, { append: true, create: true, mode: 0o644 });
 }
 
-/** Where an open log stands (its size; its last line assumed complete). */
-async function logPosition(file: Deno.FsFile): Promise<LogPosition> {
+/**
+ * Where an open log stands: its size and the length of its unfinished last
+ * line (read from `path`, the last 64 KiB at most; a longer one counts as
+ * that long).
+ */
+async function logPosition(path: string, file: Deno.FsFile): Promise<LogPosition> {
   const { size } = await file.stat();
-  return { size, lineLength: 0 };
+  if (size === 0) return { size, lineLength: 0 };
+  try {
+    using reader = await Deno.open(path, { read: true });
+    const start = Math.max(0, size - 64 * 1024);
+    await reader.seek(start, Deno.SeekMode.Start);
+    const tail = new Uint8Array(size - start);
+    let got = 0;
+    while (got < tail.length) {
+      const n = await reader.read(tail.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    const nl = tail.subarray(0, got).lastIndexOf(NL);
+    return { size, lineLength: nl < 0 ? got : got - nl - 1 };
+  } catch {
+    return { size, lineLength: 0 }; // cannot read it back (write-only): assume whole lines
+  }
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+/**
+ * Write all of `bytes`, synchronously: the output FIFO takes what was
+ * written out of the pipe in the same turn (see LogSink.write), so a
+ * supervisor killed at any moment has either written a piece and taken it,
+ * or neither (a few microseconds between the two system calls aside). A
+ * write to the page cache costs about as little as handing it to a thread.
+ */
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   let off = 0;
-  while (off < bytes.length) off += await file.write(bytes.subarray(off));
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
 }
 
 /** Copy `stream` into `sink` chunk by chunk until it ends. */

@@ -17,12 +17,20 @@
  * reads it when its poller says so: one `poll` for every descriptor of the
  * process, no thread per service.
  *
+ * Nothing read is lost when the supervisor is killed: each chunk is first
+ * copied from the FIFO's head with `tee(2)` (which leaves it in the FIFO),
+ * handed over (the log sink writes it to the file), and each piece is taken
+ * out of the FIFO right after its `write(2)` (the handler's `taken`). A
+ * supervisor killed before that leaves the piece in the FIFO for the next
+ * one; only one killed in the microseconds between the two system calls
+ * writes a piece twice. Nothing is ever lost.
+ *
  * @module
  */
 
 import { PidkitError } from "../os/errors.ts";
 import type { FdPoller } from "../os/fd_poller.ts";
-import { cString, errno, libc } from "../os/libc.ts";
+import { cString, ERRNO, errno, libc } from "../os/libc.ts";
 import { delay } from "../os/delay.ts";
 
 /** The pipe buffer asked for: Linux's default `pipe-max-size` (1 MiB). */
@@ -33,14 +41,22 @@ const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
+const SPLICE_F_NONBLOCK = 2;
 const READ_CHUNK = 64 * 1024;
 /** Read at most this much per wake-up, so one flooding service cannot hold the poller. */
 const MAX_PER_WAKE = 4 * READ_CHUNK;
 /** How long a flooding service's output waits after a full budget (see #onReadable). */
 const FLOOD_PAUSE_MS = 5;
 
-/** What the service's output is handed to, in order. */
-export type OutputHandler = (bytes: Uint8Array) => void | Promise<void>;
+/**
+ * What the service's output is handed to, in order. It may call `taken(n)`
+ * as each piece is safely stored (the next n bytes leave the FIFO then);
+ * what it has not reported when it resolves is taken then.
+ */
+export type OutputHandler = (
+  bytes: Uint8Array,
+  taken: (n: number) => void,
+) => void | Promise<void>;
 
 /**
  * The supervisor's end of a service's output FIFO.
@@ -68,7 +84,12 @@ export class OutputFifo {
   readonly #fd: number;
   readonly #poller: FdPoller;
   readonly #onOutput: OutputHandler;
+  /** The scratch pipe `tee` copies the FIFO's head into: [read end, write end]; none: plain reads. */
+  #scratch: [number, number] | undefined;
   #closed = false;
+  #paused = false;
+  /** A read loop is running (close() then leaves the descriptors to it). */
+  #reading = false;
 
   private constructor(
     path: string,
@@ -82,6 +103,7 @@ export class OutputFifo {
     this.bufferSize = bufferSize;
     this.#poller = poller;
     this.#onOutput = onOutput;
+    this.#scratch = scratchPipe();
     poller.watch(fd, () => this.#onReadable());
   }
 
@@ -128,7 +150,25 @@ export class OutputFifo {
 
   /** Hand over whatever is buffered now (after the service ended, before closing). */
   async drain(): Promise<void> {
-    await this.#read(Infinity);
+    await this.#read(Infinity, true);
+  }
+
+  /**
+   * Hand nothing over until {@linkcode OutputFifo.resume}: what the service
+   * writes meanwhile waits in the FIFO. The supervisor pauses around a
+   * spawn so that its `started` line comes before the service's output.
+   */
+  pause(): void {
+    if (this.#paused || this.#closed) return;
+    this.#paused = true;
+    this.#poller.unwatch(this.#fd);
+  }
+
+  /** Hand output over again (see {@linkcode OutputFifo.pause}). */
+  resume(): void {
+    if (!this.#paused || this.#closed) return;
+    this.#paused = false;
+    this.#poller.watch(this.#fd, () => this.#onReadable());
   }
 
   async #onReadable(): Promise<void> {
@@ -141,17 +181,72 @@ export class OutputFifo {
   }
 
   /** Read up to `limit` bytes (less when the FIFO runs empty); how many were read. */
-  async #read(limit: number): Promise<number> {
-    const lib = libc()!;
+  #read(limit: number, evenPaused = false): Promise<number> {
+    // One loop at a time: two would copy the same head and hand it over twice.
+    const run = this.#turn.then(() => this.#readNow(limit, evenPaused));
+    this.#turn = run.then(() => {}, () => {});
+    return run;
+  }
+
+  #turn: Promise<void> = Promise.resolve();
+
+  async #readNow(limit: number, evenPaused: boolean): Promise<number> {
+    if (this.#closed) return 0;
+    this.#reading = true;
     let total = 0;
-    while (!this.#closed && total < limit) {
-      const buf = new Uint8Array(READ_CHUNK);
-      const n = Number(lib.read(this.#fd, buf, BigInt(buf.length)));
-      if (n <= 0) break; // EAGAIN: empty for now
-      total += n;
-      await this.#onOutput(buf.subarray(0, n));
+    try {
+      while (!this.#closed && (evenPaused || !this.#paused) && total < limit) {
+        const buf = new Uint8Array(READ_CHUNK);
+        const n = this.#peek(buf);
+        if (n <= 0) break; // EAGAIN: empty for now
+        total += n;
+        let left = n;
+        const taken = (k: number) => {
+          k = Math.min(k, left);
+          left -= k;
+          if (this.#scratch && k > 0) this.#take(k);
+        };
+        await this.#onOutput(buf.subarray(0, n), taken);
+        taken(left);
+      }
+    } finally {
+      this.#reading = false;
+      if (this.#closed) this.#closeFds();
     }
     return total;
+  }
+
+  /** The FIFO's head into `buf`: copied (tee) when it can be, else read. */
+  #peek(buf: Uint8Array<ArrayBuffer>): number {
+    const lib = libc()!;
+    if (this.#scratch === undefined) return Number(lib.read(this.#fd, buf, BigInt(buf.length)));
+    const [scratchRead, scratchWrite] = this.#scratch;
+    const copied = Number(lib.tee(this.#fd, scratchWrite, BigInt(buf.length), SPLICE_F_NONBLOCK));
+    if (copied < 0 && errno() !== ERRNO.EAGAIN) {
+      // No tee here (a kernel or sandbox without it): plain reads from now on.
+      for (const fd of this.#scratch) lib.close(fd);
+      this.#scratch = undefined;
+      return this.#peek(buf);
+    }
+    if (copied <= 0) return copied;
+    let off = 0;
+    while (off < copied) {
+      const n = Number(lib.read(scratchRead, buf.subarray(off, copied), BigInt(copied - off)));
+      if (n <= 0) break;
+      off += n;
+    }
+    return off;
+  }
+
+  /** Take `n` bytes (already handed over) out of the FIFO. */
+  #take(n: number): void {
+    const lib = libc()!;
+    const sink = new Uint8Array(Math.min(n, READ_CHUNK));
+    while (n > 0) {
+      const got = Number(lib.read(this.#fd, sink, BigInt(Math.min(n, sink.length))));
+      if (got <= 0) return; // someone else read it (the service's own end is read-write)
+      n -= got;
+    }
   }
 
   /**
@@ -162,7 +257,15 @@ export class OutputFifo {
     if (this.#closed) return;
     this.#closed = true;
     this.#poller.unwatch(this.#fd);
-    libc()!.close(this.#fd);
+    // A chunk being handed over is taken out of the FIFO first (or it
+    // would be written again by the next reader); the loop closes then.
+    if (!this.#reading) this.#closeFds();
+  }
+
+  #closeFds(): void {
+    const lib = libc()!;
+    lib.close(this.#fd);
+    if (this.#scratch) { for (const fd of this.#scratch) lib.close(fd); }
   }
 
   /** Close and remove the FIFO (the service has ended). */
@@ -170,6 +273,13 @@ export class OutputFifo {
     this.close();
     await Deno.remove(this.path).catch(() => {});
   }
+}
+
+/** A non-blocking pipe for tee's copies (its default 64 KiB is one READ_CHUNK); none: plain reads. */
+function scratchPipe(): [number, number] | undefined {
+  const fds = new Int32Array(2);
+  if (libc()!.pipe2(fds, O_NONBLOCK | O_CLOEXEC) !== 0) return undefined;
+  return [fds[0], fds[1]];
 }
 
 function lstat(path: string): Deno.FileInfo | undefined {

@@ -175,6 +175,8 @@ export class ServiceSupervisor extends SupervisorBase {
         return await this.fail(`cannot open log ${cfg.log}: ${messageLine(err)}`);
       }
     }
+    // Not adopting: whatever wrote the log's unfinished last line is gone.
+    if (!this.adopting) await this.log?.endOfOutput();
     if (this.adoption.problem) await this.log?.line(`orphans: ${this.adoption.problem}`);
     const previous = readPreviousState(cfg.state);
     let adopted: ProcessTree | undefined;
@@ -199,7 +201,7 @@ export class ServiceSupervisor extends SupervisorBase {
         this.output = await openServiceOutput(
           cfg,
           this.poller,
-          (bytes) => this.log!.write(bytes),
+          (bytes, taken) => this.log!.write(bytes, taken),
         );
       } catch (err) {
         return await this.fail(`cannot set up ${cfg.name}'s output: ${messageLine(err)}`);
@@ -333,13 +335,25 @@ export class ServiceSupervisor extends SupervisorBase {
 
   async spawn(first: boolean): Promise<ProcessTree | undefined> {
     const { cfg } = this;
-    const piped = this.log !== undefined;
-    let tree: ProcessTree;
     // Record the marker before spawning: a supervisor killed between the
     // spawn and the state write below leaves a tree status and stop can
     // still find.
     const nonce = makeNonce();
     await this.save({ spawning: formatMarker(cfg.name, nonce), tree: undefined });
+    // The service's output waits in its FIFO until the started line is
+    // written: that line comes first in the log.
+    this.output?.pause();
+    try {
+      return await this.spawnPaused(first, nonce);
+    } finally {
+      this.output?.resume();
+    }
+  }
+
+  async spawnPaused(first: boolean, nonce: string): Promise<ProcessTree | undefined> {
+    const { cfg } = this;
+    const piped = this.log !== undefined;
+    let tree: ProcessTree;
     try {
       const prep = await this.health!.prepareSpawn();
       const command = prep.wrap(cfg.command);
@@ -372,10 +386,15 @@ export class ServiceSupervisor extends SupervisorBase {
     this.tree = tree;
     this.health!.attach(tree);
     this.armWhenReady(tree, first);
+    // Queued before any output is pumped (the pipes) or handed over (the FIFO, paused).
+    const started = this.log?.line(
+      `started ${cfg.name} (pid ${tree.pid}): ${cfg.command.join(" ")}`,
+    );
+    this.output?.resume();
     if (tree.stdout && this.log) this.pumps.push(pump(tree.stdout, this.log));
     if (tree.stderr && this.log) this.pumps.push(pump(tree.stderr, this.log));
     await this.lock!.update({ pid: tree.pid });
-    await this.log?.line(`started ${cfg.name} (pid ${tree.pid}): ${cfg.command.join(" ")}`);
+    await started;
     await this.save({
       // A restart that must say it is ready is "starting" until it does.
       phase: first || this.health!.conditions().length > 0 ? "starting" : "running",
@@ -576,6 +595,7 @@ export class ServiceSupervisor extends SupervisorBase {
     this.lastExit = exit;
     await tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
     await this.drain();
+    await this.log?.endOfOutput();
     await this.log?.line(`${this.cfg.name} (pid ${tree.pid}) exited with ${describeExit(exit)}`);
     this.recordExit(exit);
     this.tree = undefined;
@@ -601,6 +621,7 @@ export class ServiceSupervisor extends SupervisorBase {
     this.lastExit = exit;
     this.recordExit(exit);
     await this.drain();
+    await this.log?.endOfOutput();
     await this.log?.line(
       `stopped ${this.cfg.name} (pid ${tree.pid}) in ${Math.round(report.durationMs)} ms`,
     );
