@@ -48,10 +48,12 @@ Deno.test("life cycle: start, status 0, signal, logs, stop, status 3", async () 
   const status = await s.cli(["status", name]);
   assert.equal(status.code, 0, status.stderr);
 
+  // `up` is printed once the trap is set: a HUP before it would kill sh.
+  const log = s.dir.join(`${name}.log`);
+  await waitUntil(() => /^up$/m.test(readText(log)), { what: "the trap to be set (up)" });
   const sig = await s.cli(["signal", name, "HUP"]);
   assert.equal(sig.code, 0, sig.stderr);
   assert.match(sig.stdout, /sent SIGHUP/);
-  const log = s.dir.join(`${name}.log`);
   await waitUntil(() => /^got-hup$/m.test(readText(log)), { what: "HUP in log" });
   assert.match(readText(log), /\[pidkit\] .* started .*\nup\n/);
 

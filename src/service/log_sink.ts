@@ -190,7 +190,6 @@ export class LogSink {
               if (this.#held.length > 0) await this.#breakLine();
             });
           }, LINE_WAIT_MS);
-          Deno.unrefTimer(timer);
           this.#heldTimer = timer;
         }
       });
