@@ -10,6 +10,9 @@ import { alive, killQuietly, tempDir, waitUntil } from "./helpers.ts";
 import { Services, uniqueName } from "./service_dir.ts";
 
 const enc = new TextEncoder();
+const readText = (path: string) => Deno.readTextFileSync(path);
+const writeText = (path: string, text: string, options?: Deno.WriteFileOptions) =>
+  Deno.writeTextFileSync(path, text, options);
 const stamp = /\[pidkit\] \S+ /g;
 
 Deno.test("LogSink: a [pidkit] line waits for the service's line to end; the service's bytes never wait", async () => {
@@ -19,11 +22,11 @@ Deno.test("LogSink: a [pidkit] line waits for the service's line to end; the ser
   await sink.write(enc.encode("half a "));
   const held = sink.line("in between");
   await sink.write(enc.encode("line"));
-  assert.equal(Deno.readTextFileSync(path), "half a line", "the service's bytes are in the file");
+  assert.equal(readText(path), "half a line", "the service's bytes are in the file");
   await sink.write(enc.encode("\nnext "));
   await held;
   assert.equal(
-    Deno.readTextFileSync(path).replace(stamp, "[pidkit] "),
+    readText(path).replace(stamp, "[pidkit] "),
     "half a line\n[pidkit] in between\nnext ",
   );
   // No newline within the bound: the line is ended for it.
@@ -33,17 +36,17 @@ Deno.test("LogSink: a [pidkit] line waits for the service's line to end; the ser
   await sink.write(enc.encode("rest\n"));
   await sink.close();
   assert.equal(
-    Deno.readTextFileSync(path).replace(stamp, "[pidkit] "),
+    readText(path).replace(stamp, "[pidkit] "),
     "half a line\n[pidkit] in between\nnext \n[pidkit] bounded\nrest\n",
   );
   // A log that ends mid-line when opened (a killed supervisor's service) goes on the same way.
-  Deno.writeTextFileSync(path, "unfinished", { append: true });
+  writeText(path, "unfinished", { append: true });
   const reopened = await LogSink.open(path);
   const waits = reopened.line("adopted");
   await reopened.write(enc.encode(" and finished\n"));
   await waits;
   await reopened.close();
-  assert.match(Deno.readTextFileSync(path), /\nunfinished and finished\n\[pidkit\] \S+ adopted\n$/);
+  assert.match(readText(path), /\nunfinished and finished\n\[pidkit\] \S+ adopted\n$/);
 });
 
 Deno.test("the started line comes before the service's output, on every (re)start", async () => {
@@ -65,11 +68,11 @@ Deno.test("the started line comes before the service's output, on every (re)star
   ]);
   assert.equal(r.code, 0, r.stderr);
   const log = svc.dir.join(`${name}.log`);
-  await waitUntil(() => /giving up/.test(Deno.readTextFileSync(log)), {
+  await waitUntil(() => /giving up/.test(readText(log)), {
     timeoutMs: 60_000,
     what: "the restarts to end",
   });
-  const lines = Deno.readTextFileSync(log).trimEnd().split("\n");
+  const lines = readText(log).trimEnd().split("\n");
   let starts = 0;
   for (const [i, line] of lines.entries()) {
     if (/^\[pidkit\] \S+ started /.test(line)) starts++;
@@ -94,17 +97,17 @@ Deno.test("the adopted line stands on a line of its own when the old supervisor 
     `printf 'part-one '; while [ ! -e '${go}' ]; do sleep 0.02; done; echo part-two; exec sleep 600`,
   ]);
   const log = svc.dir.join(`${name}.log`);
-  await waitUntil(() => /^part-one /m.test(Deno.readTextFileSync(log)), { what: "part one" });
+  await waitUntil(() => /^part-one /m.test(readText(log)), { what: "part one" });
   killQuietly(first.supervisor.pid, "SIGKILL");
   await waitUntil(() => !alive(first.supervisor.pid), { what: "the supervisor to die" });
   await svc.cli(["start", name, "--", "true"]);
   await svc.state(name);
   // The line stays unfinished until the adopted line is in: it waits its
   // bound (LINE_WAIT_MS), then ends the service's line for it.
-  await waitUntil(() => /adopted/.test(Deno.readTextFileSync(log)), { what: "the adopted line" });
-  Deno.writeTextFileSync(go, "");
-  await waitUntil(() => /^part-two$/m.test(Deno.readTextFileSync(log)), { what: "part two" });
-  const text = Deno.readTextFileSync(log);
+  await waitUntil(() => /adopted/.test(readText(log)), { what: "the adopted line" });
+  writeText(go, "");
+  await waitUntil(() => /^part-two$/m.test(readText(log)), { what: "part two" });
+  const text = readText(log);
   assert.match(text, /^part-one \n\[pidkit\] \S+ adopted .*\npart-two\n/m, text);
   assert.equal((await svc.cli(["stop", name])).code, 0);
 });

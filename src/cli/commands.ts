@@ -220,7 +220,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [-n N] [-f]",
     summary: "show the service's log",
     description:
-      "Prints the last N lines of the service's log (read from the end of the file); with -f, follows it across restarts and log rotation (file replaced or truncated) until interrupted (Ctrl-C exits 0). With --log-max-size, -n reads back into the rotated files NAME.log.1, .2, ...",
+      "Prints the last N lines of the service's log (read from the end of the file); with -f, follows it across restarts and log rotation (file replaced or truncated) until interrupted (Ctrl-C exits 0). With --log-max-size, -n reads back into the rotated files NAME.log.1, .2, ..., past a missing number too (saying so on stderr).",
     options: {
       dir,
       lines: {

@@ -134,7 +134,7 @@ export function rotatedPath(path: string, n: number): string {
 }
 
 /** The name a rotation stages a file under before renaming it into place. */
-export function stagingPath(path: string): string {
+function stagingPath(path: string): string {
   return `${path}.rotating`;
 }
 
