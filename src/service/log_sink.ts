@@ -56,7 +56,7 @@ export class LogSink {
     let finished = false;
     if (options.rotation) {
       try {
-        finished = await finishRotation(path);
+        finished = finishRotation(path);
       } catch { /* cannot: write on where the log is */ }
     }
     const file = await openLog(path);
@@ -156,7 +156,7 @@ export class LogSink {
     // Until the new file is in place this one keeps every byte: it is
     // PATH or, once linked there, PATH.1 (rotateLogFiles is crash-safe).
     try {
-      await rotateLogFiles(this.path, keep);
+      rotateLogFiles(this.path, keep);
     } catch { /* cannot move it: go on in the same file, try again at the next cut */ }
     try {
       const next = await openLog(this.path);
