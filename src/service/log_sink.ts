@@ -110,9 +110,8 @@ export class LogSink {
     if (this.#rotation) return await this.#writeRotating(bytes, this.#rotation, written);
     try {
       writeAll(this.#file, bytes);
-    } finally {
-      written?.(bytes.length); // a full disk drops output; it never stops the service
-    }
+    } catch { /* a full disk drops output; it never stops the service */ }
+    written?.(bytes.length);
   }
 
   async #putHeld(): Promise<void> {
@@ -121,11 +120,8 @@ export class LogSink {
     const held = this.#held;
     this.#held = [];
     for (const h of held) {
-      try {
-        await this.#put(h.bytes);
-      } finally {
-        h.done();
-      }
+      await this.#put(h.bytes).catch(() => {});
+      h.done();
     }
   }
 

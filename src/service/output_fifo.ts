@@ -189,6 +189,8 @@ export class OutputFifo {
   }
 
   #turn: Promise<void> = Promise.resolve();
+  /** Where taken bytes go (they were handed over already). */
+  readonly #taken = new Uint8Array(READ_CHUNK);
 
   async #readNow(limit: number, evenPaused: boolean): Promise<number> {
     if (this.#closed) return 0;
@@ -241,7 +243,7 @@ export class OutputFifo {
   /** Take `n` bytes (already handed over) out of the FIFO. */
   #take(n: number): void {
     const lib = libc()!;
-    const sink = new Uint8Array(Math.min(n, READ_CHUNK));
+    const sink = this.#taken;
     while (n > 0) {
       const got = Number(lib.read(this.#fd, sink, BigInt(Math.min(n, sink.length))));
       if (got <= 0) return; // someone else read it (the service's own end is read-write)
