@@ -77,7 +77,7 @@ async function withKeptLines(path: string, recent: Uint8Array, n: number): Promi
     console.error(
       `pidkit: ${skipped.map((m) => `${path}.${m}`).join(", ")} ${
         skipped.length === 1 ? "is" : "are"
-      } missing (removed by hand?); older lines shown from the files beyond`,
+      } missing (removed by something other than pidkit); older lines are from the files past it`,
     );
   }
   return concat(parts);
