@@ -341,3 +341,30 @@ Deno.test({
     assert.equal((await s.cli(["stop", name])).code, 0);
   },
 });
+
+Deno.test("a start the supervisor took but did not finish within --timeout goes on: exit 1, and the service comes up", async () => {
+  await using s = new Services();
+  await s.start(uniqueName("up"), [], ["sleep", "1000"]); // the supervisor runs
+  const name = uniqueName("slow");
+  const r = await s.cli([
+    "start",
+    name,
+    "--ready-after",
+    "3s",
+    "--timeout",
+    "1s",
+    "--",
+    "sleep",
+    "1000",
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(`${name} was not started within 1.0 s: the supervisor \\(pid \\d+\\) goes on`),
+  );
+  await waitUntil(async () => (await s.cli(["status", name])).stdout.includes("running"), {
+    what: "the start to go on",
+    timeoutMs: 30_000,
+  });
+  assert.equal((await s.cli(["stop", name])).code, 0);
+});
