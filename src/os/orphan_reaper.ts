@@ -66,6 +66,20 @@ export function isOwnChild(pid: number): boolean {
 }
 
 /**
+ * The PIDs of the live children this process spawned itself (registered
+ * with {@linkcode ownChild}).
+ *
+ * @example
+ * ```ts
+ * import { ownChildren } from "./orphan_reaper.ts";
+ * console.log([...ownChildren()]); // e.g. [1234, 1240]
+ * ```
+ */
+export function ownChildren(): ReadonlySet<number> {
+  return own;
+}
+
+/**
  * Make this process a child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`):
  * an orphan below it (a descendant that double-forked, or whose parent
  * died) is reparented to it instead of to init. Returns why not, or

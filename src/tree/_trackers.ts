@@ -105,6 +105,7 @@ export class GroupTracker implements Tracker {
   }
 
   release(): Promise<void> {
+    this.#scanner.retire();
     return Promise.resolve();
   }
 }

@@ -4,19 +4,22 @@
  * environment carries the tree's marker (`PIDKIT_SERVICE=<name>:<nonce>`),
  * which also catches children that called `setsid` or double-forked.
  *
- * A child of a member is a member too (the parent chain), and so is a child
- * of the tree's *adopter*: the process tracking the tree when it is a child
- * subreaper for it (`becomeSubreaper` in `orphan_reaper.ts`; the supervisor is),
- * to which the kernel reparents the tree's orphans. So a descendant that
- * clears its environment and calls `setsid` is still found, whether its
- * parent lives on or it was orphaned. Membership is kept once seen (same
- * PID and start time): a process stays what it was.
+ * A child of a member is a member too (the parent chain). A child of the
+ * process tracking the tree, when that process is a child subreaper for it
+ * (`becomeSubreaper` in `orphan_reaper.ts`; the supervisor is), is *not* a
+ * member for that reason alone: a resident supervisor is the subreaper of
+ * every service in its run directory. Such an orphan is a member by the
+ * rules above (group, session, marker), or when `orphan_claims.ts` can tie
+ * it to this tree and no other. So a descendant that clears its
+ * environment and calls `setsid` is found while its parent lives (and kept:
+ * membership is kept once seen, same PID and start time), and when
+ * orphaned under a supervisor that holds no other tree that could be its
+ * origin.
  *
  * Limits (the cgroup tracker has none of them): a process that clears its
- * environment *and* leaves the session *and* is orphaned while nobody is a
- * subreaper for the tree (another process tracks it, e.g. `pidkit stop` of
- * an orphaned service whose supervisor died) escapes; so does one whose
- * environment cannot be read and whose parent is not a member.
+ * environment *and* leaves the session *and* is orphaned before it was seen
+ * escapes, unless the subreaper can tie it to this tree alone; so does one
+ * whose environment cannot be read and whose parent is not a member.
  *
  * Cost control: a member cannot have started before the leader, so the
  * (costly) environment is read only for processes that started at or after
@@ -31,6 +34,7 @@
 import { environHas, isDeadState, listPids, readLastPid, readProcStat } from "../os/proc.ts";
 import type { ProcStat } from "../os/proc.ts";
 import { markerEntry } from "./marker.ts";
+import { claimsOrphan, forgetAdopted, trackAdopted } from "./orphan_claims.ts";
 
 /** Who the tree is: its leader and marker. */
 export interface GroupIdentity {
@@ -44,8 +48,11 @@ export interface GroupIdentity {
   sid: number;
   /** `<name>:<nonce>`, the value of `PIDKIT_SERVICE`. */
   marker: string;
-  /** The PID of a child subreaper for the tree: its children are members. */
-  adopter?: number;
+  /**
+   * This process is the child subreaper for the tree: orphans reparented to
+   * it may be claimed (orphan_claims.ts), never merely for being its children.
+   */
+  adopter?: boolean;
 }
 
 /** A full rescan of /proc at least this often while waiting (catches PID reuse). */
@@ -69,6 +76,12 @@ export class GroupScanner {
   constructor(id: GroupIdentity) {
     this.#id = id;
     this.#entry = markerEntry(id.marker);
+    if (id.adopter) trackAdopted(id);
+  }
+
+  /** The tree is gone: stop claiming orphans for it. */
+  retire(): void {
+    if (this.#id.adopter) forgetAdopted(this.#id);
   }
 
   /** Whether the leader's PID was seen reused by an unrelated process. */
@@ -80,12 +93,22 @@ export class GroupScanner {
   #isMember(st: ProcStat, members: Map<number, ProcStat>): boolean {
     if (st.pid === Deno.pid || st.startTime < this.#id.startTime) return false;
     if (!this.#reused && (st.pgid === this.#id.pgid || st.sid === this.#id.sid)) return true;
-    if (members.has(st.ppid) || st.ppid === this.#id.adopter) return true;
+    if (this.#childOfMember(st, members)) return true;
     const cached = this.#marker.get(st.pid);
-    if (cached !== undefined && cached.startTime === st.startTime) return cached.has;
-    const has = environHas(st.pid, this.#entry);
-    this.#marker.set(st.pid, { startTime: st.startTime, has });
-    return has;
+    let has = cached?.startTime === st.startTime ? cached.has : undefined;
+    if (has === undefined) {
+      has = environHas(st.pid, this.#entry);
+      this.#marker.set(st.pid, { startTime: st.startTime, has });
+    }
+    // Not cached: whether another tree could be its origin changes as trees come and go.
+    return has || (this.#id.adopter === true && claimsOrphan(this.#id, st));
+  }
+
+  /** Whether the parent of `st` is a known member, still the same process (not its PID reused). */
+  #childOfMember(st: ProcStat, members: Map<number, ProcStat>): boolean {
+    const parent = members.get(st.ppid);
+    if (parent === undefined) return false;
+    return readProcStat(st.ppid)?.startTime === parent.startTime;
   }
 
   #checkLeader(): void {
@@ -118,7 +141,7 @@ export class GroupScanner {
     for (let grew = added.length > 0; grew;) {
       grew = false;
       for (const st of rest) {
-        if (members.has(st.pid) || !members.has(st.ppid)) continue;
+        if (members.has(st.pid) || !this.#childOfMember(st, members)) continue;
         members.set(st.pid, st);
         added.push(st);
         grew = true;

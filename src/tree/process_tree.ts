@@ -268,7 +268,7 @@ export class ProcessTree implements AsyncDisposable {
     if (ref.cgroupPath !== undefined) this.cgroupPath = ref.cgroupPath;
     this.#tracker = ref.tracking === "cgroup" && ref.cgroupPath !== undefined
       ? new CgroupTracker(ref.cgroupPath)
-      : new GroupTracker(adoptingOrphans ? { ...ref, adopter: Deno.pid } : ref);
+      : new GroupTracker(adoptingOrphans ? { ...ref, adopter: true } : ref);
     const child = adopting;
     adopting = undefined;
     adoptingOrphans = false;

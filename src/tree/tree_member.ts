@@ -13,7 +13,7 @@
 import { findCgroup2 } from "./cgroup.ts";
 import { environHas, isDeadState, readCgroupV2Path, readProcStat } from "../os/proc.ts";
 import type { ProcStat } from "../os/proc.ts";
-import { isOwnChild } from "../os/orphan_reaper.ts";
+import { claimsOrphan } from "./orphan_claims.ts";
 import type { TreeRef } from "./process_tree.ts";
 import { markerEntry } from "./marker.ts";
 
@@ -41,17 +41,16 @@ export function isTreeMember(ref: TreeRef, pid: number): boolean {
     const abs = rel === "/" ? mount : `${mount}${rel}`;
     return abs === ref.cgroupPath || abs.startsWith(`${ref.cgroupPath}/`);
   }
-  // The group tier's rule (group.ts): the leader's group or session, the
-  // marker, or -- for a descendant that cleared its environment and left the
-  // session -- the parent chain up to a member, or to us when we adopted it
-  // as the tree's subreaper.
+  // The group tier's rule (group_scanner.ts): the leader's group or session,
+  // the marker, or -- for a descendant that cleared its environment and left
+  // the session -- the parent chain up to a member, or to us when we are the
+  // tree's subreaper and can tie the orphan to this tree alone
+  // (orphan_claims.ts): a supervisor is the subreaper of every tree it holds.
   let cur: ProcStat | undefined = st;
   for (let depth = 0; cur !== undefined && depth < MAX_CHAIN; depth++) {
     if (cur.startTime < ref.startTime) return false;
     if (directMember(ref, cur)) return true;
-    // Reparented to us, the tree's subreaper (orphan_reaper.ts), after the leader
-    // started -- not a child we spawned ourselves (another tree's leader).
-    if (cur.ppid === Deno.pid) return !isOwnChild(cur.pid);
+    if (cur.ppid === Deno.pid) return claimsOrphan(ref, cur);
     cur = readProcStat(cur.ppid);
   }
   return false;
