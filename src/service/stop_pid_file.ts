@@ -13,6 +13,8 @@ import { probe } from "../lock/probe.ts";
 import { judgePidFile } from "../lock/verify_pid_file.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import { readServiceRecord } from "./service_record.ts";
+import { serviceNames } from "./run_dir.ts";
+import { supervisorLockOf } from "../os/supervisor_lock.ts";
 import { DEFAULT_RETRY } from "../tree/stop_schedule.ts";
 import { stopForeign, stopRoots } from "./_stop_foreign.ts";
 import { type ServiceStopProgress, stopServiceIn, type StopServiceResult } from "./stop_service.ts";
@@ -57,7 +59,7 @@ export async function stopPidFile(
     const outcome = await stopRoots([verdict.target!], retry ?? DEFAULT_RETRY);
     return { name: path, status: "stopped", ...outcome };
   }
-  const own = await ownService(path);
+  const own = await ownService(path) ?? await supervisedService(path, verdict.holderPid);
   if (own) {
     return await stopServiceIn(own.dir, own.name, {
       retry,
@@ -69,6 +71,31 @@ export async function stopPidFile(
   // the file open.
   const outcome = await stopForeign(path, verdict.holderPid, verdict.pid, retry ?? DEFAULT_RETRY);
   return { name: path, status: "stopped", ...outcome };
+}
+
+/**
+ * The service a run directory's resident supervisor holds `path` for (a
+ * service started with `--pidfile` elsewhere): found by the records of its
+ * directory. A supervisor holding a file that no record it wrote names is
+ * never stopped instead: that would stop every service it holds.
+ */
+async function supervisedService(
+  path: string,
+  holder: number | undefined,
+): Promise<{ dir: string; name: string } | undefined> {
+  if (holder === undefined) return undefined;
+  const held = supervisorLockOf(holder);
+  if (typeof held !== "object") return undefined;
+  for (const name of await serviceNames(held.dir).catch(() => [])) {
+    try {
+      const state = await readServiceRecord(`${held.dir}/${name}.json`);
+      if (state?.pidfile === path) return { dir: held.dir, name };
+    } catch { /* unreadable: not this one, as far as we can tell */ }
+  }
+  throw new PidkitError(
+    `${path} is held by pid ${holder}, the resident supervisor of ${held.dir}, but no service ` +
+      `record there names it; nothing signalled (pidkit status --dir ${held.dir} lists its services)`,
+  );
 }
 
 /** The pidkit service whose state file (beside `path`) names `path` as its PID file. */

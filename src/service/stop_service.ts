@@ -30,6 +30,7 @@ import {
 } from "./supervisor_protocol.ts";
 // stop_schedule.ts, not process_tree.ts: the tree module is only needed for an orphaned tree.
 import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../tree/stop_schedule.ts";
+import { supervisorLockOf } from "../os/supervisor_lock.ts";
 
 /**
  * What a stop did: what `pidkit stop --json` prints.
@@ -206,6 +207,29 @@ async function stopSupervised(
   if (supervisorPid === undefined) {
     throw new PidkitError(`cannot find the process holding ${pidfile} (is /proc mounted?)`);
   }
+  // Only the supervisor of this one service (`pidkit run`) may get SIGTERM:
+  // never a run directory's resident supervisor, which holds every service
+  // of its directory (its record not written yet, unreadable or garbage).
+  const holder = supervisorLockOf(supervisorPid);
+  if (typeof holder === "object" && sameDir(holder.dir, dir)) {
+    return await stopThroughSupervisor(dir, name, pidfile, retry, progress, info, timeout);
+  }
+  if (typeof holder === "object") {
+    throw new PidkitError(
+      `${pidfile} is held by pid ${supervisorPid}, the supervisor of ${holder.dir}, for a service ` +
+        `pidkit cannot name; nothing signalled (stop it with --dir ${holder.dir})`,
+    );
+  }
+  const why = holder === "unknown"
+    ? `cannot tell whether pid ${supervisorPid} (holding ${pidfile}) is a run directory's supervisor`
+    : state === undefined
+    ? `${pidfile} is held by pid ${supervisorPid} but ${name}'s record ${
+      info.error ? `cannot be read (${info.error})` : "is missing"
+    }`
+    : state.supervisor.pid !== supervisorPid
+    ? `${pidfile} is held by pid ${supervisorPid}, not by ${name}'s recorded supervisor pid ${state.supervisor.pid}`
+    : undefined;
+  if (why !== undefined) throw new PidkitError(`${why}; nothing signalled`);
   // A supervisor of one service (`pidkit run`, or 0.1's): rare, so its
   // modules load only here, not on every stop's start-up.
   const [{ signalProcess }, { waitForRelease }] = await Promise.all([
@@ -317,7 +341,11 @@ async function stopThroughSupervisor(
       if (again === undefined || !isRunningPhase(again.phase)) {
         return { name, status: "not-running" };
       }
-      if (attempt >= 5 || again.record?.supervisor.kind !== "dir") {
+      // No record (not written yet, or unreadable) but the lock held by the
+      // directory's supervisor: it is the one to ask, again.
+      const bySupervisor = again.record?.supervisor.kind === "dir" ||
+        (again.supervisorPid !== undefined && isSupervisorOf(again.supervisorPid, dir));
+      if (attempt >= 5 || !bySupervisor) {
         throw new PidkitError(
           `${name} runs (${again.phase}) but the supervisor of ${dir} ${
             answer === undefined ? "did not answer" : "does not hold it"
@@ -434,7 +462,23 @@ async function removeOutputFifo(path: string): Promise<void> {
   } catch { /* gone already */ }
 }
 
-/** Remove a stale PID file the safe way: take its lock, then release (unlink) it. */
+/** Whether process `pid` is the resident supervisor of run directory `dir`. */
+function isSupervisorOf(pid: number, dir: string): boolean {
+  const held = supervisorLockOf(pid);
+  return typeof held === "object" && sameDir(held.dir, dir);
+}
+
+/** Whether two paths name the same directory (same device and inode). */
+function sameDir(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    const x = Deno.statSync(a);
+    const y = Deno.statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
 
 /** Whether process `pid` has `path` open (the lock holder does; a lost file counts too). */
 function holdsFile(pid: number, path: string): boolean {

@@ -15,6 +15,8 @@ import { parseRetry, runSchedule } from "./stop_schedule.ts";
 import { wantsContinue } from "../os/signals.ts";
 import { signalProcess } from "../os/pidfd.ts";
 import { locatePid } from "../os/pid_namespace.ts";
+import { supervisorLockOf } from "../os/supervisor_lock.ts";
+import { PidkitError } from "../os/errors.ts";
 
 /** A process identified by PID and start time. */
 export interface Target {
@@ -24,8 +26,12 @@ export interface Target {
   startTime: number;
 }
 
-/** The live processes `roots` and their live descendants, from one scan of /proc. */
-export function family(roots: Target[]): Target[] {
+/**
+ * The live processes `roots` and their live descendants, from one scan of
+ * /proc; a descendant for which `skip` says true is left out with its own
+ * descendants.
+ */
+export function family(roots: Target[], skip?: (t: Target) => boolean): Target[] {
   const out = roots.filter((r) => isProcessAlive(r.pid, r.startTime));
   if (out.length === 0) return [];
   const children = new Map<number, Target[]>();
@@ -36,8 +42,33 @@ export function family(roots: Target[]): Target[] {
     list.push({ pid, startTime: st.startTime });
     children.set(st.ppid, list);
   }
-  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i].pid) ?? []));
+  for (let i = 0; i < out.length; i++) {
+    for (const c of children.get(out[i].pid) ?? []) if (!skip?.(c)) out.push(c);
+  }
   return out;
+}
+
+/**
+ * A run directory's resident supervisor is never stopped as somebody's
+ * process: it holds every service of its directory. Throws for a root that
+ * is one (or that cannot be told apart from one).
+ */
+function refuseSupervisors(roots: Target[]): void {
+  for (const r of roots) {
+    const held = supervisorLockOf(r.pid);
+    if (typeof held === "object") {
+      throw new PidkitError(
+        `pid ${r.pid} is the resident supervisor of ${held.dir}, not one service: ` +
+          `nothing signalled (stop its services by name with --dir ${held.dir})`,
+      );
+    }
+    if (held === "unknown" && isProcessAlive(r.pid, r.startTime)) {
+      throw new PidkitError(
+        `cannot tell whether pid ${r.pid} is a run directory's supervisor ` +
+          `(its descriptors cannot be read): nothing signalled`,
+      );
+    }
+  }
 }
 
 /** What a stop of processes pidkit did not start did. */
@@ -67,9 +98,21 @@ export async function stopRoots(
   retry: string,
   recorded?: number,
 ): Promise<ForeignStop> {
+  refuseSupervisors(roots);
   const known = new Map<number, Target>();
+  // Checked once per process: a supervisor below a root is left alone.
+  const supervisors = new Map<string, boolean>();
+  const isSupervisor = (t: Target) => {
+    const key = `${t.pid}:${t.startTime}`;
+    let yes = supervisors.get(key);
+    if (yes === undefined) {
+      yes = typeof supervisorLockOf(t.pid) === "object";
+      supervisors.set(key, yes);
+    }
+    return yes;
+  };
   const live = () => {
-    for (const t of family(roots)) if (!known.has(t.pid)) known.set(t.pid, t);
+    for (const t of family(roots, isSupervisor)) if (!known.has(t.pid)) known.set(t.pid, t);
     return [...known.values()].filter((t) => isProcessAlive(t.pid, t.startTime));
   };
   const first = live();

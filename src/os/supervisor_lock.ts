@@ -1,0 +1,61 @@
+/**
+ * Whether a process is a run directory's resident supervisor: it holds the
+ * exclusive lock on `DIR/supervisor.lock` for its whole life. Such a process
+ * holds every service of its directory, so a command about one service (a
+ * stop through a PID file, a record that cannot be read) must never signal
+ * it. Told by the kernel: the process has a file named `supervisor.lock`
+ * open (`/proc/PID/fd`) and `/proc/locks` lists it as that file's holder.
+ *
+ * @module
+ */
+
+import { findLockHolders } from "./proc.ts";
+
+/** The name of the file a run directory's supervisor keeps locked. */
+export const SUPERVISOR_LOCK_NAME = "supervisor.lock";
+
+/**
+ * What {@linkcode supervisorLockOf} found: the run directory the process is
+ * the supervisor of; `"none"` (not a supervisor, or gone); `"unknown"`
+ * (its descriptors cannot be read: another user's process).
+ */
+export type SupervisorLockCheck = { dir: string } | "none" | "unknown";
+
+/**
+ * Whether process `pid` holds a run directory's `supervisor.lock`.
+ *
+ * @example
+ * ```ts
+ * import { supervisorLockOf } from "./supervisor_lock.ts";
+ * const found = supervisorLockOf(Deno.pid);
+ * if (typeof found === "object") console.log(`supervisor of ${found.dir}`);
+ * ```
+ */
+export function supervisorLockOf(pid: number): SupervisorLockCheck {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(`/proc/${pid}/fd`)];
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "none";
+    return "unknown";
+  }
+  const suffix = `/${SUPERVISOR_LOCK_NAME}`;
+  for (const fd of entries) {
+    let link: string;
+    try {
+      link = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    const path = link.endsWith(" (deleted)") ? link.slice(0, -" (deleted)".length) : link;
+    if (!path.endsWith(suffix)) continue;
+    try {
+      // Through the descriptor: the very file it has open, even if unlinked.
+      const st = Deno.statSync(`/proc/${pid}/fd/${fd.name}`);
+      if (findLockHolders(st.dev, st.ino!, "WRITE").includes(pid)) {
+        return { dir: path.slice(0, -suffix.length) || "/" };
+      }
+    } catch { /* closed meanwhile */ }
+  }
+  return "none";
+}
