@@ -10,6 +10,7 @@
  * @module
  */
 
+import { heldBySupervisor } from "./_held_by_supervisor.ts";
 import { PidFileError, PidkitError } from "../os/errors.ts";
 import {
   environHas,
@@ -237,11 +238,15 @@ export async function inspectPidFile(
   } catch (err) {
     return { name: path, phase: "unknown", error: errorLine(err, path) };
   }
-  return {
-    name: path,
-    probe: probed,
-    ...fromVerdict((await verifier()).judgePidFile(path, probed, resolved)),
-  };
+  const verdict = (await verifier()).judgePidFile(path, probed, resolved);
+  if (probed.status === "running" && verdict.status === "running") {
+    // Held by a run directory's supervisor: the service it holds it for.
+    const held = await heldBySupervisor(path, probed.holderPid);
+    if (held?.name !== undefined) {
+      return { ...await inspectService(held.dir, held.name), name: path, verdict };
+    }
+  }
+  return { name: path, probe: probed, ...fromVerdict(verdict) };
 }
 
 /** The phase, PIDs and error line `status` shows for a PID file verdict. */

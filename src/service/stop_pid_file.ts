@@ -13,8 +13,7 @@ import { probe } from "../lock/probe.ts";
 import { judgePidFile } from "../lock/verify_pid_file.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import { readServiceRecord } from "./service_record.ts";
-import { serviceNames } from "./run_dir.ts";
-import { supervisorLockOf } from "../os/supervisor_lock.ts";
+import { heldBySupervisor } from "./_held_by_supervisor.ts";
 import { DEFAULT_RETRY } from "../tree/stop_schedule.ts";
 import { stopForeign, stopRoots } from "./_stop_foreign.ts";
 import { type ServiceStopProgress, stopServiceIn, type StopServiceResult } from "./stop_service.ts";
@@ -75,23 +74,17 @@ export async function stopPidFile(
 
 /**
  * The service a run directory's resident supervisor holds `path` for (a
- * service started with `--pidfile` elsewhere): found by the records of its
- * directory. A supervisor holding a file that no record it wrote names is
- * never stopped instead: that would stop every service it holds.
+ * service started with `--pidfile` elsewhere). A supervisor holding a file
+ * that no record of its directory names is never stopped instead: that
+ * would stop every service it holds.
  */
 async function supervisedService(
   path: string,
   holder: number | undefined,
 ): Promise<{ dir: string; name: string } | undefined> {
-  if (holder === undefined) return undefined;
-  const held = supervisorLockOf(holder);
-  if (typeof held !== "object") return undefined;
-  for (const name of await serviceNames(held.dir).catch(() => [])) {
-    try {
-      const state = await readServiceRecord(`${held.dir}/${name}.json`);
-      if (state?.pidfile === path) return { dir: held.dir, name };
-    } catch { /* unreadable: not this one, as far as we can tell */ }
-  }
+  const held = await heldBySupervisor(path, holder);
+  if (held === undefined) return undefined;
+  if (held.name !== undefined) return { dir: held.dir, name: held.name };
   throw new PidkitError(
     `${path} is held by pid ${holder}, the resident supervisor of ${held.dir}, but no service ` +
       `record there names it; nothing signalled (pidkit status --dir ${held.dir} lists its services)`,

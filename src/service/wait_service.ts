@@ -102,7 +102,8 @@ export async function waitPidFile(
       throw new PidkitError(`cannot tell whether ${path} names a running program: ${info.error}`);
     }
     const v = info.verdict;
-    if (info.phase !== "running" || v?.status !== "running") return { gone: true };
+    // A service's phase (starting, stopping) when a run dir's supervisor holds the file.
+    if (!isRunningPhase(info.phase) || v?.status !== "running") return { gone: true };
     const left = deadline - Date.now();
     if (left <= 0) return { gone: false, pid: info.pid };
     if (v.locked) {
