@@ -24,6 +24,8 @@ import { notifyFlood } from "./notify_flood.ts";
 import { resourceFaults } from "./resource_faults.ts";
 import { legacyReuse } from "./legacy_reuse.ts";
 import { isolation } from "./isolation.ts";
+import { groupMany } from "./group_many.ts";
+import { foreignStop } from "./foreign_stop.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -46,5 +48,7 @@ export const SCENARIOS: Scenario[] = [
   resourceFaults,
   notifyFlood,
   isolation,
+  groupMany,
+  foreignStop,
   load,
 ];
