@@ -155,7 +155,12 @@ export async function inspectService(
     const current = state !== undefined &&
       (probed.holderPid === undefined || probed.holderPid === state.supervisor.pid ||
         await isRecordedSupervisor(probed.holderPid, state.supervisor));
-    const phase = !current
+    // A `pidkit stop` holding the lock while it stops an orphaned tree.
+    const stopper = state?.stopper !== undefined && probed.holderPid === state.stopper.pid &&
+      readProcStat(state.stopper.pid)?.startTime === state.stopper.startTime;
+    const phase = stopper
+      ? "stopping"
+      : !current
       ? (state ? "starting" : "running")
       : state!.phase === "starting" || state!.phase === "restarting"
       ? "starting"
@@ -167,8 +172,9 @@ export async function inspectService(
     return {
       ...base,
       phase,
-      pid: probed.pid ?? (current ? state?.tree?.pid : undefined),
-      supervisorPid: probed.holderPid ?? state?.supervisor.pid,
+      pid: probed.pid ?? (current || stopper ? state?.tree?.pid : undefined),
+      // No supervisor while a stop command holds the lock: its supervisor is gone.
+      ...(stopper ? {} : { supervisorPid: probed.holderPid ?? state?.supervisor.pid }),
     };
   }
   if (state && lostPidFile(state, pidfile)) {

@@ -83,6 +83,11 @@ export interface ServiceRecord {
    * SIGTERM and the control file).
    */
   supervisor: { pid: number; startTime: number; kind?: "dir" | "service" };
+  /**
+   * A `pidkit stop` stopping the tree a killed supervisor left (PID and start
+   * time): it holds the PID file's lock meanwhile, and is no supervisor.
+   */
+  stopper?: { pid: number; startTime: number };
   /** The current service tree (absent between restarts). */
   tree?: TreeRef;
   /**
@@ -224,6 +229,9 @@ function parseState(path: string, text: string): ServiceRecord {
       (t.tracking !== "cgroup" && t.tracking !== "group") ||
       (t.cgroupPath !== undefined && typeof t.cgroupPath !== "string")
     ) throw badContent(path, "bad tree reference");
+  }
+  if (s.stopper !== undefined && (!isId(s.stopper?.pid) || !isCount(s.stopper?.startTime))) {
+    throw badContent(path, "bad stopper");
   }
   if (s.spawning !== undefined && typeof s.spawning !== "string") {
     throw badContent(path, "bad spawning marker");

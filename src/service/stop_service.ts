@@ -31,6 +31,7 @@ import {
 // stop_schedule.ts, not process_tree.ts: the tree module is only needed for an orphaned tree.
 import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../tree/stop_schedule.ts";
 import { supervisorLockOf } from "../os/supervisor_lock.ts";
+import { noteOrphanStop, remainingSteps } from "./_orphan_stop.ts";
 
 /**
  * What a stop did: what `pidkit stop --json` prints.
@@ -281,7 +282,7 @@ async function stopSupervised(
     // A tree spawned but not yet recorded when the supervisor died shows as orphaned.
     const again = await inspectService(dir, name).catch(() => undefined);
     if (again?.phase === "orphaned" && again.record?.tree) {
-      return await stopOrphan(name, dir, pidfile, retry, progress, again.record);
+      return await stopOrphan(name, dir, pidfile, retry, progress, again.record, durationMs);
     }
     const latest = (await readServiceRecord(servicePaths(dir, name).state).catch(() =>
       undefined
@@ -290,7 +291,7 @@ async function stopSupervised(
     const tree = latest?.tree ?? state?.tree;
     const orphan = tree ? await tryAttach(tree) : undefined;
     if (orphan && orphan.members().length > 0) {
-      return await stopOrphan(name, dir, pidfile, retry, progress, latest!);
+      return await stopOrphan(name, dir, pidfile, retry, progress, latest!, durationMs);
     }
   }
   return {
@@ -358,7 +359,9 @@ async function stopThroughSupervisor(
     progress({ kind: "end" });
   }
   // Stopped directly, with progress of its own.
-  if (orphan) return await stopOrphan(name, dir, pidfile, retry, progress, orphan);
+  if (orphan) {
+    return await stopOrphan(name, dir, pidfile, retry, progress, orphan, performance.now() - t0);
+  }
   const report = answer!.result;
   return {
     name,
@@ -417,6 +420,7 @@ async function stopOrphan(
   retry: string,
   progress: (event: ServiceStopProgress) => void,
   state: ServiceRecord,
+  elapsedMs = 0,
 ): Promise<StopServiceResult> {
   const tree = await tryAttach(state.tree!);
   if (tree === undefined) return { name, status: "not-running" };
@@ -431,16 +435,25 @@ async function stopOrphan(
     if (again.phase === "orphaned") throw new PidkitError(`cannot lock ${pidfile} to stop ${name}`);
     return await stopServiceIn(dir, name, { retry, onProgress: progress });
   }
-  progress({ kind: "begin", name, steps: parseRetry(retry) });
+  // Its supervisor may have been killed in the middle of this very stop: go
+  // on with the schedule where it stands, not from the start again.
+  const steps = remainingSteps(parseRetry(retry), elapsedMs);
+  const done = await noteOrphanStop(servicePaths(dir, name).state, state);
+  progress({ kind: "begin", name, steps });
   let report;
   try {
     report = await tree.stop({
-      retry,
+      retry: steps,
       onProgress: (e) => progress({ kind: "signal", signal: e.signal, timeoutMs: e.timeoutMs }),
     });
   } finally {
     progress({ kind: "end" });
   }
+  await done({
+    lastSignal: report.signalsSent.at(-1)?.signal,
+    durationMs: report.durationMs,
+    survivors: report.survivors,
+  });
   await lock.release().catch(() => {});
   await removeOutputFifo(servicePaths(dir, name).output);
   return {
