@@ -96,12 +96,15 @@ function tmpFile(): string {
 }
 
 Deno.test({
-  name: "group tier (root, --tracking group): one service's stop, restart or exit spares the others",
+  name:
+    "group tier (root, --tracking group): one service's stop, restart or exit spares the others",
   ignore: Deno.build.os !== "linux",
   async fn() {
     await using s = new Services();
     const cli: Cli = (args) =>
-      s.cli(args[0] === "start" ? [args[0], args[1], "--tracking", "group", ...args.slice(2)] : args);
+      s.cli(
+        args[0] === "start" ? [args[0], args[1], "--tracking", "group", ...args.slice(2)] : args,
+      );
     await oneSupervisorManyServices(cli, uniqueName("gt"), (pid) => s.pid(pid));
   },
 });

@@ -26,7 +26,8 @@ function spawnStop(s: Services, name: string): Deno.ChildProcess {
 }
 
 Deno.test({
-  name: "orphan stop by the CLI: status says stopping (no supervisor), the log and record say stopped",
+  name:
+    "orphan stop by the CLI: status says stopping (no supervisor), the log and record say stopped",
   ignore: !linux,
   async fn() {
     await using s = new Services();
@@ -57,7 +58,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a supervisor killed in the middle of a stop: the CLI goes on with the schedule, not from its start",
+  name:
+    "a supervisor killed in the middle of a stop: the CLI goes on with the schedule, not from its start",
   ignore: !linux,
   async fn() {
     await using s = new Services();
@@ -77,6 +79,9 @@ Deno.test({
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     assert.equal(startTimeOf(rec.tree!.pid), undefined);
     // From the start again it would take killedAt + 8 s at least.
-    assert.ok(took < killedAt + 7000, `took ${Math.round(took)} ms, killed at ${Math.round(killedAt)} ms`);
+    assert.ok(
+      took < killedAt + 7000,
+      `took ${Math.round(took)} ms, killed at ${Math.round(killedAt)} ms`,
+    );
   },
 });

@@ -26,7 +26,8 @@ async function bystander(s: Services) {
 }
 
 Deno.test({
-  name: "stop/status/wait --pidfile of a service started with --pidfile elsewhere act on the service",
+  name:
+    "stop/status/wait --pidfile of a service started with --pidfile elsewhere act on the service",
   ignore: !linux,
   async fn() {
     await using s = new Services();
@@ -39,7 +40,10 @@ Deno.test({
     const j = JSON.parse(st.stdout);
     assert.equal(j.pid, x.tree!.pid);
     assert.equal(j.supervisorPid ?? j.supervisor ?? sup, sup);
-    assert.ok(String(j.log ?? "").endsWith(`${name}.log`), `status speaks of the service: ${st.stdout}`);
+    assert.ok(
+      String(j.log ?? "").endsWith(`${name}.log`),
+      `status speaks of the service: ${st.stdout}`,
+    );
     const w = await s.cli(["wait", "--pidfile", pidfile, "--timeout", "300ms"]);
     assert.equal(w.code, 1, `wait returned while the service runs: ${w.stdout}${w.stderr}`);
     const stop = await s.cli(["stop", "--pidfile", pidfile]);

@@ -97,7 +97,9 @@ export async function noteOrphanStop(path: string, state: ServiceRecord): Promis
     delete end.stopper;
     const how = survivors.length > 0 ? `; ${survivors.length} processes survived` : "";
     await log?.line(
-      `stopped ${state.name} (pid ${pid}, orphaned) in ${Math.round(durationMs)} ms${how}`,
+      `stopped ${state.name} (pid ${pid}, orphaned)${
+        lastSignal ? ` after ${lastSignal.replace(/^SIG/, "")}` : ""
+      } in ${Math.round(durationMs)} ms${how}`,
     );
     await log?.close();
     // Survivors: the tree still runs; the record keeps naming it.

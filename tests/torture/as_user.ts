@@ -70,7 +70,15 @@ export function runners(base: string, quick: boolean, note: (s: string) => void)
     dir,
     startOptions: [],
     cli: (args, o = {}) =>
-      run([...as, from.deno, "run", "-A", "--quiet", from.cli, ...withDir(args, dir, o.named ?? true)], {
+      run([
+        ...as,
+        from.deno,
+        "run",
+        "-A",
+        "--quiet",
+        from.cli,
+        ...withDir(args, dir, o.named ?? true),
+      ], {
         env,
         timeoutMs: o.timeoutMs ?? 60_000,
       }),

@@ -82,9 +82,13 @@ async function oneRunner(
     const custom = `${r.dir.slice(0, r.dir.lastIndexOf("/"))}/${tag}-custom.pid`;
     await start(`${tag}-p`, ["--pidfile", custom]);
     const wait = await r.cli(["wait", "--pidfile", custom, "--timeout", "200ms"], { named: false });
-    if (wait.code !== 1) tally.violation(`${r.label}: wait --pidfile of a running service: ${wait.code}`);
+    if (wait.code !== 1) {
+      tally.violation(`${r.label}: wait --pidfile of a running service: ${wait.code}`);
+    }
     const byFile = await stop(["stop", "--pidfile", custom], "stop --pidfile", false);
-    if (byFile.code !== 0) tally.violation(`${r.label}: stop --pidfile failed: ${byFile.stderr.trim()}`);
+    if (byFile.code !== 0) {
+      tally.violation(`${r.label}: stop --pidfile failed: ${byFile.stderr.trim()}`);
+    }
     // Garbage and unreadable records.
     for (const spoil of ["garbage", "unreadable"]) {
       const name = `${tag}-${spoil}`;
@@ -109,7 +113,9 @@ async function oneRunner(
     const fake = `${tag}-fake`;
     await r.sh(`echo ${resident[0]} > '${r.dir}/${fake}.pid'`);
     const refused = await stop(["stop", fake], "stop of a NAME.pid naming the supervisor");
-    if (refused.code === 0) tally.violation(`${r.label}: stop of a PID file naming the supervisor succeeded`);
+    if (refused.code === 0) {
+      tally.violation(`${r.label}: stop of a PID file naming the supervisor succeeded`);
+    }
     await stop(["stop", "--pidfile", `${r.dir}/${fake}.pid`], "stop --pidfile naming it", false);
     await r.sh(`rm -f '${r.dir}/${fake}.pid'`);
     // start & stop of a new name, racing.

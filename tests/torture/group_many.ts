@@ -100,19 +100,23 @@ async function oneRound(r: Runner, prefix: string, tally: Tally, reaper: Service
     const deadline = Date.now() + 20_000;
     for (let i = 0; i < SERVICES; i++) {
       if (ACTIONS[i] !== "exit") continue;
-      while ((await r.cli(["status", name(i)])).code === 0 && Date.now() < deadline) await sleep(100);
+      while ((await r.cli(["status", name(i)])).code === 0 && Date.now() < deadline) {
+        await sleep(100);
+      }
     }
     for (const [i, b] of before) {
       if (ACTIONS[i] !== undefined) continue;
       if (startTimeOf(b.pid) !== b.start) {
-        tally.violation(`${r.label}: ${name(i)} (pid ${b.pid}) was killed by another service's fate`);
+        tally.violation(
+          `${r.label}: ${name(i)} (pid ${b.pid}) was killed by another service's fate`,
+        );
       }
     }
   } finally {
     // The escapee is out of reach of the group tier's shared supervisor when
     // older services could be its origin (a documented limit): end it here.
     try {
-      const pid = Number(Deno.readTextFileSync(escaped).trim());
+      const pid = Number((await Deno.readTextFile(escaped)).trim());
       const start = startTimeOf(pid);
       if (pid > 1 && start !== undefined) Deno.kill(pid, "SIGKILL");
     } catch { /* not written, or gone */ }
