@@ -10,7 +10,6 @@
  * @module
  */
 
-import { lazyImport } from "../os/lazy_import.ts";
 import { readProcStat } from "../os/proc.ts";
 import type { RetryStep } from "../tree/stop_schedule.ts";
 import { type ServiceRecord, writeServiceRecord } from "./service_record.ts";
@@ -109,10 +108,7 @@ export async function noteOrphanStop(path: string, state: ServiceRecord): Promis
 
 async function openLog(path: string) {
   try {
-    const { LogSink } = await lazyImport<typeof import("./log_sink.ts")>(
-      "./log_sink.ts",
-      import.meta.url,
-    );
+    const { LogSink } = await import("./log_sink.ts");
     return await LogSink.open(path);
   } catch {
     return undefined; // a log we cannot open does not stop the stop
