@@ -98,9 +98,23 @@ export class Services implements AsyncDisposable {
     }
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  /** Kill every supervisor and tree recorded (the dir stays: a mount on it can go first). */
+  async killAll(): Promise<void> {
     await this.recordAll().catch(() => {});
+    // Trees no record names (a record that could not be written, or was removed).
+    const entry = `PIDKIT_RUN_DIR=${this.dir.path}`;
+    for (const e of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(e.name)) continue;
+      try {
+        const env = Deno.readTextFileSync(`/proc/${e.name}/environ`).split("\0");
+        if (env.includes(entry)) this.#reaper.pid(Number(e.name));
+      } catch { /* gone or not readable */ }
+    }
     await this.#reaper[Symbol.asyncDispose]();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.killAll();
     this.dir[Symbol.dispose]();
   }
 }

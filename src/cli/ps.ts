@@ -12,6 +12,8 @@ import { commandLine, formatBytes, formatPercent, printJson, table } from "./for
 import { EXIT, printOut } from "./io.ts";
 import { kernelTree, ProcSnapshot, type TreeProcess } from "../service/proc_snapshot.ts";
 import type { CommandInput } from "./spec.ts";
+import { scanMarkedTrees } from "../service/marked_trees.ts";
+import type { TreeRef } from "../tree/process_tree.ts";
 
 /** The `--json` shape of one process. */
 export interface PsJson {
@@ -26,15 +28,28 @@ export interface PsJson {
   command: string[];
 }
 
+function newest(refs: TreeRef[]): TreeRef | undefined {
+  return refs.sort((a, b) => b.startTime - a.startTime)[0];
+}
+
 /** `pidkit ps`. */
 export async function run(input: CommandInput): Promise<number> {
   const name = validateName(input.positionals[0]);
   const dir = resolveRunDir({ dir: input.values.dir as string | undefined });
   const info = await inspectService(dir, name);
-  const ref = info.record?.tree;
   const live = isRunningPhase(info.phase);
+  // A record that cannot be read (or names no tree) beside a live service:
+  // its tree is found by its marker.
+  const ref = info.record?.tree ?? info.marked ??
+    (live ? newest(scanMarkedTrees(dir, name).get(name) ?? []) : undefined);
   if (!live || ref === undefined) {
     if (info.phase === "unknown") throw new PidkitError(`cannot tell: ${info.error}`);
+    if (live) {
+      throw new PidkitError(
+        `${name} is ${info.phase}, but no process of it is found (between two runs, or its ` +
+          `record cannot be read${info.error ? `: ${info.error}` : ""})`,
+      );
+    }
     throw new PidkitError(`${name} is not running (${info.phase})`);
   }
   const snap = new ProcSnapshot();

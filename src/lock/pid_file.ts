@@ -238,6 +238,12 @@ export class PidFile implements AsyncDisposable, Disposable {
           writeRecord(held.file, abs, record, "acquire", opts.durable); // step 6
         } catch (err) {
           pidFile.#unwatchExit();
+          // Locked and truncated, it names nobody (a full disk): remove it
+          // under the lock rather than leave an empty file that lists as a
+          // service which never ran.
+          try {
+            if (isAtPath(held, abs)) Deno.removeSync(abs);
+          } catch { /* the error below says what went wrong */ }
           throw err;
         }
         kept = true;

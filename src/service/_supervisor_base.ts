@@ -19,7 +19,7 @@ import type {
   SupervisorConfig,
 } from "./supervisor_protocol.ts";
 import type { Adoption } from "../os/orphan_reaper.ts";
-import type { ProcessTree, RetryStep, TreeExit } from "../tree/process_tree.ts";
+import type { ProcessTree, RetryStep, TreeExit, TreeRef } from "../tree/process_tree.ts";
 import { parseRetry } from "../tree/stop_schedule.ts";
 import type { MainProcess } from "./forking.ts";
 import type { Target } from "../tree/process_family.ts";
@@ -41,7 +41,22 @@ export interface SuperviseOptions {
    * subreaper, and it handles the process's signals. Without it (`pidkit
    * run`) the supervisor makes its own and listens to signals itself.
    */
-  shared?: { poller: FdPoller | undefined; adoption: Adoption };
+  shared?: {
+    poller: FdPoller | undefined;
+    adoption: Adoption;
+    /**
+     * The live trees of a service name in the run directory found by their
+     * marker (marked_trees.ts): as the resident supervisor found them when
+     * it started, or (`fresh`) by a scan now.
+     */
+    markedTrees?: (name: string, fresh: boolean) => TreeRef[];
+    /** Make the run directory again (with its mode) when it was removed. */
+    ensureDir?: () => void;
+    /** A line in the run directory's journal. */
+    note?: (text: string) => void;
+  };
+  /** A line for the service's log once it is open (what the previous run came to). */
+  firstLine?: string;
   /** Adopt the orphaned tree the record names, or do nothing: never start the command. */
   adoptOnly?: boolean;
 }
@@ -101,6 +116,14 @@ export class SupervisorBase {
   health?: ServiceHealth;
   /** Taking over an orphaned service (_previous_run.ts) rather than starting one. */
   adopting = false;
+  /**
+   * The PID file at the path is another supervisor's now (this one's was
+   * removed, and it could not take the path again): the name is not this
+   * supervisor's any more; it writes no record and starts nothing.
+   */
+  disowned = false;
+  /** The watch on the PID file (see `_pid_file_hold.ts`). */
+  pidFileWatch?: Disposable;
   /** The watchdog fired (or a restart never got ready): the tree's exit counts as a failure. */
   forcedFailure = false;
 
@@ -176,6 +199,8 @@ export class SupervisorBase {
     this.pendingWrites = [];
   }
 
+  #writeFailing = false;
+
   /** The record writes, one after the other (see {@linkcode SupervisorBase.save}). */
   #writes: Promise<void> = Promise.resolve();
 
@@ -186,6 +211,8 @@ export class SupervisorBase {
    * their atomic renames out of order and leave the older record in the file.
    */
   save(change: Partial<ServiceRecord>): Promise<void> {
+    // Another supervisor holds the name now: the record is its to write.
+    if (this.disowned) return this.#writes;
     const next: ServiceRecord = { ...this.state, ...change, updatedAt: new Date().toISOString() };
     if ("tree" in change && change.tree === undefined) delete next.tree;
     if ("spawning" in change && change.spawning === undefined) delete next.spawning;
@@ -193,13 +220,22 @@ export class SupervisorBase {
     const write = async () => {
       try {
         await writeServiceRecord(this.cfg.state, this.state);
+        if (this.#writeFailing) {
+          this.#writeFailing = false;
+          this.opts.shared?.note?.(`${this.cfg.state} written again`);
+        }
       } catch (err) {
         // A full or read-only run dir must not take the service down: the old
         // state file stays intact (atomic write), the lock still tells who
-        // runs, and the next save tries again.
-        await this.log?.line(
-          `cannot write ${this.cfg.state}: ${messageLine(err)}; the service keeps running`,
-        );
+        // runs, and the next save tries again. Said in the journal too (once
+        // until a write succeeds): the record no longer tells what runs;
+        // the lock and the tree's marker still do.
+        const line = `cannot write ${this.cfg.state}: ${
+          messageLine(err)
+        }; the service keeps running`;
+        await this.log?.line(line);
+        if (!this.#writeFailing) this.opts.shared?.note?.(line);
+        this.#writeFailing = true;
       }
     };
     this.#writes = this.#writes.then(write);

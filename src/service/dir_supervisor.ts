@@ -33,8 +33,19 @@ import { LogSink } from "./log_sink.ts";
 import { serviceNames, servicePaths } from "./run_dir.ts";
 import { ServiceSupervisor } from "./supervisor.ts";
 import { configFromRecord } from "./supervisor_config.ts";
-import { adoptable, readPreviousState } from "./_previous_run.ts";
 import { formatDuration } from "../os/duration.ts";
+import {
+  adoptable,
+  diedUnsupervised,
+  orphanConfig,
+  otherResident,
+  readPreviousState,
+  settleUnsupervised,
+} from "./_previous_run.ts";
+import { scanMarkedTrees } from "./marked_trees.ts";
+import { survivingTree } from "./inspect_service.ts";
+import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
+import type { TreeRef } from "../tree/process_tree.ts";
 import {
   ACCEPTED_ANSWER,
   type LaunchAnswer,
@@ -47,6 +58,9 @@ import {
   supervisorPaths,
   type SupervisorRequest,
 } from "./supervisor_protocol.ts";
+
+/** How often the supervisor checks that its run directory and lock are still there. */
+const PRESENCE_CHECK_MS = 1000;
 
 /** How long a background supervisor with no service waits before it exits. */
 export const IDLE_LINGER_MS = 1000;
@@ -91,7 +105,23 @@ class DirSupervisor {
   journal?: LogSink;
   poller?: FdPoller;
   adoption: Adoption = {};
+  /**
+   * The live trees of the directory found by their markers as this
+   * supervisor started (it scans once; a start scans again only when a
+   * record calls for it, see findPreviousRun).
+   */
+  marked = new Map<string, TreeRef[]>();
   #idleTimer?: ReturnType<typeof setTimeout>;
+  lock!: PidFile;
+  server?: UnixServer;
+  /** Earlier sockets whose path was taken from them: they close at the end. */
+  readonly abandoned: UnixServer[] = [];
+  /** The run directory's mode as it started (made again with it when removed). */
+  dirMode = 0o755;
+  #presence?: ReturnType<typeof setInterval>;
+  #restoring = false;
+  /** Another supervisor took the directory after it was removed under this one. */
+  #displaced = false;
   /** Adopted services whose adoption a start was told of already. */
   readonly #told = new WeakSet<ServiceSupervisor>();
   #finish!: () => void;
@@ -115,9 +145,27 @@ class DirSupervisor {
       this.opts.onReady?.({ ok: false, error, ...(other === undefined ? {} : { other }) });
       return 1;
     }
-    let server: UnixServer | undefined;
-    /** Earlier sockets whose path was taken from them: they close at the end. */
-    const abandoned: UnixServer[] = [];
+    this.lock = lock;
+    // The trees of the directory, found by their markers, whatever the
+    // records say. One still held by another resident supervisor of this
+    // directory means its directory was removed under it: it makes it
+    // again within a second; a second supervisor would make second
+    // instances. Give way (the command asks again and reaches that one).
+    this.marked = scanMarkedTrees(this.dir);
+    const first = otherResident(this.dir, this.marked.values());
+    if (first !== undefined) {
+      await lock.release().catch(() => {});
+      this.opts.onReady?.({
+        ok: false,
+        error: `another supervisor (pid ${first}) of ${this.dir} still runs its services ` +
+          `(its directory was removed under it; it makes it again)`,
+        other: first,
+      });
+      return 1;
+    }
+    try {
+      this.dirMode = Deno.statSync(this.dir).mode! & 0o7777;
+    } catch { /* it was there a moment ago; the default below */ }
     let socketCheck: ReturnType<typeof setInterval> | undefined;
     let complained = ""; // said once, not at every check
     try {
@@ -130,22 +178,23 @@ class DirSupervisor {
       this.poller = FdPoller.create();
       if (this.poller === undefined) throw new Error("a resident supervisor needs FFI (-A)");
       this.listenToSignals();
-      const listen = () =>
-        UnixServer.listen(this.paths.socket, this.poller!, (conn) => void this.serve(conn));
-      server = listen();
+      this.server = this.listen();
       // Its socket removed or replaced (a regular file, say): no command
       // could reach it, and none could start another (this one holds the
       // lock). A cheap check (one lstat) every few seconds makes it anew.
       socketCheck = setInterval(() => {
-        if (this.closing || server === undefined || server.bound()) return;
+        // Not while its directory is made again, nor when another
+        // supervisor took the directory: that socket is the other's.
+        if (this.closing || this.#restoring || this.#displaced) return;
+        if (this.server === undefined || this.server.bound()) return;
         const was = describeSocketPath(this.paths.socket);
         try {
           if (!Deno.lstatSync(this.paths.socket).isDirectory) Deno.removeSync(this.paths.socket);
         } catch { /* gone already */ }
         try {
-          const fresh = listen();
-          abandoned.push(server);
-          server = fresh;
+          const fresh = this.listen();
+          this.abandoned.push(this.server);
+          this.server = fresh;
           complained = "";
           void this.note(`${this.paths.socket} was ${was}: listening on a new socket`);
         } catch (err) {
@@ -164,6 +213,7 @@ class DirSupervisor {
           (restarted ? `; ${restarted} restarted (a restart was due)` : ""),
       );
       this.opts.onReady?.({ ok: true, pid: Deno.pid, adopted });
+      this.#presence = setInterval(() => void this.checkPresence(), PRESENCE_CHECK_MS);
       this.checkIdle();
       await this.#finished;
       return 0;
@@ -174,9 +224,10 @@ class DirSupervisor {
     } finally {
       this.closing = true;
       clearInterval(socketCheck);
-      await server?.close(RETRY_ANSWER);
-      for (const old of abandoned) await old.close(RETRY_ANSWER);
-      await lock.release().catch(() => {});
+      clearInterval(this.#presence);
+      await this.server?.close(RETRY_ANSWER);
+      for (const old of this.abandoned) await old.close(RETRY_ANSWER);
+      await this.lock.release().catch(() => {});
       await this.poller?.close();
       this.adoption.reaper?.reapNow();
       this.adoption.reaper?.stop();
@@ -200,6 +251,101 @@ class DirSupervisor {
         if (await listens(this.paths.socket)) throw err;
       }
       await delay(25);
+    }
+  }
+
+  listen(): UnixServer {
+    return UnixServer.listen(this.paths.socket, this.poller!, (conn) => void this.serve(conn));
+  }
+
+  /** Make the run directory again, with the mode it had, when it was removed. */
+  ensureDir(): void {
+    try {
+      Deno.mkdirSync(this.dir, { recursive: true, mode: this.dirMode });
+      Deno.chmodSync(this.dir, this.dirMode); // the umask took its share
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+  }
+
+  /**
+   * Once a second: whether `supervisor.lock` at its path is still the one
+   * this supervisor holds. When it (or the whole run directory) was removed,
+   * nothing could see this supervisor and its services any more, and the
+   * next command would start a second supervisor and second instances: say
+   * so loudly (journal), make the directory again, take the lock and the
+   * socket again, and each service's PID file, log and record. When
+   * another supervisor took the directory meanwhile, this one keeps what it
+   * holds (each PID file it can take again), answers no command, and
+   * starts nothing of a name that is not its own any more.
+   */
+  async checkPresence(): Promise<void> {
+    if (this.closing || this.#restoring) return;
+    if (this.#displaced) return await this.retakeDir();
+    if (this.lock.check() === "held") return;
+    this.#restoring = true;
+    try {
+      const dirGone = !isDirectory(this.dir);
+      this.ensureDir();
+      await this.journal?.reopen().catch(() => {});
+      const what = dirGone ? `the run directory ${this.dir}` : this.paths.lock;
+      const held = [...this.services.keys()];
+      let lock: PidFile | undefined;
+      let other: number | undefined;
+      try {
+        // A supervisor launched meanwhile gives way at once (it finds our
+        // trees): wait for it a moment.
+        lock = await PidFile.acquire(this.paths.lock, { removeOnExit: false, timeout: 3000 });
+      } catch (err) {
+        other = err instanceof AlreadyRunningError ? err.pid ?? 0 : -1;
+      }
+      if (lock === undefined) {
+        this.#displaced = true;
+        await this.note(
+          `${what} was removed under this supervisor (pid ${Deno.pid}) and ${
+            other! > 0 ? `another supervisor (pid ${other})` : "another process"
+          } holds it now: this one keeps its ${held.length} service(s) (${held.join(", ")}) ` +
+            `until they end, answers no command, and starts nothing twice`,
+        );
+      } else {
+        await this.lock.release().catch(() => {}); // the path names the new file: only closed
+        this.lock = lock;
+        await this.server?.close(RETRY_ANSWER);
+        this.server = this.listen();
+        await this.note(
+          `${what} was removed under this supervisor (pid ${Deno.pid}) of ${held.length} ` +
+            `service(s) (${held.join(", ")}): made again; they keep running`,
+        );
+      }
+      for (const { sup } of this.services.values()) await sup.restorePresence();
+    } catch (err) {
+      await this.note(`cannot make ${this.dir} again: ${messageLine(err)}`);
+    } finally {
+      this.#restoring = false;
+    }
+  }
+
+  /** Displaced: once the other supervisor has exited, the directory is this one's again. */
+  async retakeDir(): Promise<void> {
+    let lock: PidFile;
+    try {
+      lock = await PidFile.acquire(this.paths.lock, { removeOnExit: false });
+    } catch {
+      return; // still held
+    }
+    this.#restoring = true;
+    try {
+      await this.lock.release().catch(() => {});
+      this.lock = lock;
+      await this.server?.close(RETRY_ANSWER);
+      this.server = this.listen();
+      this.#displaced = false;
+      await this.note(`supervisor (pid ${Deno.pid}) of ${this.dir} listening again`);
+      for (const { sup } of this.services.values()) await sup.restorePresence();
+    } catch (err) {
+      await this.note(`cannot listen again on ${this.paths.socket}: ${messageLine(err)}`);
+    } finally {
+      this.#restoring = false;
     }
   }
 
@@ -252,41 +398,109 @@ class DirSupervisor {
 
   /**
    * Every orphaned service of the directory, adopted at once (all in
-   * parallel), and every one whose restart was due, restarted.
+   * parallel), and every one whose restart was due, restarted. Orphans are
+   * found by their records and by their markers (marked_trees.ts), so a
+   * record left stale by a full disk, corrupt, or gone still finds its
+   * tree. A service whose tree died while no supervisor ran gets its
+   * restart policy (its exit status is unknown: a failure) or its books
+   * closed; what the dead tree left is removed either way.
    */
   async adoptOrphaned(): Promise<{ adopted: number; restarted: number }> {
-    const names = await serviceNames(this.dir).catch(() => []);
-    const answers = await Promise.all(names.map(async (name) => {
-      const record = readPreviousState(servicePaths(this.dir, name).state);
-      // Only what could be alive without its supervisor; `run` without a log
-      // (its output went to a terminal or pipe that is gone) is not adopted.
-      if (record === undefined || record.log === "-" || !adoptable(record)) return false;
-      // A resident supervisor killed while it waited to restart a service:
-      // that restart is due now (the restart policy goes on; the count starts
-      // again). Not for `pidkit run`'s services: their unit decides.
-      const due = !record.tree && !record.spawning && record.phase === "restarting" &&
-        record.supervisor.kind === "dir";
-      if (!record.tree && !record.spawning && !due) return false;
-      let config: SupervisorConfig;
-      try {
-        config = configFromRecord(this.dir, name, record);
-      } catch (err) {
-        await this.note(`cannot adopt ${name}: ${messageLine(err)}`);
-        return false;
-      }
-      if (due) {
-        // Not awaited: its readiness must not hold up every command.
-        void this.start(config).then((r) => {
-          if (!r.ok) void this.note(`restarting ${name} failed: ${r.error}`);
-        });
-        void this.note(`restarting ${name}: its supervisor was killed while it waited to`);
-        return "restarted";
-      }
-      const answer = await this.start(config, { adoptOnly: true });
-      return !answer.ok && answer.adopted === true ? "adopted" : false;
-    }));
+    const names = new Set(await serviceNames(this.dir).catch(() => []));
+    for (const name of this.marked.keys()) names.add(name);
+    const answers = await Promise.all([...names].map((name) => this.takeOver(name)));
+    // What it holds now is its own; only trees it could not take stay in view.
+    for (const name of this.services.keys()) this.marked.delete(name);
     const count = (what: string) => answers.filter((a) => a === what).length;
     return { adopted: count("adopted"), restarted: count("restarted") };
+  }
+
+  /** What the previous supervisor left of `name`: adopted, restarted, settled, or left alone. */
+  async takeOver(name: string): Promise<"adopted" | "restarted" | false> {
+    const paths = servicePaths(this.dir, name);
+    let record: ServiceRecord | undefined;
+    let recordError: string | undefined;
+    try {
+      record = readServiceRecordSync(paths.state);
+    } catch (err) {
+      recordError = messageLine(err);
+    }
+    const marked = (this.marked.get(name) ?? []).filter((ref) =>
+      ref.marker !== record?.tree?.marker && ref.marker !== record?.spawning
+    );
+    // Only what could be alive without its supervisor; `run` without a log
+    // (its output went to a terminal or pipe that is gone) is not adopted.
+    if (record?.log === "-") return false;
+    if (record !== undefined && !adoptable(record) && marked.length === 0) return false;
+    let config: SupervisorConfig;
+    try {
+      config = record
+        ? configFromRecord(this.dir, name, record)
+        : marked.length > 0
+        ? orphanConfig(this.dir, name, marked[0])
+        : undefined!;
+    } catch (err) {
+      await this.note(`cannot adopt ${name}: ${messageLine(err)}`);
+      return false;
+    }
+    if (config === undefined) return false;
+    const alive = (record && await survivingTree(record)) || marked.length > 0;
+    if (alive) {
+      const answer = await this.start(config, { adoptOnly: true });
+      if (!answer.ok && answer.adopted === true) {
+        if (recordError !== undefined) {
+          await this.note(
+            `${name} adopted by its marker: its record could not be read (${recordError}); ` +
+              `its command and restart policy are unknown: it is not restarted`,
+          );
+        }
+        return "adopted";
+      }
+      if (!answer.ok && answer.alreadyRunning !== undefined) {
+        await this.note(`${name} not adopted: ${answer.error}`);
+        return false;
+      }
+      // Ended while being adopted (a start gate that never opened, say): it
+      // died. Its supervision must be over before another can begin.
+      await this.services.get(name)?.done;
+      record = readPreviousState(paths.state) ?? record;
+      if (record === undefined || await survivingTree(record)) return false;
+    }
+    if (record === undefined || !diedUnsupervised(record)) return false;
+    return await this.unsupervisedDeath(name, record, config);
+  }
+
+  /**
+   * `name`'s tree died while no supervisor ran (or a restart was due when
+   * its supervisor was killed): its restart policy decides, its exit status
+   * unknown (a failure). A resident supervisor killed while it waited to
+   * restart: that restart is due now (the count starts again). Not for
+   * `pidkit run`'s services: their unit decides (diedUnsupervised).
+   */
+  async unsupervisedDeath(
+    name: string,
+    record: ServiceRecord,
+    config: SupervisorConfig,
+  ): Promise<"restarted" | false> {
+    const due = record.phase === "restarting";
+    const pid = record.tree?.pid;
+    const what = due
+      ? `its supervisor (pid ${record.supervisor.pid}) was killed while it waited to restart it`
+      : `${name}${pid ? ` (pid ${pid})` : ""} died while no supervisor ran (exit status unknown)`;
+    const restart = record.phase !== "stopping" &&
+      (due || record.options.restart === "always" || record.options.restart === "on-failure");
+    if (!restart) {
+      const settled = await settleUnsupervised(this.dir, name, record, what);
+      if (settled) await this.note(`${name}: ${what}`);
+      return false;
+    }
+    const line = `${what}; restarting ${name} (--restart ${record.options.restart})`;
+    // Not awaited: its readiness must not hold up every command.
+    void this.start(config, { firstLine: line }).then((r) => {
+      if (!r.ok) void this.note(`restarting ${name} failed: ${r.error}`);
+    });
+    await this.note(line);
+    return "restarted";
   }
 
   async serve(conn: UnixConnection): Promise<void> {
@@ -361,7 +575,10 @@ class DirSupervisor {
   }
 
   /** Start (or adopt) one service; the answer once it is ready, or why not. */
-  start(config: SupervisorConfig, options: { adoptOnly?: boolean } = {}): Promise<StartResult> {
+  start(
+    config: SupervisorConfig,
+    options: { adoptOnly?: boolean; firstLine?: string } = {},
+  ): Promise<StartResult> {
     if (config.dir !== this.dir) {
       return Promise.resolve({
         ok: false,
@@ -379,8 +596,16 @@ class DirSupervisor {
     const answered = new Promise<StartResult>((r) => answer = r);
     const sup = new ServiceSupervisor(config, {
       foreground: false,
-      shared: { poller: this.poller, adoption: this.adoption },
+      shared: {
+        poller: this.poller,
+        adoption: this.adoption,
+        markedTrees: (name, fresh) =>
+          (fresh ? scanMarkedTrees(this.dir, name) : this.marked).get(name) ?? [],
+        ensureDir: () => this.ensureDir(),
+        note: (text) => void this.note(text),
+      },
       ...(options.adoptOnly ? { adoptOnly: true } : {}),
+      ...(options.firstLine ? { firstLine: options.firstLine } : {}),
       onStarted: (result) => answer(result),
     });
     const entry: Held = {
@@ -461,6 +686,14 @@ function describeTarget(request: SupervisorRequest): string {
   if (request.op === "start") return ` for ${request.config?.name}`;
   if (request.op === "stop") return ` for ${request.name}`;
   return "";
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 /** The answer to a start of a service this supervisor holds already. */

@@ -99,6 +99,11 @@ export interface ServiceInfo {
    */
   pidfileLost?: boolean;
   /**
+   * A live tree of the service found by its marker alone (its record is
+   * stale, unreadable or gone): the service is `orphaned`.
+   */
+  marked?: TreeRef;
+  /**
    * For a PID file without a pidkit state (a daemon's own, or `status
    * --pidfile`): the verdict of the lock, the verification ladder for
    * unlocked files, and the identity options.
@@ -193,10 +198,6 @@ export async function inspectService(
         `${state.supervisor.pid} still runs ${name} (pidkit restart ${name} recreates the file)`,
     };
   }
-  if (stateError !== undefined) {
-    // Lock free and a state we cannot read: an orphaned tree cannot be ruled out.
-    return { ...base, phase: "unknown", pid: probed.status === "stale" ? probed.pid : undefined };
-  }
   const orphan = state ? await survivingTree(state) : undefined;
   if (orphan) {
     return {
@@ -208,12 +209,41 @@ export async function inspectService(
       supervisorPid: state!.supervisor.pid,
     };
   }
+  // The record may be stale (a full disk), corrupt or gone while a tree of
+  // the name lives: found by its marker (only when something is amiss).
+  if (stateError !== undefined || probed.status === "stale" || (state && LIVE.has(state.phase))) {
+    const marked = await markedTree(dir, name);
+    if (marked) {
+      return {
+        ...base,
+        ...(state ? { record: { ...state, tree: marked } } : {}),
+        phase: "orphaned",
+        pid: marked.pid,
+        marked,
+        ...(state ? { supervisorPid: state.supervisor.pid } : {}),
+      };
+    }
+  }
+  if (stateError !== undefined) {
+    // Lock free and a state we cannot read: an orphaned tree cannot be ruled out.
+    return { ...base, phase: "unknown", pid: probed.status === "stale" ? probed.pid : undefined };
+  }
   if (probed.status === "stale" && state === undefined) {
     // No pidkit state: a daemon's own PID file, most likely written without a lock.
     return { ...base, ...fromVerdict((await verifier()).judgePidFile(pidfile, probed)) };
   }
   if (probed.status === "stale") return { ...base, phase: "stale", pid: probed.pid };
   return { ...base, phase: state?.phase === "failed" ? "failed" : "stopped" };
+}
+
+/** The phases in which a record says its service runs (or is meant to). */
+const LIVE = new Set(["starting", "running", "reloading", "restarting", "stopping"]);
+
+/** The newest live tree of `name` in `dir` found by its marker (marked_trees.ts), if any. */
+async function markedTree(dir: string, name: string): Promise<TreeRef | undefined> {
+  const { scanMarkedTrees } = await import("./marked_trees.ts");
+  const trees = scanMarkedTrees(dir, name).get(name) ?? [];
+  return trees.sort((a, b) => b.startTime - a.startTime)[0];
 }
 
 /**

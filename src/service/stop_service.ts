@@ -178,7 +178,7 @@ export async function stopServiceIn(
     case "stopping":
       return await stopSupervised(dir, name, pidfile, retry, progress, info, options.timeout);
     case "orphaned":
-      return await stopOrphan(name, dir, pidfile, retry, progress, state!);
+      return await stopOrphan(name, dir, pidfile, retry, progress, orphanState(info, pidfile));
     case "unknown":
       throw new PidkitError(`cannot tell whether ${name} runs: ${info.error ?? "unknown error"}`);
     default:
@@ -509,4 +509,36 @@ function holdsFile(pid: number, path: string): boolean {
     }
   } catch { /* gone, or not ours to read */ }
   return false;
+}
+
+/**
+ * The record of an orphan to stop: the one read, or, for a tree found by its
+ * marker beside a record that cannot be read, one naming that tree only.
+ */
+function orphanState(info: ServiceInfo, pidfile: string): ServiceRecord {
+  if (info.record?.tree) return info.record;
+  const tree = info.marked!;
+  const now = new Date().toISOString();
+  return {
+    version: 2,
+    name: info.name,
+    phase: "running",
+    supervisor: { pid: tree.pid, startTime: 0 },
+    tree,
+    command: [],
+    cwd: "/",
+    env: {},
+    options: {
+      restart: "no",
+      maxRestarts: 0,
+      restartDelayMs: 0,
+      retry: DEFAULT_RETRY,
+      tracking: tree.tracking,
+    },
+    pidfile,
+    log: "-",
+    restarts: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
 }

@@ -49,9 +49,17 @@ import {
   adoptedRecord,
   announceAdoption,
   orphanToAdopt,
-  readPreviousState,
-  removeStaleCgroup,
+  removeLeftovers,
 } from "./_previous_run.ts";
+import { RUN_DIR_VAR } from "./marked_trees.ts";
+import {
+  holdPidFile,
+  markedError,
+  notSpawned,
+  previousRun,
+  restorePresence,
+  watchPidFile,
+} from "./_pid_file_hold.ts";
 import { openServiceOutput } from "./_service_output.ts";
 import { FdPoller } from "../os/fd_poller.ts";
 
@@ -96,20 +104,24 @@ export class ServiceSupervisor extends SupervisorBase {
     // PID file that still names it. Checked again once locked (a race).
     // A background supervisor adopts an orphan instead (_previous_run.ts):
     // with the configuration its record holds, not the one it was given.
-    const previous = readPreviousState(cfg.state);
+    // Found by its record, or by its marker whatever the record says (a
+    // stale, corrupt or removed record).
+    const found = await previousRun(this);
+    const previous = found.record;
     const early = previous && await describeSurvivor(cfg.name, previous);
     if (!early && this.opts.adoptOnly) {
       return await this.fail(`${cfg.name} has no orphaned tree to adopt`);
     }
     if (early) {
       // The tree is alive (describeSurvivor found it); it is attached once locked.
-      if (this.opts.foreground || !adoptable(previous)) {
-        return await this.fail(early.error, { alreadyRunning: early.pid });
+      const error = found.marked ? markedError(cfg.name, found) : early.error;
+      if (this.opts.foreground || !adoptable(previous) || found.marked?.holder) {
+        return await this.fail(error, { alreadyRunning: early.pid });
       }
       try {
         this.cfg = configFromRecord(cfg.dir, cfg.name, previous);
       } catch (err) { // its recorded user is gone, say
-        return await this.fail(`${early.error}; cannot adopt it: ${messageLine(err)}`, {
+        return await this.fail(`${error}; cannot adopt it: ${messageLine(err)}`, {
           alreadyRunning: early.pid,
         });
       }
@@ -132,15 +144,7 @@ export class ServiceSupervisor extends SupervisorBase {
       }
       return await this.fail(messageLine(err));
     }
-    // No lock protocol stops a third party from deleting or replacing the
-    // PID file; notice it within a second and say so in the log (status
-    // reports it too, from /proc).
-    this.lock.watch((how) => {
-      void this.log?.line(
-        `${this.cfg.pidfile} was ${how} by another process; ${this.cfg.name} keeps running ` +
-          `(pidkit restart ${this.cfg.name} recreates the file)`,
-      );
-    }, { intervalMs: this.opts.shared ? 1000 : 250 }); // 1 s: 200 services, 200 stats a second
+    watchPidFile(this);
     try {
       return await this.locked();
     } catch (err) {
@@ -163,6 +167,11 @@ export class ServiceSupervisor extends SupervisorBase {
 
   adoption: Adoption = {};
 
+  /** The run directory was made again (see `_pid_file_hold.ts`). */
+  restorePresence(): Promise<void> {
+    return restorePresence(this);
+  }
+
   async locked(): Promise<number> {
     const { cfg } = this;
     if (cfg.log) {
@@ -178,20 +187,27 @@ export class ServiceSupervisor extends SupervisorBase {
     // Not adopting: whatever wrote the log's unfinished last line is gone.
     if (!this.adopting) await this.log?.endOfOutput();
     if (this.adoption.problem) await this.log?.line(`orphans: ${this.adoption.problem}`);
-    const previous = readPreviousState(cfg.state);
+    if (this.opts.firstLine) await this.log?.line(this.opts.firstLine);
+    // Again once locked: a tree found now (its marker scanned after the lock
+    // was taken) was there before this start, and nothing makes another.
+    const found = await previousRun(this);
+    const previous = found.record;
     let adopted: ProcessTree | undefined;
     if (previous) {
       // Checked again once locked (a race); adopting, the attach is the check.
-      if (this.adopting) adopted = await orphanToAdopt(previous);
+      if (this.adopting && !found.marked?.holder) adopted = await orphanToAdopt(previous);
       const survivor = adopted ? undefined : await describeSurvivor(cfg.name, previous);
       if (survivor) {
-        await this.log?.line(`not starting: ${survivor.error}`);
-        return await this.fail(survivor.error, { alreadyRunning: survivor.pid });
+        const error = found.marked ? markedError(cfg.name, found) : survivor.error;
+        await this.log?.line(`not starting: ${error}`);
+        return await this.fail(error, { alreadyRunning: survivor.pid });
       }
       if (!adopted && this.adopting) {
         return await this.fail(`${cfg.name}'s orphaned tree ended while being adopted`);
       }
-      if (!adopted) await removeStaleCgroup(previous, cfg.name);
+      if (!adopted) await removeLeftovers(previous, cfg.name);
+      const why = found.recordError ?? `its record ${cfg.state} did not name it`;
+      if (adopted && found.marked) await this.log?.line(`found by its marker: ${why}`);
     }
     // The loop starts with the first descriptor watched.
     this.poller = this.opts.shared ? this.opts.shared.poller : FdPoller.create();
@@ -339,6 +355,7 @@ export class ServiceSupervisor extends SupervisorBase {
     // spawn and the state write below leaves a tree status and stop can
     // still find.
     const nonce = makeNonce();
+    if (!await holdPidFile(this)) return notSpawned(this, first);
     await this.save({ spawning: formatMarker(cfg.name, nonce), tree: undefined });
     // The service's output waits in its FIFO until the started line is
     // written: that line comes first in the log.
@@ -360,7 +377,9 @@ export class ServiceSupervisor extends SupervisorBase {
       tree = await spawnTree(this.output ? this.output.wrap(command) : command, {
         nonce,
         cwd: cfg.cwd,
-        env: { ...cfg.inheritedEnv, ...cfg.env, ...prep.env },
+        // The run directory beside the marker: the tree is found without
+        // any file (marked_trees.ts).
+        env: { ...cfg.inheritedEnv, ...cfg.env, ...prep.env, [RUN_DIR_VAR]: cfg.dir },
         clearEnv: cfg.inheritedEnv !== undefined,
         ...(cfg.user ? this.userOptions(cfg.user) : {}),
         stdin: "null",
@@ -382,6 +401,12 @@ export class ServiceSupervisor extends SupervisorBase {
         await this.report({ ok: false, error: msg, reason: "failed" });
       }
       return undefined;
+    }
+    if (!await holdPidFile(this)) {
+      // Another supervisor took the name while this tree was spawned: it
+      // may have started one of its own; this one goes.
+      await tree.stop({ retry: "KILL/2" }).catch(() => {});
+      return notSpawned(this, first);
     }
     this.tree = tree;
     this.health!.attach(tree);

@@ -18,6 +18,7 @@ import { TreeError } from "../os/errors.ts";
 import { cString, libc } from "../os/libc.ts";
 import { ownChild } from "../os/orphan_reaper.ts";
 import { readCmdline } from "../os/proc.ts";
+import { cgroupLeaf, MARKER_VAR, parseMarker } from "./marker.ts";
 
 /**
  * The gate. `$1` is the FIFO; the rest is the command. Reads one line: `go`
@@ -72,7 +73,7 @@ export async function spawnGated(
   options: Deno.CommandOptions,
   beforeRelease: (pid: number) => void,
 ): Promise<Deno.ChildProcess> {
-  const dir = await Deno.makeTempDir({ prefix: "pidkit-gate-" });
+  const dir = await Deno.makeTempDir({ prefix: gatePrefix(options.env?.[MARKER_VAR]) });
   try {
     const fifo = `${dir}/gate`;
     await makeFifo(fifo);
@@ -104,6 +105,42 @@ export async function spawnGated(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * The prefix of a start gate's temporary directory: `pidkit-gate-` and, for
+ * a marked tree, `<name>-<nonce>-`, so that what a spawner killed midway
+ * left can be found from the marker ({@linkcode removeGateLeftovers}).
+ */
+function gatePrefix(marker: string | undefined): string {
+  return marker !== undefined && parseMarker(marker) !== undefined
+    ? `pidkit-gate-${cgroupLeaf(marker)}-`
+    : "pidkit-gate-";
+}
+
+/**
+ * Remove the start gate directories a spawner of the tree with `marker`
+ * left in the temporary directory (`$TMPDIR`, else /tmp) when it was killed
+ * between making one and removing it. Returns how many were removed.
+ *
+ * @example
+ * ```ts
+ * import { removeGateLeftovers } from "./spawn_gated.ts";
+ * console.log(await removeGateLeftovers("web:1f2e3d4c5b6a"));
+ * ```
+ */
+export async function removeGateLeftovers(marker: string): Promise<number> {
+  if (parseMarker(marker) === undefined) return 0;
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  const prefix = gatePrefix(marker);
+  let removed = 0;
+  try {
+    for await (const e of Deno.readDir(tmp)) {
+      if (!e.isDirectory || !e.name.startsWith(prefix)) continue;
+      await Deno.remove(`${tmp}/${e.name}`, { recursive: true }).then(() => removed++, () => {});
+    }
+  } catch { /* no temporary directory to read */ }
+  return removed;
 }
 
 /** Write the verdict into the FIFO once the gate has opened it (or give up if the gate died). */

@@ -26,6 +26,7 @@ import { legacyReuse } from "./legacy_reuse.ts";
 import { isolation } from "./isolation.ts";
 import { groupMany } from "./group_many.ts";
 import { foreignStop } from "./foreign_stop.ts";
+import { crashDuringFault } from "./crash_during_fault.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -39,6 +40,7 @@ export const SCENARIOS: Scenario[] = [
   sabotageLib,
   cliStartRace,
   supervisorCrash,
+  crashDuringFault,
   cliPidReuse,
   legacyReuse,
   cliStatusFuzz,

@@ -1,0 +1,121 @@
+/**
+ * A supervisor's hold on its service's name: the PID file at the path is
+ * the one it holds, or it is taken again, or the name is no longer this
+ * supervisor's (another one holds it: nothing more is started here); the
+ * previous run of the name found by its record and by its marker; the run
+ * directory made again after it was removed.
+ *
+ * @module
+ */
+
+import { messageLine } from "../os/errors.ts";
+import { PidFile } from "../lock/pid_file.ts";
+import { scanMarkedTrees } from "./marked_trees.ts";
+import { findPreviousRun, type PreviousRun } from "./_previous_run.ts";
+import type { SupervisorBase } from "./_supervisor_base.ts";
+
+/** The previous run: its record, and a live tree of the name found by its marker. */
+export function previousRun(sup: SupervisorBase): Promise<PreviousRun> {
+  const { name, dir } = sup.cfg;
+  const shared = sup.opts.shared?.markedTrees;
+  return findPreviousRun(
+    sup.cfg,
+    (fresh) => shared && !fresh ? shared(name, false) : scanMarkedTrees(dir, name).get(name) ?? [],
+  );
+}
+
+/**
+ * Whether the supervisor's lock on the PID file is the file at the path
+ * (checked before and after each spawn): when the file (or the run
+ * directory) was removed, the path is taken again; when another supervisor
+ * holds it now, the name is its: nothing more is started here.
+ */
+export async function holdPidFile(sup: SupervisorBase): Promise<boolean> {
+  const lock = sup.lock!;
+  if (sup.disowned) return false;
+  if (lock.check() === "held") return true;
+  sup.opts.shared?.ensureDir?.();
+  try {
+    const again = await PidFile.acquire(sup.cfg.pidfile, {
+      removeOnExit: false,
+      durable: false,
+      ...(lock.pid > 0 ? { pid: lock.pid } : {}),
+    });
+    sup.pidFileWatch?.[Symbol.dispose]();
+    await lock.release().catch(() => {}); // the path names another file: only closed
+    sup.lock = again;
+    watchPidFile(sup);
+    await sup.log?.line(`${sup.cfg.pidfile} was removed; taken again`);
+    return true;
+  } catch (err) {
+    sup.disowned = true;
+    sup.output = undefined; // the FIFO at the path is the new holder's
+    await sup.log?.line(
+      `${sup.cfg.name} is not this supervisor's any more: ${sup.cfg.pidfile} was removed and ` +
+        `cannot be taken again (${messageLine(err)}); nothing more is started`,
+    );
+    return false;
+  }
+}
+
+/** The end of a supervision that may not start its service (see holdPidFile). */
+export async function notSpawned(sup: SupervisorBase, first: boolean): Promise<undefined> {
+  sup.stopping = true;
+  sup.wake();
+  sup.lastExit = { success: false, code: null, signal: null };
+  if (first) {
+    await sup.report({
+      ok: false,
+      error: `${sup.cfg.name}: ${sup.cfg.pidfile} is held by another supervisor now`,
+      reason: "failed",
+    });
+  }
+  return undefined;
+}
+
+/**
+ * The run directory was made again (see the resident supervisor's
+ * checkPresence): the PID file at the path again, the log at its path
+ * again, the record written again.
+ */
+export async function restorePresence(sup: SupervisorBase): Promise<void> {
+  if (sup.lock === undefined || sup.disowned) return;
+  if (!await holdPidFile(sup)) return;
+  await sup.log?.reopen().catch(() => {});
+  if (sup.output !== undefined) {
+    await sup.log?.line(
+      `${sup.cfg.name}'s output FIFO was removed with the directory: its output goes on to ` +
+        `this log while this supervisor runs`,
+    );
+  }
+  if (sup.state !== undefined) await sup.save({});
+}
+
+/**
+ * No lock protocol stops a third party from deleting or replacing the
+ * PID file; notice it within a second and say so in the log (status
+ * reports it too, from /proc).
+ */
+export function watchPidFile(sup: SupervisorBase): void {
+  sup.pidFileWatch = sup.lock!.watch((how) => {
+    void sup.log?.line(
+      `${sup.cfg.pidfile} was ${how} by another process; ${sup.cfg.name} keeps running ` +
+        `(pidkit restart ${sup.cfg.name} recreates the file)`,
+    );
+  }, { intervalMs: sup.opts.shared ? 1000 : 250 }); // 1 s: 200 services, 200 stats a second
+}
+
+/** "Already running" for a tree found by its marker alone: what the record missed. */
+export function markedError(name: string, found: PreviousRun): string {
+  const { ref, holder } = found.marked!;
+  const why = found.recordError !== undefined
+    ? `its record cannot be read: ${found.recordError}`
+    : found.marked!.noRecord
+    ? "it has no record"
+    : "its record does not name it";
+  const by = holder
+    ? `; supervisor pid ${holder.pid} holds it (its run directory or PID file was removed)`
+    : `, orphaned: its supervisor is gone; pidkit stop ${name} stops it`;
+  return `${name} is already running (pid ${ref.pid}, found by its marker ${ref.marker}; ` +
+    `${why}${by})`;
+}
