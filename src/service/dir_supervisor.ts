@@ -30,21 +30,12 @@ import { type UnixConnection, UnixServer } from "../os/unix_server.ts";
 import { listens, SOCKET_CHECK_MS } from "./supervisor_client.ts";
 import { delay } from "../os/delay.ts";
 import { LogSink } from "./log_sink.ts";
-import { serviceNames, servicePaths } from "./run_dir.ts";
+import { serviceNames } from "./run_dir.ts";
 import { ServiceSupervisor } from "./supervisor.ts";
-import { configFromRecord } from "./supervisor_config.ts";
 import { formatDuration } from "../os/duration.ts";
-import {
-  adoptable,
-  diedUnsupervised,
-  orphanConfig,
-  otherResident,
-  readPreviousState,
-  settleUnsupervised,
-} from "./_previous_run.ts";
+import { otherResident } from "./_previous_run.ts";
+import { takeOver } from "./_take_over.ts";
 import { scanMarkedTrees } from "./marked_trees.ts";
-import { survivingTree } from "./inspect_service.ts";
-import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import {
   ACCEPTED_ANSWER,
@@ -408,99 +399,11 @@ class DirSupervisor {
   async adoptOrphaned(): Promise<{ adopted: number; restarted: number }> {
     const names = new Set(await serviceNames(this.dir).catch(() => []));
     for (const name of this.marked.keys()) names.add(name);
-    const answers = await Promise.all([...names].map((name) => this.takeOver(name)));
+    const answers = await Promise.all([...names].map((name) => takeOver(this, name)));
     // What it holds now is its own; only trees it could not take stay in view.
     for (const name of this.services.keys()) this.marked.delete(name);
     const count = (what: string) => answers.filter((a) => a === what).length;
     return { adopted: count("adopted"), restarted: count("restarted") };
-  }
-
-  /** What the previous supervisor left of `name`: adopted, restarted, settled, or left alone. */
-  async takeOver(name: string): Promise<"adopted" | "restarted" | false> {
-    const paths = servicePaths(this.dir, name);
-    let record: ServiceRecord | undefined;
-    let recordError: string | undefined;
-    try {
-      record = readServiceRecordSync(paths.state);
-    } catch (err) {
-      recordError = messageLine(err);
-    }
-    const marked = (this.marked.get(name) ?? []).filter((ref) =>
-      ref.marker !== record?.tree?.marker && ref.marker !== record?.spawning
-    );
-    // Only what could be alive without its supervisor; `run` without a log
-    // (its output went to a terminal or pipe that is gone) is not adopted.
-    if (record?.log === "-") return false;
-    if (record !== undefined && !adoptable(record) && marked.length === 0) return false;
-    let config: SupervisorConfig;
-    try {
-      config = record
-        ? configFromRecord(this.dir, name, record)
-        : marked.length > 0
-        ? orphanConfig(this.dir, name, marked[0])
-        : undefined!;
-    } catch (err) {
-      await this.note(`cannot adopt ${name}: ${messageLine(err)}`);
-      return false;
-    }
-    if (config === undefined) return false;
-    const alive = (record && await survivingTree(record)) || marked.length > 0;
-    if (alive) {
-      const answer = await this.start(config, { adoptOnly: true });
-      if (!answer.ok && answer.adopted === true) {
-        if (recordError !== undefined) {
-          await this.note(
-            `${name} adopted by its marker: its record could not be read (${recordError}); ` +
-              `its command and restart policy are unknown: it is not restarted`,
-          );
-        }
-        return "adopted";
-      }
-      if (!answer.ok && answer.alreadyRunning !== undefined) {
-        await this.note(`${name} not adopted: ${answer.error}`);
-        return false;
-      }
-      // Ended while being adopted (a start gate that never opened, say): it
-      // died. Its supervision must be over before another can begin.
-      await this.services.get(name)?.done;
-      record = readPreviousState(paths.state) ?? record;
-      if (record === undefined || await survivingTree(record)) return false;
-    }
-    if (record === undefined || !diedUnsupervised(record)) return false;
-    return await this.unsupervisedDeath(name, record, config);
-  }
-
-  /**
-   * `name`'s tree died while no supervisor ran (or a restart was due when
-   * its supervisor was killed): its restart policy decides, its exit status
-   * unknown (a failure). A resident supervisor killed while it waited to
-   * restart: that restart is due now (the count starts again). Not for
-   * `pidkit run`'s services: their unit decides (diedUnsupervised).
-   */
-  async unsupervisedDeath(
-    name: string,
-    record: ServiceRecord,
-    config: SupervisorConfig,
-  ): Promise<"restarted" | false> {
-    const due = record.phase === "restarting";
-    const pid = record.tree?.pid;
-    const what = due
-      ? `its supervisor (pid ${record.supervisor.pid}) was killed while it waited to restart it`
-      : `${name}${pid ? ` (pid ${pid})` : ""} died while no supervisor ran (exit status unknown)`;
-    const restart = record.phase !== "stopping" &&
-      (due || record.options.restart === "always" || record.options.restart === "on-failure");
-    if (!restart) {
-      const settled = await settleUnsupervised(this.dir, name, record, what);
-      if (settled) await this.note(`${name}: ${what}`);
-      return false;
-    }
-    const line = `${what}; restarting ${name} (--restart ${record.options.restart})`;
-    // Not awaited: its readiness must not hold up every command.
-    void this.start(config, { firstLine: line }).then((r) => {
-      if (!r.ok) void this.note(`restarting ${name} failed: ${r.error}`);
-    });
-    await this.note(line);
-    return "restarted";
   }
 
   async serve(conn: UnixConnection): Promise<void> {
