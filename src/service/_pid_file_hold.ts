@@ -13,6 +13,10 @@ import { PidFile } from "../lock/pid_file.ts";
 import { scanMarkedTrees } from "./marked_trees.ts";
 import { findPreviousRun, type PreviousRun } from "./_previous_run.ts";
 import type { SupervisorBase } from "./_supervisor_base.ts";
+import { adoptable } from "./_previous_run.ts";
+import { describeSurvivor } from "./inspect_service.ts";
+import type { ServiceRecord } from "./service_record.ts";
+import { configFromRecord } from "./supervisor_config.ts";
 
 /** The previous run: its record, and a live tree of the name found by its marker. */
 export function previousRun(sup: SupervisorBase): Promise<PreviousRun> {
@@ -118,4 +122,42 @@ export function markedError(name: string, found: PreviousRun): string {
     : `, orphaned: its supervisor is gone; pidkit stop ${name} stops it`;
   return `${name} is already running (pid ${ref.pid}, found by its marker ${ref.marker}; ` +
     `${why}${by})`;
+}
+
+/**
+ * Before the lock: a tree left running by the previous run (found by its
+ * record, or by its marker whatever the record says). The foreground, an
+ * orphan that cannot be adopted, or one a live supervisor holds: the start
+ * ends (`exit`). A background supervisor adopts an orphan: with the
+ * configuration its record holds, not the one it was given.
+ */
+export async function checkPrevious(sup: SupervisorBase): Promise<{
+  exit?: number;
+  early?: { pid: number; error: string };
+  previous?: ServiceRecord;
+}> {
+  const found = await previousRun(sup);
+  const previous = found.record;
+  const early = previous && await describeSurvivor(sup.cfg.name, previous);
+  if (!early && sup.opts.adoptOnly) {
+    return { exit: await sup.fail(`${sup.cfg.name} has no orphaned tree to adopt`) };
+  }
+  if (early) {
+    // The tree is alive (describeSurvivor found it); it is attached once locked.
+    const error = found.marked ? markedError(sup.cfg.name, found) : early.error;
+    if (sup.opts.foreground || !adoptable(previous) || found.marked?.holder) {
+      return { exit: await sup.fail(error, { alreadyRunning: early.pid }) };
+    }
+    try {
+      sup.cfg = configFromRecord(sup.cfg.dir, sup.cfg.name, previous);
+    } catch (err) { // its recorded user is gone, say
+      return {
+        exit: await sup.fail(`${error}; cannot adopt it: ${messageLine(err)}`, {
+          alreadyRunning: early.pid,
+        }),
+      };
+    }
+    sup.adopting = true;
+  }
+  return { ...(early ? { early } : {}), ...(previous ? { previous } : {}) };
 }

@@ -43,9 +43,7 @@ import {
   SupervisorBase,
 } from "./_supervisor_base.ts";
 import { runForking, stopForking } from "./_supervisor_forking.ts";
-import { configFromRecord } from "./supervisor_config.ts";
 import {
-  adoptable,
   adoptedRecord,
   announceAdoption,
   orphanToAdopt,
@@ -53,6 +51,7 @@ import {
 } from "./_previous_run.ts";
 import { RUN_DIR_VAR } from "./marked_trees.ts";
 import {
+  checkPrevious,
   holdPidFile,
   markedError,
   notSpawned,
@@ -106,27 +105,8 @@ export class ServiceSupervisor extends SupervisorBase {
     // with the configuration its record holds, not the one it was given.
     // Found by its record, or by its marker whatever the record says (a
     // stale, corrupt or removed record).
-    const found = await previousRun(this);
-    const previous = found.record;
-    const early = previous && await describeSurvivor(cfg.name, previous);
-    if (!early && this.opts.adoptOnly) {
-      return await this.fail(`${cfg.name} has no orphaned tree to adopt`);
-    }
-    if (early) {
-      // The tree is alive (describeSurvivor found it); it is attached once locked.
-      const error = found.marked ? markedError(cfg.name, found) : early.error;
-      if (this.opts.foreground || !adoptable(previous) || found.marked?.holder) {
-        return await this.fail(error, { alreadyRunning: early.pid });
-      }
-      try {
-        this.cfg = configFromRecord(cfg.dir, cfg.name, previous);
-      } catch (err) { // its recorded user is gone, say
-        return await this.fail(`${error}; cannot adopt it: ${messageLine(err)}`, {
-          alreadyRunning: early.pid,
-        });
-      }
-      this.adopting = true;
-    }
+    const { exit, early, previous } = await checkPrevious(this);
+    if (exit !== undefined) return exit;
     try {
       this.lock = await PidFile.acquire(this.cfg.pidfile, {
         removeOnExit: false,
