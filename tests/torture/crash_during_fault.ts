@@ -37,15 +37,6 @@ import { isRoot, randInt, sleep } from "./util.ts";
 type Fault = "full-disk" | "corrupt" | "removed-dir" | "due-restart" | "two-in-a-row";
 const FAULTS: Fault[] = ["full-disk", "corrupt", "removed-dir", "due-restart", "two-in-a-row"];
 
-/**
- * The group-tier rounds as root: off until issue 23's items 1-2 (the group
- * tier's membership: a crash-looper's exit SIGTERMs every service started
- * after it in the directory) are on main; `PIDKIT_TORTURE_GROUP=1` runs
- * them now. With those items merged, 20 rounds in both tiers found 0
- * violations.
- */
-const GROUP_TIER_ROUNDS = Deno.env.get("PIDKIT_TORTURE_GROUP") === "1";
-
 const PLAIN = ["sh", "-c", "sleep 600 & wait"];
 const CRASHER = ["sh", "-c", "sleep 0.4; exit 1"];
 const SLOW_CRASHER = ["sh", "-c", "sleep 1.5; exit 7"];
@@ -78,8 +69,8 @@ export const crashDuringFault: Scenario = {
           continue;
         }
         // Every other round of a fault in the group tier (as root; else it is the only one).
-        const group = !isRoot() || (GROUP_TIER_ROUNDS &&
-          (Math.floor(i / FAULTS.length) % 2 === 1 || (options.quick && i % 2 === 1)));
+        const group = !isRoot() || Math.floor(i / FAULTS.length) % 2 === 1 ||
+          (options.quick && i % 2 === 1);
         const key = `${fault}${group ? " (group tier)" : ""}`;
         done.set(key, (done.get(key) ?? 0) + 1);
         await oneRound(tally, `${base}/r${i}`, `${prefix}r${i}-`, fault, group);
