@@ -334,3 +334,28 @@ function fill(path: string): void {
     for (;;) f.writeSync(new Uint8Array(4096));
   } catch { /* full */ }
 }
+
+Deno.test("NAME.pid and NAME.json deleted under a running supervisor: made again; a stop at once still stops it", async () => {
+  await using s = new Services();
+  const g = uniqueName("g");
+  const h = uniqueName("h");
+  const st = await s.start(g, [], ["sleep", "1000"]);
+  await s.start(h, [], ["sleep", "1000"]);
+  for (const name of [g, h]) {
+    Deno.removeSync(s.dir.join(`${name}.pid`));
+    Deno.removeSync(s.dir.join(`${name}.json`));
+  }
+  // At once, before the supervisor notices: stop asks it.
+  const stop = await s.cli(["stop", g]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, /stopped/);
+  assert.ok(!alive(st.tree!.pid), `${g} is stopped`);
+  // The other: its files are made again within seconds; status says running.
+  await waitUntil(() => exists(s.dir.join(`${h}.pid`)) && record(s, h) !== undefined, {
+    what: `${h}'s files made again`,
+  });
+  const status = JSON.parse((await s.cli(["status", h, "--json"])).stdout);
+  assert.equal(status.state, "running");
+  assert.equal(trees(h).size, 1);
+  assert.equal((await s.cli(["stop", h])).code, 0);
+});

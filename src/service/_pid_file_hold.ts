@@ -102,11 +102,42 @@ export async function restorePresence(sup: SupervisorBase): Promise<void> {
  */
 export function watchPidFile(sup: SupervisorBase): void {
   sup.pidFileWatch = sup.lock!.watch((how) => {
-    void sup.log?.line(
-      `${sup.cfg.pidfile} was ${how} by another process; ${sup.cfg.name} keeps running ` +
-        `(pidkit restart ${sup.cfg.name} recreates the file)`,
-    );
+    void (async () => {
+      // Removed: made again at once (a status must not say "not running"
+      // while it runs). Replaced: what is there now is someone else's.
+      if (how === "removed" && !sup.disowned && await retake(sup)) {
+        await sup.log?.line(
+          `${sup.cfg.pidfile} was removed by another process; ${sup.cfg.name} keeps running ` +
+            `and the file is made again`,
+        );
+        return;
+      }
+      await sup.log?.line(
+        `${sup.cfg.pidfile} was ${how} by another process; ${sup.cfg.name} keeps running ` +
+          `(pidkit restart ${sup.cfg.name} recreates the file)`,
+      );
+    })();
   }, { intervalMs: sup.opts.shared ? 1000 : 250 }); // 1 s: 200 services, 200 stats a second
+}
+
+/** Take the PID file at the path again, and write the record again; false when it cannot. */
+async function retake(sup: SupervisorBase): Promise<boolean> {
+  const lock = sup.lock!;
+  try {
+    const again = await PidFile.acquire(sup.cfg.pidfile, {
+      removeOnExit: false,
+      durable: false,
+      ...(lock.pid > 0 ? { pid: lock.pid } : {}),
+    });
+    sup.pidFileWatch?.[Symbol.dispose]();
+    await lock.release().catch(() => {}); // the path names the new file: only closed
+    sup.lock = again;
+    watchPidFile(sup);
+  } catch {
+    return false;
+  }
+  if (sup.state !== undefined) await sup.save({});
+  return true;
 }
 
 /** "Already running" for a tree found by its marker alone: what the record missed. */

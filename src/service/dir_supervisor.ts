@@ -273,7 +273,13 @@ class DirSupervisor {
   async checkPresence(): Promise<void> {
     if (this.closing || this.#restoring) return;
     if (this.#displaced) return await this.retakeDir();
-    if (this.lock.check() === "held") return;
+    if (this.lock.check() === "held") {
+      // A record deleted under its supervisor: written again.
+      for (const { sup } of this.services.values()) {
+        if (sup.state !== undefined && !sup.disowned && !exists(sup.cfg.state)) void sup.save({});
+      }
+      return;
+    }
     this.#restoring = true;
     try {
       const dirGone = !isDirectory(this.dir);
@@ -589,6 +595,15 @@ function describeTarget(request: SupervisorRequest): string {
   if (request.op === "start") return ` for ${request.config?.name}`;
   if (request.op === "stop") return ` for ${request.name}`;
   return "";
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isDirectory(path: string): boolean {

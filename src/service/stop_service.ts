@@ -182,7 +182,33 @@ export async function stopServiceIn(
     case "unknown":
       throw new PidkitError(`cannot tell whether ${name} runs: ${info.error ?? "unknown error"}`);
     default:
+      // No record and no PID file (deleted under a running supervisor): the
+      // run directory's supervisor may still hold it; only it can tell.
+      if (state === undefined && await heldBySupervisor(dir, name)) {
+        return await stopThroughSupervisor(
+          dir,
+          name,
+          pidfile,
+          retry,
+          progress,
+          info,
+          options.timeout,
+        );
+      }
       return { name, status: "not-running" };
+  }
+}
+
+/** Whether the run directory's supervisor, if one listens, holds `name` (never launched). */
+async function heldBySupervisor(dir: string, name: string): Promise<boolean> {
+  try {
+    const hello = await askSupervisor<{ services?: string[] }>(dir, { op: "hello" }, {
+      launch: false,
+      deadline: Date.now() + 5000,
+    });
+    return hello?.services?.includes(name) === true;
+  } catch {
+    return false; // none answers: nothing holds it
   }
 }
 
