@@ -33,13 +33,20 @@ export class Services implements AsyncDisposable {
   readonly dir: TempDir;
   readonly #reaper = new Reaper();
 
-  constructor() {
+  /** Environment of every command (and so of the supervisor they launch). */
+  readonly env: Record<string, string>;
+
+  constructor(options: { env?: Record<string, string> } = {}) {
     this.dir = tempDir("pidkit-life-");
+    this.env = options.env ?? {};
   }
 
   /** Run the CLI with `PIDKIT_DIR` set to this run dir. */
   cli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
-    return runCli(args, { ...options, env: { PIDKIT_DIR: this.dir.path, ...options.env } });
+    return runCli(args, {
+      ...options,
+      env: { PIDKIT_DIR: this.dir.path, ...this.env, ...options.env },
+    });
   }
 
   /** `pidkit start NAME OPTIONS... -- COMMAND...`, which must succeed; the service's state. */

@@ -10,11 +10,29 @@
  */
 import assert from "node:assert/strict";
 import { readServiceRecordSync, type ServiceRecord } from "../src/service/service_record.ts";
-import { alive, exists, waitUntil } from "./helpers.ts";
+import { alive, exists, tempDir, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 
 const isRoot = Deno.uid() === 0;
 if (!isRoot) console.log("two_instances_test: the full-disk cases need root (mount); skipped");
+
+/**
+ * Services whose commands (and supervisors) use a TMPDIR of their own,
+ * removed at the end: a supervisor killed while it spawns leaves its start
+ * gate's directory there, and the tests leave nothing in /tmp.
+ */
+function services(): Services & { tmp: ReturnType<typeof tempDir> } {
+  const tmp = tempDir("pidkit-tmp-");
+  const s = new Services({ env: { TMPDIR: tmp.path } });
+  const dispose = s[Symbol.asyncDispose].bind(s);
+  return Object.assign(s, {
+    tmp,
+    [Symbol.asyncDispose]: async () => {
+      await dispose();
+      tmp[Symbol.dispose]();
+    },
+  });
+}
 
 /** The distinct markers (trees) of `name` alive now. */
 function trees(name: string): Set<string> {
@@ -64,7 +82,7 @@ function journal(s: Services): string {
 }
 
 Deno.test("corrupt record, then a supervisor SIGKILL: adopted by its marker; start refuses; never two instances", async () => {
-  await using s = new Services();
+  await using s = services();
   const g = uniqueName("g");
   const st = await s.start(g, [], ["sleep", "1000"]);
   Deno.writeTextFileSync(s.dir.join(`${g}.json`), "garbage\n");
@@ -91,7 +109,7 @@ Deno.test("corrupt record, then a supervisor SIGKILL: adopted by its marker; sta
 });
 
 Deno.test("a record left behind (what a full disk leaves), then a supervisor SIGKILL: the running tree is adopted, not doubled", async () => {
-  await using s = new Services();
+  await using s = services();
   const c = uniqueName("crashy");
   const first = await s.start(c, ["--restart", "always", "--restart-delay", "100ms"], [
     "sleep",
@@ -115,7 +133,7 @@ Deno.test("a record left behind (what a full disk leaves), then a supervisor SIG
 });
 
 Deno.test("the run directory removed while services run: no second supervisor makes second instances; the first one makes the directory again", async () => {
-  await using s = new Services();
+  await using s = services();
   const a = uniqueName("a");
   const b = uniqueName("b");
   await s.start(a, [], ["sleep", "1000"]);
@@ -156,7 +174,7 @@ Deno.test("the run directory removed while services run: no second supervisor ma
 });
 
 Deno.test("a --restart always service that dies while no supervisor runs is restarted by the next one; what it left is removed", async () => {
-  await using s = new Services();
+  await using s = services();
   const tmp = s.dir.join(".tmp");
   Deno.mkdirSync(tmp, { mode: 0o700 });
   const env = { TMPDIR: tmp };
@@ -208,7 +226,7 @@ Deno.test("a --restart always service that dies while no supervisor runs is rest
 });
 
 Deno.test("two supervisors killed in a row while a restart is due: the restart is never lost", async () => {
-  await using s = new Services();
+  await using s = services();
   const c = uniqueName("due");
   for (let round = 0; round < 4; round++) {
     const r = await s.cli([
@@ -263,7 +281,7 @@ Deno.test({
     "full disk: a restart under it, a supervisor SIGKILL, space freed: adopted, never doubled; a start leaves no empty PID file",
   ignore: !isRoot,
   async fn() {
-    await using s = new Services();
+    await using s = services();
     const dir = s.dir.path;
     const sh = (...cmd: string[]) =>
       new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "null", stderr: "null" })
@@ -336,7 +354,7 @@ function fill(path: string): void {
 }
 
 Deno.test("NAME.pid and NAME.json deleted under a running supervisor: made again; a stop at once still stops it", async () => {
-  await using s = new Services();
+  await using s = services();
   const g = uniqueName("g");
   const h = uniqueName("h");
   const st = await s.start(g, [], ["sleep", "1000"]);
