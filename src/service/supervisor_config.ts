@@ -177,6 +177,24 @@ function parseServiceOptions(flags: Flags): ServiceOptions {
   };
 }
 
+/**
+ * Check launch options as `start` would, without touching the file system:
+ * every option's value and how they combine (the declaration layer runs
+ * this on each declared service). Throws {@linkcode UsageError} naming the
+ * flag; returns the service options and the environment.
+ *
+ * @example
+ * ```ts
+ * import { checkLaunchOptions } from "./supervisor_config.ts";
+ * checkLaunchOptions({ readyTimeout: "30s", restart: "always" }).options.restart; // "always"
+ * ```
+ */
+export function checkLaunchOptions(
+  options: LaunchOptions,
+): { options: ServiceOptions; env: Record<string, string> } {
+  return { options: parseServiceOptions(flagsOf(options)), env: parseEnv(options.env) };
+}
+
 /** The forking fields of the service options (none without `--forking`). */
 function parseForkingOptions(flags: Flags): Partial<ServiceOptions> {
   const forking = flags.forking === true;

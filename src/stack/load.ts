@@ -1,0 +1,123 @@
+/**
+ * Finding and reading a declaration: `pidkit.jsonc` or `pidkit.json` in a
+ * directory (or a path given), else a `Procfile` (with the `.env` beside
+ * it), parsed, validated and resolved.
+ *
+ * @module
+ */
+
+import { absolutePath, parentDir } from "../os/paths.ts";
+import { parseEnvFile } from "./env_file.ts";
+import { parseJsonc } from "./jsonc.ts";
+import { parseProcfile } from "./procfile.ts";
+import { type ResolvedStack, resolveStack } from "./resolve.ts";
+import { StackError } from "./stack_error.ts";
+import { validateStack } from "./validate.ts";
+
+/** The file names looked for in a directory, in order. */
+export const STACK_FILE_NAMES: readonly string[] = ["pidkit.jsonc", "pidkit.json"];
+
+/**
+ * The declaration file of directory `dir`: `pidkit.jsonc`, else
+ * `pidkit.json`, else `Procfile`; `undefined` when there is none.
+ *
+ * @example
+ * ```ts
+ * import { findStackFile } from "./load.ts";
+ * console.log(findStackFile(Deno.cwd()) ?? "no pidkit.jsonc, pidkit.json or Procfile here");
+ * ```
+ */
+export function findStackFile(dir: string): string | undefined {
+  for (const name of [...STACK_FILE_NAMES, "Procfile"]) {
+    const path = absolutePath(name, dir);
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch { /* not there */ }
+  }
+  return undefined;
+}
+
+/** Options of {@linkcode loadStack}. */
+export interface LoadStackOptions {
+  /** The file to read (`-c`); default: found in `cwd` by {@linkcode findStackFile}. */
+  file?: string;
+  /** Where to look when no file is given (default the working directory). */
+  cwd?: string;
+  /** Procfile mode: the formation (`web=2,worker=3`). */
+  formation?: string;
+}
+
+/**
+ * A loaded declaration: the resolved services, which file they came from,
+ * whether it was a Procfile, and the Procfile entries a formation left out.
+ *
+ * @example
+ * ```ts
+ * import type { LoadedStack } from "./load.ts";
+ * const loaded: LoadedStack = { kind: "jsonc", file: "/srv/pidkit.jsonc", stack: { base: "/srv", services: [] }, skipped: [] };
+ * console.log(loaded.file);
+ * ```
+ */
+export interface LoadedStack {
+  /** `"jsonc"` (a pidkit.json(c) or any other file given) or `"procfile"`. */
+  kind: "jsonc" | "procfile";
+  /** The absolute path of the file read. */
+  file: string;
+  /** The resolved declaration. */
+  stack: ResolvedStack;
+  /** Procfile entries at 0 instances. */
+  skipped: string[];
+}
+
+/**
+ * Find (or take), read, validate and resolve a declaration. A file whose
+ * name is `Procfile` (or ends in `.procfile`) is read as one. Throws
+ * {@linkcode StackError}: `not-found` when there is no file, else what the
+ * file is wrong with.
+ *
+ * @example
+ * ```ts
+ * import { loadStack } from "./load.ts";
+ * const { file, stack } = await loadStack({ cwd: "/srv/app" });
+ * console.log(file, stack.services.length);
+ * ```
+ */
+export async function loadStack(options: LoadStackOptions = {}): Promise<LoadedStack> {
+  const cwd = options.cwd ?? Deno.cwd();
+  const file = options.file !== undefined ? absolutePath(options.file, cwd) : findStackFile(cwd);
+  if (file === undefined) {
+    throw new StackError(
+      "not-found",
+      "",
+      `no pidkit.jsonc, pidkit.json or Procfile in ${cwd} (give one with -c FILE)`,
+    );
+  }
+  const text = readFile(file);
+  const base = parentDir(file);
+  if (/(^|\/)Procfile$|\.procfile$/i.test(file)) {
+    const envPath = absolutePath(".env", base);
+    let env: Record<string, string> = {};
+    try {
+      env = parseEnvFile(Deno.readTextFileSync(envPath), envPath, ".env");
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    const { declaration, skipped } = parseProcfile(text, {
+      file,
+      env,
+      ...(options.formation !== undefined ? { formation: options.formation } : {}),
+    });
+    return { kind: "procfile", file, stack: await resolveStack(declaration), skipped };
+  }
+  const declaration = validateStack(parseJsonc(text, file), file);
+  return { kind: "jsonc", file, stack: await resolveStack(declaration), skipped: [] };
+}
+
+function readFile(file: string): string {
+  try {
+    return Deno.readTextFileSync(file);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
+    throw new StackError("not-found", "", `cannot read: ${why}`, { file });
+  }
+}
