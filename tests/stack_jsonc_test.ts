@@ -34,7 +34,7 @@ Deno.test("jsonc: comments and trailing commas, as deno.json", () => {
 });
 
 Deno.test("jsonc: agrees with JSON.parse on plain JSON", () => {
-  const value = { s: "q\"\\/\t", n: [0, -0.5, 1e-3], o: { "": {}, x: [] } };
+  const value = { s: 'q"\\/\t', n: [0, -0.5, 1e-3], o: { "": {}, x: [] } };
   const text = JSON.stringify(value, null, 2);
   assert.deepEqual(parseJsonc(text), JSON.parse(text));
 });

@@ -105,7 +105,7 @@ export interface ServiceDeclaration extends ServiceDefaults {
   mainPidfile?: string;
   /** Services that must be ready before this one starts. */
   dependsOn?: string[];
-  /** Run N copies `NAME.1` … `NAME.N`, each with `PIDKIT_INSTANCE` set. */
+  /** Run N copies `NAME.1` ... `NAME.N`, each with `PIDKIT_INSTANCE` set. */
   instances?: number;
 }
 

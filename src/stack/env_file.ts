@@ -1,7 +1,7 @@
 /**
  * Env files (`envFile`, a Procfile's `.env`) in the dialect foreman and
  * compose users share: `KEY=VALUE` lines, an optional `export ` prefix,
- * blank lines and `#` comments, `'…'` taken literally, `"…"` with `\n`,
+ * blank lines and `#` comments, `'...'` taken literally, `"..."` with `\n`,
  * `\t`, `\r`, `\\` and `\"`, and a ` #` comment after an unquoted value.
  * Unlike foreman, a line pidkit cannot read is an error naming its line,
  * never silently dropped. No `${VAR}` interpolation, no multi-line values.
@@ -42,7 +42,9 @@ export function parseEnvFile(text: string, file = "(env)", path = ""): Record<st
     const eq = body.indexOf("=");
     if (eq < 0) fail(`expected KEY=VALUE, got '${line}'`);
     const key = body.slice(0, eq).trimEnd();
-    if (!KEY.test(key)) fail(`bad variable name '${key}' (letters, digits and _, not first a digit)`);
+    if (!KEY.test(key)) {
+      fail(`bad variable name '${key}' (letters, digits and _, not first a digit)`);
+    }
     const value = valueOf(body.slice(eq + 1).trimStart(), fail);
     Object.defineProperty(out, key, {
       value,
@@ -62,12 +64,12 @@ function valueOf(text: string, fail: (detail: string) => never): string {
     for (; i < text.length && text[i] !== q; i++) {
       if (q === '"' && text[i] === "\\") {
         const e = ESCAPES[text[i + 1]];
-        if (e === undefined) fail(`unknown escape '\\${text[i + 1] ?? ""}' in a "…" value`);
+        if (e === undefined) fail(`unknown escape '\\${text[i + 1] ?? ""}' in a "..." value`);
         value += e;
         i++;
       } else value += text[i];
     }
-    if (i >= text.length) fail(`unterminated ${q}…${q} value (values are one line)`);
+    if (i >= text.length) fail(`unterminated ${q}...${q} value (values are one line)`);
     const rest = text.slice(i + 1).trim();
     if (rest !== "" && !rest.startsWith("#")) fail(`unexpected '${rest}' after the quoted value`);
     return value;

@@ -1,5 +1,5 @@
 /**
- * Instance naming: a service with `instances: N` runs as `NAME.1` …
+ * Instance naming: a service with `instances: N` runs as `NAME.1` ...
  * `NAME.N` (foreman's and compose's numbering, from 1); without `instances`
  * it runs under its own name. The number is also `PIDKIT_INSTANCE`.
  *
@@ -23,7 +23,7 @@ export function instanceNames(service: { name: string; instances?: number }): st
 
 /**
  * The declared name and instance number of a running name, given the
- * declared names: `worker.2` → `{ declared: "worker", instance: 2 }`.
+ * declared names: `worker.2` -> `{ declared: "worker", instance: 2 }`.
  * `undefined` when `name` belongs to none of them.
  *
  * @example

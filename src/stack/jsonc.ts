@@ -140,6 +140,7 @@ class Parser {
   }
 
   string(): string {
+    // deno-lint-ignore no-control-regex -- JSON forbids raw control characters in strings
     const m = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
     m.lastIndex = this.pos;
     const found = m.exec(this.text);

@@ -92,13 +92,13 @@ export async function loadStack(options: LoadStackOptions = {}): Promise<LoadedS
       `no pidkit.jsonc, pidkit.json or Procfile in ${cwd} (give one with -c FILE)`,
     );
   }
-  const text = readFile(file);
+  const text = await readFile(file);
   const base = parentDir(file);
   if (/(^|\/)Procfile$|\.procfile$/i.test(file)) {
     const envPath = absolutePath(".env", base);
     let env: Record<string, string> = {};
     try {
-      env = parseEnvFile(Deno.readTextFileSync(envPath), envPath, ".env");
+      env = parseEnvFile(await Deno.readTextFile(envPath), envPath, ".env");
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
@@ -113,9 +113,9 @@ export async function loadStack(options: LoadStackOptions = {}): Promise<LoadedS
   return { kind: "jsonc", file, stack: await resolveStack(declaration), skipped: [] };
 }
 
-function readFile(file: string): string {
+async function readFile(file: string): Promise<string> {
   try {
-    return Deno.readTextFileSync(file);
+    return await Deno.readTextFile(file);
   } catch (err) {
     const why = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
     throw new StackError("not-found", "", `cannot read: ${why}`, { file });

@@ -24,7 +24,7 @@ export interface OrderNode {
 }
 
 /**
- * A cycle in a graph of names → names it depends on, as the path that
+ * A cycle in a graph of names -> names it depends on, as the path that
  * closes it (`["a", "b", "a"]`), or `undefined` when there is none.
  *
  * @example

@@ -26,7 +26,7 @@ import type { ResolvedService, ResolvedStack } from "./resolve.ts";
  * const web: CurrentService = {
  *   name: "web",
  *   running: true,
- *   origin: { file: "/srv/app/pidkit.jsonc", hash: "3f2a…" },
+ *   origin: { file: "/srv/app/pidkit.jsonc", hash: "3f2a..." },
  * };
  * console.log(web.name);
  * ```

@@ -2,7 +2,7 @@
  * Procfile mode, as foreman reads one: `name: command` lines, each command
  * run through `sh -c`; a formation (`web=2,worker=3`, `all=N`) gives the
  * instance counts; `PORT` is set as foreman sets it: the base (`.env`'s
- * `PORT`, else 5000) + 100 × the entry's index + the instance's index.
+ * `PORT`, else 5000) + 100 x the entry's index + the instance's index.
  * As in foreman, once a formation is given, the entries it does not name
  * get 0 instances unless it has `all=N` (they still hold their block of
  * ports); they are listed in `skipped`.
@@ -40,7 +40,7 @@ export interface ProcfileOptions {
  * ```
  */
 export interface ProcfileDeclaration {
-  /** One service per entry with at least one instance, numbered `NAME.1`…. */
+  /** One service per entry with at least one instance, numbered `NAME.1`.... */
   declaration: StackDeclaration;
   /** Entries with 0 instances in the formation. */
   skipped: string[];

@@ -1,7 +1,7 @@
 /**
  * Resolution of a validated declaration into the services `up` runs: paths
  * made absolute against the file's directory, env files read (`env` wins
- * over them), instances expanded to `NAME.1` … `NAME.N` with
+ * over them), instances expanded to `NAME.1` ... `NAME.N` with
  * `PIDKIT_INSTANCE`, a string `cmd` run through `sh -c`, and each result
  * hashed for change detection.
  *
@@ -28,7 +28,7 @@ import { joinPath, StackError } from "./stack_error.ts";
  *   name: "worker.2", declared: "worker", instance: 2,
  *   command: ["/bin/sh", "-c", "deno run -A worker.ts"],
  *   launch: { cwd: "/srv/app", env: { PIDKIT_INSTANCE: "2" } },
- *   dependsOn: [], autostart: true, hash: "…",
+ *   dependsOn: [], autostart: true, hash: "...",
  * };
  * console.log(s.name);
  * ```

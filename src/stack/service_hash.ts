@@ -77,7 +77,7 @@ export async function specHash(spec: HashedSpec): Promise<string> {
 /**
  * What differs between two resolved services, as field names in the
  * file's terms: `cmd`, `env (PORT, DEBUG)` (the variable names, never
- * their values, which may be secrets), `cwd`, `ready.tcp`, …; empty when
+ * their values, which may be secrets), `cwd`, `ready.tcp`, ...; empty when
  * they are the same.
  *
  * @example
@@ -115,5 +115,7 @@ function envOf(launch: LaunchOptions): Record<string, string> {
   const env = launch.env;
   if (env === undefined) return {};
   if (!Array.isArray(env)) return env;
-  return Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+  );
 }

@@ -14,7 +14,7 @@ import { UsageError } from "../os/errors.ts";
  * - `"syntax"`: the file is not JSON(C) (line and column given);
  * - `"unknown-field"`: a field pidkit does not know (with a "did you mean");
  * - `"type"`: a field of the wrong JSON type;
- * - `"value"`: a well-typed value pidkit refuses (a bad duration or size…);
+ * - `"value"`: a well-typed value pidkit refuses (a bad duration or size...);
  * - `"dependency"`: `dependsOn` names a service the file does not declare;
  * - `"cycle"`: `dependsOn` forms a cycle (the message prints it);
  * - `"duplicate"`: two services with one name after instance expansion;

@@ -1,5 +1,5 @@
 /**
- * "Did you mean …?" for a misspelt field or service name: the closest
+ * "Did you mean ...?" for a misspelt field or service name: the closest
  * candidate by edit distance, after folding case and `_`/`-` (so
  * `max_restarts` finds `maxRestarts`).
  *
@@ -7,29 +7,32 @@
  */
 
 /**
- * The Levenshtein distance between two strings (insertions, deletions and
- * substitutions, each 1).
+ * The edit distance between two strings: insertions, deletions,
+ * substitutions and swaps of neighbours, each 1.
  *
  * @example
  * ```ts
  * import { editDistance } from "./suggest.ts";
  * editDistance("dependOn", "dependsOn"); // 1
+ * editDistance("tpc", "tcp"); // 1
  * ```
  */
 export function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  // optimal string alignment: a swap of two neighbours ("tpc") counts 1
+  const d: number[][] = Array.from(
+    { length: a.length + 1 },
+    (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
-    const next = [i];
     for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(
-        row[j] + 1,
-        next[j - 1] + 1,
-        row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
-    row = next;
   }
-  return row[b.length];
+  return d[a.length][b.length];
 }
 
 const fold = (s: string) => s.toLowerCase().replace(/[-_]/g, "");

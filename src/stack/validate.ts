@@ -16,7 +16,7 @@ import { parseHostPort } from "../service/readiness.ts";
 import { validateName } from "../service/run_dir.ts";
 import { checkLaunchOptions, type LaunchOptions } from "../service/supervisor_config.ts";
 import type { StackDeclaration, ValidService } from "./declaration.ts";
-import { fieldByFlag, FILE_FIELDS, type FieldSpec, SERVICE_FIELDS } from "./fields.ts";
+import { fieldByFlag, type FieldSpec, FILE_FIELDS, SERVICE_FIELDS } from "./fields.ts";
 import { joinPath, StackError } from "./stack_error.ts";
 import { didYouMean } from "./suggest.ts";
 import { instanceNames } from "./instances.ts";
@@ -69,7 +69,11 @@ export function validateStack(value: unknown, file?: string): StackDeclaration {
   }
   checkDependencies(services);
   checkExpandedNames(services);
-  return { ...(file !== undefined ? { file } : {}), ...(dir !== undefined ? { dir } : {}), services };
+  return {
+    ...(file !== undefined ? { file } : {}),
+    ...(dir !== undefined ? { dir } : {}),
+    services,
+  };
 }
 
 function object(v: unknown, path: string): Obj {
@@ -84,7 +88,9 @@ function typeName(v: unknown): string {
 }
 
 function string(v: unknown, path: string): string {
-  if (typeof v !== "string") throw new StackError("type", path, `must be a string, not ${typeName(v)}`);
+  if (typeof v !== "string") {
+    throw new StackError("type", path, `must be a string, not ${typeName(v)}`);
+  }
   if (v === "") throw new StackError("value", path, "must not be empty");
   return v;
 }
@@ -163,11 +169,11 @@ function parseField(field: FieldSpec, v: unknown, path: string): unknown {
       return v;
     case "duration":
       if (typeof v === "number") return nonNegative(v, path);
-      if (typeof v !== "string") throw typeError("a duration such as \"10s\" or a number of ms");
+      if (typeof v !== "string") throw typeError('a duration such as "10s" or a number of ms');
       return parsed(() => parseDuration(v));
     case "size":
       if (typeof v === "number") return parsed(() => parseSize(String(nonNegative(v, path)), path));
-      if (typeof v !== "string") throw typeError("a size such as \"10M\" or a number of bytes");
+      if (typeof v !== "string") throw typeError('a size such as "10M" or a number of bytes');
       return parsed(() => parseSize(v, path));
     case "integer": {
       if (typeof v !== "number" || !Number.isInteger(v)) throw typeError("a whole number");
@@ -225,7 +231,11 @@ function envRecord(o: Obj, path: string): Record<string, string> {
   for (const [k, v] of Object.entries(o)) {
     const at = joinPath(path, k);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
-      throw new StackError("value", at, "bad variable name (letters, digits and _, not first a digit)");
+      throw new StackError(
+        "value",
+        at,
+        "bad variable name (letters, digits and _, not first a digit)",
+      );
     }
     if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
       throw new StackError("type", at, `must be a string, number or boolean, not ${typeName(v)}`);
@@ -244,15 +254,22 @@ function envRecord(o: Obj, path: string): Record<string, string> {
 function merge(name: string, defaults: Values, own: Values, path: string): ValidService {
   const values: Values = new Map(defaults);
   // `ready` is replaced as a whole: a service's conditions never mix with the defaults'
-  if (own.has("ready")) for (const k of [...values.keys()]) if (k.startsWith("ready.")) values.delete(k);
+  if (own.has("ready")) {
+    for (const k of [...values.keys()]) if (k.startsWith("ready.")) values.delete(k);
+  }
   for (const [k, v] of own) values.set(k, v);
-  const env = { ...(defaults.get("env") as Record<string, string> ?? {}), ...(own.get("env") as Record<string, string> ?? {}) };
+  const env = {
+    ...(defaults.get("env") as Record<string, string> ?? {}),
+    ...(own.get("env") as Record<string, string> ?? {}),
+  };
   const envFile = [
     ...(defaults.get("envFile") as string[] ?? []),
     ...(own.get("envFile") as string[] ?? []),
   ];
   const cmd = values.get("cmd") as string | string[] | undefined;
-  if (cmd === undefined) throw new StackError("type", joinPath(path, "cmd"), "missing (the command to run)");
+  if (cmd === undefined) {
+    throw new StackError("type", joinPath(path, "cmd"), "missing (the command to run)");
+  }
   const launch: Record<string, unknown> = {};
   for (const f of SERVICE_FIELDS) {
     if (f.launch && f.launch !== "env" && values.has(f.key)) launch[f.launch] = values.get(f.key);
