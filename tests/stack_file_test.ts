@@ -98,6 +98,16 @@ Deno.test("load: pidkit.jsonc before pidkit.json before Procfile; -c FILE; not f
       (err: unknown) =>
         err instanceof StackError && err.message.startsWith(`${dir}/bad.jsonc:3:3: expected`),
     );
+    await Deno.writeTextFile(
+      `${dir}/bad.json`,
+      '{"services": {"a": {"cmd": ["a"], "restart": "x"}}}',
+    );
+    await assert.rejects(
+      () => loadStack({ file: `${dir}/bad.json` }),
+      (err: unknown) =>
+        err instanceof StackError && err.file === `${dir}/bad.json` &&
+        err.message.startsWith(`${dir}/bad.json: services.a.restart: bad value 'x'`),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

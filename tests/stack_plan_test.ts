@@ -146,6 +146,17 @@ Deno.test("plan: with names, those and their dependencies, autostart false inclu
   assert.deepEqual(plan.stops, []);
 });
 
+Deno.test("plan: an autostart: false service that an autostart one needs starts too", async () => {
+  const stack = await resolve({
+    base: { cmd: ["base"], autostart: false },
+    app: { cmd: ["app"], dependsOn: ["base"] },
+    extra: { cmd: ["extra"], autostart: false },
+  });
+  const plan = planStack(stack, []);
+  assert.deepEqual(actions(plan), { base: "start", app: "start", extra: "skip" });
+  assert.deepEqual(plan.levels, [["base"], ["app"]]);
+});
+
 Deno.test("plan: a declaration moved to another path is another owner", async () => {
   const before = await resolve(BASE);
   const moved = await resolve(BASE, "/srv/new/pidkit.jsonc");

@@ -11,7 +11,7 @@ import { parseEnvFile } from "./env_file.ts";
 import { parseJsonc } from "./jsonc.ts";
 import { parseProcfile } from "./procfile.ts";
 import { type ResolvedStack, resolveStack } from "./resolve.ts";
-import { StackError } from "./stack_error.ts";
+import { inFile, StackError } from "./stack_error.ts";
 import { validateStack } from "./validate.ts";
 
 /** The file names looked for in a directory, in order. */
@@ -102,15 +102,23 @@ export async function loadStack(options: LoadStackOptions = {}): Promise<LoadedS
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
-    const { declaration, skipped } = parseProcfile(text, {
-      file,
-      env,
-      ...(options.formation !== undefined ? { formation: options.formation } : {}),
-    });
-    return { kind: "procfile", file, stack: await resolveStack(declaration), skipped };
+    try {
+      const { declaration, skipped } = parseProcfile(text, {
+        file,
+        env,
+        ...(options.formation !== undefined ? { formation: options.formation } : {}),
+      });
+      return { kind: "procfile", file, stack: await resolveStack(declaration), skipped };
+    } catch (err) {
+      throw inFile(err, file);
+    }
   }
-  const declaration = validateStack(parseJsonc(text, file), file);
-  return { kind: "jsonc", file, stack: await resolveStack(declaration), skipped: [] };
+  try {
+    const declaration = validateStack(parseJsonc(text, file), file);
+    return { kind: "jsonc", file, stack: await resolveStack(declaration), skipped: [] };
+  } catch (err) {
+    throw inFile(err, file);
+  }
 }
 
 async function readFile(file: string): Promise<string> {

@@ -52,7 +52,7 @@ export interface CurrentService {
  * `start` (declared, not running), `restart` (its declaration changed),
  * `leave` (unchanged), `stop` (an earlier `up` of this file started it and
  * the file no longer declares it), `skip` (declared with `autostart:
- * false`, not running), `conflict` (its name is taken by a service started
+ * false`, not running, and no autostart service depends on it), `conflict` (its name is taken by a service started
  * by hand or by another file; never touched).
  *
  * @example
@@ -144,8 +144,14 @@ export function planStack(
   const named = options.names === undefined
     ? undefined
     : new Set(dependencyClosure(stack.services, options.names).names);
+  // what starts: the names given, else the autostart services; with what they depend on
+  // (an autostart: false service that one of them needs starts too, as systemd's Requires=)
+  const wanted = named ?? new Set(
+    dependencyClosure(stack.services, stack.services.filter((s) => s.autostart).map((s) => s.name))
+      .names,
+  );
   const selected = stack.services.filter((s) => !named || named.has(s.name));
-  const steps = selected.map((s) => stepFor(s, now.get(s.name), stack.file, named !== undefined));
+  const steps = selected.map((s) => stepFor(s, now.get(s.name), stack.file, wanted.has(s.name)));
   const moving = new Set(
     steps.filter((s) => s.action === "start" || s.action === "restart").map((s) => s.name),
   );
@@ -161,7 +167,7 @@ function stepFor(
   s: ResolvedService,
   now: CurrentService | undefined,
   file: string | undefined,
-  named: boolean,
+  wanted: boolean,
 ): PlanStep {
   const step = (action: PlanAction, reason: string): PlanStep => ({ name: s.name, action, reason });
   if (now?.running && (now.origin === undefined || now.origin.file !== file)) {
@@ -173,7 +179,7 @@ function stepFor(
     );
   }
   if (!now?.running) {
-    if (!s.autostart && !named) return step("skip", "autostart is false");
+    if (!wanted) return step("skip", "autostart is false");
     return step("start", "not running");
   }
   if (now.origin!.hash === s.hash) return step("leave", "unchanged");

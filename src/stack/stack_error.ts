@@ -74,16 +74,35 @@ export class StackError extends UsageError {
   readonly line?: number;
   /** 1-based column, when known. */
   readonly column?: number;
+  /** What is wrong, without the file and path. */
+  readonly detail: string;
 
   /** Create the error; `detail` says what is wrong, without the path. */
   constructor(reason: StackErrorReason, path: string, detail: string, where: StackErrorWhere = {}) {
     super(`${prefixOf(path, where)}${detail}`);
     this.reason = reason;
     this.path = path;
+    this.detail = detail;
     if (where.file !== undefined) this.file = where.file;
     if (where.line !== undefined) this.line = where.line;
     if (where.column !== undefined) this.column = where.column;
   }
+}
+
+/**
+ * `err` with `file` named, when it names no file yet (a validation error
+ * of a file read from disk); anything else unchanged.
+ *
+ * @example
+ * ```ts
+ * import { inFile, StackError } from "./stack_error.ts";
+ * const err = inFile(new StackError("value", "services.web.cmd", "must not be empty"), "/srv/pidkit.jsonc");
+ * console.log(err instanceof Error && err.message); // "/srv/pidkit.jsonc: services.web.cmd: must not be empty"
+ * ```
+ */
+export function inFile(err: unknown, file: string): unknown {
+  if (!(err instanceof StackError) || err.file !== undefined) return err;
+  return new StackError(err.reason, err.path, err.detail, { file });
 }
 
 function prefixOf(path: string, where: StackErrorWhere): string {
