@@ -267,6 +267,30 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./wait.ts"),
   },
   {
+    name: "check",
+    usage: "[-c FILE] [options]",
+    summary: "validate a declaration file and print its services",
+    description:
+      "Reads the declaration: FILE, else pidkit.jsonc, pidkit.json or Procfile in the working directory (JSONC: comments and trailing commas). Validates every field (the same checks as start's options), reads the env files, expands instances (NAME.1 ... NAME.N, with PIDKIT_INSTANCE) and prints each service as it would run: its argv (a string cmd runs through sh -c), working directory, environment (values included), options and hash, and the start order by dependency level. Relative paths are relative to the file's directory. A Procfile's entries run through sh -c with .env loaded and PORT set as foreman sets it. Starts and stops nothing. Exit 0, or 2 with one line naming the file and the JSON path of the first problem (an unknown field with a suggestion, a wrong type, a bad duration or size, dependsOn naming an unknown service or a cycle, a duplicate name, an env file's line, a syntax error's line and column). The JSON Schema of the file is schema/pidkit.schema.json in the package.",
+    options: {
+      config: {
+        type: "string",
+        short: "c",
+        valueName: "FILE",
+        description: "the declaration file (default ./pidkit.jsonc, ./pidkit.json, ./Procfile)",
+      },
+      formation: {
+        type: "string",
+        valueName: "NAME=N,...",
+        description: "Procfile instance counts, e.g. web=2,worker=3 or all=2",
+      },
+      json,
+    },
+    positionals: [0, 0],
+    serviceCommand: "none",
+    load: () => import("./check.ts"),
+  },
+  {
     name: "supervise",
     usage: "[--dir DIR]",
     summary: "the run directory's supervisor, in the foreground",

@@ -272,7 +272,15 @@ export const SERVICE_FIELDS: readonly FieldSpec[] = [
   },
 ];
 
-/** The top-level fields of a declaration file. */
+/**
+ * The top-level fields of a declaration file.
+ *
+ * @example
+ * ```ts
+ * import { FILE_FIELDS } from "./fields.ts";
+ * console.log(FILE_FIELDS.includes("services")); // true
+ * ```
+ */
 export const FILE_FIELDS: readonly string[] = ["$schema", "dir", "defaults", "services"];
 
 /**

@@ -9,7 +9,16 @@
 
 import { StackError } from "./stack_error.ts";
 
-/** A JSON value as {@linkcode parseJsonc} returns it. */
+/**
+ * A JSON value as {@linkcode parseJsonc} returns it.
+ *
+ * @example
+ * ```ts
+ * import type { JsonValue } from "./jsonc.ts";
+ * const v: JsonValue = { services: { web: { cmd: ["web"] } } };
+ * console.log(v);
+ * ```
+ */
 export type JsonValue =
   | null
   | boolean

@@ -14,7 +14,15 @@ import { type ResolvedStack, resolveStack } from "./resolve.ts";
 import { inFile, StackError } from "./stack_error.ts";
 import { validateStack } from "./validate.ts";
 
-/** The file names looked for in a directory, in order. */
+/**
+ * The file names looked for in a directory, in order.
+ *
+ * @example
+ * ```ts
+ * import { STACK_FILE_NAMES } from "./load.ts";
+ * console.log(STACK_FILE_NAMES[0]); // "pidkit.jsonc"
+ * ```
+ */
 export const STACK_FILE_NAMES: readonly string[] = ["pidkit.jsonc", "pidkit.json"];
 
 /**
@@ -37,7 +45,16 @@ export function findStackFile(dir: string): string | undefined {
   return undefined;
 }
 
-/** Options of {@linkcode loadStack}. */
+/**
+ * Options of {@linkcode loadStack}.
+ *
+ * @example
+ * ```ts
+ * import type { LoadStackOptions } from "./load.ts";
+ * const options: LoadStackOptions = { file: "Procfile", formation: "web=2" };
+ * console.log(options);
+ * ```
+ */
 export interface LoadStackOptions {
   /** The file to read (`-c`); default: found in `cwd` by {@linkcode findStackFile}. */
   file?: string;

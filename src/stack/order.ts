@@ -11,7 +11,16 @@
  * @module
  */
 
-/** A node of the dependency graph. */
+/**
+ * A node of the dependency graph.
+ *
+ * @example
+ * ```ts
+ * import type { OrderNode } from "./order.ts";
+ * const node: OrderNode = { name: "worker.2", declared: "worker", instance: 2, dependsOn: ["db"] };
+ * console.log(node.name);
+ * ```
+ */
 export interface OrderNode {
   /** The name it runs under (`worker.2`). */
   name: string;

@@ -108,7 +108,16 @@ export interface StackPlan {
   changes: boolean;
 }
 
-/** Options of {@linkcode planStack}. */
+/**
+ * Options of {@linkcode planStack}.
+ *
+ * @example
+ * ```ts
+ * import type { PlanOptions } from "./plan.ts";
+ * const options: PlanOptions = { names: ["web"] };
+ * console.log(options);
+ * ```
+ */
 export interface PlanOptions {
   /**
    * Only these services (declared or instance names) and what they depend

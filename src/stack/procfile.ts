@@ -14,10 +14,27 @@ import type { StackDeclaration, ValidService } from "./declaration.ts";
 import { StackError } from "./stack_error.ts";
 import { validateName } from "../service/run_dir.ts";
 
-/** foreman's default `PORT` base. */
+/**
+ * foreman's default `PORT` base.
+ *
+ * @example
+ * ```ts
+ * import { PROCFILE_PORT_BASE } from "./procfile.ts";
+ * console.log(PROCFILE_PORT_BASE); // 5000
+ * ```
+ */
 export const PROCFILE_PORT_BASE = 5000;
 
-/** Options of {@linkcode parseProcfile}. */
+/**
+ * Options of {@linkcode parseProcfile}.
+ *
+ * @example
+ * ```ts
+ * import type { ProcfileOptions } from "./procfile.ts";
+ * const options: ProcfileOptions = { formation: "web=2,worker=3", env: { PORT: "3000" } };
+ * console.log(options);
+ * ```
+ */
 export interface ProcfileOptions {
   /** The Procfile's path (for errors and for the declaration's `file`). */
   file?: string;

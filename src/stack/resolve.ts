@@ -73,7 +73,16 @@ export interface ResolvedStack {
   services: ResolvedService[];
 }
 
-/** Options of {@linkcode resolveStack}. */
+/**
+ * Options of {@linkcode resolveStack}.
+ *
+ * @example
+ * ```ts
+ * import type { ResolveOptions } from "./resolve.ts";
+ * const options: ResolveOptions = { base: "/srv/app", readTextFile: () => "A=1\n" };
+ * console.log(options.base);
+ * ```
+ */
 export interface ResolveOptions {
   /** The directory relative paths are resolved against (default: the file's, else the working directory). */
   base?: string;

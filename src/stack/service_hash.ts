@@ -46,7 +46,16 @@ function sortKeys(value: unknown): unknown {
   return out;
 }
 
-/** What of a resolved service is hashed and compared. */
+/**
+ * What of a resolved service is hashed and compared.
+ *
+ * @example
+ * ```ts
+ * import type { HashedSpec } from "./service_hash.ts";
+ * const spec: HashedSpec = { command: ["sleep", "60"], launch: { cwd: "/srv", env: {} } };
+ * console.log(spec.command);
+ * ```
+ */
 export interface HashedSpec {
   /** The argv. */
   command: readonly string[];

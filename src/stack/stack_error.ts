@@ -41,7 +41,16 @@ export type StackErrorReason =
   | "procfile"
   | "not-found";
 
-/** Where a {@linkcode StackError} is, beyond its JSON path. */
+/**
+ * Where a {@linkcode StackError} is, beyond its JSON path.
+ *
+ * @example
+ * ```ts
+ * import type { StackErrorWhere } from "./stack_error.ts";
+ * const where: StackErrorWhere = { file: "/srv/pidkit.jsonc", line: 3, column: 5 };
+ * console.log(where);
+ * ```
+ */
 export interface StackErrorWhere {
   /** The file (declaration, env file or Procfile) the error is in. */
   file?: string;
