@@ -96,6 +96,13 @@ function session(): Step[] {
     { command: "stop", args: ["stop", "web"], code: 0, expect: /stopped web/ },
     { command: "wait", args: ["wait", "web", "--timeout", "10s"], code: 0 },
     { command: "run", args: ["run", "once", "--", "true"], code: 0 },
+    {
+      // loads every module of src/stack/ before it finds no file
+      command: "check",
+      args: ["check", "-c", "/nonexistent/pidkit.jsonc"],
+      code: 2,
+      expect: /nonexistent\/pidkit\.jsonc: cannot read: no such file/,
+    },
   ];
 }
 
