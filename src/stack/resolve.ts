@@ -113,7 +113,7 @@ export async function resolveStack(
   const base = options.base ??
     (declaration.file !== undefined ? parentDir(absolutePath(declaration.file)) : Deno.cwd());
   const read = options.readTextFile ?? ((path: string) => Deno.readTextFileSync(path));
-  const services: ResolvedService[] = [];
+  const services: Omit<ResolvedService, "hash">[] = [];
   for (const s of declaration.services) {
     const launch = resolvePaths(s.launch, base);
     const fileEnv = readEnvFiles(s, base, read);
@@ -133,15 +133,16 @@ export async function resolveStack(
         launch: full,
         dependsOn: [...s.dependsOn],
         autostart: s.autostart,
-        hash: await specHash({ command, launch: full }),
       });
     }
   }
+  // every digest at once: one await per service costs more than the hashing
+  const hashes = await Promise.all(services.map(specHash));
   return {
     ...(declaration.file !== undefined ? { file: absolutePath(declaration.file) } : {}),
     base,
     ...(declaration.dir !== undefined ? { dir: absolutePath(declaration.dir, base) } : {}),
-    services,
+    services: services.map((s, i) => ({ ...s, hash: hashes[i] })),
   };
 }
 
