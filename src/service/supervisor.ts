@@ -88,7 +88,6 @@ export async function supervise(
  */
 export class ServiceSupervisor extends SupervisorBase {
   async run(): Promise<number> {
-    const { cfg } = this;
     // Listen first: a stop (SIGTERM) that arrives while the supervisor is
     // still starting must end it cleanly (lock released, file removed,
     // `start` told), not kill it by the default action with its PID file
