@@ -111,8 +111,9 @@ Deno.test("16 concurrent starts give exactly one service", async () => {
   assert.equal(ok.length, 1, results.map((r) => r.stderr).join(""));
   for (const r of results.filter((r) => r.code !== 0)) {
     assert.equal(r.code, 1);
-    const pid = `\\(pid \\d+\\)`; // plain: nothing orphaned or deleted here
-    assert.match(r.stderr, new RegExp(`^pidkit start: ${name} is already running(?: ${pid})?\n$`));
+    // Plain (nothing orphaned or deleted here): its PID, or before the spawn the supervisor's.
+    const pid = `\\((?:pid \\d+|starting; supervisor pid \\d+)\\)`;
+    assert.match(r.stderr, new RegExp(`^pidkit start: ${name} is already running ${pid}\n$`));
   }
   const state = await s.state(name);
   assert.deepEqual(markedProcesses(name), [state.tree!.pid]);

@@ -273,3 +273,94 @@ Deno.test("--forking bad input: one line, exit 1 or 2, nothing left running, no 
     2,
   );
 });
+
+Deno.test("--forking without --main-pidfile: the main process is guessed (the one its leader left), never the exited leader, also once orphaned", async () => {
+  await using s = new Services();
+  const name = uniqueName("guess");
+  const main = s.dir.join("g.pid");
+  const state = await s.start(name, ["--forking", "--tracking", "group"], forkingCommand(main));
+  const master = Number(Deno.readTextFileSync(main));
+  s.pid(master);
+  assert.ok(!alive(state.tree!.pid), "the leader exited");
+  assert.equal(Deno.readTextFileSync(s.dir.join(`${name}.pid`)), `${master}\n`, "NAME.pid");
+  const st = JSON.parse((await s.cli(["status", name, "--json"])).stdout);
+  assert.equal(st.pid, master);
+  assert.equal(st.mainUnknown, null);
+  const listed = JSON.parse((await s.cli(["list", "--json"])).stdout).services;
+  assert.equal(listed.find((x: { name: string }) => x.name === name).pid, master);
+  const sig = await s.cli(["signal", name, "CONT", "--json"]);
+  assert.equal(JSON.parse(sig.stdout).pid, master, sig.stderr);
+  // Orphaned (its supervisor killed): still the main process, not the leader.
+  Deno.kill(state.supervisor.pid, "SIGKILL");
+  await waitUntil(async () => {
+    const again = JSON.parse((await s.cli(["status", name, "--json"])).stdout);
+    return again.state === "orphaned";
+  }, { what: "orphaned" });
+  assert.equal(JSON.parse((await s.cli(["status", name, "--json"])).stdout).pid, master);
+  const stop = await s.cli(["stop", name, "--json"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.equal(JSON.parse(stop.stdout).pid, master);
+  assert.ok(!alive(master));
+  assert.deepEqual(markedProcesses(name), []);
+});
+
+Deno.test("--forking without --main-pidfile, several processes left: main process unknown (N processes), an empty PID file", async () => {
+  await using s = new Services();
+  const name = uniqueName("unknown");
+  const r = await s.cli([
+    "start",
+    name,
+    "--forking",
+    "--tracking",
+    "group",
+    "--",
+    "sh",
+    "-c",
+    "sleep 1000 & sleep 1000 & exit 0",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  await s.recordAll();
+  assert.equal(r.stdout.trim(), `started ${name} (main process unknown (2 processes))`);
+  assert.equal(Deno.readTextFileSync(s.dir.join(`${name}.pid`)), "", "no PID named");
+  const st = JSON.parse((await s.cli(["status", name, "--json"])).stdout);
+  assert.equal(st.state, "running");
+  assert.equal(st.pid, null);
+  assert.equal(st.mainUnknown, 2);
+  const text = await s.cli(["status", name]);
+  assert.equal(text.code, 0);
+  assert.match(
+    text.stdout,
+    new RegExp(`^${name}: running; main process unknown \\(2 processes\\)`),
+  );
+  for (const pid of markedProcesses(name)) s.pid(pid);
+  assert.equal(markedProcesses(name).length, 2);
+  const stop = await s.cli(["stop", name]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.deepEqual(markedProcesses(name), []);
+});
+
+Deno.test("--forking without --main-pidfile: a daemon that forks twice is found once the middle process exits", async () => {
+  await using s = new Services();
+  const name = uniqueName("twice");
+  const daemon = s.dir.join("daemon.pid");
+  // The leader leaves a middle shell, which starts the daemon and exits 0.5 s later.
+  const middle = `sh -c 'sleep 1000 & echo $! > ${daemon}; sleep 0.5'`;
+  await s.start(name, ["--forking", "--tracking", "group"], ["sh", "-c", `${middle} & exit 0`]);
+  await waitUntil(() => {
+    try {
+      return /^\d+\n$/.test(Deno.readTextFileSync(daemon));
+    } catch {
+      return false;
+    }
+  });
+  const pid = Number(Deno.readTextFileSync(daemon));
+  s.pid(pid);
+  await waitUntil(async () => {
+    const st = JSON.parse((await s.cli(["status", name, "--json"])).stdout);
+    return st.state === "running" && st.pid === pid;
+  }, { what: "the daemon as the main process", timeoutMs: 10_000 });
+  assert.equal(Deno.readTextFileSync(s.dir.join(`${name}.pid`)), `${pid}\n`);
+  assert.equal((await s.state(name)).restarts, 0, "the middle's exit is not the service's");
+  assert.equal((await s.cli(["stop", name])).code, 0);
+  assert.ok(!alive(pid));
+});

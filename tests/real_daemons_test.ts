@@ -179,3 +179,42 @@ Deno.test({
     assert.deepEqual(markedProcesses(name), []);
   },
 });
+
+Deno.test({
+  name:
+    "nginx as a --forking service without --main-pidfile (cgroup tier): the master is guessed; status, list, signal and stop name it, also once orphaned",
+  ignore: nginxSkip !== undefined || Deno.uid() !== 0,
+  async fn() {
+    await using s = new Services();
+    const port = freePort();
+    const ng = nginxConfig(s.dir.path, port, { workers: 2 });
+    const name = uniqueName("nginxguess");
+    const state = await s.start(
+      name,
+      ["--forking", "--tracking", "cgroup"],
+      [NGINX!, "-c", ng.conf, "-p", ng.prefix],
+    );
+    if (state.tree?.tracking !== "cgroup") {
+      console.log("skipped: no writable cgroup2 here; nginx escapes the group tier");
+      await s.cli(["stop", name]);
+      return;
+    }
+    const master = await readPid(ng.pidFile);
+    s.pid(master);
+    for (const w of childrenOf(master)) s.pid(w);
+    assert.equal(Deno.readTextFileSync(s.dir.join(`${name}.pid`)), `${master}\n`);
+    const pidOf = async (args: string[]) => JSON.parse((await s.cli(args)).stdout);
+    assert.equal((await pidOf(["status", name, "--json"])).pid, master);
+    const listed = (await pidOf(["list", "--json"])).services;
+    assert.equal(listed.find((x: { name: string }) => x.name === name).pid, master);
+    assert.equal((await pidOf(["signal", name, "CONT", "--json"])).pid, master);
+    Deno.kill(state.supervisor.pid, "SIGKILL");
+    await waitUntil(async () => (await pidOf(["status", name, "--json"])).state === "orphaned");
+    assert.equal((await pidOf(["status", name, "--json"])).pid, master);
+    const stop = await s.cli(["stop", name, "--json"]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(JSON.parse(stop.stdout).pid, master);
+    assert.ok(!alive(master));
+    assert.equal(await acceptsTcp(port), false);
+  },
+});

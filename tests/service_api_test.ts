@@ -107,7 +107,8 @@ Deno.test("service API: a service that exits during start-up throws ServiceStart
   assert.ok(err.logTail.includes("first") && err.logTail.includes("boom"), err.logTail.join("|"));
   assert.equal(err.message, `${name} exited during start-up with code 3`);
   const status = await serviceStatus(name, { dir });
-  assert.equal(status.state, "stopped");
+  assert.equal(status.state, "failed"); // one rule: an exit before ready is a failed start
+  assert.equal(status.error, `${name} exited during start-up with code 3`);
   assert.deepEqual(status.lastExit && [status.lastExit.code, status.lastExit.signal], [3, null]);
 });
 

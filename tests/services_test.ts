@@ -134,7 +134,7 @@ Deno.test("inspectService: the lock decides running; phases from the state", asy
     const [phase, want] of [
       ["running", "running"],
       ["starting", "starting"],
-      ["restarting", "starting"],
+      ["restarting", "restarting"],
       ["stopping", "stopping"],
     ] as const
   ) {

@@ -69,6 +69,7 @@ export function paintPhase(phase: ServicePhase, color: boolean): string {
     case "starting":
     case "stopping":
     case "reloading":
+    case "restarting":
       return paint(phase, "yellow", color);
     case "stopped":
       return paint(phase, "dim", color);

@@ -8,7 +8,7 @@
 import { restartService } from "../service/restart_service.ts";
 import { ServiceStartError } from "../service/service_errors.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
-import { startFailed } from "./start.ts";
+import { mainNote, startFailed } from "./start.ts";
 import { describe, progressDisplay } from "./stop.ts";
 import type { CommandInput } from "./spec.ts";
 import { requestTimeoutFrom } from "./launch_options.ts";
@@ -36,7 +36,7 @@ export async function run(input: CommandInput): Promise<number> {
   printOut(
     json
       ? JSON.stringify({ name, status, pid, supervisorPid, pidfile, state, log })
-      : `${status} ${name} (pid ${pid})`,
+      : `${status} ${name} (${mainNote(r)})`,
   );
   return EXIT.ok;
 }

@@ -20,7 +20,9 @@ export async function run(input: CommandInput): Promise<number> {
   } else {
     const n = sent.processes;
     printOut(
-      `sent ${sent.signal} to ${name} (pid ${sent.pid}, ${n} process${n === 1 ? "" : "es"})`,
+      `sent ${sent.signal} to ${name} (${
+        sent.pid === null ? "main process unknown" : `pid ${sent.pid}`
+      }, ${n} process${n === 1 ? "" : "es"})`,
     );
   }
   return 0;

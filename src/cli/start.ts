@@ -33,8 +33,15 @@ export async function run(input: CommandInput): Promise<number> {
     } else printOut(result.message);
     return EXIT.ok;
   }
-  printOut(json ? JSON.stringify(result) : `${result.status} ${result.name} (pid ${result.pid})`);
+  printOut(json ? JSON.stringify(result) : `${result.status} ${result.name} (${mainNote(result)})`);
   return EXIT.ok;
+}
+
+/** `pid N`, or `main process unknown (N processes)` (a --forking service). */
+export function mainNote(r: { pid: number | null; mainUnknown?: number }): string {
+  if (r.pid !== null) return `pid ${r.pid}`;
+  const n = r.mainUnknown ?? 0;
+  return `main process unknown (${n} process${n === 1 ? "" : "es"})`;
 }
 
 /**

@@ -85,6 +85,12 @@ async function report(input: CommandInput): Promise<number> {
 
 /** ` (pid N)`; for a PID of another namespace the kernel's PID, then the one written. */
 function pidNote(s: ServiceStatus): string {
+  if (s.pid === null && s.mainUnknown !== null) {
+    const n = s.mainUnknown;
+    return n === 0
+      ? "; main process unknown"
+      : `; main process unknown (${n} process${n === 1 ? "" : "es"})`;
+  }
   if (s.pid === null) return "";
   if (!s.namespaced) return ` (pid ${s.pid})`;
   const here = s.kernelPid === null ? "pid unknown here" : `pid ${s.kernelPid}`;
@@ -94,7 +100,9 @@ function pidNote(s: ServiceStatus): string {
 /** The human form: a headline and indented details. */
 function describe(s: ServiceStatus, plainFile: boolean): string {
   const color = useColor();
-  const head = `${s.name}: ${paintPhase(s.state, color)}${pidNote(s)}`;
+  const r = s.restart;
+  const due = r ? ` in ${formatDuration(r.inMs)} (attempt ${r.attempt} of ${r.of})` : "";
+  const head = `${s.name}: ${paintPhase(s.state, color)}${due}${pidNote(s)}`;
   const rows: [string, string][] = [];
   const add = (k: string, v: string | null | undefined) => {
     if (v !== null && v !== undefined && v !== "") rows.push([k, v]);

@@ -306,6 +306,30 @@ export class PidFile implements AsyncDisposable, Disposable {
   }
 
   /**
+   * Empty the file under the lock: the holder runs, but the file names no
+   * process (a `--forking` service whose main process cannot be told).
+   * Readers then see it held with no PID ({@linkcode probe}: `running`,
+   * `pid` undefined). The next {@linkcode PidFile.update} with a `pid`
+   * fills it again.
+   *
+   * @example
+   * ```ts
+   * import { PidFile } from "@pidkit/pidkit";
+   * await using pid = await PidFile.acquire("/tmp/sup.pid");
+   * await pid.clear();
+   * ```
+   */
+  clear(): Promise<void> {
+    try {
+      const file = this.#held();
+      file.truncateSync(0);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
    * Give the file up: remove it while still holding the lock -- only if the
    * path still names this file, so a file someone put in its place is never
    * deleted -- then close it, which drops the lock. Calling it again does

@@ -13,6 +13,7 @@ import { type ServiceRecord, writeServiceRecord } from "./service_record.ts";
 import { signalNumber } from "../os/signals.ts";
 import type { LogSink } from "./log_sink.ts";
 import type {
+  RestartAnswer,
   StartResult,
   StopRequest,
   StopResult,
@@ -133,6 +134,12 @@ export class SupervisorBase {
     this.woken = new Promise((r) => this.wake = r);
   }
 
+  /** A new `woken` once a wake-up (a restart in place) was taken; a stop still wakes at once. */
+  rearm(): void {
+    this.woken = new Promise((r) => this.wake = r);
+    if (this.stopping) this.wake();
+  }
+
   pumps: Promise<void>[] = [];
   /** The output FIFO the service writes to, when there is one (else pumps). */
   output?: OutputFifo;
@@ -150,6 +157,20 @@ export class SupervisorBase {
   stopRequest?: StopRequest;
   /** What the stop did, for the one who asked (set once the tree is stopped). */
   stopResult?: StopResult;
+  /**
+   * A restart in place asked for on `pidkit run`'s control socket
+   * (_run_control.ts): the supervision loop stops the tree on `retry` and
+   * starts it again; `answer` gets the outcome once the new tree is ready.
+   */
+  restartRequest?: {
+    retry?: string;
+    requestedBy: number;
+    answer: (answer: RestartAnswer) => void;
+    /** What stopping the old tree did. */
+    stopped?: StopResult;
+  };
+  /** Where the report of a start goes when not to `opts.onStarted` (a restart in place). */
+  reportTo?: (result: StartResult) => void;
 
   /** Writes that may run alongside the final state write. */
   pendingWrites: Promise<void>[] = [];
@@ -161,7 +182,8 @@ export class SupervisorBase {
     // hears of it (unless a tree is still being stopped: the lock stays
     // until it is gone).
     if (!result.ok && this.tree === undefined) await this.lock?.release().catch(() => {});
-    await this.opts.onStarted(result);
+    if (this.reportTo) this.reportTo(result);
+    else await this.opts.onStarted(result);
   }
 
   async fail(error: string, extra: Partial<StartResult> = {}): Promise<number> {
@@ -191,9 +213,17 @@ export class SupervisorBase {
     this.state.lastExit = { code: exit.code, signal: exit.signal, at: new Date().toISOString() };
   }
 
-  async end(phase: "exited" | "failed" | "stopped"): Promise<void> {
+  /** The service has ended for good; `failure`: why it failed (status shows it). */
+  async end(phase: "exited" | "failed" | "stopped", failure?: string): Promise<void> {
     await Promise.all([
-      this.save({ phase, tree: undefined, spawning: undefined }),
+      this.save({
+        phase,
+        tree: undefined,
+        spawning: undefined,
+        nextRestart: undefined,
+        statusText: undefined, // a STATUS= of the instance that ended says nothing now
+        failure: phase === "failed" ? failure : undefined,
+      }),
       ...this.pendingWrites,
     ]);
     this.pendingWrites = [];

@@ -10,7 +10,7 @@ import { formatDuration } from "../os/duration.ts";
 import { type FileMark, READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
 import { tailLines } from "./log_sink.ts";
 import type { ProcessTree, RetryStep, StopReport } from "../tree/process_tree.ts";
-import { awaitForkingStart, forkingEnded } from "./forking.ts";
+import { awaitForkingStart, forkingEnded, guessMainProcess, type MainGuess } from "./forking.ts";
 import { family, stopRoots } from "../tree/process_family.ts";
 import { describeRetry, LOG_TAIL_LINES, type SupervisorBase } from "./_supervisor_base.ts";
 
@@ -18,12 +18,14 @@ import { describeRetry, LOG_TAIL_LINES, type SupervisorBase } from "./_superviso
  * A `--forking` service (src/service/forking.ts): its start-up, then its life as
  * long as its main process (or tree) lives; then the rest of the tree is
  * stopped, before the restart policy applies. False: the first start
- * failed (reported); `start` is told.
+ * failed (reported); `start` is told. `first`: someone is told of this
+ * start (a first start, or a restart in place); `awaited`: and it waits
+ * for the service to be ready.
  */
 export async function runForking(
   s: SupervisorBase,
   tree: ProcessTree,
-  run: { first: boolean; spawnedAtMs: number; readyFileBefore?: FileMark },
+  run: { first: boolean; awaited: boolean; spawnedAtMs: number; readyFileBefore?: FileMark },
 ): Promise<boolean> {
   const { cfg } = s;
   const { first, spawnedAtMs } = run;
@@ -41,7 +43,7 @@ export async function runForking(
     s.lastExit = start.exit ?? { success: false, code: null, signal: null };
     s.recordExit(s.lastExit);
     if (!first) return true;
-    await s.end("failed");
+    await s.end("failed", `${cfg.name} ${start.error}`);
     await s.report({
       ok: false,
       error: `${cfg.name} ${start.error}`,
@@ -51,27 +53,40 @@ export async function runForking(
     });
     return false;
   }
-  s.main = start.main;
   s.mainFamily = new Map();
-  const pid = start.main?.pid ?? tree.pid;
-  if (start.main) {
-    await s.lock!.update({ pid });
-    await s.log?.line(`${cfg.name}: main pid ${pid} (from ${cfg.options.mainPidfile})`);
-  }
   const noteFamily = () => {
     if (s.main) { for (const t of family([s.main])) s.mainFamily.set(t.pid, t); }
   };
-  const ended = forkingEnded(tree, s.main, noteFamily);
-  if (first && !s.opts.foreground) {
-    const ready = await awaitForkingReady(s, tree, { pid, ended, ...run });
+  let ended: Promise<void>;
+  if (start.guessed) {
+    await setGuessedMain(s, start.guessed);
+    ended = followGuessedMain(s, tree, noteFamily);
+  } else {
+    s.main = start.main;
+    if (start.main) {
+      await s.lock!.update({ pid: start.main.pid });
+      await s.log?.line(
+        `${cfg.name}: main pid ${start.main.pid} (from ${cfg.options.mainPidfile})`,
+      );
+    }
+    ended = forkingEnded(tree, s.main, noteFamily);
+  }
+  const pid = s.main?.pid ?? (start.guessed ? null : tree.pid);
+  if (run.awaited) {
+    const ready = await awaitForkingReady(s, tree, { pid: pid ?? tree.pid, ended, ...run });
     if (ready !== "ready") return ready === "stopped";
   }
-  await s.save({ phase: "running", ...(start.main ? { mainPid: pid } : {}) });
-  if (first) await s.report({ ok: true, pid, supervisorPid: Deno.pid });
+  await s.save({ phase: "running", ...(s.main ? { mainPid: s.main.pid } : {}) });
+  if (first) {
+    const unknown = pid === null ? { mainUnknown: s.state.mainUnknown ?? 0 } : {};
+    await s.report({ ok: true, pid, supervisorPid: Deno.pid, ...unknown });
+  }
   await Promise.race([ended, s.woken]);
-  if (s.stopping) return true;
+  if (s.stopping || s.restartRequest) return true;
   await s.log?.line(
-    start.main ? `${cfg.name}: main pid ${pid} exited` : `${cfg.name}: its last process exited`,
+    start.main && !start.guessed
+      ? `${cfg.name}: main pid ${start.main.pid} exited`
+      : `${cfg.name}: its last process exited`,
   );
   // Unknown exit status (not our child): counts as a failure for --restart on-failure.
   s.lastExit = { success: false, code: null, signal: null };
@@ -83,6 +98,48 @@ export async function runForking(
   s.tree = undefined;
   s.main = undefined;
   return true;
+}
+
+/**
+ * The guessed main process (forking.ts) becomes the service's: PID file,
+ * record and log; none guessed, the PID file is emptied (it must never
+ * name the leader that exited) and the record says how many processes run.
+ */
+async function setGuessedMain(s: SupervisorBase, guess: MainGuess): Promise<void> {
+  const { name } = s.cfg;
+  s.main = guess.main;
+  if (guess.main) {
+    await s.lock!.update({ pid: guess.main.pid }).catch(() => {});
+    await s.log?.line(`${name}: main pid ${guess.main.pid} (guessed: the process its leader left)`);
+    await s.save({ mainPid: guess.main.pid, mainUnknown: undefined });
+    return;
+  }
+  await s.lock!.clear().catch(() => {});
+  const n = guess.processes;
+  await s.log?.line(`${name}: main process unknown (${n} process${n === 1 ? "" : "es"})`);
+  await s.save({ mainPid: undefined, mainUnknown: n });
+}
+
+/**
+ * Resolves when a forking service with a guessed main process has ended:
+ * when its main process exits while others remain (a daemon that forked
+ * twice: the guess was the middle process), the guess is made again; the
+ * service ends when no process is left.
+ */
+async function followGuessedMain(
+  s: SupervisorBase,
+  tree: ProcessTree,
+  onTick: () => void,
+): Promise<void> {
+  for (;;) {
+    const was = s.main;
+    await forkingEnded(tree, was, onTick);
+    if (s.stopping || s.restartRequest || was === undefined) return;
+    const again = guessMainProcess(tree);
+    if (again.processes === 0) return;
+    await s.log?.line(`${s.cfg.name}: main pid ${was.pid} exited; others remain`);
+    await setGuessedMain(s, again);
+  }
 }
 
 /**
@@ -127,7 +184,7 @@ export async function awaitForkingReady(
   s.main = undefined;
   s.lastExit = { success: false, code: null, signal: null };
   s.recordExit(s.lastExit);
-  await s.end("failed");
+  await s.end("failed", `${cfg.name} ${error}`);
   await s.report({
     ok: false,
     error: `${cfg.name} ${error}`,

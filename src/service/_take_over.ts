@@ -33,7 +33,7 @@ export interface TakeOverHost {
   /** Start (or adopt) one service. */
   start(
     config: SupervisorConfig,
-    options?: { adoptOnly?: boolean; firstLine?: string },
+    options?: { adoptOnly?: boolean; firstLine?: string; restartedDue?: boolean },
   ): Promise<StartResult>;
   /** A line in the journal. */
   note(text: string): Promise<void>;
@@ -124,7 +124,7 @@ async function unsupervisedDeath(
   }
   const line = `${what}; restarting ${name} (--restart ${record.options.restart})`;
   // Not awaited: its readiness must not hold up every command.
-  void host.start(config, { firstLine: line }).then((r) => {
+  void host.start(config, { firstLine: line, restartedDue: true }).then((r) => {
     if (!r.ok) void host.note(`restarting ${name} failed: ${r.error}`);
   });
   await host.note(line);

@@ -486,7 +486,7 @@ class DirSupervisor {
   /** Start (or adopt) one service; the answer once it is ready, or why not. */
   start(
     config: SupervisorConfig,
-    options: { adoptOnly?: boolean; firstLine?: string } = {},
+    options: { adoptOnly?: boolean; firstLine?: string; restartedDue?: boolean } = {},
   ): Promise<StartResult> {
     if (config.dir !== this.dir) {
       return Promise.resolve({
@@ -517,6 +517,7 @@ class DirSupervisor {
       ...(options.firstLine ? { firstLine: options.firstLine } : {}),
       onStarted: (result) => answer(result),
     });
+    sup.restartedDue = options.restartedDue === true;
     const entry: Held = {
       sup,
       done: sup.run().then(() => {}, async (err) => {
@@ -616,11 +617,14 @@ function isDirectory(path: string): boolean {
 
 /** The answer to a start of a service this supervisor holds already. */
 function alreadyHeld(name: string, sup: ServiceSupervisor, tellAdoption: boolean): StartResult {
-  const pid = sup.state?.mainPid ?? sup.tree?.pid;
-  let error = `${name} is already running${pid === undefined ? "" : ` (pid ${pid})`}`;
+  // A --forking service's leader exited at start-up: only its main process counts.
+  const pid = sup.state?.mainPid ?? (sup.cfg.options.forking ? sup.main?.pid : sup.tree?.pid);
+  let error = `${name} is already running (${whatRuns(sup, pid)})`;
   const adopted = sup.adopting && tellAdoption;
   if (adopted) {
     error += `; its supervisor was gone, a new one (pid ${Deno.pid}) adopted it`;
+  } else if (sup.restartedDue && tellAdoption) {
+    error += `; its supervisor was gone, a new one (pid ${Deno.pid}) restarted it`;
   }
   const held = sup.lock?.check();
   if (held === "removed" || held === "replaced") {
@@ -632,4 +636,17 @@ function alreadyHeld(name: string, sup: ServiceSupervisor, tellAdoption: boolean
     alreadyRunning: pid ?? 0,
     ...(adopted ? { adopted: true as const } : {}),
   };
+}
+
+/** `pid N`; with no process (yet): what the supervisor is doing, and its PID. */
+function whatRuns(sup: ServiceSupervisor, pid: number | undefined): string {
+  if (pid !== undefined) return `pid ${pid}`;
+  const next = sup.state?.nextRestart;
+  const doing = next && sup.state.phase === "restarting"
+    ? `restarting in ${formatDuration(Math.max(0, Date.parse(next.at) - Date.now()))}, ` +
+      `attempt ${next.attempt} of ${next.of}`
+    : sup.state?.mainUnknown !== undefined
+    ? "main process unknown"
+    : "starting";
+  return `${doing}; supervisor pid ${Deno.pid}`;
 }

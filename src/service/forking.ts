@@ -8,8 +8,14 @@
  *   and the file, written since the start, names a live process of the
  *   service's tree: the service's main PID. A PID outside the tree is
  *   refused;
- * - the service then lives as long as its main process (without a main PID
- *   file: as long as its tree has members).
+ * - without a main PID file, the main process is guessed as systemd guesses
+ *   it (`GuessMainPID=`): once the leader has exited, the one process of
+ *   the tree whose parent is not in the tree (the child the leader left
+ *   behind); when it exits while others remain, the guess is made again.
+ *   With several such processes the main process is unknown: the PID file
+ *   is left empty, never naming the leader that exited;
+ * - the service then lives as long as its main process (with none known: as
+ *   long as its tree has members).
  *
  * What the group tier sees: a daemon that clears its environment and calls
  * `setsid` (nginx does both) leaves the process group, the session and the
@@ -51,9 +57,9 @@ export interface MainProcess {
   startTime: number;
 }
 
-/** What the start-up of a forking service came to. */
+/** What the start-up of a forking service came to; `guessed`: without a main PID file. */
 export type ForkingStart =
-  | { ok: true; main?: MainProcess }
+  | { ok: true; main?: MainProcess; guessed?: MainGuess }
   | { ok: false; error: string; exit?: TreeExit; notReady?: true }
   | { ok: false; stopped: true };
 
@@ -108,7 +114,10 @@ export async function awaitForkingStart(
   }
   const leaderExitTicks = Math.ceil(readUptimeSeconds() * CLOCK_TICKS_PER_SECOND) + 1;
   if (check.mainPidfile === undefined) {
-    if (tree.members().length > 0) return { ok: true };
+    const guessed = guessMainProcess(tree);
+    if (guessed.processes > 0) {
+      return { ok: true, guessed, ...(guessed.main ? { main: guessed.main } : {}) };
+    }
     return {
       ok: false,
       error: "its first process exited 0 and left no process behind that pidkit can see " +
@@ -148,6 +157,38 @@ export async function awaitForkingStart(
     }
     await delay(POLL_MS);
   }
+}
+
+/** The main process of a forking service as guessed without a main PID file. */
+export interface MainGuess {
+  /** The main process, when there is exactly one candidate. */
+  main?: MainProcess;
+  /** How many live processes the service has (besides the exited leader). */
+  processes: number;
+}
+
+/**
+ * Guess the main process of a `--forking` service whose leader has exited,
+ * as systemd does without `PIDFile=`: the one live member of the tree whose
+ * parent is not a member (the child the leader left; its own children are
+ * not candidates). None when there are several (or no member at all).
+ *
+ * @example
+ * ```ts
+ * import { spawnTree } from "../tree/spawn_tree.ts";
+ * import { guessMainProcess } from "./forking.ts";
+ * const tree = await spawnTree(["sh", "-c", "sleep 30 & exit 0"], { name: "d" });
+ * await tree.status;
+ * console.log(guessMainProcess(tree).main?.pid); // the sleep
+ * await tree.stop();
+ * ```
+ */
+export function guessMainProcess(tree: ProcessTree): MainGuess {
+  const members = tree.members().filter((m) => m.pid !== tree.pid);
+  const pids = new Set(members.map((m) => m.pid));
+  const tops = members.filter((m) => !pids.has(m.ppid));
+  if (tops.length !== 1) return { processes: members.length };
+  return { main: { pid: tops[0].pid, startTime: tops[0].startTime }, processes: members.length };
 }
 
 /**

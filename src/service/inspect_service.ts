@@ -33,8 +33,9 @@ import { servicePaths } from "./run_dir.ts";
 /**
  * What a service is doing, as `status` reports it:
  * - `running`: the supervisor holds the PID file lock;
- * - `starting` / `stopping`: the lock is held and the supervisor says so
- *   (`starting` also covers waiting between restarts);
+ * - `starting` / `stopping`: the lock is held and the supervisor says so;
+ * - `restarting`: the lock is held and the supervisor waits to start the
+ *   service again (restart back-off): no process runs meanwhile;
  * - `orphaned`: the lock is free (the supervisor is gone) but the recorded
  *   tree still lives (leader verified by start time, else other members);
  * - `stale`: a PID file with content, its lock free, nothing alive;
@@ -53,6 +54,7 @@ export type ServicePhase =
   | "running"
   | "reloading"
   | "starting"
+  | "restarting"
   | "stopping"
   | "orphaned"
   | "stale"
@@ -73,7 +75,7 @@ export type ServicePhase =
  */
 export function isRunningPhase(phase: ServicePhase): boolean {
   return phase === "running" || phase === "starting" || phase === "stopping" ||
-    phase === "orphaned" || phase === "reloading";
+    phase === "orphaned" || phase === "reloading" || phase === "restarting";
 }
 
 /** What {@linkcode inspectService} found out. */
@@ -167,17 +169,22 @@ export async function inspectService(
       ? "stopping"
       : !current
       ? (state ? "starting" : "running")
-      : state!.phase === "starting" || state!.phase === "restarting"
+      : state!.phase === "starting"
       ? "starting"
+      : state!.phase === "restarting"
+      ? "restarting"
       : state!.phase === "stopping"
       ? "stopping"
       : state!.phase === "reloading"
       ? "reloading"
       : "running";
+    // Waiting to restart: no process is the service's (the PID file is empty).
+    const between = phase === "restarting" && !state?.tree;
     return {
       ...base,
       phase,
-      pid: probed.pid ?? (current || stopper ? state?.tree?.pid : undefined),
+      pid: between ? undefined : probed.pid ??
+        ((current || stopper) && state ? recordedMain(state, state.tree) : undefined),
       // No supervisor while a stop command holds the lock: its supervisor is gone.
       ...(stopper ? {} : { supervisorPid: probed.holderPid ?? state?.supervisor.pid }),
     };
@@ -191,7 +198,7 @@ export async function inspectService(
     return {
       ...base,
       phase,
-      pid: state.tree?.pid,
+      pid: recordedMain(state, state.tree),
       supervisorPid: state.supervisor.pid,
       pidfileLost: true,
       error: `${pidfile} was deleted or replaced by another process; supervisor pid ` +
@@ -205,7 +212,7 @@ export async function inspectService(
       // A tree found by its `spawning` marker is not in the state yet.
       record: orphan === state!.tree ? state : { ...state!, tree: orphan },
       phase: "orphaned",
-      pid: orphan.pid,
+      pid: recordedMain(state!, orphan),
       supervisorPid: state!.supervisor.pid,
     };
   }
@@ -228,12 +235,25 @@ export async function inspectService(
     // Lock free and a state we cannot read: an orphaned tree cannot be ruled out.
     return { ...base, phase: "unknown", pid: probed.status === "stale" ? probed.pid : undefined };
   }
+  if (state?.phase === "restarting" && !state.tree) {
+    // Its supervisor was killed while it waited to restart the service.
+    const n = state.nextRestart;
+    return {
+      ...base,
+      phase: "stale",
+      error: `its supervisor (pid ${state.supervisor.pid}) was killed while ${name} waited to ` +
+        `restart${n ? ` (attempt ${n.attempt} of ${n.of})` : ""}; nothing runs`,
+    };
+  }
   if (probed.status === "stale" && state === undefined) {
     // No pidkit state: a daemon's own PID file, most likely written without a lock.
     return { ...base, ...fromVerdict((await verifier()).judgePidFile(pidfile, probed)) };
   }
   if (probed.status === "stale") return { ...base, phase: "stale", pid: probed.pid };
-  return { ...base, phase: state?.phase === "failed" ? "failed" : "stopped" };
+  if (state?.phase === "failed") {
+    return { ...base, phase: "failed", ...(state.failure ? { error: state.failure } : {}) };
+  }
+  return { ...base, phase: "stopped" };
 }
 
 /** The phases in which a record says its service runs (or is meant to). */
@@ -514,6 +534,28 @@ export async function describeSurvivor(
     why = `, its PID file was deleted or replaced; supervisor pid ${pid} still runs it`;
   } // else: an ordinary running service (its supervisor took the lock meanwhile)
   return { pid: tree.pid, error: `${name} is already running (pid ${tree.pid}${why})` };
+}
+
+/**
+ * The main PID of a service whose PID file does not say (empty, lost, or
+ * its supervisor gone): the recorded main process while it lives, else the
+ * tree's leader -- except for a `--forking` service, whose leader exited
+ * during start-up: its main process is then unknown.
+ *
+ * @example
+ * ```ts
+ * import { recordedMain } from "./inspect_service.ts";
+ * import { readServiceRecordSync } from "./service_record.ts";
+ * const state = readServiceRecordSync("/run/pidkit/web.json");
+ * if (state) console.log(recordedMain(state, state.tree));
+ * ```
+ */
+export function recordedMain(
+  state: ServiceRecord,
+  tree: { pid: number } | undefined,
+): number | undefined {
+  if (state.mainPid !== undefined && isProcessAlive(state.mainPid)) return state.mainPid;
+  return state.options?.forking ? undefined : tree?.pid;
 }
 
 /** A supervisor recorded inside a PID namespace (a container), seen here as `holderPid`. */

@@ -6,11 +6,15 @@
  */
 
 import { PidkitError } from "../os/errors.ts";
+import { askSupervisor } from "./supervisor_client.ts";
+import { inspectService, isRunningPhase } from "./inspect_service.ts";
+import type { RestartAnswer } from "./supervisor_protocol.ts";
+import { ServiceStartError, SupervisorError } from "./service_errors.ts";
 import { parseRetry } from "../tree/stop_schedule.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
-import { readServiceRecord } from "./service_record.ts";
+import { readServiceRecord, type ServiceRecord } from "./service_record.ts";
 import { configFromRecord } from "./supervisor_config.ts";
-import { type ServiceStarted, startConfigured } from "./start_service.ts";
+import { defaultStartTimeout, type ServiceStarted, startConfigured } from "./start_service.ts";
 import { type ServiceStopProgress, stopServiceIn, type StopServiceResult } from "./stop_service.ts";
 
 /**
@@ -91,6 +95,8 @@ export async function restartService(
       `${name} has no recorded command in ${paths.state}: start it with pidkit start ${name} -- CMD`,
     );
   }
+  const inPlace = await restartInRun(dir, name, state, retry, options);
+  if (inPlace) return inPlace;
   const stopped = await stopServiceIn(dir, name, {
     retry,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -103,4 +109,79 @@ export async function restartService(
   });
   // Not started (already running: another start won the race) throws; `ifNotRunning` is off.
   return { ...(started as ServiceStarted), stopped };
+}
+
+/**
+ * A service held by `pidkit run` is restarted inside the run (it stays in
+ * the foreground with its PID: a container or a systemd unit keeps it);
+ * `undefined` when it is not such a service or the run does not answer
+ * (it exited meanwhile: the service is started as usual). A 0.2 `pidkit
+ * run` (no socket in its record) cannot: refused, nothing is stopped.
+ */
+async function restartInRun(
+  dir: string,
+  name: string,
+  state: ServiceRecord,
+  retry: string | undefined,
+  options: RestartServiceOptions,
+): Promise<RestartServiceResult | undefined> {
+  const sup = state.supervisor;
+  if (sup.kind !== "service" || state.version !== 2) return undefined;
+  const info = await inspectService(dir, name);
+  if (!isRunningPhase(info.phase) || info.phase === "orphaned") return undefined;
+  if (sup.socket === undefined) {
+    throw new PidkitError(
+      `${name} is held by pidkit run (pid ${sup.pid}) without a control socket (pidkit 0.2, ` +
+        `or no FFI), which cannot restart it in place; restart its unit, or stop it and start it again`,
+    );
+  }
+  // The stop on its schedule, then a start as `start` waits for one.
+  const config = configFromRecord(dir, name, state);
+  const stopSteps = parseRetry(retry ?? config.options.retry);
+  const stopMs = stopSteps.some((x) => x.forever)
+    ? 60_000
+    : stopSteps.reduce((t, x) => t + (x.timeoutMs ?? 0), 0);
+  const timeout = options.timeout ?? stopMs + defaultStartTimeout(config);
+  let answer: RestartAnswer | undefined;
+  try {
+    answer = await askSupervisor<RestartAnswer>(
+      dir,
+      { op: "restart", name, requestedBy: Deno.pid, ...(retry ? { retry } : {}) },
+      { launch: false, socket: sup.socket, deadline: Date.now() + timeout },
+    );
+  } catch (err) {
+    // Refused, frozen or late: say so. Gone meanwhile: started as usual.
+    if (err instanceof SupervisorError) throw err;
+    answer = undefined;
+  }
+  if (answer === undefined || !answer.held) return undefined;
+  const report = answer.stopped;
+  const stopped: StopServiceResult = report === undefined ? { name, status: "not-running" } : {
+    name,
+    status: "stopped",
+    pid: report.pid ?? info.pid,
+    lastSignal: report.signalsSent.at(-1)?.signal,
+    signalsSent: report.signalsSent,
+    durationMs: report.durationMs,
+    survivors: report.survivors,
+  };
+  options.onStopped?.(stopped);
+  const started = answer.started;
+  if (!started.ok) {
+    throw new ServiceStartError(name, started.reason ?? "failed", started.error, {
+      ...(started.exit ? { exit: started.exit } : {}),
+      ...(state.log !== "-" ? { log: state.log } : {}),
+      logTail: started.logTail ?? [],
+    });
+  }
+  return {
+    name,
+    status: "restarted",
+    stopped,
+    pid: started.pid,
+    supervisorPid: started.supervisorPid,
+    pidfile: state.pidfile,
+    state: `${dir}/${name}.json`,
+    log: state.log === "-" ? undefined : state.log,
+  };
 }

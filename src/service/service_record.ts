@@ -80,9 +80,11 @@ export interface ServiceRecord {
    * reuse) and its kind: `"dir"`, the run directory's resident supervisor
    * (reached through `DIR/supervisor.sock`); `"service"`, a supervisor of
    * this one service (`pidkit run`, or any 0.1 supervisor: stopped by
-   * SIGTERM and the control file).
+   * SIGTERM and the control file). `socket`: where a `pidkit run` from
+   * 0.3 on takes requests (stop, restart; see supervisor_protocol.ts);
+   * absent in records of 0.1 and 0.2.
    */
-  supervisor: { pid: number; startTime: number; kind?: "dir" | "service" };
+  supervisor: { pid: number; startTime: number; kind?: "dir" | "service"; socket?: string };
   /**
    * A `pidkit stop` stopping the tree a killed supervisor left (PID and start
    * time): it holds the PID file's lock meanwhile, and is no supervisor.
@@ -114,14 +116,26 @@ export interface ServiceRecord {
   log: string;
   /** Restarts so far. */
   restarts: number;
+  /**
+   * During a restart back-off (phase `restarting`): when the next start is
+   * due (ISO), which restart in a row it is, and how many are allowed.
+   */
+  nextRestart?: { at: string; attempt: number; of: number };
   /** How the service last ended. */
   lastExit?: { code: number | null; signal: string | null; at: string };
+  /** Why the service failed (phase `failed`): one line, as `start` said it. */
+  failure?: string;
   /** The last `STATUS=` text the service sent (sd_notify). */
   statusText?: string;
   /** The service's notify socket (`NOTIFY_SOCKET`), with `--ready-notify` or `--watchdog`. */
   notifySocket?: string;
   /** The main PID a tree member named with `MAINPID=`, when it is not the leader. */
   mainPid?: number;
+  /**
+   * A `--forking` service without `--main-pidfile` whose main process could
+   * not be guessed: how many processes it has (its PID file is empty).
+   */
+  mainUnknown?: number;
   /** The last `ERRNO=` the service sent. */
   notifyErrno?: number;
   /** The boot the state was written in (`/proc/sys/kernel/random/boot_id`). */
@@ -221,6 +235,10 @@ function parseState(path: string, text: string): ServiceRecord {
   }
   // These fields become /proc paths and signal targets: a wrong type here
   // must be "bad content", never a read of /proc/../../etc/passwd.
+  const socket = s.supervisor!.socket;
+  if (socket !== undefined && (typeof socket !== "string" || !socket.startsWith("/"))) {
+    throw badContent(path, "bad supervisor socket");
+  }
   if (s.tree !== undefined) {
     const t = s.tree as unknown as Record<string, unknown> | null;
     if (

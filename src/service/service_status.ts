@@ -152,6 +152,12 @@ export interface ServiceStatus {
   exitCode: number;
   /** The service's main PID (as written in the PID file). */
   pid: number | null;
+  /**
+   * A running `--forking` service whose main process is not known (no
+   * `--main-pidfile`, and no single process to guess): how many processes
+   * it has (`0`: not counted); `null` otherwise.
+   */
+  mainUnknown: number | null;
   /** The supervisor's PID (for a PID file: the lock holder). */
   supervisorPid: number | null;
   /**
@@ -165,6 +171,12 @@ export interface ServiceStatus {
   uptimeMs: number | null;
   /** Restarts since the service was started. */
   restarts: number | null;
+  /**
+   * While `state` is `restarting` (the restart back-off): when the next
+   * start is due (ISO), in how many ms, and which restart in a row it is
+   * (`attempt`) of how many allowed (`of`, `--max-restarts`).
+   */
+  restart: { at: string; inMs: number; attempt: number; of: number } | null;
   /** How the service last exited. */
   lastExit: { code: number | null; signal: string | null; at: string } | null;
   /** The service command. */
@@ -225,12 +237,16 @@ export function statusOf(info: ServiceInfo, pidfile: string | null): ServiceStat
     state: info.phase,
     exitCode: statusExitCode(info.phase),
     pid: info.pid ?? null,
+    mainUnknown: live && info.pid === undefined && info.record?.options?.forking
+      ? info.record.mainUnknown ?? 0
+      : null,
     supervisorPid: info.supervisorPid ?? null,
     supervisorStopped: live && info.supervisorPid !== undefined &&
       isStoppedProcess(info.supervisorPid),
     startedAt: up === undefined ? null : new Date(Date.now() - up).toISOString(),
     uptimeMs: up ?? null,
     restarts: info.record?.restarts ?? null,
+    restart: restartDue(info),
     lastExit: info.record?.lastExit ?? null,
     command: command ?? null,
     pidfile: info.record?.pidfile ?? pidfile,
@@ -238,7 +254,8 @@ export function statusOf(info: ServiceInfo, pidfile: string | null): ServiceStat
     error: info.error ?? null,
     pidfileLost: info.pidfileLost ?? false,
     ...verdictFields(info),
-    statusText: info.record?.statusText ?? null,
+    // The STATUS= of a service that no longer runs says nothing about it.
+    statusText: live ? info.record?.statusText ?? null : null,
     kernelPid: kernelPid ?? null,
     namespaced: where?.namespaced ?? false,
   };
@@ -267,6 +284,13 @@ function verdictFields(
     reason: v.status === "running" ? null : v.reason,
     extraLines: v.status !== "mismatch" && v.extraLines ? v.extraLines : null,
   };
+}
+
+function restartDue(info: ServiceInfo): ServiceStatus["restart"] {
+  const next = info.phase === "restarting" ? info.record?.nextRestart : undefined;
+  if (next === undefined) return null;
+  const inMs = Math.max(0, Date.parse(next.at) - Date.now());
+  return { at: next.at, inMs: Number.isNaN(inMs) ? 0 : inMs, attempt: next.attempt, of: next.of };
 }
 
 function uptimeMs(pid: number): number | undefined {

@@ -34,8 +34,8 @@ export interface SignalServiceResult {
   name: string;
   /** The signal sent, by name (`SIGHUP`). */
   signal: Deno.Signal;
-  /** The service's leader PID. */
-  pid: number;
+  /** The service's main PID (`null`: a `--forking` service whose main process is unknown). */
+  pid: number | null;
   /** How many processes of the tree got it. */
   processes: number;
 }
@@ -74,5 +74,5 @@ export async function signalService(
     throw new PidkitError(`${name} is not running`);
   }
   if (count === 0) throw new PidkitError(`${name} is not running`);
-  return { name, signal: sig, pid: ref.pid, processes: count };
+  return { name, signal: sig, pid: info.pid ?? null, processes: count };
 }

@@ -62,8 +62,13 @@ export interface ServiceStarted {
   name: string;
   /** `"started"`, or `"restarted"` from {@linkcode restartService}. */
   status: "started" | "restarted";
-  /** The service's main PID. */
-  pid: number;
+  /**
+   * The service's main PID; `null` for a `--forking` service without
+   * `--main-pidfile` whose main process cannot be guessed (see `mainUnknown`).
+   */
+  pid: number | null;
+  /** With `pid: null`: how many processes the service has. */
+  mainUnknown?: number;
   /** The supervisor's PID. */
   supervisorPid: number;
   /** The PID file the supervisor holds. */
@@ -195,6 +200,7 @@ export async function startConfigured(
       name: config.name,
       status: options.status ?? "started",
       pid: result.pid,
+      ...(result.mainUnknown ? { mainUnknown: result.mainUnknown } : {}),
       supervisorPid: result.supervisorPid,
       pidfile: config.pidfile,
       state: config.state,
@@ -221,8 +227,17 @@ export async function startConfigured(
   });
 }
 
-/** The ready timeout, then a failed start's stop on its schedule, and 10 s to spare. */
-function defaultStartTimeout(config: SupervisorConfig): number {
+/**
+ * The ready timeout, then a failed start's stop on its schedule, and 10 s to spare.
+ *
+ * @example
+ * ```ts
+ * import { defaultStartTimeout } from "./start_service.ts";
+ * import { buildSupervisorConfig } from "./supervisor_config.ts";
+ * console.log(defaultStartTimeout(buildSupervisorConfig("web", ["sleep", "60"], {}))); // 85000
+ * ```
+ */
+export function defaultStartTimeout(config: SupervisorConfig): number {
   const stop = parseRetry(config.options.retry ?? DEFAULT_RETRY);
   const stopMs = stop.some((s) => s.forever)
     ? 60_000

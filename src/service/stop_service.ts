@@ -2,7 +2,10 @@
  * Stop a named service and its whole process tree: what `pidkit stop NAME`
  * does.
  *
- * A supervised service: write the schedule into `DIR/NAME.ctl`, SIGTERM the
+ * A service of the run directory's resident supervisor, or of a `pidkit
+ * run` that records a control socket: ask it on its socket (the schedule
+ * goes with the request). A supervisor of one service without one (0.1's,
+ * 0.2's `run`): write the schedule into `DIR/NAME.ctl`, SIGTERM the
  * supervisor (the PID file's lock holder as the kernel reports it), wait
  * until the lock is free, then make sure the tree is empty. An orphaned tree
  * (its supervisor was killed): stop the recorded tree directly.
@@ -14,7 +17,12 @@ import { requireOwnProc } from "../os/pid_namespace.ts";
 import { PidkitError } from "../os/errors.ts";
 import { formatDuration } from "../os/duration.ts";
 import { delay } from "../os/delay.ts";
-import { inspectService, isRunningPhase, type ServiceInfo } from "./inspect_service.ts";
+import {
+  inspectService,
+  isRunningPhase,
+  recordedMain,
+  type ServiceInfo,
+} from "./inspect_service.ts";
 import { askSupervisor } from "./supervisor_client.ts";
 import { SupervisorError } from "./service_errors.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
@@ -174,6 +182,7 @@ export async function stopServiceIn(
   switch (info.phase) {
     case "running":
     case "reloading":
+    case "restarting":
     case "starting":
     case "stopping":
       return await stopSupervised(dir, name, pidfile, retry, progress, info, options.timeout);
@@ -230,6 +239,13 @@ async function stopSupervised(
   const { supervisorPid, record: state } = info;
   if (state?.supervisor.kind === "dir") {
     return await stopThroughSupervisor(dir, name, pidfile, retry, progress, info, timeout);
+  }
+  const socket = state?.supervisor.kind === "service" ? state.supervisor.socket : undefined;
+  if (socket !== undefined) {
+    // `pidkit run` from 0.3 on: asked on its own socket, so the schedule is
+    // its own; one that does not answer is stopped the 0.1 way below.
+    const stopped = await stopThroughRun(dir, name, socket, retry, progress, info, timeout);
+    if (stopped) return stopped;
   }
   if (supervisorPid === undefined) {
     throw new PidkitError(`cannot find the process holding ${pidfile} (is /proc mounted?)`);
@@ -323,7 +339,7 @@ async function stopSupervised(
   return {
     name,
     status: "stopped",
-    pid: report?.pid ?? state?.tree?.pid,
+    pid: report ? report.pid : info.pid,
     lastSignal: report?.signalsSent.at(-1)?.signal,
     signalsSent: report?.signalsSent,
     durationMs,
@@ -392,7 +408,47 @@ async function stopThroughSupervisor(
   return {
     name,
     status: "stopped",
-    pid: report?.pid ?? info.record?.tree?.pid,
+    pid: report ? report.pid : info.pid,
+    lastSignal: report?.signalsSent.at(-1)?.signal,
+    signalsSent: report?.signalsSent,
+    durationMs: performance.now() - t0,
+    survivors: report?.survivors ?? [],
+  };
+}
+
+/**
+ * Ask `pidkit run` to stop `name` on `retry` on its control socket;
+ * `undefined` when it does not answer (it exited meanwhile, or is a run
+ * whose socket is gone): the caller goes on the 0.1 way.
+ */
+async function stopThroughRun(
+  dir: string,
+  name: string,
+  socket: string,
+  retry: string,
+  progress: (event: ServiceStopProgress) => void,
+  info: ServiceInfo,
+  timeout?: number,
+): Promise<StopServiceResult | undefined> {
+  const t0 = performance.now();
+  const steps = parseRetry(retry);
+  const limit = timeout ?? scheduleMs(steps) + 10_000;
+  progress({ kind: "begin", name, steps });
+  let answer: StopAnswer | undefined;
+  try {
+    answer = await askStop(dir, name, retry, limit, socket);
+  } finally {
+    progress({ kind: "end" });
+  }
+  if (answer?.timedOut) {
+    throw new PidkitError(`${name} did not stop within ${formatDuration(limit)}`);
+  }
+  if (answer?.held !== true) return undefined;
+  const report = answer.result;
+  return {
+    name,
+    status: "stopped",
+    pid: report ? report.pid : info.pid,
     lastSignal: report?.signalsSent.at(-1)?.signal,
     signalsSent: report?.signalsSent,
     durationMs: performance.now() - t0,
@@ -410,6 +466,7 @@ async function askStop(
   name: string,
   retry: string,
   limit: number,
+  socket?: string,
 ): Promise<StopAnswer | undefined> {
   try {
     return await askSupervisor<StopAnswer>(
@@ -422,7 +479,7 @@ async function askStop(
         // A moment before the command's own limit, so its `timedOut` comes first.
         ...(Number.isFinite(limit) ? { timeoutMs: limit - Math.min(2000, limit / 5) } : {}),
       },
-      { launch: false, deadline: Date.now() + limit }, // Infinity: no deadline
+      { launch: false, deadline: Date.now() + limit, ...(socket ? { socket } : {}) },
     );
   } catch (err) {
     if (err instanceof SupervisorError) throw err;
@@ -465,6 +522,7 @@ async function stopOrphan(
   // on with the schedule where it stands, not from the start again.
   const steps = remainingSteps(parseRetry(retry), elapsedMs);
   const done = await noteOrphanStop(servicePaths(dir, name).state, state);
+  const pid = recordedMain(state, state.tree); // before the stop: it must be alive
   progress({ kind: "begin", name, steps });
   let report;
   try {
@@ -485,7 +543,7 @@ async function stopOrphan(
   return {
     name,
     status: "stopped",
-    pid: state.tree!.pid,
+    pid,
     orphaned: true,
     lastSignal: report.signalsSent.at(-1)?.signal,
     signalsSent: report.signalsSent,

@@ -19,10 +19,10 @@
 import { AlreadyRunningError, messageLine } from "../os/errors.ts";
 import { PidFile } from "../lock/pid_file.ts";
 import { readBootId, readProcStat } from "../os/proc.ts";
-import { type FileMark, markFile, READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
+import { markFile } from "./readiness.ts";
 import { restartDelay, shouldRestart } from "./restart_policy.ts";
 import { describeSurvivor } from "./inspect_service.ts";
-import { LogSink, pump, tailLines } from "./log_sink.ts";
+import { LogSink, pump } from "./log_sink.ts";
 import type { SupervisorConfig } from "./supervisor_protocol.ts";
 import type { ProcessTree } from "../tree/process_tree.ts";
 import { spawnTree, type SpawnTreeOptions } from "../tree/spawn_tree.ts";
@@ -31,13 +31,11 @@ import { findSetpriv } from "../tree/find_program.ts";
 import { signalProcess } from "../os/pidfd.ts";
 import { ServiceHealth } from "./service_health.ts";
 import { isTreeMember } from "../tree/tree_member.ts";
-import { formatDuration } from "../os/duration.ts";
 import { type Adoption, adoptOrphans } from "../os/orphan_reaper.ts";
 import {
   describeExit,
   describeRetry,
   exitStatus,
-  LOG_TAIL_LINES,
   schedule,
   type SuperviseOptions,
   SupervisorBase,
@@ -60,7 +58,10 @@ import {
   watchPidFile,
 } from "./_pid_file_hold.ts";
 import { openServiceOutput } from "./_service_output.ts";
+import { armWhenReady, awaitReady } from "./_supervisor_ready.ts";
 import { FdPoller } from "../os/fd_poller.ts";
+import { RunControl } from "./_run_control.ts";
+import { type RestartAnswer, runSocketPath } from "./supervisor_protocol.ts";
 
 export { describeExit, exitStatus, type SuperviseOptions } from "./_supervisor_base.ts";
 
@@ -135,6 +136,8 @@ export class ServiceSupervisor extends SupervisorBase {
       await this.health?.close().catch(() => {});
       await this.closeOutput();
       await this.lock.release().catch(() => {});
+      this.restartRequest?.answer({ held: false }); // asked as it was ending
+      await this.control?.close(); // a stop's answer goes out now, the lock released
       if (!this.opts.shared) {
         await this.poller?.close();
         this.adoption.reaper?.reapNow();
@@ -145,6 +148,10 @@ export class ServiceSupervisor extends SupervisorBase {
   }
 
   adoption: Adoption = {};
+  /** `pidkit run`'s control socket (_run_control.ts). */
+  control?: RunControl;
+  /** Started by a new resident supervisor because a restart was due when the old one died. */
+  restartedDue = false;
 
   /** The run directory was made again (see `_pid_file_hold.ts`). */
   restorePresence(): Promise<void> {
@@ -190,6 +197,13 @@ export class ServiceSupervisor extends SupervisorBase {
     }
     // The loop starts with the first descriptor watched.
     this.poller = this.opts.shared ? this.opts.shared.poller : FdPoller.create();
+    if (!this.opts.shared && this.poller) {
+      try {
+        this.control = RunControl.listen(this, runSocketPath(cfg.dir, cfg.name), this.poller);
+      } catch (err) { // stop still works the 0.1 way (SIGTERM); restart does not
+        await this.log?.line(`no control socket for ${cfg.name}: ${messageLine(err)}`);
+      }
+    }
     // Only now: beside a survivor, its output FIFO is its own and stays.
     if (this.log) {
       try {
@@ -216,6 +230,7 @@ export class ServiceSupervisor extends SupervisorBase {
         pid: Deno.pid,
         startTime: readProcStat("self")?.startTime ?? 0,
         kind: this.opts.shared ? "dir" : "service",
+        ...(this.control ? { socket: this.control.path } : {}),
       },
       command: cfg.command,
       cwd: cfg.cwd,
@@ -232,37 +247,48 @@ export class ServiceSupervisor extends SupervisorBase {
     try {
       this.health = await this.openHealth();
     } catch (err) {
-      await this.end("failed");
-      return await this.fail(`cannot set up ${cfg.name}: ${messageLine(err)}`);
+      const why = `cannot set up ${cfg.name}: ${messageLine(err)}`;
+      await this.end("failed", why);
+      return await this.fail(why);
     }
     if (this.health.socketPath) await this.save({ notifySocket: this.health.socketPath });
     if (adopted) await announceAdoption(this, adopted, previous!.supervisor);
     let inARow = 0;
     let first = adopted === undefined;
     while (!this.stopping) {
+      // A restart in place (`pidkit restart` of a `pidkit run` service):
+      // someone waits for this start, as for a first one.
+      const asked = await this.takeRestart();
+      if (this.stopping) break;
+      if (asked) inARow = 0;
+      const fresh = first || asked;
+      const awaited = fresh && (asked || !this.opts.foreground);
       const startedAt = Date.now();
       // A ready file left by an earlier run must not make this start look ready.
-      const readyFileBefore = first && cfg.options.readyFile
+      const readyFileBefore = fresh && cfg.options.readyFile
         ? await markFile(cfg.options.readyFile)
         : undefined;
       const spawnedAtMs = Date.now();
-      const tree = adopted ?? await this.spawn(first);
+      const tree = adopted ?? await this.spawn(fresh, awaited);
       adopted = undefined;
       if (tree === undefined) {
-        if (first) return 1;
+        if (fresh) return 1;
       } else if (cfg.options.forking) {
-        if (!await runForking(this, tree, { first, spawnedAtMs, readyFileBefore })) return 1;
+        const run = { first: fresh, awaited, spawnedAtMs, readyFileBefore };
+        if (!await runForking(this, tree, run)) return 1;
         if (this.stopping) break;
+        if (this.restartRequest) continue; // the tree is stopped at the top
       } else {
-        if (first && this.opts.foreground) {
+        if (fresh && !awaited) {
           // Nobody waits for readiness in the foreground: an early exit is just an exit.
           await this.save({ phase: "running" });
           await this.report({ ok: true, pid: tree.pid, supervisorPid: Deno.pid });
-        } else if (first && !await this.awaitReady(tree, readyFileBefore)) {
+        } else if (awaited && !await awaitReady(this, tree, readyFileBefore)) {
           return 1;
         }
         await Promise.race([tree.status, this.woken]);
         if (this.stopping) break;
+        if (this.restartRequest) continue; // the tree is stopped at the top
         await this.finish(tree);
       }
       first = false;
@@ -276,15 +302,25 @@ export class ServiceSupervisor extends SupervisorBase {
         return this.exitCode();
       }
       if (inARow >= maxRestarts) {
-        await this.log?.line(`giving up on ${cfg.name} after ${inARow} restarts in a row`);
-        await this.end("failed");
+        const times = `${inARow} restart${inARow === 1 ? "" : "s"}`;
+        await this.log?.line(`giving up on ${cfg.name} after ${times} in a row`);
+        const last = describeExit(exit);
+        await this.end("failed", `gave up after ${times} in a row (last exit: ${last})`);
         return this.exitCode();
       }
       inARow++;
       const delay = restartDelay(inARow, restartDelayMs);
       await this.log?.line(`restarting ${cfg.name} in ${delay} ms (restart ${inARow} in a row)`);
       this.state.restarts++;
-      await this.save({ phase: "restarting", tree: undefined });
+      const at = new Date(Date.now() + delay).toISOString();
+      // No process is the service's until the restart: the PID file names none.
+      await this.lock?.clear().catch(() => {});
+      await this.save({
+        phase: "restarting",
+        tree: undefined,
+        statusText: undefined, // the STATUS= of the instance that ended
+        nextRestart: { at, attempt: inARow, of: maxRestarts },
+      });
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([new Promise((r) => timer = setTimeout(r, delay)), this.woken]);
       clearTimeout(timer);
@@ -328,7 +364,51 @@ export class ServiceSupervisor extends SupervisorBase {
     this.wake();
   }
 
-  async spawn(first: boolean): Promise<ProcessTree | undefined> {
+  /** A restart in place (`pidkit run`'s control socket): the answer once the new tree is ready. */
+  requestRestart(request: { retry?: string; requestedBy: number }): Promise<RestartAnswer> {
+    if (this.stopping || this.restartRequest) {
+      const why = this.stopping ? "is stopping" : "is being restarted already";
+      return Promise.resolve({
+        held: true,
+        started: { ok: false, error: `${this.cfg.name} ${why}`, reason: "failed" },
+      });
+    }
+    return new Promise((answer) => {
+      this.restartRequest = { ...request, answer };
+      this.wake();
+    });
+  }
+
+  /**
+   * Take a restart asked for: stop the tree on its schedule, and have the
+   * next start reported to whoever asked. True when there was one.
+   */
+  async takeRestart(): Promise<boolean> {
+    const asked = this.restartRequest;
+    if (asked === undefined) return false;
+    this.rearm();
+    const by = asked.requestedBy;
+    await this.log?.line(`restarting ${this.cfg.name}: asked by pid ${by}`);
+    this.stopRequest = {
+      retry: asked.retry ?? this.cfg.options.retry,
+      requestedBy: by,
+      at: new Date().toISOString(),
+    };
+    await this.stopTree();
+    asked.stopped = this.stopResult;
+    this.stopRequest = this.stopResult = undefined;
+    this.forcedFailure = false;
+    this.state.restarts = 0; // as for a restart through the resident supervisor: a new start
+    this.reported = false;
+    this.reportTo = (started) => {
+      this.restartRequest = this.reportTo = undefined;
+      asked.answer({ held: true, ...(asked.stopped ? { stopped: asked.stopped } : {}), started });
+    };
+    return true;
+  }
+
+  /** `awaited`: `awaitReady` times its readiness (else armWhenReady does). */
+  async spawn(first: boolean, awaited: boolean): Promise<ProcessTree | undefined> {
     const { cfg } = this;
     // Record the marker before spawning: a supervisor killed between the
     // spawn and the state write below leaves a tree status and stop can
@@ -340,13 +420,17 @@ export class ServiceSupervisor extends SupervisorBase {
     // written: that line comes first in the log.
     this.output?.pause();
     try {
-      return await this.spawnPaused(first, nonce);
+      return await this.spawnPaused(first, awaited, nonce);
     } finally {
       this.output?.resume();
     }
   }
 
-  async spawnPaused(first: boolean, nonce: string): Promise<ProcessTree | undefined> {
+  async spawnPaused(
+    first: boolean,
+    awaited: boolean,
+    nonce: string,
+  ): Promise<ProcessTree | undefined> {
     const { cfg } = this;
     const piped = this.log !== undefined;
     let tree: ProcessTree;
@@ -376,7 +460,7 @@ export class ServiceSupervisor extends SupervisorBase {
       this.lastExit = { success: false, code: 127, signal: null };
       this.recordExit(this.lastExit);
       if (first) {
-        await this.end("failed");
+        await this.end("failed", msg);
         await this.report({ ok: false, error: msg, reason: "failed" });
       }
       return undefined;
@@ -389,7 +473,7 @@ export class ServiceSupervisor extends SupervisorBase {
     }
     this.tree = tree;
     this.health!.attach(tree);
-    this.armWhenReady(tree, first);
+    armWhenReady(this, tree, first, awaited);
     // Queued before any output is pumped (the pipes) or handed over (the FIFO, paused).
     const started = this.log?.line(
       `started ${cfg.name} (pid ${tree.pid}): ${cfg.command.join(" ")}`,
@@ -406,6 +490,8 @@ export class ServiceSupervisor extends SupervisorBase {
       spawning: undefined,
       serviceStartedAt: new Date().toISOString(),
       mainPid: undefined,
+      mainUnknown: undefined,
+      nextRestart: undefined,
     });
     return tree;
   }
@@ -425,63 +511,6 @@ export class ServiceSupervisor extends SupervisorBase {
       onMainPid: (pid) => this.mainPidChanged(pid),
       poller: this.poller,
     });
-  }
-
-  /**
-   * Once the service's own readiness conditions (READY=1, the notification
-   * fd) hold: arm the watchdog, and a restarted tree is running. `start`
-   * times the first start itself (awaitReady); restarts and `run` are
-   * timed here: not ready within --ready-timeout is a failure.
-   */
-  armWhenReady(tree: ProcessTree, first: boolean): void {
-    const health = this.health!;
-    const conditions = health.conditions();
-    const ready = Promise.all(conditions.map((c) => c.ready));
-    void ready.then(async () => {
-      if (this.tree !== tree || this.stopping) return;
-      health.markReady();
-      if (!first && this.state.phase === "starting") {
-        await this.save({ phase: "running", ...health.flushStatus() });
-      }
-    });
-    if (conditions.length > 0 && (!first || this.opts.foreground)) {
-      void this.readyDeadline(tree, conditions);
-    }
-  }
-
-  /** Stop `tree` as failed when its conditions do not all hold within --ready-timeout. */
-  async readyDeadline(
-    tree: ProcessTree,
-    conditions: { what: string; ready: Promise<void> }[],
-  ): Promise<void> {
-    const timeoutMs = this.cfg.options.readyTimeoutMs ?? READY_TIMEOUT_MS;
-    const started = Date.now();
-    const held = conditions.map(() => false);
-    conditions.forEach((c, i) => c.ready.then(() => held[i] = true));
-    let exited = false;
-    const exit = tree.status.then(() => exited = true, () => exited = true);
-    const all = Promise.all(conditions.map((c) => c.ready));
-    while (!held.every((h) => h) && !exited && this.tree === tree && !this.stopping) {
-      const left = Math.max(started + timeoutMs, this.health!.extendedUntil) - Date.now();
-      if (left < 0) {
-        const unmet = conditions.filter((_, i) => !held[i]).map((c) => c.what).join("; ");
-        await this.log?.line(
-          `${this.cfg.name} (pid ${tree.pid}) not ready within ${
-            formatDuration(timeoutMs)
-          }: ${unmet}`,
-        );
-        this.forcedFailure = true;
-        await tree.stop({ retry: this.cfg.options.retry }).catch(() => {});
-        return;
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        all,
-        exit,
-        new Promise((r) => timer = setTimeout(r, Math.min(left + 1, 1000))),
-      ]);
-      clearTimeout(timer);
-    }
   }
 
   /**
@@ -531,67 +560,6 @@ export class ServiceSupervisor extends SupervisorBase {
     return { uid, gid };
   }
 
-  /** Wait for readiness on the first start; report to `start`. False: give up. */
-  async awaitReady(tree: ProcessTree, fileBefore: FileMark | undefined): Promise<boolean> {
-    const { options } = this.cfg;
-    let unmet: string[] = [];
-    const health = this.health!;
-    const outcome = await waitReady(
-      {
-        afterMs: options.readyAfterMs,
-        tcp: options.readyTcp,
-        file: options.readyFile,
-        fileBefore,
-        timeoutMs: options.readyTimeoutMs,
-        conditions: health.conditions(),
-        extendedUntil: () => health.extendedUntil,
-      },
-      Promise.race([tree.status, this.woken]),
-      { onTimeout: (missing) => unmet = missing },
-    );
-    if (outcome === "ready" && !this.stopping) {
-      // A service that already said it is stopping or reloading keeps that phase.
-      const phase = this.state.phase === "starting" ? "running" : this.state.phase;
-      await this.save({ phase, ...health.flushStatus() });
-      await this.report({ ok: true, pid: tree.pid, supervisorPid: Deno.pid });
-      return true;
-    }
-    if (this.stopping) {
-      await this.stopTree();
-      await this.end("stopped");
-      await this.report({
-        ok: false,
-        error: `${this.cfg.name} was stopped during start-up`,
-        reason: "stopped",
-      });
-      return false;
-    }
-    if (outcome === "timeout") {
-      const within = formatDuration(options.readyTimeoutMs ?? READY_TIMEOUT_MS);
-      await this.log?.line(`${this.cfg.name} not ready within ${within}: ${unmet.join("; ")}`);
-      await this.stopTree();
-      await this.end("failed");
-      await this.report({
-        ok: false,
-        error: `${this.cfg.name} not ready within ${within}: ${unmet.join("; ")}`,
-        reason: "not-ready",
-        logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
-      });
-      return false;
-    }
-    await this.finish(tree);
-    const exit = this.lastExit!;
-    await this.end("exited");
-    await this.report({
-      ok: false,
-      error: `${this.cfg.name} exited during start-up with ${describeExit(exit)}`,
-      reason: "exited",
-      exit: { code: exit.code, signal: exit.signal },
-      logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [],
-    });
-    return false;
-  }
-
   /** The leader exited: end the rest of its tree, drain the output, record the exit. */
   async finish(tree: ProcessTree): Promise<void> {
     const exit = await tree.status;
@@ -634,7 +602,8 @@ export class ServiceSupervisor extends SupervisorBase {
         ...request,
         signalsSent: report.signalsSent,
         durationMs: report.durationMs,
-        pid: this.main?.pid ?? tree.pid,
+        // A forking service's leader exited at start-up: its main process, if known.
+        pid: this.cfg.options.forking ? this.main?.pid : tree.pid,
         survivors: report.survivors,
       };
     }

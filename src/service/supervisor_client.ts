@@ -56,6 +56,11 @@ export interface AskOptions {
    * {@linkcode ACK_WAIT_MS}).
    */
   deadline?: number;
+  /**
+   * Ask the one listening here instead: a `pidkit run`'s own socket (its
+   * record names it). Never launched; `undefined` when none listens.
+   */
+  socket?: string;
 }
 
 /**
@@ -78,7 +83,7 @@ export async function askSupervisor<T = unknown>(
   request: SupervisorRequest,
   options: AskOptions,
 ): Promise<T | undefined> {
-  const { socket } = supervisorPaths(dir);
+  const socket = options.socket ?? supervisorPaths(dir).socket;
   const t0 = Date.now();
   const deadline = options.deadline ?? t0 + DEFAULT_REQUEST_MS;
   const until = Math.min(t0 + RETRY_FOR_MS, deadline);
@@ -107,10 +112,11 @@ export async function askSupervisor<T = unknown>(
           `cannot connect to ${socket}: permission denied`,
         );
       case "late":
-        throw noAnswer(dir, got.accepted, deadline - t0);
+        throw noAnswer(dir, got.accepted, deadline - t0, options.socket);
       case "closed":
         throw new PidkitError(`the supervisor of ${dir} went away before it answered`);
       case "absent": {
+        if (options.socket !== undefined) return undefined; // that `pidkit run` is gone
         // None listens. A supervisor that holds the directory but lost its
         // socket recreates it; one that is exiting lets go of the lock.
         if (await awaitListener(dir) === "listening") continue;
@@ -137,10 +143,11 @@ export async function askSupervisor<T = unknown>(
     }
     const refused = answer as Partial<Refusal>;
     if (refused.ok === false && refused.code === "permission-denied") {
-      throw new SupervisorError("permission-denied", dir, refused.error!, supervisorPidOf(dir));
+      const pid = options.socket ? undefined : supervisorPidOf(dir);
+      throw new SupervisorError("permission-denied", dir, refused.error!, pid);
     }
     if (refused.ok === false && refused.code === "expired") {
-      throw noAnswer(dir, false, deadline - t0);
+      throw noAnswer(dir, false, deadline - t0, options.socket);
     }
     return answer as T;
   }
@@ -156,9 +163,16 @@ function supervisorPidOf(dir: string): number | undefined {
   }
 }
 
-function noAnswer(dir: string, accepted: boolean, waitedMs: number): SupervisorError {
-  const pid = supervisorPidOf(dir);
-  const who = `the supervisor${pid === undefined ? "" : ` (pid ${pid})`} of ${dir}`;
+function noAnswer(
+  dir: string,
+  accepted: boolean,
+  waitedMs: number,
+  runSocket?: string,
+): SupervisorError {
+  const pid = runSocket ? undefined : supervisorPidOf(dir);
+  const who = runSocket
+    ? `the pidkit run listening on ${runSocket}`
+    : `the supervisor${pid === undefined ? "" : ` (pid ${pid})`} of ${dir}`;
   if (accepted) {
     return new SupervisorError(
       "late",

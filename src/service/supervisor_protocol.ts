@@ -12,10 +12,17 @@
  *   {@linkcode StopAnswer} once it is stopped and its lock released, or
  *   {@linkcode RETRY_ANSWER} from a supervisor that is exiting (ask again:
  *   the next command starts a new one);
- * - a supervisor of one service (`pidkit run`, and 0.1's background
- *   supervisors, which may still run after an upgrade) is stopped the 0.1
- *   way: `pidkit stop` writes `DIR/NAME.ctl` atomically
- *   ({@linkcode StopRequest}: the schedule) and sends SIGTERM.
+ * - `pidkit run` (a supervisor of one service in the foreground) listens on
+ *   a socket of its own, `DIR/NAME.run.sock` ({@linkcode runSocketPath}),
+ *   which its record names (`supervisor.socket`): the same requests, plus
+ *   `restart`, which it carries out in place (same process, same PID) and
+ *   answers with a {@linkcode RestartAnswer};
+ * - a supervisor of one service without a socket in its record (0.1's
+ *   background supervisors and 0.2's `pidkit run`, which may still run
+ *   after an upgrade) is stopped the 0.1 way: `pidkit stop` writes
+ *   `DIR/NAME.ctl` atomically ({@linkcode StopRequest}: the schedule) and
+ *   sends SIGTERM. `pidkit run` still honours that too (systemd stops a
+ *   unit with SIGTERM).
  *
  * @module
  */
@@ -61,7 +68,14 @@ export interface SupervisorConfig {
 
 /** The supervisor's answer to `start` (one JSON line on its stdout). */
 export type StartResult =
-  | { ok: true; pid: number; supervisorPid: number }
+  | {
+    ok: true;
+    /** The main PID; `null` for a `--forking` service whose main process is unknown. */
+    pid: number | null;
+    supervisorPid: number;
+    /** With `pid: null`: how many processes the service has. */
+    mainUnknown?: number;
+  }
   | {
     ok: false;
     /** One line for the user. */
@@ -112,6 +126,13 @@ export type SupervisorRequest =
       /** Answer `timedOut` after this long if the service is not stopped by then. */
       timeoutMs?: number;
     }
+    | {
+      /** Only `pidkit run` takes it: stop the tree on `retry`, start it again in place. */
+      op: "restart";
+      name: string;
+      retry?: string;
+      requestedBy: number;
+    }
     | { op: "hello" }
   );
 
@@ -133,6 +154,30 @@ export interface Refusal {
   code: RefusalCode;
   /** One line for the user. */
   error: string;
+}
+
+/**
+ * `pidkit run`'s answer to a restart: `held: false` when it does not hold
+ * that service (any more: it is exiting); else the stop and the new start.
+ */
+export type RestartAnswer =
+  | { held: false }
+  | { held: true; stopped?: StopResult; started: StartResult };
+
+/**
+ * The control socket of `pidkit run NAME` in run directory `dir`. Not
+ * `DIR/supervisor.sock`: the run directory's resident supervisor may serve
+ * the same directory. `.run.sock` after the name: no service name can make
+ * another's path, nor the resident supervisor's.
+ *
+ * @example
+ * ```ts
+ * import { runSocketPath } from "./supervisor_protocol.ts";
+ * console.log(runSocketPath("/run/pidkit", "web")); // /run/pidkit/web.run.sock
+ * ```
+ */
+export function runSocketPath(dir: string, name: string): string {
+  return `${dir}/${name}.run.sock`;
 }
 
 /** The answer to a stop request: `held: false` when the supervisor does not hold that service. */

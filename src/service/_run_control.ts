@@ -1,0 +1,154 @@
+/**
+ * The control socket of `pidkit run` (`DIR/NAME.run.sock`, see
+ * supervisor_protocol.ts): the requests the run directory's resident
+ * supervisor takes on `DIR/supervisor.sock`, for the one service the run
+ * holds. `stop` keeps its schedule (`--retry`), and `restart` is carried
+ * out in place: the run stays in the foreground with its PID (in a
+ * container or a systemd `Type=exec` unit it never leaves its unit).
+ *
+ * The answer to a stop goes out once the PID file's lock is released, just
+ * before the run exits: a `status` right after the stop says stopped.
+ *
+ * @module
+ */
+
+import { messageLine } from "../os/errors.ts";
+import type { FdPoller } from "../os/fd_poller.ts";
+import { type UnixConnection, UnixServer } from "../os/unix_server.ts";
+import {
+  ACCEPTED_ANSWER,
+  type Refusal,
+  type RefusalCode,
+  type RestartAnswer,
+  type StopAnswer,
+  type StopRequest,
+  type StopResult,
+  type SupervisorRequest,
+} from "./supervisor_protocol.ts";
+
+/** What the run's control socket works on: its supervisor (supervisor.ts). */
+export interface RunControlled {
+  /** The service's name and run directory. */
+  readonly cfg: { name: string; dir: string };
+  /** Set by a stop request: the schedule and who asked. */
+  stopRequest?: StopRequest;
+  /** What the stop did, once done. */
+  stopResult?: StopResult;
+  /** Stop the service; the supervision then ends. */
+  requestStop(): void;
+  /** Restart in place; resolves once the new tree is ready (or failed). */
+  requestRestart(request: { retry?: string; requestedBy: number }): Promise<RestartAnswer>;
+}
+
+/** The listening control socket of one `pidkit run`. */
+export class RunControl {
+  readonly #server: UnixServer;
+  readonly #sup: RunControlled;
+  readonly #pending = new Set<Promise<void>>();
+  #end!: () => void;
+  readonly #ended = new Promise<void>((r) => this.#end = r);
+
+  private constructor(sup: RunControlled, path: string, poller: FdPoller) {
+    this.#sup = sup;
+    this.#server = UnixServer.listen(path, poller, (conn) => {
+      const p = this.#serve(conn).finally(() => this.#pending.delete(p));
+      this.#pending.add(p);
+    });
+  }
+
+  /**
+   * Listen at `path` (the caller holds the service's PID file lock: no one
+   * else listens there). Throws PidkitError when it cannot.
+   */
+  static listen(sup: RunControlled, path: string, poller: FdPoller): RunControl {
+    return new RunControl(sup, path, poller);
+  }
+
+  /** The socket's path. */
+  get path(): string {
+    return this.#server.path;
+  }
+
+  /**
+   * The supervision is over and the lock released: answer the stops waiting
+   * for that, refuse what comes after (`held: false`), stop listening.
+   */
+  async close(): Promise<void> {
+    this.#end();
+    await Promise.all(this.#pending);
+    await this.#server.close('{"held":false}\n');
+  }
+
+  async #serve(conn: UnixConnection): Promise<void> {
+    try {
+      const line = await conn.readLine();
+      if (line === undefined) return;
+      const { uid } = conn.peer;
+      if (uid !== 0 && uid !== Deno.uid() && uid !== ownerOf(this.#sup.cfg.dir)) {
+        const why = `permission denied: uid ${uid} may not control ${this.#sup.cfg.name}`;
+        await conn.write(refusal("permission-denied", why));
+        return;
+      }
+      let request: SupervisorRequest;
+      try {
+        request = JSON.parse(line);
+      } catch {
+        await conn.write(refusal("bad-request", "bad request: not one JSON line"));
+        return;
+      }
+      // As the resident supervisor does: a request read after its client
+      // gave up (this process was frozen, say), or whose client is gone, is
+      // dropped, never carried out late.
+      const late = typeof request.deadline === "number" && Date.now() > request.deadline;
+      if (late || conn.peerGone()) {
+        await conn.write(refusal("expired", "the request's deadline passed before it was read"));
+        return;
+      }
+      if (request.ack === true) await conn.write(ACCEPTED_ANSWER);
+      const answer = await this.#handle(request);
+      await conn.write(JSON.stringify(answer) + "\n");
+    } catch (err) {
+      await conn.write(JSON.stringify({ ok: false, error: messageLine(err) }) + "\n");
+    } finally {
+      conn.close();
+    }
+  }
+
+  async #handle(request: SupervisorRequest): Promise<unknown> {
+    const sup = this.#sup;
+    if (request.op === "hello") return { ok: true, pid: Deno.pid, services: [sup.cfg.name] };
+    if (request.op !== "stop" && request.op !== "restart") {
+      return { ok: false, error: `unknown request ${JSON.stringify(request)}` };
+    }
+    if (request.name !== sup.cfg.name) return { held: false };
+    if (request.op === "restart") return await sup.requestRestart(request);
+    return await this.#stop(request);
+  }
+
+  async #stop(request: Extract<SupervisorRequest, { op: "stop" }>): Promise<StopAnswer> {
+    const sup = this.#sup;
+    const { retry, requestedBy, timeoutMs } = request;
+    sup.stopRequest ??= { retry, requestedBy, at: new Date().toISOString() };
+    sup.requestStop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = timeoutMs === undefined
+      ? new Promise<never>(() => {})
+      : new Promise<"late">((r) => timer = setTimeout(() => r("late"), timeoutMs));
+    const outcome = await Promise.race([this.#ended, late]);
+    clearTimeout(timer);
+    if (outcome === "late") return { held: true, timedOut: true };
+    return { held: true, ...(sup.stopResult ? { result: sup.stopResult } : {}) };
+  }
+}
+
+function refusal(code: RefusalCode, error: string): string {
+  return JSON.stringify({ ok: false, code, error } satisfies Refusal) + "\n";
+}
+
+function ownerOf(dir: string): number | null {
+  try {
+    return Deno.statSync(dir).uid;
+  } catch {
+    return null;
+  }
+}
