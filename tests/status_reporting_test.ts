@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { alive, FIXTURES, waitUntil } from "./helpers.ts";
+import { alive, exists, FIXTURES, waitUntil } from "./helpers.ts";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 
 const SENDER = ["deno", "run", "-A", `${FIXTURES}/notify_sender.ts`];
@@ -38,6 +38,10 @@ Deno.test("restart back-off: status says restarting in N s (attempt A of B), no 
   assert.equal(st.restart.of, 10);
   assert.ok(st.restart.inMs > 0 && st.restart.inMs <= 5000, JSON.stringify(st.restart));
   assert.equal(await Deno.readTextFile(s.dir.join(`${name}.pid`)), "", "NAME.pid names no PID");
+  // Deleted meanwhile, the PID file is made again, and still names no PID.
+  await Deno.remove(s.dir.join(`${name}.pid`));
+  await waitUntil(() => exists(s.dir.join(`${name}.pid`)), { what: "NAME.pid made again" });
+  assert.equal(await Deno.readTextFile(s.dir.join(`${name}.pid`)), "");
   const text = await s.cli(["status", name]);
   assert.equal(text.code, 0);
   assert.match(

@@ -45,6 +45,8 @@ export async function holdPidFile(sup: SupervisorBase): Promise<boolean> {
       durable: false,
       ...(lock.pid > 0 ? { pid: lock.pid } : {}),
     });
+    // Emptied on purpose (a restart back-off, an unknown main process): empty again.
+    if (sup.pidCleared) await again.clear().catch(() => {});
     sup.pidFileWatch?.[Symbol.dispose]();
     await lock.release().catch(() => {}); // the path names another file: only closed
     sup.lock = again;
@@ -129,6 +131,8 @@ async function retake(sup: SupervisorBase): Promise<boolean> {
       durable: false,
       ...(lock.pid > 0 ? { pid: lock.pid } : {}),
     });
+    // Emptied on purpose (a restart back-off, an unknown main process): empty again.
+    if (sup.pidCleared) await again.clear().catch(() => {});
     sup.pidFileWatch?.[Symbol.dispose]();
     await lock.release().catch(() => {}); // the path names the new file: only closed
     sup.lock = again;

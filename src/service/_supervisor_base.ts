@@ -169,6 +169,8 @@ export class SupervisorBase {
     /** What stopping the old tree did. */
     stopped?: StopResult;
   };
+  /** The PID file was emptied (`PidFile.clear()`): it names no process now. */
+  pidCleared = false;
   /** Where the report of a start goes when not to `opts.onStarted` (a restart in place). */
   reportTo?: (result: StartResult) => void;
 

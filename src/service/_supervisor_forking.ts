@@ -110,11 +110,13 @@ async function setGuessedMain(s: SupervisorBase, guess: MainGuess): Promise<void
   s.main = guess.main;
   if (guess.main) {
     await s.lock!.update({ pid: guess.main.pid }).catch(() => {});
+    s.pidCleared = false;
     await s.log?.line(`${name}: main pid ${guess.main.pid} (guessed: the process its leader left)`);
     await s.save({ mainPid: guess.main.pid, mainUnknown: undefined });
     return;
   }
   await s.lock!.clear().catch(() => {});
+  s.pidCleared = true;
   const n = guess.processes;
   await s.log?.line(`${name}: main process unknown (${n} process${n === 1 ? "" : "es"})`);
   await s.save({ mainPid: undefined, mainUnknown: n });

@@ -315,6 +315,7 @@ export class ServiceSupervisor extends SupervisorBase {
       const at = new Date(Date.now() + delay).toISOString();
       // No process is the service's until the restart: the PID file names none.
       await this.lock?.clear().catch(() => {});
+      this.pidCleared = true;
       await this.save({
         phase: "restarting",
         tree: undefined,
@@ -482,6 +483,7 @@ export class ServiceSupervisor extends SupervisorBase {
     if (tree.stdout && this.log) this.pumps.push(pump(tree.stdout, this.log));
     if (tree.stderr && this.log) this.pumps.push(pump(tree.stderr, this.log));
     await this.lock!.update({ pid: tree.pid });
+    this.pidCleared = false;
     await started;
     await this.save({
       // A restart that must say it is ready is "starting" until it does.
