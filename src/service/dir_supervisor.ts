@@ -32,6 +32,7 @@ import { delay } from "../os/delay.ts";
 import { LogSink } from "./log_sink.ts";
 import { serviceNames } from "./run_dir.ts";
 import { ServiceSupervisor } from "./supervisor.ts";
+import { alreadyHeld } from "./_already_held.ts";
 import { formatDuration } from "../os/duration.ts";
 import { otherResident } from "./_previous_run.ts";
 import { takeOver } from "./_take_over.ts";
@@ -613,40 +614,4 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** The answer to a start of a service this supervisor holds already. */
-function alreadyHeld(name: string, sup: ServiceSupervisor, tellAdoption: boolean): StartResult {
-  // A --forking service's leader exited at start-up: only its main process counts.
-  const pid = sup.state?.mainPid ?? (sup.cfg.options.forking ? sup.main?.pid : sup.tree?.pid);
-  let error = `${name} is already running (${whatRuns(sup, pid)})`;
-  const adopted = sup.adopting && tellAdoption;
-  if (adopted) {
-    error += `; its supervisor was gone, a new one (pid ${Deno.pid}) adopted it`;
-  } else if (sup.restartedDue && tellAdoption) {
-    error += `; its supervisor was gone, a new one (pid ${Deno.pid}) restarted it`;
-  }
-  const held = sup.lock?.check();
-  if (held === "removed" || held === "replaced") {
-    error += `; its PID file was deleted or replaced (pidkit restart ${name} recreates it)`;
-  }
-  return {
-    ok: false,
-    error,
-    alreadyRunning: pid ?? 0,
-    ...(adopted ? { adopted: true as const } : {}),
-  };
-}
-
-/** `pid N`; with no process (yet): what the supervisor is doing, and its PID. */
-function whatRuns(sup: ServiceSupervisor, pid: number | undefined): string {
-  if (pid !== undefined) return `pid ${pid}`;
-  const next = sup.state?.nextRestart;
-  const doing = next && sup.state.phase === "restarting"
-    ? `restarting in ${formatDuration(Math.max(0, Date.parse(next.at) - Date.now()))}, ` +
-      `attempt ${next.attempt} of ${next.of}`
-    : sup.state?.mainUnknown !== undefined
-    ? "main process unknown"
-    : "starting";
-  return `${doing}; supervisor pid ${Deno.pid}`;
 }
