@@ -75,7 +75,15 @@ Deno.test("--env and --cwd reach the service, beside the PIDKIT_SERVICE marker",
   assert.equal(empty, "");
   assert.equal(cwd, work);
   assert.match(marker, new RegExp(`^${name}:[0-9a-f]+$`));
-  assert.deepEqual(state.env, { GREETING: "hello world", EMPTY: "" });
+  // The values only in NAME.env (0600); the state everyone reads names them.
+  assert.deepEqual(state.envNames, ["GREETING", "EMPTY"]);
+  assert.equal(state.env, undefined);
+  const envFile = s.dir.join(`${name}.env`);
+  assert.deepEqual(JSON.parse(await Deno.readTextFile(envFile)), {
+    GREETING: "hello world",
+    EMPTY: "",
+  });
+  assert.equal((await Deno.stat(envFile)).mode! & 0o777, 0o600);
   assert.equal(state.cwd, work);
 
   const bad = await s.cli(["start", uniqueName("badenv"), "--env", "NOEQUALS", "--", "true"]);

@@ -10,6 +10,7 @@
 
 import { UsageError } from "./errors.ts";
 import { readProcStat } from "./proc.ts";
+import { findPasswdEntry } from "./passwd.ts";
 
 /**
  * What the process named by a PID file must be.
@@ -137,14 +138,8 @@ function realUid(pid: number): number | undefined {
 }
 
 function lookupUid(user: string): number {
-  let passwd = "";
-  try {
-    passwd = Deno.readTextFileSync("/etc/passwd");
-  } catch { /* numeric ids only */ }
-  for (const line of passwd.split("\n")) {
-    const f = line.split(":");
-    if (f.length >= 3 && f[0] === user) return Number(f[2]);
-  }
+  const entry = findPasswdEntry(user);
+  if (entry !== undefined) return entry.uid;
   if (/^\d+$/.test(user)) return Number(user);
   throw new UsageError(`--user ${user}: no such user`);
 }

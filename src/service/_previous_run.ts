@@ -74,11 +74,17 @@ export async function orphanToAdopt(previous: ServiceRecord): Promise<ProcessTre
 }
 
 /** The record of an adopted service: the old one, with this supervisor and tree. */
-export function adoptedRecord(previous: ServiceRecord, tree: ProcessTree): ServiceRecord {
+export function adoptedRecord(
+  previous: ServiceRecord,
+  tree: ProcessTree,
+  envNames: string[],
+): ServiceRecord {
   const now = new Date().toISOString();
-  const { spawning: _spawning, ...rest } = previous;
+  // 0.2 kept the --env values here, in a file everyone reads: now in NAME.env.
+  const { spawning: _spawning, env: _env, ...rest } = previous;
   return {
     ...rest,
+    envNames,
     // Killed before the service was ready: its readiness is still owed
     // (finishAdoptedStart); anything else runs on.
     phase: previous.phase === "starting" && previous.tree ? "starting" : "running",

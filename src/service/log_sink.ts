@@ -34,6 +34,7 @@ export class LogSink {
   #file: Deno.FsFile;
   #chain: Promise<void> = Promise.resolve();
   readonly #rotation: LogRotation | undefined;
+  readonly #group: number | undefined;
   #at: LogPosition = { size: 0, lineLength: 0 };
   /** The service's output in the file ends in the middle of a line. */
   #midLine = false;
@@ -41,29 +42,37 @@ export class LogSink {
   #held: { bytes: Uint8Array; done: () => void }[] = [];
   #heldTimer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(path: string, file: Deno.FsFile, rotation?: LogRotation) {
+  private constructor(path: string, file: Deno.FsFile, rotation?: LogRotation, group?: number) {
     this.path = path;
     this.#file = file;
     this.#rotation = rotation;
+    this.#group = group;
   }
 
   /**
-   * Open (create) `path` for appending, mode 0644; rotated by size when
-   * `rotation` is given. A rotation that a killed supervisor left half done
-   * is finished first (see `finishRotation`), and said so in the log.
+   * Open (create) `path` for appending, mode 0640 (a service's output is
+   * not for every local user); rotated by size when `rotation` is given. A
+   * file it creates is given group `group` (a `--user` service's primary
+   * group, so its owner can read it), when we are root and the directory
+   * is one nobody else can write (no one can swap the name in between). A
+   * rotation that a killed supervisor left half done is finished first (see
+   * `finishRotation`), and said so in the log.
    */
-  static async open(path: string, options: { rotation?: LogRotation } = {}): Promise<LogSink> {
+  static async open(
+    path: string,
+    options: { rotation?: LogRotation; group?: number } = {},
+  ): Promise<LogSink> {
     let finished = false;
     if (options.rotation) {
       try {
         finished = finishRotation(path);
       } catch { /* cannot: write on where the log is */ }
     }
-    const file = await openLog(path);
+    const file = await openLog(path, options.group);
     // Only a regular file is rotated (never /dev/null renamed).
     const regular = (await file.stat()).isFile;
     const rotation = options.rotation && regular ? options.rotation : undefined;
-    const sink = new LogSink(path, file, rotation);
+    const sink = new LogSink(path, file, rotation, options.group);
     if (regular) {
       sink.#at = await logPosition(path, file);
       // A service line left unfinished by the last supervisor goes on here.
@@ -155,7 +164,7 @@ export class LogSink {
       rotateLogFiles(this.path, keep);
     } catch { /* cannot move it: go on in the same file, try again at the next cut */ }
     try {
-      const next = await openLog(this.path);
+      const next = await openLog(this.path, this.#group);
       this.#file.close();
       this.#file = next;
       // #at already says where the new file will stand: planWrites moved it.
@@ -204,7 +213,7 @@ export class LogSink {
   /** Close the file and open the path again (after logrotate moved it). */
   reopen(): Promise<void> {
     return this.#queue(async () => {
-      const next = await openLog(this.path);
+      const next = await openLog(this.path, this.#group);
       const old = this.#file;
       this.#file = next;
       old.close();
@@ -226,7 +235,7 @@ export class LogSink {
  * character device such as /dev/null: opening a FIFO for writing blocks
  * until someone reads it, which would hang the supervisor and `start`.
  */
-async function openLog(path: string): Promise<Deno.FsFile> {
+async function openLog(path: string, group?: number): Promise<Deno.FsFile> {
   let info: Deno.FileInfo | undefined;
   try {
     info = await Deno.stat(path);
@@ -243,7 +252,30 @@ async function openLog(path: string): Promise<Deno.FsFile> {
       : "not a regular file";
     throw new Error(`it is ${kind}; a log must be a regular file (or /dev/null)`);
   }
-  return await Deno.open(path, { append: true, create: true, mode: 0o644 });
+  if (info === undefined) {
+    try {
+      const file = await Deno.open(path, { append: true, createNew: true, mode: LOG_MODE });
+      if (group !== undefined) await giveGroup(path, group);
+      return file;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+  }
+  // An existing log keeps its mode and group (0.2 made them 0644: chmod 640).
+  return await Deno.open(path, { append: true, create: true, mode: LOG_MODE });
+}
+
+/** The mode of a log pidkit creates: the owner writes, its group reads. */
+const LOG_MODE = 0o640;
+
+/** chgrp a log we just created, when no one but us (or root) can write its directory. */
+async function giveGroup(path: string, group: number): Promise<void> {
+  if (Deno.uid() !== 0) return;
+  try {
+    const dir = await Deno.stat(path.slice(0, path.lastIndexOf("/")) || "/");
+    if ((dir.uid !== 0 && dir.uid !== Deno.uid()) || ((dir.mode ?? 0) & 0o022) !== 0) return;
+    await Deno.chown(path, null, group);
+  } catch { /* the log stays the supervisor's group's */ }
 }
 
 /**

@@ -34,7 +34,10 @@ export interface RunDirOptions {
  * The run directory: `dir`, else `$PIDKIT_DIR`, else
  * `$XDG_RUNTIME_DIR/pidkit`, else `/run/pidkit` for root, else
  * `$TMPDIR/pidkit-UID` (or `/tmp/pidkit-UID`). The per-user directories are
- * created mode 0700, the others 0755, and only with `create: true`. The
+ * created mode 0700, the others 0750 (group members may read states and
+ * logs when the owner gives the directory a group: see the README, "Who can
+ * read what"), and only with `create: true`; an existing directory keeps its
+ * mode. The
  * per-user temporary directory is refused (with {@linkcode PidFileError},
  * reason `"permission"`) when it is a symlink, not a directory, or owned by
  * another user, since anyone can create names under the temp dir.
@@ -66,7 +69,7 @@ export function resolveRunDir(options: RunDirOptions = {}): string {
     personal = shared = true;
   }
   dir = absolutePath(dir);
-  if (options.create) makeRunDir(dir, personal ? 0o700 : 0o755);
+  if (options.create) makeRunDir(dir, personal ? 0o700 : 0o750);
   if (shared) checkOwnDir(dir, uid);
   else if (options.create) checkTrustedDir(dir, uid);
   return dir;
@@ -180,8 +183,10 @@ export interface ServicePaths {
   pidfile: string;
   /** `DIR/NAME.json`: the state, written atomically by the supervisor. */
   state: string;
-  /** `DIR/NAME.log`: the service's output. */
+  /** `DIR/NAME.log`: the service's output (mode 0640). */
   log: string;
+  /** `DIR/NAME.env`: the `--env` values (mode 0600; the state file lists only their names). */
+  env: string;
   /**
    * `DIR/NAME.out`: the FIFO the service writes its output to and the
    * supervisor reads (it outlives a supervisor that is killed).
@@ -206,6 +211,7 @@ export function servicePaths(dir: string, name: string): ServicePaths {
     pidfile: `${dir}/${name}.pid`,
     state: `${dir}/${name}.json`,
     log: `${dir}/${name}.log`,
+    env: `${dir}/${name}.env`,
     output: `${dir}/${name}.out`,
   };
 }

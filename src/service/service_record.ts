@@ -104,8 +104,17 @@ export interface ServiceRecord {
   command: string[];
   /** Its working directory. */
   cwd: string;
-  /** Only the `--env` additions. */
-  env: Record<string, string>;
+  /**
+   * The names of the `--env` additions (from 0.3). Their values may be
+   * secrets: they are kept in `DIR/NAME.env`, mode 0600, never here.
+   */
+  envNames?: string[];
+  /**
+   * The `--env` additions with their values, as 0.2 wrote them (this file is
+   * readable by everyone). A 0.3 supervisor that adopts such a service moves
+   * them to `DIR/NAME.env`.
+   */
+  env?: Record<string, string>;
   /** The user it runs as, when `--user` was given. */
   user?: string;
   /** Everything `restart` needs to start it again. */

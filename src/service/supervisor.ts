@@ -41,6 +41,7 @@ import {
   SupervisorBase,
 } from "./_supervisor_base.ts";
 import { runForking, stopForking } from "./_supervisor_forking.ts";
+import { userEnv } from "./supervisor_config.ts";
 import {
   adoptedRecord,
   announceAdoption,
@@ -62,6 +63,8 @@ import { armWhenReady, awaitReady } from "./_supervisor_ready.ts";
 import { FdPoller } from "../os/fd_poller.ts";
 import { RunControl } from "./_run_control.ts";
 import { type RestartAnswer, runSocketPath } from "./supervisor_protocol.ts";
+import { servicePaths } from "./run_dir.ts";
+import { writeServiceEnv } from "./service_env.ts";
 
 export { describeExit, exitStatus, type SuperviseOptions } from "./_supervisor_base.ts";
 
@@ -165,6 +168,7 @@ export class ServiceSupervisor extends SupervisorBase {
         const { logMaxBytes: maxBytes, logKeep: keep } = cfg.options;
         this.log = await LogSink.open(cfg.log, {
           ...(maxBytes ? { rotation: { maxBytes, keep: keep ?? 5 } } : {}),
+          ...(cfg.user ? { group: cfg.user.gid } : {}),
         });
       } catch (err) {
         return await this.fail(`cannot open log ${cfg.log}: ${messageLine(err)}`);
@@ -221,8 +225,14 @@ export class ServiceSupervisor extends SupervisorBase {
         );
       }
     }
+    try {
+      // The values may be secrets: a 0600 file, never the state everyone reads.
+      await writeServiceEnv(servicePaths(cfg.dir, cfg.name).env, cfg.env);
+    } catch (err) {
+      if (!adopted) return await this.fail(`cannot write ${cfg.name}'s env: ${messageLine(err)}`);
+    }
     const now = new Date().toISOString();
-    this.state = adopted ? adoptedRecord(previous!, adopted) : {
+    this.state = adopted ? adoptedRecord(previous!, adopted, Object.keys(cfg.env)) : {
       version: 2,
       name: cfg.name,
       phase: "starting",
@@ -234,7 +244,7 @@ export class ServiceSupervisor extends SupervisorBase {
       },
       command: cfg.command,
       cwd: cfg.cwd,
-      env: cfg.env,
+      envNames: Object.keys(cfg.env),
       ...(cfg.user ? { user: cfg.user.name } : {}),
       options: cfg.options,
       pidfile: cfg.pidfile,
@@ -442,8 +452,15 @@ export class ServiceSupervisor extends SupervisorBase {
         nonce,
         cwd: cfg.cwd,
         // The run directory beside the marker: the tree is found without
-        // any file (marked_trees.ts).
-        env: { ...cfg.inheritedEnv, ...cfg.env, ...prep.env, [RUN_DIR_VAR]: cfg.dir },
+        // any file (marked_trees.ts). A --user service gets its user's HOME,
+        // SHELL, USER, LOGNAME, not ours.
+        env: {
+          ...cfg.inheritedEnv,
+          ...(cfg.user ? userEnv(cfg.user) : {}),
+          ...cfg.env,
+          ...prep.env,
+          [RUN_DIR_VAR]: cfg.dir,
+        },
         clearEnv: cfg.inheritedEnv !== undefined,
         ...(cfg.user ? this.userOptions(cfg.user) : {}),
         stdin: "null",

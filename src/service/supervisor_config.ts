@@ -22,6 +22,8 @@ import { controlPath, type SupervisorConfig } from "./supervisor_protocol.ts";
 import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
 import { DEFAULT_LOG_KEEP, parseSize } from "./log_rotation.ts";
 import { checkMainPidfile, parseReadyFd } from "./option_checks.ts";
+import { readServiceEnv } from "./service_env.ts";
+import { findPasswdEntry, groupsOf } from "../os/passwd.ts";
 
 /**
  * How a service is launched: the options of `pidkit start` (and `run`),
@@ -263,13 +265,14 @@ function parseEnv(env: Record<string, string> | string[] | undefined): Record<st
 }
 
 /**
- * A `--user` resolved: its name, uid, primary gid and supplementary groups.
+ * A `--user` resolved: its name, uid, primary gid, supplementary groups,
+ * and the home and shell the service's `HOME` and `SHELL` are set to.
  *
  * @example
  * ```ts
  * import { resolveUser } from "./supervisor_config.ts";
  * const user = resolveUser("root");
- * console.log(user.uid, user.gid, user.groups);
+ * console.log(user.uid, user.gid, user.groups, user.home);
  * ```
  */
 export interface ResolvedUser {
@@ -281,6 +284,10 @@ export interface ResolvedUser {
   gid: number;
   /** The groups of /etc/group that list the user, as initgroups(3) would set them. */
   groups: number[];
+  /** Its home directory (`/` for a uid /etc/passwd does not know, as systemd does). */
+  home: string;
+  /** Its login shell (`/bin/sh` for a uid /etc/passwd does not know). */
+  shell: string;
 }
 
 /**
@@ -294,38 +301,38 @@ export interface ResolvedUser {
  * ```
  */
 export function resolveUser(user: string): ResolvedUser {
-  const passwd = readOrEmpty("/etc/passwd"); // without it: numeric ids only
-  for (const line of passwd.split("\n")) {
-    const f = line.split(":");
-    if (f.length < 4) continue;
-    if (f[0] === user || f[2] === user) {
-      const gid = Number(f[3]);
-      return { name: f[0], uid: Number(f[2]), gid, groups: groupsOf(f[0], gid) };
-    }
+  const entry = findPasswdEntry(user);
+  if (entry !== undefined) {
+    const { name, uid, gid, home, shell } = entry;
+    return { name, uid, gid, groups: groupsOf(name, gid), home, shell };
   }
-  if (/^\d+$/.test(user)) return { name: user, uid: Number(user), gid: Number(user), groups: [] };
+  if (/^\d+$/.test(user)) {
+    const id = Number(user);
+    return { name: user, uid: id, gid: id, groups: [], home: "/", shell: "/bin/sh" };
+  }
   throw new PidkitError(`unknown user '${user}'`);
 }
 
-/** The primary gid and every group of /etc/group whose member list names `name`. */
-function groupsOf(name: string, gid: number): number[] {
-  const groups = new Set<number>();
-  for (const line of readOrEmpty("/etc/group").split("\n")) {
-    const f = line.split(":");
-    if (f.length >= 4 && /^\d+$/.test(f[2]) && f[3].split(",").includes(name)) {
-      groups.add(Number(f[2]));
-    }
-  }
-  if (groups.size > 0) groups.add(gid);
-  return [...groups].sort((a, b) => a - b);
-}
-
-function readOrEmpty(path: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return "";
-  }
+/**
+ * The environment a `--user` service gets from its user, as systemd's
+ * `User=` and `su -` set it: `HOME`, `SHELL`, `USER`, `LOGNAME` (its own
+ * `--env` still wins).
+ *
+ * @example
+ * ```ts
+ * import { resolveUser, userEnv } from "./supervisor_config.ts";
+ * console.log(userEnv(resolveUser("root")).HOME); // "/root"
+ * ```
+ */
+export function userEnv(
+  user: { name: string; home?: string; shell?: string },
+): Record<string, string> {
+  return {
+    HOME: user.home ?? "/",
+    SHELL: user.shell ?? "/bin/sh",
+    USER: user.name,
+    LOGNAME: user.name,
+  };
 }
 
 /**
@@ -441,8 +448,26 @@ export function configFromRecord(
     control: controlPath(dir, name),
     command: record.command,
     cwd: record.cwd,
-    env: record.env,
+    env: recordedEnv(paths.env, record),
     ...(record.user ? { user: resolveUser(record.user) } : {}),
     options: record.options,
   };
+}
+
+/**
+ * The `--env` values of a recorded service: `DIR/NAME.env` (0.3), else the
+ * record itself (0.2 wrote them there). Recorded names without their file
+ * are an error: starting without them would run another service.
+ */
+function recordedEnv(path: string, record: ServiceRecord): Record<string, string> {
+  const env = readServiceEnv(path) ?? record.env ?? {};
+  const missing = (record.envNames ?? []).filter((k) => !(k in env));
+  if (missing.length > 0) {
+    throw new PidkitError(
+      `${path} is missing (the values of ${
+        missing.join(", ")
+      }): start ${record.name} again with its --env`,
+    );
+  }
+  return env;
 }

@@ -61,7 +61,15 @@ export interface SupervisorConfig {
    */
   inheritedEnv?: Record<string, string>;
   /** `--user` as given, and what it resolved to. */
-  user?: { name: string; uid: number; gid: number; groups?: number[] };
+  user?: {
+    name: string;
+    uid: number;
+    gid: number;
+    groups?: number[];
+    /** Its home and shell (`HOME`, `SHELL` of the service; absent from 0.2's clients). */
+    home?: string;
+    shell?: string;
+  };
   /** The options as given, as the state file records them. */
   options: ServiceOptions;
 }
