@@ -64,5 +64,12 @@ export {
   SupervisorError,
 } from "./src/service/service_errors.ts";
 export type { StartFailureReason, SupervisorErrorReason } from "./src/service/service_errors.ts";
-export { AlreadyRunningError, PidFileError, PidkitError, UsageError } from "./src/os/errors.ts";
-export type { PidFileErrorReason } from "./src/os/errors.ts";
+export {
+  AlreadyRunningError,
+  FileError,
+  PidFileError,
+  PidkitError,
+  TreeError,
+  UsageError,
+} from "./src/os/errors.ts";
+export type { FileErrorReason, PidFileErrorReason, TreeErrorReason } from "./src/os/errors.ts";
