@@ -90,7 +90,7 @@ async function runCommand(spec: CommandSpec, input: CommandInput): Promise<numbe
   } catch (err) {
     const json = input.values.json === true;
     if (err instanceof UsageError) {
-      return fail(`pidkit ${spec.name}: ${err.message}`, EXIT.usage, json);
+      return fail(`pidkit ${spec.name}: ${asFlags(err.message)}`, EXIT.usage, json);
     }
     // Evaluated only on an error (a small module; see `load` in spec.ts).
     const { SupervisorError } = await import("../service/service_errors.ts");
@@ -103,7 +103,7 @@ async function runCommand(spec: CommandSpec, input: CommandInput): Promise<numbe
       return fail(`pidkit ${spec.name}: ${err.message}`, code, json);
     }
     if (err instanceof PidkitError) {
-      return fail(`pidkit ${spec.name}: ${err.message}`, EXIT.failure, json);
+      return fail(`pidkit ${spec.name}: ${asFlags(err.message)}`, EXIT.failure, json);
     }
     throw err;
   }
@@ -163,4 +163,15 @@ export function parseCommandLine(spec: CommandSpec, args: string[]): CommandInpu
     command,
     sawDoubleDash: dash >= 0,
   };
+}
+
+/**
+ * The service API names its options as fields (`options.maxRestarts`); on
+ * the command line they are flags (`--max-restarts`).
+ */
+function asFlags(message: string): string {
+  return message.replace(
+    /\boptions\.([a-z][A-Za-z]*)/g,
+    (_, field: string) => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+  );
 }

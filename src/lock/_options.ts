@@ -6,7 +6,7 @@
  */
 
 import { UsageError } from "../os/errors.ts";
-import { isValidPid, MAX_PID } from "./record.ts";
+import { checkRecordData, isValidPid, MAX_PID } from "./record.ts";
 
 /** The options of `PidFile.acquire` checked, with the defaults filled in. */
 export interface CheckedAcquireOptions {
@@ -36,7 +36,7 @@ export function checkPid(pid: number): number {
   return pid;
 }
 
-/** `data` only goes with the `json` format. */
+/** `data` only goes with the `json` format, and must make a valid record (checkRecordData). */
 export function checkDataFormat(data: unknown, format: "plain" | "json", path?: string): void {
   if (data !== undefined && format !== "json") {
     throw new UsageError(
@@ -45,6 +45,7 @@ export function checkDataFormat(data: unknown, format: "plain" | "json", path?: 
         : `data needs format "json"; ${path} is "${format}"`,
     );
   }
+  checkRecordData(data);
 }
 
 /** Check the options of `PidFile.acquire` and fill in the defaults. */

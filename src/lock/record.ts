@@ -70,6 +70,33 @@ const RESERVED = new Set([
   "format",
 ]);
 
+/**
+ * Check `data` for the json format before any file is touched: an object
+ * (not an array or null) that JSON can write (no BigInt, no cycle), no
+ * field of the format itself, small enough for a record. Throws
+ * {@linkcode UsageError} naming `data`.
+ */
+export function checkRecordData(data: unknown): void {
+  if (data === undefined) return;
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new UsageError(`data must be an object, got ${data === null ? "null" : typeof data}`);
+  }
+  for (const key of Object.keys(data)) {
+    if (RESERVED.has(key)) {
+      throw new UsageError(`data must not set "${key}", a field of the PID file format; rename it`);
+    }
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(data);
+  } catch (err) {
+    throw new UsageError(`data must be JSON values only: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (new TextEncoder().encode(text).length > MAX_RECORD_BYTES - 1024) {
+    throw new UsageError(`data must fit a record of ${MAX_RECORD_BYTES} bytes; send less data`);
+  }
+}
+
 /** Whether `n` is a PID pidkit accepts: an integer in 1..MAX_PID. */
 export function isValidPid(n: unknown): n is number {
   return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_PID;

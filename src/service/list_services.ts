@@ -9,6 +9,7 @@ import { type InspectMemo, inspectService, isRunningPhase } from "./inspect_serv
 import { resolveRunDir, serviceNames } from "./run_dir.ts";
 import { kernelTree, ProcSnapshot, totals } from "./proc_snapshot.ts";
 import { isStoppedProcess } from "../os/proc.ts";
+import { requireAllPermissions } from "../os/permissions.ts";
 
 /**
  * One service of {@linkcode listServices} (every key always present; `null` when not known).
@@ -100,6 +101,7 @@ export interface ListServicesOptions {
  * ```
  */
 export async function listServices(options: ListServicesOptions = {}): Promise<ServiceList> {
+  requireAllPermissions("listServices");
   const dir = resolveRunDir({ dir: options.dir });
   const names = await serviceNames(dir);
   // One supervisor answers for every service of the dir: look at it once.

@@ -37,7 +37,7 @@ const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 10
  * parseSize("10M"); // 10485760
  * ```
  */
-export function parseSize(text: string, option = "--log-max-size"): number {
+export function parseSize(text: string, option = "options.logMaxSize"): number {
   const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?$/i.exec(text.trim());
   const bytes = m ? Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]) : NaN;
   if (!m || !Number.isSafeInteger(bytes)) {

@@ -24,15 +24,15 @@ export const MAX_READY_FD = 255;
  */
 export function parseReadyFd(text: string): number {
   if (!/^\d{1,3}$/.test(text)) {
-    throw new UsageError(`bad --ready-fd '${text}' (use a descriptor number from 3 to 255)`);
+    throw new UsageError(`bad options.readyFd '${text}' (use a descriptor number from 3 to 255)`);
   }
   const n = Number(text);
   if (n <= 2) {
     throw new UsageError(
-      `bad --ready-fd ${n}: 0, 1 and 2 are the service's stdin, stdout and stderr (use 3 to 255)`,
+      `bad options.readyFd ${n}: 0, 1 and 2 are the service's stdin, stdout and stderr (use 3 to 255)`,
     );
   }
-  if (n > MAX_READY_FD) throw new UsageError(`bad --ready-fd ${n} (use 3 to 255)`);
+  if (n > MAX_READY_FD) throw new UsageError(`bad options.readyFd ${n} (use 3 to 255)`);
   return n;
 }
 
@@ -53,7 +53,7 @@ export function checkMainPidfile(
 ): void {
   if (mainPidfile === options.pidfile) {
     throw new UsageError(
-      `--main-pidfile ${mainPidfile} is pidkit's own PID file; give the daemon's own`,
+      `options.mainPidfile ${mainPidfile} is pidkit's own PID file; give the daemon's own`,
     );
   }
   const dir = parentDir(mainPidfile);
@@ -61,10 +61,10 @@ export function checkMainPidfile(
   try {
     st = Deno.statSync(dir);
   } catch {
-    throw new PidkitError(`--main-pidfile ${mainPidfile}: directory ${dir} does not exist`);
+    throw new PidkitError(`options.mainPidfile ${mainPidfile}: directory ${dir} does not exist`);
   }
   if (!st.isDirectory) {
-    throw new PidkitError(`--main-pidfile ${mainPidfile}: ${dir} is not a directory`);
+    throw new PidkitError(`options.mainPidfile ${mainPidfile}: ${dir} is not a directory`);
   }
   const uid = options.uid ?? Deno.uid();
   if (uid === 0 || uid === null) return;
@@ -77,7 +77,7 @@ export function checkMainPidfile(
     : (mode & 0o002) !== 0;
   if (!writable) {
     throw new PidkitError(
-      `--main-pidfile ${mainPidfile}: the service (uid ${uid}) cannot write in ${dir}`,
+      `options.mainPidfile ${mainPidfile}: the service (uid ${uid}) cannot write in ${dir}`,
     );
   }
 }

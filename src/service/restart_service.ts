@@ -16,6 +16,7 @@ import { readServiceRecord, type ServiceRecord } from "./service_record.ts";
 import { configFromRecord } from "./supervisor_config.ts";
 import { defaultStartTimeout, type ServiceStarted, startConfigured } from "./start_service.ts";
 import { type ServiceStopProgress, stopServiceIn, type StopServiceResult } from "./stop_service.ts";
+import { requireAllPermissions } from "../os/permissions.ts";
 
 /**
  * Options of {@linkcode restartService}.
@@ -81,6 +82,7 @@ export async function restartService(
   name: string,
   options: RestartServiceOptions = {},
 ): Promise<RestartServiceResult> {
+  requireAllPermissions("restartService");
   const { retry } = options;
   if (retry !== undefined) parseRetry(retry);
   validateName(name);

@@ -27,6 +27,7 @@ import {
   type ServicePhase,
 } from "./inspect_service.ts";
 import { resolveRunDir, validateName } from "./run_dir.ts";
+import { requireAllPermissions } from "../os/permissions.ts";
 
 /**
  * Options of {@linkcode serviceStatus}.
@@ -63,6 +64,7 @@ export async function serviceStatus(
   name: string,
   options: ServiceStatusOptions = {},
 ): Promise<ServiceStatus> {
+  requireAllPermissions("serviceStatus");
   return (await serviceStatusDetail(name, options)).status;
 }
 

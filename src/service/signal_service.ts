@@ -12,6 +12,7 @@ import { parseSignal } from "../os/signals.ts";
 import { attachTree } from "../tree/process_tree.ts";
 import { inspectService, isRunningPhase } from "./inspect_service.ts";
 import { resolveRunDir, validateName } from "./run_dir.ts";
+import { requireAllPermissions } from "../os/permissions.ts";
 
 /** Options for {@linkcode signalService}. */
 export interface SignalServiceOptions {
@@ -58,6 +59,7 @@ export async function signalService(
   signal: string,
   options: SignalServiceOptions = {},
 ): Promise<SignalServiceResult> {
+  requireAllPermissions("signalService");
   const sig = parseSignal(signal);
   validateName(name);
   requireOwnProc(); // the tree's PIDs come from /proc

@@ -16,6 +16,7 @@ import { formatDuration } from "../os/duration.ts";
 import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
 import { buildSupervisorConfig, type LaunchOptions } from "./supervisor_config.ts";
 import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
+import { requireAllPermissions } from "../os/permissions.ts";
 
 /**
  * Options of {@linkcode startService}: the run directory (`dir`), how the
@@ -147,6 +148,7 @@ export async function startService(
   command: string[],
   options: StartServiceOptions = {},
 ): Promise<StartServiceResult> {
+  requireAllPermissions("startService");
   const config = buildSupervisorConfig(name, command, options);
   return await startConfigured(config, {
     ifNotRunning: options.ifNotRunning === true,

@@ -40,6 +40,7 @@ import {
 import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../tree/stop_schedule.ts";
 import { supervisorLockOf } from "../os/supervisor_lock.ts";
 import { noteOrphanStop, remainingSteps } from "./_orphan_stop.ts";
+import { requireAllPermissions } from "../os/permissions.ts";
 
 /**
  * What a stop did: what `pidkit stop --json` prints.
@@ -143,6 +144,7 @@ export async function stopService(
   name: string,
   options: StopServiceOptions = {},
 ): Promise<StopServiceResult> {
+  requireAllPermissions("stopService");
   if (options.retry !== undefined) parseRetry(options.retry);
   requireOwnProc(); // every PID stop signals comes from /proc
   validateName(name);

@@ -30,7 +30,8 @@ import { findPasswdEntry, groupsOf } from "../os/passwd.ts";
  * one field per flag. Durations are text such as `"500ms"`, `"10s"`, `"2m"`
  * (a bare number of seconds as text) or a number of milliseconds; sizes are
  * text such as `"10M"` or a number of bytes. Bad values throw
- * {@linkcode UsageError} naming the flag, as the CLI does.
+ * {@linkcode UsageError} naming the option (`options.readyTimeout`; the CLI
+ * shows its flag, `--ready-timeout`).
  *
  * @example
  * ```ts
@@ -92,15 +93,27 @@ export interface LaunchOptions {
   mainPidfile?: string;
 }
 
-/** The flag values of `options`, as text, keyed by flag name. */
+/** The values of `options`, as text, keyed by option field. */
 type Flags = Record<string, string | boolean | undefined>;
 
-function durationText(v: number | string | undefined): string | undefined {
-  return typeof v === "number" ? `${v}ms` : v;
+/** A duration given as a number of ms, as text; NaN, negative or infinite ones refused. */
+function durationText(key: string, v: number | string | undefined): string | undefined {
+  if (typeof v !== "number") return v;
+  if (!Number.isFinite(v) || v < 0) {
+    throw new UsageError(
+      `bad options.${key} ${v} (use a number of ms >= 0, or text such as "10s")`,
+    );
+  }
+  return `${v}ms`;
 }
 
-function numberText(v: number | string | undefined): string | undefined {
-  return typeof v === "number" ? String(v) : v;
+/** A count given as a number, as text; anything but a whole number >= 0 refused. */
+function numberText(key: string, v: number | string | undefined): string | undefined {
+  if (typeof v !== "number") return v;
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new UsageError(`bad options.${key} ${v} (use a whole number >= 0)`);
+  }
+  return String(v);
 }
 
 function flagsOf(o: LaunchOptions): Flags {
@@ -111,21 +124,21 @@ function flagsOf(o: LaunchOptions): Flags {
     cwd: o.cwd,
     user: o.user,
     restart: o.restart,
-    "max-restarts": numberText(o.maxRestarts),
-    "restart-delay": durationText(o.restartDelay),
+    maxRestarts: numberText("maxRestarts", o.maxRestarts),
+    restartDelay: durationText("restartDelay", o.restartDelay),
     retry: o.retry,
-    "ready-after": durationText(o.readyAfter),
-    "ready-tcp": o.readyTcp,
-    "ready-file": o.readyFile,
-    "ready-notify": o.readyNotify,
-    "ready-fd": numberText(o.readyFd),
-    "ready-timeout": durationText(o.readyTimeout),
-    watchdog: durationText(o.watchdog),
-    "log-max-size": numberText(o.logMaxSize),
-    "log-keep": numberText(o.logKeep),
+    readyAfter: durationText("readyAfter", o.readyAfter),
+    readyTcp: o.readyTcp,
+    readyFile: o.readyFile,
+    readyNotify: o.readyNotify,
+    readyFd: numberText("readyFd", o.readyFd),
+    readyTimeout: durationText("readyTimeout", o.readyTimeout),
+    watchdog: durationText("watchdog", o.watchdog),
+    logMaxSize: numberText("logMaxSize", o.logMaxSize),
+    logKeep: numberText("logKeep", o.logKeep),
     tracking: o.tracking,
     forking: o.forking,
-    "main-pidfile": o.mainPidfile,
+    mainPidfile: o.mainPidfile,
   };
 }
 
@@ -139,31 +152,31 @@ function parseServiceOptions(flags: Flags): ServiceOptions {
   const restartText = str(flags, "restart") ?? "no";
   const restart = parseRestartPolicy(restartText);
   if (!restart) {
-    throw new UsageError(`bad --restart '${restartText}' (use no, on-failure or always)`);
+    throw new UsageError(`bad options.restart '${restartText}' (use no, on-failure or always)`);
   }
-  const maxText = str(flags, "max-restarts");
+  const maxText = str(flags, "maxRestarts");
   if (maxText !== undefined && !/^\d+$/.test(maxText)) {
-    throw new UsageError(`bad --max-restarts '${maxText}' (use a whole number)`);
+    throw new UsageError(`bad options.maxRestarts '${maxText}' (use a whole number)`);
   }
   const retry = str(flags, "retry") ?? DEFAULT_RETRY;
   parseRetry(retry); // UsageError when malformed
-  const readyTcp = str(flags, "ready-tcp");
+  const readyTcp = str(flags, "readyTcp");
   if (readyTcp !== undefined && !parseHostPort(readyTcp)) {
-    throw new UsageError(`bad --ready-tcp '${readyTcp}' (use HOST:PORT, e.g. 127.0.0.1:8080)`);
+    throw new UsageError(`bad options.readyTcp '${readyTcp}' (use HOST:PORT, e.g. 127.0.0.1:8080)`);
   }
   const tracking = str(flags, "tracking") ?? "auto";
   if (tracking !== "auto" && tracking !== "cgroup" && tracking !== "group") {
-    throw new UsageError(`bad --tracking '${tracking}' (use auto, cgroup or group)`);
+    throw new UsageError(`bad options.tracking '${tracking}' (use auto, cgroup or group)`);
   }
-  const readyAfter = str(flags, "ready-after");
-  const readyFile = str(flags, "ready-file");
-  const delay = str(flags, "restart-delay");
+  const readyAfter = str(flags, "readyAfter");
+  const readyFile = str(flags, "readyFile");
+  const delay = str(flags, "restartDelay");
   const health = parseHealthOptions(flags);
   if (
     readyAfter !== undefined && health.readyTimeoutMs !== undefined &&
     parseDuration(readyAfter) > health.readyTimeoutMs
   ) {
-    throw new UsageError(`--ready-after ${readyAfter} is longer than --ready-timeout`);
+    throw new UsageError(`options.readyAfter ${readyAfter} is longer than options.readyTimeout`);
   }
   return {
     restart,
@@ -200,12 +213,12 @@ export function checkLaunchOptions(
 /** The forking fields of the service options (none without `--forking`). */
 function parseForkingOptions(flags: Flags): Partial<ServiceOptions> {
   const forking = flags.forking === true;
-  const main = str(flags, "main-pidfile");
+  const main = str(flags, "mainPidfile");
   if (!forking) {
-    if (main !== undefined) throw new UsageError("--main-pidfile needs --forking");
+    if (main !== undefined) throw new UsageError("options.mainPidfile needs options.forking");
     return {};
   }
-  if (main === "") throw new UsageError("--main-pidfile needs a file name");
+  if (main === "") throw new UsageError("options.mainPidfile needs a file name");
   return {
     forking: true,
     ...(main !== undefined ? { mainPidfile: absolutePath(main) } : {}),
@@ -220,29 +233,29 @@ function durationOption(flags: Flags, key: string): number | undefined {
   try {
     ms = parseDuration(text);
   } catch {
-    throw new UsageError(`bad --${key} '${text}' (use e.g. 500ms, 10s, 2m)`);
+    throw new UsageError(`bad options.${key} '${text}' (use e.g. 500ms, 10s, 2m)`);
   }
-  if (ms < 10) throw new UsageError(`bad --${key} '${text}': use at least 10ms`);
+  if (ms < 10) throw new UsageError(`bad options.${key} '${text}': use at least 10ms`);
   return ms;
 }
 
 /** `--ready-notify`, `--ready-fd`, `--ready-timeout`, `--watchdog`, `--log-max-size`, `--log-keep`. */
 function parseHealthOptions(flags: Flags): Partial<ServiceOptions> {
   const out: Partial<ServiceOptions> = {};
-  if (flags["ready-notify"] === true) out.readyNotify = true;
-  const fd = str(flags, "ready-fd");
+  if (flags.readyNotify === true) out.readyNotify = true;
+  const fd = str(flags, "readyFd");
   if (fd !== undefined) out.readyFd = parseReadyFd(fd);
-  const timeout = durationOption(flags, "ready-timeout");
+  const timeout = durationOption(flags, "readyTimeout");
   if (timeout !== undefined) out.readyTimeoutMs = timeout;
   const watchdog = durationOption(flags, "watchdog");
   if (watchdog !== undefined) out.watchdogMs = watchdog;
-  const size = str(flags, "log-max-size");
-  const keep = str(flags, "log-keep");
-  if (size !== undefined) out.logMaxBytes = parseSize(size);
+  const size = str(flags, "logMaxSize");
+  const keep = str(flags, "logKeep");
+  if (size !== undefined) out.logMaxBytes = parseSize(size, "options.logMaxSize");
   if (keep !== undefined) {
-    if (size === undefined) throw new UsageError("--log-keep needs --log-max-size");
+    if (size === undefined) throw new UsageError("options.logKeep needs options.logMaxSize");
     if (!/^\d{1,4}$/.test(keep) || Number(keep) > 1000) {
-      throw new UsageError(`bad --log-keep '${keep}' (use a number from 0 to 1000)`);
+      throw new UsageError(`bad options.logKeep '${keep}' (use a number from 0 to 1000)`);
     }
     out.logKeep = Number(keep);
   } else if (size !== undefined) out.logKeep = DEFAULT_LOG_KEEP;
@@ -257,7 +270,7 @@ function parseEnv(env: Record<string, string> | string[] | undefined): Record<st
     const eq = kv.indexOf("=");
     const key = eq < 0 ? "" : kv.slice(0, eq);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      throw new UsageError(`bad --env '${kv}' (use KEY=VALUE)`);
+      throw new UsageError(`bad options.env '${kv}' (use KEY=VALUE)`);
     }
     out[key] = kv.slice(eq + 1);
   }
@@ -365,11 +378,11 @@ export function buildSupervisorConfig(
   try {
     cwdInfo = Deno.statSync(cwd);
   } catch { /* reported below */ }
-  if (!cwdInfo?.isDirectory) throw new PidkitError(`--cwd ${cwd} is not a directory`);
+  if (!cwdInfo?.isDirectory) throw new PidkitError(`options.cwd ${cwd} is not a directory`);
   const userText = str(flags, "user");
   const user = userText === undefined ? undefined : resolveUser(userText);
   if (user && Deno.uid() !== 0 && Deno.uid() !== user.uid) {
-    throw new PidkitError(`--user ${userText} needs root`);
+    throw new PidkitError(`options.user ${userText} needs root`);
   }
   if (command.length === 0) throw new UsageError("missing the command to run");
   checkProgram(command[0], { cwd, path: env.PATH ?? Deno.env.get("PATH") });
@@ -409,11 +422,13 @@ export function buildSupervisorConfig(
 
 /** `--log-max-size` needs a regular log file (`""`: the default DIR/NAME.log). */
 function checkRotatable(log: string | undefined): void {
-  if (log === undefined) throw new UsageError("--log-max-size needs a log file (--log FILE)");
+  if (log === undefined) throw new UsageError("options.logMaxSize needs a log file (options.log)");
   if (log === "") return;
   try {
     if (!Deno.statSync(log).isFile) {
-      throw new UsageError(`--log-max-size: ${log} is not a regular file, it cannot be rotated`);
+      throw new UsageError(
+        `options.logMaxSize: ${log} is not a regular file, it cannot be rotated`,
+      );
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;

@@ -14,12 +14,14 @@
 
 import { PidkitError } from "../os/errors.ts";
 import { waitForRelease } from "../lock/probe.ts";
+import { checkTimeout } from "../lock/_options.ts";
 import { Pidfd } from "../os/pidfd.ts";
 import { isProcessAlive } from "../os/proc.ts";
 import type { IdentityOptions } from "../os/process_identity.ts";
 import { delay } from "../os/delay.ts";
 import { inspectPidFile, inspectService, isRunningPhase } from "./inspect_service.ts";
 import { resolveRunDir, validateName } from "./run_dir.ts";
+import { requireAllPermissions } from "../os/permissions.ts";
 
 /** How often a state without a lock to wait on is looked at again, in ms. */
 const POLL_MS = 50;
@@ -44,7 +46,8 @@ export interface WaitServiceOptions {
 /**
  * Resolve `true` once service `name` is not running, `false` when `timeout`
  * passes first. Throws {@linkcode PidkitError} when it cannot tell (a state
- * file it cannot read), {@linkcode UsageError} for a bad name.
+ * file it cannot read), {@linkcode UsageError} for a bad name or a
+ * `timeout` that is not a number >= 0.
  *
  * @example
  * ```ts
@@ -57,7 +60,9 @@ export async function waitService(
   name: string,
   options: WaitServiceOptions = {},
 ): Promise<boolean> {
+  requireAllPermissions("waitService");
   validateName(name);
+  if (options.timeout !== undefined) checkTimeout(options.timeout);
   const dir = resolveRunDir({ dir: options.dir });
   const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
   for (;;) {
@@ -95,6 +100,7 @@ export async function waitPidFile(
   path: string,
   options: { identity: IdentityOptions; timeout?: number },
 ): Promise<{ gone: true } | { gone: false; pid: number | undefined }> {
+  if (options.timeout !== undefined) checkTimeout(options.timeout);
   const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
   for (;;) {
     const info = await inspectPidFile(path, options.identity);

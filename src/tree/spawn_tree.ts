@@ -113,8 +113,8 @@ function treeName(given: string | undefined, program: string): string {
  * `PIDKIT_SERVICE=<name>:<nonce>` in its environment, and (tracking
  * `"auto"` or `"cgroup"`) its own cgroup, entered before the command runs:
  * the leader waits at a start gate until it has been moved. A program that
- * cannot be found or run is a `"spawn-failed"` {@linkcode TreeError} here,
- * not a tree that dies silently; no `/proc` is `"unsupported"`; a bad
+ * cannot be found or run, or a `cwd` that is not a directory, is a
+ * `"spawn-failed"` {@linkcode TreeError} here, not a tree that dies silently; no `/proc` is `"unsupported"`; a bad
  * argument (an empty command, a bad `name`, `nonce`, `tracking` or
  * `groups`) is a {@linkcode UsageError} naming it.
  *
@@ -160,6 +160,7 @@ export async function spawnTree(
     stderr: options.stderr ?? "inherit",
     detached: true,
   };
+  if (options.cwd !== undefined) checkCwd(command[0], options.cwd);
   const path = options.env?.PATH ?? (options.clearEnv ? undefined : Deno.env.get("PATH"));
   checkProgram(command[0], { path, cwd: options.cwd });
   let argv = command;
@@ -206,6 +207,26 @@ export async function spawnTree(
   };
   if (cgroupPath !== undefined) ref.cgroupPath = cgroupPath;
   return treeOfSpawned(ref, child, options.adoptOrphans === true);
+}
+
+/**
+ * The working directory must be a directory: else the spawn fails with a
+ * raw error naming whatever program starts the leader (setsid), not `cwd`.
+ */
+function checkCwd(program: string, cwd: string): void {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = Deno.statSync(cwd);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound ? "does not exist" : messageLine(err);
+    throw new TreeError("spawn-failed", `cannot start ${program}: working directory ${cwd} ${why}`);
+  }
+  if (!info.isDirectory) {
+    throw new TreeError(
+      "spawn-failed",
+      `cannot start ${program}: working directory ${cwd} is not a directory`,
+    );
+  }
 }
 
 /** `command` behind `setpriv`, which sets the groups, then gid and uid, then execs it. */
