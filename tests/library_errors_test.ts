@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- the test reads and writes small files between steps; nothing else runs meanwhile
 /**
  * Library callers get one clear error, never a raw Deno one, and nothing is
  * left behind: a missing `cwd` for spawnTree, a bad `timeout` for

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- the test reads and writes small files between steps; nothing else runs meanwhile
 /**
  * Who can read what in a run directory: the directory is 0750, logs 0640,
  * the `--env` values only in `NAME.env` (0600) and never in the state file
