@@ -238,10 +238,17 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: "signal",
     usage: "NAME SIGNAL [options]",
-    summary: "send SIGNAL to every process of the service",
+    summary: "send SIGNAL to every process of the service (or its main one)",
     description:
-      "Sends SIGNAL (a name such as TERM or SIGHUP, or a number) to every member of the service's tree.",
-    options: { dir, json },
+      "Sends SIGNAL (a name such as TERM or SIGHUP, or a number) to every member of the service's tree, or with --main to its main process alone (the leader, or the process named by MAINPID= or --main-pidfile): nginx reloads on HUP to its master, say.",
+    options: {
+      dir,
+      json,
+      main: {
+        type: "boolean",
+        description: "signal the main process only, not the whole tree",
+      },
+    },
     positionals: [2, 2],
     serviceCommand: "none",
     load: () => import("./signal.ts"),

@@ -1,7 +1,7 @@
 /**
- * `pidkit signal NAME SIGNAL`: send SIGNAL to every member of the service's
- * tree directly (not through the supervisor, so SIGUSR1 and SIGHUP reach
- * the service itself).
+ * `pidkit signal NAME SIGNAL [--main]`: send SIGNAL to every member of the
+ * service's tree (or its main process alone) directly, not through the
+ * supervisor, so SIGUSR1 and SIGHUP reach the service itself.
  *
  * @module
  */
@@ -14,9 +14,12 @@ import type { CommandInput } from "./spec.ts";
 export async function run(input: CommandInput): Promise<number> {
   const [name, signal] = input.positionals;
   const dir = typeof input.values.dir === "string" ? input.values.dir : undefined;
-  const sent = await signalService(name, signal, { dir });
+  const main = input.values.main === true;
+  const sent = await signalService(name, signal, { dir, main });
   if (input.values.json === true) {
     printOut(JSON.stringify(sent));
+  } else if (main) {
+    printOut(`sent ${sent.signal} to ${name}'s main process (pid ${sent.pid})`);
   } else {
     const n = sent.processes;
     printOut(
