@@ -220,8 +220,10 @@ export type TreeErrorReason = "gone" | "bad-ref" | "spawn-failed" | "no-cgroup" 
  *
  * @example
  * ```ts
- * import { attachTree, TreeError, type TreeRef } from "@pidkit/pidkit/tree";
- * const ref: TreeRef = JSON.parse(await Deno.readTextFile("/tmp/web.tree.json"));
+ * import { attachTree, spawnTree, TreeError, type TreeRef } from "@pidkit/pidkit/tree";
+ * const tree = await spawnTree(["sleep", "60"]);
+ * const ref: TreeRef = tree.ref; // kept, say, in a file for another process
+ * await tree.stop();
  * try {
  *   await attachTree(ref).stop();
  * } catch (err) {

@@ -83,7 +83,10 @@ export interface StopServiceResult {
  * ```ts
  * import { type ServiceStopProgress, stopService } from "@pidkit/pidkit/service";
  * const show = (e: ServiceStopProgress) => {
- *   if (e.kind === "signal") console.error(`${e.signal} sent`);
+ *   if (e.kind === "begin") console.error(`stopping ${e.name}: ${e.steps.length} steps`);
+ *   // Only for a tree stopped directly (orphaned): a supervisor follows the schedule itself.
+ *   else if (e.kind === "signal") console.error(`${e.signal} sent`);
+ *   else console.error("stopped");
  * };
  * await stopService("web", { onProgress: show });
  * ```

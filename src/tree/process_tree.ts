@@ -560,10 +560,11 @@ function badRef(why: string): TreeError {
  * ```ts
  * import { attachTree, TreeError, type TreeRef } from "@pidkit/pidkit/tree";
  *
- * const ref: TreeRef = JSON.parse(await Deno.readTextFile("/run/pidkit/web.tree.json"));
+ * // The tree of pidkit service "web", as its state file (DIR/NAME.json) records it:
+ * const state: { tree: TreeRef } = JSON.parse(await Deno.readTextFile("/run/pidkit/web.json"));
  * try {
- *   const tree = attachTree(ref);
- *   await tree.stop();
+ *   const tree = attachTree(state.tree);
+ *   console.log(tree.members().map((m) => `${m.pid} ${m.command}`));
  * } catch (err) {
  *   if (err instanceof TreeError && err.reason === "gone") console.error(err.message); // gone or PID reused
  *   else throw err;
