@@ -32,7 +32,20 @@ export function mainHelp(): string {
     "",
     "Everything after -- is the service's command, passed as it is.",
     "Exit status: 0 success, 1 failure, 2 usage error; status: 0 running,",
-    "1 stale PID file, 3 not running, 4 unknown. See man pidkit.",
+    "1 stale PID file, 3 not running, 4 unknown.",
+    "",
+    "More: pidkit help COMMAND; the manual page and README.md come with the",
+    "package (man -l docs/pidkit.1 in a checkout or the published files).",
+  ].join("\n");
+}
+
+/** `pidkit help --help`. */
+export function helpHelp(): string {
+  return [
+    "Usage: pidkit help [COMMAND]",
+    "",
+    "Shows the help of COMMAND (the same as pidkit COMMAND --help), or without",
+    "one the list of commands (pidkit --help).",
   ].join("\n");
 }
 

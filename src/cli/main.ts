@@ -120,6 +120,10 @@ async function help(rest: string[]): Promise<number> {
     printOut((await loadHelp()).mainHelp());
     return EXIT.ok;
   }
+  if (rest.length === 1 && (rest[0] === "--help" || rest[0] === "-h")) {
+    printOut((await loadHelp()).helpHelp());
+    return EXIT.ok;
+  }
   const spec = findCommand(rest[0]);
   if (!spec || rest.length > 1) {
     printErr(

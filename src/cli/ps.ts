@@ -87,7 +87,8 @@ export async function run(input: CommandInput): Promise<number> {
         String(r.ppid),
         formatBytes(r.rssBytes),
         formatPercent(r.cpuPercent),
-        "  ".repeat(r.depth) + commandLine(r.command),
+        // One argument: a process title (nginx: worker process), shown as ps(1) does.
+        "  ".repeat(r.depth) + (r.command.length === 1 ? r.command[0] : commandLine(r.command)),
       ]),
     ],
     ["right", "right", "right", "right", "left"],

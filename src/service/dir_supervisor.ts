@@ -118,6 +118,9 @@ class DirSupervisor {
   readonly #told = new WeakSet<ServiceSupervisor>();
   #finish!: () => void;
   readonly #finished = new Promise<void>((r) => this.#finish = r);
+  /** Requests wait for the adoption of orphaned services: nobody is answered before it. */
+  #adopted!: () => void;
+  readonly #adoption = new Promise<void>((r) => this.#adopted = r);
 
   constructor(opts: DirSupervisorOptions) {
     this.opts = opts;
@@ -198,7 +201,9 @@ class DirSupervisor {
         }
       }, SOCKET_CHECK_MS);
       Deno.unrefTimer(socketCheck);
-      const { adopted, restarted } = await this.adoptOrphaned();
+      // Listening first (a command that launched us connects at once), but
+      // every request waits until the orphans are adopted (serve).
+      const { adopted, restarted } = await this.adoptOrphaned().finally(() => this.#adopted());
       await this.note(
         `supervisor (pid ${Deno.pid}) of ${this.dir} listening; ${adopted} orphaned ` +
           `service${adopted === 1 ? "" : "s"} adopted` +
@@ -378,8 +383,10 @@ class DirSupervisor {
       void this.note("SIGUSR2 ignored: use pidkit signal NAME USR2");
     });
     Deno.addSignalListener("SIGHUP", () => {
-      void this.journal?.reopen();
-      for (const { sup } of this.services.values()) void sup.log?.reopen();
+      const logs = [...this.services.values()].map(({ sup }) => sup.log?.reopen());
+      void this.journal?.reopen().then(() =>
+        this.note(`SIGHUP: reopened the journal and ${logs.filter((l) => l).length} log(s)`)
+      );
     });
   }
 
@@ -447,6 +454,7 @@ class DirSupervisor {
         return;
       }
       if (request.ack === true) await conn.write(ACCEPTED_ANSWER);
+      await this.#adoption; // nobody is answered before the orphans are adopted
       const answer = this.closing ? { retry: true } : await this.handle(request);
       await conn.write(JSON.stringify(answer) + "\n");
     } catch (err) {

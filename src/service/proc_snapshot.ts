@@ -132,10 +132,16 @@ export class ProcSnapshot {
     };
   }
 
-  /** The command line of a process (`[comm]` when it has none, e.g. a kernel thread). */
+  /**
+   * The command line of a process (`[comm]` when it has none, e.g. a kernel
+   * thread), without the NUL padding a process title leaves (nginx and
+   * postgres write theirs over argv: `nginx: worker process` and then
+   * empty strings to the end of the old arguments).
+   */
   command(st: ProcStat): string[] {
-    const argv = readCmdline(st.pid);
-    return argv && argv.length > 0 ? argv : [`[${st.comm}]`];
+    const argv = readCmdline(st.pid) ?? [];
+    while (argv.length > 1 && argv.at(-1) === "") argv.pop();
+    return argv.length > 0 ? argv : [`[${st.comm}]`];
   }
 }
 
