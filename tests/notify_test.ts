@@ -376,6 +376,8 @@ Deno.test({
   ignore: !isRoot,
   async fn() {
     await using svc = new Services();
+    // A run dir the service's user may search (it connects to DIR/NAME.notify).
+    await Deno.chmod(svc.dir.path, 0o711);
     const name = uniqueName("owned");
     const socket = svc.dir.join(`${name}.notify`);
     const starting = svc.cli([

@@ -125,6 +125,16 @@ Deno.test("--user: the log is the user's group's, the service gets its user's HO
   // --env still wins over what the user's entry gives.
   assert.equal(line, `env:${nobody[5]}|${nobody[6]}|nobody|custom`);
   assert.equal(Deno.statSync(log).gid, NOBODY);
+  // The run dir is closed to nobody: its shim opened the output FIFO as root, then dropped.
+  const fifo = Deno.statSync(s.dir.join(`${name}.out`));
+  assert.ok(fifo.isFifo);
+  assert.equal(fifo.uid, 0);
+  const leader = (await s.state(name)).tree!.pid;
+  assert.match(
+    Deno.readTextFileSync(`/proc/${leader}/status`),
+    /^Uid:\s+65534\s+65534\s+65534\s+65534$/m,
+  );
+  assert.doesNotMatch(Deno.readTextFileSync(log), /goes through a pipe/);
   assert.equal(mode(log), 0o640);
   // The documented way to let the user read it: give the run dir its group.
   assert.equal((await readAsNobody(log)).ok, false);

@@ -4,7 +4,7 @@
  * is SIGKILLed or OOM-killed even when it writes, and a later supervisor can
  * read on from it. A pipe (the service dies with its supervisor on its next
  * write) only where the FIFO cannot be had: no FFI, or a `--user` that
- * cannot reach the run directory to open it.
+ * cannot reach the run directory when setpriv(1) cannot open it for it.
  *
  * @module
  */
@@ -12,33 +12,61 @@
 import type { FdPoller } from "../os/fd_poller.ts";
 import { OutputFifo, type OutputHandler } from "./output_fifo.ts";
 import type { SupervisorConfig } from "./supervisor_protocol.ts";
-import { servicePaths } from "./run_dir.ts";
+import { canSearch, servicePaths } from "./run_dir.ts";
+import { findSetpriv } from "../tree/find_program.ts";
 
 /**
  * The output FIFO of service `cfg.name`, read by the supervisor's `poller`
  * and handed to `onOutput`; `undefined` where only a pipe will do (no
- * poller: no FFI). Throws when something else is at the FIFO's path (it is
- * left alone).
+ * poller: no FFI; or a `--user` that cannot search the run directory when
+ * setpriv(1) is missing or we are not root). A `--user` that can search it
+ * opens the FIFO itself (it is chowned to the user); one that cannot (a
+ * 0750 run directory of another group) gets it opened by its start shim
+ * while still root, before setpriv drops to the user: see
+ * {@linkcode shimDropsPrivileges}. Throws when something else is at the
+ * FIFO's path (it is left alone).
  */
 export async function openServiceOutput(
   cfg: Pick<SupervisorConfig, "dir" | "name" | "user">,
   poller: FdPoller | undefined,
   onOutput: OutputHandler,
 ): Promise<OutputFifo | undefined> {
-  if (poller === undefined || (cfg.user && !canReach(cfg.dir, cfg.user))) return undefined;
+  if (poller === undefined) return undefined;
+  const asRoot = shimDropsPrivileges(cfg);
+  if (cfg.user && !asRoot && !canSearch(cfg.dir, cfg.user)) return undefined;
   return await OutputFifo.open(servicePaths(cfg.dir, cfg.name).output, {
     poller,
     onOutput,
-    ...(cfg.user ? { uid: cfg.user.uid, gid: cfg.user.gid } : {}),
+    ...(cfg.user ? { uid: cfg.user.uid, gid: cfg.user.gid, keepOwner: asRoot } : {}),
   });
 }
 
-/** Whether `user` may search `dir` (by its mode bits; supplementary groups not counted). */
-function canReach(dir: string, user: { uid: number; gid: number }): boolean {
-  if (user.uid === 0) return true;
-  const st = Deno.statSync(dir);
-  const mode = st.mode ?? 0;
-  if (st.uid === user.uid) return (mode & 0o100) !== 0;
-  if (st.gid === user.gid) return (mode & 0o010) !== 0;
-  return (mode & 0o001) !== 0;
+/**
+ * Whether a `--user` service's start shim runs as root and drops to the
+ * user with setpriv(1) after opening the output FIFO: when the user cannot
+ * search the run directory (mode 0750, another group), we are root and
+ * setpriv is there.
+ */
+export function shimDropsPrivileges(cfg: Pick<SupervisorConfig, "dir" | "user">): boolean {
+  return cfg.user !== undefined && !canSearch(cfg.dir, cfg.user) && Deno.uid() === 0 &&
+    findSetpriv() !== undefined;
+}
+
+/**
+ * `command` run as `user` through setpriv(1): real and effective ids, and
+ * its supplementary groups (none when it has none).
+ */
+export function asUser(
+  user: { uid: number; gid: number; groups?: number[] },
+  command: string[],
+): string[] {
+  const groups = user.groups ?? [];
+  return [
+    findSetpriv()!,
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    groups.length > 0 ? `--groups=${groups.join(",")}` : "--clear-groups",
+    "--",
+    ...command,
+  ];
 }

@@ -116,7 +116,14 @@ export class OutputFifo {
    */
   static async open(
     path: string,
-    options: { poller: FdPoller; onOutput: OutputHandler; uid?: number; gid?: number },
+    options: {
+      poller: FdPoller;
+      onOutput: OutputHandler;
+      uid?: number;
+      gid?: number;
+      /** Create it owned by us all the same (the service's shim opens it as root). */
+      keepOwner?: boolean;
+    },
   ): Promise<OutputFifo> {
     const lib = libc();
     if (lib === undefined) throw new PidkitError("service output needs FFI on Linux (run with -A)");
@@ -125,7 +132,9 @@ export class OutputFifo {
       if (lib.mkfifo(cString(path), 0o600) !== 0) {
         throw new PidkitError(`cannot create the output FIFO ${path}`);
       }
-      if (options.uid !== undefined) await Deno.chown(path, options.uid, options.gid ?? null);
+      if (options.uid !== undefined && !options.keepOwner) {
+        await Deno.chown(path, options.uid, options.gid ?? null);
+      }
     } else {
       const problem = refusal(existing, options.uid ?? Deno.uid() ?? 0);
       if (problem) throw new PidkitError(`${path}: ${problem}; refusing to use it for output`);

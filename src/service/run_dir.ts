@@ -246,3 +246,28 @@ export async function serviceNames(dir: string): Promise<string[]> {
   }
   return [...names].sort();
 }
+
+/**
+ * Whether `user` may search (enter) `dir`, by its mode bits, its primary
+ * and supplementary groups counted: a `--user` service must, to reach its
+ * files there.
+ *
+ * @example
+ * ```ts
+ * import { canSearch } from "./run_dir.ts";
+ * console.log(canSearch("/tmp", { uid: 65534, gid: 65534 })); // true
+ * ```
+ */
+export function canSearch(
+  dir: string,
+  user: { uid: number; gid: number; groups?: number[] },
+): boolean {
+  if (user.uid === 0) return true;
+  const st = Deno.statSync(dir);
+  const mode = st.mode ?? 0;
+  if (st.uid === user.uid) return (mode & 0o100) !== 0;
+  if (st.gid === user.gid || (st.gid !== null && user.groups?.includes(st.gid))) {
+    return (mode & 0o010) !== 0;
+  }
+  return (mode & 0o001) !== 0;
+}

@@ -58,7 +58,7 @@ import {
   restorePresence,
   watchPidFile,
 } from "./_pid_file_hold.ts";
-import { openServiceOutput } from "./_service_output.ts";
+import { asUser, openServiceOutput, shimDropsPrivileges } from "./_service_output.ts";
 import { armWhenReady, awaitReady } from "./_supervisor_ready.ts";
 import { FdPoller } from "../os/fd_poller.ts";
 import { RunControl } from "./_run_control.ts";
@@ -447,7 +447,13 @@ export class ServiceSupervisor extends SupervisorBase {
     let tree: ProcessTree;
     try {
       const prep = await this.health!.prepareSpawn();
-      const command = prep.wrap(cfg.command);
+      let command = prep.wrap(cfg.command);
+      let ids = cfg.user ? this.userOptions(cfg.user) : {};
+      if (this.output && shimDropsPrivileges(cfg)) {
+        // The user cannot search the run dir: its shim opens the FIFO as root, then drops.
+        command = asUser(cfg.user!, command);
+        ids = {};
+      }
       tree = await spawnTree(this.output ? this.output.wrap(command) : command, {
         nonce,
         cwd: cfg.cwd,
@@ -462,7 +468,7 @@ export class ServiceSupervisor extends SupervisorBase {
           [RUN_DIR_VAR]: cfg.dir,
         },
         clearEnv: cfg.inheritedEnv !== undefined,
-        ...(cfg.user ? this.userOptions(cfg.user) : {}),
+        ...ids,
         stdin: "null",
         // Through the output FIFO when there is one (the shim opens it);
         // else a pipe to the log, or our own stdout and stderr (`run`).

@@ -17,7 +17,7 @@ import {
   parseRestartPolicy,
 } from "./restart_policy.ts";
 import type { ServiceOptions, ServiceRecord } from "./service_record.ts";
-import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
+import { canSearch, resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import { controlPath, type SupervisorConfig } from "./supervisor_protocol.ts";
 import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
 import { DEFAULT_LOG_KEEP, parseSize } from "./log_rotation.ts";
@@ -399,6 +399,13 @@ export function buildSupervisorConfig(
     });
   }
   const dir = resolveRunDir({ dir: str(flags, "dir"), create: true });
+  if (user && (serviceOptions.readyNotify || serviceOptions.watchdogMs) && !canSearch(dir, user)) {
+    // Its NOTIFY_SOCKET is DIR/NAME.notify: it could never connect.
+    throw new PidkitError(
+      `options.user ${user.name} cannot search ${dir}, where its sd_notify socket would be; ` +
+        `give the directory its group (chgrp ${user.gid} ${dir}) or use another options.dir`,
+    );
+  }
   const paths = servicePaths(dir, name);
   const pidfile = pidfileOption ? absolutePath(pidfileOption) : paths.pidfile;
   const foreground = options.foreground === true;
