@@ -14,7 +14,7 @@ const dir: OptionSpec = {
   type: "string",
   valueName: "DIR",
   description:
-    "run directory (default: $PIDKIT_DIR, $XDG_RUNTIME_DIR/pidkit, /run/pidkit for root)",
+    "run directory (default: $PIDKIT_DIR, $XDG_RUNTIME_DIR/pidkit, /run/pidkit for root, else $TMPDIR/pidkit-UID)",
 };
 const json: OptionSpec = {
   type: "boolean",
@@ -55,7 +55,8 @@ const launchOptions: Record<string, OptionSpec> = {
   user: {
     type: "string",
     valueName: "USER",
-    description: "run the service as this user, with its groups (name or uid; needs root)",
+    description:
+      "run the service as this user, with its groups, HOME, SHELL, USER, LOGNAME (name or uid; needs root)",
   },
   restart: {
     type: "string",
@@ -302,7 +303,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "[--dir DIR]",
     summary: "the run directory's supervisor, in the foreground",
     description:
-      "Runs the resident supervisor of DIR in the foreground (for a systemd unit or a container; see examples/systemd/pidkit.service): the one process that holds every service of DIR, which start, stop and restart reach on DIR/supervisor.sock. Without it the first start runs one in the background, which exits once it holds no service. On start it re-adopts every orphaned service of DIR (a supervisor was killed: its services run on). SIGTERM or SIGINT stop every service on its own schedule, then it exits 0; SIGHUP reopens every log. Exit 1 when another supervisor holds DIR.",
+      "Runs the resident supervisor of DIR in the foreground (for a systemd unit or a container; see examples/systemd/pidkit.service): the one process that holds every service of DIR, which start, stop and restart reach on DIR/supervisor.sock. Without it the first start runs one in the background, which exits once it holds no service. On start it re-adopts every orphaned service of DIR (a supervisor was killed: its services run on). SIGTERM or SIGINT stop every service on its own schedule, then it exits 0; SIGHUP reopens every log (a journal line says so); other signals: docs/pidkit.1, SIGNALS. Requests wait until every orphan is adopted. Exit 1 at once when another supervisor listens on DIR (one that is exiting is waited for, up to 5 s).",
     options: { dir },
     positionals: [0, 0],
     serviceCommand: "none",
