@@ -17,11 +17,12 @@ Deno.test("validateName accepts the allowed alphabet and refuses the rest", () =
   }
 });
 
-Deno.test("servicePaths names the four files and refuses bad names", () => {
+Deno.test("servicePaths names the five files and refuses bad names", () => {
   assert.deepEqual(servicePaths("/d", "web"), {
     pidfile: "/d/web.pid",
     state: "/d/web.json",
     log: "/d/web.log",
+    env: "/d/web.env",
     output: "/d/web.out",
   });
   assert.throws(() => servicePaths("/d", ".."), UsageError);
