@@ -60,7 +60,7 @@ Deno.test("parseSize: K/M/G suffixes; bad sizes are one-line usage errors", () =
   assert.equal(parseSize("1g"), 1024 ** 3);
   assert.equal(parseSize("2MiB"), 2 * 1024 * 1024);
   for (const bad of ["10X", "", "M", "-1K", "1.5.5M", "100"]) {
-    assert.throws(() => parseSize(bad), /--log-max-size/, bad);
+    assert.throws(() => parseSize(bad), /options\.logMaxSize/, bad); // the CLI says --log-max-size
   }
 });
 

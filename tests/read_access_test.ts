@@ -144,4 +144,25 @@ Deno.test("--user: the log is the user's group's, the service gets its user's HO
   assert.ok(read.ok);
   assert.match(read.text, /env:/);
   assert.equal((await s.cli(["stop", name])).code, 0);
+
+  // A rotated log keeps the group (and the mode).
+  const big = uniqueName("rotated");
+  const bigLog = s.dir.join(`${big}.log`);
+  await s.start(big, ["--user", "nobody", "--cwd", "/", "--log-max-size", "64K"], [
+    "sh",
+    "-c",
+    "yes 0123456789abcdef | head -n 6000; exec sleep 1000",
+  ]);
+  await waitUntil(() => {
+    try {
+      return Deno.statSync(`${bigLog}.1`).isFile;
+    } catch {
+      return false;
+    }
+  }, { what: "a rotation" });
+  for (const path of [bigLog, `${bigLog}.1`]) {
+    assert.equal(Deno.statSync(path).gid, NOBODY, path);
+    assert.equal(mode(path), 0o640, path);
+  }
+  assert.equal((await s.cli(["stop", big])).code, 0);
 });

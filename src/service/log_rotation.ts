@@ -212,13 +212,20 @@ function shiftFrom(path: string, from: number, keep: number): void {
     Deno.linkSync(k === 0 ? path : rotatedPath(path, k), staging);
     Deno.renameSync(staging, rotatedPath(path, k + 1));
   }
-  const mode = Deno.statSync(path).mode ?? LOG_MODE;
-  Deno.openSync(staging, { write: true, createNew: true, mode: mode & 0o777 }).close();
+  const old = Deno.statSync(path);
+  Deno.openSync(staging, { write: true, createNew: true, mode: (old.mode ?? LOG_MODE) & 0o777 })
+    .close();
+  // And its group: a --user service's log is its user's group's (log_sink.ts).
+  if (Deno.uid() === 0 && old.gid !== null && old.gid !== Deno.gid()) {
+    try {
+      Deno.chownSync(staging, null, old.gid);
+    } catch { /* the new log is the supervisor's group's */ }
+  }
   Deno.renameSync(staging, path);
 }
 
 /** The mode a new log file gets when the old one's is unknown. */
-const LOG_MODE = 0o644;
+const LOG_MODE = 0o640;
 
 function removeIfThere(path: string): void {
   try {
