@@ -145,6 +145,23 @@ Deno.test("--user: the log is the user's group's, the service gets its user's HO
   assert.match(read.text, /env:/);
   assert.equal((await s.cli(["stop", name])).code, 0);
 
+  // Its sd_notify socket cannot be in the run dir (nobody cannot enter it): a short path outside.
+  Deno.chownSync(s.dir.path, null, 0);
+  const notified = uniqueName("notify");
+  const perl = "use IO::Socket::UNIX; my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM, " +
+    "Peer => $ENV{NOTIFY_SOCKET}) or die $!; $s->send('READY=1'); sleep 1000;";
+  const st = await s.start(notified, ["--user", "nobody", "--cwd", "/", "--ready-notify"], [
+    "perl",
+    "-e",
+    perl,
+  ]);
+  assert.match(st.notifySocket ?? "", /^\/tmp\/pidkit-n-0\/[0-9a-f]+\/notify$/);
+  assert.match(
+    Deno.readTextFileSync(s.dir.join(`${notified}.log`)),
+    /out of its user's reach; NOTIFY_SOCKET is \/tmp\//,
+  );
+  assert.equal((await s.cli(["stop", notified])).code, 0);
+
   // A rotated log keeps the group (and the mode).
   const big = uniqueName("rotated");
   const bigLog = s.dir.join(`${big}.log`);

@@ -14,6 +14,7 @@ import { OutputFifo, type OutputHandler } from "./output_fifo.ts";
 import type { SupervisorConfig } from "./supervisor_protocol.ts";
 import { canSearch, servicePaths } from "./run_dir.ts";
 import { findSetpriv } from "../tree/find_program.ts";
+import type { SpawnTreeOptions } from "../tree/spawn_tree.ts";
 
 /**
  * The output FIFO of service `cfg.name`, read by the supervisor's `poller`
@@ -53,10 +54,27 @@ export function shimDropsPrivileges(cfg: Pick<SupervisorConfig, "dir" | "user">)
 }
 
 /**
+ * The command to spawn and the ids to spawn it with: `command` behind the
+ * output FIFO's shim when there is one (`output`), as `ids` (the `--user`'s);
+ * or, when the shim must open the FIFO as root ({@linkcode shimDropsPrivileges}),
+ * as root, the shim dropping to the user through setpriv(1).
+ */
+export function spawnIdentity(
+  cfg: Pick<SupervisorConfig, "dir" | "user">,
+  output: OutputFifo | undefined,
+  command: string[],
+  ids: SpawnTreeOptions,
+): { command: string[]; ids: SpawnTreeOptions } {
+  if (output === undefined) return { command, ids };
+  if (!shimDropsPrivileges(cfg)) return { command: output.wrap(command), ids };
+  return { command: output.wrap(asUser(cfg.user!, command)), ids: {} };
+}
+
+/**
  * `command` run as `user` through setpriv(1): real and effective ids, and
  * its supplementary groups (none when it has none).
  */
-export function asUser(
+function asUser(
   user: { uid: number; gid: number; groups?: number[] },
   command: string[],
 ): string[] {

@@ -228,7 +228,8 @@ export const NOTIFY_SHORT_ROOT = "/tmp";
 
 /**
  * Where the notify socket of service `name` in run dir `dir` lives:
- * `DIR/NAME.notify`, or, when that is too long for `sun_path`,
+ * `DIR/NAME.notify`, or, when that is too long for `sun_path` or
+ * `outOfReach` (a `--user` service that cannot search the run dir),
  * `/tmp/pidkit-n-UID/HASH/notify`: UID the supervisor's, HASH the first 24
  * hex digits of the SHA-256 of the run dir and name. The same service gets
  * the same path every time, so a supervisor that adopts it rebinds where
@@ -244,9 +245,10 @@ export const NOTIFY_SHORT_ROOT = "/tmp";
 export async function notifySocketPath(
   dir: string,
   name: string,
+  options: { outOfReach?: boolean } = {},
 ): Promise<{ path: string; fallback: boolean }> {
   const preferred = `${dir}/${name}.notify`;
-  if (new TextEncoder().encode(preferred).length <= MAX_SOCKET_PATH) {
+  if (!options.outOfReach && new TextEncoder().encode(preferred).length <= MAX_SOCKET_PATH) {
     return { path: preferred, fallback: false };
   }
   const digest = new Uint8Array(

@@ -29,6 +29,7 @@ import type { ProcessTree } from "../tree/process_tree.ts";
 import { isTreeMember } from "../tree/tree_member.ts";
 import { Watchdog } from "./watchdog.ts";
 import { delay } from "../os/delay.ts";
+import { canSearch } from "./run_dir.ts";
 
 /** How often at most a changing `STATUS=` text is written to the state file, in ms. */
 export const STATUS_SAVE_MS = 100;
@@ -50,7 +51,7 @@ export interface HealthHooks {
   /** The service's options. */
   options: ServiceOptions;
   /** The service's user, when `--user` was given. */
-  user?: { uid: number; gid: number };
+  user?: { uid: number; gid: number; groups?: number[] };
   /** Append a `[pidkit]` line to the log. */
   log(text: string): void;
   /** Merge a change into the state file. */
@@ -147,7 +148,9 @@ export class ServiceHealth {
     if (options.readyNotify || options.watchdogMs !== undefined) {
       // The same path on every start and adoption (the service keeps
       // sending where NOTIFY_SOCKET said when it started).
-      const where = await notifySocketPath(hooks.dir, hooks.name);
+      // A --user that cannot search the run dir (0750, another group) could never connect there.
+      const outOfReach = hooks.user !== undefined && !canSearch(hooks.dir, hooks.user);
+      const where = await notifySocketPath(hooks.dir, hooks.name, { outOfReach });
       if (where.fallback) fallbackDir = prepareNotifyDir(where.path, hooks.user);
       try {
         socket = NotifySocket.bind(where.path, hooks.user ?? {});
@@ -157,8 +160,9 @@ export class ServiceHealth {
       }
       if (where.fallback) {
         hooks.log(
-          `${hooks.dir}/${hooks.name}.notify is too long for a socket address; ` +
-            `NOTIFY_SOCKET is ${where.path}`,
+          `${hooks.dir}/${hooks.name}.notify is ${
+            outOfReach ? "out of its user's reach" : "too long for a socket address"
+          }; NOTIFY_SOCKET is ${where.path}`,
         );
       }
     }

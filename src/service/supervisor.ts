@@ -41,7 +41,7 @@ import {
   SupervisorBase,
 } from "./_supervisor_base.ts";
 import { runForking, stopForking } from "./_supervisor_forking.ts";
-import { userEnv } from "./supervisor_config.ts";
+import { serviceEnv } from "./supervisor_config.ts";
 import {
   adoptedRecord,
   announceAdoption,
@@ -58,7 +58,7 @@ import {
   restorePresence,
   watchPidFile,
 } from "./_pid_file_hold.ts";
-import { asUser, openServiceOutput, shimDropsPrivileges } from "./_service_output.ts";
+import { openServiceOutput, spawnIdentity } from "./_service_output.ts";
 import { armWhenReady, awaitReady } from "./_supervisor_ready.ts";
 import { FdPoller } from "../os/fd_poller.ts";
 import { RunControl } from "./_run_control.ts";
@@ -225,12 +225,10 @@ export class ServiceSupervisor extends SupervisorBase {
         );
       }
     }
-    try {
-      // The values may be secrets: a 0600 file, never the state everyone reads.
-      await writeServiceEnv(servicePaths(cfg.dir, cfg.name).env, cfg.env);
-    } catch (err) {
-      if (!adopted) return await this.fail(`cannot write ${cfg.name}'s env: ${messageLine(err)}`);
-    }
+    // The values may be secrets: a 0600 file, never the state everyone reads.
+    const unsaved = await writeServiceEnv(servicePaths(cfg.dir, cfg.name).env, cfg.env)
+      .then(() => "", messageLine);
+    if (unsaved && !adopted) return await this.fail(`cannot write ${cfg.name}'s env: ${unsaved}`);
     const now = new Date().toISOString();
     this.state = adopted ? adoptedRecord(previous!, adopted, Object.keys(cfg.env)) : {
       version: 2,
@@ -447,28 +445,14 @@ export class ServiceSupervisor extends SupervisorBase {
     let tree: ProcessTree;
     try {
       const prep = await this.health!.prepareSpawn();
-      let command = prep.wrap(cfg.command);
-      let ids = cfg.user ? this.userOptions(cfg.user) : {};
-      if (this.output && shimDropsPrivileges(cfg)) {
-        // The user cannot search the run dir: its shim opens the FIFO as root, then drops.
-        command = asUser(cfg.user!, command);
-        ids = {};
-      }
-      tree = await spawnTree(this.output ? this.output.wrap(command) : command, {
+      const as = spawnIdentity(cfg, this.output, prep.wrap(cfg.command), this.userOptions(cfg));
+      tree = await spawnTree(as.command, {
         nonce,
         cwd: cfg.cwd,
-        // The run directory beside the marker: the tree is found without
-        // any file (marked_trees.ts). A --user service gets its user's HOME,
-        // SHELL, USER, LOGNAME, not ours.
-        env: {
-          ...cfg.inheritedEnv,
-          ...(cfg.user ? userEnv(cfg.user) : {}),
-          ...cfg.env,
-          ...prep.env,
-          [RUN_DIR_VAR]: cfg.dir,
-        },
+        // The run directory beside the marker: the tree is found without any file (marked_trees.ts).
+        env: { ...serviceEnv(cfg, prep.env), [RUN_DIR_VAR]: cfg.dir },
         clearEnv: cfg.inheritedEnv !== undefined,
-        ...ids,
+        ...as.ids,
         stdin: "null",
         // Through the output FIFO when there is one (the shim opens it);
         // else a pipe to the log, or our own stdout and stderr (`run`).
@@ -528,7 +512,7 @@ export class ServiceSupervisor extends SupervisorBase {
       name: cfg.name,
       dir: cfg.dir,
       options: cfg.options,
-      ...(cfg.user ? { user: { uid: cfg.user.uid, gid: cfg.user.gid } } : {}),
+      ...(cfg.user ? { user: cfg.user } : {}),
       log: (text) => void this.log?.line(text),
       save: (change) => this.save(change),
       phase: () => this.state.phase,
@@ -569,8 +553,9 @@ export class ServiceSupervisor extends SupervisorBase {
 
   #warnedGroups = false;
 
-  /** uid, gid and, as root where setpriv(1) exists, the user's supplementary groups. */
-  userOptions(user: NonNullable<SupervisorConfig["user"]>): SpawnTreeOptions {
+  /** uid, gid and, as root where setpriv(1) exists, the `--user`'s supplementary groups. */
+  userOptions({ user }: SupervisorConfig): SpawnTreeOptions {
+    if (user === undefined) return {};
     const { uid, gid, groups = [] } = user;
     if (groups.length === 0 || Deno.uid() !== 0) return { uid, gid };
     if (findSetpriv() !== undefined) return { uid, gid, groups };

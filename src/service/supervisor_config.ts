@@ -17,7 +17,7 @@ import {
   parseRestartPolicy,
 } from "./restart_policy.ts";
 import type { ServiceOptions, ServiceRecord } from "./service_record.ts";
-import { canSearch, resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
+import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import { controlPath, type SupervisorConfig } from "./supervisor_protocol.ts";
 import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
 import { DEFAULT_LOG_KEEP, parseSize } from "./log_rotation.ts";
@@ -327,6 +327,24 @@ export function resolveUser(user: string): ResolvedUser {
 }
 
 /**
+ * A service's environment: the asking command's (`inheritedEnv`), then,
+ * with `--user`, its user's `HOME`, `SHELL`, `USER`, `LOGNAME`, then its
+ * `--env`, then `extra` (pidkit's own: `NOTIFY_SOCKET`, ...).
+ *
+ * @example
+ * ```ts
+ * import { serviceEnv } from "./supervisor_config.ts";
+ * console.log(serviceEnv({ env: { PORT: "8080" } }, {}).PORT); // "8080"
+ * ```
+ */
+export function serviceEnv(
+  cfg: Pick<SupervisorConfig, "inheritedEnv" | "user" | "env">,
+  extra: Record<string, string>,
+): Record<string, string> {
+  return { ...cfg.inheritedEnv, ...(cfg.user ? userEnv(cfg.user) : {}), ...cfg.env, ...extra };
+}
+
+/**
  * The environment a `--user` service gets from its user, as systemd's
  * `User=` and `su -` set it: `HOME`, `SHELL`, `USER`, `LOGNAME` (its own
  * `--env` still wins).
@@ -399,13 +417,6 @@ export function buildSupervisorConfig(
     });
   }
   const dir = resolveRunDir({ dir: str(flags, "dir"), create: true });
-  if (user && (serviceOptions.readyNotify || serviceOptions.watchdogMs) && !canSearch(dir, user)) {
-    // Its NOTIFY_SOCKET is DIR/NAME.notify: it could never connect.
-    throw new PidkitError(
-      `options.user ${user.name} cannot search ${dir}, where its sd_notify socket would be; ` +
-        `give the directory its group (chgrp ${user.gid} ${dir}) or use another options.dir`,
-    );
-  }
   const paths = servicePaths(dir, name);
   const pidfile = pidfileOption ? absolutePath(pidfileOption) : paths.pidfile;
   const foreground = options.foreground === true;
