@@ -47,13 +47,14 @@ Deno.test("the journal: a line for SIGHUP's reopen, and a due restart's line who
   Deno.kill(sup, "SIGKILL");
   await waitUntil(() => !alive(sup), { what: "the supervisor to die" });
   await s.start(uniqueName("other"), [], ["sleep", "1000"]); // the next supervisor restarts it
-  await waitUntil(
-    () =>
-      Deno.readTextFileSync(journal).includes(
-        `restarting ${flaky}: its supervisor was killed while it waited to restart it\n`,
-      ),
-    { what: "the due restart's line" },
+  const due = new RegExp(
+    `^\\[pidkit\\] \\S+ its supervisor \\(pid ${sup}\\) was killed while it waited to restart it; ` +
+      `restarting ${flaky} \\(--restart on-failure\\)$`,
+    "m",
   );
+  await waitUntil(() => due.test(Deno.readTextFileSync(journal)), {
+    what: "the due restart's line",
+  });
   await s.recordAll();
 });
 

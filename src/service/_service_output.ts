@@ -71,6 +71,22 @@ export function spawnIdentity(
 }
 
 /**
+ * uid, gid and, as root where setpriv(1) exists, the `--user`'s
+ * supplementary groups; without setpriv, `warn` says they are dropped.
+ */
+export function userIds(
+  user: SupervisorConfig["user"],
+  warn: (text: string) => void,
+): SpawnTreeOptions {
+  if (user === undefined) return {};
+  const { uid, gid, groups = [] } = user;
+  if (groups.length === 0 || Deno.uid() !== 0) return { uid, gid };
+  if (findSetpriv() !== undefined) return { uid, gid, groups };
+  warn(`setpriv(1) not found: ${user.name} runs without its supplementary groups (${groups})`);
+  return { uid, gid };
+}
+
+/**
  * `command` run as `user` through setpriv(1): real and effective ids, and
  * its supplementary groups (none when it has none).
  */

@@ -27,7 +27,6 @@ import type { SupervisorConfig } from "./supervisor_protocol.ts";
 import type { ProcessTree } from "../tree/process_tree.ts";
 import { spawnTree, type SpawnTreeOptions } from "../tree/spawn_tree.ts";
 import { formatMarker, makeNonce } from "../tree/marker.ts";
-import { findSetpriv } from "../tree/find_program.ts";
 import { signalProcess } from "../os/pidfd.ts";
 import { ServiceHealth } from "./service_health.ts";
 import { isTreeMember } from "../tree/tree_member.ts";
@@ -58,7 +57,7 @@ import {
   restorePresence,
   watchPidFile,
 } from "./_pid_file_hold.ts";
-import { openServiceOutput, spawnIdentity } from "./_service_output.ts";
+import { openServiceOutput, spawnIdentity, userIds } from "./_service_output.ts";
 import { armWhenReady, awaitReady } from "./_supervisor_ready.ts";
 import { FdPoller } from "../os/fd_poller.ts";
 import { RunControl } from "./_run_control.ts";
@@ -553,21 +552,12 @@ export class ServiceSupervisor extends SupervisorBase {
 
   #warnedGroups = false;
 
-  /** uid, gid and, as root where setpriv(1) exists, the `--user`'s supplementary groups. */
+  /** The `--user`'s ids (userIds); the missing setpriv(1) said once. */
   userOptions({ user }: SupervisorConfig): SpawnTreeOptions {
-    if (user === undefined) return {};
-    const { uid, gid, groups = [] } = user;
-    if (groups.length === 0 || Deno.uid() !== 0) return { uid, gid };
-    if (findSetpriv() !== undefined) return { uid, gid, groups };
-    if (!this.#warnedGroups) {
+    return userIds(user, (text) => {
+      if (!this.#warnedGroups) void this.log?.line(text);
       this.#warnedGroups = true;
-      void this.log?.line(
-        `setpriv(1) not found: ${user.name} runs without its supplementary groups (${
-          groups.join(",")
-        })`,
-      );
-    }
-    return { uid, gid };
+    });
   }
 
   /** The leader exited: end the rest of its tree, drain the output, record the exit. */
