@@ -196,7 +196,8 @@ function parseServiceOptions(flags: Flags): ServiceOptions {
  * Check launch options as `start` would, without touching the file system:
  * every option's value and how they combine (the declaration layer runs
  * this on each declared service). Throws {@linkcode UsageError} naming the
- * flag; returns the service options and the environment.
+ * option (`options.readyTimeout`); returns the service options and the
+ * environment.
  *
  * @example
  * ```ts

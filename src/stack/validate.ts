@@ -296,11 +296,16 @@ function merge(name: string, defaults: Values, own: Values, path: string): Valid
 /** `start`'s message for a launch option, with its flags named as the file's fields. */
 function launchError(message: string, path: string): StackError {
   let first: FieldSpec | undefined;
-  const text = message.replace(/--([a-z][a-z-]*)/g, (all, flag: string) => {
-    const field = fieldByFlag(flag);
-    first ??= field;
-    return field ? field.key : all;
-  });
+  // The service layer names a launch option `options.readyTimeout` (some messages a `--flag`).
+  const text = message.replace(
+    /--([a-z][a-z-]*)|\boptions\.([a-z][A-Za-z]*)/g,
+    (all, kebab, camel) => {
+      const flag: string = kebab ?? camel.replace(/[A-Z]/g, (c: string) => `-${c.toLowerCase()}`);
+      const field = fieldByFlag(flag);
+      first ??= field;
+      return field ? field.key : all;
+    },
+  );
   const at = first ? first.key.split(".").reduce(joinPath, path) : path;
   return new StackError("value", at, text);
 }
