@@ -2,7 +2,7 @@
 /**
  * Every example is run, not only type-checked: the ```ts blocks of the
  * README and the `@example`s of every export of the entry points (mod.ts,
- * tree.ts, service.ts), each in a process of its own, in a temporary
+ * tree.ts, service.ts, stack.ts), each in a process of its own, in a temporary
  * directory of its own. Paths under /tmp and /run point into it, the run
  * directory is a fresh one, `server.ts` is a small HTTP server on a free
  * port (for port 8080), and what an example expects is there before it
@@ -18,6 +18,8 @@ interface Example {
   /** Where it is: `README block N` or the export's path, e.g. `service.ts.stopService`. */
   where: string;
   code: string;
+  /** The file that declares it (its relative imports are relative to it). */
+  file?: string;
 }
 
 /** The ```ts blocks of a Markdown file. */
@@ -32,7 +34,7 @@ function markdownExamples(file: string): Example[] {
 /** The `@example` blocks of every export of the entry points (and their members), once each. */
 async function jsdocExamples(): Promise<Example[]> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["doc", "--json", "mod.ts", "tree.ts", "service.ts"],
+    args: ["doc", "--json", "mod.ts", "tree.ts", "service.ts", "stack.ts"],
     cwd: ROOT,
     stdout: "piped",
   }).output();
@@ -40,25 +42,37 @@ async function jsdocExamples(): Promise<Example[]> {
   const doc = JSON.parse(new TextDecoder().decode(out.stdout));
   const found: Example[] = [];
   const seen = new Set<string>();
-  const walk = (node: unknown, where: string): void => {
-    if (Array.isArray(node)) return node.forEach((n) => walk(n, where));
+  const walk = (node: unknown, where: string, file: string): void => {
+    if (Array.isArray(node)) return node.forEach((n) => walk(n, where, file));
     if (typeof node !== "object" || node === null) return;
     const o = node as Record<string, unknown>;
     const here = typeof o.name === "string" ? `${where}.${o.name}` : where;
+    const location = o.location as { filename?: string } | undefined;
+    const declaredIn = location?.filename ?? file;
     if (o.kind === "example" && typeof o.doc === "string") {
       const m = /```ts\n([\s\S]*?)```/.exec(o.doc);
       if (m && !seen.has(m[1])) {
         seen.add(m[1]);
-        found.push({ where, code: m[1] });
+        found.push({ where, code: m[1], file: declaredIn });
       }
     }
-    for (const v of Object.values(o)) walk(v, here);
+    for (const v of Object.values(o)) walk(v, here, declaredIn);
   };
   for (const [file, node] of Object.entries(doc.nodes as Record<string, unknown>)) {
-    walk(node, file.slice(file.lastIndexOf("/") + 1));
+    walk(node, file.slice(file.lastIndexOf("/") + 1), file);
   }
   return found;
 }
+
+const STACK = `{
+  // redis first; web once redis is ready; three workers
+  "services": {
+    "redis": { "cmd": ["redis-server", "--supervised", "systemd"], "ready": { "notify": true } },
+    "web": { "cmd": "deno run -A server.ts", "dependsOn": ["redis"], "ready": { "tcp": "127.0.0.1:8000" } },
+    "worker": { "cmd": ["deno", "run", "-A", "worker.ts"], "instances": 3 },
+  },
+}
+`;
 
 /** A TCP port nobody listens on now. */
 function freePort(): number {
@@ -69,16 +83,31 @@ function freePort(): number {
 }
 
 /** The example as a runnable module: the package's imports and its paths made local. */
-function localize(code: string, work: string, runDir: string, port: number): string {
+function localize(
+  code: string,
+  work: string,
+  runDir: string,
+  port: number,
+  file?: string,
+): string {
+  // Relative imports (an export documented from inside src/) from where it is declared.
+  const base = file?.slice(0, file.lastIndexOf("/") + 1);
   return code
+    .replaceAll(
+      /(from |import\()"(\.\.?\/[^"]+)"/g,
+      (all, kw: string, rel: string) =>
+        base ? `${kw}${JSON.stringify(new URL(rel, base).href)}` : all,
+    )
     .replaceAll('"@pidkit/pidkit/service"', JSON.stringify(`file://${ROOT}/service.ts`))
     .replaceAll('"@pidkit/pidkit/tree"', JSON.stringify(`file://${ROOT}/tree.ts`))
+    .replaceAll('"@pidkit/pidkit/stack"', JSON.stringify(`file://${ROOT}/stack.ts`))
     .replaceAll('"@pidkit/pidkit"', JSON.stringify(`file://${ROOT}/mod.ts`))
     .replaceAll(
       /(["'`])(\/tmp\/pidkit-example|\/tmp\/my-services|\/run\/pidkit|\/tmp|\/run)(?=[/"'`])/g,
       (_, quote: string, path: string) =>
         quote + (path === "/tmp" || path === "/run" ? work : runDir),
     )
+    .replaceAll('"/srv/app"', JSON.stringify(work)) // after the /tmp paths: work is under /tmp
     .replaceAll("8080", String(port));
 }
 
@@ -111,6 +140,8 @@ async function runExample(example: Example): Promise<void> {
     work.join("server.ts"),
     `Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen() {} }, () => new Response("ok"));\n`,
   );
+  // The declaration the README's and the man page's examples describe.
+  Deno.writeTextFileSync(work.join("pidkit.jsonc"), STACK);
   const want = needs(example.code);
   for (const name of [want.web ? "web" : "", want.nginx ? "nginx" : ""].filter((n) => n)) {
     const r = await s.cli(["start", name, "--", "sleep", "1000"]);
@@ -119,7 +150,7 @@ async function runExample(example: Example): Promise<void> {
   }
   await using _held = want.heldApp ? await PidFile.acquire(work.join("app.pid")) : undefined;
   const file = work.join("example.ts");
-  Deno.writeTextFileSync(file, localize(example.code, work.path, s.dir.path, port));
+  Deno.writeTextFileSync(file, localize(example.code, work.path, s.dir.path, port, example.file));
   const tag = crypto.randomUUID();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-check", "--quiet", file],
