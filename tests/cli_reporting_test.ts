@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-sync-fn-in-async-fn -- the test reads small files between steps; nothing else runs meanwhile
 /**
  * What the CLI and the supervisor tell: `help --help`, where `--help`
  * sends the reader, the journal lines of SIGHUP and of a restart that was

@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-sync-fn-in-async-fn -- the test reads small files between steps; nothing else runs meanwhile
 /**
  * `pidkit signal NAME SIG --main` (and signalService's `main`) reaches the
  * main process alone; without it the whole tree gets the signal.
