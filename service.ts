@@ -57,6 +57,7 @@ export type { WaitServiceOptions } from "./src/service/wait_service.ts";
 export { resolveRunDir } from "./src/service/run_dir.ts";
 export type { RunDirOptions } from "./src/service/run_dir.ts";
 export type { ServicePhase } from "./src/service/inspect_service.ts";
+export type { ServiceOrigin } from "./src/service/service_record.ts";
 export type { RetryStep } from "./src/tree/stop_schedule.ts";
 export {
   ServiceAlreadyRunningError,

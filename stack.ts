@@ -1,8 +1,10 @@
 /**
  * Declared services: read a `pidkit.jsonc` (or a Procfile), validate it,
- * resolve it into the services to run, and plan what `up` changes. Pure
- * functions over plain data (only {@linkcode loadStack} reads files);
- * errors are {@linkcode StackError}s carrying the JSON path.
+ * resolve it into the services to run, plan what `up` changes, and bring
+ * it up ({@linkcode upStack}) and down ({@linkcode downStack}) through the
+ * service API. Loading and planning are pure functions over plain data
+ * (only {@linkcode loadStack} reads files); errors are
+ * {@linkcode StackError}s carrying the JSON path.
  *
  * A string `cmd` runs through `sh -c`; an array is the argv. Relative
  * paths (`cwd`, `envFile`, `log`, `pidfile`, `mainPidfile`, `ready.file`,
@@ -17,6 +19,17 @@
  * for (const s of stack.services) console.log(s.name, s.command.join(" "), s.hash.slice(0, 12));
  * const plan = planStack(stack, []); // nothing runs yet: start everything
  * console.log(file, plan.levels);
+ * ```
+ *
+ * @example Bring it up and down
+ * ```ts
+ * import { downStack, loadStack, upStack } from "@pidkit/pidkit/stack";
+ *
+ * const { stack } = await loadStack({ file: "/srv/app/pidkit.jsonc" });
+ * const up = await upStack(stack); // what `pidkit up --json` prints
+ * for (const s of up.services) console.log(s.action, s.name, s.reason);
+ * if (!up.ok) console.log("some service failed");
+ * await downStack(stack);
  * ```
  *
  * @example Declare in code (typed)
@@ -70,3 +83,10 @@ export type {
   StackPlan,
 } from "./src/stack/plan.ts";
 export { stackSchema } from "./src/stack/schema.ts";
+export { stackRunDir, upStack } from "./src/stack/up.ts";
+export type { UpAction, UpOptions, UpResult, UpServiceResult } from "./src/stack/up.ts";
+export { downStack } from "./src/stack/down.ts";
+export type { DownOptions, DownResult, DownServiceResult } from "./src/stack/down.ts";
+export { runningServices } from "./src/stack/running.ts";
+export type { RunningService } from "./src/stack/running.ts";
+export { baseEnvironment } from "./src/stack/base_env.ts";

@@ -103,6 +103,19 @@ function session(): Step[] {
       code: 2,
       expect: /nonexistent\/pidkit\.jsonc: cannot read: no such file/,
     },
+    // up and down load every module of theirs before they find no file
+    {
+      command: "up",
+      args: ["up", "-c", "/nonexistent/pidkit.jsonc"],
+      code: 2,
+      expect: /nonexistent\/pidkit\.jsonc: cannot read: no such file/,
+    },
+    {
+      command: "down",
+      args: ["down", "-c", "/nonexistent/pidkit.jsonc"],
+      code: 2,
+      expect: /nonexistent\/pidkit\.jsonc: cannot read: no such file/,
+    },
   ];
 }
 

@@ -36,6 +36,23 @@ const requestTimeout: OptionSpec = {
   description:
     "wait at most this long for the supervisor's answer (default: the schedule or ready timeout plus 10s)",
 };
+/** `-c FILE`: the declaration of up, down, check, supervise and startup. */
+const config: OptionSpec = {
+  type: "string",
+  short: "c",
+  valueName: "FILE",
+  description: "the declaration file (default ./pidkit.jsonc, ./pidkit.json, ./Procfile)",
+};
+const procfile: OptionSpec = {
+  type: "string",
+  valueName: "FILE",
+  description: "read FILE as a Procfile (name: command lines, .env beside it, foreman's PORT)",
+};
+const formation: OptionSpec = {
+  type: "string",
+  valueName: "NAME=N,...",
+  description: "Procfile instance counts, e.g. web=2,worker=3 or all=2",
+};
 /** What start, stop and restart say about a supervisor that does not answer. */
 const NO_ANSWER =
   " A supervisor that does not take the request within --timeout (at most 10 s) is reported as not answering (exit 5: stopped by SIGSTOP, say, or overloaded); nothing is done, and it drops the request if it reads it later. Another user's request (not root, not the supervisor's user, not the run directory's owner) is refused: exit 4.";
@@ -280,23 +297,48 @@ export const COMMANDS: CommandSpec[] = [
     summary: "validate a declaration file and print its services",
     description:
       "Reads the declaration: FILE, else pidkit.jsonc, pidkit.json or Procfile in the working directory (JSONC: comments and trailing commas). Validates every field (the same checks as start's options), reads the env files, expands instances (NAME.1 ... NAME.N, with PIDKIT_INSTANCE) and prints each service as it would run: its argv (a string cmd runs through sh -c), working directory, environment (values included), options and hash, and the start order by dependency level. Relative paths are relative to the file's directory. A Procfile's entries run through sh -c with .env loaded and PORT set as foreman sets it. Starts and stops nothing. Exit 0, or 2 with one line naming the file and the JSON path of the first problem (an unknown field with a suggestion, a wrong type, a bad duration or size, dependsOn naming an unknown service or a cycle, a duplicate name, an env file's line, a syntax error's line and column). The JSON Schema of the file is schema/pidkit.schema.json in the package.",
-    options: {
-      config: {
-        type: "string",
-        short: "c",
-        valueName: "FILE",
-        description: "the declaration file (default ./pidkit.jsonc, ./pidkit.json, ./Procfile)",
-      },
-      formation: {
-        type: "string",
-        valueName: "NAME=N,...",
-        description: "Procfile instance counts, e.g. web=2,worker=3 or all=2",
-      },
-      json,
-    },
+    options: { config, formation, json },
     positionals: [0, 0],
     serviceCommand: "none",
     load: () => import("./check.ts"),
+  },
+  {
+    name: "up",
+    usage: "[NAME...] [-c FILE] [options]",
+    summary: "start, restart and stop what a declaration file says, in dependency order",
+    description:
+      "Makes what runs in the run directory match the declaration (FILE, else pidkit.jsonc, pidkit.json or Procfile in the working directory; see check). Starts declared services that are not running, in dependency order (a service starts once every instance of what it depends on is ready; independent ones together); leaves unchanged ones alone; restarts those whose resolved declaration changed (command, options, env, env files' contents: the line names what changed, never values; instances one at a time); stops services an earlier up of this file started that it no longer declares (instances highest first). Services started by hand (pidkit start) and services of other files are never touched: a declared name they hold is left alone and reported. With NAMEs: those services and what they depend on (autostart: false ones too); nothing undeclared is stopped. One line per service: started, restarted: what changed, unchanged, stopped, failed: why, not started: its dependency X failed, skipped, left alone. A service whose start fails never stops the others. A second up with nothing changed does nothing and says so. Declared services start from a small base environment (PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TMPDIR of the caller) plus their env files and env, never the rest of the caller's. Each service's record keeps the file's path and the hash of its declaration (list shows the file); what up applied is kept in DIR/NAME.spec (mode 0600) to name changes. Concurrent ups and downs of one run directory take turns (DIR/stack.lock): a second one waits, then finds nothing to do. Services a killed supervisor left running are adopted first, never started twice. Exit 0 when every selected autostart service runs and is ready, 1 otherwise (the others keep running), 2 for a bad file, name or option (nothing started, nothing stopped).",
+    options: {
+      config,
+      procfile,
+      formation,
+      dir: { ...dir, description: "run directory (default: the file's dir, $PIDKIT_DIR, ...)" },
+      "dry-run": {
+        type: "boolean",
+        description: "print the plan; start, restart and stop nothing",
+      },
+      json,
+    },
+    positionals: [0, Infinity],
+    serviceCommand: "none",
+    load: () => import("./up.ts"),
+  },
+  {
+    name: "down",
+    usage: "[NAME...] [-c FILE] [options]",
+    summary: "stop a declaration file's services, dependents first",
+    description:
+      "Stops every service an up of this file started (those it no longer declares too), dependents before what they depend on, highest instance first, each on its own stop schedule. With NAMEs: only those (a declared name stops every instance). Services started by hand or by another file are never stopped (a declared name they hold is reported as left alone). Takes turns with up (DIR/stack.lock). Exit 0, 1 when a stop failed, 2 for a bad file or name.",
+    options: {
+      config,
+      procfile,
+      formation,
+      dir: { ...dir, description: "run directory (default: the file's dir, $PIDKIT_DIR, ...)" },
+      json,
+    },
+    positionals: [0, Infinity],
+    serviceCommand: "none",
+    load: () => import("./down.ts"),
   },
   {
     name: "supervise",

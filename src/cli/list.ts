@@ -37,9 +37,15 @@ export async function run(input: CommandInput): Promise<number> {
   const color = useColor();
   const dash = "-";
   const status = statusColumn(rows);
+  // FILE only when some service came from a declaration (`pidkit up`)
+  const from = rows.some((r) => r.file !== null);
   printOut(table(
     [
-      ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "MEM", "CPU", ...status.head, "COMMAND"],
+      [
+        ...["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "MEM", "CPU", ...status.head],
+        ...(from ? ["FILE"] : []),
+        "COMMAND",
+      ],
       ...rows.map((r) => [
         r.name,
         paintPhase(r.state as Parameters<typeof paintPhase>[0], color),
@@ -49,15 +55,26 @@ export async function run(input: CommandInput): Promise<number> {
         r.processes ? formatBytes(r.memoryBytes) : dash,
         r.processes ? formatPercent(r.cpuPercent) : dash,
         ...status.cell(r),
+        ...(from ? [r.file === null ? dash : shortPath(r.file)] : []),
         r.command ? commandLine(r.command) : dash,
       ]),
     ],
-    ["left", "left", "right", "right", "right", "right", "right", ...status.align, "left"],
+    [
+      ...["left", "left", "right", "right", "right", "right", "right", ...status.align] as Align[],
+      ...(from ? ["left" as const] : []),
+      "left",
+    ],
   ));
   for (const pid of stoppedSupervisors) {
     printOut(`supervisor ${pid} is stopped: it does not answer; kill -CONT ${pid} resumes it`);
   }
   return EXIT.ok;
+}
+
+/** A declaration file as the FILE column shows it: relative to the working directory when under it. */
+function shortPath(file: string): string {
+  const cwd = Deno.cwd();
+  return file.startsWith(`${cwd}/`) ? file.slice(cwd.length + 1) : file;
 }
 
 /** The widest STATUS cell; longer texts are cut with an ellipsis. */

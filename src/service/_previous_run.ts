@@ -243,6 +243,7 @@ function recordFromConfig(cfg: SupervisorConfig): ServiceRecord {
     env: cfg.env,
     ...(cfg.user ? { user: cfg.user.name } : {}),
     options: cfg.options,
+    ...(cfg.origin ? { origin: cfg.origin } : {}),
     pidfile: cfg.pidfile,
     log: cfg.log ?? "-",
     restarts: 0,

@@ -47,6 +47,8 @@ export interface ServiceListEntry {
   command: string[] | null;
   /** The last `STATUS=` text the service sent over sd_notify. */
   statusText: string | null;
+  /** The declaration file it was started from by `pidkit up`; `null`: started by hand. */
+  file: string | null;
 }
 
 /**
@@ -129,6 +131,7 @@ export async function listServices(options: ListServicesOptions = {}): Promise<S
       cpuPercent: Math.round(t.cpuPercent * 10) / 10,
       command: info.record?.command ?? null,
       statusText: live ? info.record?.statusText ?? null : null,
+      file: info.record?.origin?.file ?? null,
     };
   });
   const supervisors = new Set(

@@ -58,6 +58,26 @@ export interface ServiceOptions {
 }
 
 /**
+ * The declaration a service was started from by `pidkit up` (or
+ * `supervise --config`): the file's absolute path and the hash of the
+ * resolved service. Services started by hand have none, and `up` never
+ * touches them.
+ *
+ * @example
+ * ```ts
+ * import type { ServiceOrigin } from "./service_record.ts";
+ * const origin: ServiceOrigin = { file: "/srv/app/pidkit.jsonc", hash: "3f2a9c..." };
+ * console.log(origin.file);
+ * ```
+ */
+export interface ServiceOrigin {
+  /** The declaration file's absolute path. */
+  file: string;
+  /** The hash of the resolved service it was started with (see the stack layer's `specHash`). */
+  hash: string;
+}
+
+/**
  * The content of `DIR/NAME.json` (version 2; version 1, written by 0.1's
  * supervisor of one service, is read too: it has no `supervisor.kind`).
  *
@@ -147,6 +167,8 @@ export interface ServiceRecord {
   mainUnknown?: number;
   /** The last `ERRNO=` the service sent. */
   notifyErrno?: number;
+  /** The declaration it was started from (`pidkit up`); absent: started by hand. */
+  origin?: ServiceOrigin;
   /** The boot the state was written in (`/proc/sys/kernel/random/boot_id`). */
   bootId?: string;
   /** ISO time the supervisor first wrote the file. */

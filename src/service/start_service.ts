@@ -17,6 +17,7 @@ import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
 import { buildSupervisorConfig, type LaunchOptions } from "./supervisor_config.ts";
 import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
 import { requireAllPermissions } from "../os/permissions.ts";
+import type { ServiceOrigin } from "./service_record.ts";
 
 /**
  * Options of {@linkcode startService}: the run directory (`dir`), how the
@@ -46,6 +47,18 @@ export interface StartServiceOptions extends LaunchOptions {
    * (`late`) goes on starting the service.
    */
   timeout?: number;
+  /**
+   * The declaration this service comes from, kept in its record (what
+   * `pidkit up` sets; `list` shows the file). Services without one are
+   * never touched by `up`.
+   */
+  origin?: ServiceOrigin;
+  /**
+   * The environment the service starts from, instead of the caller's (the
+   * `env` additions still apply on top). `up` passes a small base (PATH,
+   * HOME, LANG...), so a service runs the same from a shell or a unit.
+   */
+  baseEnv?: Record<string, string>;
 }
 
 /**
@@ -149,7 +162,11 @@ export async function startService(
   options: StartServiceOptions = {},
 ): Promise<StartServiceResult> {
   requireAllPermissions("startService");
-  const config = buildSupervisorConfig(name, command, options);
+  const config: SupervisorConfig = {
+    ...buildSupervisorConfig(name, command, options),
+    ...(options.origin ? { origin: { file: options.origin.file, hash: options.origin.hash } } : {}),
+    ...(options.baseEnv ? { inheritedEnv: { ...options.baseEnv } } : {}),
+  };
   return await startConfigured(config, {
     ifNotRunning: options.ifNotRunning === true,
     ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),

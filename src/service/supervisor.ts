@@ -244,6 +244,7 @@ export class ServiceSupervisor extends SupervisorBase {
       envNames: Object.keys(cfg.env),
       ...(cfg.user ? { user: cfg.user.name } : {}),
       options: cfg.options,
+      ...(cfg.origin ? { origin: cfg.origin } : {}),
       pidfile: cfg.pidfile,
       log: cfg.log ?? "-",
       restarts: 0,

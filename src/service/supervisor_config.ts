@@ -485,6 +485,7 @@ export function configFromRecord(
     env: recordedEnv(paths.env, record),
     ...(record.user ? { user: resolveUser(record.user) } : {}),
     options: record.options,
+    ...(record.origin ? { origin: record.origin } : {}),
   };
 }
 

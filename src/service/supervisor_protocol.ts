@@ -27,7 +27,7 @@
  * @module
  */
 
-import type { ServiceOptions } from "./service_record.ts";
+import type { ServiceOptions, ServiceOrigin } from "./service_record.ts";
 
 /** The hidden command that runs a background resident supervisor (not in `--help`). */
 export const SUPERVISE_COMMAND = "__supervise";
@@ -72,6 +72,8 @@ export interface SupervisorConfig {
   };
   /** The options as given, as the state file records them. */
   options: ServiceOptions;
+  /** The declaration it comes from (`pidkit up`), kept in the state file. */
+  origin?: ServiceOrigin;
 }
 
 /** The supervisor's answer to `start` (one JSON line on its stdout). */

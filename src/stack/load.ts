@@ -62,6 +62,8 @@ export interface LoadStackOptions {
   cwd?: string;
   /** Procfile mode: the formation (`web=2,worker=3`). */
   formation?: string;
+  /** Read `file` as a Procfile whatever its name (`--procfile`). */
+  procfile?: boolean;
 }
 
 /**
@@ -111,7 +113,7 @@ export async function loadStack(options: LoadStackOptions = {}): Promise<LoadedS
   }
   const text = await readFile(file);
   const base = parentDir(file);
-  if (/(^|\/)Procfile$|\.procfile$/i.test(file)) {
+  if (options.procfile || /(^|\/)Procfile$|\.procfile$/i.test(file)) {
     const envPath = absolutePath(".env", base);
     let env: Record<string, string> = {};
     try {

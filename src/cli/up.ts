@@ -1,0 +1,122 @@
+/**
+ * `pidkit up [NAME...] [-c FILE] [--procfile FILE] [--formation F]
+ * [--dry-run] [--json]`: make what runs match the declaration, one line per
+ * service as it is done. Exit 0 when every selected autostart service runs
+ * and is ready, 1 otherwise (the others keep running), 2 for bad input
+ * (nothing started, nothing stopped). The work is src/stack/up.ts.
+ *
+ * @module
+ */
+
+import { type LoadedStack, loadStack } from "../stack/load.ts";
+import type { PlanStep } from "../stack/plan.ts";
+import { type UpServiceResult, upStack } from "../stack/up.ts";
+import { printJson } from "./format.ts";
+import { EXIT, paint, printOut, useColor } from "./io.ts";
+import type { CommandInput } from "./spec.ts";
+
+/**
+ * The declaration a command's options name: `-c FILE`, `--procfile FILE`,
+ * else found in the working directory.
+ *
+ * @example
+ * ```ts
+ * import { loadFromOptions } from "./up.ts";
+ * const loaded = await loadFromOptions({ config: "pidkit.jsonc" });
+ * console.log(loaded.file);
+ * ```
+ */
+export async function loadFromOptions(values: CommandInput["values"]): Promise<LoadedStack> {
+  const file = typeof values.config === "string"
+    ? values.config
+    : typeof values.procfile === "string"
+    ? values.procfile
+    : undefined;
+  if (typeof values.config === "string" && typeof values.procfile === "string") {
+    const { UsageError } = await import("../os/errors.ts");
+    throw new UsageError("give -c FILE or --procfile FILE, not both");
+  }
+  return await loadStack({
+    ...(file !== undefined ? { file } : {}),
+    ...(typeof values.procfile === "string" ? { procfile: true } : {}),
+    ...(typeof values.formation === "string" ? { formation: values.formation } : {}),
+  });
+}
+
+/** `pidkit up`. */
+export async function run(input: CommandInput): Promise<number> {
+  const v = input.values;
+  const json = v.json === true;
+  const loaded = await loadFromOptions(v);
+  const color = !json && useColor();
+  if (!json && loaded.kind === "procfile") {
+    printOut(
+      `using ${loaded.file}${
+        loaded.skipped.length ? ` (not in the formation: ${loaded.skipped.join(", ")})` : ""
+      }`,
+    );
+  }
+  const result = await upStack(loaded.stack, {
+    ...(typeof v.dir === "string" ? { dir: v.dir } : {}),
+    ...(input.positionals.length > 0 ? { names: input.positionals } : {}),
+    dryRun: v["dry-run"] === true,
+    ...(json ? {} : { onService: (r: UpServiceResult) => printOut(upLine(r, color)) }),
+  });
+  if (json) {
+    printJson(result);
+    return result.ok ? EXIT.ok : EXIT.failure;
+  }
+  if (result.plan) {
+    for (const step of result.plan.steps) printOut(planLine(step));
+    printOut(result.changed ? "dry run: nothing done" : `nothing to do (${result.file})`);
+    return EXIT.ok;
+  }
+  if (!result.changed && result.ok) {
+    printOut(`nothing to do: ${result.services.length} unchanged (${result.file})`);
+  }
+  return result.ok ? EXIT.ok : EXIT.failure;
+}
+
+/**
+ * One line of `up`'s output.
+ *
+ * @example
+ * ```ts
+ * import { upLine } from "./up.ts";
+ * upLine({ name: "web", action: "restarted", reason: "changed: cmd", pid: 42 }, false);
+ * // "restarted web (pid 42): changed: cmd"
+ * ```
+ */
+export function upLine(r: UpServiceResult, color: boolean): string {
+  const pid = r.pid !== undefined ? ` (pid ${r.pid})` : "";
+  switch (r.action) {
+    case "started":
+      return `${paint("started", "green", color)} ${r.name}${pid}`;
+    case "restarted":
+      return `${paint("restarted", "yellow", color)} ${r.name}${pid}: ${r.reason}`;
+    case "unchanged":
+      return `unchanged ${r.name}${pid}`;
+    case "stopped":
+      return `${paint("stopped", "yellow", color)} ${r.name}: ${r.reason}`;
+    case "failed":
+      return `${paint("failed", "red", color)} ${r.name}: ${r.error ?? r.reason}`;
+    case "not-started":
+      return `${paint("not started", "red", color)} ${r.name}: ${r.reason}`;
+    case "skipped":
+      return `skipped ${r.name}: ${r.reason}`;
+    case "conflict":
+      return `${paint("left alone", "red", color)} ${r.name}: ${r.reason}`;
+  }
+}
+
+function planLine(step: PlanStep): string {
+  const verb = {
+    start: "would start",
+    restart: "would restart",
+    leave: "unchanged",
+    stop: "would stop",
+    skip: "skipped",
+    conflict: "left alone",
+  }[step.action];
+  return step.action === "leave" ? `${verb} ${step.name}` : `${verb} ${step.name}: ${step.reason}`;
+}
