@@ -305,7 +305,7 @@ class UpRun {
           name,
           action: "conflict",
           reason: "started by someone else meanwhile",
-          ...(started.pid !== undefined ? { pid: started.pid } : {}),
+          ...(typeof started.pid === "number" ? { pid: started.pid } : {}),
         });
       }
       await writeAppliedSpec(this.dir, name, s.hash, s).catch(() => {});
@@ -314,7 +314,7 @@ class UpRun {
         action: step.action === "restart" ? "restarted" : "started",
         reason: step.reason,
         ...(step.changes !== undefined ? { changes: step.changes } : {}),
-        pid: started.pid,
+        ...(typeof started.pid === "number" ? { pid: started.pid } : {}),
       });
     } catch (err) {
       return this.#report({
