@@ -25,8 +25,9 @@
  * ```ts
  * import { downStack, loadStack, upStack } from "@pidkit/pidkit/stack";
  *
- * const { stack } = await loadStack({ file: "/srv/app/pidkit.jsonc" });
- * const up = await upStack(stack); // what `pidkit up --json` prints
+ * const { stack } = await loadStack({ cwd: "/srv/app" });
+ * // redis and what it depends on; without names: every autostart service
+ * const up = await upStack(stack, { names: ["redis"] }); // what `pidkit up --json` prints
  * for (const s of up.services) console.log(s.action, s.name, s.reason);
  * if (!up.ok) console.log("some service failed");
  * await downStack(stack);

@@ -89,7 +89,7 @@ export interface DownOptions {
  * ```ts
  * import { downStack } from "./down.ts";
  * import { loadStack } from "./load.ts";
- * const { stack } = await loadStack({ file: "/srv/app/pidkit.jsonc" });
+ * const { stack } = await loadStack({ cwd: "/srv/app" });
  * const result = await downStack(stack, { dir: "/tmp/pidkit-example" });
  * for (const s of result.services) console.log(s.action, s.name);
  * ```

@@ -150,9 +150,10 @@ export function stackRunDir(stack: ResolvedStack, dir?: string, create = false):
  * ```ts
  * import { loadStack } from "./load.ts";
  * import { upStack } from "./up.ts";
- * const { stack } = await loadStack({ file: "/srv/app/pidkit.jsonc" });
- * const result = await upStack(stack, { dir: "/tmp/pidkit-example" });
- * for (const s of result.services) console.log(s.action, s.name, s.reason);
+ * const { stack } = await loadStack({ cwd: "/srv/app" });
+ * // the plan against what runs in the run directory; without dryRun it is carried out
+ * const result = await upStack(stack, { dir: "/tmp/pidkit-example", dryRun: true });
+ * for (const step of result.plan!.steps) console.log(step.action, step.name, step.reason);
  * ```
  */
 export async function upStack(stack: ResolvedStack, options: UpOptions = {}): Promise<UpResult> {
