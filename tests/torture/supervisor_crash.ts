@@ -373,7 +373,8 @@ async function checkServices(
     if (untracked.length > 0) {
       tally.violation(`${s.name} (${s.kind}, ${state}): untracked tree ${untracked.join(", ")}`);
     }
-    if (["running", "starting", "stopping", "reloading"].includes(state)) {
+    // A restart back-off keeps the name held (its lock) between two trees.
+    if (["running", "starting", "stopping", "reloading", "restarting"].includes(state)) {
       if (rec?.supervisor.pid !== supervisor) {
         tally.violation(
           `${s.name} (${s.kind}): ${state}, but its record names supervisor ` +
