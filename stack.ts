@@ -91,3 +91,5 @@ export type { DownOptions, DownResult, DownServiceResult } from "./src/stack/dow
 export { runningServices } from "./src/stack/running.ts";
 export type { RunningService } from "./src/stack/running.ts";
 export { baseEnvironment } from "./src/stack/base_env.ts";
+export { systemdUnit, unitName } from "./src/stack/systemd_unit.ts";
+export type { SystemdUnitOptions } from "./src/stack/systemd_unit.ts";

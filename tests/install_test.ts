@@ -116,6 +116,18 @@ function session(): Step[] {
       code: 2,
       expect: /nonexistent\/pidkit\.jsonc: cannot read: no such file/,
     },
+    {
+      command: "startup",
+      args: ["startup", "systemd", "-c", "/nonexistent/pidkit.jsonc"],
+      code: 2,
+      expect: /nonexistent\/pidkit\.jsonc: cannot read: no such file/,
+    },
+    {
+      // supervise --config loads the declaration layer before anything else
+      args: ["supervise", "--config", "/nonexistent/pidkit.jsonc"],
+      code: 2,
+      expect: /nonexistent\/pidkit\.jsonc: cannot read: no such file/,
+    },
   ];
 }
 

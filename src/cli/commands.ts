@@ -342,14 +342,44 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: "supervise",
-    usage: "[--dir DIR]",
+    usage: "[--dir DIR] [--config FILE]",
     summary: "the run directory's supervisor, in the foreground",
     description:
-      "Runs the resident supervisor of DIR in the foreground (for a systemd unit or a container; see examples/systemd/pidkit.service): the one process that holds every service of DIR, which start, stop and restart reach on DIR/supervisor.sock. Without it the first start runs one in the background, which exits once it holds no service. On start it re-adopts every orphaned service of DIR (a supervisor was killed: its services run on). SIGTERM or SIGINT stop every service on its own schedule, then it exits 0; SIGHUP reopens every log (a journal line says so); other signals: docs/pidkit.1, SIGNALS. Requests wait until every orphan is adopted. Exit 1 at once when another supervisor listens on DIR (one that is exiting is waited for, up to 5 s).",
-    options: { dir },
+      "Runs the resident supervisor of DIR in the foreground (for a systemd unit or a container; see examples/systemd/pidkit.service): the one process that holds every service of DIR, which start, stop and restart reach on DIR/supervisor.sock. Without it the first start runs one in the background, which exits once it holds no service. On start it re-adopts every orphaned service of DIR (a supervisor was killed: its services run on). SIGTERM or SIGINT stop every service on its own schedule, then it exits 0; SIGHUP reopens every log (a journal line says so); other signals: docs/pidkit.1, SIGNALS. Requests wait until every orphan is adopted. Exit 1 at once when another supervisor listens on DIR (one that is exiting is waited for, up to 5 s). With --config FILE (a pidkit.jsonc or Procfile): once it listens, it brings the file up as up does (orphans adopted first, so a supervisor started after one was SIGKILLed starts nothing twice), and on SIGHUP it reads the file again and reconciles (a file that no longer reads is said on stderr and changes nothing); one line per service on stderr. Under systemd (NOTIFY_SOCKET set, Type=notify) it sends STATUS= lines as it goes, READY=1 once the first reconcile is done (STATUS= names what failed, if anything did) and STOPPING=1 on SIGTERM; NOTIFY_SOCKET is not passed on to services. A bad file at the start: exit 2, nothing started. See startup.",
+    options: {
+      dir,
+      config: {
+        ...config,
+        description:
+          "also bring this declaration up, re-read it on SIGHUP and reconcile (see up); DIR defaults to the file's dir",
+      },
+      procfile,
+      formation,
+    },
     positionals: [0, 0],
     serviceCommand: "none",
     load: () => import("./supervise.ts"),
+  },
+  {
+    name: "startup",
+    usage: "systemd [-c FILE] [options]",
+    summary: "a systemd unit that brings a declaration back at boot",
+    description:
+      "Prints a systemd unit that runs `pidkit supervise --config FILE --dir DIR` with the absolute path of the pidkit that runs this command (the installed pidkit command on PATH, a compiled binary, or deno run -A ... cli.ts), Type=notify (READY=1 once the file is up), ExecReload=/bin/kill -HUP $MAINPID (read the file again and reconcile), KillMode=process (services outlive a killed supervisor and the restarted unit adopts them), TimeoutStartSec from the longest chain of ready timeouts, TimeoutStopSec from the longest stop schedule, Restart=on-failure, and comments saying how to enable it. The unit is named pidkit-DIRNAME.service after the file's directory. DIR: --dir, the file's dir, $PIDKIT_DIR, else /run/pidkit (a system unit) or $XDG_RUNTIME_DIR/pidkit (--user); a note on stderr says when pidkit up in this shell would use another. Run it again after moving pidkit or Deno. With --write it installs the unit (/etc/systemd/system, or with --user $XDG_CONFIG_HOME/systemd/user or ~/.config/systemd/user) and prints the systemctl commands to run; it never runs them.",
+    options: {
+      config,
+      procfile,
+      formation,
+      dir: { ...dir, description: "run directory the unit supervises (default: see above)" },
+      user: {
+        type: "boolean",
+        description: "a user unit (systemctl --user), WantedBy=default.target",
+      },
+      write: { type: "boolean", description: "install the unit instead of printing it" },
+    },
+    positionals: [1, 1],
+    serviceCommand: "none",
+    load: () => import("./startup.ts"),
   },
 ];
 

@@ -11,6 +11,7 @@
 import { type LoadedStack, loadStack } from "../stack/load.ts";
 import type { PlanStep } from "../stack/plan.ts";
 import { type UpServiceResult, upStack } from "../stack/up.ts";
+import { upLineParts } from "../stack/up_line.ts";
 import { printJson } from "./format.ts";
 import { EXIT, paint, printOut, useColor } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
@@ -78,7 +79,7 @@ export async function run(input: CommandInput): Promise<number> {
 }
 
 /**
- * One line of `up`'s output.
+ * One line of `up`'s output, its verb coloured when `color`.
  *
  * @example
  * ```ts
@@ -88,25 +89,16 @@ export async function run(input: CommandInput): Promise<number> {
  * ```
  */
 export function upLine(r: UpServiceResult, color: boolean): string {
-  const pid = r.pid !== undefined ? ` (pid ${r.pid})` : "";
-  switch (r.action) {
-    case "started":
-      return `${paint("started", "green", color)} ${r.name}${pid}`;
-    case "restarted":
-      return `${paint("restarted", "yellow", color)} ${r.name}${pid}: ${r.reason}`;
-    case "unchanged":
-      return `unchanged ${r.name}${pid}`;
-    case "stopped":
-      return `${paint("stopped", "yellow", color)} ${r.name}: ${r.reason}`;
-    case "failed":
-      return `${paint("failed", "red", color)} ${r.name}: ${r.error ?? r.reason}`;
-    case "not-started":
-      return `${paint("not started", "red", color)} ${r.name}: ${r.reason}`;
-    case "skipped":
-      return `skipped ${r.name}: ${r.reason}`;
-    case "conflict":
-      return `${paint("left alone", "red", color)} ${r.name}: ${r.reason}`;
-  }
+  const { verb, rest } = upLineParts(r);
+  const style = ({
+    started: "green",
+    restarted: "yellow",
+    stopped: "yellow",
+    failed: "red",
+    "not-started": "red",
+    conflict: "red",
+  } as const)[r.action as string];
+  return (style ? paint(verb, style, color) : verb) + rest;
 }
 
 function planLine(step: PlanStep): string {

@@ -59,3 +59,46 @@ export function selfCommand(args: string[], options: { ignoreUsr1?: boolean } = 
   if (options.ignoreUsr1 === false || Deno.build.os === "windows") return argv;
   return ["/bin/sh", "-c", IGNORE_USR1, ...argv];
 }
+
+/**
+ * The program that runs this pidkit, as absolute paths, for a unit file or
+ * a crontab: the installed `pidkit` command on `PATH` that runs this very
+ * `cli.ts` (a `deno install` shim), else the compiled binary, else
+ * `deno run -A --no-config --quiet CLI` (a checkout, or an install from a
+ * URL whose shim is not on `PATH`; Deno's cache must then hold it).
+ *
+ * @example
+ * ```ts
+ * import { selfProgram } from "./self_exec.ts";
+ * console.log(selfProgram().join(" ")); // e.g. /usr/bin/deno run -A --no-config --quiet /opt/pidkit/cli.ts
+ * ```
+ */
+export function selfProgram(): string[] {
+  const exe = Deno.execPath();
+  if (isCompiled()) {
+    if (Deno.mainModule === CLI_URL || (Deno.build as { standalone?: boolean }).standalone) {
+      return [exe];
+    }
+    return [Deno.env.get("PIDKIT_BIN") || installedShim() || "pidkit"];
+  }
+  const shim = installedShim(CLI_URL);
+  if (shim !== undefined) return [shim];
+  const cli = CLI_URL.startsWith("file:") ? decodeURIComponent(new URL(CLI_URL).pathname) : CLI_URL;
+  return [exe, "run", "-A", "--no-config", "--quiet", cli];
+}
+
+/** A `pidkit` on `PATH` (absolute), one whose text names `url` when given (a deno install shim). */
+function installedShim(url?: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (!dir.startsWith("/")) continue;
+    const path = `${dir}/pidkit`;
+    try {
+      if (!Deno.statSync(path).isFile) continue;
+      if (url === undefined) return path;
+      // a shim is a small script; a binary is not read whole
+      if (Deno.statSync(path).size > 64 * 1024) continue;
+      if (Deno.readTextFileSync(path).includes(url)) return path;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
