@@ -3,7 +3,7 @@
  * The `pidkit` command line: start, run, stop, restart, status, list, ps,
  * logs, signal, wait and supervise services and PID files.
  *
- * Three ways to run it (README, "Ways to run it"):
+ * Three ways to run it (docs/install.md, "Ways to run it"):
  * - from a checkout: `deno run -A --unstable-lazy-dynamic-imports cli.ts --help`;
  * - installed: `deno install -g -A --unstable-lazy-dynamic-imports -n pidkit
  *   jsr:@pidkit/pidkit/cli`, then `pidkit --help`: everything any command

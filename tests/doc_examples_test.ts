@@ -1,7 +1,8 @@
 // deno-lint-ignore-file no-sync-fn-in-async-fn -- the test writes small files between examples; nothing else runs meanwhile
 /**
  * Every example is run, not only type-checked: the ```ts blocks of the
- * README and the `@example`s of every export of the entry points (mod.ts,
+ * README and of the docs/ pages (a block fenced ```ts ignore, such as a server
+ * that runs until stopped, is shown but not run) and the `@example`s of every export of the entry points (mod.ts,
  * tree.ts, service.ts, stack.ts), each in a process of its own, in a temporary
  * directory of its own. Paths under /tmp and /run point into it, the run
  * directory is a fresh one, `server.ts` is a small HTTP server on a free
@@ -22,7 +23,16 @@ interface Example {
   file?: string;
 }
 
-/** The ```ts blocks of a Markdown file. */
+/** The Markdown pages whose ```ts blocks are run: the README, then docs/ by name. */
+function markdownPages(): string[] {
+  const docs = [...Deno.readDirSync(`${ROOT}/docs`)]
+    .filter((e) => e.isFile && e.name.endsWith(".md"))
+    .map((e) => `docs/${e.name}`)
+    .sort();
+  return ["README.md", ...docs];
+}
+
+/** The ```ts blocks of a Markdown file (not ```ts ignore). */
 function markdownExamples(file: string): Example[] {
   const text = Deno.readTextFileSync(`${ROOT}/${file}`);
   return [...text.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m, i) => ({
@@ -107,7 +117,8 @@ function localize(
       (_, quote: string, path: string) =>
         quote + (path === "/tmp" || path === "/run" ? work : runDir),
     )
-    .replaceAll('"/srv/app"', JSON.stringify(work)) // after the /tmp paths: work is under /tmp
+    // after the /tmp paths (work is under /tmp); "/srv/app" and paths in it
+    .replaceAll(/"\/srv\/app(?=[/"])/g, `"${work}`)
     .replaceAll("8080", String(port));
 }
 
@@ -140,8 +151,10 @@ async function runExample(example: Example): Promise<void> {
     work.join("server.ts"),
     `Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen() {} }, () => new Response("ok"));\n`,
   );
-  // The declaration the README's and the man page's examples describe.
-  Deno.writeTextFileSync(work.join("pidkit.jsonc"), STACK);
+  // The declaration the README's, the docs' and the man page's examples describe: its web is
+  // server.ts, its workers a process that waits.
+  Deno.writeTextFileSync(work.join("pidkit.jsonc"), STACK.replaceAll("8000", String(port)));
+  Deno.writeTextFileSync(work.join("worker.ts"), "setInterval(() => {}, 60_000);\n");
   const want = needs(example.code);
   for (const name of [want.web ? "web" : "", want.nginx ? "nginx" : ""].filter((n) => n)) {
     const r = await s.cli(["start", name, "--", "sleep", "1000"]);
@@ -179,8 +192,8 @@ async function runExample(example: Example): Promise<void> {
   }
 }
 
-Deno.test("every README and JSDoc example of the entry points runs as written", async (t) => {
-  const examples = [...markdownExamples("README.md"), ...await jsdocExamples()];
+Deno.test("every README, docs/ and JSDoc example of the entry points runs as written", async (t) => {
+  const examples = [...markdownPages().flatMap(markdownExamples), ...await jsdocExamples()];
   assert.ok(examples.length > 90, `only ${examples.length} examples found`);
   for (const example of examples) {
     await t.step(example.where, () => runExample(example));

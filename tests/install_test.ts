@@ -1,5 +1,5 @@
 /**
- * pidkit as users get it (README, "Ways to run it"): installed from a URL
+ * pidkit as users get it (docs/install.md, "Ways to run it"): installed from a URL
  * the way `deno install -g -A -n pidkit jsr:@pidkit/pidkit/cli` installs it,
  * then used with the network gone; compiled with `deno compile -A cli.ts`
  * and nothing more; published without a warning. Every command of the

@@ -34,8 +34,9 @@ export function mainHelp(): string {
     "Exit status: 0 success, 1 failure, 2 usage error; status: 0 running,",
     "1 stale PID file, 3 not running, 4 unknown.",
     "",
-    "More: pidkit help COMMAND; the manual page and README.md come with the",
-    "package (man -l docs/pidkit.1 in a checkout or the published files).",
+    "More: pidkit help COMMAND; README.md, docs/ (a page per topic) and the",
+    "manual page come with the package (man -l docs/pidkit.1 in a checkout",
+    "or the published files).",
   ].join("\n");
 }
 

@@ -58,8 +58,8 @@ export interface CommandSpec {
    * see the module and everything it imports (an installed or compiled pidkit
    * has every command, offline). `deno run` reads such modules at start-up
    * too (without executing them), unless run with
-   * `--unstable-lazy-dynamic-imports`, as the README's ways of running pidkit
-   * do: tests/install_test.ts checks both.
+   * `--unstable-lazy-dynamic-imports`, as the README and docs/install.md
+   * run pidkit: tests/install_test.ts checks both.
    */
   load?: () => Promise<{ run: CommandRun }>;
 }

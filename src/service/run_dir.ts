@@ -35,8 +35,8 @@ export interface RunDirOptions {
  * `$XDG_RUNTIME_DIR/pidkit`, else `/run/pidkit` for root, else
  * `$TMPDIR/pidkit-UID` (or `/tmp/pidkit-UID`). The per-user directories are
  * created mode 0700, the others 0750 (group members may read states and
- * logs when the owner gives the directory a group: see the README, "Who can
- * read what"), and only with `create: true`; an existing directory keeps its
+ * logs when the owner gives the directory a group: see docs/security.md, "Who
+ * can read what"), and only with `create: true`; an existing directory keeps its
  * mode. The
  * per-user temporary directory is refused (with {@linkcode PidFileError},
  * reason `"permission"`) when it is a symlink, not a directory, or owned by
