@@ -210,3 +210,46 @@ Deno.test("bad input starts and stops nothing: exit 2 with the JSON path", async
   assert.equal(bad.code, 2, bad.stdout);
   assert.equal(await s.pid("web"), web);
 });
+
+Deno.test("from code: upStack/downStack on a declaration built in code; typed errors with the JSON path", async () => {
+  const { downStack, resolveStack, StackError, upStack, validateStack } = await import(
+    "../stack.ts"
+  );
+  await using s = new Stack();
+  const file: import("../stack.ts").StackFile = {
+    services: {
+      db: { cmd: ["sleep", "1060"] },
+      web: { cmd: ["sleep", "1061"], dependsOn: ["db"], instances: 2 },
+    },
+  };
+  const stack = await resolveStack(validateStack(file, s.file));
+  const dir = s.services.dir.path;
+  const up = await upStack(stack, { dir });
+  assert.equal(up.ok, true);
+  assert.deepEqual(up.services.map((r) => [r.name, r.action]), [
+    ["db", "started"],
+    ["web.1", "started"],
+    ["web.2", "started"],
+  ]);
+  assert.ok(up.services.every((r) => typeof r.pid === "number"));
+  const again = await upStack(stack, { dir });
+  assert.equal(again.changed, false);
+  const down = await downStack(stack, { dir });
+  assert.deepEqual(down.services.map((r) => r.name), ["web.2", "web.1", "db"]);
+  // a program that is not there fails that service only; a bad option is a StackError
+  const missing = await resolveStack(validateStack({
+    services: { a: { cmd: ["/nonexistent/prog"] }, b: { cmd: ["sleep", "1062"] } },
+  }, s.file));
+  const r = await upStack(missing, { dir });
+  assert.equal(r.ok, false);
+  assert.equal(r.services.find((x) => x.name === "a")?.action, "failed");
+  assert.equal(r.services.find((x) => x.name === "b")?.action, "started");
+  await downStack(missing, { dir });
+  try {
+    validateStack({ services: { a: { cmd: "x", restartDelay: "soon" } } }, s.file);
+    assert.fail("accepted a bad duration");
+  } catch (err) {
+    assert.ok(err instanceof StackError);
+    assert.equal(err.path, "services.a.restartDelay");
+  }
+});

@@ -13,17 +13,13 @@
 
 import { PidkitError, UsageError } from "../os/errors.ts";
 import { resolveRunDir } from "../service/run_dir.ts";
-import { ServiceStartError } from "../service/service_errors.ts";
-import { startService } from "../service/start_service.ts";
-import { stopService } from "../service/stop_service.ts";
-import { buildSupervisorConfig } from "../service/supervisor_config.ts";
-import { askSupervisor } from "../service/supervisor_client.ts";
 import { removeAppliedSpec, writeAppliedSpec } from "./applied_spec.ts";
 import { baseEnvironment } from "./base_env.ts";
 import { dependencyClosure } from "./order.ts";
 import { planStack, type PlanStep, type StackPlan } from "./plan.ts";
 import type { ResolvedService, ResolvedStack } from "./resolve.ts";
 import { runningServices } from "./running.ts";
+import { joinPath, StackError } from "./stack_error.ts";
 import { withStackLock } from "./stack_lock.ts";
 
 /**
@@ -141,8 +137,10 @@ export function stackRunDir(stack: ResolvedStack, dir?: string, create = false):
 
 /**
  * Bring the run directory in line with `stack` (see the module doc).
- * Throws {@linkcode UsageError} for unknown names or a launch option the
- * service API refuses, before anything is started or stopped. A service
+ * Throws {@linkcode UsageError} for unknown names, and
+ * {@linkcode StackError} (`reason: "value"`, the service's JSON path) for a
+ * launch option the service API refuses, before anything is started or
+ * stopped. A service
  * that fails is reported (`failed`, its dependents `not-started`) and
  * never stops the others.
  *
@@ -168,29 +166,22 @@ export async function upStack(stack: ResolvedStack, options: UpOptions = {}): Pr
     }
   }
   const dir = stackRunDir(stack, options.dir, !options.dryRun);
-  // Every launch option checked before anything happens: bad input changes nothing.
-  const problems = new Map<string, string>();
-  for (const s of stack.services) {
-    try {
-      buildSupervisorConfig(s.name, s.command, { ...s.launch, dir });
-    } catch (err) {
-      if (err instanceof UsageError) throw new UsageError(`services.${s.declared}: ${err.message}`);
-      if (err instanceof PidkitError) problems.set(s.name, err.message);
-      else throw err;
-    }
-  }
   const planOptions = options.names !== undefined ? { names: options.names } : {};
   if (options.dryRun) {
     const plan = planStack(stack, await runningServices(dir), planOptions);
+    await preflight(stack, plan, dir);
     return { file, dir, dryRun: true, changed: plan.changes, ok: true, services: [], plan };
   }
   return await withStackLock(dir, async () => {
     const current = await runningServices(dir);
     // Services left by a killed supervisor: a supervisor adopts them before they are compared.
     if (current.some((c) => c.phase === "orphaned" && c.origin?.file === file)) {
+      const { askSupervisor } = await import("../service/supervisor_client.ts");
       await askSupervisor(dir, { op: "hello" }, { launch: true });
     }
     const plan = planStack(stack, current, planOptions);
+    // Every launch option of what is to start checked before anything happens: bad input changes nothing.
+    const problems = await preflight(stack, plan, dir);
     const run = new UpRun(stack, dir, plan, problems, options.onService);
     const pids = new Map(current.map((c) => [c.name, c.pid]));
     await run.execute(pids);
@@ -202,6 +193,49 @@ export async function upStack(stack: ResolvedStack, options: UpOptions = {}): Pr
   }, options.lockTimeout !== undefined ? { timeout: options.lockTimeout } : {});
 }
 
+/**
+ * Check the launch options of every service the plan starts or restarts as
+ * `start` would (its program, cwd, user): a {@linkcode UsageError} is bad
+ * input (thrown: nothing is done); any other error is that service's
+ * failure (returned by name). Unchanged services are not checked again:
+ * `up` with nothing to do loads none of the service layer's start path.
+ */
+async function preflight(
+  stack: ResolvedStack,
+  plan: StackPlan,
+  dir: string,
+): Promise<Map<string, string>> {
+  const problems = new Map<string, string>();
+  const moving = new Set(plan.levels.flat());
+  if (moving.size === 0) return problems;
+  const { buildSupervisorConfig } = await import("../service/supervisor_config.ts");
+  for (const s of stack.services) {
+    if (!moving.has(s.name)) continue;
+    try {
+      buildSupervisorConfig(s.name, s.command, { ...s.launch, dir });
+    } catch (err) {
+      if (err instanceof UsageError) {
+        throw new StackError("value", joinPath("services", s.declared), err.message, {
+          ...(stack.file !== undefined ? { file: stack.file } : {}),
+        });
+      }
+      if (err instanceof PidkitError) problems.set(s.name, err.message);
+      else throw err;
+    }
+  }
+  return problems;
+}
+
+/** The service layer's start and stop path, loaded only when there is something to do. */
+async function serviceActions() {
+  const [{ startService }, { stopService }, { ServiceStartError }] = await Promise.all([
+    import("../service/start_service.ts"),
+    import("../service/stop_service.ts"),
+    import("../service/service_errors.ts"),
+  ]);
+  return { startService, stopService, ServiceStartError };
+}
+
 /** One execution of a plan. */
 class UpRun {
   readonly #byName: Map<string, ResolvedService>;
@@ -209,6 +243,7 @@ class UpRun {
   readonly #results = new Map<string, UpServiceResult>();
   readonly #tasks = new Map<string, Promise<UpServiceResult>>();
   readonly #env = baseEnvironment();
+  #actions?: Awaited<ReturnType<typeof serviceActions>>;
 
   constructor(
     readonly stack: ResolvedStack,
@@ -223,7 +258,6 @@ class UpRun {
 
   /** Stops first (a renamed service may need its port), then starts by dependency. */
   async execute(pids: Map<string, number | undefined>): Promise<void> {
-    for (const name of this.plan.stops) await this.#stop(name);
     for (const step of this.plan.steps) {
       const pid = pids.get(step.name);
       if (step.action === "leave") {
@@ -240,6 +274,8 @@ class UpRun {
       }
     }
     const moving = this.plan.levels.flat();
+    if (moving.length > 0 || this.plan.stops.length > 0) this.#actions = await serviceActions();
+    for (const name of this.plan.stops) await this.#stop(name);
     for (const name of moving) this.#tasks.set(name, this.#move(name));
     await Promise.all(this.#tasks.values());
   }
@@ -257,7 +293,7 @@ class UpRun {
 
   async #stop(name: string): Promise<void> {
     try {
-      const r = await stopService(name, { dir: this.dir });
+      const r = await this.#actions!.stopService(name, { dir: this.dir });
       await removeAppliedSpec(this.dir, name);
       this.#report({
         name,
@@ -293,6 +329,7 @@ class UpRun {
       return this.#report({ name, action: "failed", reason: "cannot start", error: problem });
     }
     try {
+      const { startService, stopService } = this.#actions!;
       if (step.action === "restart") await stopService(name, { dir: this.dir });
       const started = await startService(name, s.command, {
         ...s.launch,
@@ -321,7 +358,7 @@ class UpRun {
       return this.#report({
         name,
         action: "failed",
-        reason: err instanceof ServiceStartError ? err.reason : "failed",
+        reason: err instanceof this.#actions!.ServiceStartError ? err.reason : "failed",
         error: errorLine(err),
       });
     }

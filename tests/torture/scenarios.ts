@@ -27,6 +27,7 @@ import { isolation } from "./isolation.ts";
 import { groupMany } from "./group_many.ts";
 import { foreignStop } from "./foreign_stop.ts";
 import { crashDuringFault } from "./crash_during_fault.ts";
+import { stackChurn } from "./stack_churn.ts";
 
 /** The scenarios `deno task torture` runs. */
 export const SCENARIOS: Scenario[] = [
@@ -52,5 +53,6 @@ export const SCENARIOS: Scenario[] = [
   isolation,
   groupMany,
   foreignStop,
+  stackChurn,
   load,
 ];
