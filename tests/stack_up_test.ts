@@ -92,6 +92,9 @@ Deno.test("up starts in order, leaves the unchanged, restarts the changed, stops
   assert.equal(rows.find((r) => r.name === "db")?.file, s.file);
   const text = await s.services.cli(["list"]);
   assert.match(text.stdout, /FILE/);
+  const status = await s.services.cli(["status", "db", "--json"]);
+  assert.equal(JSON.parse(status.stdout).file, s.file);
+  assert.match((await s.services.cli(["status", "db"])).stdout, /declared in: +\S*pidkit\.jsonc/);
 
   // the spec kept to name changes is not readable by others
   assert.equal((await Deno.stat(s.services.dir.join("web.spec"))).mode! & 0o077, 0);

@@ -140,6 +140,7 @@ function describe(s: ServiceStatus, plainFile: boolean): string {
   add("command", s.command ? commandLine(s.command) : null);
   add(plainFile ? "pid file" : "pidfile", s.pidfile);
   add("log", s.log);
+  add("declared in", s.file);
   add("error", s.error);
   const w = Math.max(0, ...rows.map(([k]) => k.length)) + 1;
   return [head, ...rows.map(([k, v]) => `  ${(k + ":").padEnd(w)} ${v}`)].join("\n");

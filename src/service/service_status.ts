@@ -201,6 +201,8 @@ export interface ServiceStatus {
   extraLines: string[] | null;
   /** The last `STATUS=` text the service sent over sd_notify. */
   statusText: string | null;
+  /** The declaration file it was started from by `pidkit up`; `null`: started by hand. */
+  file: string | null;
   /**
    * The process `pid` names, as the kernel numbers it here: `pid` itself,
    * unless the lock holder lives in another PID namespace (a container),
@@ -258,6 +260,7 @@ export function statusOf(info: ServiceInfo, pidfile: string | null): ServiceStat
     ...verdictFields(info),
     // The STATUS= of a service that no longer runs says nothing about it.
     statusText: live ? info.record?.statusText ?? null : null,
+    file: info.record?.origin?.file ?? null,
     kernelPid: kernelPid ?? null,
     namespaced: where?.namespaced ?? false,
   };
