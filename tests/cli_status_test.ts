@@ -175,6 +175,7 @@ Deno.test("status --json has the documented keys; orphaned tree exits 0", async 
     "reason",
     "extraLines",
     "statusText",
+    "file",
     "kernelPid",
     "namespaced",
   ]);
