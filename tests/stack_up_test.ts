@@ -256,3 +256,22 @@ Deno.test("from code: upStack/downStack on a declaration built in code; typed er
     assert.equal(err.path, "services.a.restartDelay");
   }
 });
+
+Deno.test("restart of a declared service keeps what it was started with and says when the file differs", async () => {
+  await using s = new Stack();
+  s.write({ web: { cmd: sleeper(70), env: { A: "1" } } });
+  assert.equal((await s.up()).code, 0);
+  const same = await s.services.cli(["restart", "web"]);
+  assert.equal(same.code, 0, same.stderr);
+  assert.doesNotMatch(same.stderr, /note:/);
+  s.write({ web: { cmd: sleeper(70), env: { A: "2" } } });
+  const r = await s.services.cli(["restart", "web"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /note: .*pidkit\.jsonc declares it differently now; .*pidkit up -c /);
+  const up = await s.up();
+  assert.match(
+    up.stdout,
+    /^restarted web \(pid \d+\): changed: env \(A\)$/m,
+    "the restart kept the origin",
+  );
+});

@@ -193,7 +193,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "NAME [options]",
     summary: "stop, then start with the recorded command",
     description:
-      "Stops the service, then starts it again with the command and options it was started with. --timeout applies to the stop, then to the start. A service held by pidkit run is restarted inside the run (same PID, still in the foreground; --timeout applies to the whole); one held by a pidkit run without a control socket (0.2) is refused: restart its unit. Prints `restarted NAME (pid N)`." +
+      "Stops the service, then starts it again with the command and options it was started with. --timeout applies to the stop, then to the start. A service held by pidkit run is restarted inside the run (same PID, still in the foreground; --timeout applies to the whole); one held by a pidkit run without a control socket (0.2) is refused: restart its unit. Prints `restarted NAME (pid N)`. A service pidkit up started keeps its declaration's mark; when its file declares it differently now, a note on stderr says that pidkit up applies the file." +
       NO_ANSWER,
     options: { dir, retry, timeout: requestTimeout, json },
     positionals: [1, 1],

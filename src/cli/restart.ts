@@ -38,5 +38,31 @@ export async function run(input: CommandInput): Promise<number> {
       ? JSON.stringify({ name, status, pid, supervisorPid, pidfile, state, log })
       : `${status} ${name} (${mainNote(r)})`,
   );
+  if (!json) {
+    const hint = await declarationHint(name, state);
+    if (hint) printErr(hint);
+  }
   return EXIT.ok;
+}
+
+/**
+ * A service `pidkit up` started restarts with what it was started with (its
+ * record), as compose's and supervisorctl's `restart` do; when its file
+ * declares it differently now, say that `up` applies the file.
+ */
+async function declarationHint(name: string, state: string): Promise<string | undefined> {
+  try {
+    const { readServiceRecord } = await import("../service/service_record.ts");
+    const origin = (await readServiceRecord(state))?.origin;
+    if (origin === undefined) return undefined;
+    const { loadStack } = await import("../stack/load.ts");
+    const { stack } = await loadStack({ file: origin.file });
+    const now = stack.services.find((s) => s.name === name);
+    if (now?.hash === origin.hash) return undefined;
+    return `note: ${origin.file} ${
+      now ? "declares it differently now" : "no longer declares it"
+    }; restart reuses what it was started with, pidkit up -c ${origin.file} applies the file`;
+  } catch {
+    return undefined; // the file no longer reads: up says why
+  }
 }
