@@ -361,6 +361,34 @@ export function environHas(pid: number, entry: string): boolean {
 }
 
 /**
+ * The value of variable `key` in the environment of `pid` (the first entry
+ * `key=...`): `undefined` when it has none, `null` when the process is gone
+ * or its environment is not readable. Searches the raw text, cheaper than
+ * splitting it.
+ *
+ * @example
+ * ```ts
+ * import { environValue } from "./proc.ts";
+ * console.log(environValue(Deno.pid, "PIDKIT_SERVICE")); // undefined outside a service
+ * ```
+ */
+export function environValue(pid: number, key: string): string | undefined | null {
+  let text: string | undefined;
+  try {
+    text = readProcFile(`/proc/${pid}/environ`);
+  } catch (err) {
+    if (err instanceof Deno.errors.PermissionDenied) return null;
+    throw err;
+  }
+  if (text === undefined) return null;
+  const at = text.startsWith(`${key}=`) ? 0 : text.indexOf(`\0${key}=`) + 1;
+  if (at === 0 && !text.startsWith(`${key}=`)) return undefined;
+  const start = at + key.length + 1;
+  const end = text.indexOf("\0", start);
+  return text.slice(start, end < 0 ? undefined : end);
+}
+
+/**
  * The PID most recently handed out in this PID namespace (last field of
  * `/proc/loadavg`). When it has not changed, no process was created in
  * between: a cheap way to skip a rescan of `/proc`.

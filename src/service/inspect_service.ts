@@ -12,22 +12,13 @@
 
 import { heldBySupervisor } from "./_held_by_supervisor.ts";
 import { PidFileError, PidkitError } from "../os/errors.ts";
-import {
-  environHas,
-  isDeadState,
-  isProcessAlive,
-  listPids,
-  readBootId,
-  readCgroupV2Path,
-  readProcStat,
-} from "../os/proc.ts";
+import { isProcessAlive, readBootId, readProcStat } from "../os/proc.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import type { ProbeResult } from "../lock/probe.ts";
 import type { PidFileVerdict } from "../lock/verify_pid_file.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import { parsePlainPid } from "../lock/record.ts";
-import { isTreeCgroup, markerEntry, parseMarker } from "../tree/marker.ts";
 import { servicePaths } from "./run_dir.ts";
 
 /**
@@ -445,43 +436,9 @@ function lostPidFile(state: ServiceRecord, pidfile: string): boolean {
   return false;
 }
 
-/**
- * The tree whose processes carry `PIDKIT_SERVICE=<marker>`, as a reference
- * stop can attach to, or `undefined` when none is alive. The marker's nonce
- * was chosen by the supervisor for this one spawn, so every process carrying
- * it belongs to that tree. The leader is the member that leads its own
- * session; when it is gone, the session the earliest member still sits in
- * names it.
- */
+/** The live tree of a `spawning` marker (marked_trees.ts), loaded only when needed. */
 async function treeByMarker(marker: string): Promise<TreeRef | undefined> {
-  if (parseMarker(marker) === undefined) return undefined;
-  const members: { pid: number; startTime: number; sid: number }[] = [];
-  const entry = markerEntry(marker);
-  for (const pid of listPids()) {
-    if (!environHas(pid, entry)) continue;
-    const st = readProcStat(pid);
-    if (st && !isDeadState(st.state)) members.push({ pid, startTime: st.startTime, sid: st.sid });
-  }
-  if (members.length === 0) return undefined;
-  members.sort((a, b) => a.startTime - b.startTime);
-  const leader = members.find((m) => m.sid === m.pid) ?? members[0];
-  const id = leader.sid;
-  const ref: TreeRef = {
-    pid: id,
-    startTime: leader.pid === id ? leader.startTime : members[0].startTime,
-    pgid: id,
-    sid: id,
-    marker,
-    tracking: "group",
-  };
-  const { findCgroup2 } = await import("../tree/cgroup.ts");
-  const cg = findCgroup2();
-  const path = readCgroupV2Path(leader.pid);
-  if (cg && path !== undefined && isTreeCgroup(path, marker)) {
-    ref.tracking = "cgroup";
-    ref.cgroupPath = `${cg.mountPoint}${path}`;
-  }
-  return ref;
+  return (await import("./marked_trees.ts")).treeOfMarker(marker);
 }
 
 /**

@@ -14,9 +14,16 @@
  * @module
  */
 
-import { isDeadState, listPids, readCgroupV2Path, readEnviron, readProcStat } from "../os/proc.ts";
+import {
+  environHas,
+  isDeadState,
+  listPids,
+  readCgroupV2Path,
+  readEnviron,
+  readProcStat,
+} from "../os/proc.ts";
 import { findCgroup2 } from "../tree/cgroup.ts";
-import { isTreeCgroup, MARKER_VAR, parseMarker } from "../tree/marker.ts";
+import { isTreeCgroup, MARKER_VAR, markerEntry, parseMarker } from "../tree/marker.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 
 /**
@@ -113,4 +120,28 @@ export function scanMarkedTrees(dir: string, name?: string): Map<string, TreeRef
     trees.set(owner, [...(trees.get(owner) ?? []), refFromMembers(marker, members)]);
   }
   return trees;
+}
+
+/**
+ * The live tree whose processes carry `PIDKIT_SERVICE=<marker>` (whatever
+ * their run directory), as a reference stop can attach to, or `undefined`
+ * when none is alive. The marker's nonce was chosen by the supervisor for
+ * this one spawn, so every process carrying it belongs to that tree.
+ *
+ * @example
+ * ```ts
+ * import { treeOfMarker } from "./marked_trees.ts";
+ * console.log(treeOfMarker("web:1f2e3d4c5b6a")?.pid); // undefined: no such tree
+ * ```
+ */
+export function treeOfMarker(marker: string): TreeRef | undefined {
+  if (parseMarker(marker) === undefined) return undefined;
+  const entry = markerEntry(marker);
+  const members: MarkedMember[] = [];
+  for (const pid of listPids()) {
+    if (pid === Deno.pid || !environHas(pid, entry)) continue;
+    const st = readProcStat(pid);
+    if (st && !isDeadState(st.state)) members.push({ pid, startTime: st.startTime, sid: st.sid });
+  }
+  return members.length === 0 ? undefined : refFromMembers(marker, members);
 }

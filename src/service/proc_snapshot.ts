@@ -6,20 +6,17 @@
  * @module
  */
 
-import { isInCgroup2 } from "../tree/cgroup.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
-import { markerIn } from "../tree/marker.ts";
+import { type ProcTable, treeMembers } from "../tree/membership.ts";
+import { LiveProcTable } from "../tree/proc_table.ts";
 import type { InspectMemo, ServiceInfo } from "./inspect_service.ts";
 import { locatePid } from "../os/pid_namespace.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
-  listPids,
   pageSize,
   type ProcStat,
   readCmdline,
-  readEnviron,
-  readProcStat,
   readUptimeSeconds,
 } from "../os/proc.ts";
 
@@ -41,82 +38,26 @@ export class ProcSnapshot {
   readonly procs: Map<number, ProcStat> = new Map();
   /** Seconds since boot when the snapshot was taken. */
   readonly uptime: number;
-  readonly #children = new Map<number, number[]>();
-  readonly #markers = new Map<number, string | undefined>();
+  readonly #table: ProcTable<ProcStat>;
   readonly #page = pageSize();
 
-  /** Scan `/proc` now. */
-  constructor() {
-    for (const pid of listPids()) {
-      const st = readProcStat(pid);
-      if (!st || isDeadState(st.state)) continue;
-      this.procs.set(pid, st);
-      const siblings = this.#children.get(st.ppid);
-      if (siblings) siblings.push(pid);
-      else this.#children.set(st.ppid, [pid]);
+  /** Scan `/proc` now (or take `table`, a process table a test built, and `uptime`). */
+  constructor(table?: ProcTable<ProcStat>, uptime?: number) {
+    this.#table = table ?? new LiveProcTable({ eager: true });
+    for (const pid of this.#table.pids()) {
+      const st = this.#table.get(pid);
+      if (st && !isDeadState(st.state)) this.procs.set(pid, st);
     }
-    this.uptime = readUptimeSeconds();
-  }
-
-  /** The `PIDKIT_SERVICE` value of a process, read once per snapshot. */
-  #marker(pid: number): string | undefined {
-    if (!this.#markers.has(pid)) {
-      let value: string | undefined;
-      try {
-        const environ = readEnviron(pid);
-        value = environ === undefined ? undefined : markerIn(environ);
-      } catch { /* gone or unreadable */ }
-      this.#markers.set(pid, value);
-    }
-    return this.#markers.get(pid);
+    this.uptime = uptime ?? readUptimeSeconds();
   }
 
   /**
-   * The live members of the tree `ref` names: the cgroup's processes when
-   * it is cgroup-tracked; otherwise the process group, the session, their
-   * descendants, and every process carrying the tree's marker (the same
-   * rule as `attachTree`). Processes that started before the tree's leader
-   * cannot belong to it, so they are left out.
+   * The live members of the tree `ref` names, by the one membership rule
+   * (src/tree/membership.ts, the rule `attachTree` and `stop` use), in PID
+   * order, with what `list` and `ps` show.
    */
   members(ref: TreeRef): TreeProcess[] {
-    const found = new Set<number>();
-    // Only a real cgroup: the path comes from a state file (see checkTreeRef).
-    if (ref.tracking === "cgroup" && ref.cgroupPath && isInCgroup2(ref.cgroupPath)) {
-      try {
-        const text = Deno.readTextFileSync(`${ref.cgroupPath}/cgroup.procs`);
-        for (const line of text.split("\n")) if (line) found.add(Number(line));
-      } catch { /* cgroup gone: fall back to the group scan below */ }
-    }
-    if (found.size === 0) {
-      // A leader PID now used by another process means the old group and
-      // session are empty (the kernel does not reuse a PID still naming a
-      // group or session): only the marker can find members then.
-      const leader = this.procs.get(ref.pid);
-      if (!leader || leader.startTime === ref.startTime) {
-        for (const [pid, st] of this.procs) {
-          if (st.pgid === ref.pgid || st.sid === ref.sid) found.add(pid);
-        }
-      }
-      for (const pid of [...found]) this.#addDescendants(pid, found);
-      for (const pid of this.procs.keys()) {
-        if (!found.has(pid) && this.#marker(pid) === ref.marker) found.add(pid);
-      }
-    }
-    const out: TreeProcess[] = [];
-    for (const pid of found) {
-      const st = this.procs.get(pid);
-      if (!st || st.startTime < ref.startTime) continue;
-      out.push(this.describe(st));
-    }
-    return out.sort((a, b) => a.pid - b.pid);
-  }
-
-  #addDescendants(pid: number, into: Set<number>): void {
-    for (const child of this.#children.get(pid) ?? []) {
-      if (into.has(child)) continue;
-      into.add(child);
-      this.#addDescendants(child, into);
-    }
+    return treeMembers(this.#table, ref).map((st) => this.describe(st));
   }
 
   /** Memory and CPU figures of one process. */

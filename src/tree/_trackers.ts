@@ -12,7 +12,9 @@ import { type GroupIdentity, GroupScanner } from "./group_scanner.ts";
 import { delay } from "../os/delay.ts";
 import { PidkitError, TreeError } from "../os/errors.ts";
 import { requireOwnProc } from "../os/pid_namespace.ts";
-import { isDeadState, procAvailable, readCgroupV2Path, readProcStat } from "../os/proc.ts";
+import { procAvailable, readCgroupV2Path } from "../os/proc.ts";
+import { type MembershipRef, treeMembers } from "./membership.ts";
+import { LiveProcTable } from "./proc_table.ts";
 import type { ProcStat } from "../os/proc.ts";
 import { signalProcess, type SignalTarget } from "../os/pidfd.ts";
 
@@ -112,18 +114,15 @@ export class GroupTracker implements Tracker {
 
 export class CgroupTracker implements Tracker {
   readonly #dir: string;
+  readonly #ref: MembershipRef;
 
-  constructor(dir: string) {
-    this.#dir = dir;
+  constructor(ref: MembershipRef & { cgroupPath: string }) {
+    this.#dir = ref.cgroupPath;
+    this.#ref = ref;
   }
 
   members(): ProcStat[] {
-    const out: ProcStat[] = [];
-    for (const pid of cgroupPids(this.#dir)) {
-      const st = readProcStat(pid);
-      if (st !== undefined && !isDeadState(st.state)) out.push(st);
-    }
-    return out;
+    return treeMembers(new LiveProcTable(), this.#ref);
   }
 
   signal(sig: Deno.Signal, done: Set<number>): number {

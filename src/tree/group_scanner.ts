@@ -31,10 +31,11 @@
  * @module
  */
 
-import { environHas, isDeadState, listPids, readLastPid, readProcStat } from "../os/proc.ts";
+import { isDeadState, readLastPid } from "../os/proc.ts";
 import type { ProcStat } from "../os/proc.ts";
-import { markerEntry } from "./marker.ts";
-import { claimsOrphan, forgetAdopted, trackAdopted } from "./orphan_claims.ts";
+import { isMember, type MembershipMemo, type ProcTable } from "./membership.ts";
+import { forgetAdopted, orphanRegistry, trackAdopted } from "./orphan_claims.ts";
+import { LiveProcTable, type MarkerCache } from "./proc_table.ts";
 
 /** Who the tree is: its leader and marker. */
 export interface GroupIdentity {
@@ -61,9 +62,8 @@ const FULL_SCAN_MS = 1000;
 /** Scans `/proc` for the members of one tree; keeps what it learnt between scans. */
 export class GroupScanner {
   readonly #id: GroupIdentity;
-  readonly #entry: string;
-  /** Marker presence by PID, valid for the recorded start time. */
-  readonly #marker = new Map<number, { startTime: number; has: boolean }>();
+  /** Markers read so far (by PID and start time): each environment is read once. */
+  readonly #markers: MarkerCache = new Map();
   /** Known live members. */
   readonly #members = new Map<number, ProcStat>();
   /** PIDs seen by the last listing. */
@@ -72,10 +72,15 @@ export class GroupScanner {
   #lastFull = 0;
   /** True when the leader's PID now names another process: our group and session are gone. */
   #reused = false;
+  readonly #table: () => ProcTable<ProcStat>;
 
-  constructor(id: GroupIdentity) {
+  /**
+   * Scan for the tree `id` names; `table` gives a fresh process table per
+   * look (the live `/proc` unless a test passes its own).
+   */
+  constructor(id: GroupIdentity, table?: () => ProcTable<ProcStat>) {
     this.#id = id;
-    this.#entry = markerEntry(id.marker);
+    this.#table = table ?? (() => new LiveProcTable({ markers: this.#markers }));
     if (id.adopter) trackAdopted(id);
   }
 
@@ -89,31 +94,9 @@ export class GroupScanner {
     return this.#reused;
   }
 
-  /** Whether `st` (a live process) belongs to the tree, given the members known so far. */
-  #isMember(st: ProcStat, members: Map<number, ProcStat>): boolean {
-    if (st.pid === Deno.pid || st.startTime < this.#id.startTime) return false;
-    if (!this.#reused && (st.pgid === this.#id.pgid || st.sid === this.#id.sid)) return true;
-    if (this.#childOfMember(st, members)) return true;
-    const cached = this.#marker.get(st.pid);
-    let has = cached?.startTime === st.startTime ? cached.has : undefined;
-    if (has === undefined) {
-      has = environHas(st.pid, this.#entry);
-      this.#marker.set(st.pid, { startTime: st.startTime, has });
-    }
-    // Not cached: whether another tree could be its origin changes as trees come and go.
-    return has || (this.#id.adopter === true && claimsOrphan(this.#id, st));
-  }
-
-  /** Whether the parent of `st` is a known member, still the same process (not its PID reused). */
-  #childOfMember(st: ProcStat, members: Map<number, ProcStat>): boolean {
-    const parent = members.get(st.ppid);
-    if (parent === undefined) return false;
-    return readProcStat(st.ppid)?.startTime === parent.startTime;
-  }
-
-  #checkLeader(): void {
+  #checkLeader(table: ProcTable<ProcStat>): void {
     if (this.#reused) return;
-    const leader = readProcStat(this.#id.pid);
+    const leader = table.get(this.#id.pid);
     // The kernel does not hand out a PID while any process still uses it as
     // its process group or session id; so once the leader's PID names a
     // process that started later, nobody is left in our group or session and
@@ -122,47 +105,45 @@ export class GroupScanner {
   }
 
   /**
-   * Add to `members` every live member among `pids`: first by group,
-   * session, marker or a parent already known, then by parents found in
-   * this same pass (a parent may come after its child in the listing).
+   * Add to `members` every live member among `pids` by the one rule
+   * (membership.ts), the members known so far vouching for their children.
    * Returns the members added.
    */
-  #classify(pids: Iterable<number>, members: Map<number, ProcStat>): ProcStat[] {
+  #classify(
+    table: ProcTable<ProcStat>,
+    pids: Iterable<number>,
+    members: Map<number, ProcStat>,
+  ): ProcStat[] {
+    const ctx = {
+      known: members,
+      leaderReused: this.#reused,
+      ...(this.#id.adopter ? { orphans: orphanRegistry() } : {}),
+    };
+    const ref = { ...this.#id, tracking: "group" as const };
+    const memo: MembershipMemo = new Map();
     const added: ProcStat[] = [];
-    const rest: ProcStat[] = [];
     for (const pid of pids) {
-      const st = readProcStat(pid);
-      if (st === undefined || isDeadState(st.state) || members.has(pid)) continue;
-      if (this.#isMember(st, members)) {
-        members.set(pid, st);
-        added.push(st);
-      } else if (st.startTime >= this.#id.startTime) rest.push(st);
+      if (members.has(pid) || !isMember(table, ref, pid, ctx, memo)) continue;
+      added.push(table.get(pid)!);
     }
-    for (let grew = added.length > 0; grew;) {
-      grew = false;
-      for (const st of rest) {
-        if (members.has(st.pid) || !this.#childOfMember(st, members)) continue;
-        members.set(st.pid, st);
-        added.push(st);
-        grew = true;
-      }
-    }
+    for (const st of added) members.set(st.pid, st);
     return added;
   }
 
   /** Rescan all of `/proc`; returns every live member. */
   scan(): ProcStat[] {
     const last = readLastPid();
-    this.#checkLeader();
-    const pids = listPids();
+    const table = this.#table();
+    this.#checkLeader(table);
+    const pids = [...table.pids()];
     // Known members still alive keep their place (and vouch for their children).
     const members = new Map<number, ProcStat>();
     for (const known of this.#members.values()) {
-      if (this.#stillMember(known)) members.set(known.pid, known);
+      if (this.#stillMember(known, table)) members.set(known.pid, known);
     }
-    this.#classify(pids, members);
+    this.#classify(table, pids, members);
     this.#seen = new Set(pids);
-    for (const pid of this.#marker.keys()) if (!this.#seen.has(pid)) this.#marker.delete(pid);
+    LiveProcTable.prune(this.#markers, this.#seen);
     this.#members.clear();
     for (const [pid, st] of members) this.#members.set(pid, st);
     this.#lastPid = last;
@@ -182,10 +163,11 @@ export class GroupScanner {
     }
     const last = readLastPid();
     if (last === this.#lastPid) return [];
-    this.#checkLeader();
-    const pids = listPids();
+    const table = this.#table();
+    this.#checkLeader(table);
+    const pids = [...table.pids()];
     const fresh = pids.filter((pid) => !this.#seen.has(pid));
-    const added = this.#classify(fresh, this.#members).map((st) => st.pid);
+    const added = this.#classify(table, fresh, this.#members).map((st) => st.pid);
     this.#seen = new Set(pids);
     this.#lastPid = last;
     return added;
@@ -196,8 +178,8 @@ export class GroupScanner {
    * member stays one (a descendant stays a descendant, even after it called
    * `setsid` or its parent died).
    */
-  #stillMember(known: ProcStat): boolean {
-    const st = readProcStat(known.pid);
+  #stillMember(known: ProcStat, table?: ProcTable<ProcStat>): boolean {
+    const st = (table ?? this.#table()).get(known.pid);
     return st !== undefined && !isDeadState(st.state) && st.startTime === known.startTime;
   }
 

@@ -267,7 +267,7 @@ export class ProcessTree implements AsyncDisposable {
     this.tracking = ref.tracking;
     if (ref.cgroupPath !== undefined) this.cgroupPath = ref.cgroupPath;
     this.#tracker = ref.tracking === "cgroup" && ref.cgroupPath !== undefined
-      ? new CgroupTracker(ref.cgroupPath)
+      ? new CgroupTracker({ ...ref, cgroupPath: ref.cgroupPath })
       : new GroupTracker(adoptingOrphans ? { ...ref, adopter: true } : ref);
     const child = adopting;
     adopting = undefined;

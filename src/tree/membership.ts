@@ -1,0 +1,325 @@
+/**
+ * The one tree-membership rule: whether a process belongs to a process
+ * tree, decided over a process table and nothing else (no `/proc` reads
+ * here: `proc_table.ts` reads the live one, tests build plain ones). Every
+ * view asks this module: `list` and `ps` (ProcSnapshot), `status`, `stop`
+ * and `signal` (attachTree and its trackers), a notify sender's check
+ * (tree_member.ts).
+ *
+ * The rule, for a tree led by `ref`:
+ *
+ * - it is alive (a zombie only when asked), not the process looking
+ *   (`table.self`), and started no earlier than the leader;
+ * - cgroup tracking: it sits in the tree's cgroup or below it (the
+ *   cgroup's name carries the tree's nonce; nothing else is needed);
+ * - group tracking:
+ *   - was seen as a member before (same PID and start time: a member stays
+ *     one after it calls `setsid` or its parent dies), or
+ *   - is in the leader's process group or session (unless the leader's PID
+ *     now names a later process: the kernel hands out no PID still used as
+ *     a group or session id, so nobody is left in them), or
+ *   - its parent is a member, or
+ *   - carries the tree's marker (`PIDKIT_SERVICE=<name>:<nonce>`), or
+ *   - is an orphan reparented to `table.self`, the child subreaper of the
+ *     tree, that only this tree can be the origin of ({@linkcode claimsOrphan}).
+ *
+ * A mere child of the subreaper (a resident supervisor holds every service
+ * of its run directory) is no member for that reason alone.
+ *
+ * @module
+ */
+
+/** One process as the membership rule needs it (a subset of `/proc/PID/stat`). */
+export interface ProcEntry {
+  /** Process id. */
+  pid: number;
+  /** Parent process id. */
+  ppid: number;
+  /** Process group id. */
+  pgid: number;
+  /** Session id. */
+  sid: number;
+  /** Start time after boot in clock ticks: with the PID, identifies a process. */
+  startTime: number;
+  /** State letter (`Z` zombie, `X`/`x` dead). */
+  state: string;
+}
+
+/**
+ * A process table: what the membership rule reads. `proc_table.ts` reads
+ * `/proc` ({@linkcode LiveProcTable}); a test builds one from plain data.
+ */
+export interface ProcTable<E extends ProcEntry = ProcEntry> {
+  /** The process looking: never a member (a supervisor started from inside a service inherits its marker). */
+  readonly self: number;
+  /** Every PID in the table. */
+  pids(): Iterable<number>;
+  /** One process, or `undefined` when there is none with that PID. */
+  get(pid: number): E | undefined;
+  /**
+   * The value of `PIDKIT_SERVICE` in the process's environment: `undefined`
+   * without one, `null` when the environment cannot be read.
+   */
+  marker(pid: number): string | undefined | null;
+  /** The PIDs in cgroup directory `path` (absolute cgroup2 path; its `cgroup.procs`). */
+  cgroupPids(path: string): number[];
+  /** The absolute cgroup2 directory of a process, when known. */
+  cgroup(pid: number): string | undefined;
+}
+
+/** A tree as the rule needs it (a `TreeRef` fits). */
+export interface MembershipRef {
+  /** Leader PID. */
+  pid: number;
+  /** Leader start time (clock ticks after boot). */
+  startTime: number;
+  /** The leader's process group. */
+  pgid: number;
+  /** The leader's session. */
+  sid: number;
+  /** `<name>:<nonce>`, the value of `PIDKIT_SERVICE`. */
+  marker: string;
+  /** How members are tracked. */
+  tracking: "cgroup" | "group";
+  /** The tree's cgroup (absolute path), with cgroup tracking. */
+  cgroupPath?: string;
+}
+
+/** A tree's leader: PID and start time. */
+export interface TreeLeader {
+  /** Leader PID. */
+  pid: number;
+  /** Leader start time (clock ticks after boot). */
+  startTime: number;
+}
+
+/** What `table.self`, the child subreaper of the trees it spawned, knows about them. */
+export interface OrphanRegistry {
+  /** The trees whose orphans `self` adopts (orphan_claims.ts registers them). */
+  adopted: readonly TreeLeader[];
+  /** Children `self` spawned itself (tree leaders among them): never orphans. */
+  ownChildren: ReadonlySet<number>;
+}
+
+/** What a caller knows beyond the table. */
+export interface MembershipContext {
+  /** Members seen before, PID to start time: a member stays one. */
+  known?: ReadonlyMap<number, { startTime: number }>;
+  /** The leader's PID was seen naming a later process (sticky: its group and session are gone). */
+  leaderReused?: boolean;
+  /** `table.self` adopts orphans of these trees: unmarked orphans may be claimed. */
+  orphans?: OrphanRegistry;
+  /** Count a zombie as a member (a notify sender that just exited); never its children. */
+  zombies?: boolean;
+}
+
+/** Decisions already taken over one table for one tree (reuse only with the same table, ref and context). */
+export type MembershipMemo = Map<number, boolean>;
+
+/** True for the state letters of a process that has exited (zombie `Z`, dead `X`/`x`). */
+function isDead(state: string): boolean {
+  return state === "Z" || state === "X" || state === "x";
+}
+
+/** Deeper chains than any real tree (a guard against a malformed table's cycles). */
+const MAX_CHAIN = 4096;
+
+/**
+ * Whether process `pid` is a live member of the tree `ref` describes, by
+ * the rule in the module doc, over `table`. Pass one `memo` to many calls
+ * over the same table to decide each ancestor once.
+ *
+ * @example
+ * ```ts
+ * import { isMember, type ProcEntry, type ProcTable } from "./membership.ts";
+ * const procs = new Map<number, ProcEntry>([
+ *   [10, { pid: 10, ppid: 1, pgid: 10, sid: 10, startTime: 5, state: "S" }],
+ *   [11, { pid: 11, ppid: 10, pgid: 11, sid: 11, startTime: 6, state: "S" }],
+ * ]);
+ * const table: ProcTable = {
+ *   self: 1,
+ *   pids: () => procs.keys(),
+ *   get: (pid) => procs.get(pid),
+ *   marker: () => undefined,
+ *   cgroupPids: () => [],
+ *   cgroup: () => undefined,
+ * };
+ * const ref = { pid: 10, startTime: 5, pgid: 10, sid: 10, marker: "web:ab12cd34", tracking: "group" as const };
+ * console.log(isMember(table, ref, 11)); // true: its parent is the leader
+ * ```
+ */
+export function isMember(
+  table: ProcTable,
+  ref: MembershipRef,
+  pid: number,
+  ctx: MembershipContext = {},
+  memo: MembershipMemo = new Map(),
+): boolean {
+  const st = candidate(table, ref, pid, ctx);
+  if (st === undefined) return false;
+  if (ref.tracking === "cgroup" && ref.cgroupPath !== undefined) {
+    const dir = table.cgroup(pid);
+    return dir !== undefined && (dir === ref.cgroupPath || dir.startsWith(`${ref.cgroupPath}/`));
+  }
+  return inGroupTree(table, ref, st, ctx, memo);
+}
+
+/** The process, when it is alive (or a zombie asked for), not `self`, and started no earlier than the leader. */
+function candidate<E extends ProcEntry>(
+  table: ProcTable<E>,
+  ref: MembershipRef,
+  pid: number,
+  ctx: MembershipContext,
+): E | undefined {
+  const st = table.get(pid);
+  if (st === undefined || pid === table.self || !(pid > 0)) return undefined;
+  if (isDead(st.state) && !(ctx.zombies === true && st.state === "Z")) return undefined;
+  // Started before the leader: not of this tree (a PID reused since).
+  return st.startTime < ref.startTime ? undefined : st;
+}
+
+/**
+ * Every live member of the tree `ref` describes, in PID order, by the rule
+ * in the module doc, over `table`.
+ *
+ * @example
+ * ```ts
+ * import { type ProcEntry, type ProcTable, treeMembers } from "./membership.ts";
+ * const procs = new Map<number, ProcEntry>([
+ *   [10, { pid: 10, ppid: 1, pgid: 10, sid: 10, startTime: 5, state: "S" }],
+ *   [12, { pid: 12, ppid: 1, pgid: 12, sid: 12, startTime: 7, state: "S" }],
+ * ]);
+ * const table: ProcTable = {
+ *   self: 1,
+ *   pids: () => procs.keys(),
+ *   get: (pid) => procs.get(pid),
+ *   marker: (pid) => pid === 12 ? "web:ab12cd34" : undefined,
+ *   cgroupPids: () => [],
+ *   cgroup: () => undefined,
+ * };
+ * const ref = { pid: 10, startTime: 5, pgid: 10, sid: 10, marker: "web:ab12cd34", tracking: "group" as const };
+ * console.log(treeMembers(table, ref).map((p) => p.pid)); // [10, 12]
+ * ```
+ */
+export function treeMembers<E extends ProcEntry>(
+  table: ProcTable<E>,
+  ref: MembershipRef,
+  ctx: MembershipContext = {},
+): E[] {
+  const out: E[] = [];
+  if (ref.tracking === "cgroup" && ref.cgroupPath !== undefined) {
+    // The cgroup's own list: every PID in it is in it (no per-process read).
+    for (const pid of table.cgroupPids(ref.cgroupPath)) {
+      const st = candidate(table, ref, pid, ctx);
+      if (st !== undefined) out.push(st);
+    }
+  } else {
+    const memo: MembershipMemo = new Map();
+    for (const pid of table.pids()) {
+      const st = candidate(table, ref, pid, ctx);
+      if (st !== undefined && inGroupTree(table, ref, st, ctx, memo)) out.push(st);
+    }
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/** The group tier: walk up the parent chain to the first process whose membership is decided. */
+function inGroupTree(
+  table: ProcTable,
+  ref: MembershipRef,
+  st: ProcEntry,
+  ctx: MembershipContext,
+  memo: MembershipMemo,
+): boolean {
+  const leader = table.get(ref.pid);
+  const reused = ctx.leaderReused === true ||
+    (leader !== undefined && leader.startTime !== ref.startTime);
+  const chain: ProcEntry[] = [];
+  let decided = false;
+  for (let cur: ProcEntry | undefined = st; cur !== undefined && chain.length < MAX_CHAIN;) {
+    const known = memo.get(cur.pid);
+    if (known !== undefined) {
+      decided = known;
+      break;
+    }
+    if (cur.pid === table.self || cur.startTime < ref.startTime) {
+      memo.set(cur.pid, false);
+      break;
+    }
+    if (
+      ctx.known?.get(cur.pid)?.startTime === cur.startTime ||
+      !reused && (cur.pgid === ref.pgid || cur.sid === ref.sid)
+    ) {
+      memo.set(cur.pid, true);
+      decided = true;
+      break;
+    }
+    chain.push(cur);
+    // An orphan of ours: its real origin is lost; claimsOrphan decides below.
+    if (cur.ppid === table.self) break;
+    cur = table.get(cur.ppid);
+  }
+  // Down the chain again: a member's child is one; otherwise its own marker
+  // (read only now: it is the costly part) or a claim as an orphan.
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const p = chain[i];
+    decided = decided || table.marker(p.pid) === ref.marker ||
+      (p.ppid === table.self && ctx.orphans !== undefined &&
+        claimsOrphan(table, ctx.orphans, ref, p));
+    memo.set(p.pid, decided);
+  }
+  return decided;
+}
+
+/**
+ * Whether `orphan`, a child of `table.self` (the child subreaper of the
+ * trees in `registry`), belongs to the tree led by `leader`. The kernel
+ * keeps no trace of where an orphan came from, so it is claimed only when
+ * nothing else can be its origin:
+ *
+ * - it carries no marker (with this tree's it is a member anyway, with
+ *   another tree's it is that tree's) and its environment can be read;
+ * - it is not a child `self` spawned itself (another tree's leader);
+ * - every orphan descends from a tree spawned by `self` and started no
+ *   earlier than that tree's leader, so when this tree is the only one
+ *   adopted (or being spawned: an own child) whose leader started at or
+ *   before the orphan, it is this tree's.
+ *
+ * Otherwise nobody claims it: pidkit never signals a process it cannot tie
+ * to the tree (the group tier's documented limit).
+ *
+ * @example
+ * ```ts
+ * import { claimsOrphan, type ProcEntry, type ProcTable } from "./membership.ts";
+ * const orphan: ProcEntry = { pid: 20, ppid: 1, pgid: 20, sid: 20, startTime: 9, state: "S" };
+ * const table: ProcTable = {
+ *   self: 1,
+ *   pids: () => [20],
+ *   get: (pid) => pid === 20 ? orphan : undefined,
+ *   marker: () => undefined,
+ *   cgroupPids: () => [],
+ *   cgroup: () => undefined,
+ * };
+ * const registry = { adopted: [{ pid: 10, startTime: 5 }], ownChildren: new Set<number>() };
+ * console.log(claimsOrphan(table, registry, { pid: 10, startTime: 5 }, orphan)); // true
+ * ```
+ */
+export function claimsOrphan(
+  table: ProcTable,
+  registry: OrphanRegistry,
+  leader: TreeLeader,
+  orphan: ProcEntry,
+): boolean {
+  if (orphan.ppid !== table.self || registry.ownChildren.has(orphan.pid)) return false;
+  if (orphan.startTime < leader.startTime) return false;
+  const same = (t: TreeLeader) => t.pid === leader.pid && t.startTime === leader.startTime;
+  if (!registry.adopted.some(same)) return false;
+  if (registry.adopted.some((t) => !same(t) && t.startTime <= orphan.startTime)) return false;
+  // A leader spawned but not yet registered (or whose tree is not tracked).
+  for (const pid of registry.ownChildren) {
+    if (pid === leader.pid) continue;
+    const st = table.get(pid);
+    if (st !== undefined && st.startTime <= orphan.startTime) return false;
+  }
+  return table.marker(orphan.pid) === undefined;
+}
