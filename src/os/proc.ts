@@ -349,15 +349,19 @@ export function procAvailable(): boolean {
  * its environment is not readable.
  */
 export function environHas(pid: number, entry: string): boolean {
-  let text: string | undefined;
+  const text = environText(pid);
+  if (text === null) return false;
+  return text.startsWith(`${entry}\0`) || text.includes(`\0${entry}\0`) || text === entry;
+}
+
+/** The raw text of `/proc/PID/environ`, `null` when gone or not readable. */
+function environText(pid: number): string | null {
   try {
-    text = readProcFile(`/proc/${pid}/environ`);
+    return readProcFile(`/proc/${pid}/environ`) ?? null;
   } catch (err) {
-    if (err instanceof Deno.errors.PermissionDenied) return false;
+    if (err instanceof Deno.errors.PermissionDenied) return null;
     throw err;
   }
-  if (text === undefined) return false;
-  return text.startsWith(`${entry}\0`) || text.includes(`\0${entry}\0`) || text === entry;
 }
 
 /**
@@ -373,14 +377,8 @@ export function environHas(pid: number, entry: string): boolean {
  * ```
  */
 export function environValue(pid: number, key: string): string | undefined | null {
-  let text: string | undefined;
-  try {
-    text = readProcFile(`/proc/${pid}/environ`);
-  } catch (err) {
-    if (err instanceof Deno.errors.PermissionDenied) return null;
-    throw err;
-  }
-  if (text === undefined) return null;
+  const text = environText(pid);
+  if (text === null) return null;
   const at = text.startsWith(`${key}=`) ? 0 : text.indexOf(`\0${key}=`) + 1;
   if (at === 0 && !text.startsWith(`${key}=`)) return undefined;
   const start = at + key.length + 1;
@@ -492,6 +490,64 @@ export function findLockHolders(dev: number, ino: number, mode?: "WRITE" | "READ
   return pids;
 }
 
+/** One open descriptor of a process, read only as far as asked. */
+export interface OpenFd {
+  /** The descriptor number. */
+  fd: number;
+  /** Where `/proc/PID/fd/N` points (a path, `path (deleted)`, `pipe:[...]`...); `undefined` once closed. */
+  link(): string | undefined;
+  /** The file it has open (through the descriptor: even an unlinked one); `undefined` once closed. */
+  stat(): Deno.FileInfo | undefined;
+}
+
+/**
+ * The first open descriptor of process `pid` that `match` accepts, from
+ * `/proc/PID/fd` (the one scan of a process's descriptors): `found` is it,
+ * or `error` says why none could be looked at (`gone`: no such process;
+ * `unreadable`: another user's process, say).
+ *
+ * @example
+ * ```ts
+ * import { findOpenFd } from "./proc.ts";
+ * const { found } = findOpenFd(Deno.pid, (f) => f.link()?.endsWith(".pid") === true);
+ * console.log(found?.fd);
+ * ```
+ */
+export function findOpenFd(
+  pid: number | "self",
+  match: (fd: OpenFd) => boolean,
+): { found?: OpenFd; error?: "gone" | "unreadable" } {
+  const dir = `/proc/${pid}/fd`;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (err) {
+    return { error: err instanceof Deno.errors.NotFound ? "gone" : "unreadable" };
+  }
+  for (const entry of entries) {
+    const path = `${dir}/${entry.name}`;
+    const fd: OpenFd = {
+      fd: Number(entry.name),
+      link: () => {
+        try {
+          return Deno.readLinkSync(path);
+        } catch {
+          return undefined; // closed meanwhile
+        }
+      },
+      stat: () => {
+        try {
+          return Deno.statSync(path);
+        } catch {
+          return undefined; // closed meanwhile
+        }
+      },
+    };
+    if (match(fd)) return { found: fd };
+  }
+  return {};
+}
+
 /**
  * Whether process `pid` has the file with this `dev` and `ino` open, from
  * its `/proc/PID/fd` links. Evidence that a PID reported as a lock holder
@@ -508,17 +564,8 @@ export function findLockHolders(dev: number, ino: number, mode?: "WRITE" | "READ
  * ```
  */
 export function hasFileOpen(pid: number, dev: number, ino: number): boolean {
-  let entries: Iterable<Deno.DirEntry>;
-  try {
-    entries = Deno.readDirSync(`/proc/${pid}/fd`);
-  } catch {
-    return false;
-  }
-  for (const entry of entries) {
-    try {
-      const st = Deno.statSync(`/proc/${pid}/fd/${entry.name}`);
-      if (st.dev === dev && st.ino === ino) return true;
-    } catch { /* closed meanwhile */ }
-  }
-  return false;
+  return findOpenFd(pid, (f) => {
+    const st = f.stat();
+    return st !== undefined && st.dev === dev && st.ino === ino;
+  }).found !== undefined;
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { findLockHolders } from "./proc.ts";
+import { findLockHolders, findOpenFd } from "./proc.ts";
 
 /** The name of the file a run directory's supervisor keeps locked. */
 export const SUPERVISOR_LOCK_NAME = "supervisor.lock";
@@ -32,30 +32,19 @@ export type SupervisorLockCheck = { dir: string } | "none" | "unknown";
  * ```
  */
 export function supervisorLockOf(pid: number): SupervisorLockCheck {
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync(`/proc/${pid}/fd`)];
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return "none";
-    return "unknown";
-  }
   const suffix = `/${SUPERVISOR_LOCK_NAME}`;
-  for (const fd of entries) {
-    let link: string;
-    try {
-      link = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
-    } catch {
-      continue; // closed meanwhile
-    }
+  let dir: string | undefined;
+  const { found, error } = findOpenFd(pid, (fd) => {
+    const link = fd.link();
+    if (link === undefined) return false;
     const path = link.endsWith(" (deleted)") ? link.slice(0, -" (deleted)".length) : link;
-    if (!path.endsWith(suffix)) continue;
-    try {
-      // Through the descriptor: the very file it has open, even if unlinked.
-      const st = Deno.statSync(`/proc/${pid}/fd/${fd.name}`);
-      if (findLockHolders(st.dev, st.ino!, "WRITE").includes(pid)) {
-        return { dir: path.slice(0, -suffix.length) || "/" };
-      }
-    } catch { /* closed meanwhile */ }
-  }
-  return "none";
+    if (!path.endsWith(suffix)) return false;
+    // Through the descriptor: the very file it has open, even if unlinked.
+    const st = fd.stat();
+    if (st === undefined || !findLockHolders(st.dev, st.ino!, "WRITE").includes(pid)) return false;
+    dir = path.slice(0, -suffix.length) || "/";
+    return true;
+  });
+  if (found !== undefined && dir !== undefined) return { dir };
+  return error === "unreadable" ? "unknown" : "none";
 }

@@ -12,7 +12,7 @@
 
 import { heldBySupervisor } from "./_held_by_supervisor.ts";
 import { PidFileError, PidkitError } from "../os/errors.ts";
-import { isProcessAlive, readBootId, readProcStat } from "../os/proc.ts";
+import { findOpenFd, isProcessAlive, readBootId, readProcStat } from "../os/proc.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import type { ProbeResult } from "../lock/probe.ts";
 import type { PidFileVerdict } from "../lock/verify_pid_file.ts";
@@ -426,14 +426,7 @@ function lostPidFile(state: ServiceRecord, pidfile: string): boolean {
   const sup = state.supervisor;
   if (!sup || !isProcessAlive(sup.pid, sup.startTime)) return false;
   const deleted = `${pidfile} (deleted)`;
-  try {
-    for (const fd of Deno.readDirSync(`/proc/${sup.pid}/fd`)) {
-      try {
-        if (Deno.readLinkSync(`/proc/${sup.pid}/fd/${fd.name}`) === deleted) return true;
-      } catch { /* closed meanwhile */ }
-    }
-  } catch { /* gone, or not ours to look at */ }
-  return false;
+  return findOpenFd(sup.pid, (fd) => fd.link() === deleted).found !== undefined;
 }
 
 /** The live tree of a `spawning` marker (marked_trees.ts), loaded only when needed. */

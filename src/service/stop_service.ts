@@ -26,7 +26,7 @@ import {
 import { askSupervisor } from "./supervisor_client.ts";
 import { SupervisorError } from "./service_errors.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
-import { hasFileOpen, isProcessAlive } from "../os/proc.ts";
+import { findOpenFd, hasFileOpen, isProcessAlive } from "../os/proc.ts";
 import { readServiceRecord, type ServiceRecord } from "./service_record.ts";
 import {
   controlPath,
@@ -588,16 +588,10 @@ function holdsFile(pid: number, path: string): boolean {
     const st = Deno.statSync(path);
     if (hasFileOpen(pid, st.dev, st.ino!)) return true;
   } catch { /* deleted under it: see below */ }
-  try {
-    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
-      let link: string | undefined;
-      try {
-        link = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
-      } catch { /* closed meanwhile */ }
-      if (link === path || link === `${path} (deleted)`) return true;
-    }
-  } catch { /* gone, or not ours to read */ }
-  return false;
+  return findOpenFd(pid, (fd) => {
+    const link = fd.link();
+    return link === path || link === `${path} (deleted)`;
+  }).found !== undefined;
 }
 
 /**
