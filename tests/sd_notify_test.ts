@@ -1,7 +1,7 @@
 /**
- * The sd_notify sender (`sdNotify`): one datagram to a path socket (also
- * to an abstract one (`@name`), as
- * systemd's NOTIFY_SOCKET may be either; nothing without a socket.
+ * The sd_notify sender (`sdNotify`): one datagram to a path socket and to
+ * an abstract one (`@name`), as systemd's NOTIFY_SOCKET may be either;
+ * nothing without a socket.
  */
 import assert from "node:assert/strict";
 import { libc } from "../src/os/libc.ts";
