@@ -1,8 +1,10 @@
 /**
  * Named services from code: start a command under pidkit's background
  * supervisor, stop it with its whole process tree, restart it, and read
- * what `pidkit status` and `pidkit list` show, as data. The CLI's `start`,
- * `stop`, `restart`, `status` and `list` are thin layers over these.
+ * what `pidkit status` and `pidkit list` show, as data; read services' logs
+ * ({@linkcode serviceLogs}, {@linkcode mergedServiceLogs}) and process trees
+ * ({@linkcode serviceProcesses}). The CLI's `start`, `stop`, `restart`,
+ * `status`, `list`, `logs` and `ps` are thin layers over these.
  *
  * Services live in a run directory (`dir`, else `$PIDKIT_DIR`, else
  * `$XDG_RUNTIME_DIR/pidkit`, ...; see {@linkcode resolveRunDir}). The
@@ -54,6 +56,19 @@ export { signalService } from "./src/service/signal_service.ts";
 export type { SignalServiceOptions, SignalServiceResult } from "./src/service/signal_service.ts";
 export { waitService } from "./src/service/wait_service.ts";
 export type { WaitServiceOptions } from "./src/service/wait_service.ts";
+export { mergedServiceLogs, serviceLogs } from "./src/service/service_logs.ts";
+export type {
+  ServiceLogItem,
+  ServiceLogLine,
+  ServiceLogsOptions,
+  ServiceLogWarning,
+} from "./src/service/service_logs.ts";
+export { serviceProcesses } from "./src/service/service_processes.ts";
+export type {
+  ServiceProcess,
+  ServiceProcesses,
+  ServiceProcessesOptions,
+} from "./src/service/service_processes.ts";
 export { resolveRunDir } from "./src/service/run_dir.ts";
 export type { RunDirOptions } from "./src/service/run_dir.ts";
 export type { ServicePhase } from "./src/service/inspect_service.ts";

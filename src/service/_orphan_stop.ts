@@ -109,7 +109,7 @@ export async function noteOrphanStop(path: string, state: ServiceRecord): Promis
 async function openLog(path: string) {
   try {
     const { LogSink } = await import("./log_sink.ts");
-    return await LogSink.open(path);
+    return await LogSink.open(path, { times: true });
   } catch {
     return undefined; // a log we cannot open does not stop the stop
   }

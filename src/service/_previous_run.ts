@@ -387,7 +387,7 @@ export async function settleUnsupervised(
       ...(record.phase === "stopping" ? {} : { lastExit: { code: null, signal: null, at: now } }),
       updatedAt: now,
     }).catch(() => {});
-    const log = await LogSink.open(record.log).catch(() => undefined);
+    const log = await LogSink.open(record.log, { times: true }).catch(() => undefined);
     await log?.line(line).catch(() => {});
     await log?.close();
   } finally {

@@ -21,6 +21,7 @@ import {
   planWrites,
   rotateLogFiles,
 } from "./log_rotation.ts";
+import { LogTimes } from "./log_times.ts";
 
 const encoder = new TextEncoder();
 const NL = 10;
@@ -41,6 +42,8 @@ export class LogSink {
   /** `[pidkit]` lines waiting for the service's line to end, and who waits for each. */
   #held: { bytes: Uint8Array; done: () => void }[] = [];
   #heldTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When each piece was written (see log_times.ts); regular files only. */
+  #times: LogTimes | undefined;
 
   private constructor(path: string, file: Deno.FsFile, rotation?: LogRotation, group?: number) {
     this.path = path;
@@ -56,11 +59,13 @@ export class LogSink {
    * group, so its owner can read it), when we are root and the directory
    * is one nobody else can write (no one can swap the name in between). A
    * rotation that a killed supervisor left half done is finished first (see
-   * `finishRotation`), and said so in the log.
+   * `finishRotation`), and said so in the log. With `times`, each piece
+   * written is stamped in the log's side file of times (log_times.ts): a
+   * service's log, not the supervisor's journal.
    */
   static async open(
     path: string,
-    options: { rotation?: LogRotation; group?: number } = {},
+    options: { rotation?: LogRotation; group?: number; times?: boolean } = {},
   ): Promise<LogSink> {
     let finished = false;
     if (options.rotation) {
@@ -74,6 +79,7 @@ export class LogSink {
     const rotation = options.rotation && regular ? options.rotation : undefined;
     const sink = new LogSink(path, file, rotation, options.group);
     if (regular) {
+      if (options.times) sink.#times = LogTimes.open(path, file);
       sink.#at = await logPosition(path, file);
       // A service line left unfinished by the last supervisor goes on here.
       sink.#midLine = sink.#at.lineLength > 0;
@@ -118,6 +124,7 @@ export class LogSink {
   async #put(bytes: Uint8Array, written?: (n: number) => void): Promise<void> {
     if (this.#rotation) return await this.#writeRotating(bytes, this.#rotation, written);
     try {
+      this.#times?.stamp(this.#file);
       writeAll(this.#file, bytes);
     } catch { /* a full disk drops output; it never stops the service */ }
     written?.(bytes.length);
@@ -151,6 +158,7 @@ export class LogSink {
     for (const step of planWrites(bytes, this.#at, rotation.maxBytes)) {
       if (step.rotateBefore) await this.#rotate(rotation.keep);
       try {
+        this.#times?.stamp(this.#file);
         writeAll(this.#file, step.bytes);
       } catch { /* a full disk drops output; it never stops the service */ }
       written?.(step.bytes.length);
@@ -167,6 +175,7 @@ export class LogSink {
       const next = await openLog(this.path, this.#group);
       this.#file.close();
       this.#file = next;
+      this.#times?.follow(next);
       // #at already says where the new file will stand: planWrites moved it.
     } catch { /* keep writing where we were */ }
   }
@@ -217,6 +226,7 @@ export class LogSink {
       const old = this.#file;
       this.#file = next;
       old.close();
+      this.#times?.follow(next);
       this.#at = await logPosition(this.path, next);
     });
   }
@@ -224,6 +234,7 @@ export class LogSink {
   /** Write out what is queued (held lines too), then close. */
   async close(): Promise<void> {
     await this.#queue(() => this.#breakLine());
+    this.#times?.close();
     try {
       this.#file.close();
     } catch { /* already closed */ }

@@ -168,6 +168,7 @@ export class ServiceSupervisor extends SupervisorBase {
         this.log = await LogSink.open(cfg.log, {
           ...(maxBytes ? { rotation: { maxBytes, keep: keep ?? 5 } } : {}),
           ...(cfg.user ? { group: cfg.user.gid } : {}),
+          times: true,
         });
       } catch (err) {
         return await this.fail(`cannot open log ${cfg.log}: ${messageLine(err)}`);

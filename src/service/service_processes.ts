@@ -1,0 +1,144 @@
+/**
+ * A service's processes from code: {@linkcode serviceProcesses}, the tree
+ * `pidkit ps` prints, in its order and `--json` shape.
+ *
+ * @module
+ */
+
+import { PidkitError } from "../os/errors.ts";
+import { inspectService, isRunningPhase, type ServicePhase } from "./inspect_service.ts";
+import { resolveRunDir, validateName } from "./run_dir.ts";
+import { kernelTree, ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";
+import { scanMarkedTrees } from "./marked_trees.ts";
+import type { TreeRef } from "../tree/process_tree.ts";
+
+/** One process of a service's tree (the `--json` shape of `pidkit ps`). */
+export interface ServiceProcess {
+  /** Its PID (as seen from here). */
+  pid: number;
+  /** Its parent's PID. */
+  ppid: number;
+  /** Its process group. */
+  pgid: number;
+  /** Its session. */
+  sid: number;
+  /** How deep in the tree: 0 for a root, 1 for its children, ... */
+  depth: number;
+  /** Resident memory in bytes. */
+  rssBytes: number;
+  /** CPU time used, user and system, in seconds. */
+  cpuSeconds: number;
+  /** CPU use over its life, percent of one core, to one decimal. */
+  cpuPercent: number;
+  /** Its command line (one element: a process title, such as `nginx: worker process`). */
+  command: string[];
+}
+
+/** A service's process tree (the `--json` output of `pidkit ps`). */
+export interface ServiceProcesses {
+  /** The service. */
+  name: string;
+  /** Its phase. */
+  state: ServicePhase;
+  /** Its main PID (in its own PID namespace), or null. */
+  pid: number | null;
+  /** Its main PID as seen from here, or null when it cannot be told. */
+  kernelPid: number | null;
+  /** Whether its supervisor is in another PID namespace. */
+  namespaced: boolean;
+  /** Each process followed by its children (by pid), depth first. */
+  processes: ServiceProcess[];
+}
+
+/** Options of {@linkcode serviceProcesses}. */
+export interface ServiceProcessesOptions {
+  /** The run directory (see {@linkcode resolveRunDir}). */
+  dir?: string;
+}
+
+function newest(refs: TreeRef[]): TreeRef | undefined {
+  return refs.sort((a, b) => b.startTime - a.startTime)[0];
+}
+
+/**
+ * The processes of service `name` now: every member of its tree, each
+ * followed by its children, with memory, CPU and command line. Throws
+ * {@linkcode PidkitError} when it is not running (or cannot be told).
+ *
+ * @example
+ * ```ts
+ * import { serviceProcesses } from "@pidkit/pidkit/service";
+ *
+ * try {
+ *   const tree = await serviceProcesses("web");
+ *   for (const p of tree.processes) console.log("  ".repeat(p.depth) + p.pid, p.command.join(" "));
+ * } catch (err) {
+ *   console.error((err as Error).message); // e.g. web is not running (stopped)
+ * }
+ * ```
+ */
+export async function serviceProcesses(
+  name: string,
+  options: ServiceProcessesOptions = {},
+): Promise<ServiceProcesses> {
+  validateName(name);
+  const dir = resolveRunDir({ dir: options.dir });
+  const info = await inspectService(dir, name);
+  const live = isRunningPhase(info.phase);
+  // A record that cannot be read (or names no tree) beside a live service:
+  // its tree is found by its marker.
+  const ref = info.record?.tree ?? info.marked ??
+    (live ? newest(scanMarkedTrees(dir, name).get(name) ?? []) : undefined);
+  if (!live || ref === undefined) {
+    if (info.phase === "unknown") throw new PidkitError(`cannot tell: ${info.error}`);
+    if (live) {
+      throw new PidkitError(
+        `${name} is ${info.phase}, but no process of it is found (between two runs, or its ` +
+          `record cannot be read${info.error ? `: ${info.error}` : ""})`,
+      );
+    }
+    throw new PidkitError(`${name} is not running (${info.phase})`);
+  }
+  const snap = new ProcSnapshot();
+  const here = kernelTree(info); // a supervisor in another PID namespace: its PIDs translated
+  const processes = ordered(snap.members(here.ref ?? ref)).map(([p, depth]) => ({
+    pid: p.pid,
+    ppid: p.ppid,
+    pgid: p.pgid,
+    sid: p.sid,
+    depth,
+    rssBytes: p.rssBytes,
+    cpuSeconds: p.cpuSeconds,
+    cpuPercent: Math.round(p.cpuPercent * 10) / 10,
+    command: snap.command(p),
+  }));
+  return {
+    name,
+    state: info.phase,
+    pid: info.pid ?? null,
+    kernelPid: here.kernelPid ?? null,
+    namespaced: here.namespaced,
+    processes,
+  };
+}
+
+/** Depth-first order: each process followed by its children (by pid); roots have no parent in the tree. */
+function ordered(members: TreeProcess[]): [TreeProcess, number][] {
+  const byPid = new Map(members.map((m) => [m.pid, m]));
+  const kids = new Map<number, TreeProcess[]>();
+  const roots: TreeProcess[] = [];
+  for (const m of members) {
+    if (byPid.has(m.ppid) && m.ppid !== m.pid) {
+      const list = kids.get(m.ppid) ?? [];
+      list.push(m);
+      kids.set(m.ppid, list);
+    } else roots.push(m);
+  }
+  const out: [TreeProcess, number][] = [];
+  const walk = (p: TreeProcess, depth: number) => {
+    out.push([p, depth]);
+    for (const k of kids.get(p.pid) ?? []) walk(k, depth + 1);
+  };
+  for (const r of roots) walk(r, 0);
+  return out;
+}
