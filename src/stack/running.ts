@@ -31,7 +31,9 @@ export interface RunningService extends CurrentService {
 
 /**
  * Every service of run directory `dir` (what `list` lists), with its
- * origin. Reads only.
+ * origin and, for a running one, the spec `up` applied to it (only where
+ * `wantSpec` says so, when given: `up` needs it to name what changed, not
+ * for a service whose hash is the declared one). Reads only.
  *
  * @example
  * ```ts
@@ -39,7 +41,10 @@ export interface RunningService extends CurrentService {
  * for (const s of await runningServices("/tmp/pidkit-example")) console.log(s.name, s.origin?.file);
  * ```
  */
-export async function runningServices(dir: string): Promise<RunningService[]> {
+export async function runningServices(
+  dir: string,
+  options: { wantSpec?: (name: string, hash: string) => boolean } = {},
+): Promise<RunningService[]> {
   const memo: InspectMemo = { alive: new Map(), sameNamespace: new Map() };
   const names = await serviceNames(dir);
   return await Promise.all(names.map(async (name) => {
@@ -48,7 +53,9 @@ export async function runningServices(dir: string): Promise<RunningService[]> {
     const origin = info.record?.origin;
     const valid = origin !== undefined && typeof origin.file === "string" &&
       typeof origin.hash === "string";
-    const spec = valid && running ? await readAppliedSpec(dir, name, origin.hash) : undefined;
+    const spec = valid && running && (options.wantSpec?.(name, origin.hash) ?? true)
+      ? await readAppliedSpec(dir, name, origin.hash)
+      : undefined;
     return {
       name,
       running,

@@ -167,13 +167,16 @@ export async function upStack(stack: ResolvedStack, options: UpOptions = {}): Pr
   }
   const dir = stackRunDir(stack, options.dir, !options.dryRun);
   const planOptions = options.names !== undefined ? { names: options.names } : {};
+  // the spec up applied is read only to name what changed
+  const declared = new Map(stack.services.map((s) => [s.name, s.hash]));
+  const read = { wantSpec: (name: string, hash: string) => declared.get(name) !== hash };
   if (options.dryRun) {
-    const plan = planStack(stack, await runningServices(dir), planOptions);
+    const plan = planStack(stack, await runningServices(dir, read), planOptions);
     await preflight(stack, plan, dir);
     return { file, dir, dryRun: true, changed: plan.changes, ok: true, services: [], plan };
   }
   return await withStackLock(dir, async () => {
-    const current = await runningServices(dir);
+    const current = await runningServices(dir, read);
     // Services left by a killed supervisor: a supervisor adopts them before they are compared.
     if (current.some((c) => c.phase === "orphaned" && c.origin?.file === file)) {
       const { askSupervisor } = await import("../service/supervisor_client.ts");
