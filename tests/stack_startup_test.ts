@@ -33,6 +33,7 @@ Deno.test("startup systemd prints a unit systemd-analyze verify accepts", async 
   assert.match(unit, /^Type=notify$/m);
   assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
   assert.match(unit, /^KillMode=process$/m);
+  assert.match(unit, /^Environment="?PATH=/m, "the caller's PATH");
   assert.match(unit, /^WantedBy=multi-user\.target$/m);
   assert.match(unit, /^# +systemctl enable --now pidkit-pidkit-startup-[^ ]+\.service$/m);
   // db's 20 s and web's default 60 s ready timeouts in a row, plus 30 s; web's 35 s stop plus 15 s

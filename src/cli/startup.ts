@@ -32,6 +32,7 @@ export async function run(input: CommandInput): Promise<number> {
     dir,
     user,
     program: selfProgram(),
+    ...(Deno.env.get("PATH") ? { path: Deno.env.get("PATH")! } : {}),
     version: VERSION,
     ...(loaded.kind === "procfile"
       ? { procfile: typeof v.formation === "string" ? { formation: v.formation } : {} }

@@ -40,6 +40,11 @@ export interface SystemdUnitOptions {
   version: string;
   /** Procfile mode: `--procfile` and the formation. */
   procfile?: { formation?: string };
+  /**
+   * PATH for the unit (the caller's): an installed pidkit's shim runs
+   * `deno` from PATH, and declared services start from it too.
+   */
+  path?: string;
 }
 
 /**
@@ -139,6 +144,13 @@ export function systemdUnit(stack: ResolvedStack, options: SystemdUnitOptions): 
     "# A small young generation and no optimizing compiler for the supervisor; it",
     "# removes them from its environment before it starts a service.",
     "Environment=DENO_V8_FLAGS=--max-semi-space-size=1,--lite-mode",
+    ...(options.path
+      ? [
+        "# The PATH of the shell that made this unit: the pidkit command's deno, and what",
+        "# declared services find (they start from PATH, HOME, LANG... of the supervisor).",
+        `Environment=${unitQuote(`PATH=${options.path}`)}`,
+      ]
+      : []),
     "# KillMode=process: only the supervisor is signalled. systemctl stop is all it",
     "# takes (it stops every service itself, each on its own schedule); when the",
     "# supervisor dies (SIGKILL, OOM) its services run on and the restarted unit",
