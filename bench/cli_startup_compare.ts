@@ -10,7 +10,7 @@
  * Each checkout runs two ways: `deno run -A cli.ts` and with
  * `--unstable-lazy-dynamic-imports` (as the README runs it: start-up reads
  * only the command's own modules). `--before DIR` adds another checkout
- * (e.g. `git worktree add /tmp/before main`) run the plain way. Runs are
+ * (e.g. `git worktree add --detach /tmp/before main`), run with the flag. Runs are
  * interleaved so that machine noise hits every case alike; each way has its
  * own run dir holding 10 services under its own supervisor.
  *
@@ -59,7 +59,11 @@ const ways: Way[] = [
   },
 ];
 if (before) {
-  ways.push({ label: `before: ${before}`, argv: [deno, "run", "-A", `${before}/cli.ts`], dir: "" });
+  ways.push({
+    label: `before: ${before} (lazy)`,
+    argv: [deno, "run", "-A", "--unstable-lazy-dynamic-imports", `${before}/cli.ts`],
+    dir: "",
+  });
 }
 ways.forEach((w, i) => w.dir = `${work}/dir${i}`);
 

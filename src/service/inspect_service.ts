@@ -10,7 +10,6 @@
  * @module
  */
 
-import { heldBySupervisor } from "./_held_by_supervisor.ts";
 import { PidFileError, PidkitError } from "../os/errors.ts";
 import { findOpenFd, isProcessAlive, readBootId, readProcStat } from "../os/proc.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
@@ -288,6 +287,8 @@ export async function inspectPidFile(
   const verdict = (await verifier()).judgePidFile(path, probed, resolved);
   if (probed.status === "running" && verdict.status === "running") {
     // Held by a run directory's supervisor: the service it holds it for.
+    // Loaded only here (it reads the run dirs' supervisor locks): not on `status NAME`'s path.
+    const { heldBySupervisor } = await import("./_held_by_supervisor.ts");
     const held = await heldBySupervisor(path, probed.holderPid);
     if (held?.name !== undefined) {
       return { ...await inspectService(held.dir, held.name), name: path, verdict };
@@ -360,7 +361,8 @@ function quickProbe(
   }
   try {
     const free = file.tryLockSync(false);
-    const text = new TextDecoder().decode(Deno.readFileSync(pidfile));
+    const text = readSmall(file);
+    if (text === undefined) return undefined;
     const pid = parsePlainPid(text);
     if (pid === undefined) return undefined;
     const record = { pid, format: "plain" as const };
@@ -374,6 +376,23 @@ function quickProbe(
   } finally {
     file.close();
   }
+}
+
+/**
+ * The content of an open PID file through the same descriptor (no second
+ * open), or `undefined` when it is 4 KiB or more: not a plain PID, so the
+ * full probe decides.
+ */
+function readSmall(file: Deno.FsFile): string | undefined {
+  const buf = new Uint8Array(4096);
+  let len = 0;
+  for (;;) {
+    const n = file.readSync(buf.subarray(len));
+    if (n === null || n === 0) break;
+    len += n;
+    if (len === buf.length) return undefined;
+  }
+  return new TextDecoder().decode(buf.subarray(0, len));
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * One scan of `/proc` shared by every service a command looks at: `list` of
- * hundreds of services reads each process's stat once, not once per
- * service, and computes each tree from the same pid -> stat map.
+ * One view of `/proc` shared by every service a command looks at: `list` of
+ * hundreds of services reads each process's stat at most once, not once per
+ * service, and computes each tree from the same pid -> stat table.
  *
  * @module
  */
@@ -34,21 +34,33 @@ export interface TreeProcess extends ProcStat {
 
 /** Every live process at one moment, with the lookups trees need. */
 export class ProcSnapshot {
-  /** Live processes (zombies excluded) by PID. */
-  readonly procs: Map<number, ProcStat> = new Map();
   /** Seconds since boot when the snapshot was taken. */
   readonly uptime: number;
   readonly #table: ProcTable<ProcStat>;
   readonly #page = pageSize();
+  #procs: Map<number, ProcStat> | undefined;
 
-  /** Scan `/proc` now (or take `table`, a process table a test built, and `uptime`). */
+  /**
+   * Take the snapshot (or take `table`, a process table a test built, and
+   * `uptime`). Stat files are read when a tree needs them, each once: the
+   * members of a cgroup-tracked tree come from its `cgroup.procs`, so `list`
+   * of cgroup trees reads their processes' stat files, not every process's
+   * on the host; a process-group tree scans `/proc`.
+   */
   constructor(table?: ProcTable<ProcStat>, uptime?: number) {
-    this.#table = table ?? new LiveProcTable({ eager: true });
+    this.#table = table ?? new LiveProcTable();
+    this.uptime = uptime ?? readUptimeSeconds();
+  }
+
+  /** Live processes (zombies excluded) by PID: every stat in `/proc`, read on first use. */
+  get procs(): Map<number, ProcStat> {
+    if (this.#procs) return this.#procs;
+    const procs = new Map<number, ProcStat>();
     for (const pid of this.#table.pids()) {
       const st = this.#table.get(pid);
-      if (st && !isDeadState(st.state)) this.procs.set(pid, st);
+      if (st && !isDeadState(st.state)) procs.set(pid, st);
     }
-    this.uptime = uptime ?? readUptimeSeconds();
+    return this.#procs = procs;
   }
 
   /**

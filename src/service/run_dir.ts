@@ -228,9 +228,18 @@ export function servicePaths(dir: string, name: string): ServicePaths {
  * ```
  */
 export async function serviceNames(dir: string): Promise<string[]> {
+  return await Promise.resolve(namesIn(dir));
+}
+
+/**
+ * The body of {@linkcode serviceNames}, synchronous on purpose: a run dir is
+ * one small directory, and the first asynchronous file operation of a
+ * process costs ~1.5 ms of start-up (`list`, `status`).
+ */
+function namesIn(dir: string): string[] {
   const names = new Set<string>();
   try {
-    for await (const entry of Deno.readDir(dir)) {
+    for (const entry of Deno.readDirSync(dir)) {
       const m = /^(.+)\.(pid|json)$/.exec(entry.name);
       if (m && isValidName(m[1])) names.add(m[1]);
     }

@@ -26,6 +26,7 @@
 import { delay } from "../os/delay.ts";
 import { messageLine, TreeError } from "../os/errors.ts";
 import { readCgroupV2Path, readMountinfo } from "../os/proc.ts";
+import { CGROUP_PARENT } from "./marker.ts";
 
 /**
  * Where the cgroup v2 hierarchy is and where this process sits in it.
@@ -115,9 +116,6 @@ function rmdirQuietly(path: string): boolean {
     return err instanceof Deno.errors.NotFound;
   }
 }
-
-/** The directory below which every tree's cgroup is created (`pidkit/<name>-<nonce>`). */
-export const CGROUP_PARENT = "pidkit";
 
 /**
  * Create the cgroup `pidkit/<leaf>` and move `pid` into it, trying below our

@@ -8,8 +8,6 @@
  * @module
  */
 
-import { CGROUP_PARENT } from "./cgroup.ts";
-
 /** The environment variable that carries a tree's marker. */
 export const MARKER_VAR = "PIDKIT_SERVICE";
 
@@ -156,8 +154,21 @@ export function markerIn(environ: readonly string[]): string | undefined {
 }
 
 /**
+ * The directory below which every tree's cgroup is created
+ * (`pidkit/<name>-<nonce>`). Defined here, not in cgroup.ts, so that
+ * `status` can recognise a tree's cgroup without loading the tracker.
+ *
+ * @example
+ * ```ts
+ * import { CGROUP_PARENT } from "./marker.ts";
+ * console.log(`/sys/fs/cgroup/${CGROUP_PARENT}`);
+ * ```
+ */
+export const CGROUP_PARENT = "pidkit";
+
+/**
  * The name of the tree's cgroup (`<name>-<nonce>`, created below the
- * `pidkit` directory, `CGROUP_PARENT` in cgroup.ts) for a valid marker.
+ * `pidkit` directory, {@linkcode CGROUP_PARENT}) for a valid marker.
  *
  * @example
  * ```ts

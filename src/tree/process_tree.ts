@@ -24,11 +24,11 @@
  * @module
  */
 
-import { CGROUP_PARENT, isInCgroup2 } from "./cgroup.ts";
+import { isInCgroup2 } from "./cgroup.ts";
 import { delay } from "../os/delay.ts";
 import { Pidfd } from "../os/pidfd.ts";
 import { TreeError } from "../os/errors.ts";
-import { cgroupLeaf, isTreeCgroup, parseMarker } from "./marker.ts";
+import { CGROUP_PARENT, cgroupLeaf, isTreeCgroup, parseMarker } from "./marker.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
   isDeadState,
