@@ -150,9 +150,10 @@ export function locatePid(written: number, holderPid: number | undefined): PidLo
   if (holderPid === undefined || Deno.build.os !== "linux") return same;
   const holderNs = readPidNamespace(holderPid);
   const ours = readPidNamespace("self");
+  // Our own namespace (the common case): no need to read the holder's NSpid.
+  if (holderNs === undefined || (ours !== undefined && holderNs === ours)) return same;
   const levels = readNsPids(holderPid);
-  if (holderNs === undefined || levels === undefined || levels.length <= 1) return same;
-  if (ours !== undefined && holderNs === ours) return same;
+  if (levels === undefined || levels.length <= 1) return same;
   const notFound: PidLocation = { written, kernelPid: undefined, namespaced: true };
   if (levels[levels.length - 1] === written) return { ...notFound, kernelPid: holderPid };
   // Another process of the holder's namespace (its service, say): same
