@@ -4,7 +4,7 @@
  * 1000` (the supervisor up) and `stop NAME` (a service that exits on
  * SIGTERM), each as a ratio to `deno run` of an empty script, with its
  * peak RSS (GNU time's maximum resident set size) against the floor's, and
- * its mean CPU time (user + system: less sensitive than wall time to a
+ * its median CPU time (user + system: less sensitive than wall time to a
  * machine others are loading).
  *
  * Each checkout runs two ways: `deno run -A cli.ts` and with
@@ -67,16 +67,35 @@ if (before) {
 }
 ways.forEach((w, i) => w.dir = `${work}/dir${i}`);
 
-/** CPU time of this process's reaped children, in ms (10 ms ticks: meaningful as a sum over runs). */
-function childrenCpuMs(): number {
-  const text = Deno.readTextFileSync("/proc/self/stat");
-  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[16 - 3]) + Number(f[17 - 3])) * 10; // cutime, cstime
-}
+/**
+ * CPU time (user + system) of this process's reaped children, in ms: from
+ * getrusage(RUSAGE_CHILDREN), in microseconds, where libc can be opened;
+ * otherwise from /proc/self/stat in 10 ms ticks (meaningful only as a mean
+ * over many runs).
+ */
+const childrenCpuMs: () => number = (() => {
+  try {
+    const lib = Deno.dlopen("libc.so.6", {
+      getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+    });
+    const usage = new BigInt64Array(18); // struct rusage: two timevals, then 14 longs
+    const bytes = new Uint8Array(usage.buffer);
+    return () => {
+      if (lib.symbols.getrusage(-1, bytes) !== 0) throw new Error("getrusage failed");
+      return Number(usage[0] + usage[2]) * 1000 + Number(usage[1] + usage[3]) / 1000;
+    };
+  } catch {
+    return () => {
+      const text = Deno.readTextFileSync("/proc/self/stat");
+      const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      return (Number(f[16 - 3]) + Number(f[17 - 3])) * 10; // cutime, cstime
+    };
+  }
+})();
 
 /**
- * Wall time (ms), peak RSS (KiB, 0 without GNU time) and CPU time (ms, in
- * 10 ms ticks) of one run; throws on a wrong exit.
+ * Wall time (ms), peak RSS (KiB, 0 without GNU time) and CPU time (ms) of
+ * one run; throws on a wrong exit.
  */
 async function measure(argv: string[], dir: string, expect = 0): Promise<[number, number, number]> {
   const c0 = childrenCpuMs();
@@ -112,10 +131,10 @@ const median = (xs: number[]) => {
 
 const floorMs: number[] = [];
 const floorRss: number[] = [];
-let floorCpu = 0;
+const floorCpu: number[] = [];
 const ms = ways.map(() => CASES.map(() => [] as number[]));
 const rss = ways.map(() => CASES.map(() => [] as number[]));
-const cpu = ways.map(() => CASES.map(() => 0));
+const cpu = ways.map(() => CASES.map(() => [] as number[]));
 try {
   for (const w of ways) {
     Deno.mkdirSync(w.dir);
@@ -130,13 +149,13 @@ try {
     const [f, fr, fc] = await measure([deno, "run", "-A", empty], work);
     floorMs.push(f);
     floorRss.push(fr);
-    floorCpu += fc;
+    floorCpu.push(fc);
     for (const [i, w] of ways.entries()) {
       for (const [j, [, argv]] of CASES.entries()) {
         const [t, m, c] = await measure(argv(w), w.dir);
         ms[i][j].push(t);
         rss[i][j].push(m);
-        cpu[i][j] += c;
+        cpu[i][j].push(c);
       }
     }
   }
@@ -151,11 +170,11 @@ try {
 
 const floor = median(floorMs);
 const floorMiB = median(floorRss) / 1024;
-const floorCpuMs = floorCpu / RUNS;
+const floorCpuMs = median(floorCpu);
 console.log(
   `${RUNS} interleaved runs, medians; floor (deno run of an empty script): ${floor.toFixed(1)} ms` +
     (hasTime ? `, peak RSS ${floorMiB.toFixed(1)} MiB` : " (no GNU time: no RSS)") +
-    `, CPU ${floorCpuMs.toFixed(1)} ms (mean)`,
+    `, CPU ${floorCpuMs.toFixed(1)} ms`,
 );
 console.log("| way | command | ms | vs floor | peak RSS MiB | vs floor | CPU ms | vs floor |");
 console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -163,7 +182,7 @@ for (const [i, w] of ways.entries()) {
   for (const [j, [label]] of CASES.entries()) {
     const m = median(ms[i][j]);
     const mib = median(rss[i][j]) / 1024;
-    const c = cpu[i][j] / RUNS;
+    const c = median(cpu[i][j]);
     const ratio = `${(m / floor).toFixed(2)}x (+${(m - floor).toFixed(1)} ms)`;
     const mem = hasTime ? `${mib.toFixed(1)} | +${(mib - floorMiB).toFixed(1)}` : "- | -";
     const cpuCell = `${c.toFixed(1)} | ${(c / floorCpuMs).toFixed(2)}x`;
