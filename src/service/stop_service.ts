@@ -39,7 +39,6 @@ import {
 // stop_schedule.ts, not process_tree.ts: the tree module is only needed for an orphaned tree.
 import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../tree/stop_schedule.ts";
 import { supervisorLockOf } from "../os/supervisor_lock.ts";
-import { noteOrphanStop, remainingSteps } from "./_orphan_stop.ts";
 import { requireAllPermissions } from "../os/permissions.ts";
 
 /**
@@ -525,6 +524,8 @@ async function stopOrphan(
   }
   // Its supervisor may have been killed in the middle of this very stop: go
   // on with the schedule where it stands, not from the start again.
+  // Loaded only for an orphan (rare): not on every stop's start-up.
+  const { noteOrphanStop, remainingSteps } = await import("./_orphan_stop.ts");
   const steps = remainingSteps(parseRetry(retry), elapsedMs);
   const done = await noteOrphanStop(servicePaths(dir, name).state, state);
   const pid = recordedMain(state, state.tree); // before the stop: it must be alive
