@@ -6,7 +6,8 @@
  */
 
 import { UsageError } from "../os/errors.ts";
-import { checkRecordData, isValidPid, MAX_PID } from "./record.ts";
+import { checkRecordData } from "./record.ts";
+import { isValidPid, MAX_PID } from "./plain_pid.ts";
 
 /** The options of `PidFile.acquire` checked, with the defaults filled in. */
 export interface CheckedAcquireOptions {

@@ -12,6 +12,10 @@
 
 import { FileError, UsageError } from "../os/errors.ts";
 import { readBootId, readCmdline, readPidNamespace, readProcStat } from "../os/proc.ts";
+import { isValidPid, MAX_PID, parsePlainPid, PLAIN_PID } from "./plain_pid.ts";
+
+// Part of the record format's surface; defined in plain_pid.ts (see there why).
+export { isValidPid, MAX_PID, parsePlainPid };
 
 /**
  * What a PID file says. `format` tells which format it was read from (or
@@ -54,9 +58,6 @@ export interface PidRecord {
 /** The largest PID file pidkit reads; anything bigger is not a PID record. */
 export const MAX_RECORD_BYTES = 64 * 1024;
 
-/** Linux's `PID_MAX_LIMIT` on 64-bit (2^22); no system hands out larger PIDs. */
-export const MAX_PID = 4_194_304;
-
 /** Field names of the json format that `data` may not override. */
 const RESERVED = new Set([
   "pid",
@@ -95,35 +96,6 @@ export function checkRecordData(data: unknown): void {
   if (new TextEncoder().encode(text).length > MAX_RECORD_BYTES - 1024) {
     throw new UsageError(`data must fit a record of ${MAX_RECORD_BYTES} bytes; send less data`);
   }
-}
-
-/** Whether `n` is a PID pidkit accepts: an integer in 1..MAX_PID. */
-export function isValidPid(n: unknown): n is number {
-  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_PID;
-}
-
-/** A plain record's body: decimal digits only (the range is checked apart). */
-const PLAIN_PID = /^[0-9]+$/;
-
-/**
- * The PID of a plain record (`1234\n`): decimal digits, trailing whitespace
- * allowed, a valid PID ({@linkcode isValidPid}); `undefined` for anything
- * else. The one rule for reading a plain PID, used by
- * {@linkcode parsePidRecord} and by readers that look at a file's first line
- * or take a fast path.
- *
- * @example
- * ```ts
- * import { parsePlainPid } from "./record.ts";
- * parsePlainPid("1234\n"); // 1234
- * parsePlainPid("0"); // undefined
- * ```
- */
-export function parsePlainPid(text: string): number | undefined {
-  const body = text.replace(/[ \t\r\n]+$/, "");
-  if (!PLAIN_PID.test(body)) return undefined;
-  const pid = Number(body);
-  return isValidPid(pid) ? pid : undefined;
 }
 
 /**

@@ -40,7 +40,7 @@ import {
   readUptimeSeconds,
 } from "../os/proc.ts";
 import type { PidRecord } from "./record.ts";
-import { parsePlainPid } from "./record.ts";
+import { parsePlainPid } from "./plain_pid.ts";
 
 /** How much later than the file's mtime a process may seem to start and still count as its writer, ms. */
 export const START_TOLERANCE_MS = 25;
