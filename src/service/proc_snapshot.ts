@@ -32,7 +32,7 @@ export interface TreeProcess extends ProcStat {
   cpuPercent: number;
 }
 
-/** Every live process at one moment, with the lookups trees need. */
+/** The live processes a command looks at, each read once, with the lookups trees need. */
 export class ProcSnapshot {
   /** Seconds since boot when the snapshot was taken. */
   readonly uptime: number;
