@@ -7,7 +7,7 @@
  * cannot simply listen for it. It re-executes itself in place (same PID)
  * with SIGUSR1 blocked, then takes each SIGUSR1 with `sigwaitinfo` and
  * forwards it to the tree. Where that is impossible (no FFI, not Linux) it
- * ignores SIGUSR1 (see `src/sigusr1.ts`).
+ * ignores SIGUSR1 (see `src/os/sigusr1.ts`).
  *
  * @module
  */

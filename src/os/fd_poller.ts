@@ -6,7 +6,8 @@
  *
  * Why not one pending read per descriptor: each pending `FsFile.read` or
  * FFI call holds a thread of Deno's blocking pool; a supervisor of many
- * services would hold as many threads (deno-runtime-facts section 16).
+ * services would hold as many threads (docs/runtime_facts.md, "Output
+ * that survives the death of its reader").
  *
  * @module
  */

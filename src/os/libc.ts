@@ -13,7 +13,8 @@
  * documented fallback.
  *
  * Never call `waitpid(-1)` through this: it would steal the exit statuses
- * of `Deno.Command` children (deno-runtime-facts section 7).
+ * of `Deno.Command` children (docs/runtime_facts.md, "Child subreaper and
+ * reaping").
  *
  * @module
  */

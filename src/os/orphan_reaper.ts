@@ -7,8 +7,8 @@
  * Deno reaps only the children it spawned with `Deno.Command`; an adopted
  * orphan that exits stays a zombie for ever unless someone calls
  * `waitpid` for it. `waitpid(-1)` would also take the exit status of a
- * `Deno.Command` child (its `status` then rejects with ECHILD, notes
- * section 7), so the reaper lists this process's children
+ * `Deno.Command` child (its `status` then rejects with ECHILD,
+ * docs/runtime_facts.md, "Child subreaper and reaping"), so the reaper lists this process's children
  * (`/proc/self/task/{@literal *}/children`), skips every PID spawned through
  * `Deno.Command` (registered with {@linkcode ownChild} in the same tick as
  * the spawn, before any signal listener can run) and calls

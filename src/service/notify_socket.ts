@@ -7,7 +7,7 @@
  * `libc.ts`), not `Deno.listenDatagram`: that needs `--unstable-net` for
  * Unix datagrams and reports no credentials, and without the sender's PID
  * the supervisor could not tell its service from any other local process
- * (deno-runtime-facts section 19).
+ * (docs/runtime_facts.md, "An sd_notify receiver through FFI").
  *
  * @module
  */

@@ -8,6 +8,7 @@
 
 import { PidkitError, UsageError } from "../os/errors.ts";
 import { parentDir } from "../os/paths.ts";
+import { modeAllows } from "../os/file_access.ts";
 
 /** The largest descriptor `--ready-fd` takes. */
 export const MAX_READY_FD = 255;
@@ -68,14 +69,8 @@ export function checkMainPidfile(
   }
   const uid = options.uid ?? Deno.uid();
   if (uid === 0 || uid === null) return;
-  const mode = st.mode ?? 0o777;
-  const gid = options.gid ?? Deno.gid();
-  const writable = st.uid === uid
-    ? (mode & 0o200) !== 0
-    : st.gid === gid
-    ? (mode & 0o020) !== 0
-    : (mode & 0o002) !== 0;
-  if (!writable) {
+  const gid = options.gid ?? Deno.gid() ?? -1;
+  if (!modeAllows({ ...st, mode: st.mode ?? 0o777 }, { uid, gid }, "write")) {
     throw new PidkitError(
       `options.mainPidfile ${mainPidfile}: the service (uid ${uid}) cannot write in ${dir}`,
     );

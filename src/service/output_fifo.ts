@@ -11,7 +11,7 @@
  * with `F_SETPIPE_SZ` for root, the kernel's 64 KiB for anyone else); beyond
  * that the service blocks in `write` until a supervisor reads again, and the
  * next supervisor continues exactly where the last one stopped
- * (deno-runtime-facts section 16).
+ * (docs/runtime_facts.md, "Output that survives the death of its reader").
  *
  * The supervisor side holds the FIFO open read-write and non-blocking and
  * reads it when its poller says so: one `poll` for every descriptor of the

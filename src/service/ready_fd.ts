@@ -7,7 +7,8 @@
  * in the supervisor (and by anything else spawned meanwhile). So the
  * supervisor makes a FIFO in a private directory (0700, owned by the
  * service's user), holds it open read-write (never blocks, never sees EOF,
- * deno-runtime-facts section 16) and watches it with its poller; a shim
+ * docs/runtime_facts.md, "Output that survives the death of its reader")
+ * and watches it with its poller; a shim
  * `sh -c 'exec N>"$0"; exec "$@"' FIFO CMD...` opens it as descriptor N in
  * the service and then runs the command in its place. Nothing else of the
  * supervisor's is opened in the service: its own descriptors are all

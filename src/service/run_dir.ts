@@ -8,6 +8,7 @@
 
 import { PidFileError, UsageError } from "../os/errors.ts";
 import { absolutePath } from "../os/paths.ts";
+import { modeAllows } from "../os/file_access.ts";
 import { isValidName, NAME_RULE } from "../tree/marker.ts";
 
 /**
@@ -272,11 +273,5 @@ export function canSearch(
   user: { uid: number; gid: number; groups?: number[] },
 ): boolean {
   if (user.uid === 0) return true;
-  const st = Deno.statSync(dir);
-  const mode = st.mode ?? 0;
-  if (st.uid === user.uid) return (mode & 0o100) !== 0;
-  if (st.gid === user.gid || (st.gid !== null && user.groups?.includes(st.gid))) {
-    return (mode & 0o010) !== 0;
-  }
-  return (mode & 0o001) !== 0;
+  return modeAllows(Deno.statSync(dir), user, "search");
 }

@@ -20,7 +20,7 @@ import { AlreadyRunningError, messageLine } from "../os/errors.ts";
 import { PidFile } from "../lock/pid_file.ts";
 import { readBootId, readProcStat } from "../os/proc.ts";
 import { markFile } from "./readiness.ts";
-import { restartDelay, shouldRestart } from "./restart_policy.ts";
+import { BACKOFF_RESET_MS, restartDelay, shouldRestart } from "./restart_policy.ts";
 import { describeSurvivor } from "./inspect_service.ts";
 import { LogSink, pump } from "./log_sink.ts";
 import type { SupervisorConfig } from "./supervisor_protocol.ts";
@@ -304,7 +304,7 @@ export class ServiceSupervisor extends SupervisorBase {
       const exit = this.lastExit!;
       const failed = !exit.success || this.forcedFailure;
       this.forcedFailure = false;
-      if (Date.now() - startedAt >= 60_000) inARow = 0;
+      if (Date.now() - startedAt >= BACKOFF_RESET_MS) inARow = 0;
       const { restart, maxRestarts, restartDelayMs } = cfg.options;
       if (!shouldRestart(restart, !failed)) {
         await this.end("exited");

@@ -28,6 +28,7 @@
  */
 
 import type { ServiceOptions, ServiceOrigin } from "./service_record.ts";
+import { writeFileAtomic } from "../os/atomic_write.ts";
 
 /** The hidden command that runs a background resident supervisor (not in `--help`). */
 export const SUPERVISE_COMMAND = "__supervise";
@@ -277,19 +278,12 @@ export function controlPath(dir: string, name: string): string {
 }
 
 /**
- * Write a stop request or result atomically (temporary file, rename). No
- * fsync: the file only matters while both processes run, and an fsync costs
- * a stop several milliseconds.
+ * Write a stop request or result atomically (writeFileAtomic). No fsync:
+ * the file only matters while both processes run, and an fsync costs a
+ * stop several milliseconds.
  */
 export async function writeControl(path: string, value: StopRequest | StopResult): Promise<void> {
-  const temp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(temp, JSON.stringify(value) + "\n", { mode: 0o644 });
-  try {
-    await Deno.rename(temp, path);
-  } catch (err) {
-    await Deno.remove(temp).catch(() => {});
-    throw err;
-  }
+  await writeFileAtomic(path, JSON.stringify(value) + "\n", { mode: 0o644, durable: false });
 }
 
 /** Read the control file; `undefined` when it is absent or unreadable. */

@@ -9,7 +9,7 @@
  * (`becomeSubreaper` in `orphan_reaper.ts`; the supervisor is), is *not* a
  * member for that reason alone: a resident supervisor is the subreaper of
  * every service in its run directory. Such an orphan is a member by the
- * rules above (group, session, marker), or when `orphan_claims.ts` can tie
+ * rules above (group, session, marker), or when `claimsOrphan` (membership.ts) can tie
  * it to this tree and no other. So a descendant that clears its
  * environment and calls `setsid` is found while its parent lives (and kept:
  * membership is kept once seen, same PID and start time), and when
