@@ -58,6 +58,7 @@ export { waitService } from "./src/service/wait_service.ts";
 export type { WaitServiceOptions } from "./src/service/wait_service.ts";
 export { mergedServiceLogs, serviceLogs } from "./src/service/service_logs.ts";
 export type {
+  MergedServiceLogsOptions,
   ServiceLogItem,
   ServiceLogLine,
   ServiceLogsOptions,

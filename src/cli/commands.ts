@@ -235,21 +235,25 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: "logs",
-    usage: "NAME [-n N] [-f]",
-    summary: "show the service's log",
+    usage: "[NAME...] [-n N] [-f] [--timestamps]",
+    summary: "show services' logs (one, several, or all interleaved)",
     description:
-      "Prints the last N lines of the service's log (read from the end of the file); with -f, follows it across restarts and log rotation (file replaced or truncated) until interrupted (Ctrl-C exits 0). With --log-max-size, -n reads back into the rotated files NAME.log.1, .2, ..., past a missing number too (saying so on stderr).",
+      "Prints the last N lines of the service's log (read from the end of the file); with -f, follows it across restarts and log rotation (file replaced or truncated) until interrupted (Ctrl-C exits 0). With --log-max-size, -n reads back into the rotated files NAME.log.1, .2, ..., past a missing number too (saying so on stderr). With several NAMEs, or none (every service in the run directory), the logs are interleaved in the order the supervisor wrote the lines, each prefixed 'NAME | ' (padded to the longest name, coloured per service on a terminal unless NO_COLOR is set); -n is per service; -f also follows services that appear after it began (with no NAME). --timestamps puts the time each line was written (ISO 8601, UTC, ms) before it; lines written before pidkit 0.3 have none ('-').",
     options: {
       dir,
       lines: {
         type: "string",
         short: "n",
         valueName: "N",
-        description: "number of lines (default 20)",
+        description: "number of lines, per service (default 20)",
       },
       follow: { type: "boolean", short: "f", description: "keep printing new lines" },
+      timestamps: {
+        type: "boolean",
+        description: "print when each line was written (ISO 8601, UTC)",
+      },
     },
-    positionals: [1, 1],
+    positionals: [0, Infinity],
     serviceCommand: "none",
     load: () => import("./logs.ts"),
   },

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { logSeries } from "./log_rotation.ts";
+import { logSeries, rotatedPath } from "./log_rotation.ts";
 
 const CHUNK = 64 * 1024;
 const NL = 10;
@@ -123,10 +123,17 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** The last `n` lines of the open `file` (at `path`), as lines; the position is left at the end. */
-export async function tailFile(file: Deno.FsFile, path: string, n: number): Promise<RawLine[]> {
-  const { bytes, start } = await tailBytes(file, n);
-  return splitLines(bytes, start, (await file.stat()).ino, path);
+/**
+ * The last `n` lines of the open `file` (at `path`), as lines, and the
+ * size it had (where following it goes on); the position is left there.
+ */
+export async function tailFile(
+  file: Deno.FsFile,
+  path: string,
+  n: number,
+): Promise<{ lines: RawLine[]; size: number }> {
+  const { bytes, start, size } = await tailBytes(file, n);
+  return { lines: splitLines(bytes, start, (await file.stat()).ino, path), size };
 }
 
 /**
@@ -144,12 +151,15 @@ export async function withKeptLines(
   const parts = [recent];
   const { files, missing } = have < n ? logSeries(path) : { files: [], missing: [] };
   const skipped: number[] = [];
+  const seen = new Set(recent.map((l) => l.ino));
   for (const older of files) {
     const number = Number(older.slice(path.length + 1));
     skipped.push(...missing.filter((m) => m < number && !skipped.includes(m)));
     try {
       using f = await Deno.open(older, { read: true });
-      const more = await tailFile(f, older, n - have);
+      // Rotated since we began: the file read already is .1 now.
+      if (seen.has((await f.stat()).ino)) continue;
+      const more = (await tailFile(f, older, n - have)).lines;
       parts.unshift(more);
       have += more.length;
     } catch { /* rotated away meanwhile */ }
@@ -196,19 +206,26 @@ export class LogFollower {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
     if (st && st.ino !== this.#ino) {
+      let old: number | null | undefined;
       if (this.#file) {
         out.push(...await this.#drain(true));
-        const old = this.#ino;
+        old = this.#ino;
         this.#close();
-        out.push(...await this.#between(old));
       }
-      try {
-        this.#file = await Deno.open(this.path, { read: true });
-        this.#ino = (await this.#file.stat()).ino;
+      const [current, ...between] = await this.#newerThan(old);
+      // Rotated between two looks: those files whole, oldest first.
+      for (const { file, path } of between.reverse()) {
+        try {
+          const { bytes } = await tailBytes(file, Number.MAX_SAFE_INTEGER);
+          out.push(...splitLines(bytes, 0, (await file.stat()).ino, path));
+        } catch { /* unreadable: skipped */ }
+        file.close();
+      }
+      if (current) {
+        this.#file = current.file;
+        this.#ino = (await current.file.stat()).ino;
         this.#pos = this.#pendingAt = 0;
         out.push(...await this.#drain(false));
-      } catch (err) {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
       }
       return out;
     }
@@ -221,23 +238,47 @@ export class LogFollower {
     return out;
   }
 
-  /** The whole of each rotated file newer than the one with inode `old` (rotations between two rounds). */
-  async #between(old: number | null | undefined): Promise<RawLine[]> {
-    const { files } = logSeries(this.path);
-    const at = files.findIndex((f) => {
+  /**
+   * The files of the log newer than the one with inode `old`, newest (the
+   * current `PATH`) first, opened. Read `PATH`, `PATH.1`, `PATH.2`, ... in
+   * this order: a rotation meanwhile moves every file the same way, so
+   * none is passed over (one may be met twice: kept once). When `old` is
+   * not among them (it was dropped, or there was none): `PATH` alone.
+   */
+  async #newerThan(old: number | null | undefined): Promise<{ file: Deno.FsFile; path: string }[]> {
+    const out: { file: Deno.FsFile; path: string; ino: number | null }[] = [];
+    let found = false;
+    for (let k = 0; old !== undefined; k++) {
+      const path = k === 0 ? this.path : rotatedPath(this.path, k);
+      let file: Deno.FsFile;
       try {
-        return Deno.statSync(f).ino === old;
+        file = await Deno.open(path, { read: true });
       } catch {
-        return false;
+        break;
       }
-    });
-    const out: RawLine[] = [];
-    for (const f of files.slice(0, Math.max(0, at)).reverse()) {
-      try {
-        using file = await Deno.open(f, { read: true });
-        const { bytes } = await tailBytes(file, Number.MAX_SAFE_INTEGER);
-        out.push(...splitLines(bytes, 0, (await file.stat()).ino, f));
-      } catch { /* gone meanwhile */ }
+      const { ino } = await file.stat();
+      if (ino === old) {
+        file.close();
+        found = true;
+        break;
+      }
+      if (out.some((o) => o.ino === ino)) file.close();
+      else out.push({ file, path, ino });
+    }
+    if (!found) {
+      for (const o of out.slice(1)) o.file.close();
+      out.splice(1);
+      if (out.length === 0) {
+        try {
+          out.push({
+            file: await Deno.open(this.path, { read: true }),
+            path: this.path,
+            ino: null,
+          });
+        } catch (err) {
+          if (!(err instanceof Deno.errors.NotFound)) throw err;
+        }
+      }
     }
     return out;
   }

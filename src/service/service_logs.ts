@@ -66,6 +66,15 @@ export interface ServiceLogsOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@linkcode mergedServiceLogs}. */
+export interface MergedServiceLogsOptions extends ServiceLogsOptions {
+  /**
+   * Called with the services being read, before the first item and again
+   * when following finds more (to pad a prefix to the longest name, say).
+   */
+  onServices?: (names: string[]) => void;
+}
+
 /** One service's log being read. */
 class LogSource {
   readonly service: string;
@@ -111,7 +120,7 @@ class LogSource {
       return undefined;
     }
     try {
-      const recent = await tailFile(file, this.path, n);
+      const { lines: recent, size } = await tailFile(file, this.path, n);
       const { lines, missing } = await withKeptLines(this.path, recent, n);
       const out: ServiceLogItem[] = [];
       if (missing.length > 0) {
@@ -125,7 +134,7 @@ class LogSource {
       }
       out.push(...lines.map((l) => this.line(l)));
       if (follow) {
-        this.follower = new LogFollower(this.path, file, (await file.stat()).size);
+        this.follower = new LogFollower(this.path, file, size);
         file = undefined; // the follower's now
       }
       return out;
@@ -247,7 +256,7 @@ export async function* serviceLogs(
  */
 export async function* mergedServiceLogs(
   names: string[] = [],
-  options: ServiceLogsOptions = {},
+  options: MergedServiceLogsOptions = {},
 ): AsyncGenerator<ServiceLogItem> {
   names.forEach(validateName);
   const n = checkLines(options.lines);
@@ -256,9 +265,12 @@ export async function* mergedServiceLogs(
   const all = names.length === 0;
   const sources = new Map<string, LogSource>();
   const list = async () => all ? await allNames(dir) : [...new Set(names)];
+  const begin = Date.now();
   try {
     const batches: ServiceLogItem[][] = [];
-    for (const name of await list()) {
+    const first = await list();
+    options.onServices?.(first);
+    for (const name of first) {
       const source = await LogSource.of(dir, name);
       sources.set(name, source);
       const got = await source.tail(n, follow);
@@ -277,19 +289,26 @@ export async function* mergedServiceLogs(
     yield* merge(batches);
     if (!follow) return;
     for (let round = 1; await pause(options.signal); round++) {
+      const fresh: ServiceLogItem[] = [];
       if (all && round % SCAN_EVERY === 0) {
-        for (const name of await list()) {
+        const now = await list();
+        if (now.some((name) => !sources.has(name))) options.onServices?.(now);
+        for (const name of now) {
           if (sources.has(name)) continue;
+          // A new service: all of its log (it may have rotated already),
+          // but for lines stamped before we began (an earlier run's).
           const source = await LogSource.of(dir, name);
-          source.follower = new LogFollower(source.path); // all of a new service's log
           sources.set(name, source);
+          const got = await source.tail(Number.MAX_SAFE_INTEGER, true) ?? [];
+          fresh.push(
+            ...got.filter((i) => i.type !== "line" || (i.time?.getTime() ?? begin) >= begin),
+          );
         }
       }
-      const fresh: ServiceLogLine[] = [];
       for (const source of sources.values()) fresh.push(...await source.poll());
       const now = Date.now();
       // Stable: each service's lines keep their order.
-      yield* fresh.map((l, i) => ({ l, i, t: l.time?.getTime() ?? now }))
+      yield* fresh.map((l, i) => ({ l, i, t: (l.type === "line" ? l.time?.getTime() : 0) ?? now }))
         .sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.l);
     }
   } finally {
@@ -314,15 +333,16 @@ async function allNames(dir: string): Promise<string[]> {
 
 /** Sort keys for one service's lines: its stamps, else the next stamped line's, else the file's mtime. */
 async function inTimeOrder(items: ServiceLogItem[], path: string): Promise<ServiceLogItem[]> {
-  let mtime = 0;
+  let mtime: number | undefined;
   try {
-    mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+    mtime = (await Deno.stat(path)).mtime?.getTime();
   } catch { /* gone */ }
-  let next = mtime || Infinity;
+  let next = mtime ?? Infinity;
   const keys: number[] = new Array(items.length);
   for (let i = items.length - 1; i >= 0; i--) {
     const item = items[i];
-    if (item.type === "line" && item.time) next = Math.min(next, item.time.getTime());
+    // Not the min with the mtime: file times lag the clock by a tick or so.
+    if (item.type === "line" && item.time) next = item.time.getTime();
     keys[i] = next;
   }
   return items.map((item, i) => Object.assign(item, { [KEY]: keys[i] }));
