@@ -10,6 +10,10 @@
  * - `signal --main` and a notify sender's check: isTreeMember
  *   (src/tree/tree_member.ts), one PID at a time.
  *
+ * From the CLI, `list` and `ps` are told by the records which supervisor
+ * holds a tree and what else it holds, and claim the unmarked orphans that
+ * supervisor claims when it stops or signals the tree.
+ *
  * The table holds reused PIDs, setsid escapers, double-forked orphans
  * reparented to the subreaper (marked and not), zombies, two services
  * under one supervisor, a tree of another run dir with the same name, and
@@ -21,7 +25,7 @@ import { GroupScanner } from "../src/tree/group_scanner.ts";
 import { isMember, type ProcTable, treeMembers } from "../src/tree/membership.ts";
 import type { TreeRef } from "../src/tree/process_tree.ts";
 import { isTreeMember } from "../src/tree/tree_member.ts";
-import { ProcSnapshot } from "../src/service/proc_snapshot.ts";
+import { type HeldTrees, ProcSnapshot } from "../src/service/proc_snapshot.ts";
 
 /** One row of the synthetic table. */
 interface Row {
@@ -105,7 +109,7 @@ const trees = {
   api: ref(300, 3000, API),
   otherWeb: ref(400, 2100, OTHER_WEB),
   old: ref(500, 1500, OLD), // its leader's PID now names a later process
-  db: ref(700, 2200, DB, CG),
+  db: ref(700, 2600, DB, CG),
 };
 
 const rows: Row[] = [
@@ -134,14 +138,14 @@ const rows: Row[] = [
   { pid: 502, ppid: 500, pgid: 500, sid: 500, startTime: 4001 },
   { pid: 501, ppid: 1, pgid: 501, sid: 501, startTime: 1600, marker: OLD }, // old's survivor
   // db, cgroup-tracked
-  { pid: 700, ppid: SUP, pgid: 700, sid: 700, startTime: 2200, marker: DB, cgroup: CG },
-  { pid: 701, ppid: 1, pgid: 701, sid: 701, startTime: 2201, cgroup: CG }, // escaped all but its cgroup
+  { pid: 700, ppid: SUP, pgid: 700, sid: 700, startTime: 2600, marker: DB, cgroup: CG },
+  { pid: 701, ppid: 1, pgid: 701, sid: 701, startTime: 2601, cgroup: CG }, // escaped all but its cgroup
   {
     pid: 702,
     ppid: 700,
     pgid: 700,
     sid: 700,
-    startTime: 2202,
+    startTime: 2602,
     marker: DB,
     cgroup: "/sys/fs/cgroup/x",
   }, // moved out
@@ -220,6 +224,36 @@ Deno.test("membership: every view agrees on a synthetic table, seen from the sup
       }
     }
   });
+});
+
+Deno.test("membership: list and ps claim the orphans the supervisor claims (told by the records)", () => {
+  const table = new SyntheticTable(CLI, rows);
+  // The supervisor and the trees its records say it holds.
+  const held: HeldTrees = {
+    supervisor: { pid: SUP, startTime: 1000 },
+    trees: () => [trees.web, trees.api, trees.db],
+  };
+  const sup = new SyntheticTable(SUP, rows);
+  asSupervisor(() => {
+    for (const name of ["web", "api", "db"] as const) {
+      const fromCli = new ProcSnapshot(table, 10_000).members(trees[name], held).map((m) => m.pid);
+      // The supervisor's own view (stop and signal go through it), but for
+      // the CLI itself: the process looking is never a member of anything.
+      const scanner = name === "db"
+        ? undefined
+        : new GroupScanner({ ...trees[name], adopter: true }, () => sup);
+      const fromSup = scanner
+        ? scanner.scan().map((m) => m.pid).sort(num)
+        : sup.pids().filter((pid) => isTreeMember(trees[name], pid, sup)).sort(num);
+      assert.deepEqual(fromSup, FROM_SUPERVISOR[name], name);
+      assert.deepEqual(fromCli, fromSup.filter((pid) => pid !== CLI), name);
+    }
+  });
+  // A tree no supervisor of ours holds claims nothing.
+  assert.deepEqual(
+    new ProcSnapshot(table, 10_000).members(trees.otherWeb).map((m) => m.pid),
+    FROM_CLI.otherWeb,
+  );
 });
 
 Deno.test("membership: details of the rule", () => {

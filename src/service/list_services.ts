@@ -7,7 +7,7 @@
 
 import { type InspectMemo, inspectService, isRunningPhase } from "./inspect_service.ts";
 import { resolveRunDir, serviceNames } from "./run_dir.ts";
-import { kernelTree, ProcSnapshot, totals } from "./proc_snapshot.ts";
+import { heldTrees, kernelTree, ProcSnapshot, totals } from "./proc_snapshot.ts";
 import { isStoppedProcess } from "../os/proc.ts";
 import { requireAllPermissions } from "../os/permissions.ts";
 
@@ -114,7 +114,8 @@ export async function listServices(options: ListServicesOptions = {}): Promise<S
     const live = info.record?.tree !== undefined && isRunningPhase(info.phase);
     // A supervisor in another PID namespace recorded its namespace's PIDs.
     const { ref, kernelPid, namespaced } = kernelTree(info, memo);
-    const members = live && ref ? snap.members(ref) : [];
+    const held = heldTrees(info, () => infos.map((i) => i.record), namespaced);
+    const members = live && ref ? snap.members(ref, held) : [];
     const t = totals(members);
     const leader = members.find((m) => m.pid === kernelPid);
     return {

@@ -7,9 +7,18 @@
  */
 
 import type { TreeRef } from "../tree/process_tree.ts";
-import { type ProcTable, treeMembers } from "../tree/membership.ts";
+import {
+  latestUnmarkedOrphan,
+  type MembershipContext,
+  type OrphanRegistry,
+  type ProcTable,
+  subreaperRegistry,
+  type TreeLeader,
+  treeMembers,
+} from "../tree/membership.ts";
 import { LiveProcTable } from "../tree/proc_table.ts";
 import type { InspectMemo, ServiceInfo } from "./inspect_service.ts";
+import type { ServiceRecord } from "./service_record.ts";
 import { locatePid } from "../os/pid_namespace.ts";
 import {
   CLOCK_TICKS_PER_SECOND,
@@ -32,12 +41,28 @@ export interface TreeProcess extends ProcStat {
   cpuPercent: number;
 }
 
+/**
+ * The supervisor that holds a tree and every tree it holds (from their
+ * records): what `list` and `ps` need to claim the orphans it claims when
+ * it stops or signals the tree.
+ */
+export interface HeldTrees {
+  /** The supervisor (PID and start time). */
+  supervisor: TreeLeader;
+  /** The trees it holds, read only when needed. */
+  trees: () => readonly (TreeLeader & { tracking: "cgroup" | "group" })[];
+}
+
 /** The live processes a command looks at, each read once, with the lookups trees need. */
 export class ProcSnapshot {
   /** Seconds since boot when the snapshot was taken. */
   readonly uptime: number;
   readonly #table: ProcTable<ProcStat>;
   readonly #page = pageSize();
+  /** By supervisor PID: the start time of its latest unmarked orphan. */
+  readonly #orphans = new Map<number, number | undefined>();
+  /** By supervisor PID: what it knows about its trees' orphans. */
+  readonly #registries = new Map<number, OrphanRegistry>();
   #procs: Map<number, ProcStat> | undefined;
 
   /**
@@ -66,10 +91,33 @@ export class ProcSnapshot {
   /**
    * The live members of the tree `ref` names, by the one membership rule
    * (src/tree/membership.ts, the rule `attachTree` and `stop` use), in PID
-   * order, with what `list` and `ps` show.
+   * order, with what `list` and `ps` show. With `held` (the supervisor
+   * holding the tree, {@linkcode heldTrees}), the unmarked orphans that
+   * supervisor would claim for the tree count too.
    */
-  members(ref: TreeRef): TreeProcess[] {
-    return treeMembers(this.#table, ref).map((st) => this.describe(st));
+  members(ref: TreeRef, held?: HeldTrees): TreeProcess[] {
+    return treeMembers(this.#table, ref, this.#context(ref, held)).map((st) => this.describe(st));
+  }
+
+  /**
+   * The orphans the supervisor holding `ref` would claim for it (group
+   * tracking only): its registry, built only when it has an unmarked orphan
+   * that started no earlier than the tree's leader.
+   */
+  #context(ref: TreeRef, held: HeldTrees | undefined): MembershipContext {
+    if (held === undefined || ref.tracking !== "group") return {};
+    const sup = held.supervisor;
+    if (!this.#orphans.has(sup.pid)) {
+      this.#orphans.set(sup.pid, latestUnmarkedOrphan(this.#table, sup.pid));
+    }
+    const latest = this.#orphans.get(sup.pid);
+    if (latest === undefined || latest < ref.startTime) return {};
+    let registry = this.#registries.get(sup.pid);
+    if (registry === undefined) {
+      registry = subreaperRegistry(this.#table, sup, held.trees());
+      this.#registries.set(sup.pid, registry);
+    }
+    return { orphans: registry };
   }
 
   /** Memory and CPU figures of one process. */
@@ -150,4 +198,33 @@ export function kernelTree(
     return { ref, kernelPid: k, namespaced: where.namespaced };
   }
   return { ref: { ...ref, pid: k, pgid: k, sid: k }, kernelPid: k, namespaced: true };
+}
+
+/**
+ * The supervisor holding the service `info` describes and, read when
+ * needed from `records` (the run dir's), every tree it holds: what
+ * {@linkcode ProcSnapshot.members} needs to claim the orphans that
+ * supervisor claims. `undefined` when no supervisor of this PID namespace
+ * holds the service (an orphaned tree: nobody claims its orphans).
+ */
+export function heldTrees(
+  info: ServiceInfo,
+  records: () => Iterable<ServiceRecord | undefined>,
+  namespaced: boolean,
+): HeldTrees | undefined {
+  const sup = info.record?.supervisor;
+  if (sup === undefined || namespaced || info.phase === "orphaned") return undefined;
+  if (info.supervisorPid !== sup.pid) return undefined;
+  return {
+    supervisor: { pid: sup.pid, startTime: sup.startTime },
+    trees: () => {
+      const out: TreeRef[] = [];
+      for (const r of records()) {
+        if (r?.tree && r.supervisor?.pid === sup.pid && r.supervisor.startTime === sup.startTime) {
+          out.push(r.tree);
+        }
+      }
+      return out;
+    },
+  };
 }

@@ -8,7 +8,8 @@
 import { PidkitError } from "../os/errors.ts";
 import { inspectService, isRunningPhase, type ServicePhase } from "./inspect_service.ts";
 import { resolveRunDir, validateName } from "./run_dir.ts";
-import { kernelTree, ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";
+import { heldTrees, kernelTree, ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";
+import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import { scanMarkedTrees } from "./marked_trees.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 
@@ -101,7 +102,8 @@ export async function serviceProcesses(
   }
   const snap = new ProcSnapshot();
   const here = kernelTree(info); // a supervisor in another PID namespace: its PIDs translated
-  const processes = ordered(snap.members(here.ref ?? ref)).map(([p, depth]) => ({
+  const held = heldTrees(info, () => dirRecords(dir), here.namespaced);
+  const processes = ordered(snap.members(here.ref ?? ref, held)).map(([p, depth]) => ({
     pid: p.pid,
     ppid: p.ppid,
     pgid: p.pgid,
@@ -141,4 +143,14 @@ function ordered(members: TreeProcess[]): [TreeProcess, number][] {
   };
   for (const r of roots) walk(r, 0);
   return out;
+}
+
+/** Every readable record of run dir `dir` (what its supervisor holds), read only when needed. */
+function* dirRecords(dir: string): Generator<ServiceRecord | undefined> {
+  for (const entry of Deno.readDirSync(dir)) {
+    if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+    try {
+      yield readServiceRecordSync(`${dir}/${entry.name}`);
+    } catch { /* unreadable or corrupt: says nothing of the supervisor's trees */ }
+  }
 }

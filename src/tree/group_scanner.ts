@@ -117,7 +117,8 @@ export class GroupScanner {
     const ctx = {
       known: members,
       leaderReused: this.#reused,
-      ...(this.#id.adopter ? { orphans: orphanRegistry() } : {}),
+      // This process (the table's looker) is the subreaper of the trees it adopts.
+      ...(this.#id.adopter ? { orphans: { ...orphanRegistry(), subreaper: table.self } } : {}),
     };
     const ref = { ...this.#id, tracking: "group" as const };
     const memo: MembershipMemo = new Map();

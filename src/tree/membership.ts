@@ -93,11 +93,13 @@ export interface TreeLeader {
   startTime: number;
 }
 
-/** What `table.self`, the child subreaper of the trees it spawned, knows about them. */
+/** What the child subreaper of the trees it spawned (a supervisor) knows about them. */
 export interface OrphanRegistry {
-  /** The trees whose orphans `self` adopts (orphan_claims.ts registers them). */
+  /** The subreaper's PID: orphans of its trees are reparented to it. */
+  subreaper: number;
+  /** The trees whose orphans it adopts (orphan_claims.ts registers them). */
   adopted: readonly TreeLeader[];
-  /** Children `self` spawned itself (tree leaders among them): never orphans. */
+  /** Children it spawned itself (tree leaders among them): never orphans. */
   ownChildren: ReadonlySet<number>;
 }
 
@@ -107,7 +109,7 @@ export interface MembershipContext {
   known?: ReadonlyMap<number, { startTime: number }>;
   /** The leader's PID was seen naming a later process (sticky: its group and session are gone). */
   leaderReused?: boolean;
-  /** `table.self` adopts orphans of these trees: unmarked orphans may be claimed. */
+  /** A subreaper adopts orphans of these trees: its unmarked orphans may be claimed. */
   orphans?: OrphanRegistry;
   /** Count a zombie as a member (a notify sender that just exited); never its children. */
   zombies?: boolean;
@@ -255,8 +257,8 @@ function inGroupTree(
       break;
     }
     chain.push(cur);
-    // An orphan of ours: its real origin is lost; claimsOrphan decides below.
-    if (cur.ppid === table.self) break;
+    // An orphan of the subreaper: its real origin is lost; claimsOrphan decides below.
+    if (cur.ppid === ctx.orphans?.subreaper) break;
     cur = table.get(cur.ppid);
   }
   // Down the chain again: a member's child is one; otherwise its own marker
@@ -264,7 +266,7 @@ function inGroupTree(
   for (let i = chain.length - 1; i >= 0; i--) {
     const p = chain[i];
     decided = decided || table.marker(p.pid) === ref.marker ||
-      (p.ppid === table.self && ctx.orphans !== undefined &&
+      (ctx.orphans !== undefined && p.ppid === ctx.orphans.subreaper &&
         claimsOrphan(table, ctx.orphans, ref, p));
     memo.set(p.pid, decided);
   }
@@ -272,15 +274,15 @@ function inGroupTree(
 }
 
 /**
- * Whether `orphan`, a child of `table.self` (the child subreaper of the
- * trees in `registry`), belongs to the tree led by `leader`. The kernel
+ * Whether `orphan`, a child of `registry.subreaper` (the child subreaper of
+ * the trees in `registry`), belongs to the tree led by `leader`. The kernel
  * keeps no trace of where an orphan came from, so it is claimed only when
  * nothing else can be its origin:
  *
  * - it carries no marker (with this tree's it is a member anyway, with
  *   another tree's it is that tree's) and its environment can be read;
- * - it is not a child `self` spawned itself (another tree's leader);
- * - every orphan descends from a tree spawned by `self` and started no
+ * - it is not a child the subreaper spawned itself (another tree's leader);
+ * - every orphan descends from a tree spawned by the subreaper and started no
  *   earlier than that tree's leader, so when this tree is the only one
  *   adopted (or being spawned: an own child) whose leader started at or
  *   before the orphan, it is this tree's.
@@ -300,7 +302,7 @@ function inGroupTree(
  *   cgroupPids: () => [],
  *   cgroup: () => undefined,
  * };
- * const registry = { adopted: [{ pid: 10, startTime: 5 }], ownChildren: new Set<number>() };
+ * const registry = { subreaper: 1, adopted: [{ pid: 10, startTime: 5 }], ownChildren: new Set<number>() };
  * console.log(claimsOrphan(table, registry, { pid: 10, startTime: 5 }, orphan)); // true
  * ```
  */
@@ -310,7 +312,7 @@ export function claimsOrphan(
   leader: TreeLeader,
   orphan: ProcEntry,
 ): boolean {
-  if (orphan.ppid !== table.self || registry.ownChildren.has(orphan.pid)) return false;
+  if (orphan.ppid !== registry.subreaper || registry.ownChildren.has(orphan.pid)) return false;
   if (orphan.startTime < leader.startTime) return false;
   const same = (t: TreeLeader) => t.pid === leader.pid && t.startTime === leader.startTime;
   if (!registry.adopted.some(same)) return false;
@@ -322,4 +324,77 @@ export function claimsOrphan(
     if (st !== undefined && st.startTime <= orphan.startTime) return false;
   }
   return table.marker(orphan.pid) === undefined;
+}
+
+/**
+ * What a subreaper (a run directory's supervisor) knows about the orphans
+ * of its trees, told from outside it: the trees it spawned are those of
+ * `trees` (the ones it holds, from their records) whose leader started no
+ * earlier than it did; its own children are its children in `table` that
+ * lead one of `trees`. So `list` and `ps` claim the orphans the supervisor
+ * claims when it stops or signals a tree.
+ *
+ * @example
+ * ```ts
+ * import { subreaperRegistry, type ProcEntry, type ProcTable } from "./membership.ts";
+ * const procs = new Map<number, ProcEntry>([
+ *   [10, { pid: 10, ppid: 5, pgid: 10, sid: 10, startTime: 50, state: "S" }],
+ * ]);
+ * const table: ProcTable = {
+ *   self: 1,
+ *   pids: () => procs.keys(),
+ *   get: (pid) => procs.get(pid),
+ *   marker: () => undefined,
+ *   cgroupPids: () => [],
+ *   cgroup: () => undefined,
+ * };
+ * const trees = [{ pid: 10, startTime: 50, tracking: "group" as const }];
+ * console.log(subreaperRegistry(table, { pid: 5, startTime: 40 }, trees).adopted.length); // 1
+ * ```
+ */
+export function subreaperRegistry(
+  table: ProcTable,
+  subreaper: TreeLeader,
+  trees: readonly (TreeLeader & { tracking: "cgroup" | "group" })[],
+): OrphanRegistry {
+  const ownChildren = new Set<number>();
+  for (const t of trees) {
+    const st = table.get(t.pid);
+    if (st?.ppid === subreaper.pid && st.startTime === t.startTime) ownChildren.add(t.pid);
+  }
+  const adopted = trees.filter((t) => t.tracking === "group" && t.startTime >= subreaper.startTime)
+    .map((t) => ({ pid: t.pid, startTime: t.startTime }));
+  return { subreaper: subreaper.pid, adopted, ownChildren };
+}
+
+/**
+ * The start time of the latest live orphan of `subreaper` in `table` that
+ * no marker names, or `undefined` when there is none: a subreaper's
+ * registry can change what belongs to a tree only when such an orphan
+ * started no earlier than the tree's leader (so it need not be built
+ * otherwise).
+ *
+ * @example
+ * ```ts
+ * import { latestUnmarkedOrphan, type ProcTable } from "./membership.ts";
+ * const table: ProcTable = {
+ *   self: 1,
+ *   pids: () => [],
+ *   get: () => undefined,
+ *   marker: () => undefined,
+ *   cgroupPids: () => [],
+ *   cgroup: () => undefined,
+ * };
+ * console.log(latestUnmarkedOrphan(table, 5)); // undefined
+ * ```
+ */
+export function latestUnmarkedOrphan(table: ProcTable, subreaper: number): number | undefined {
+  let latest: number | undefined;
+  for (const pid of table.pids()) {
+    const st = table.get(pid);
+    if (st === undefined || st.ppid !== subreaper || isDead(st.state)) continue;
+    if (latest !== undefined && st.startTime <= latest) continue;
+    if (table.marker(pid) === undefined) latest = st.startTime;
+  }
+  return latest;
 }

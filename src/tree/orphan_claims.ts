@@ -66,5 +66,5 @@ export function forgetAdopted(leader: AdoptedLeader): void {
 export function orphanRegistry(): OrphanRegistry {
   const trees: TreeLeader[] = [];
   for (const [k, startTime] of adopted) trees.push({ pid: Number(k.split(":")[0]), startTime });
-  return { adopted: trees, ownChildren: ownChildren() };
+  return { subreaper: Deno.pid, adopted: trees, ownChildren: ownChildren() };
 }

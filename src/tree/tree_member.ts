@@ -30,5 +30,6 @@ export function isTreeMember(
   pid: number,
   table: ProcTable = new LiveProcTable(),
 ): boolean {
-  return isMember(table, ref, pid, { zombies: true, orphans: orphanRegistry() });
+  const orphans = { ...orphanRegistry(), subreaper: table.self }; // we are the subreaper, if any
+  return isMember(table, ref, pid, { zombies: true, orphans });
 }
