@@ -213,7 +213,8 @@ export function heldTrees(
   namespaced: boolean,
 ): HeldTrees | undefined {
   const sup = info.record?.supervisor;
-  if (sup === undefined || namespaced || info.phase === "orphaned") return undefined;
+  // Only pidkit's own supervisors (0.3 records say which kind) adopt orphans by this rule.
+  if (sup?.kind === undefined || namespaced || info.phase === "orphaned") return undefined;
   if (info.supervisorPid !== sup.pid) return undefined;
   return {
     supervisor: { pid: sup.pid, startTime: sup.startTime },
