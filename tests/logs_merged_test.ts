@@ -60,6 +60,11 @@ Deno.test("logs with no NAME: every service's lines in time order, prefixed and 
   assert.equal(some.code, 0);
   assert.equal(some.stdout, "db   | d2\n");
   assert.match(some.stderr, /^pidkit: no log for nope: .*nope\.log does not exist\n$/);
+  // None of them has one: one line, exit 1.
+  const none = await runCli(["logs", "--dir", tmp.path, "nope", "nada"]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /^pidkit logs: no log for nope: .*; no log for nada: .*\n$/);
+  assert.equal(none.stdout, "");
   // The library gives the same order.
   const items = await Array.fromAsync(mergedServiceLogs([], { dir: tmp.path, lines: 2 }));
   assert.deepEqual(

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { PidkitError, type ServiceLogItem, serviceLogs, serviceProcesses } from "../service.ts";
 import { LogSink } from "../src/service/log_sink.ts";
 import { rotatedPath } from "../src/service/log_rotation.ts";
-import { timesPath } from "../src/service/log_times.ts";
+import { SIZE_CHECK_MS, timesPath } from "../src/service/log_times.ts";
 import { tempDir, waitUntil } from "./helpers.ts";
 import { Services, uniqueName } from "./service_dir.ts";
 
@@ -163,4 +163,21 @@ Deno.test("serviceProcesses: the tree in ps's order and shape; not running is a 
     serviceProcesses(name, { dir: svc.dir.path }),
     (e) => e instanceof PidkitError && e.message === `${name} is not running (stopped)`,
   );
+});
+
+Deno.test("times after a truncation (copytruncate) are the new lines', not the old file's", async () => {
+  await using tmp = tempDir();
+  const log = tmp.join("cut.log");
+  const sink = await LogSink.open(log, { times: true });
+  await sink.write(enc.encode("old line that is long enough\n"));
+  await new Promise((r) => setTimeout(r, 5));
+  await sink.write(enc.encode("another old line\n")); // a second stamp, further on
+  await Deno.truncate(log, 0);
+  await new Promise((r) => setTimeout(r, SIZE_CHECK_MS + 100)); // the sink reads the size again
+  const t1 = Date.now();
+  await sink.write(enc.encode("new\n"));
+  await sink.close();
+  const [line] = await Array.fromAsync(serviceLogs("cut", { dir: tmp.path }));
+  assert.ok(line.type === "line" && line.text === "new");
+  assert.ok(line.time!.getTime() >= t1, `${line.time!.toISOString()} is the new line's`);
 });

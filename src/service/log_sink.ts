@@ -124,7 +124,7 @@ export class LogSink {
   async #put(bytes: Uint8Array, written?: (n: number) => void): Promise<void> {
     if (this.#rotation) return await this.#writeRotating(bytes, this.#rotation, written);
     try {
-      this.#times?.stamp(this.#file);
+      this.#times?.stamp(this.#file, bytes.length);
       writeAll(this.#file, bytes);
     } catch { /* a full disk drops output; it never stops the service */ }
     written?.(bytes.length);
@@ -158,7 +158,7 @@ export class LogSink {
     for (const step of planWrites(bytes, this.#at, rotation.maxBytes)) {
       if (step.rotateBefore) await this.#rotate(rotation.keep);
       try {
-        this.#times?.stamp(this.#file);
+        this.#times?.stamp(this.#file, step.bytes.length);
         writeAll(this.#file, step.bytes);
       } catch { /* a full disk drops output; it never stops the service */ }
       written?.(step.bytes.length);

@@ -18,14 +18,19 @@
  * records follow the file through rotation (`NAME.log` becoming
  * `NAME.log.1` keeps its inode), so rotation never touches the side file.
  * A line's time is that of the last record of its file at or before the
- * offset of its last byte. Records of files that are gone are dropped at
- * each rotation (the side file is rewritten, atomically); an incomplete
- * last record (a supervisor killed mid-write) is ignored and cut off.
+ * offset of its last byte. A record whose offset is below the previous
+ * one of its inode starts that inode's records anew (the file was
+ * truncated, or a new file got a removed one's inode). Records of files
+ * that are gone are dropped at a rotation once the side file has doubled
+ * (it is rewritten and renamed into place); an incomplete last record (a
+ * supervisor killed mid-write) is ignored and cut off.
  *
  * @module
  */
 
 const RECORD = 51;
+/** How often the stamper reads the log's size again rather than counting. */
+export const SIZE_CHECK_MS = 1000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Side files larger than this are read from this far before their end only. */
@@ -64,9 +69,15 @@ function parse(text: string, into: Map<number, LogStamp[]>): void {
     const m = /^(\d{20}) (\d{15}) (\d{13})\n$/.exec(text.slice(at, at + RECORD));
     if (!m) continue;
     const ino = Number(m[1]);
-    const list = into.get(ino) ?? [];
-    list.push({ offset: Number(m[2]), time: Number(m[3]) });
-    into.set(ino, list);
+    const offset = Number(m[2]);
+    let list = into.get(ino);
+    // An offset below the last one: the file was truncated, or the inode
+    // is another file's now (the old one removed): its stamps start anew.
+    if (!list || (list.length > 0 && offset < list[list.length - 1].offset)) {
+      list = [];
+      into.set(ino, list);
+    }
+    list.push({ offset, time: Number(m[3]) });
   }
 }
 
@@ -80,7 +91,12 @@ export class LogTimes {
   #file: Deno.FsFile | undefined;
   #ino = -1;
   #lastTime = -1;
-  #lastOffset = -1;
+  /** Where the log ends, as far as we know, and when its size was last read. */
+  #end = 0;
+  #checked = 0;
+  /** The side file's size, and the size at which the stamps of gone files are dropped. */
+  #size = 0;
+  #collectAt = 0;
 
   private constructor(path: string) {
     this.path = path;
@@ -95,8 +111,9 @@ export class LogTimes {
    * import { LogTimes } from "./log_times.ts";
    * using log = Deno.openSync("/tmp/demo.log", { append: true, create: true });
    * const times = LogTimes.open("/tmp/demo.log", log);
-   * times?.stamp(log);
-   * log.writeSync(new TextEncoder().encode("a line\n"));
+   * const line = new TextEncoder().encode("a line\n");
+   * times?.stamp(log, line.length);
+   * log.writeSync(line);
    * times?.close();
    * ```
    */
@@ -111,6 +128,7 @@ export class LogTimes {
       });
       const size = times.#file.statSync().size;
       if (size % RECORD !== 0) times.#file.truncateSync(size - (size % RECORD));
+      times.#size = size - (size % RECORD);
       times.follow(log);
       return times;
     } catch {
@@ -120,50 +138,63 @@ export class LogTimes {
   }
 
   /**
-   * Stamp now at the end of `log` (the piece about to be appended begins
-   * there). One record per millisecond at most.
+   * Stamp now at the end of `log`, where the `length` bytes about to be
+   * appended begin. One record per millisecond at most. Where the log ends
+   * is counted, not asked for each time (a `stat` per piece would be one
+   * more system call per piece); it is read again every
+   * {@linkcode SIZE_CHECK_MS} (a log truncated under us, or written by
+   * another process too).
    */
-  stamp(log: Deno.FsFile): void {
+  stamp(log: Deno.FsFile, length: number): void {
     if (!this.#file) return;
     const now = Date.now();
-    if (now === this.#lastTime) return;
     try {
-      const st = log.statSync();
-      if (st.ino !== this.#ino) this.follow(log);
-      // Truncated under us (copytruncate): the file's old stamps are void.
-      if (st.size < this.#lastOffset) this.#drop(new Set([this.#ino]));
-      this.#file.writeSync(encoder.encode(record(this.#ino, st.size, now)));
-      this.#lastTime = now;
-      this.#lastOffset = st.size;
+      if (now - this.#checked >= SIZE_CHECK_MS) {
+        // Truncated under us (copytruncate): the next stamp's offset is
+        // below the last, which voids the file's old stamps (see parse).
+        this.#end = log.statSync().size;
+        this.#checked = now;
+      }
+      if (now !== this.#lastTime) {
+        this.#file.writeSync(encoder.encode(record(this.#ino, this.#end, now)));
+        this.#lastTime = now;
+        this.#size += RECORD;
+      }
     } catch { /* no stamp for this piece */ }
+    this.#end += length;
   }
 
   /**
-   * From now on stamp `log` (after a rotation or a reopen): stamps of files
-   * that are no longer among the log's files go, and so do those of a new
-   * empty file's inode (left by a removed file that had it).
+   * From now on stamp `log` (after a rotation or a reopen). Once the side
+   * file has doubled since the last time, the stamps of files that are no
+   * longer among the log's files go (so a rotation costs no directory scan
+   * each time). A new file that got a removed file's inode needs nothing:
+   * its first stamp, at offset 0, voids the old ones (see parse).
    */
   follow(log: Deno.FsFile): void {
     try {
       const st = log.statSync();
       this.#ino = st.ino ?? -1;
       this.#lastTime = -1;
-      this.#lastOffset = st.size;
-      const stale = new Set<number>();
-      if (st.size === 0) stale.add(this.#ino);
-      this.#drop(stale, logInodes(this.path));
+      this.#end = st.size;
+      this.#checked = Date.now();
+      if (this.#size >= this.#collectAt) {
+        this.#drop(logInodes(this.path));
+        this.#collectAt = Math.max(64 * 1024, 2 * this.#size);
+      }
     } catch { /* stamps go on under the old inode until the next one */ }
   }
 
-  /** Rewrite the side file without the stamps of `stale` inodes (and of those not in `live`). */
-  #drop(stale: Set<number>, live?: Set<number>): void {
+  /** Rewrite the side file with only the stamps of the `live` inodes. */
+  #drop(live: Set<number>): void {
     if (!this.#file) return;
     try {
       const all = readStamps(this.path);
-      const keep = [...all].filter(([ino]) => !stale.has(ino) && (!live || live.has(ino)));
+      const keep = [...all].filter(([ino]) => live.has(ino));
       if (keep.length === all.size) return; // nothing to drop
       const text = keep.flatMap(([ino, list]) => list.map((s) => record(ino, s.offset, s.time)))
         .join("");
+      this.#size = text.length;
       const tmp = `${this.path}.tmp`;
       Deno.writeTextFileSync(tmp, text, { mode: 0o640 });
       Deno.renameSync(tmp, this.path);

@@ -37,7 +37,7 @@ export interface ServiceLogLine {
    * waited too long for its end (the rest comes as the next line).
    */
   newline: boolean;
-  /** When the supervisor wrote it to the log, when it stamped it (see docs/logs.md). */
+  /** When the supervisor wrote it to the log, when it stamped it (see docs/commands.md, "Logs and times"). */
   time?: Date;
 }
 
@@ -240,10 +240,11 @@ export async function* serviceLogs(
  * last `lines` lines of each, ordered by when the supervisor wrote them
  * (lines written before pidkit stamped times take the time of the next
  * stamped line of their log, else their file's modification time: see
- * docs/logs.md); with `follow`, then new lines as they are written,
+ * docs/commands.md); with `follow`, then new lines as they are written,
  * including, when `names` is empty, services that appear in the run
  * directory after it began. A named service without a log is a warning
- * item (it is followed once it has one).
+ * item (it is followed once it has one); when none of the named services
+ * has a log (and not following), {@linkcode PidkitError}.
  *
  * @example Every service's last 10 lines, prefixed with its name
  * ```ts
@@ -268,24 +269,23 @@ export async function* mergedServiceLogs(
   const begin = Date.now();
   try {
     const batches: ServiceLogItem[][] = [];
+    const absent: ServiceLogWarning[] = [];
     const first = await list();
     options.onServices?.(first);
     for (const name of first) {
       const source = await LogSource.of(dir, name);
       sources.set(name, source);
       const got = await source.tail(n, follow);
-      if (got === undefined) {
-        if (!all) {
-          yield {
-            type: "warning",
-            service: name,
-            message: `no log for ${name}: ${source.path} does not exist`,
-          };
-        }
-        continue;
+      if (got !== undefined) batches.push(await inTimeOrder(got, source.path));
+      else if (!all) {
+        const message = `no log for ${name}: ${source.path} does not exist`;
+        absent.push({ type: "warning", service: name, message });
       }
-      batches.push(await inTimeOrder(got, source.path));
     }
+    if (!follow && absent.length > 0 && absent.length === first.length) {
+      throw new PidkitError(absent.map((w) => w.message).join("; "));
+    }
+    yield* absent;
     yield* merge(batches);
     if (!follow) return;
     for (let round = 1; await pause(options.signal); round++) {
