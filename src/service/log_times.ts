@@ -126,7 +126,15 @@ export class LogTimes {
         create: true,
         mode: 0o640,
       });
-      const size = times.#file.statSync().size;
+      const own = times.#file.statSync();
+      const group = log.statSync().gid;
+      // The log's group reads it (a --user service's): so it may read its times.
+      if (Deno.uid() === 0 && group !== null && own.gid !== group) {
+        try {
+          Deno.chownSync(times.path, null, group);
+        } catch { /* its times stay the supervisor's group's */ }
+      }
+      const size = own.size;
       if (size % RECORD !== 0) times.#file.truncateSync(size - (size % RECORD));
       times.#size = size - (size % RECORD);
       times.follow(log);
