@@ -95,31 +95,42 @@ export function refFromMembers(marker: string, members: MarkedMember[]): TreeRef
 export function scanMarkedTrees(dir: string, name?: string): Map<string, TreeRef[]> {
   const markerPrefix = `${MARKER_VAR}=${name === undefined ? "" : `${name}:`}`;
   const dirEntry = `${RUN_DIR_VAR}=${dir}`;
-  const byMarker = new Map<string, MarkedMember[]>();
-  for (const pid of listPids()) {
-    if (pid === Deno.pid) continue;
+  const byMarker = markedMembers((pid) => {
     let environ: string[] | undefined;
     try {
       environ = readEnviron(pid);
     } catch {
-      continue; // not ours to read, or gone
+      return undefined; // not ours to read, or gone
     }
-    if (environ === undefined || !environ.includes(dirEntry)) continue;
-    const entry = environ.find((e) => e.startsWith(markerPrefix));
-    const marker = entry?.slice(MARKER_VAR.length + 1);
-    if (marker === undefined || parseMarker(marker) === undefined) continue;
-    const st = readProcStat(pid);
-    if (st === undefined || isDeadState(st.state)) continue;
-    const list = byMarker.get(marker) ?? [];
-    list.push({ pid, startTime: st.startTime, sid: st.sid });
-    byMarker.set(marker, list);
-  }
+    if (environ === undefined || !environ.includes(dirEntry)) return undefined;
+    const marker = environ.find((e) => e.startsWith(markerPrefix))?.slice(MARKER_VAR.length + 1);
+    return marker !== undefined && parseMarker(marker) !== undefined ? marker : undefined;
+  });
   const trees = new Map<string, TreeRef[]>();
   for (const [marker, members] of byMarker) {
     const owner = parseMarker(marker)!.name;
     trees.set(owner, [...(trees.get(owner) ?? []), refFromMembers(marker, members)]);
   }
   return trees;
+}
+
+/**
+ * The one scan of `/proc` by marker: every live process but this one whose
+ * marker `markerOf` names (from its environment), grouped by marker.
+ */
+function markedMembers(markerOf: (pid: number) => string | undefined): Map<string, MarkedMember[]> {
+  const byMarker = new Map<string, MarkedMember[]>();
+  for (const pid of listPids()) {
+    if (pid === Deno.pid) continue;
+    const marker = markerOf(pid);
+    if (marker === undefined) continue;
+    const st = readProcStat(pid);
+    if (st === undefined || isDeadState(st.state)) continue;
+    const list = byMarker.get(marker) ?? [];
+    list.push({ pid, startTime: st.startTime, sid: st.sid });
+    byMarker.set(marker, list);
+  }
+  return byMarker;
 }
 
 /**
@@ -137,11 +148,6 @@ export function scanMarkedTrees(dir: string, name?: string): Map<string, TreeRef
 export function treeOfMarker(marker: string): TreeRef | undefined {
   if (parseMarker(marker) === undefined) return undefined;
   const entry = markerEntry(marker);
-  const members: MarkedMember[] = [];
-  for (const pid of listPids()) {
-    if (pid === Deno.pid || !environHas(pid, entry)) continue;
-    const st = readProcStat(pid);
-    if (st && !isDeadState(st.state)) members.push({ pid, startTime: st.startTime, sid: st.sid });
-  }
-  return members.length === 0 ? undefined : refFromMembers(marker, members);
+  const members = markedMembers((pid) => environHas(pid, entry) ? marker : undefined).get(marker);
+  return members === undefined ? undefined : refFromMembers(marker, members);
 }

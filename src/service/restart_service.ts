@@ -14,7 +14,12 @@ import { parseRetry } from "../tree/stop_schedule.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import { readServiceRecord, type ServiceRecord } from "./service_record.ts";
 import { configFromRecord } from "./supervisor_config.ts";
-import { defaultStartTimeout, type ServiceStarted, startConfigured } from "./start_service.ts";
+import {
+  defaultStartTimeout,
+  type ServiceStarted,
+  startConfigured,
+  stopAllowanceMs,
+} from "./start_service.ts";
 import { type ServiceStopProgress, stopServiceIn, type StopServiceResult } from "./stop_service.ts";
 import { requireAllPermissions } from "../os/permissions.ts";
 
@@ -139,10 +144,7 @@ async function restartInRun(
   }
   // The stop on its schedule, then a start as `start` waits for one.
   const config = configFromRecord(dir, name, state);
-  const stopSteps = parseRetry(retry ?? config.options.retry);
-  const stopMs = stopSteps.some((x) => x.forever)
-    ? 60_000
-    : stopSteps.reduce((t, x) => t + (x.timeoutMs ?? 0), 0);
+  const stopMs = stopAllowanceMs(parseRetry(retry ?? config.options.retry));
   const timeout = options.timeout ?? stopMs + defaultStartTimeout(config);
   let answer: RestartAnswer | undefined;
   try {

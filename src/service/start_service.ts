@@ -13,7 +13,7 @@ import {
 } from "./service_errors.ts";
 import { READY_TIMEOUT_MS } from "./readiness.ts";
 import { formatDuration } from "../os/duration.ts";
-import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
+import { DEFAULT_RETRY, parseRetry, type RetryStep, scheduleMs } from "../tree/stop_schedule.ts";
 import { buildSupervisorConfig, type LaunchOptions } from "./supervisor_config.ts";
 import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
 import { requireAllPermissions } from "../os/permissions.ts";
@@ -257,9 +257,22 @@ export async function startConfigured(
  * ```
  */
 export function defaultStartTimeout(config: SupervisorConfig): number {
-  const stop = parseRetry(config.options.retry ?? DEFAULT_RETRY);
-  const stopMs = stop.some((s) => s.forever)
-    ? 60_000
-    : stop.reduce((t, s) => t + (s.timeoutMs ?? 0), 0);
+  const stopMs = stopAllowanceMs(parseRetry(config.options.retry ?? DEFAULT_RETRY));
   return (config.options.readyTimeoutMs ?? READY_TIMEOUT_MS) + stopMs + 10_000;
+}
+
+/**
+ * What a command waiting on a stop allows it, in ms: the schedule's total
+ * (scheduleMs), or 60 s for a schedule that repeats `forever`.
+ *
+ * @example
+ * ```ts
+ * import { stopAllowanceMs } from "./start_service.ts";
+ * import { parseRetry } from "../tree/stop_schedule.ts";
+ * console.log(stopAllowanceMs(parseRetry("TERM/10/KILL/5"))); // 15000
+ * ```
+ */
+export function stopAllowanceMs(steps: readonly RetryStep[]): number {
+  const ms = scheduleMs(steps);
+  return Number.isFinite(ms) ? ms : 60_000;
 }

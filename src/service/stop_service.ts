@@ -37,7 +37,7 @@ import {
   writeControl,
 } from "./supervisor_protocol.ts";
 // stop_schedule.ts, not process_tree.ts: the tree module is only needed for an orphaned tree.
-import { DEFAULT_RETRY, parseRetry, type RetryStep } from "../tree/stop_schedule.ts";
+import { DEFAULT_RETRY, parseRetry, type RetryStep, scheduleMs } from "../tree/stop_schedule.ts";
 import { supervisorLockOf } from "../os/supervisor_lock.ts";
 import { requireAllPermissions } from "../os/permissions.ts";
 
@@ -223,12 +223,6 @@ async function heldBySupervisor(dir: string, name: string): Promise<boolean> {
   } catch {
     return false; // none answers: nothing holds it
   }
-}
-
-/** Total wait of a schedule in ms; Infinity with `forever`. */
-function scheduleMs(steps: RetryStep[]): number {
-  if (steps.some((s) => s.forever)) return Infinity;
-  return steps.reduce((t, s) => t + (s.timeoutMs ?? 0), 0);
 }
 
 async function stopSupervised(

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { parseRetry } from "../tree/stop_schedule.ts";
+import { DEFAULT_RETRY, parseRetry, scheduleMs } from "../tree/stop_schedule.ts";
 import { READY_TIMEOUT_MS } from "../service/readiness.ts";
 import { startLevels } from "./order.ts";
 import type { ResolvedStack } from "./resolve.ts";
@@ -188,9 +188,9 @@ function startTimeoutSeconds(stack: ResolvedStack): number {
 function stopTimeoutSeconds(stack: ResolvedStack): string {
   let ms = 15_000; // the default schedule, TERM/10/KILL/5
   for (const s of stack.services) {
-    const steps = parseRetry(s.launch.retry ?? "TERM/10/KILL/5");
-    if (steps.some((st) => st.forever)) return "infinity";
-    ms = Math.max(ms, steps.reduce((t, st) => t + (st.timeoutMs ?? 0), 0));
+    const total = scheduleMs(parseRetry(s.launch.retry ?? DEFAULT_RETRY));
+    if (!Number.isFinite(total)) return "infinity";
+    ms = Math.max(ms, total);
   }
   return String(Math.ceil(ms / 1000) + 15);
 }

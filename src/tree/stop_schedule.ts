@@ -130,6 +130,22 @@ export function parseRetry(spec: string): RetryStep[] {
   return steps;
 }
 
+/**
+ * How long a stop schedule waits at most, in ms: the sum of its steps'
+ * timeouts; `Infinity` when it repeats `forever`.
+ *
+ * @example
+ * ```ts
+ * import { parseRetry, scheduleMs } from "./stop_schedule.ts";
+ * console.log(scheduleMs(parseRetry("TERM/10/KILL/5"))); // 15000
+ * console.log(scheduleMs(parseRetry("HUP/1/forever/TERM/5"))); // Infinity
+ * ```
+ */
+export function scheduleMs(steps: readonly RetryStep[]): number {
+  if (steps.some((s) => s.forever)) return Infinity;
+  return steps.reduce((t, s) => t + (s.timeoutMs ?? 0), 0);
+}
+
 /** What {@linkcode runSchedule} stops: a process tree, or a PID file's holders. */
 export interface ScheduleTarget {
   /** Send `sig` to every process left; returns how many got it. */
