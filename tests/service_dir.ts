@@ -19,9 +19,14 @@ import {
 } from "./helpers.ts";
 
 let counter = 0;
+// `deno test --parallel` runs test files as workers of one process: they share
+// Deno.pid, and each file counts from 1, so the PID alone made the same name in
+// two files at once (two `orphan-PID-1` services in different run dirs, and one
+// test's marker scan saw the other's tree). A random token per file does not.
+const fileToken = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
 /** A name no other test (file) uses at the same time. */
 export function uniqueName(base: string): string {
-  return `${base}-${Deno.pid}-${++counter}`;
+  return `${base}-${fileToken}-${++counter}`;
 }
 
 /**
