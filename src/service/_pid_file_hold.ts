@@ -40,17 +40,7 @@ export async function holdPidFile(sup: SupervisorBase): Promise<boolean> {
   if (lock.check() === "held") return true;
   sup.opts.shared?.ensureDir?.();
   try {
-    const again = await PidFile.acquire(sup.cfg.pidfile, {
-      removeOnExit: false,
-      durable: false,
-      ...(lock.pid > 0 ? { pid: lock.pid } : {}),
-    });
-    // Emptied on purpose (a restart back-off, an unknown main process): empty again.
-    if (sup.pidCleared) await again.clear().catch(() => {});
-    sup.pidFileWatch?.[Symbol.dispose]();
-    await lock.release().catch(() => {}); // the path names another file: only closed
-    sup.lock = again;
-    watchPidFile(sup);
+    await takeAgain(sup);
     await sup.log?.line(`${sup.cfg.pidfile} was removed; taken again`);
     return true;
   } catch (err) {
@@ -124,24 +114,32 @@ export function watchPidFile(sup: SupervisorBase): void {
 
 /** Take the PID file at the path again, and write the record again; false when it cannot. */
 async function retake(sup: SupervisorBase): Promise<boolean> {
-  const lock = sup.lock!;
   try {
-    const again = await PidFile.acquire(sup.cfg.pidfile, {
-      removeOnExit: false,
-      durable: false,
-      ...(lock.pid > 0 ? { pid: lock.pid } : {}),
-    });
-    // Emptied on purpose (a restart back-off, an unknown main process): empty again.
-    if (sup.pidCleared) await again.clear().catch(() => {});
-    sup.pidFileWatch?.[Symbol.dispose]();
-    await lock.release().catch(() => {}); // the path names the new file: only closed
-    sup.lock = again;
-    watchPidFile(sup);
+    await takeAgain(sup);
   } catch {
     return false;
   }
   if (sup.state !== undefined) await sup.save({});
   return true;
+}
+
+/**
+ * The PID file at the path acquired again with the held PID (throws when
+ * it cannot), the old lock closed and watched no more, the new one watched.
+ */
+async function takeAgain(sup: SupervisorBase): Promise<void> {
+  const lock = sup.lock!;
+  const again = await PidFile.acquire(sup.cfg.pidfile, {
+    removeOnExit: false,
+    durable: false,
+    ...(lock.pid > 0 ? { pid: lock.pid } : {}),
+  });
+  // Emptied on purpose (a restart back-off, an unknown main process): empty again.
+  if (sup.pidCleared) await again.clear().catch(() => {});
+  sup.pidFileWatch?.[Symbol.dispose]();
+  await lock.release().catch(() => {}); // the path names another file: only closed
+  sup.lock = again;
+  watchPidFile(sup);
 }
 
 /** "Already running" for a tree found by its marker alone: what the record missed. */
