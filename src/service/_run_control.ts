@@ -17,8 +17,8 @@ import type { FdPoller } from "../os/fd_poller.ts";
 import { type UnixConnection, UnixServer } from "../os/unix_server.ts";
 import {
   ACCEPTED_ANSWER,
-  type Refusal,
-  type RefusalCode,
+  readRequest,
+  refusalLine,
   type RestartAnswer,
   type StopAnswer,
   type StopRequest,
@@ -81,27 +81,20 @@ export class RunControl {
 
   async #serve(conn: UnixConnection): Promise<void> {
     try {
-      const line = await conn.readLine();
-      if (line === undefined) return;
-      const { uid } = conn.peer;
-      if (uid !== 0 && uid !== Deno.uid() && uid !== ownerOf(this.#sup.cfg.dir)) {
-        const why = `permission denied: uid ${uid} may not control ${this.#sup.cfg.name}`;
-        await conn.write(refusal("permission-denied", why));
-        return;
-      }
-      let request: SupervisorRequest;
-      try {
-        request = JSON.parse(line);
-      } catch {
-        await conn.write(refusal("bad-request", "bad request: not one JSON line"));
-        return;
-      }
+      const request = await readRequest(
+        conn,
+        this.#sup.cfg.dir,
+        (uid) => `permission denied: uid ${uid} may not control ${this.#sup.cfg.name}`,
+      );
+      if (request === undefined) return;
       // As the resident supervisor does: a request read after its client
       // gave up (this process was frozen, say), or whose client is gone, is
       // dropped, never carried out late.
       const late = typeof request.deadline === "number" && Date.now() > request.deadline;
       if (late || conn.peerGone()) {
-        await conn.write(refusal("expired", "the request's deadline passed before it was read"));
+        await conn.write(
+          refusalLine("expired", "the request's deadline passed before it was read"),
+        );
         return;
       }
       if (request.ack === true) await conn.write(ACCEPTED_ANSWER);
@@ -138,17 +131,5 @@ export class RunControl {
     clearTimeout(timer);
     if (outcome === "late") return { held: true, timedOut: true };
     return { held: true, ...(sup.stopResult ? { result: sup.stopResult } : {}) };
-  }
-}
-
-function refusal(code: RefusalCode, error: string): string {
-  return JSON.stringify({ ok: false, code, error } satisfies Refusal) + "\n";
-}
-
-function ownerOf(dir: string): number | null {
-  try {
-    return Deno.statSync(dir).uid;
-  } catch {
-    return null;
   }
 }

@@ -41,8 +41,8 @@ import type { TreeRef } from "../tree/process_tree.ts";
 import {
   ACCEPTED_ANSWER,
   type LaunchAnswer,
-  type Refusal,
-  type RefusalCode,
+  readRequest,
+  refusalLine,
   RETRY_ANSWER,
   type StartResult,
   type StopAnswer,
@@ -424,23 +424,12 @@ class DirSupervisor {
     this.busy++;
     try {
       // Read first: a client whose request is refused unread gets EPIPE, not the answer.
-      const line = await conn.readLine();
-      if (line === undefined) return;
-      const { uid } = conn.peer;
-      if (uid !== 0 && uid !== Deno.uid() && uid !== this.dirOwner()) {
-        await conn.write(refusal(
-          "permission-denied",
-          `permission denied: uid ${uid} may not control the services of ${this.dir}`,
-        ));
-        return;
-      }
-      let request: SupervisorRequest;
-      try {
-        request = JSON.parse(line);
-      } catch {
-        await conn.write(refusal("bad-request", "bad request: not one JSON line"));
-        return;
-      }
+      const request = await readRequest(
+        conn,
+        this.dir,
+        (uid) => `permission denied: uid ${uid} may not control the services of ${this.dir}`,
+      );
+      if (request === undefined) return;
       // A request read after its client gave up (this process was stopped,
       // say by SIGSTOP, or overloaded), or whose client is gone, is dropped:
       // carried out now, it would surprise whoever asked long ago.
@@ -450,7 +439,9 @@ class DirSupervisor {
           `dropped a ${request.op} request${describeTarget(request)} from pid ${conn.peer.pid}: ` +
             (late > 0 ? `its deadline passed ${formatDuration(late)} ago` : "its command is gone"),
         );
-        await conn.write(refusal("expired", "the request's deadline passed before it was read"));
+        await conn.write(
+          refusalLine("expired", "the request's deadline passed before it was read"),
+        );
         return;
       }
       if (request.ack === true) await conn.write(ACCEPTED_ANSWER);
@@ -463,14 +454,6 @@ class DirSupervisor {
       conn.close();
       this.busy--;
       this.checkIdle();
-    }
-  }
-
-  dirOwner(): number | null {
-    try {
-      return Deno.statSync(this.dir).uid;
-    } catch {
-      return null;
     }
   }
 
@@ -593,11 +576,6 @@ function describeSocketPath(path: string): string {
   } catch {
     return "removed";
   }
-}
-
-/** A refusal line: the client acts on `code`, never on the text. */
-function refusal(code: RefusalCode, error: string): string {
-  return JSON.stringify({ ok: false, code, error } satisfies Refusal) + "\n";
 }
 
 /** ` of NAME` for a journal line about a request. */

@@ -29,6 +29,7 @@
 
 import type { ServiceOptions, ServiceOrigin } from "./service_record.ts";
 import { writeFileAtomic } from "../os/atomic_write.ts";
+import type { UnixConnection } from "../os/unix_server.ts";
 
 /** The hidden command that runs a background resident supervisor (not in `--help`). */
 export const SUPERVISE_COMMAND = "__supervise";
@@ -165,6 +166,57 @@ export interface Refusal {
   code: RefusalCode;
   /** One line for the user. */
   error: string;
+}
+
+/** A refusal line: the client acts on `code`, never on the text. */
+export function refusalLine(code: RefusalCode, error: string): string {
+  return JSON.stringify({ ok: false, code, error } satisfies Refusal) + "\n";
+}
+
+/**
+ * A request read from `conn`, from a peer allowed to control the services
+ * of run directory `dir` (root, this process's uid, or the directory's
+ * owner, stat'ed only for another uid). `undefined` when the client sent nothing, or when
+ * it was refused (`permission-denied` with `denied(uid)`, or `bad-request`):
+ * the refusal is written. Read first: a client refused unread gets EPIPE,
+ * not the answer.
+ *
+ * @example
+ * ```ts
+ * import { readRequest } from "./supervisor_protocol.ts";
+ * import type { UnixConnection } from "../os/unix_server.ts";
+ * async function serve(conn: UnixConnection): Promise<void> {
+ *   const request = await readRequest(conn, "/run/pidkit", (uid) => `uid ${uid} may not`);
+ *   if (request === undefined) return; // refused (and told), or nothing sent
+ * }
+ * ```
+ */
+export async function readRequest(
+  conn: UnixConnection,
+  dir: string,
+  denied: (uid: number) => string,
+): Promise<SupervisorRequest | undefined> {
+  const line = await conn.readLine();
+  if (line === undefined) return undefined;
+  const { uid } = conn.peer;
+  if (uid !== 0 && uid !== Deno.uid() && uid !== ownerOf(dir)) {
+    await conn.write(refusalLine("permission-denied", denied(uid)));
+    return undefined;
+  }
+  try {
+    return JSON.parse(line);
+  } catch {
+    await conn.write(refusalLine("bad-request", "bad request: not one JSON line"));
+    return undefined;
+  }
+}
+
+function ownerOf(dir: string): number | null {
+  try {
+    return Deno.statSync(dir).uid;
+  } catch {
+    return null;
+  }
 }
 
 /**
