@@ -53,6 +53,13 @@ const formation: OptionSpec = {
   valueName: "NAME=N,...",
   description: "Procfile instance counts, e.g. web=2,worker=3 or all=2",
 };
+/** The declaration and run directory options up and down share. */
+const declaration = {
+  config,
+  procfile,
+  formation,
+  dir: { ...dir, description: "run directory (default: the file's dir, $PIDKIT_DIR, ...)" },
+};
 /** What start, stop and restart say about a supervisor that does not answer. */
 const NO_ANSWER =
   " A supervisor that does not take the request within --timeout (at most 10 s) is reported as not answering (exit 5: stopped by SIGSTOP, say, or overloaded); nothing is done, and it drops the request if it reads it later. Another user's request (not root, not the supervisor's user, not the run directory's owner) is refused: exit 4.";
@@ -313,10 +320,7 @@ export const COMMANDS: CommandSpec[] = [
     description:
       "Makes what runs in the run directory match the declaration (FILE, else pidkit.jsonc, pidkit.json or Procfile in the working directory; see check). Starts declared services that are not running, in dependency order (a service starts once every instance of what it depends on is ready; independent ones together); leaves unchanged ones alone; restarts those whose resolved declaration changed (command, options, env, env files' contents: the line names what changed, never values; instances one at a time); stops services an earlier up of this file started that it no longer declares (instances highest first). Services started by hand (pidkit start) and services of other files are never touched: a declared name they hold is left alone and reported. With NAMEs: those services and what they depend on (autostart: false ones too); nothing undeclared is stopped. One line per service: started, restarted: what changed, unchanged, stopped, failed: why, not started: its dependency X failed, skipped, left alone. A service whose start fails never stops the others. A second up with nothing changed does nothing and says so. Declared services start from a small base environment (PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TMPDIR of the caller) plus their env files and env, never the rest of the caller's. Each service's record keeps the file's path and the hash of its declaration (list shows the file); what up applied is kept in DIR/NAME.spec (mode 0600) to name changes. Concurrent ups and downs of one run directory take turns (DIR/stack.lock): a second one waits, then finds nothing to do. Services a killed supervisor left running are adopted first, never started twice. Exit 0 when every selected autostart service runs and is ready, 1 otherwise (the others keep running), 2 for a bad file, name or option (nothing started, nothing stopped).",
     options: {
-      config,
-      procfile,
-      formation,
-      dir: { ...dir, description: "run directory (default: the file's dir, $PIDKIT_DIR, ...)" },
+      ...declaration,
       "dry-run": {
         type: "boolean",
         description: "print the plan; start, restart and stop nothing",
@@ -333,13 +337,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: "stop a declaration file's services, dependents first",
     description:
       "Stops every service an up of this file started (those it no longer declares too), dependents before what they depend on, highest instance first, each on its own stop schedule. With NAMEs: only those (a declared name stops every instance). Services started by hand or by another file are never stopped (a declared name they hold is reported as left alone). Takes turns with up (DIR/stack.lock). Exit 0, 1 when a stop failed, 2 for a bad file or name.",
-    options: {
-      config,
-      procfile,
-      formation,
-      dir: { ...dir, description: "run directory (default: the file's dir, $PIDKIT_DIR, ...)" },
-      json,
-    },
+    options: { ...declaration, json },
     positionals: [0, Infinity],
     serviceCommand: "none",
     load: () => import("./down.ts"),
