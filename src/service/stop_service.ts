@@ -334,15 +334,7 @@ async function stopSupervised(
       return await stopOrphan(name, dir, pidfile, retry, progress, latest!, durationMs);
     }
   }
-  return {
-    name,
-    status: "stopped",
-    pid: report ? report.pid : info.pid,
-    lastSignal: report?.signalsSent.at(-1)?.signal,
-    signalsSent: report?.signalsSent,
-    durationMs,
-    survivors: report?.survivors ?? [],
-  };
+  return stoppedResult(name, report, info.pid, durationMs);
 }
 
 /**
@@ -402,16 +394,7 @@ async function stopThroughSupervisor(
   if (orphan) {
     return await stopOrphan(name, dir, pidfile, retry, progress, orphan, performance.now() - t0);
   }
-  const report = answer!.result;
-  return {
-    name,
-    status: "stopped",
-    pid: report ? report.pid : info.pid,
-    lastSignal: report?.signalsSent.at(-1)?.signal,
-    signalsSent: report?.signalsSent,
-    durationMs: performance.now() - t0,
-    survivors: report?.survivors ?? [],
-  };
+  return stoppedResult(name, answer!.result, info.pid, performance.now() - t0);
 }
 
 /**
@@ -442,16 +425,7 @@ async function stopThroughRun(
     throw new PidkitError(`${name} did not stop within ${formatDuration(limit)}`);
   }
   if (answer?.held !== true) return undefined;
-  const report = answer.result;
-  return {
-    name,
-    status: "stopped",
-    pid: report ? report.pid : info.pid,
-    lastSignal: report?.signalsSent.at(-1)?.signal,
-    signalsSent: report?.signalsSent,
-    durationMs: performance.now() - t0,
-    survivors: report?.survivors ?? [],
-  };
+  return stoppedResult(name, answer.result, info.pid, performance.now() - t0);
 }
 
 /**
@@ -549,6 +523,24 @@ async function stopOrphan(
     signalsSent: report.signalsSent,
     durationMs: report.durationMs,
     survivors: report.survivors,
+  };
+}
+
+/** A stop its supervisor carried out: what its report says (the record's PID without one). */
+function stoppedResult(
+  name: string,
+  report: StopResult | undefined,
+  pid: number | undefined,
+  durationMs: number,
+): StopServiceResult {
+  return {
+    name,
+    status: "stopped",
+    pid: report ? report.pid : pid,
+    lastSignal: report?.signalsSent.at(-1)?.signal,
+    signalsSent: report?.signalsSent,
+    durationMs,
+    survivors: report?.survivors ?? [],
   };
 }
 
