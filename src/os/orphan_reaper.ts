@@ -60,11 +60,6 @@ export function ownChild(child: Deno.ChildProcess): void {
   child.status.then(() => own.delete(pid), () => own.delete(pid));
 }
 
-/** Whether `pid` is a child this process spawned itself (registered with {@linkcode ownChild}). */
-export function isOwnChild(pid: number): boolean {
-  return own.has(pid);
-}
-
 /**
  * The PIDs of the live children this process spawned itself (registered
  * with {@linkcode ownChild}).

@@ -334,19 +334,6 @@ export async function pump(stream: ReadableStream<Uint8Array>, sink: LogSink): P
   } catch { /* the pipe broke: the service is gone */ }
 }
 
-/** Copy `stream` to one of our own standard streams (`run` without `--log`). */
-export async function pumpTo(
-  stream: ReadableStream<Uint8Array>,
-  out: typeof Deno.stdout | typeof Deno.stderr,
-): Promise<void> {
-  try {
-    for await (const chunk of stream) {
-      let off = 0;
-      while (off < chunk.length) off += await out.write(chunk.subarray(off));
-    }
-  } catch { /* our stdout went away */ }
-}
-
 /** The last `n` lines of the file at `path` (reads at most the last 16 KiB). */
 export async function tailLines(path: string, n: number): Promise<string[]> {
   try {
