@@ -209,7 +209,8 @@ export async function inspectService(
   // The record may be stale (a full disk), corrupt or gone while a tree of
   // the name lives: found by its marker (only when something is amiss).
   if (stateError !== undefined || probed.status === "stale" || (state && LIVE.has(state.phase))) {
-    const marked = await markedTree(dir, name);
+    const { newestMarkedTree } = await import("./marked_trees.ts");
+    const marked = newestMarkedTree(dir, name);
     if (marked) {
       return {
         ...base,
@@ -248,13 +249,6 @@ export async function inspectService(
 
 /** The phases in which a record says its service runs (or is meant to). */
 const LIVE = new Set(["starting", "running", "reloading", "restarting", "stopping"]);
-
-/** The newest live tree of `name` in `dir` found by its marker (marked_trees.ts), if any. */
-async function markedTree(dir: string, name: string): Promise<TreeRef | undefined> {
-  const { scanMarkedTrees } = await import("./marked_trees.ts");
-  const trees = scanMarkedTrees(dir, name).get(name) ?? [];
-  return trees.sort((a, b) => b.startTime - a.startTime)[0];
-}
 
 /**
  * Find out whether the program behind any PID file runs (`status

@@ -115,6 +115,21 @@ export function scanMarkedTrees(dir: string, name?: string): Map<string, TreeRef
 }
 
 /**
+ * The newest live tree of `name` in `dir` found by its marker (one
+ * {@linkcode scanMarkedTrees}), if any.
+ *
+ * @example
+ * ```ts
+ * import { newestMarkedTree } from "./marked_trees.ts";
+ * console.log(newestMarkedTree("/run/pidkit", "web")?.pid);
+ * ```
+ */
+export function newestMarkedTree(dir: string, name: string): TreeRef | undefined {
+  const trees = scanMarkedTrees(dir, name).get(name) ?? [];
+  return trees.sort((a, b) => b.startTime - a.startTime)[0];
+}
+
+/**
  * The one scan of `/proc` by marker: every live process but this one whose
  * marker `markerOf` names (from its environment), grouped by marker.
  */

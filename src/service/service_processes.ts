@@ -10,8 +10,7 @@ import { inspectService, isRunningPhase, type ServicePhase } from "./inspect_ser
 import { resolveRunDir, validateName } from "./run_dir.ts";
 import { heldTrees, kernelTree, ProcSnapshot, type TreeProcess } from "./proc_snapshot.ts";
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
-import { scanMarkedTrees } from "./marked_trees.ts";
-import type { TreeRef } from "../tree/process_tree.ts";
+import { newestMarkedTree } from "./marked_trees.ts";
 
 /** One process of a service's tree (the `--json` shape of `pidkit ps`). */
 export interface ServiceProcess {
@@ -57,10 +56,6 @@ export interface ServiceProcessesOptions {
   dir?: string;
 }
 
-function newest(refs: TreeRef[]): TreeRef | undefined {
-  return refs.sort((a, b) => b.startTime - a.startTime)[0];
-}
-
 /**
  * The processes of service `name` now: every member of its tree, each
  * followed by its children, with memory, CPU and command line. Throws
@@ -89,7 +84,7 @@ export async function serviceProcesses(
   // A record that cannot be read (or names no tree) beside a live service:
   // its tree is found by its marker.
   const ref = info.record?.tree ?? info.marked ??
-    (live ? newest(scanMarkedTrees(dir, name).get(name) ?? []) : undefined);
+    (live ? newestMarkedTree(dir, name) : undefined);
   if (!live || ref === undefined) {
     if (info.phase === "unknown") throw new PidkitError(`cannot tell: ${info.error}`);
     if (live) {
