@@ -9,6 +9,7 @@
  * @module
  */
 
+import { setOwn } from "./jsonc.ts";
 import { StackError } from "./stack_error.ts";
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -46,12 +47,7 @@ export function parseEnvFile(text: string, file = "(env)", path = ""): Record<st
       fail(`bad variable name '${key}' (letters, digits and _, not first a digit)`);
     }
     const value = valueOf(body.slice(eq + 1).trimStart(), fail);
-    Object.defineProperty(out, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    setOwn(out, key, value);
   });
   return out;
 }

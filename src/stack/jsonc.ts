@@ -119,13 +119,7 @@ class Parser {
       if (this.text[this.pos] !== ":") this.fail("expected ':' after the key");
       this.pos++;
       this.skipSpace();
-      // defineProperty: a key "__proto__" is data, never the prototype
-      Object.defineProperty(out, key, {
-        value: this.value(depth + 1),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      setOwn(out, key, this.value(depth + 1));
       this.skipSpace();
       if (this.text[this.pos] === ",") this.pos++;
       else if (this.text[this.pos] !== "}") this.fail("expected ',' or '}'");
@@ -183,4 +177,20 @@ class Parser {
     this.pos += found[0].length;
     return Number(found[0]);
   }
+}
+
+/**
+ * `out[key] = value` as an own, enumerable data property: a key
+ * `__proto__` from a file is data, never the prototype.
+ *
+ * @example
+ * ```ts
+ * import { setOwn } from "./jsonc.ts";
+ * const out: Record<string, unknown> = {};
+ * setOwn(out, "__proto__", 1);
+ * console.log(Object.keys(out)); // ["__proto__"]
+ * ```
+ */
+export function setOwn(out: object, key: string, value: unknown): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -14,6 +14,7 @@
 
 import type { LaunchOptions } from "../service/supervisor_config.ts";
 import { SERVICE_FIELDS } from "./fields.ts";
+import { setOwn } from "./jsonc.ts";
 
 /**
  * JSON with every object's keys sorted: equal values give equal text.
@@ -34,14 +35,7 @@ function sortKeys(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value).sort()) {
     const v = (value as Record<string, unknown>)[key];
-    if (v !== undefined) {
-      Object.defineProperty(out, key, {
-        value: sortKeys(v),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
+    if (v !== undefined) setOwn(out, key, sortKeys(v));
   }
   return out;
 }

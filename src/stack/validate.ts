@@ -20,6 +20,7 @@ import { fieldByFlag, type FieldSpec, FILE_FIELDS, SERVICE_FIELDS } from "./fiel
 import { joinPath, StackError } from "./stack_error.ts";
 import { didYouMean } from "./suggest.ts";
 import { instanceNames } from "./instances.ts";
+import { setOwn } from "./jsonc.ts";
 import { findCycle } from "./order.ts";
 
 type Obj = Record<string, unknown>;
@@ -240,12 +241,7 @@ function envRecord(o: Obj, path: string): Record<string, string> {
     if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
       throw new StackError("type", at, `must be a string, number or boolean, not ${typeName(v)}`);
     }
-    Object.defineProperty(out, k, {
-      value: String(v),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    setOwn(out, k, String(v));
   }
   return out;
 }
