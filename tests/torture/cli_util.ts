@@ -11,7 +11,7 @@
 import { CLI, startTimeOf } from "../helpers.ts";
 import { readServiceRecordSync } from "../../src/service/service_record.ts";
 import type { Tally } from "./harness.ts";
-import { type Output, run } from "./util.ts";
+import { type Output, run, sleep } from "./util.ts";
 
 /**
  * Spawn `pidkit ARGS` without waiting for it (e.g. `pidkit supervise` in the
@@ -334,5 +334,48 @@ export function rssKiB(pid: number): number {
     return m ? Number(m[1]) : 0;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * Counts, for every service name, the trees (markers) alive at one moment.
+ * A scan of /proc is not atomic: two markers count only when a process of
+ * each is still alive after the scan that found both (so they overlapped).
+ */
+export class InstanceSampler {
+  readonly scanner: MarkerScanner;
+  readonly doubles = new Map<string, number>();
+  scans = 0;
+  #on = true;
+
+  constructor(prefix: string) {
+    this.scanner = new MarkerScanner(prefix);
+  }
+
+  stop(): void {
+    this.#on = false;
+  }
+
+  async run(): Promise<void> {
+    while (this.#on) {
+      const found = new Map<string, Map<string, [number, number][]>>();
+      this.scans++;
+      for (const [pid, m] of this.scanner.scan()) {
+        const start = startTimeOf(pid);
+        if (start === undefined) continue;
+        const name = markerName(m);
+        const trees = found.get(name) ?? new Map<string, [number, number][]>();
+        trees.set(m, [...(trees.get(m) ?? []), [pid, start]]);
+        found.set(name, trees);
+      }
+      for (const [name, trees] of found) {
+        if (trees.size < 2) continue;
+        const alive = [...trees.values()].filter((ps) =>
+          ps.some(([p, t]) => startTimeOf(p) === t)
+        ).length;
+        if (alive > 1) this.doubles.set(name, Math.max(alive, this.doubles.get(name) ?? 0));
+      }
+      await sleep(20);
+    }
   }
 }

@@ -24,9 +24,9 @@ import { readServiceRecordSync, type ServiceRecord } from "../../src/service/ser
 import { askSupervisor } from "../../src/service/supervisor_client.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import {
+  InstanceSampler,
   markerName,
   markers,
-  MarkerScanner,
   pidkit,
   residentOf,
   ServiceReaper,
@@ -124,7 +124,7 @@ async function oneRound(
     return;
   }
   const reaper = new ServiceReaper(dir, prefix, tally);
-  const sampler = new Sampler(prefix);
+  const sampler = new InstanceSampler(prefix);
   let sampling: Promise<void> | undefined;
   const tier = group ? ["--tracking", "group"] : [];
   try {
@@ -349,41 +349,4 @@ function removeRunDir(dir: string): void {
   if (!whole) return;
   Deno.mkdirSync(`${dir}/.tmp`, { recursive: true, mode: 0o700 });
   Deno.chmodSync(dir, 0o700);
-}
-
-/** Counts, for every service name, the trees alive at once (see supervisor_crash.ts). */
-class Sampler {
-  readonly scanner: MarkerScanner;
-  readonly doubles = new Map<string, number>();
-  #on = true;
-
-  constructor(prefix: string) {
-    this.scanner = new MarkerScanner(prefix);
-  }
-
-  stop(): void {
-    this.#on = false;
-  }
-
-  async run(): Promise<void> {
-    while (this.#on) {
-      const found = new Map<string, Map<string, [number, number][]>>();
-      for (const [pid, m] of this.scanner.scan()) {
-        const start = startTimeOf(pid);
-        if (start === undefined) continue;
-        const name = markerName(m);
-        const trees = found.get(name) ?? new Map<string, [number, number][]>();
-        trees.set(m, [...(trees.get(m) ?? []), [pid, start]]);
-        found.set(name, trees);
-      }
-      for (const [name, trees] of found) {
-        if (trees.size < 2) continue;
-        const alive = [...trees.values()].filter((ps) =>
-          ps.some(([p, t]) => startTimeOf(p) === t)
-        ).length;
-        if (alive > 1) this.doubles.set(name, Math.max(alive, this.doubles.get(name) ?? 0));
-      }
-      await sleep(20);
-    }
-  }
 }

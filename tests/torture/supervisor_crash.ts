@@ -29,9 +29,9 @@ import { readServiceRecordSync, type ServiceRecord } from "../../src/service/ser
 import { askSupervisor } from "../../src/service/supervisor_client.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import {
+  InstanceSampler,
   markerName,
   markers,
-  MarkerScanner,
   pidkit,
   residentOf,
   ServiceReaper,
@@ -426,49 +426,6 @@ async function stillUntracked(dir: string, name: string, found: string[]): Promi
   const rec = record(dir, name);
   const alive = new Set(markers(name + ":").values());
   return found.some((m) => alive.has(m) && m !== rec?.tree?.marker && m !== rec?.spawning);
-}
-
-/**
- * Counts, for every service name, the trees (markers) alive at one moment.
- * A scan of /proc is not atomic: two markers count only when a process of
- * each is still alive after the scan that found both (so they overlapped).
- */
-class InstanceSampler {
-  readonly scanner: MarkerScanner;
-  readonly doubles = new Map<string, number>();
-  scans = 0;
-  #on = true;
-
-  constructor(prefix: string) {
-    this.scanner = new MarkerScanner(prefix);
-  }
-
-  stop(): void {
-    this.#on = false;
-  }
-
-  async run(): Promise<void> {
-    while (this.#on) {
-      const found = new Map<string, Map<string, [number, number][]>>();
-      this.scans++;
-      for (const [pid, m] of this.scanner.scan()) {
-        const start = startTimeOf(pid);
-        if (start === undefined) continue;
-        const name = markerName(m);
-        const trees = found.get(name) ?? new Map<string, [number, number][]>();
-        trees.set(m, [...(trees.get(m) ?? []), [pid, start]]);
-        found.set(name, trees);
-      }
-      for (const [name, trees] of found) {
-        if (trees.size < 2) continue;
-        const alive = [...trees.values()].filter((ps) =>
-          ps.some(([p, t]) => startTimeOf(p) === t)
-        ).length;
-        if (alive > 1) this.doubles.set(name, Math.max(alive, this.doubles.get(name) ?? 0));
-      }
-      await sleep(20);
-    }
-  }
 }
 
 function startArgs(s: Service, dir: string): string[] {
