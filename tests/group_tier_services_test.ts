@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { findSetpriv } from "../src/tree/find_program.ts";
 import { type CliResult, Reaper, startTimeOf, tempDir, waitUntil } from "./helpers.ts";
-import { readableCopy } from "./readable_copy.ts";
+import { nobodyCli, readableCopy } from "./readable_copy.ts";
 import { Services, uniqueName } from "./service_dir.ts";
 import { readPids } from "./process_view.ts";
 
@@ -132,32 +132,8 @@ Deno.test({
     Deno.mkdirSync(home, { mode: 0o700 });
     Deno.chownSync(home, NOBODY, NOBODY);
     const dir = `${home}/run`;
-    const cli: Cli = async (args) => {
-      const out = await new Deno.Command(setpriv!, {
-        args: [
-          `--reuid=${NOBODY}`,
-          `--regid=${NOBODY}`,
-          "--clear-groups",
-          from.deno,
-          "run",
-          "-A",
-          "--quiet",
-          from.cli,
-          args[0],
-          args[1],
-          "--dir",
-          dir,
-          ...args.slice(2),
-        ],
-        clearEnv: true,
-        env: { PATH: "/usr/bin:/bin", DENO_DIR: `${home}/deno`, HOME: home, NO_COLOR: "1" },
-        cwd: home,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-    };
+    const asNobody = nobodyCli(setpriv!, from, home);
+    const cli: Cli = (args) => asNobody([args[0], args[1], "--dir", dir, ...args.slice(2)]);
     const record = (pid: number) => reaper.pid(pid);
     try {
       await oneSupervisorManyServices(cli, "nb", record);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ROOT } from "./helpers.ts";
+import { type CliResult, ROOT } from "./helpers.ts";
 
 /** Where a run as another user finds deno and pidkit. */
 export interface ReadableCopy {
@@ -96,4 +96,38 @@ export function readableCopy(dir: string): ReadableCopy {
     copied = true;
   }
   return { deno, root, cli: `${root}/cli.ts`, fixtures: `${root}/tests/fixtures`, copied };
+}
+
+/**
+ * `pidkit ARGS` as uid/gid 65534 with no supplementary groups, through
+ * `setpriv` (its path) and `from`'s deno and cli.ts, in `home` (its cwd,
+ * HOME, and DENO_DIR `home`/deno), with a bare environment.
+ */
+export function nobodyCli(
+  setpriv: string,
+  from: ReadableCopy,
+  home: string,
+): (args: string[]) => Promise<CliResult> {
+  return async (args) => {
+    const out = await new Deno.Command(setpriv, {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        from.deno,
+        "run",
+        "-A",
+        "--quiet",
+        from.cli,
+        ...args,
+      ],
+      clearEnv: true,
+      env: { PATH: "/usr/bin:/bin", DENO_DIR: `${home}/deno`, HOME: home, NO_COLOR: "1" },
+      cwd: home,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
 }

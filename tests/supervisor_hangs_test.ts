@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { alive, CLI, exists, hasProgram, killQuietly, tempDir, waitUntil } from "./helpers.ts";
 import { Services, uniqueName } from "./service_dir.ts";
-import { readableCopy } from "./readable_copy.ts";
+import { nobodyCli, readableCopy } from "./readable_copy.ts";
 import { findSetpriv } from "../src/tree/find_program.ts";
 
 /** Every descriptor of `pid`: number and what it points to. */
@@ -287,33 +287,7 @@ Deno.test({
     const from = readableCopy(s.dir.path);
     await using home = tempDir("pidkit-nobody-");
     Deno.chownSync(home.path, NOBODY, NOBODY);
-    const asNobody = async (args: string[]) => {
-      const out = await new Deno.Command(setpriv!, {
-        args: [
-          `--reuid=${NOBODY}`,
-          `--regid=${NOBODY}`,
-          "--clear-groups",
-          from.deno,
-          "run",
-          "-A",
-          "--quiet",
-          from.cli,
-          ...args,
-        ],
-        clearEnv: true,
-        env: {
-          PATH: "/usr/bin:/bin",
-          DENO_DIR: `${home.path}/deno`,
-          HOME: home.path,
-          NO_COLOR: "1",
-        },
-        cwd: home.path,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-    };
+    const asNobody = nobodyCli(setpriv!, from, home.path);
     const name = uniqueName("mine");
     const st = await s.start(name, [], ["sleep", "1000"]);
     Deno.chmodSync(s.dir.join(`${name}.json`), 0o644);
