@@ -182,6 +182,15 @@ export interface PreviousRun {
   marked?: { ref: TreeRef; holder?: { pid: number; startTime: number }; noRecord?: boolean };
 }
 
+/** The record at `path` (none when absent), or why it cannot be read. */
+export function readRecordOrError(path: string): { record?: ServiceRecord; recordError?: string } {
+  try {
+    return { record: readServiceRecordSync(path) };
+  } catch (err) {
+    return { recordError: messageLine(err) };
+  }
+}
+
 /**
  * The previous run of `cfg`'s service: its record and, when the record names
  * no live tree, the newest live tree among `marked` (the trees of its name
@@ -191,13 +200,7 @@ export async function findPreviousRun(
   cfg: SupervisorConfig,
   markedTrees: (fresh: boolean) => TreeRef[],
 ): Promise<PreviousRun> {
-  let record: ServiceRecord | undefined;
-  let recordError: string | undefined;
-  try {
-    record = readServiceRecordSync(cfg.state);
-  } catch (err) {
-    recordError = messageLine(err);
-  }
+  const { record, recordError } = readRecordOrError(cfg.state);
   const err = recordError === undefined ? {} : { recordError };
   if (record && await survivingTree(record)) return { record, ...err };
   // A run directory's supervisor scanned for marked trees as it started;

@@ -14,11 +14,12 @@ import {
   diedUnsupervised,
   orphanConfig,
   readPreviousState,
+  readRecordOrError,
   settleUnsupervised,
 } from "./_previous_run.ts";
 import { survivingTree } from "./inspect_service.ts";
 import { servicePaths } from "./run_dir.ts";
-import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
+import type { ServiceRecord } from "./service_record.ts";
 import { configFromRecord } from "./supervisor_config.ts";
 import type { StartResult, SupervisorConfig } from "./supervisor_protocol.ts";
 
@@ -45,13 +46,9 @@ export async function takeOver(
   name: string,
 ): Promise<"adopted" | "restarted" | false> {
   const paths = servicePaths(host.dir, name);
-  let record: ServiceRecord | undefined;
-  let recordError: string | undefined;
-  try {
-    record = readServiceRecordSync(paths.state);
-  } catch (err) {
-    recordError = messageLine(err);
-  }
+  const read = readRecordOrError(paths.state);
+  const { recordError } = read;
+  let record = read.record;
   const marked = (host.marked.get(name) ?? []).filter((ref) =>
     ref.marker !== record?.tree?.marker && ref.marker !== record?.spawning
   );
