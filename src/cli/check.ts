@@ -72,7 +72,10 @@ function describe(s: ResolvedService): string[] {
     if (!f.launch || f.launch === "cwd" || f.launch === "env") continue;
     const value = s.launch[f.launch];
     if (value === undefined) continue;
-    field(f.key, f.kind === "duration" ? durationText(Number(value)) : String(value));
+    if (f.kind === "limits") {
+      const pairs = Object.entries(value as Record<string, string | number>);
+      field(f.key, pairs.map(([name, v]) => `${name}=${v}`).join(" "));
+    } else field(f.key, f.kind === "duration" ? durationText(Number(value)) : String(value));
   }
   field("hash", s.hash.slice(0, 16));
   return out;

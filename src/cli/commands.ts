@@ -147,6 +147,23 @@ const launchOptions: Record<string, OptionSpec> = {
     valueName: "TIER",
     description: "process tracking: auto (default), cgroup, group",
   },
+  limit: {
+    type: "string",
+    multiple: true,
+    valueName: "RESOURCE=SOFT[:HARD]",
+    description:
+      "resource limit of the service's tree, set before it runs (repeatable): nofile, nproc, core, memlock, as, cpu, data, fsize, stack, rss, sigpending, msgqueue, nice, rtprio, rttime, locks; a number, unlimited, sizes with K, M, G; SOFT alone sets both",
+  },
+  nice: {
+    type: "string",
+    valueName: "N",
+    description: "nice value of the service's tree, -20 to 19 (below your own needs root)",
+  },
+  "oom-score-adjust": {
+    type: "string",
+    valueName: "N",
+    description: "oom_score_adj of the service's tree, -1000 to 1000 (below your own needs root)",
+  },
   ...FORKING_OPTIONS,
 };
 

@@ -38,6 +38,9 @@ export function launchOptionsFrom(input: CommandInput): LaunchOptions {
     tracking: s("tracking"),
     forking: v.forking === true,
     mainPidfile: s("main-pidfile"),
+    ...(v.limit !== undefined ? { limits: v.limit as string[] } : {}),
+    ...(s("nice") !== undefined ? { nice: s("nice") } : {}),
+    ...(s("oom-score-adjust") !== undefined ? { oomScoreAdjust: s("oom-score-adjust") } : {}),
   };
 }
 

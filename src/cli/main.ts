@@ -176,6 +176,7 @@ export function parseCommandLine(spec: CommandSpec, args: string[]): CommandInpu
 function asFlags(message: string): string {
   return message.replace(
     /\boptions\.([a-z][A-Za-z]*)/g,
-    (_, field: string) => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    (_, field: string) =>
+      field === "limits" ? "--limit" : `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
   );
 }

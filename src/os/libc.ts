@@ -52,6 +52,10 @@ const SYMBOLS = {
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  /** prlimit(2) (glibc's is prlimit64 on 64-bit): another process's resource limits. */
+  prlimit: { parameters: ["i32", "i32", "buffer", "buffer"], result: "i32" },
+  /** setpriority(2): another process's nice value. */
+  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The libc symbols pidkit binds; see {@linkcode libc}. */

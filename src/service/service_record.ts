@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ResourceLimits } from "../os/resource_limits.ts";
 import { PidFileError } from "../os/errors.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 
@@ -55,6 +56,12 @@ export interface ServiceOptions {
   logMaxBytes?: number;
   /** Rotated logs kept (`--log-keep`; default 5 with a size). */
   logKeep?: number;
+  /** Resource limits set on the leader before it runs (`--limit`). */
+  limits?: ResourceLimits;
+  /** The leader's nice value (`--nice`). */
+  nice?: number;
+  /** The leader's `/proc/PID/oom_score_adj` (`--oom-score-adjust`). */
+  oomScoreAdjust?: number;
 }
 
 /**

@@ -460,6 +460,9 @@ export class ServiceSupervisor extends SupervisorBase {
         stdout: this.output ? "null" : piped ? "piped" : "inherit",
         stderr: this.output ? "null" : piped ? "piped" : "inherit",
         tracking: cfg.options.tracking,
+        limits: cfg.options.limits,
+        nice: cfg.options.nice,
+        oomScoreAdjust: cfg.options.oomScoreAdjust,
         name: cfg.name,
         adoptOrphans: this.adoption.reaper !== undefined,
       });

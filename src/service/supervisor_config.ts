@@ -24,6 +24,7 @@ import { DEFAULT_LOG_KEEP, parseSize } from "./log_rotation.ts";
 import { checkMainPidfile, parseReadyFd } from "./option_checks.ts";
 import { readServiceEnv } from "./service_env.ts";
 import { findPasswdEntry, groupsOf } from "../os/passwd.ts";
+import { checkResourcePrivilege, parseBounded, parseLimits } from "../os/resource_limits.ts";
 
 /**
  * How a service is launched: the options of `pidkit start` (and `run`),
@@ -43,6 +44,9 @@ import { findPasswdEntry, groupsOf } from "../os/passwd.ts";
  *   maxRestarts: 5,
  *   logMaxSize: "10M",
  *   env: { PORT: "8080" },
+ *   limits: { nofile: "4096:8192", core: 0 },
+ *   nice: 5,
+ *   oomScoreAdjust: 500,
  * };
  * ```
  */
@@ -91,6 +95,19 @@ export interface LaunchOptions {
   forking?: boolean;
   /** With `forking`: the daemon's own PID file, naming its main process (`--main-pidfile`). */
   mainPidfile?: string;
+  /**
+   * Resource limits of the service's tree (`--limit`, repeatable): resource
+   * name (`nofile`, `nproc`, `core`, `memlock`, `as`, `cpu`, `data`, `fsize`,
+   * `stack`, `rss`, `sigpending`, `msgqueue`, `nice`, `rtprio`, `rttime`,
+   * `locks`) → `"SOFT[:HARD]"` or a number (soft and hard alike), or
+   * `RESOURCE=SOFT[:HARD]` strings. Values: whole numbers or `unlimited`;
+   * byte sizes take K, M, G. Set on the leader before it runs its command.
+   */
+  limits?: Record<string, string | number> | string[];
+  /** The service's nice value, -20 to 19 (`--nice`; below the caller's needs root). */
+  nice?: number | string;
+  /** The service's `oom_score_adj`, -1000 to 1000 (`--oom-score-adjust`; below the caller's needs root). */
+  oomScoreAdjust?: number | string;
 }
 
 /** The values of `options`, as text, keyed by option field. */
@@ -208,7 +225,24 @@ function parseServiceOptions(flags: Flags): ServiceOptions {
 export function checkLaunchOptions(
   options: LaunchOptions,
 ): { options: ServiceOptions; env: Record<string, string> } {
-  return { options: parseServiceOptions(flagsOf(options)), env: parseEnv(options.env) };
+  return {
+    options: { ...parseServiceOptions(flagsOf(options)), ...resourceOptions(options) },
+    env: parseEnv(options.env),
+  };
+}
+
+/** `--limit`, `--nice`, `--oom-score-adjust` as service options (none when not given). */
+function resourceOptions(o: LaunchOptions): Partial<ServiceOptions> {
+  const out: Partial<ServiceOptions> = {};
+  if (o.limits !== undefined) {
+    const limits = parseLimits(o.limits);
+    if (Object.keys(limits).length > 0) out.limits = limits;
+  }
+  if (o.nice !== undefined) out.nice = parseBounded("options.nice", o.nice, -20, 19);
+  if (o.oomScoreAdjust !== undefined) {
+    out.oomScoreAdjust = parseBounded("options.oomScoreAdjust", o.oomScoreAdjust, -1000, 1000);
+  }
+  return out;
 }
 
 /** The forking fields of the service options (none without `--forking`). */
@@ -390,7 +424,7 @@ export function buildSupervisorConfig(
 ): SupervisorConfig {
   const flags = flagsOf(options);
   validateName(name);
-  const serviceOptions = parseServiceOptions(flags);
+  const serviceOptions = { ...parseServiceOptions(flags), ...resourceOptions(options) };
   const env = parseEnv(options.env);
   const cwd = absolutePath(str(flags, "cwd") ?? Deno.cwd());
   let cwdInfo: Deno.FileInfo | undefined;
@@ -403,6 +437,7 @@ export function buildSupervisorConfig(
   if (user && Deno.uid() !== 0 && Deno.uid() !== user.uid) {
     throw new PidkitError(`options.user ${userText} needs root`);
   }
+  checkResourcePrivilege(serviceOptions);
   if (command.length === 0) throw new UsageError("missing the command to run");
   checkProgram(command[0], { cwd, path: env.PATH ?? Deno.env.get("PATH") });
   const logOption = str(flags, "log");

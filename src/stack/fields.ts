@@ -16,7 +16,8 @@ import type { LaunchOptions } from "../service/supervisor_config.ts";
  * `size` (text such as `"10M"` or a number of bytes); `integer`; `env` (an
  * object of strings, numbers or booleans); `strings` (an array of strings);
  * `command` (an argv array or a string run through `sh -c`); `paths` (one
- * path or an array of paths).
+ * path or an array of paths); `limits` (an object of resource names to
+ * `"SOFT[:HARD]"` or a number).
  *
  * @example
  * ```ts
@@ -34,7 +35,8 @@ export type FieldKind =
   | "env"
   | "strings"
   | "command"
-  | "paths";
+  | "paths"
+  | "limits";
 
 /**
  * One field of a declared service.
@@ -207,6 +209,30 @@ export const SERVICE_FIELDS: readonly FieldSpec[] = [
     launch: "tracking",
     values: ["auto", "cgroup", "group"],
     description: "process tracking tier (default auto)",
+  },
+  {
+    key: "limits",
+    kind: "limits",
+    flag: "limit",
+    launch: "limits",
+    description:
+      'resource limits set before the service runs: nofile, nproc, core, ... → "SOFT[:HARD]" or a number (unlimited; sizes with K, M, G)',
+  },
+  {
+    key: "nice",
+    kind: "integer",
+    flag: "nice",
+    launch: "nice",
+    range: [-20, 19],
+    description: "nice value of the service's tree (below your own needs root)",
+  },
+  {
+    key: "oomScoreAdjust",
+    kind: "integer",
+    flag: "oom-score-adjust",
+    launch: "oomScoreAdjust",
+    range: [-1000, 1000],
+    description: "oom_score_adj of the service's tree (below your own needs root)",
   },
   {
     key: "ready.after",

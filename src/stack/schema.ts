@@ -8,6 +8,7 @@
  */
 
 import { type FieldSpec, SERVICE_FIELDS } from "./fields.ts";
+import { RESOURCE_NAMES } from "../os/resource_limits.ts";
 
 type Schema = Record<string, unknown>;
 
@@ -50,6 +51,22 @@ function fieldSchema(f: FieldSpec): Schema {
       };
     case "strings":
       return { ...d, type: "array", items: { type: "string", minLength: 1 } };
+    case "limits":
+      return {
+        ...d,
+        type: "object",
+        propertyNames: { enum: [...RESOURCE_NAMES] },
+        additionalProperties: {
+          anyOf: [
+            {
+              type: "string",
+              pattern:
+                "^\\s*(\\d+[KMGkmg]?|unlimited|infinity)(:(\\d+[KMGkmg]?|unlimited|infinity))?\\s*$",
+            },
+            { type: "integer", minimum: 0 },
+          ],
+        },
+      };
     case "paths":
       return {
         ...d,

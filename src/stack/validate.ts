@@ -8,6 +8,7 @@
  * @module
  */
 
+import { parseLimit } from "../os/resource_limits.ts";
 import { parseDuration } from "../os/duration.ts";
 import { UsageError } from "../os/errors.ts";
 import { parseRetry } from "../tree/stop_schedule.ts";
@@ -194,6 +195,20 @@ function parseField(field: FieldSpec, v: unknown, path: string): unknown {
       if (typeof v === "string") return [string(v, path)];
       if (!Array.isArray(v)) throw typeError("a path or an array of paths");
       return v.map((s, i) => string(s, joinPath(path, i)));
+    case "limits": {
+      const limits = object(v, path);
+      for (const [name, value] of Object.entries(limits)) {
+        if (typeof value !== "string" && typeof value !== "number") {
+          throw new StackError(
+            "type",
+            joinPath(path, name),
+            `must be "SOFT[:HARD]" or a number, not ${typeName(value)}`,
+          );
+        }
+        parsed(() => (parseLimit(name, value, "limit"), 0));
+      }
+      return limits;
+    }
     case "command":
       if (typeof v === "string") return string(v, path);
       if (!Array.isArray(v)) throw typeError("an argv array or a shell command string");

@@ -27,6 +27,7 @@ import { spawnGated } from "./spawn_gated.ts";
 import { requireProc } from "./_trackers.ts";
 import { ownChild } from "../os/orphan_reaper.ts";
 import { CLOCK_TICKS_PER_SECOND, readProcStat, readUptimeSeconds } from "../os/proc.ts";
+import { applyResources, hasResources, type ProcessResources } from "../os/resource_limits.ts";
 
 /**
  * Options for {@linkcode spawnTree}.
@@ -46,7 +47,7 @@ import { CLOCK_TICKS_PER_SECOND, readProcStat, readUptimeSeconds } from "../os/p
  * console.log(await new Response(tree.stdout).text()); // "listening on 8080\n"
  * ```
  */
-export interface SpawnTreeOptions {
+export interface SpawnTreeOptions extends ProcessResources {
   /** Working directory of the command. */
   cwd?: string;
   /** Extra environment variables (the marker `PIDKIT_SERVICE` is always added). */
@@ -173,9 +174,14 @@ export async function spawnTree(
   let child: Deno.ChildProcess;
   let cgroupPath: string | undefined;
   let startTime: number | undefined;
-  if (want !== "group" && (want === "cgroup" || findCgroup2() !== undefined)) {
+  const inCgroup = want !== "group" && (want === "cgroup" || findCgroup2() !== undefined);
+  if (inCgroup || hasResources(options)) {
+    // Limits, nice and OOM score are set while the leader waits at the
+    // gate: the command runs under them from its first instruction.
     child = await spawnGated(argv, cmdOptions, (pid) => {
       startTime = readProcStat(pid)?.startTime;
+      applyResources(pid, options);
+      if (!inCgroup) return;
       try {
         cgroupPath = placeInCgroup(pid, cgroupLeaf(marker));
       } catch (err) {
