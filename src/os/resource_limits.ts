@@ -134,7 +134,9 @@ export function parseLimit(
   const soft = parseValue(name, parts[0], where);
   const hard = parts.length === 2 ? parseValue(name, parts[1], where) : soft;
   if (above(soft, hard)) {
-    throw new UsageError(`bad ${where} ${name}: soft limit ${soft} is above the hard limit ${hard}`);
+    throw new UsageError(
+      `bad ${where} ${name}: soft limit ${soft} is above the hard limit ${hard}`,
+    );
   }
   return { soft, hard };
 }
@@ -187,7 +189,11 @@ export function parseBounded(
   min: number,
   max: number,
 ): number {
-  const n = typeof value === "number" ? value : /^\s*[-+]?\d+\s*$/.test(value) ? Number(value) : NaN;
+  const n = typeof value === "number"
+    ? value
+    : /^\s*[-+]?\d+\s*$/.test(value)
+    ? Number(value)
+    : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new UsageError(`bad ${where} '${value}' (use a whole number from ${min} to ${max})`);
   }
@@ -213,43 +219,60 @@ function ownNice(): number {
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
 }
 
+/** `CAP_SYS_NICE` and `CAP_SYS_RESOURCE` (capability(7) numbers). */
+const CAP_SYS_NICE = 23n;
+const CAP_SYS_RESOURCE = 24n;
+
+/** Whether this process has capability `cap` in its effective set (/proc/self/status). */
+function hasCapability(cap: bigint): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(Deno.readTextFileSync("/proc/self/status"));
+  return m !== null && ((BigInt(`0x${m[1]}`) >> cap) & 1n) === 1n;
+}
+
 /**
- * Refuse, before anything starts, what this process may not set without
- * privilege: a hard limit above its own hard limit, a nice value below its
- * own (beyond what its `RLIMIT_NICE` allows), an OOM score adjustment below
- * its own. Root may do all of it. Throws {@linkcode PidkitError} (exit 1).
+ * Refuse, before anything starts, what this process may not set: a hard
+ * limit above its own hard limit or an OOM score adjustment below its own
+ * (both need `CAP_SYS_RESOURCE`), a nice value below its own beyond what
+ * its `RLIMIT_NICE` allows (needs `CAP_SYS_NICE`). Root has both unless a
+ * container took them away. Throws {@linkcode PidkitError} (exit 1).
  *
  * @example
  * ```ts
  * import { checkResourcePrivilege } from "./resource_limits.ts";
- * checkResourcePrivilege({ nice: 5 }); // fine for anyone
+ * checkResourcePrivilege({ nice: 19 }); // fine for anyone
  * ```
  */
 export function checkResourcePrivilege(r: ProcessResources): void {
-  if (Deno.uid() === 0) return;
-  for (const [name, { hard }] of Object.entries(r.limits ?? {})) {
-    const now = currentLimit(0, RESOURCES[name]);
-    if (now !== undefined && asBig(hard) > now[1]) {
-      const shown = now[1] === INFINITY ? "unlimited" : String(now[1]);
+  const needs = (cap: string) => Deno.uid() === 0 ? `needs ${cap}` : `needs root`;
+  if (!hasCapability(CAP_SYS_RESOURCE)) {
+    for (const [name, { hard }] of Object.entries(r.limits ?? {})) {
+      const now = currentLimit(0, RESOURCES[name]);
+      if (now !== undefined && asBig(hard) > now[1]) {
+        const shown = now[1] === INFINITY ? "unlimited" : String(now[1]);
+        throw new PidkitError(
+          `options.limits ${name}: hard limit ${hard} is above the current hard limit ${shown} (raising it ${
+            needs("CAP_SYS_RESOURCE")
+          })`,
+        );
+      }
+    }
+    const own = Number(Deno.readTextFileSync("/proc/self/oom_score_adj").trim());
+    if (r.oomScoreAdjust !== undefined && r.oomScoreAdjust < own) {
       throw new PidkitError(
-        `options.limits ${name}: hard limit ${hard} is above the current hard limit ${shown} (raising it needs root)`,
+        `options.oomScoreAdjust ${r.oomScoreAdjust} is below the current ${own} (lowering it ${
+          needs("CAP_SYS_RESOURCE")
+        })`,
       );
     }
   }
-  if (r.nice !== undefined && r.nice < ownNice()) {
+  if (r.nice !== undefined && r.nice < ownNice() && !hasCapability(CAP_SYS_NICE)) {
     const floor = currentLimit(0, RESOURCES.nice);
     const allowed = floor === undefined ? 20 : 20 - Number(floor[0] > 40n ? 40n : floor[0]);
     if (r.nice < allowed) {
       throw new PidkitError(
-        `options.nice ${r.nice} is below the current nice value ${ownNice()} (lowering it needs root)`,
-      );
-    }
-  }
-  if (r.oomScoreAdjust !== undefined) {
-    const own = Number(Deno.readTextFileSync("/proc/self/oom_score_adj").trim());
-    if (r.oomScoreAdjust < own) {
-      throw new PidkitError(
-        `options.oomScoreAdjust ${r.oomScoreAdjust} is below the current ${own} (lowering it needs root)`,
+        `options.nice ${r.nice} is below the current nice value ${ownNice()} (lowering it ${
+          needs("CAP_SYS_NICE")
+        })`,
       );
     }
   }
@@ -283,7 +306,7 @@ export function applyResources(pid: number, r: ProcessResources): void {
       throw new PidkitError(`cannot set limit ${name}=${soft}:${hard}: ${why(errno())}`);
     }
   }
-  if (r.nice !== undefined && lib.setpriority(0 /* PRIO_PROCESS */, pid, r.nice) !== 0) {
+  if (r.nice !== undefined && lib.setpriority(0, /* PRIO_PROCESS */ pid, r.nice) !== 0) {
     throw new PidkitError(`cannot set nice ${r.nice}: ${why(errno())}`);
   }
   if (r.oomScoreAdjust !== undefined) {
