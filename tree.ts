@@ -37,3 +37,4 @@ export { findCgroup2 } from "./src/tree/cgroup.ts";
 export type { Cgroup2Info } from "./src/tree/cgroup.ts";
 export { PidkitError, TreeError, UsageError } from "./src/os/errors.ts";
 export type { TreeErrorReason } from "./src/os/errors.ts";
+export type { LimitValue, ProcessResources, ResourceLimits } from "./src/os/resource_limits.ts";

@@ -80,7 +80,7 @@ for (const tracking of ["auto", "group"]) {
     await waitUntil(() => childrenOf(pid).length > 0 && sizeOf(seen) > 0, {
       timeoutMs: 20_000,
     });
-    assert.equal(Deno.readTextFileSync(seen).trim(), "4096 8192 7 300");
+    assert.equal((await Deno.readTextFile(seen)).trim(), "4096 8192 7 300");
     assertSettings(pid);
     assertSettings(childrenOf(pid)[0]);
     assert.deepEqual(state.options.limits?.nofile, { soft: 4096, hard: 8192 });
@@ -199,9 +199,9 @@ Deno.test("as uid 65534: raising a hard limit, a negative nice or oom adjust is 
     return;
   }
   using tmp = tempDir();
-  Deno.chmodSync(tmp.path, 0o777);
+  await Deno.chmod(tmp.path, 0o777);
   const dir = tmp.join("run");
-  const hard = Deno.readTextFileSync("/proc/self/limits").split("\n")
+  const hard = (await Deno.readTextFile("/proc/self/limits")).split("\n")
     .find((l) => l.startsWith("Max open files"))!.slice(26).trim().split(/\s+/)[1];
   const above = hard === "unlimited" ? "unlimited" : String(Number(hard) + 1);
   const cases: [string[], RegExp][] = [

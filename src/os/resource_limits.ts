@@ -143,7 +143,7 @@ export function parseLimit(
 
 /**
  * Parse `RESOURCE=SOFT[:HARD]` strings (`--limit`, repeatable) or an object
- * of resource → `"SOFT[:HARD]"` or number. A resource given twice: the last wins.
+ * of resource to `"SOFT[:HARD]"` or number. A resource given twice: the last wins.
  *
  * @example
  * ```ts

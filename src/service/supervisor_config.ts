@@ -99,7 +99,7 @@ export interface LaunchOptions {
    * Resource limits of the service's tree (`--limit`, repeatable): resource
    * name (`nofile`, `nproc`, `core`, `memlock`, `as`, `cpu`, `data`, `fsize`,
    * `stack`, `rss`, `sigpending`, `msgqueue`, `nice`, `rtprio`, `rttime`,
-   * `locks`) → `"SOFT[:HARD]"` or a number (soft and hard alike), or
+   * `locks`) to `"SOFT[:HARD]"` or a number (soft and hard alike), or
    * `RESOURCE=SOFT[:HARD]` strings. Values: whole numbers or `unlimited`;
    * byte sizes take K, M, G. Set on the leader before it runs its command.
    */

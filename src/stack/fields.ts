@@ -216,7 +216,7 @@ export const SERVICE_FIELDS: readonly FieldSpec[] = [
     flag: "limit",
     launch: "limits",
     description:
-      'resource limits set before the service runs: nofile, nproc, core, ... → "SOFT[:HARD]" or a number (unlimited; sizes with K, M, G)',
+      'resource limits set before the service runs: nofile, nproc, core, ... to "SOFT[:HARD]" or a number (unlimited; sizes with K, M, G)',
   },
   {
     key: "nice",
