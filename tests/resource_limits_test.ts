@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
-import { CLI, tempDir, waitUntil } from "./helpers.ts";
+import { CLI, runCli, tempDir, waitUntil } from "./helpers.ts";
 import { parseLimits } from "../src/os/resource_limits.ts";
 
 /** The soft and hard value of one line of /proc/PID/limits (`Max open files`). */
@@ -256,4 +256,39 @@ Deno.test("parseLimits: sizes, unlimited, SOFT alone sets both, objects of text 
     cpu: { soft: 60, hard: 60 },
   });
   assert.throws(() => parseLimits({ __proto__x: 1 }), /unknown resource '__proto__x'/);
+});
+
+Deno.test("declaration: limits, nice, oomScoreAdjust fields; bad ones are one line, exit 2", async () => {
+  using tmp = tempDir();
+  const file = tmp.join("pidkit.jsonc");
+  const check = async (service: Record<string, unknown>) => {
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ services: { web: { cmd: "sleep 30", ...service } } }),
+    );
+    return await runCli(["check", "-c", file]);
+  };
+  const ok = await check({
+    limits: { nofile: "4096:8192", core: 0 },
+    nice: 3,
+    oomScoreAdjust: 100,
+  });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /limits +nofile=4096:8192 core=0\n/);
+  assert.match(ok.stdout, /nice +3\n/);
+  assert.match(ok.stdout, /oomScoreAdjust +100\n/);
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ limits: { nofiles: 1 } }, /services\.web\.limits: .*unknown resource 'nofiles'/],
+    [{ limits: { nofile: "9:8" } }, /soft limit 9 is above the hard limit 8/],
+    [{ limits: { nofile: true } }, /services\.web\.limits\.nofile: must be "SOFT\[:HARD\]"/],
+    [{ limits: ["nofile=1"] }, /services\.web\.limits: must be an object/],
+    [{ nice: 30 }, /services\.web\.nice: bad value 30 \(use -20 to 19\)/],
+    [{ oomScoreAdjust: -1001 }, /services\.web\.oomScoreAdjust: bad value -1001/],
+  ];
+  for (const [service, expected] of cases) {
+    const r = await check(service);
+    assert.equal(r.code, 2, `${JSON.stringify(service)}: ${r.stderr}`);
+    assert.match(r.stderr, expected);
+    assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
+  }
 });

@@ -74,6 +74,12 @@ export interface ServiceDefaults {
   watchdog?: string | number;
   /** Process tracking tier. */
   tracking?: "auto" | "cgroup" | "group";
+  /** Resource limits by name (`nofile`, `core`, ...): `"SOFT[:HARD]"` or a number. */
+  limits?: Record<string, string | number>;
+  /** The service's nice value, -20 to 19. */
+  nice?: number;
+  /** The service's `oom_score_adj`, -1000 to 1000. */
+  oomScoreAdjust?: number;
   /** Readiness conditions (replaced as a whole, never merged with the defaults'). */
   ready?: ReadyDeclaration;
   /** `false`: started only when named. */
