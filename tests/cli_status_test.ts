@@ -10,7 +10,7 @@ import { writeServiceRecord } from "../src/service/service_record.ts";
 import { readProcStat } from "../src/os/proc.ts";
 import { fakeState, treeRefOf } from "./service_fixture.ts";
 import { alive, CLI, hasProgram, Reaper, runCli, tempDir, waitUntil } from "./helpers.ts";
-import { readableCopy } from "./readable_copy.ts";
+import { nobodyDeno, readableCopy } from "./readable_copy.ts";
 
 interface Fake {
   tree: Deno.ChildProcess;
@@ -370,27 +370,9 @@ Deno.test({
     await Deno.chmod(denoDir, 0o777);
     // A clone under a 0700 directory: uid 65534 runs copies it can read.
     const from = readableCopy(tmp.path);
-    const nobody = async (args: string[], env: Record<string, string> = {}) => {
-      const out = await new Deno.Command("setpriv", {
-        args: [
-          "--reuid=65534",
-          "--regid=65534",
-          "--clear-groups",
-          from.deno,
-          "run",
-          "-A",
-          "--quiet",
-          from.cli,
-          ...args,
-        ],
-        clearEnv: true,
-        env: { PATH: "/usr/bin:/bin", DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1", ...env },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-    };
+    const run = nobodyDeno("setpriv", from, { home: denoDir, denoDir });
+    const nobody = (args: string[], env: Record<string, string> = {}) =>
+      run(["run", "-A", "--quiet", from.cli, ...args], env);
     // The per-user dir under the temp dir, made by root (someone else):
     // refused, and status cannot tell (4; 1 would mean a stale PID file).
     const trap = tmp.join("pidkit-65534");

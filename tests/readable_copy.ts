@@ -98,36 +98,50 @@ export function readableCopy(dir: string): ReadableCopy {
   return { deno, root, cli: `${root}/cli.ts`, fixtures: `${root}/tests/fixtures`, copied };
 }
 
+/** Where and how {@linkcode nobodyDeno} runs deno as uid 65534. */
+export interface NobodyOptions {
+  /** HOME (and, unless `denoDir` is given, DENO_DIR `home`/deno). */
+  home: string;
+  /** DENO_DIR, when not under `home`. */
+  denoDir?: string;
+  /** The working directory (default: this process's). */
+  cwd?: string;
+}
+
 /**
- * `pidkit ARGS` as uid/gid 65534 with no supplementary groups, through
- * `setpriv` (its path) and `from`'s deno and cli.ts, in `home` (its cwd,
- * HOME, and DENO_DIR `home`/deno), with a bare environment.
+ * `deno ARGS` as uid/gid 65534 with no supplementary groups, through
+ * `setpriv` (its path) and `from`'s deno, with a bare environment (plus
+ * what each call adds).
  */
-export function nobodyCli(
+export function nobodyDeno(
   setpriv: string,
   from: ReadableCopy,
-  home: string,
-): (args: string[]) => Promise<CliResult> {
-  return async (args) => {
+  options: NobodyOptions,
+): (args: string[], env?: Record<string, string>) => Promise<CliResult> {
+  const { home, denoDir = `${home}/deno`, cwd } = options;
+  return async (args, env = {}) => {
     const out = await new Deno.Command(setpriv, {
-      args: [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        from.deno,
-        "run",
-        "-A",
-        "--quiet",
-        from.cli,
-        ...args,
-      ],
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", from.deno, ...args],
       clearEnv: true,
-      env: { PATH: "/usr/bin:/bin", DENO_DIR: `${home}/deno`, HOME: home, NO_COLOR: "1" },
-      cwd: home,
+      env: { PATH: "/usr/bin:/bin", DENO_DIR: denoDir, HOME: home, NO_COLOR: "1", ...env },
+      cwd,
       stdout: "piped",
       stderr: "piped",
     }).output();
     const dec = new TextDecoder();
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   };
+}
+
+/**
+ * `pidkit ARGS` as uid/gid 65534 through {@linkcode nobodyDeno}, in `home`
+ * (its cwd, HOME, and DENO_DIR `home`/deno).
+ */
+export function nobodyCli(
+  setpriv: string,
+  from: ReadableCopy,
+  home: string,
+): (args: string[]) => Promise<CliResult> {
+  const deno = nobodyDeno(setpriv, from, { home, cwd: home });
+  return (args) => deno(["run", "-A", "--quiet", from.cli, ...args]);
 }

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { findSetpriv } from "../src/tree/find_program.ts";
 import { Reaper, tempDir } from "./helpers.ts";
-import { readableCopy } from "./readable_copy.ts";
+import { nobodyDeno, readableCopy } from "./readable_copy.ts";
 
 const NOBODY = 65534;
 const setpriv = Deno.build.os === "linux" ? findSetpriv() : undefined;
@@ -35,18 +35,7 @@ Deno.test({
     Deno.mkdirSync(home, { mode: 0o700 });
     Deno.chownSync(home, NOBODY, NOBODY);
     const dir = `${home}/run`;
-    const asNobody = async (args: string[]) => {
-      const out = await new Deno.Command(setpriv!, {
-        args: [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", from.deno, ...args],
-        clearEnv: true,
-        env: { PATH: "/usr/bin:/bin", DENO_DIR: `${home}/deno`, HOME: home, NO_COLOR: "1" },
-        cwd: home,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-    };
+    const asNobody = nobodyDeno(setpriv!, from, { home, cwd: home });
     const cli = (args: string[]) => asNobody(["run", "-A", "--quiet", from.cli, ...args]);
 
     // The library: acquire, probe (held, by us), release, probe (absent).
