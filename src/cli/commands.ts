@@ -282,6 +282,17 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./logs.ts"),
   },
   {
+    name: "metrics",
+    usage: "[options]",
+    summary: "the run directory's metrics, in the Prometheus text format",
+    description:
+      "Prints the metrics of every service in the run directory in the Prometheus text exposition format (what a supervisor started with --http serves at /metrics; names and meaning in docs/metrics.md): pidkit_service_up, pidkit_service_ready, pidkit_service_restarts_total, pidkit_service_cpu_seconds_total, pidkit_service_memory_bytes, pidkit_service_processes, pidkit_service_start_time_seconds, pidkit_service_last_exit_code, pidkit_service_state, each with a service label, and the supervisor's own (pidkit_supervisor_up, pidkit_supervisor_memory_bytes, pidkit_supervisor_adoptions_total; those it tells only a user who may control it). Never a service's environment. Reads only.",
+    options: { dir },
+    positionals: [0, 0],
+    serviceCommand: "none",
+    load: () => import("./metrics.ts"),
+  },
+  {
     name: "signal",
     usage: "NAME SIGNAL [options]",
     summary: "send SIGNAL to every process of the service (or its main one)",

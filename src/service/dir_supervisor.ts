@@ -94,6 +94,10 @@ class DirSupervisor {
   /** Requests being handled: a start in flight keeps an idle supervisor alive. */
   busy = 0;
   closing = false;
+  /** Orphaned services adopted since it started (the metrics show it). */
+  adoptions = 0;
+  /** When it started, ms since the epoch. */
+  readonly startedAt = Date.now();
   journal?: LogSink;
   poller?: FdPoller;
   adoption: Adoption = {};
@@ -417,6 +421,7 @@ class DirSupervisor {
     // What it holds now is its own; only trees it could not take stay in view.
     for (const name of this.services.keys()) this.marked.delete(name);
     const count = (what: string) => answers.filter((a) => a === what).length;
+    this.adoptions += count("adopted");
     return { adopted: count("adopted"), restarted: count("restarted") };
   }
 
@@ -469,6 +474,8 @@ class DirSupervisor {
           pid: Deno.pid,
           services: [...this.services.keys()],
           memory: Deno.memoryUsage(),
+          adoptions: this.adoptions,
+          startedAt: this.startedAt,
         };
       default:
         return { ok: false, error: `unknown request ${JSON.stringify(request)}` };

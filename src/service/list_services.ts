@@ -103,6 +103,44 @@ export interface ListServicesOptions {
  * ```
  */
 export async function listServices(options: ListServicesOptions = {}): Promise<ServiceList> {
+  return (await listServiceDetails(options)).list;
+}
+
+/**
+ * What the metrics need beyond a {@linkcode ServiceListEntry}: the tree's
+ * CPU time as a counter and the record's numbers, per service (same order).
+ *
+ * @example
+ * ```ts
+ * import type { ServiceDetail } from "./list_services.ts";
+ * const detail: ServiceDetail = { cpuSeconds: 1.5, startedAt: null, lastExit: null };
+ * console.log(detail.cpuSeconds);
+ * ```
+ */
+export interface ServiceDetail {
+  /** User + system CPU seconds of the tree's live processes. */
+  cpuSeconds: number;
+  /** When the current tree started (ISO), while it runs. */
+  startedAt: string | null;
+  /** How it last ended, as its record says. */
+  lastExit: { code: number | null; signal: string | null } | null;
+}
+
+/**
+ * {@linkcode listServices} and, per service (same order), its
+ * {@linkcode ServiceDetail}: one look at the run directory and `/proc` for
+ * both `list --json` and the metrics.
+ *
+ * @example
+ * ```ts
+ * import { listServiceDetails } from "./list_services.ts";
+ * const { list, details } = await listServiceDetails({ dir: "/tmp/pidkit-example" });
+ * console.log(list.services.length === details.length);
+ * ```
+ */
+export async function listServiceDetails(
+  options: ListServicesOptions = {},
+): Promise<{ list: ServiceList; details: ServiceDetail[] }> {
   requireAllPermissions("listServices");
   const dir = resolveRunDir({ dir: options.dir });
   const names = await serviceNames(dir);
@@ -110,6 +148,7 @@ export async function listServices(options: ListServicesOptions = {}): Promise<S
   const memo: InspectMemo = { alive: new Map(), sameNamespace: new Map() };
   const infos = await Promise.all(names.map((n) => inspectService(dir, n, memo)));
   const snap = new ProcSnapshot();
+  const details: ServiceDetail[] = [];
   const services: ServiceListEntry[] = infos.map((info) => {
     const live = info.record?.tree !== undefined && isRunningPhase(info.phase);
     // A supervisor in another PID namespace recorded its namespace's PIDs.
@@ -118,6 +157,12 @@ export async function listServices(options: ListServicesOptions = {}): Promise<S
     const members = live && ref ? snap.members(ref, held) : [];
     const t = totals(members);
     const leader = members.find((m) => m.pid === kernelPid);
+    const exit = info.record?.lastExit;
+    details.push({
+      cpuSeconds: members.reduce((sum, m) => sum + m.cpuSeconds, 0),
+      startedAt: live ? info.record?.serviceStartedAt ?? null : null,
+      lastExit: exit ? { code: exit.code, signal: exit.signal } : null,
+    });
     return {
       name: info.name,
       state: info.phase,
@@ -139,5 +184,8 @@ export async function listServices(options: ListServicesOptions = {}): Promise<S
     infos.filter((i) => isRunningPhase(i.phase) && i.supervisorPid !== undefined)
       .map((i) => i.supervisorPid!),
   );
-  return { dir, services, stoppedSupervisors: [...supervisors].filter(isStoppedProcess) };
+  return {
+    list: { dir, services, stoppedSupervisors: [...supervisors].filter(isStoppedProcess) },
+    details,
+  };
 }
