@@ -411,6 +411,26 @@ export const COMMANDS: CommandSpec[] = [
     serviceCommand: "none",
     load: () => import("./startup.ts"),
   },
+  {
+    name: "export",
+    usage: "systemd [-c FILE | NAME...] --out DIR [options]",
+    summary: "one systemd unit per service, for systemd to supervise them instead",
+    description:
+      "Writes a unit NAME.service into DIR for every service of the declaration (FILE, else pidkit.jsonc, pidkit.json or Procfile in the working directory; each instance a unit, autostart: false ones without [Install]), or, with NAMEs, for those services of the run directory from their records (their command and options as started, their --env values from DIR/NAME.env; records keep no dependencies). ExecStart= runs the program by its absolute path (found on the service's PATH) with every argument quoted as systemd.syntax(7) reads it; WorkingDirectory=, User=, Restart= and RestartSec=, Type=notify for ready.notify/--ready-notify (NotifyAccess=all), Type=forking with PIDFile= for forking/--main-pidfile, else Type=exec; TimeoutStartSec= from the ready timeout, WatchdogSec=, KillSignal= and TimeoutStopSec= from the stop schedule, Requires= and After= from dependsOn (every instance), LimitNOFILE= and the other Limit*= from limits/--limit, Nice=, OOMScoreAdjust=, StandardOutput=append: for a log file of its own (else the journal), and Environment=PATH= of this shell. The environment goes to DIR/NAME.env (mode 0600) named by EnvironmentFile=, never into the unit: unit files are world-readable and Environment= values are shown to every user by systemctl show. Each option systemd cannot express (ready after/tcp/file/fd, the doubling restart delay and max restarts, a PID file pidkit holds, log rotation, tracking) is a comment in the unit. Every file is checked before any is written: one that holds other text is refused (exit 1, nothing written) unless --force; one with the same text is left alone. One line per file (wrote, updated, unchanged) and the systemctl commands to run; it never runs them. Exit 2 for a bad file, name or option, a program not found, or no --out.",
+    options: {
+      ...declaration,
+      dir: { ...dir, description: "run directory of the NAMEd services (default: see status)" },
+      out: {
+        type: "string",
+        valueName: "DIR",
+        description: "write the units here (made if missing)",
+      },
+      force: { type: "boolean", description: "replace files of DIR that hold other text" },
+    },
+    positionals: [1, Infinity],
+    serviceCommand: "none",
+    load: () => import("./export.ts"),
+  },
 ];
 
 /** The command named `name`, if there is one. */

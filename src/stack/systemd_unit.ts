@@ -11,6 +11,8 @@
 
 import { DEFAULT_RETRY, parseRetry, scheduleMs } from "../tree/stop_schedule.ts";
 import { READY_TIMEOUT_MS } from "../service/readiness.ts";
+import { unitEnvironment, unitPath, unitQuote } from "../service/export/systemd_syntax.ts";
+import { UsageError } from "../os/errors.ts";
 import { startLevels } from "./order.ts";
 import type { ResolvedStack } from "./resolve.ts";
 
@@ -61,22 +63,6 @@ export function unitName(file: string): string {
   const parts = file.split("/").filter((p) => p !== "");
   const base = (parts.at(-2) ?? "root").replace(/[^A-Za-z0-9_.:-]+/g, "-").replace(/^-+|-+$/g, "");
   return `pidkit-${base || "stack"}.service`;
-}
-
-/**
- * Quote one argument for `ExecStart=` (systemd's own quoting: double quotes,
- * backslash escapes; `%` doubled, `$` doubled).
- *
- * @example
- * ```ts
- * import { unitQuote } from "./systemd_unit.ts";
- * unitQuote("/srv/my app/pidkit.jsonc"); // "\"/srv/my app/pidkit.jsonc\""
- * ```
- */
-export function unitQuote(arg: string): string {
-  const escaped = arg.replaceAll("%", "%%").replaceAll("$", "$$");
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(escaped)) return escaped;
-  return `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
 /**
@@ -140,7 +126,7 @@ export function systemdUnit(stack: ResolvedStack, options: SystemdUnitOptions): 
     "# pidkit disarms it.",
     `ExecStart=/usr/bin/env --ignore-signal=USR1 ${args.map(unitQuote).join(" ")}`,
     "ExecReload=/bin/kill -HUP $MAINPID",
-    `WorkingDirectory=${unitQuote(stack.base)}`,
+    `WorkingDirectory=${unitPathOf(stack.base)}`,
     "# A small young generation and no optimizing compiler for the supervisor; it",
     "# removes them from its environment before it starts a service.",
     "Environment=DENO_V8_FLAGS=--max-semi-space-size=1,--lite-mode",
@@ -148,7 +134,7 @@ export function systemdUnit(stack: ResolvedStack, options: SystemdUnitOptions): 
       ? [
         "# The PATH of the shell that made this unit: the pidkit command's deno, and what",
         "# declared services find (they start from PATH, HOME, LANG... of the supervisor).",
-        `Environment=${unitQuote(`PATH=${options.path}`)}`,
+        `Environment=${unitEnvironment("PATH", options.path)}`,
       ]
       : []),
     "# KillMode=process: only the supervisor is signalled. systemctl stop is all it",
@@ -193,4 +179,13 @@ function stopTimeoutSeconds(stack: ResolvedStack): string {
     ms = Math.max(ms, total);
   }
   return String(Math.ceil(ms / 1000) + 15);
+}
+
+/** A path for a unit setting, or a UsageError for one no unit can hold. */
+function unitPathOf(path: string): string {
+  const value = unitPath(path);
+  if (value === undefined) {
+    throw new UsageError(`cannot write ${JSON.stringify(path)} into a unit file`);
+  }
+  return value;
 }

@@ -17,12 +17,30 @@ export function checkProgram(
   program: string,
   options: { path?: string; cwd?: string },
 ): void {
+  findProgram(program, options);
+}
+
+/**
+ * The absolute path the shell runs for `program` (looked up on `options.path`
+ * when it has no `/`, else made absolute against `options.cwd`); throws a
+ * `"spawn-failed"` {@linkcode TreeError} when there is none it can run.
+ *
+ * @example
+ * ```ts
+ * import { findProgram } from "./find_program.ts";
+ * findProgram("sh", { path: "/usr/bin:/bin" }); // "/usr/bin/sh"
+ * ```
+ */
+export function findProgram(
+  program: string,
+  options: { path?: string; cwd?: string },
+): string {
   if (program === "") throw new TreeError("spawn-failed", "cannot start an empty command name");
   const cwd = options.cwd ?? Deno.cwd();
   if (program.includes("/")) {
     const abs = program.startsWith("/") ? program : `${cwd}/${program}`;
     const problem = executableProblem(abs);
-    if (problem === undefined) return;
+    if (problem === undefined) return abs;
     throw new TreeError("spawn-failed", `cannot start ${program}: ${problem}`);
   }
   const path = options.path ?? DEFAULT_PATH;
@@ -30,7 +48,7 @@ export function checkProgram(
   for (const dir of path.split(":")) {
     const base = dir === "" ? cwd : dir.startsWith("/") ? dir : `${cwd}/${dir}`;
     const problem = executableProblem(`${base}/${program}`);
-    if (problem === undefined) return;
+    if (problem === undefined) return `${base}/${program}`;
     if (problem !== "no such file") denied ??= `${base}/${program}: ${problem}`;
   }
   throw new TreeError(
