@@ -16,7 +16,9 @@ if (!hasAnalyze) console.log("skip: systemd-analyze is not installed, units are 
 /** `systemd-analyze verify` of every unit of `dir` at once (Requires= finds its peers there). */
 async function verify(dir: string): Promise<void> {
   if (!hasAnalyze) return;
-  const units = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".service"))
+  const units = (await Array.fromAsync(Deno.readDir(dir))).filter((e) =>
+    e.name.endsWith(".service")
+  )
     .map((e) => `${dir}/${e.name}`);
   const out = await new Deno.Command("systemd-analyze", {
     args: ["verify", "--man=no", ...units],
@@ -35,7 +37,7 @@ function setting(unit: string, key: string): string[] {
 Deno.test("export systemd: a declaration becomes one verified unit per instance", async () => {
   using home = tempDir("pidkit-export-");
   const file = home.join("pidkit.jsonc");
-  Deno.writeTextFileSync(
+  await Deno.writeTextFile(
     file,
     JSON.stringify({
       services: {
@@ -73,7 +75,7 @@ Deno.test("export systemd: a declaration becomes one verified unit per instance"
   const out = home.join("units");
   const r = await runCli(["export", "systemd", "-c", file, "--out", out]);
   assert.equal(r.code, 0, r.stderr);
-  const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+  const names = (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name).sort();
   assert.deepEqual(names, [
     "daemon.service",
     "db.env",
@@ -100,10 +102,10 @@ Deno.test("export systemd: a declaration becomes one verified unit per instance"
   assert.deepEqual(setting(db, "WorkingDirectory"), [home.path]);
   assert.deepEqual(setting(db, "EnvironmentFile"), [`${out}/db.env`]);
   assert.doesNotMatch(db, /s3cret/, "no secret in the world-readable unit");
-  assert.equal(Deno.statSync(`${out}/db.env`).mode! & 0o777, 0o600);
-  assert.equal(Deno.statSync(`${out}/db.service`).mode! & 0o777, 0o644);
+  assert.equal((await Deno.stat(`${out}/db.env`)).mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(`${out}/db.service`)).mode! & 0o777, 0o644);
   assert.match(
-    Deno.readTextFileSync(`${out}/db.env`),
+    await Deno.readTextFile(`${out}/db.env`),
     /^TOKEN="s3cret \\"quoted\\" \\\$NOT \\`expanded\\` \\\\ 100%"$/m,
   );
   assert.deepEqual(setting(db, "WantedBy"), ["multi-user.target"]);
@@ -120,7 +122,7 @@ Deno.test("export systemd: a declaration becomes one verified unit per instance"
   assert.deepEqual(setting(web, "StandardOutput"), [`append:${home.join("web.log")}`]);
   assert.match(web, /^# pidkit counted it ready once 127\.0\.0\.1:8080 accepts/m);
   assert.match(web, /^# pidkit doubles the delay/m);
-  assert.match(Deno.readTextFileSync(`${out}/web.2.env`), /^PIDKIT_INSTANCE="2"$/m);
+  assert.match(await Deno.readTextFile(`${out}/web.2.env`), /^PIDKIT_INSTANCE="2"$/m);
   assert.deepEqual(setting(unit("uses-web"), "Requires"), ["web.1.service web.2.service"]);
 
   const daemon = unit("daemon");
@@ -138,12 +140,12 @@ Deno.test("export systemd: a declaration becomes one verified unit per instance"
   const again = await runCli(["export", "systemd", "-c", file, "--out", out]);
   assert.equal(again.code, 0, again.stderr);
   assert.doesNotMatch(again.stdout, /^(wrote|updated) /m);
-  Deno.writeTextFileSync(`${out}/web.2.service`, "# mine\n");
+  await Deno.writeTextFile(`${out}/web.2.service`, "# mine\n");
   const refused = await runCli(["export", "systemd", "-c", file, "--out", out]);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /web\.2\.service exists with other content; nothing written/);
   assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
-  assert.equal(Deno.readTextFileSync(`${out}/web.2.service`), "# mine\n");
+  assert.equal(await Deno.readTextFile(`${out}/web.2.service`), "# mine\n");
   const forced = await runCli(["export", "systemd", "-c", file, "--out", out, "--force"]);
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /^updated .*\/web\.2\.service$/m);
@@ -167,7 +169,7 @@ Deno.test("export systemd NAME: a running service's record and its --env values"
   const out = home.join("units");
   const r = await services.cli(["export", "systemd", "api", "--out", out]);
   assert.equal(r.code, 0, r.stderr);
-  const unit = Deno.readTextFileSync(`${out}/api.service`);
+  const unit = await Deno.readTextFile(`${out}/api.service`);
   assert.deepEqual(setting(unit, "ExecStart"), [`${realProgram("sleep")} 1000`]);
   assert.deepEqual(setting(unit, "Restart"), ["always"]);
   assert.deepEqual(setting(unit, "LimitNOFILE"), ["2048"]);
@@ -176,10 +178,10 @@ Deno.test("export systemd NAME: a running service's record and its --env values"
   assert.match(unit, new RegExp(`^# pidkit start api \\(running in ${services.dir.path}\\)`, "m"));
   assert.doesNotMatch(unit, /k3y/);
   assert.equal(
-    Deno.readTextFileSync(`${out}/api.env`).split("\n").at(-2),
+    (await Deno.readTextFile(`${out}/api.env`)).split("\n").at(-2),
     'API_KEY="k3y with spaces"',
   );
-  assert.equal(Deno.statSync(`${out}/api.env`).mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(`${out}/api.env`)).mode! & 0o777, 0o600);
   await verify(out);
 });
 
@@ -187,7 +189,10 @@ Deno.test("export: bad input is one line, exit 2, nothing written", async () => 
   await using services = new Services();
   using home = tempDir("pidkit-export-");
   const file = home.join("pidkit.jsonc");
-  Deno.writeTextFileSync(file, JSON.stringify({ services: { a: { cmd: ["no-such-program-x"] } } }));
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ services: { a: { cmd: ["no-such-program-x"] } } }),
+  );
   const out = home.join("units");
   const cases: [string[], RegExp][] = [
     [["export", "upstart", "-c", file, "--out", out], /unknown init system 'upstart'/],

@@ -39,7 +39,7 @@ import {
  *   name: "web", command: ["deno", "run", "-A", "server.ts"], cwd: "/srv/app",
  *   env: { PORT: "8080" },
  *   options: { restart: "on-failure", maxRestarts: 10, restartDelayMs: 100, retry: "TERM/10/KILL/5", tracking: "auto" },
- *   requires: ["db"], source: "/srv/app/pidkit.jsonc",
+ *   requires: ["db"], autostart: true, source: "/srv/app/pidkit.jsonc",
  * };
  * console.log(web.name);
  * ```
