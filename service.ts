@@ -36,6 +36,8 @@ export type {
   StartServiceResult,
 } from "./src/service/start_service.ts";
 export type { LaunchOptions } from "./src/service/supervisor_config.ts";
+export type { PolicyAction, PolicyName } from "./src/service/policies/policy.ts";
+export type { PolicyLaunchOptions } from "./src/service/policies/policy_options.ts";
 export { stopService } from "./src/service/stop_service.ts";
 export type {
   ServiceStopProgress,

@@ -93,6 +93,14 @@ function session(): Step[] {
     { command: "logs", args: ["logs", "web"], code: 0, expect: /hello from web/ },
     { command: "signal", args: ["signal", "web", "CONT"], code: 0 },
     { command: "restart", args: ["restart", "web"], code: 0, expect: /web/ },
+    // A schedule loads croner (an npm package) in the command and in the supervisor.
+    {
+      args: ["start", "task", "--cron", "0 0 1 1 *", "--", "true"],
+      code: 0,
+      expect: /started task \(scheduled, next run \d{4}-01-01T/,
+    },
+    { args: ["status", "task"], code: 0, expect: /task: scheduled/ },
+    { args: ["stop", "task"], code: 0, expect: /stopped task/ },
     { command: "stop", args: ["stop", "web"], code: 0, expect: /stopped web/ },
     { command: "wait", args: ["wait", "web", "--timeout", "10s"], code: 0 },
     { command: "run", args: ["run", "once", "--", "true"], code: 0 },

@@ -164,6 +164,28 @@ const launchOptions: Record<string, OptionSpec> = {
     valueName: "N",
     description: "oom_score_adj of the service's tree, -1000 to 1000 (below your own needs root)",
   },
+  cron: {
+    type: "string",
+    valueName: "EXPR",
+    description:
+      "a task: start it at each tick of this cron expression when it is not running, not at once (5 fields, or 6 with seconds first; names, ranges, steps, @hourly, @daily, ...)",
+  },
+  "cron-restart": {
+    type: "string",
+    valueName: "EXPR",
+    description: "restart the running service at each tick of this cron expression",
+  },
+  tz: {
+    type: "string",
+    valueName: "ZONE",
+    description:
+      "IANA time zone of --cron/--cron-restart (default local time; see DST in docs/policies.md)",
+  },
+  "cron-catch-up": {
+    type: "boolean",
+    description:
+      "act once at once for ticks missed while no supervisor ran (default: missed ticks are skipped)",
+  },
   ...FORKING_OPTIONS,
 };
 

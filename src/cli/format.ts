@@ -70,6 +70,7 @@ export function paintPhase(phase: ServicePhase, color: boolean): string {
     case "stopping":
     case "reloading":
     case "restarting":
+    case "scheduled":
       return paint(phase, "yellow", color);
     case "stopped":
       return paint(phase, "dim", color);

@@ -41,7 +41,24 @@ export function launchOptionsFrom(input: CommandInput): LaunchOptions {
     ...(v.limit !== undefined ? { limits: v.limit as string[] } : {}),
     ...(s("nice") !== undefined ? { nice: s("nice") } : {}),
     ...(s("oom-score-adjust") !== undefined ? { oomScoreAdjust: s("oom-score-adjust") } : {}),
+    ...policyOptionsFrom(input),
   };
+}
+
+/** `--cron`, `--cron-restart`, `--tz`, `--cron-catch-up`, `--watch*`, `--max-memory`. */
+function policyOptionsFrom(input: CommandInput): LaunchOptions {
+  const v = input.values;
+  const s = (key: string) => typeof v[key] === "string" ? v[key] as string : undefined;
+  const out: LaunchOptions = {};
+  if (s("cron") !== undefined) out.cron = s("cron");
+  if (s("cron-restart") !== undefined) out.cronRestart = s("cron-restart");
+  if (s("tz") !== undefined) out.tz = s("tz");
+  if (v["cron-catch-up"] === true) out.cronCatchUp = true;
+  if (v.watch !== undefined) out.watch = v.watch as string[];
+  if (v["watch-ignore"] !== undefined) out.watchIgnore = v["watch-ignore"] as string[];
+  if (s("watch-delay") !== undefined) out.watchDelay = s("watch-delay");
+  if (s("max-memory") !== undefined) out.maxMemory = s("max-memory");
+  return out;
 }
 
 /** `--timeout DURATION` of start, stop and restart, in ms; `undefined` when not given. */

@@ -39,10 +39,13 @@ export async function run(input: CommandInput): Promise<number> {
   const status = statusColumn(rows);
   // FILE only when some service came from a declaration (`pidkit up`)
   const from = rows.some((r) => r.file !== null);
+  // NEXT RUN only when some service has a schedule (--cron, --cron-restart)
+  const next = rows.some((r) => r.nextRun !== null);
   printOut(table(
     [
       [
         ...["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "MEM", "CPU", ...status.head],
+        ...(next ? ["NEXT RUN"] : []),
         ...(from ? ["FILE"] : []),
         "COMMAND",
       ],
@@ -55,12 +58,14 @@ export async function run(input: CommandInput): Promise<number> {
         r.processes ? formatBytes(r.memoryBytes) : dash,
         r.processes ? formatPercent(r.cpuPercent) : dash,
         ...status.cell(r),
+        ...(next ? [nextRunCell(r)] : []),
         ...(from ? [r.file === null ? dash : shortPath(r.file)] : []),
         r.command ? commandLine(r.command) : dash,
       ]),
     ],
     [
       ...["left", "left", "right", "right", "right", "right", "right", ...status.align] as Align[],
+      ...(next ? ["left" as const] : []),
       ...(from ? ["left" as const] : []),
       "left",
     ],
@@ -69,6 +74,12 @@ export async function run(input: CommandInput): Promise<number> {
     printOut(`supervisor ${pid} is stopped: it does not answer; kill -CONT ${pid} resumes it`);
   }
   return EXIT.ok;
+}
+
+/** `start in 3s`, `restart in 2h` (the schedule's next tick), or `-`. */
+function nextRunCell(r: ServiceListEntry): string {
+  if (r.nextRun === null) return "-";
+  return `${r.nextRun.action} in ${formatDuration(r.nextRun.inMs)}`;
 }
 
 /** A declaration file as the FILE column shows it: relative to the working directory when under it. */

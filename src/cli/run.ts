@@ -37,6 +37,10 @@ export async function run(input: CommandInput): Promise<number> {
     ...launchOptionsFrom(input),
     foreground: true,
   });
+  if (config.options.cron !== undefined || config.options.cronRestart !== undefined) {
+    const { checkSchedules } = await import("../service/policies/service_policies.ts");
+    await checkSchedules(config.options);
+  }
   const { supervise } = await import("../service/supervisor.ts");
   let failure: string | undefined;
   const code = await supervise(config, {

@@ -37,9 +37,15 @@ export async function run(input: CommandInput): Promise<number> {
   return EXIT.ok;
 }
 
-/** `pid N`, or `main process unknown (N processes)` (a --forking service). */
-export function mainNote(r: { pid: number | null; mainUnknown?: number }): string {
+/**
+ * `pid N`, `next run at TIME` (a --cron task), or `main process unknown (N
+ * processes)` (a --forking service).
+ */
+export function mainNote(
+  r: { pid: number | null; mainUnknown?: number; scheduled?: string | null },
+): string {
   if (r.pid !== null) return `pid ${r.pid}`;
+  if (r.scheduled !== undefined) return `scheduled, next run ${r.scheduled ?? "never"}`;
   const n = r.mainUnknown ?? 0;
   return `main process unknown (${n} process${n === 1 ? "" : "es"})`;
 }

@@ -101,7 +101,11 @@ function pidNote(s: ServiceStatus): string {
 function describe(s: ServiceStatus, plainFile: boolean): string {
   const color = useColor();
   const r = s.restart;
-  const due = r ? ` in ${formatDuration(r.inMs)} (attempt ${r.attempt} of ${r.of})` : "";
+  const due = r
+    ? ` in ${formatDuration(r.inMs)} (attempt ${r.attempt} of ${r.of})`
+    : s.state === "scheduled" && s.nextRun
+    ? `, next run in ${formatDuration(s.nextRun.inMs)}`
+    : "";
   const head = `${s.name}: ${paintPhase(s.state, color)}${due}${pidNote(s)}`;
   const rows: [string, string][] = [];
   const add = (k: string, v: string | null | undefined) => {
@@ -131,6 +135,13 @@ function describe(s: ServiceStatus, plainFile: boolean): string {
   if (s.extraLines) add("file also says", s.extraLines.join(" | "));
   if (s.uptimeMs !== null) add("uptime", formatDuration(s.uptimeMs));
   add("restarts", s.restarts?.toString());
+  if (s.nextRun) {
+    add(`next ${s.nextRun.action}`, `${s.nextRun.at} (in ${formatDuration(s.nextRun.inMs)})`);
+  }
+  if (s.policyAction) {
+    const p = s.policyAction;
+    add(`last ${p.policy} ${p.action}`, `${p.at}: ${p.reason}`);
+  }
   if (s.lastExit) {
     // A --forking service's main process is not pidkit's child: its status is unknown.
     const how = s.lastExit.signal ??

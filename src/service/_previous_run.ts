@@ -356,7 +356,8 @@ export function orphanConfig(dir: string, name: string, ref: TreeRef): Superviso
  */
 export function diedUnsupervised(record: ServiceRecord): boolean {
   return record.supervisor.kind === "dir" && record.log !== "-" &&
-    ["starting", "running", "reloading", "restarting", "stopping"].includes(record.phase) &&
+    ["starting", "running", "reloading", "restarting", "scheduled", "stopping"]
+      .includes(record.phase) &&
     !isProcessAlive(record.supervisor.pid, record.supervisor.startTime);
 }
 

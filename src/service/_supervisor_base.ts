@@ -27,6 +27,7 @@ import type { Target } from "../tree/process_family.ts";
 import type { ServiceHealth } from "./service_health.ts";
 import type { FdPoller } from "../os/fd_poller.ts";
 import type { OutputFifo } from "./output_fifo.ts";
+import type { ServiceEventSink } from "./events/service_event.ts";
 
 /** How `supervise` (supervisor.ts) runs. */
 export interface SuperviseOptions {
@@ -60,6 +61,8 @@ export interface SuperviseOptions {
   firstLine?: string;
   /** Adopt the orphaned tree the record names, or do nothing: never start the command. */
   adoptOnly?: boolean;
+  /** Where lifecycle events go (the policies' `policy` events), when the host keeps them. */
+  events?: ServiceEventSink;
 }
 
 /** How many lines of the log a failed start reports. */
@@ -165,6 +168,8 @@ export class SupervisorBase {
   restartRequest?: {
     retry?: string;
     requestedBy: number;
+    /** Why, for the log (a policy's restart); else `asked by pid N`. */
+    reason?: string;
     answer: (answer: RestartAnswer) => void;
     /** What stopping the old tree did. */
     stopped?: StopResult;

@@ -108,18 +108,25 @@ async function unsupervisedDeath(
   config: SupervisorConfig,
 ): Promise<"restarted" | false> {
   const due = record.phase === "restarting";
+  // A --cron task (waiting, or whose run died unsupervised): its schedule goes on.
+  const scheduled = record.phase !== "stopping" && record.options.cron !== undefined;
   const pid = record.tree?.pid;
   const what = due
     ? `its supervisor (pid ${record.supervisor.pid}) was killed while it waited to restart it`
+    : record.phase === "scheduled"
+    ? `its supervisor (pid ${record.supervisor.pid}) was killed while ${name} waited for its ` +
+      `next run`
     : `${name}${pid ? ` (pid ${pid})` : ""} died while no supervisor ran (exit status unknown)`;
-  const restart = record.phase !== "stopping" &&
-    (due || record.options.restart === "always" || record.options.restart === "on-failure");
+  const restart = scheduled || (record.phase !== "stopping" &&
+    (due || record.options.restart === "always" || record.options.restart === "on-failure"));
   if (!restart) {
     const settled = await settleUnsupervised(host.dir, name, record, what);
     if (settled) await host.note(`${name}: ${what}`);
     return false;
   }
-  const line = `${what}; restarting ${name} (--restart ${record.options.restart})`;
+  const line = scheduled
+    ? `${what}; its schedule goes on (--cron ${record.options.cron})`
+    : `${what}; restarting ${name} (--restart ${record.options.restart})`;
   // Not awaited: its readiness must not hold up every command.
   void host.start(config, { firstLine: line, restartedDue: true }).then((r) => {
     if (!r.ok) void host.note(`restarting ${name} failed: ${r.error}`);

@@ -26,6 +26,8 @@ import { servicePaths } from "./run_dir.ts";
  * - `starting` / `stopping`: the lock is held and the supervisor says so;
  * - `restarting`: the lock is held and the supervisor waits to start the
  *   service again (restart back-off): no process runs meanwhile;
+ * - `scheduled`: the lock is held and the supervisor waits for the next
+ *   tick of a `--cron` task: no process runs meanwhile;
  * - `orphaned`: the lock is free (the supervisor is gone) but the recorded
  *   tree still lives (leader verified by start time, else other members);
  * - `stale`: a PID file with content, its lock free, nothing alive;
@@ -45,6 +47,7 @@ export type ServicePhase =
   | "reloading"
   | "starting"
   | "restarting"
+  | "scheduled"
   | "stopping"
   | "orphaned"
   | "stale"
@@ -65,7 +68,8 @@ export type ServicePhase =
  */
 export function isRunningPhase(phase: ServicePhase): boolean {
   return phase === "running" || phase === "starting" || phase === "stopping" ||
-    phase === "orphaned" || phase === "reloading" || phase === "restarting";
+    phase === "orphaned" || phase === "reloading" || phase === "restarting" ||
+    phase === "scheduled";
 }
 
 /** What {@linkcode inspectService} found out. */
@@ -163,13 +167,15 @@ export async function inspectService(
       ? "starting"
       : state!.phase === "restarting"
       ? "restarting"
+      : state!.phase === "scheduled"
+      ? "scheduled"
       : state!.phase === "stopping"
       ? "stopping"
       : state!.phase === "reloading"
       ? "reloading"
       : "running";
     // Waiting to restart: no process is the service's (the PID file is empty).
-    const between = phase === "restarting" && !state?.tree;
+    const between = (phase === "restarting" || phase === "scheduled") && !state?.tree;
     return {
       ...base,
       phase,
@@ -226,6 +232,14 @@ export async function inspectService(
     // Lock free and a state we cannot read: an orphaned tree cannot be ruled out.
     return { ...base, phase: "unknown", pid: probed.status === "stale" ? probed.pid : undefined };
   }
+  if (state?.phase === "scheduled" && !state.tree) {
+    return {
+      ...base,
+      phase: "stale",
+      error: `its supervisor (pid ${state.supervisor.pid}) was killed while ${name} waited for ` +
+        `its next run; nothing runs (the next supervisor of ${dir} resumes the schedule)`,
+    };
+  }
   if (state?.phase === "restarting" && !state.tree) {
     // Its supervisor was killed while it waited to restart the service.
     const n = state.nextRestart;
@@ -248,7 +262,7 @@ export async function inspectService(
 }
 
 /** The phases in which a record says its service runs (or is meant to). */
-const LIVE = new Set(["starting", "running", "reloading", "restarting", "stopping"]);
+const LIVE = new Set(["starting", "running", "reloading", "restarting", "scheduled", "stopping"]);
 
 /**
  * Find out whether the program behind any PID file runs (`status
@@ -439,7 +453,10 @@ async function probe(path: string): Promise<ProbeResult> {
  * unlinked PID file open (`/proc/PID/fd` shows "PATH (deleted)").
  */
 function lostPidFile(state: ServiceRecord, pidfile: string): boolean {
-  if (!["starting", "running", "reloading", "restarting", "stopping"].includes(state.phase)) {
+  if (
+    !["starting", "running", "reloading", "restarting", "scheduled", "stopping"]
+      .includes(state.phase)
+  ) {
     return false;
   }
   const sup = state.supervisor;

@@ -10,6 +10,7 @@ import { resolveRunDir, serviceNames } from "./run_dir.ts";
 import { heldTrees, kernelTree, ProcSnapshot, totals } from "./proc_snapshot.ts";
 import { isStoppedProcess } from "../os/proc.ts";
 import { requireAllPermissions } from "../os/permissions.ts";
+import { nextRunOf } from "./service_status.ts";
 
 /**
  * One service of {@linkcode listServices} (every key always present; `null` when not known).
@@ -49,6 +50,8 @@ export interface ServiceListEntry {
   statusText: string | null;
   /** The declaration file it was started from by `pidkit up`; `null`: started by hand. */
   file: string | null;
+  /** A schedule's next tick (see `ServiceStatus.nextRun`); `null` without one. */
+  nextRun: { at: string; inMs: number; action: "start" | "restart" } | null;
 }
 
 /**
@@ -178,6 +181,7 @@ export async function listServiceDetails(
       command: info.record?.command ?? null,
       statusText: live ? info.record?.statusText ?? null : null,
       file: info.record?.origin?.file ?? null,
+      nextRun: nextRunOf(info),
     };
   });
   const supervisors = new Set(

@@ -8,6 +8,8 @@
  */
 
 import type { ResourceLimits } from "../os/resource_limits.ts";
+import type { PolicyAction } from "./policies/policy.ts";
+import type { PolicyOptions } from "./policies/policy_options.ts";
 import { PidFileError } from "../os/errors.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 
@@ -20,10 +22,11 @@ export type SupervisorPhase =
   | "stopping"
   | "stopped"
   | "exited"
-  | "failed";
+  | "failed"
+  | "scheduled";
 
 /** The options a service was started with, as given (what `restart` replays). */
-export interface ServiceOptions {
+export interface ServiceOptions extends PolicyOptions {
   /** Restart policy. */
   restart: "no" | "on-failure" | "always";
   /** Give up after this many restarts in a row. */
@@ -157,6 +160,13 @@ export interface ServiceRecord {
    * due (ISO), which restart in a row it is, and how many are allowed.
    */
   nextRestart?: { at: string; attempt: number; of: number };
+  /**
+   * A schedule's next tick (`--cron`: a start, phase `scheduled` while it
+   * waits; `--cron-restart`: a restart).
+   */
+  nextRun?: { at: string; action: "start" | "restart" };
+  /** The last start or restart a policy (schedule, watch, memory limit) made. */
+  policyAction?: PolicyAction;
   /** How the service last ended. */
   lastExit?: { code: number | null; signal: string | null; at: string };
   /** Why the service failed (phase `failed`): one line, as `start` said it. */
@@ -193,6 +203,7 @@ const PHASES = new Set([
   "stopped",
   "exited",
   "failed",
+  "scheduled",
 ]);
 
 /**

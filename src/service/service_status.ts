@@ -28,6 +28,7 @@ import {
 } from "./inspect_service.ts";
 import { resolveRunDir, validateName } from "./run_dir.ts";
 import { requireAllPermissions } from "../os/permissions.ts";
+import type { PolicyAction } from "./policies/policy.ts";
 
 /**
  * Options of {@linkcode serviceStatus}.
@@ -179,6 +180,17 @@ export interface ServiceStatus {
    * (`attempt`) of how many allowed (`of`, `--max-restarts`).
    */
   restart: { at: string; inMs: number; attempt: number; of: number } | null;
+  /**
+   * A schedule's next tick while the supervisor holds the service:
+   * `start` (`--cron`, state `scheduled` between runs) or `restart`
+   * (`--cron-restart`), when (ISO) and in how many ms.
+   */
+  nextRun: { at: string; inMs: number; action: "start" | "restart" } | null;
+  /**
+   * The last start or restart a policy made (schedule, file watch, memory
+   * limit): when, which, and why.
+   */
+  policyAction: PolicyAction | null;
   /** How the service last exited. */
   lastExit: { code: number | null; signal: string | null; at: string } | null;
   /** The service command. */
@@ -251,6 +263,8 @@ export function statusOf(info: ServiceInfo, pidfile: string | null): ServiceStat
     uptimeMs: up ?? null,
     restarts: info.record?.restarts ?? null,
     restart: restartDue(info),
+    nextRun: nextRunOf(info),
+    policyAction: info.record?.policyAction ?? null,
     lastExit: info.record?.lastExit ?? null,
     command: command ?? null,
     pidfile: info.record?.pidfile ?? pidfile,
@@ -289,6 +303,16 @@ function verdictFields(
     reason: v.status === "running" ? null : v.reason,
     extraLines: v.status !== "mismatch" && v.extraLines ? v.extraLines : null,
   };
+}
+
+/** The next tick of the service's schedule, while its supervisor holds it. */
+export function nextRunOf(info: ServiceInfo): ServiceStatus["nextRun"] {
+  const next = isRunningPhase(info.phase) && info.phase !== "orphaned"
+    ? info.record?.nextRun
+    : undefined;
+  if (next === undefined) return null;
+  const inMs = Math.max(0, Date.parse(next.at) - Date.now());
+  return { at: next.at, inMs: Number.isNaN(inMs) ? 0 : inMs, action: next.action };
 }
 
 function restartDue(info: ServiceInfo): ServiceStatus["restart"] {

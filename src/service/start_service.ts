@@ -83,6 +83,11 @@ export interface ServiceStarted {
   pid: number | null;
   /** With `pid: null`: how many processes the service has. */
   mainUnknown?: number;
+  /**
+   * A `--cron` task (`pid: null`): it is not started now but at each tick;
+   * the first is due then (ISO). `null`: its schedule never ticks again.
+   */
+  scheduled?: string | null;
   /** The supervisor's PID. */
   supervisorPid: number;
   /** The PID file the supervisor holds. */
@@ -167,6 +172,10 @@ export async function startService(
     ...(options.origin ? { origin: { file: options.origin.file, hash: options.origin.hash } } : {}),
     ...(options.baseEnv ? { inheritedEnv: { ...options.baseEnv } } : {}),
   };
+  if (config.options.cron !== undefined || config.options.cronRestart !== undefined) {
+    const { checkSchedules } = await import("./policies/service_policies.ts");
+    await checkSchedules(config.options);
+  }
   return await startConfigured(config, {
     ifNotRunning: options.ifNotRunning === true,
     ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
@@ -220,6 +229,9 @@ export async function startConfigured(
       status: options.status ?? "started",
       pid: result.pid,
       ...(result.mainUnknown ? { mainUnknown: result.mainUnknown } : {}),
+      ...(config.options.cron !== undefined && result.pid === null
+        ? { scheduled: result.scheduled ?? null }
+        : {}),
       supervisorPid: result.supervisorPid,
       pidfile: config.pidfile,
       state: config.state,

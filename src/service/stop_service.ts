@@ -187,6 +187,7 @@ export async function stopServiceIn(
     case "running":
     case "reloading":
     case "restarting":
+    case "scheduled":
     case "starting":
     case "stopping":
       return await stopSupervised(dir, name, pidfile, retry, progress, info, options.timeout);

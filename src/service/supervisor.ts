@@ -64,6 +64,8 @@ import { RunControl } from "./_run_control.ts";
 import { type RestartAnswer, runSocketPath } from "./supervisor_protocol.ts";
 import { servicePaths } from "./run_dir.ts";
 import { writeServiceEnv } from "./service_env.ts";
+import type { ServicePolicy } from "./policies/policy.ts";
+import { awaitTick, closePolicies, openPolicies } from "./policies/service_policies.ts";
 
 export { describeExit, exitStatus, type SuperviseOptions } from "./_supervisor_base.ts";
 
@@ -135,6 +137,7 @@ export class ServiceSupervisor extends SupervisorBase {
       await this.tree?.stop({ retry: this.cfg.options.retry }).catch(() => {});
       return 1;
     } finally {
+      await closePolicies(this.policies);
       await this.health?.close().catch(() => {});
       await this.closeOutput();
       await this.lock.release().catch(() => {});
@@ -150,6 +153,9 @@ export class ServiceSupervisor extends SupervisorBase {
   }
 
   adoption: Adoption = {};
+  /** Schedules, file watches, memory limit (src/service/policies/); `tickStart`: a tick's reason. */
+  policies: ServicePolicy[] = [];
+  tickStart?: string;
   /** `pidkit run`'s control socket (_run_control.ts). */
   control?: RunControl;
   /** Started by a new resident supervisor because a restart was due when the old one died. */
@@ -262,6 +268,13 @@ export class ServiceSupervisor extends SupervisorBase {
     }
     if (this.health.socketPath) await this.save({ notifySocket: this.health.socketPath });
     if (adopted) await announceAdoption(this, adopted, previous!.supervisor);
+    try {
+      this.policies = await openPolicies(this, previous);
+    } catch (err) {
+      const why = `cannot set up ${cfg.name}'s policies: ${messageLine(err)}`;
+      await this.end("failed", why);
+      return await this.fail(why);
+    }
     let inARow = 0;
     let first = adopted === undefined;
     while (!this.stopping) {
@@ -270,6 +283,13 @@ export class ServiceSupervisor extends SupervisorBase {
       const asked = await this.takeRestart();
       if (this.stopping) break;
       if (asked) inARow = 0;
+      // --cron: a task starts at its ticks only, the first time too.
+      if (first && !adopted && !asked && this.cfg.options.cron !== undefined) {
+        first = false;
+        if (await awaitTick(this, true) === "stop") break;
+        if (this.restartRequest) continue; // taken at the top
+        inARow = 0;
+      }
       const fresh = first || asked;
       const awaited = fresh && (asked || !this.opts.foreground);
       const startedAt = Date.now();
@@ -307,6 +327,12 @@ export class ServiceSupervisor extends SupervisorBase {
       if (Date.now() - startedAt >= BACKOFF_RESET_MS) inARow = 0;
       const { restart, maxRestarts, restartDelayMs } = cfg.options;
       if (!shouldRestart(restart, !failed)) {
+        const tick = await awaitTick(this, false);
+        if (tick === "start") {
+          inARow = 0;
+          continue;
+        }
+        if (tick === "stop") break;
         await this.end("exited");
         return this.exitCode();
       }
@@ -375,7 +401,9 @@ export class ServiceSupervisor extends SupervisorBase {
   }
 
   /** A restart in place (`pidkit run`'s control socket): the answer once the new tree is ready. */
-  requestRestart(request: { retry?: string; requestedBy: number }): Promise<RestartAnswer> {
+  requestRestart(
+    request: { retry?: string; requestedBy: number; reason?: string },
+  ): Promise<RestartAnswer> {
     if (this.stopping || this.restartRequest) {
       const why = this.stopping ? "is stopping" : "is being restarted already";
       return Promise.resolve({
@@ -398,7 +426,7 @@ export class ServiceSupervisor extends SupervisorBase {
     if (asked === undefined) return false;
     this.rearm();
     const by = asked.requestedBy;
-    await this.log?.line(`restarting ${this.cfg.name}: asked by pid ${by}`);
+    await this.log?.line(`restarting ${this.cfg.name}: ${asked.reason ?? `asked by pid ${by}`}`);
     this.stopRequest = {
       retry: asked.retry ?? this.cfg.options.retry,
       requestedBy: by,

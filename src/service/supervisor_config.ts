@@ -25,6 +25,7 @@ import { checkMainPidfile, parseReadyFd } from "./option_checks.ts";
 import { readServiceEnv } from "./service_env.ts";
 import { findPasswdEntry, groupsOf } from "../os/passwd.ts";
 import { checkResourcePrivilege, parseBounded, parseLimits } from "../os/resource_limits.ts";
+import { parsePolicyOptions, type PolicyLaunchOptions } from "./policies/policy_options.ts";
 
 /**
  * How a service is launched: the options of `pidkit start` (and `run`),
@@ -50,7 +51,7 @@ import { checkResourcePrivilege, parseBounded, parseLimits } from "../os/resourc
  * };
  * ```
  */
-export interface LaunchOptions {
+export interface LaunchOptions extends PolicyLaunchOptions {
   /** The run directory (`--dir`); default as {@linkcode resolveRunDir} finds it. */
   dir?: string;
   /** The PID file to hold (`--pidfile`); default `DIR/NAME.pid`. */
@@ -226,7 +227,11 @@ export function checkLaunchOptions(
   options: LaunchOptions,
 ): { options: ServiceOptions; env: Record<string, string> } {
   return {
-    options: { ...parseServiceOptions(flagsOf(options)), ...resourceOptions(options) },
+    options: {
+      ...parseServiceOptions(flagsOf(options)),
+      ...resourceOptions(options),
+      ...parsePolicyOptions(options, { restart: options.restart }),
+    },
     env: parseEnv(options.env),
   };
 }
@@ -424,7 +429,11 @@ export function buildSupervisorConfig(
 ): SupervisorConfig {
   const flags = flagsOf(options);
   validateName(name);
-  const serviceOptions = { ...parseServiceOptions(flags), ...resourceOptions(options) };
+  const serviceOptions = {
+    ...parseServiceOptions(flags),
+    ...resourceOptions(options),
+    ...parsePolicyOptions(options, { restart: options.restart }),
+  };
   const env = parseEnv(options.env);
   const cwd = absolutePath(str(flags, "cwd") ?? Deno.cwd());
   let cwdInfo: Deno.FileInfo | undefined;

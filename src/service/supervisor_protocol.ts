@@ -87,6 +87,8 @@ export type StartResult =
     supervisorPid: number;
     /** With `pid: null`: how many processes the service has. */
     mainUnknown?: number;
+    /** A `--cron` task: not started now; its first run is due then (ISO; absent: never). */
+    scheduled?: string;
   }
   | {
     ok: false;

@@ -235,6 +235,37 @@ export const SERVICE_FIELDS: readonly FieldSpec[] = [
     description: "oom_score_adj of the service's tree (below your own needs root)",
   },
   {
+    key: "cron",
+    kind: "string",
+    flag: "cron",
+    launch: "cron",
+    perService: true,
+    description:
+      "a task: started at each tick of this cron expression when not running (5 fields, or 6 with seconds first)",
+  },
+  {
+    key: "cronRestart",
+    kind: "string",
+    flag: "cron-restart",
+    launch: "cronRestart",
+    perService: true,
+    description: "restart the running service at each tick of this cron expression",
+  },
+  {
+    key: "tz",
+    kind: "string",
+    flag: "tz",
+    launch: "tz",
+    description: "IANA time zone of cron and cronRestart (default local time)",
+  },
+  {
+    key: "cronCatchUp",
+    kind: "boolean",
+    flag: "cron-catch-up",
+    launch: "cronCatchUp",
+    description: "act once at once for ticks missed while no supervisor ran",
+  },
+  {
     key: "ready.after",
     kind: "duration",
     flag: "ready-after",

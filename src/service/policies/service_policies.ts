@@ -1,0 +1,219 @@
+/**
+ * The policies of one service, opened by its supervisor once it holds the
+ * service and closed when it lets it go, and the {@linkcode PolicyTarget}
+ * they act through: the supervisor's restart in place and its start of a
+ * scheduled task, nothing more. Each module of a policy is loaded only
+ * when a service has that policy.
+ *
+ * @module
+ */
+
+import type { ServiceEventSink } from "../events/service_event.ts";
+import type { ServiceRecord } from "../service_record.ts";
+import type { TreeRef } from "../../tree/process_tree.ts";
+import type { PolicyName, PolicyTarget, ServicePolicy } from "./policy.ts";
+import type { PolicyOptions } from "./policy_options.ts";
+import { UsageError } from "../../os/errors.ts";
+import type { StartResult } from "../supervisor_protocol.ts";
+
+/**
+ * What a supervisor offers its policies (supervisor.ts implements it):
+ * its record, its running tree, a restart in place and a start of a
+ * scheduled task between runs.
+ */
+export interface PolicyHost {
+  readonly cfg: { name: string; options: PolicyOptions };
+  readonly state: ServiceRecord;
+  readonly tree?: { ref: TreeRef };
+  readonly stopping: boolean;
+  readonly restartRequest?: unknown;
+  readonly log?: { line(text: string): Promise<void> };
+  /** `events`: where lifecycle events go, when the host keeps them. */
+  readonly opts: { events?: ServiceEventSink };
+  /** A tick's reason to start the task waiting for it (see {@linkcode awaitTick}). */
+  tickStart?: string;
+  save(change: Partial<ServiceRecord>): Promise<void>;
+  /** Restart the running tree in place, through its stop schedule. */
+  requestRestart(request: { requestedBy: number; reason?: string }): Promise<unknown>;
+  /** Wake the supervision loop up (a tick's start). */
+  wake(): void;
+}
+
+const RUNNING = new Set(["starting", "running", "reloading"]);
+
+/**
+ * The {@linkcode PolicyTarget} of `host`: what a policy may do to it.
+ *
+ * @example
+ * ```ts
+ * import { policyTarget, type PolicyHost } from "./service_policies.ts";
+ * declare const host: PolicyHost;
+ * const target = policyTarget(host);
+ * if (target.running()) target.restart({ policy: "watch", reason: "app.ts changed" });
+ * ```
+ */
+export function policyTarget(host: PolicyHost): PolicyTarget {
+  const acted = (policy: PolicyName, action: "restart" | "start", reason: string) => {
+    const at = new Date().toISOString();
+    void host.save({ policyAction: { at, policy, action, reason } });
+    host.opts.events?.({
+      service: host.cfg.name,
+      kind: "policy",
+      reason: `${policy}: ${action}: ${reason}`,
+      ...(host.tree ? { pid: host.tree.ref.pid } : {}),
+    });
+  };
+  return {
+    name: host.cfg.name,
+    events: host.opts.events,
+    running: () =>
+      host.tree !== undefined && !host.stopping && host.restartRequest === undefined &&
+      RUNNING.has(host.state.phase),
+    tree: () => host.tree?.ref,
+    restart({ policy, reason }) {
+      if (host.tree === undefined || host.stopping || host.restartRequest !== undefined) return;
+      acted(policy, "restart", reason);
+      void host.requestRestart({ requestedBy: Deno.pid, reason: `${policy}: ${reason}` });
+    },
+    start({ policy, reason }) {
+      // Waiting for its tick (phase `scheduled`, or about to: a caught-up
+      // tick as it starts); not while it runs or waits to restart.
+      const waiting = host.tree === undefined && host.state.phase !== "restarting";
+      if (!waiting || host.stopping || host.tickStart !== undefined) return;
+      host.tickStart = `${policy}: ${reason}`;
+      host.wake();
+      acted(policy, "start", reason);
+    },
+    log: (text) => void host.log?.line(text),
+    scheduled(next) {
+      void host.save({ nextRun: next });
+    },
+  };
+}
+
+/**
+ * Open the policies `host`'s options ask for (none: an empty list, and
+ * nothing loaded). `previous`: the record the last supervisor left, for
+ * `--cron-catch-up`.
+ *
+ * @example
+ * ```ts
+ * import { closePolicies, openPolicies, type PolicyHost } from "./service_policies.ts";
+ * declare const host: PolicyHost;
+ * const policies = await openPolicies(host);
+ * await closePolicies(policies);
+ * ```
+ */
+export async function openPolicies(
+  host: PolicyHost,
+  previous?: ServiceRecord,
+): Promise<ServicePolicy[]> {
+  const o = host.cfg.options;
+  const target = policyTarget(host);
+  const policies: ServicePolicy[] = [];
+  const expr = o.cron ?? o.cronRestart;
+  if (expr !== undefined) {
+    const { SchedulePolicy } = await import("./schedule_policy.ts");
+    const action = o.cron !== undefined ? "start" : "restart";
+    const was = previous?.nextRun;
+    const missed = o.cronCatchUp && was?.action === action && Date.parse(was.at) <= Date.now()
+      ? was.at
+      : undefined;
+    policies.push(
+      new SchedulePolicy(target, {
+        expr,
+        action,
+        ...(o.tz ? { tz: o.tz } : {}),
+        ...(missed ? { missed } : {}),
+      }),
+    );
+  }
+  for (const p of policies) await p.start();
+  return policies;
+}
+
+/** Close every policy (errors are the policy's own: never the supervisor's). */
+export async function closePolicies(policies: ServicePolicy[]): Promise<void> {
+  for (const p of policies) await Promise.resolve().then(() => p.close()).catch(() => {});
+}
+
+/**
+ * Check what the options' syntax check cannot: that a schedule ticks at
+ * all in its zone. Loads croner only when there is a schedule. Throws
+ * {@linkcode UsageError} naming the option.
+ *
+ * @example
+ * ```ts
+ * import { checkSchedules } from "./service_policies.ts";
+ * await checkSchedules({ cron: "0 3 * * *" });
+ * ```
+ */
+export async function checkSchedules(options: PolicyOptions): Promise<void> {
+  for (const key of ["cron", "cronRestart"] as const) {
+    const expr = options[key];
+    if (expr === undefined) continue;
+    const { firstTick } = await import("./cron_schedule.ts");
+    let tick: Date | undefined;
+    try {
+      tick = await firstTick(expr, options.tz);
+    } catch (err) {
+      throw new UsageError(`bad options.${key} '${expr}': ${(err as Error).message}`);
+    }
+    if (tick === undefined) {
+      throw new UsageError(`bad options.${key} '${expr}': it never ticks (no such date)`);
+    }
+  }
+}
+
+/** What {@linkcode awaitTick} needs of a supervisor (supervisor.ts). */
+export interface TickHost extends PolicyHost {
+  pidCleared: boolean;
+  readonly woken: Promise<void>;
+  readonly lock?: { clear(): Promise<void> };
+  rearm(): void;
+  report(result: StartResult): Promise<void>;
+}
+
+/**
+ * A `--cron` task between runs: phase `scheduled`, its PID file naming no
+ * process, until its schedule starts it (`"start"`), a restart is asked
+ * for (`"start"` too: the loop takes it), or it is stopped (`"stop"`).
+ * `"none"`: the service has no `--cron`. `first`: `start` is told now that
+ * the task is scheduled, with its next run.
+ *
+ * @example
+ * ```ts
+ * import { awaitTick, type TickHost } from "./service_policies.ts";
+ * declare const sup: TickHost;
+ * if (await awaitTick(sup, false) === "stop") console.log("stopped while waiting");
+ * ```
+ */
+export async function awaitTick(sup: TickHost, first: boolean): Promise<"start" | "stop" | "none"> {
+  if (sup.cfg.options.cron === undefined) return "none";
+  if (sup.stopping) return "stop";
+  await sup.lock?.clear().catch(() => {});
+  sup.pidCleared = true;
+  await sup.save({
+    phase: "scheduled",
+    tree: undefined,
+    spawning: undefined,
+    statusText: undefined,
+    nextRestart: undefined,
+  });
+  const next = sup.state.nextRun?.at;
+  if (first) await sup.report({ ok: true, pid: null, supervisorPid: Deno.pid, scheduled: next });
+  await sup.log?.line(`${sup.cfg.name} is scheduled: next run ${next ?? "never"}`);
+  while (sup.tickStart === undefined && !sup.stopping && sup.restartRequest === undefined) {
+    await sup.woken;
+    if (sup.restartRequest !== undefined) break; // takeRestart rearms
+    sup.rearm();
+  }
+  if (sup.stopping) return "stop";
+  const why = sup.tickStart;
+  sup.tickStart = undefined;
+  if (why !== undefined) {
+    if (sup.restartRequest === undefined) sup.rearm(); // the wake-up was this start's
+    await sup.log?.line(`starting ${sup.cfg.name}: ${why}`);
+  }
+  return "start";
+}
