@@ -97,7 +97,7 @@ async function runCommand(spec: CommandSpec, input: CommandInput): Promise<numbe
     if (err instanceof SupervisorError) {
       const code = err.reason === "permission-denied"
         ? EXIT.denied
-        : err.reason === "late"
+        : err.reason === "late" || err.reason === "version"
         ? EXIT.failure
         : EXIT.noAnswer;
       return fail(`pidkit ${spec.name}: ${err.message}`, code, json);

@@ -10,7 +10,6 @@ import { requireOwnProc } from "../os/pid_namespace.ts";
 import { UsageError } from "../os/errors.ts";
 import { formatDuration } from "../os/duration.ts";
 import { absolutePath } from "../os/paths.ts";
-import { parseRetry } from "../tree/stop_schedule.ts";
 import {
   type ServiceStopProgress,
   stopService,
@@ -25,8 +24,8 @@ import type { CommandInput } from "./spec.ts";
 /** Run `pidkit stop`. */
 export async function run(input: CommandInput): Promise<number> {
   const json = input.values.json === true;
+  // Parsed (and refused when bad) once, by the service layer.
   const retry = typeof input.values.retry === "string" ? input.values.retry : undefined;
-  if (retry !== undefined) parseRetry(retry);
   const timeout = requestTimeoutFrom(input);
   const pidfile = typeof input.values.pidfile === "string" ? input.values.pidfile : undefined;
   const name = input.positionals[0];

@@ -34,7 +34,7 @@ import { attachTree, checkTreeRef, type ProcessTree, type TreeRef } from "../tre
 import { isStartGate, removeGateLeftovers } from "../tree/spawn_gated.ts";
 import { survivingTree } from "./inspect_service.ts";
 import { readServiceRecordSync, type ServiceRecord, writeServiceRecord } from "./service_record.ts";
-import { controlPath, SUPERVISE_COMMAND, type SupervisorConfig } from "./supervisor_protocol.ts";
+import { SUPERVISE_COMMAND, type SupervisorConfig } from "./supervisor_protocol.ts";
 import { servicePaths } from "./run_dir.ts";
 import { PidFile } from "../lock/pid_file.ts";
 import { LogSink } from "./log_sink.ts";
@@ -335,7 +335,6 @@ export function orphanConfig(dir: string, name: string, ref: TreeRef): Superviso
     pidfile: paths.pidfile,
     state: paths.state,
     log: paths.log,
-    control: controlPath(dir, name),
     command: readCmdline(ref.pid) ?? [],
     cwd,
     env: {},

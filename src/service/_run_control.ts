@@ -16,7 +16,6 @@ import { messageLine } from "../os/errors.ts";
 import type { FdPoller } from "../os/fd_poller.ts";
 import { type UnixConnection, UnixServer } from "../os/unix_server.ts";
 import {
-  ACCEPTED_ANSWER,
   readRequest,
   refusalLine,
   type RestartAnswer,
@@ -24,12 +23,15 @@ import {
   type StopRequest,
   type StopResult,
   type SupervisorRequest,
+  unknownOp,
 } from "./supervisor_protocol.ts";
+import { ackLine, answerLine, errorLine, PROTOCOL_VERSION } from "./control/wire.ts";
+import { scheduleOf, serveStop } from "./control/serve_stop.ts";
 
 /** What the run's control socket works on: its supervisor (supervisor.ts). */
 export interface RunControlled {
-  /** The service's name and run directory. */
-  readonly cfg: { name: string; dir: string };
+  /** The service's name, run directory and options (its stop schedule). */
+  readonly cfg: { name: string; dir: string; options: { retry: string } };
   /** Set by a stop request: the schedule and who asked. */
   stopRequest?: StopRequest;
   /** What the stop did, once done. */
@@ -76,7 +78,7 @@ export class RunControl {
   async close(): Promise<void> {
     this.#end();
     await Promise.all(this.#pending);
-    await this.#server.close('{"held":false}\n');
+    await this.#server.close(`{"held":false,"v":${PROTOCOL_VERSION}}\n`);
   }
 
   async #serve(conn: UnixConnection): Promise<void> {
@@ -97,11 +99,14 @@ export class RunControl {
         );
         return;
       }
-      if (request.ack === true) await conn.write(ACCEPTED_ANSWER);
+      if (request.ack === true) {
+        const stop = request.op === "stop" && request.name === this.#sup.cfg.name;
+        await conn.write(ackLine(stop ? { retry: scheduleOf(this.#sup, request) } : {}, request.v));
+      }
       const answer = await this.#handle(request);
-      await conn.write(JSON.stringify(answer) + "\n");
+      await conn.write(request.v === 0 ? JSON.stringify(answer) + "\n" : answerLine(answer));
     } catch (err) {
-      await conn.write(JSON.stringify({ ok: false, error: messageLine(err) }) + "\n");
+      await conn.write(errorLine("failed", messageLine(err)));
     } finally {
       conn.close();
     }
@@ -110,26 +115,13 @@ export class RunControl {
   async #handle(request: SupervisorRequest): Promise<unknown> {
     const sup = this.#sup;
     if (request.op === "hello") return { ok: true, pid: Deno.pid, services: [sup.cfg.name] };
-    if (request.op !== "stop" && request.op !== "restart") {
-      return { ok: false, error: `unknown request ${JSON.stringify(request)}` };
-    }
+    if (request.op !== "stop" && request.op !== "restart") return unknownOp(request);
     if (request.name !== sup.cfg.name) return { held: false };
     if (request.op === "restart") return await sup.requestRestart(request);
     return await this.#stop(request);
   }
 
-  async #stop(request: Extract<SupervisorRequest, { op: "stop" }>): Promise<StopAnswer> {
-    const sup = this.#sup;
-    const { retry, requestedBy, timeoutMs } = request;
-    sup.stopRequest ??= { retry, requestedBy, at: new Date().toISOString() };
-    sup.requestStop();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = timeoutMs === undefined
-      ? new Promise<never>(() => {})
-      : new Promise<"late">((r) => timer = setTimeout(() => r("late"), timeoutMs));
-    const outcome = await Promise.race([this.#ended, late]);
-    clearTimeout(timer);
-    if (outcome === "late") return { held: true, timedOut: true };
-    return { held: true, ...(sup.stopResult ? { result: sup.stopResult } : {}) };
+  #stop(request: Extract<SupervisorRequest, { op: "stop" }>): Promise<StopAnswer> {
+    return serveStop(this.#sup, request, this.#ended);
   }
 }

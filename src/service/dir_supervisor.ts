@@ -39,7 +39,6 @@ import { takeOver } from "./_take_over.ts";
 import { scanMarkedTrees } from "./marked_trees.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import {
-  ACCEPTED_ANSWER,
   type LaunchAnswer,
   readRequest,
   refusalLine,
@@ -49,7 +48,10 @@ import {
   type SupervisorConfig,
   supervisorPaths,
   type SupervisorRequest,
+  unknownOp,
 } from "./supervisor_protocol.ts";
+import { ackLine, answerLine, errorLine } from "./control/wire.ts";
+import { scheduleOf, serveStop } from "./control/serve_stop.ts";
 
 /** How often the supervisor checks that its run directory and lock are still there. */
 const PRESENCE_CHECK_MS = 1000;
@@ -449,12 +451,13 @@ class DirSupervisor {
         );
         return;
       }
-      if (request.ack === true) await conn.write(ACCEPTED_ANSWER);
+      if (request.ack === true) await conn.write(ackLine(this.ackExtras(request), request.v));
       await this.#adoption; // nobody is answered before the orphans are adopted
       const answer = this.closing ? { retry: true } : await this.handle(request);
-      await conn.write(JSON.stringify(answer) + "\n");
+      // An answer to a command from before versioning goes out as it expects it.
+      await conn.write(request.v === 0 ? JSON.stringify(answer) + "\n" : answerLine(answer));
     } catch (err) {
-      await conn.write(JSON.stringify({ ok: false, error: messageLine(err) }) + "\n");
+      await conn.write(errorLine("failed", messageLine(err)));
     } finally {
       conn.close();
       this.busy--;
@@ -478,8 +481,15 @@ class DirSupervisor {
           startedAt: this.startedAt,
         };
       default:
-        return { ok: false, error: `unknown request ${JSON.stringify(request)}` };
+        return unknownOp(request);
     }
+  }
+
+  /** What the acknowledgement of `request` tells at once: a stop's schedule. */
+  ackExtras(request: SupervisorRequest): { retry?: string } {
+    if (request.op !== "stop") return {};
+    const held = this.services.get(request.name);
+    return held ? { retry: scheduleOf(held.sup, request) } : {};
   }
 
   /** Start (or adopt) one service; the answer once it is ready, or why not. */
@@ -531,30 +541,16 @@ class DirSupervisor {
     return answered;
   }
 
-  /** Stop one service on `retry`; the answer once its lock is released. */
+  /**
+   * Stop one service on the schedule asked for, else its own; the answer
+   * once its lock is released (see control/serve_stop.ts).
+   */
   async stop(
     request: Extract<SupervisorRequest, { op: "stop" }>,
   ): Promise<StopAnswer> {
-    const { name, retry, requestedBy } = request;
-    // The request's own limit, and its deadline (the command gives up then).
-    const limits = [request.timeoutMs, request.deadline && request.deadline - Date.now()]
-      // Past 2^31 ms a timer fires at once: no limit then.
-      .filter((n): n is number => typeof n === "number" && n < 2 ** 31 - 1);
-    const timeoutMs = limits.length ? Math.max(0, Math.min(...limits)) : undefined;
-    const held = this.services.get(name);
+    const held = this.services.get(request.name);
     if (held === undefined) return { held: false };
-    held.sup.stopRequest ??= { retry, requestedBy, at: new Date().toISOString() };
-    held.sup.requestStop();
-    // The time limit is kept here, not by the command: a command's first
-    // timer costs it 13 ms of Deno's start-up (the timers load lazily).
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = timeoutMs === undefined
-      ? new Promise<never>(() => {})
-      : new Promise<"late">((r) => timer = setTimeout(() => r("late"), timeoutMs));
-    const outcome = await Promise.race([held.done, late]);
-    clearTimeout(timer);
-    if (outcome === "late") return { held: true, timedOut: true };
-    return { held: true, ...(held.sup.stopResult ? { result: held.sup.stopResult } : {}) };
+    return await serveStop(held.sup, request, held.done);
   }
 
   /** In the background, exit once nothing has been held for a moment. */

@@ -20,7 +20,12 @@ import {
   startConfigured,
   stopAllowanceMs,
 } from "./start_service.ts";
-import { type ServiceStopProgress, stopServiceIn, type StopServiceResult } from "./stop_service.ts";
+import {
+  askedSchedule,
+  type ServiceStopProgress,
+  stopServiceIn,
+  type StopServiceResult,
+} from "./stop_service.ts";
 import { requireAllPermissions } from "../os/permissions.ts";
 
 /**
@@ -89,7 +94,7 @@ export async function restartService(
 ): Promise<RestartServiceResult> {
   requireAllPermissions("restartService");
   const { retry } = options;
-  if (retry !== undefined) parseRetry(retry);
+  const schedule = askedSchedule(retry); // the one parse of --retry
   validateName(name);
   const dir = resolveRunDir({
     dir: options.dir,
@@ -105,7 +110,7 @@ export async function restartService(
   const inPlace = await restartInRun(dir, name, state, retry, options);
   if (inPlace) return inPlace;
   const stopped = await stopServiceIn(dir, name, {
-    retry,
+    schedule,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
   });

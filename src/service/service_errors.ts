@@ -108,6 +108,9 @@ export class ServiceAlreadyRunningError extends AlreadyRunningError {
  * - `"not-listening"`: a supervisor holds the directory but does not listen
  *   on its socket (removed or replaced, say by a regular file); `pidkit`
  *   exits 5.
+ * - `"version"`: it speaks another control protocol (an older pidkit's
+ *   supervisor, or a newer command's request) and did nothing; `pidkit`
+ *   exits 1.
  *
  * @example
  * ```ts
@@ -116,7 +119,12 @@ export class ServiceAlreadyRunningError extends AlreadyRunningError {
  * console.log(retryLater("late"));
  * ```
  */
-export type SupervisorErrorReason = "permission-denied" | "no-answer" | "late" | "not-listening";
+export type SupervisorErrorReason =
+  | "permission-denied"
+  | "no-answer"
+  | "late"
+  | "not-listening"
+  | "version";
 
 /**
  * The run directory's supervisor did not serve a request: `reason` says

@@ -16,7 +16,12 @@ import { readServiceRecord } from "./service_record.ts";
 import { heldBySupervisor } from "./_held_by_supervisor.ts";
 import { DEFAULT_RETRY } from "../tree/stop_schedule.ts";
 import { stopForeign, stopRoots } from "./_stop_foreign.ts";
-import { type ServiceStopProgress, stopServiceIn, type StopServiceResult } from "./stop_service.ts";
+import {
+  askedSchedule,
+  type ServiceStopProgress,
+  stopServiceIn,
+  type StopServiceResult,
+} from "./stop_service.ts";
 
 /**
  * Stop the holder of PID file `path` (absolute) and its descendants, or a
@@ -39,7 +44,9 @@ export async function stopPidFile(
     onProgress?: (event: ServiceStopProgress) => void;
   } = {},
 ): Promise<StopServiceResult> {
-  const { retry, identity = {} } = options;
+  const { identity = {} } = options;
+  const schedule = askedSchedule(options.retry); // a bad schedule: refused before anything
+  const retry = schedule?.spec;
   const verdict = judgePidFile(path, await probe(path), resolveIdentity(identity));
   if (verdict.status === "absent") return { name: path, status: "not-running" };
   if (verdict.status === "stale") {
@@ -61,7 +68,7 @@ export async function stopPidFile(
   const own = await ownService(path) ?? await supervisedService(path, verdict.holderPid);
   if (own) {
     return await stopServiceIn(own.dir, own.name, {
-      retry,
+      schedule,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   }

@@ -14,12 +14,8 @@ import { exchangeLine } from "../os/unix_client.ts";
 import { isStoppedProcess } from "../os/proc.ts";
 import { formatDuration } from "../os/duration.ts";
 import { SupervisorError } from "./service_errors.ts";
-import {
-  ACCEPTED_ANSWER,
-  type Refusal,
-  supervisorPaths,
-  type SupervisorRequest,
-} from "./supervisor_protocol.ts";
+import { type Refusal, supervisorPaths, type SupervisorRequest } from "./supervisor_protocol.ts";
+import { parseAck, PROTOCOL_VERSION, requestLine } from "./control/wire.ts";
 
 /**
  * How long a command keeps asking while the supervisor exits (it answers
@@ -61,15 +57,24 @@ export interface AskOptions {
    * record names it). Never launched; `undefined` when none listens.
    */
   socket?: string;
+  /** Called with the acknowledgement's extras (a stop's schedule) as soon as it comes. */
+  onAck?: (ack: { v?: number; retry?: string }) => void;
+  /**
+   * Send `request` bare, as a supervisor from before versioning (pidkit
+   * 0.2) reads it: no envelope, no acknowledgement asked for (it sends
+   * none). Only for what such a supervisor does right (a stop).
+   */
+  legacy?: boolean;
 }
 
 /**
  * Send `request` to the supervisor of `dir` and return its answer. With
  * `launch`, a missing supervisor is started first; without, `undefined`
  * means none listens. Throws {@linkcode SupervisorError} when it refuses
- * (permission denied), does not answer by the deadline, or holds the
- * directory without listening on its socket, and {@linkcode PidkitError}
- * when it cannot be reached or started, or went away before answering.
+ * (permission denied), does not answer by the deadline, holds the
+ * directory without listening on its socket, or speaks an older control
+ * protocol (`version`: it did nothing), and {@linkcode PidkitError} when
+ * it cannot be reached or started, or went away before answering.
  *
  * @example
  * ```ts
@@ -87,7 +92,8 @@ export async function askSupervisor<T = unknown>(
   const t0 = Date.now();
   const deadline = options.deadline ?? t0 + DEFAULT_REQUEST_MS;
   const until = Math.min(t0 + RETRY_FOR_MS, deadline);
-  const line = JSON.stringify({
+  const legacy = options.legacy === true;
+  const line = legacy ? JSON.stringify(request) : requestLine({
     ...request,
     ...(Number.isFinite(deadline) ? { deadline } : {}),
     ack: true,
@@ -95,11 +101,20 @@ export async function askSupervisor<T = unknown>(
   for (let attempt = 0;; attempt++) {
     const address = socketAddress(socket); // a deep run dir: through a short path
     let got;
+    let versioned = false;
     try {
       got = await exchangeLine(address.path, line, {
         deadline,
-        ackDeadline: Date.now() + ACK_WAIT_MS,
-        isAck: (l) => l === ACCEPTED_ANSWER.trim(),
+        ...(legacy ? {} : {
+          ackDeadline: Date.now() + ACK_WAIT_MS,
+          isAck: (l: string) => {
+            const ack = parseAck(l);
+            if (ack === undefined) return false;
+            versioned = ack.v !== undefined;
+            options.onAck?.(ack);
+            return true;
+          },
+        }),
       });
     } finally {
       address.close();
@@ -125,13 +140,13 @@ export async function askSupervisor<T = unknown>(
         continue;
       }
     }
-    let answer: unknown;
+    let answer: Record<string, unknown>;
     try {
       answer = JSON.parse(got.line);
     } catch {
       throw new PidkitError(`bad answer from the supervisor of ${dir}`);
     }
-    if ((answer as { retry?: boolean }).retry === true) {
+    if (answer?.retry === true) {
       if (Date.now() >= until) {
         throw new PidkitError(
           `the supervisor of ${dir} is exiting (it stops its services) and kept answering so ` +
@@ -141,6 +156,11 @@ export async function askSupervisor<T = unknown>(
       await delay(Math.min(10 + 10 * attempt, 250)); // it is exiting: a new one starts after it
       continue;
     }
+    if (!legacy && !versioned && typeof answer?.v !== "number") {
+      // A supervisor from before versioning (0.2): it found no `op` in the
+      // envelope and did nothing.
+      throw olderSupervisor(dir, options.socket);
+    }
     const refused = answer as Partial<Refusal>;
     if (refused.ok === false && refused.code === "permission-denied") {
       const pid = options.socket ? undefined : supervisorPidOf(dir);
@@ -149,8 +169,27 @@ export async function askSupervisor<T = unknown>(
     if (refused.ok === false && refused.code === "expired") {
       throw noAnswer(dir, false, deadline - t0, options.socket);
     }
+    if (refused.ok === false && refused.code === "version") {
+      throw new SupervisorError("version", dir, refused.error!, supervisorPidOf(dir));
+    }
     return answer as T;
   }
+}
+
+/** The error for a supervisor that speaks no versioned protocol (pidkit 0.2). */
+function olderSupervisor(dir: string, runSocket?: string): SupervisorError {
+  const pid = runSocket ? undefined : supervisorPidOf(dir);
+  const who = runSocket
+    ? `the pidkit run listening on ${runSocket}`
+    : `the supervisor${pid === undefined ? "" : ` (pid ${pid})`} of ${dir}`;
+  return new SupervisorError(
+    "version",
+    dir,
+    `${who} is from an older pidkit (0.2, no control protocol version; this one speaks ` +
+      `${PROTOCOL_VERSION}) and did nothing; pidkit stop still stops its services, then a new ` +
+      "one starts",
+    pid,
+  );
 }
 
 /** The supervisor of `dir` as its lock file names it (it writes its PID there). */

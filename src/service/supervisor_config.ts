@@ -18,7 +18,7 @@ import {
 } from "./restart_policy.ts";
 import type { ServiceOptions, ServiceRecord } from "./service_record.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
-import { controlPath, type SupervisorConfig } from "./supervisor_protocol.ts";
+import type { SupervisorConfig } from "./supervisor_protocol.ts";
 import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
 import { DEFAULT_LOG_KEEP, parseSize } from "./log_rotation.ts";
 import { checkMainPidfile, parseReadyFd } from "./option_checks.ts";
@@ -474,7 +474,6 @@ export function buildSupervisorConfig(
     pidfile,
     state: paths.state,
     ...(logOption ? { log: absolutePath(logOption) } : foreground ? {} : { log: paths.log }),
-    control: controlPath(dir, name),
     command,
     cwd,
     env,
@@ -523,7 +522,6 @@ export function configFromRecord(
     pidfile: record.pidfile,
     state: paths.state,
     ...(record.log && record.log !== "-" ? { log: record.log } : { log: paths.log }),
-    control: controlPath(dir, name),
     command: record.command,
     cwd: record.cwd,
     env: recordedEnv(paths.env, record),

@@ -7,29 +7,35 @@
  *   stdout, a {@linkcode LaunchAnswer}, once it listens (or why not), then
  *   never writes there again;
  * - every request then goes over `DIR/supervisor.sock`: one JSON line, a
- *   {@linkcode SupervisorRequest}, and one JSON line back: a
- *   {@linkcode StartResult} once the service is ready (or failed), a
- *   {@linkcode StopAnswer} once it is stopped and its lock released, or
- *   {@linkcode RETRY_ANSWER} from a supervisor that is exiting (ask again:
- *   the next command starts a new one);
+ *   {@linkcode SupervisorRequest} in the versioned envelope of
+ *   `control/wire.ts` (a supervisor from before versioning does nothing
+ *   with it), and one JSON line back: a {@linkcode StartResult} once the
+ *   service is ready (or failed), a {@linkcode StopAnswer} once it is
+ *   stopped and its lock released, or {@linkcode RETRY_ANSWER} from a
+ *   supervisor that is exiting (ask again: the next command starts a new
+ *   one);
  * - `pidkit run` (a supervisor of one service in the foreground) listens on
  *   a socket of its own, `DIR/NAME.run.sock` ({@linkcode runSocketPath}),
  *   which its record names (`supervisor.socket`): the same requests, plus
  *   `restart`, which it carries out in place (same process, same PID) and
  *   answers with a {@linkcode RestartAnswer};
- * - a supervisor of one service without a socket in its record (0.1's
- *   background supervisors and 0.2's `pidkit run`, which may still run
- *   after an upgrade) is stopped the 0.1 way: `pidkit stop` writes
- *   `DIR/NAME.ctl` atomically ({@linkcode StopRequest}: the schedule) and
- *   sends SIGTERM. `pidkit run` still honours that too (systemd stops a
- *   unit with SIGTERM).
+ * - a `pidkit run` of 0.2 (no socket in its record) is stopped by SIGTERM,
+ *   on its own schedule; a 0.1 supervisor (record version 1) by the 0.1
+ *   control file (`control/legacy_control_file.ts`) and SIGTERM.
  *
  * @module
  */
 
 import type { ServiceOptions, ServiceOrigin } from "./service_record.ts";
-import { writeFileAtomic } from "../os/atomic_write.ts";
 import type { UnixConnection } from "../os/unix_server.ts";
+import {
+  ackLine,
+  type ControlError,
+  type ControlErrorCode,
+  errorLine,
+  parseRequestLine,
+  PROTOCOL_VERSION,
+} from "./control/wire.ts";
 
 /** The hidden command that runs a background resident supervisor (not in `--help`). */
 export const SUPERVISE_COMMAND = "__supervise";
@@ -46,8 +52,8 @@ export interface SupervisorConfig {
   state: string;
   /** The log file (absolute); for `run`, only when `--log` was given. */
   log?: string;
-  /** The stop-request file (absolute). */
-  control: string;
+  /** Unused since 0.2 (0.1's stop-request file); ignored when given. */
+  control?: string;
   /** The service command. */
   command: string[];
   /** The service's working directory (absolute). */
@@ -135,7 +141,8 @@ export type SupervisorRequest =
     | {
       op: "stop";
       name: string;
-      retry: string;
+      /** The schedule asked for (`--retry`); absent: the service's own. */
+      retry?: string;
       requestedBy: number;
       /** Answer `timedOut` after this long if the service is not stopped by then. */
       timeoutMs?: number;
@@ -150,29 +157,24 @@ export type SupervisorRequest =
     | { op: "hello" }
   );
 
-/** The line a supervisor writes when it takes a request that asked for it (`ack`). */
-export const ACCEPTED_ANSWER = '{"accepted":true}\n';
+/**
+ * The line a supervisor writes when it takes a request that asked for it
+ * (`ack`), without extras ({@linkcode ackLine} adds them).
+ */
+export const ACCEPTED_ANSWER: string = ackLine();
 
 /**
- * Why a supervisor refused a request, in a {@linkcode Refusal}:
- * `permission-denied` (the peer's uid may not control the directory),
- * `expired` (its deadline passed before it was read), `bad-request`.
+ * Why a supervisor refused a request, in a {@linkcode Refusal}; see
+ * {@linkcode ControlErrorCode}.
  */
-export type RefusalCode = "permission-denied" | "expired" | "bad-request";
+export type RefusalCode = ControlErrorCode;
 
 /** A refused request: the client maps `code`, never the text. */
-export interface Refusal {
-  /** Always false. */
-  ok: false;
-  /** Why, for the client to act on. */
-  code: RefusalCode;
-  /** One line for the user. */
-  error: string;
-}
+export type Refusal = ControlError;
 
 /** A refusal line: the client acts on `code`, never on the text. */
 export function refusalLine(code: RefusalCode, error: string): string {
-  return JSON.stringify({ ok: false, code, error } satisfies Refusal) + "\n";
+  return errorLine(code, error);
 }
 
 /**
@@ -197,7 +199,7 @@ export async function readRequest(
   conn: UnixConnection,
   dir: string,
   denied: (uid: number) => string,
-): Promise<SupervisorRequest | undefined> {
+): Promise<(SupervisorRequest & { v: number }) | undefined> {
   const line = await conn.readLine();
   if (line === undefined) return undefined;
   const { uid } = conn.peer;
@@ -205,12 +207,30 @@ export async function readRequest(
     await conn.write(refusalLine("permission-denied", denied(uid)));
     return undefined;
   }
-  try {
-    return JSON.parse(line);
-  } catch {
-    await conn.write(refusalLine("bad-request", "bad request: not one JSON line"));
+  const got = parseRequestLine(line);
+  if ("code" in got) {
+    await conn.write(refusalLine(got.code, got.error));
     return undefined;
   }
+  return { ...got.request, v: got.v } as SupervisorRequest & { v: number };
+}
+
+/**
+ * The answer to a request whose `op` this supervisor does not know.
+ *
+ * @example
+ * ```ts
+ * import { unknownOp } from "./supervisor_protocol.ts";
+ * console.log(unknownOp({ op: "frobnicate" }).code); // unknown-op
+ * ```
+ */
+export function unknownOp(request: unknown): Refusal {
+  return {
+    ok: false,
+    code: "unknown-op",
+    error: `unknown request ${JSON.stringify(request)}`,
+    v: PROTOCOL_VERSION,
+  };
 }
 
 function ownerOf(dir: string): number | null {
@@ -256,7 +276,7 @@ export interface StopAnswer {
 }
 
 /** What a supervisor that is exiting answers every request: ask again. */
-export const RETRY_ANSWER = '{"retry":true}\n';
+export const RETRY_ANSWER = `{"retry":true,"v":${PROTOCOL_VERSION}}\n`;
 
 /**
  * The V8 flags a background resident supervisor runs with (through
@@ -304,7 +324,7 @@ export function supervisorPaths(dir: string): {
  */
 export type StartFailureReason = "exited" | "not-ready" | "stopped" | "failed";
 
-/** A stop request (`DIR/NAME.ctl`, written by `stop`). */
+/** A stop asked for: the schedule, who asked, when (and what 0.1 read from `DIR/NAME.ctl`). */
 export interface StopRequest {
   /** The stop schedule. */
   retry: string;
@@ -314,7 +334,7 @@ export interface StopRequest {
   at: string;
 }
 
-/** What the supervisor did on a stop (written into `DIR/NAME.ctl`). */
+/** What the supervisor did on a stop (its answer; 0.1 wrote it into `DIR/NAME.ctl`). */
 export interface StopResult extends StopRequest {
   /** The signals sent: name, ms after the stop began, how many processes. */
   signalsSent: { signal: string; atMs: number; targets: number }[];
@@ -324,35 +344,4 @@ export interface StopResult extends StopRequest {
   pid?: number;
   /** PIDs still alive when the schedule ran out. */
   survivors: number[];
-}
-
-/** `DIR/NAME.ctl`, beside the state file. */
-export function controlPath(dir: string, name: string): string {
-  return `${dir}/${name}.ctl`;
-}
-
-/**
- * Write a stop request or result atomically (writeFileAtomic). No fsync:
- * the file only matters while both processes run, and an fsync costs a
- * stop several milliseconds.
- */
-export async function writeControl(path: string, value: StopRequest | StopResult): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value) + "\n", { mode: 0o644, durable: false });
-}
-
-/** Read the control file; `undefined` when it is absent or unreadable. */
-export async function readControl(path: string): Promise<StopRequest | StopResult | undefined> {
-  try {
-    const value = JSON.parse(await Deno.readTextFile(path));
-    return typeof value?.retry === "string" ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Remove the control file, if it is there. */
-export async function removeControl(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch { /* absent, or not ours to remove */ }
 }
