@@ -164,6 +164,12 @@ const launchOptions: Record<string, OptionSpec> = {
     valueName: "N",
     description: "oom_score_adj of the service's tree, -1000 to 1000 (below your own needs root)",
   },
+  "max-memory": {
+    type: "string",
+    valueName: "SIZE",
+    description:
+      "restart the service when its tree's resident memory (as list shows it, sampled every second) is above SIZE, e.g. 200M, 1G",
+  },
   cron: {
     type: "string",
     valueName: "EXPR",

@@ -7,6 +7,7 @@
 
 import type { ServicePhase } from "../service/inspect_service.ts";
 import { paint, printOut } from "./io.ts";
+export { formatBytes } from "../os/byte_size.ts";
 
 /** Column alignment for {@linkcode table}. */
 export type Align = "left" | "right";
@@ -35,19 +36,6 @@ export function table(rows: string[][], align: Align[] = []): string {
       return align[i] === "right" ? pad + cell : cell + pad;
     }).join("  ").trimEnd()
   ).join("\n");
-}
-
-/** Bytes as `512 B`, `12.3 KiB`, `45.6 MiB`, `1.2 GiB`. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let n = bytes / 1024;
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
 }
 
 /** An argument vector as a shell-like line (arguments with spaces or quotes are quoted). */

@@ -235,6 +235,14 @@ export const SERVICE_FIELDS: readonly FieldSpec[] = [
     description: "oom_score_adj of the service's tree (below your own needs root)",
   },
   {
+    key: "maxMemory",
+    kind: "size",
+    flag: "max-memory",
+    launch: "maxMemory",
+    description:
+      'restart the service when its tree\'s resident memory is above this size ("200M" or bytes)',
+  },
+  {
     key: "cron",
     kind: "string",
     flag: "cron",

@@ -128,6 +128,10 @@ export async function openPolicies(
       }),
     );
   }
+  if (o.maxMemoryBytes !== undefined) {
+    const { MemoryPolicy } = await import("./memory_policy.ts");
+    policies.push(new MemoryPolicy(target, { maxBytes: o.maxMemoryBytes }));
+  }
   for (const p of policies) await p.start();
   return policies;
 }
