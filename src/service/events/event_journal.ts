@@ -1,6 +1,7 @@
 /**
  * The run directory's journal of lifecycle events: `DIR/events.jsonl`, one
- * JSON object per line (`{"seq":12,"time":"…","service":"web","kind":"exited",…}`),
+ * JSON object per line
+ * (`{"seq":12,"time":"2026-12-07T20:15:01.123Z","service":"web","kind":"exited","pid":42,"code":1,"signal":null}`),
  * rotated by size like the logs (`events.jsonl.1`, `.2`, ...; see
  * log_rotation.ts). `seq` increases by one per event across writers and
  * supervisors: each append takes the file's lock (`flock`), and a writer

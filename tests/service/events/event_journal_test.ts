@@ -11,8 +11,8 @@ import { followEvents } from "../../../src/service/events/follow_events.ts";
 import type { ServiceEvent } from "../../../src/service/events/service_event.ts";
 import { tempDir } from "../../helpers.ts";
 
-function lines(path: string): string[] {
-  return Deno.readTextFileSync(path).split("\n").filter((l) => l !== "");
+async function lines(path: string): Promise<string[]> {
+  return (await Deno.readTextFile(path)).split("\n").filter((l) => l !== "");
 }
 
 Deno.test("journal: one JSON object per line, seq from 1, readEvents filters by service and last", async () => {
@@ -22,7 +22,7 @@ Deno.test("journal: one JSON object per line, seq from 1, readEvents filters by 
   journal.append({ service: "db", kind: "ready", pid: 11 });
   journal.sink({ service: "web", kind: "exited", pid: 10, code: null, signal: "SIGKILL" });
   await journal.close();
-  const text = lines(eventsPath(dir.path));
+  const text = await lines(eventsPath(dir.path));
   assert.equal(text.length, 3);
   assert.match(
     text[0],
@@ -51,7 +51,7 @@ Deno.test("journal: a successor writer goes on with seq; a line a killed writer 
   for (let i = 0; i < 5; i++) first.append({ service: "a", kind: "started", pid: i + 1 });
   await first.close();
   // A writer killed in the middle of a line.
-  Deno.writeTextFileSync(eventsPath(dir.path), '{"seq":6,"time":"2026-', { append: true });
+  await Deno.writeTextFile(eventsPath(dir.path), '{"seq":6,"time":"2026-', { append: true });
   const second = EventJournal.open(dir.path);
   second.append({ service: "a", kind: "adopted", pid: 5 });
   await second.close();
@@ -81,10 +81,10 @@ Deno.test("journal: rotates by size, keeps N files, seq goes on; readEvents read
   await journal.close();
   const path = eventsPath(dir.path);
   for (const p of [path, `${path}.1`, `${path}.2`]) {
-    assert.ok(Deno.statSync(p).size <= 2048, `${p} is within the bound`);
-    for (const l of lines(p)) assert.ok(parseEventLine(l), `whole lines only in ${p}`);
+    assert.ok((await Deno.stat(p)).size <= 2048, `${p} is within the bound`);
+    for (const l of await lines(p)) assert.ok(parseEventLine(l), `whole lines only in ${p}`);
   }
-  assert.throws(() => Deno.statSync(`${path}.3`), Deno.errors.NotFound);
+  await assert.rejects(() => Deno.stat(`${path}.3`), Deno.errors.NotFound);
   const seqs = (await readEvents({ dir: dir.path })).map((e) => e.seq!);
   assert.equal(seqs.at(-1), 100);
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => 101 - seqs.length + i));
