@@ -2,7 +2,8 @@
  * Named services from code: start a command under pidkit's background
  * supervisor, stop it with its whole process tree, restart it, and read
  * what `pidkit status` and `pidkit list` show, as data; read services' logs
- * ({@linkcode serviceLogs}, {@linkcode mergedServiceLogs}) and process trees
+ * ({@linkcode serviceLogs}, {@linkcode mergedServiceLogs}), their lifecycle
+ * events ({@linkcode readEvents}, {@linkcode followEvents}) and process trees
  * ({@linkcode serviceProcesses}). The CLI's `start`, `stop`, `restart`,
  * `status`, `list`, `logs` and `ps` are thin layers over these.
  *
@@ -66,6 +67,15 @@ export type {
   ServiceLogsOptions,
   ServiceLogWarning,
 } from "./src/service/service_logs.ts";
+export { followEvents } from "./src/service/events/follow_events.ts";
+export type { FollowEventsOptions } from "./src/service/events/follow_events.ts";
+export { readEvents } from "./src/service/events/read_events.ts";
+export type { ReadEventsOptions } from "./src/service/events/read_events.ts";
+export type {
+  ServiceEvent,
+  ServiceEventKind,
+  ServiceEventSink,
+} from "./src/service/events/service_event.ts";
 export { serviceProcesses } from "./src/service/service_processes.ts";
 export type {
   ServiceProcess,

@@ -321,6 +321,27 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./metrics.ts"),
   },
   {
+    name: "events",
+    usage: "[NAME...] [-n N] [-f] [--json]",
+    summary: "show services' lifecycle events (started, ready, exited, restarting, ...)",
+    description:
+      "Prints the last N lifecycle events the run directory's supervisor recorded in DIR/events/events.jsonl (every service's, or these NAMEs'), oldest first, one line each: time (ISO 8601, UTC), name, kind (started, ready, reloading, stopping, exited, restarting, failed, stopped, adopted, watchdog, log-rotated, up, down, policy) and details (pid, exit code or signal, restart delay and attempt, why). The journal is rotated by size (events.jsonl.1 to .3, 1 MiB each) and survives the supervisor: what happened overnight is there the next morning. With -f, then each new event as it is recorded (within milliseconds), across the journal's rotation and a supervisor's death and its successor, until interrupted (Ctrl-C exits 0). --json prints each event as the journal keeps it, one JSON object per line (seq, time, service, kind, ...). See docs/events.md.",
+    options: {
+      dir,
+      lines: {
+        type: "string",
+        short: "n",
+        valueName: "N",
+        description: "number of events (default 20; with -f, those before the new ones)",
+      },
+      follow: { type: "boolean", short: "f", description: "keep printing new events" },
+      json: { type: "boolean", description: "one JSON object per event and line" },
+    },
+    positionals: [0, Infinity],
+    serviceCommand: "none",
+    load: () => import("./events.ts"),
+  },
+  {
     name: "signal",
     usage: "NAME SIGNAL [options]",
     summary: "send SIGNAL to every process of the service (or its main one)",

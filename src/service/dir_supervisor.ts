@@ -30,6 +30,7 @@ import { type UnixConnection, UnixServer } from "../os/unix_server.ts";
 import { listens, SOCKET_CHECK_MS } from "./supervisor_client.ts";
 import { delay } from "../os/delay.ts";
 import { LogSink } from "./log_sink.ts";
+import { EventJournal } from "./events/event_journal.ts";
 import { serviceNames } from "./run_dir.ts";
 import { ServiceSupervisor } from "./supervisor.ts";
 import { alreadyHeld } from "./_already_held.ts";
@@ -101,6 +102,8 @@ class DirSupervisor {
   /** When it started, ms since the epoch. */
   readonly startedAt = Date.now();
   journal?: LogSink;
+  /** The lifecycle events of the directory's services (DIR/events.jsonl): the machines' sink. */
+  events!: EventJournal;
   poller?: FdPoller;
   adoption: Adoption = {};
   /**
@@ -147,6 +150,7 @@ class DirSupervisor {
       return 1;
     }
     this.lock = lock;
+    this.events = EventJournal.open(this.dir);
     // The trees of the directory, found by their markers, whatever the
     // records say. One still held by another resident supervisor of this
     // directory means its directory was removed under it: it makes it
@@ -234,6 +238,7 @@ class DirSupervisor {
       await this.poller?.close();
       this.adoption.reaper?.reapNow();
       this.adoption.reaper?.stop();
+      await this.events.close();
       await this.journal?.close();
     }
   }

@@ -1,14 +1,23 @@
 /**
- * Wakes a reader when a file changes, by inotify (`Deno.watchFs`): on the
- * file itself while it exists (appends wake it; a new file renamed over
- * the path, as a rotation does, makes {@linkcode FileWakeup.arm} watch the
- * new one), else on its directory until the file appears there.
+ * Wakes a reader when a file changes, by inotify (`Deno.watchFs`) on the
+ * directory that holds it: appends to it, and a new file renamed over it
+ * (a rotation), wake the reader; changes to other files of the directory do
+ * not. While that directory does not exist, its parent is watched until it
+ * appears.
+ *
+ * Why the directory and not the file: Deno 2.9 does not deliver the events
+ * of a file that was renamed over a watched path, neither to the old watch
+ * nor to a new `Deno.watchFs` of the same path in the same process (checked:
+ * the new watcher stays silent), so a rotation would end the wake-ups. A
+ * directory's watch sees every file of it: the journal has a directory of
+ * its own (journal_files.ts), so services' logs do not wake its readers.
  *
  * A bounded fallback timer wakes the reader as well: every
  * {@linkcode SAFETY_MS} with a watch (a filesystem that does not report
- * changes through inotify, such as NFS, still gets followed), every
- * {@linkcode NO_WATCH_MS} without one (the directory does not exist yet, so
- * there is nothing to watch; or inotify is out of watches).
+ * changes through inotify, such as NFS, or a directory replaced under the
+ * watch, which the same Deno limit leaves silent), every
+ * {@linkcode NO_WATCH_MS} without one (nothing to watch yet, or inotify is
+ * out of watches).
  *
  * @module
  */
@@ -22,31 +31,33 @@ export const NO_WATCH_MS = 250;
 export class FileWakeup {
   readonly path: string;
   readonly #dir: string;
+  readonly #parent: string;
   #watcher: Deno.FsWatcher | undefined;
-  /** What is watched: the file's inode, `"dir"`, or nothing. */
-  #watched: number | null | "dir" | undefined;
+  /** What is watched: `"dir"` (the file's directory) or `"parent"` (its parent), by inode. */
+  #watched: string | undefined;
   #fired = false;
   #wake: (() => void) | undefined;
 
   constructor(path: string) {
     this.path = path;
-    this.#dir = path.slice(0, path.lastIndexOf("/")) || "/";
+    this.#dir = dirname(path);
+    this.#parent = dirname(this.#dir);
   }
 
   /**
-   * Watch what is at the path now (the file, else its directory). Call it
-   * before reading the file: a change after that wakes the next
-   * {@linkcode FileWakeup.wait}.
+   * Watch the file's directory (else its parent). Call it before reading
+   * the file: a change after that wakes the next {@linkcode FileWakeup.wait}.
    */
   arm(): void {
-    let key: number | null | "dir" | undefined;
-    let target = this.path;
-    try {
-      key = Deno.statSync(this.path).ino;
-    } catch {
+    let key: string | undefined;
+    let target = this.#dir;
+    for (const [where, path] of [["dir", this.#dir], ["parent", this.#parent]] as const) {
       try {
-        if (Deno.statSync(this.#dir).isDirectory) [key, target] = ["dir", this.#dir];
-      } catch { /* nothing to watch yet */ }
+        const st = Deno.statSync(path);
+        if (!st.isDirectory) continue;
+        [key, target] = [`${where}:${st.ino}`, path];
+        break;
+      } catch { /* not there (yet) */ }
     }
     if (this.#watcher !== undefined && key === this.#watched) return;
     this.#closeWatcher();
@@ -57,15 +68,17 @@ export class FileWakeup {
     } catch {
       return; // out of inotify watches: the fallback timer
     }
-    void this.#listen(this.#watcher, key === "dir");
+    // In the file's directory: the file (or a rotated one moved into place); in the parent: the directory.
+    const name = target === this.#dir
+      ? this.path.slice(this.#dir.length)
+      : this.#dir.slice(target.length);
+    void this.#listen(this.#watcher, name);
   }
 
-  async #listen(watcher: Deno.FsWatcher, inDir: boolean): Promise<void> {
-    const name = this.path.slice(this.path.lastIndexOf("/"));
+  async #listen(watcher: Deno.FsWatcher, name: string): Promise<void> {
     try {
       for await (const event of watcher) {
-        // A directory's watch reports every file of it (services' logs): only ours wakes.
-        if (inDir && !event.paths.some((p) => p.endsWith(name))) continue;
+        if (!event.paths.some((p) => p.endsWith(name))) continue;
         this.#fired = true;
         this.#wake?.();
       }
@@ -108,4 +121,8 @@ export class FileWakeup {
     this.#closeWatcher();
     this.#wake?.();
   }
+}
+
+function dirname(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
 }

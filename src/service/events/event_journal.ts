@@ -1,5 +1,5 @@
 /**
- * The run directory's journal of lifecycle events: `DIR/events.jsonl`, one
+ * The run directory's journal of lifecycle events: `DIR/events/events.jsonl`, one
  * JSON object per line
  * (`{"seq":12,"time":"2026-12-07T20:15:01.123Z","service":"web","kind":"exited","pid":42,"code":1,"signal":null}`),
  * rotated by size like the logs (`events.jsonl.1`, `.2`, ...; see
@@ -35,7 +35,10 @@ export interface EventJournalOptions {
 }
 
 const encoder = new TextEncoder();
+/** The journal's mode: like the logs, the owner writes and its group reads. */
 const MODE = 0o640;
+/** Its directory's: anyone may look in (the files say who may read them). */
+const DIR_MODE = 0o755;
 
 /**
  * Appends events to the journal of one run directory.
@@ -172,12 +175,7 @@ export class EventJournal {
     for (;;) {
       const fresh = this.#file === undefined;
       if (this.#file === undefined) {
-        this.#file = await Deno.open(this.path, {
-          read: true,
-          append: true,
-          create: true,
-          mode: MODE,
-        });
+        this.#file = await openJournal(this.path);
         this.#ino = (await this.#file.stat()).ino;
         if (this.#end === -2) this.#end = 0;
         else this.#end = -1;
@@ -207,6 +205,23 @@ export class EventJournal {
     } catch { /* closed */ }
     this.#file = undefined;
   }
+}
+
+/** Open (create) the journal for appending and reading; its directory too when missing. */
+async function openJournal(path: string): Promise<Deno.FsFile> {
+  const options = { read: true, append: true, create: true, mode: MODE };
+  try {
+    return await Deno.open(path, options);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  // Not recursive: a run directory that is gone is not made here (its supervisor makes it again).
+  try {
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { mode: DIR_MODE });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  }
+  return await Deno.open(path, options);
 }
 
 /**

@@ -41,11 +41,11 @@ export interface FollowEventsOptions extends ReadEventsOptions {
  * It goes on until `signal` aborts or the loop is left; a journal that
  * does not exist yet is waited for.
  *
- * @example Print every event of `web` as it happens, for a minute
+ * @example Print every event of `web` as it happens, for a second
  * ```ts
  * import { followEvents } from "@pidkit/pidkit/service";
  *
- * const signal = AbortSignal.timeout(60_000);
+ * const signal = AbortSignal.timeout(1000);
  * for await (const e of followEvents({ dir: "/tmp/pidkit-example", services: ["web"], signal })) {
  *   console.log(e.seq, e.time, e.service, e.kind, e.code ?? "", e.reason ?? "");
  * }

@@ -1,7 +1,9 @@
 /**
- * The journal's files in a run directory (`events.jsonl` and its rotated
- * `events.jsonl.N`) and its lines: what the writer (event_journal.ts) and
- * the readers (read_events.ts, follow_events.ts) share.
+ * The journal's files in a run directory (`DIR/events/events.jsonl` and its
+ * rotated `events.jsonl.N`) and its lines: what the writer
+ * (event_journal.ts) and the readers (read_events.ts, follow_events.ts)
+ * share. The journal has a directory of its own so that followers can
+ * watch it (see _file_wakeup.ts) without being woken by every log write.
  *
  * @module
  */
@@ -10,7 +12,9 @@ import { rotatedPath } from "../log_rotation.ts";
 import { tailBytes } from "../log_reader.ts";
 import type { ServiceEvent } from "./service_event.ts";
 
-/** The journal's file name in a run directory. */
+/** The journal's directory in a run directory. */
+export const EVENTS_DIR = "events";
+/** The journal's file name in its directory. */
 export const EVENTS_FILE = "events.jsonl";
 
 /**
@@ -19,11 +23,11 @@ export const EVENTS_FILE = "events.jsonl";
  * @example
  * ```ts
  * import { eventsPath } from "./journal_files.ts";
- * console.log(eventsPath("/run/pidkit")); // "/run/pidkit/events.jsonl"
+ * console.log(eventsPath("/run/pidkit")); // "/run/pidkit/events/events.jsonl"
  * ```
  */
 export function eventsPath(dir: string): string {
-  return `${dir}/${EVENTS_FILE}`;
+  return `${dir}/${EVENTS_DIR}/${EVENTS_FILE}`;
 }
 
 const decoder = new TextDecoder();

@@ -32,7 +32,7 @@ export interface ReadEventsOptions {
  *
  * @example
  * ```ts
- * import { readEvents } from "./read_events.ts";
+ * import { readEvents } from "@pidkit/pidkit/service";
  * for (const e of await readEvents({ dir: "/tmp/pidkit-example", services: ["web"], last: 20 })) {
  *   console.log(e.seq, e.time, e.service, e.kind);
  * }
