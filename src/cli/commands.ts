@@ -36,6 +36,13 @@ const requestTimeout: OptionSpec = {
   description:
     "wait at most this long for the supervisor's answer (default: the schedule or ready timeout plus 10s)",
 };
+/** `--http HOST:PORT`: the supervisor's read-only HTTP server (supervise, start). */
+const http: OptionSpec = {
+  type: "string",
+  valueName: "HOST:PORT",
+  description:
+    "serve /metrics, /api/services and a live status page, read-only, here (:PORT binds 127.0.0.1)",
+};
 /** `-c FILE`: the declaration of up, down, check, supervise and startup. */
 const config: OptionSpec = {
   type: "string",
@@ -207,6 +214,11 @@ export const COMMANDS: CommandSpec[] = [
     options: {
       ...launchOptions,
       timeout: requestTimeout,
+      http: {
+        ...http,
+        description:
+          "make the run directory's supervisor serve its read-only HTTP server here, now and after it restarts (recorded in DIR/supervisor.http)",
+      },
       "if-not-running": {
         type: "boolean",
         description: "succeed (exit 0) if NAME is already running",
@@ -434,6 +446,7 @@ export const COMMANDS: CommandSpec[] = [
       },
       procfile,
       formation,
+      http,
     },
     positionals: [0, 0],
     serviceCommand: "none",

@@ -11,10 +11,18 @@ import { ServiceStartError } from "../service/service_errors.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { launchOptionsFrom, requestTimeoutFrom } from "./launch_options.ts";
 import type { CommandInput } from "./spec.ts";
+import { resolveRunDir } from "../service/run_dir.ts";
 
 /** Run `pidkit start`. */
 export async function run(input: CommandInput): Promise<number> {
   const json = input.values.json === true;
+  let httpLine: string | undefined;
+  if (typeof input.values.http === "string") {
+    // The supervisor's HTTP server first: an address that cannot serve starts nothing.
+    const { enableSupervisorHttp } = await import("../service/http/supervisor_http_requests.ts");
+    const dir = resolveRunDir({ dir: input.values.dir as string | undefined, create: true });
+    httpLine = await enableSupervisorHttp(dir, input.values.http);
+  }
   let result;
   try {
     result = await startService(input.positionals[0], input.command, {
@@ -34,6 +42,7 @@ export async function run(input: CommandInput): Promise<number> {
     return EXIT.ok;
   }
   printOut(json ? JSON.stringify(result) : `${result.status} ${result.name} (${mainNote(result)})`);
+  if (httpLine !== undefined && !json) printErr(httpLine);
   return EXIT.ok;
 }
 

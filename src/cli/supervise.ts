@@ -15,10 +15,13 @@ import { printErr } from "./io.ts";
 import { resolveRunDir } from "../service/run_dir.ts";
 import { runSupervisorProcess } from "../service/supervisor_main.ts";
 import type { CommandInput } from "./spec.ts";
+import { checkBindable, parseHttpAddress } from "../service/http/supervisor_http.ts";
 
 /** Run `pidkit supervise`. */
 export async function run(input: CommandInput): Promise<number> {
   const v = input.values;
+  const http = typeof v.http === "string" ? parseHttpAddress(v.http) : undefined;
+  if (http) checkBindable(http); // a port in use: one line, nothing created
   if (typeof v.config === "string" || typeof v.procfile === "string") {
     // the declaration layer, loaded only for --config
     const { superviseStack } = await import("../stack/supervise_stack.ts");
@@ -35,6 +38,7 @@ export async function run(input: CommandInput): Promise<number> {
       },
       ...(typeof v.dir === "string" ? { dir: v.dir } : {}),
       say: (line) => printErr(line),
+      ...(http ? { http } : {}),
       onFailure: (error) => failure = error,
     });
     if (failure !== undefined) throw new PidkitError(failure);
@@ -45,6 +49,7 @@ export async function run(input: CommandInput): Promise<number> {
   const code = await runSupervisorProcess({
     dir: () => resolveRunDir({ dir: input.values.dir as string | undefined, create: true }),
     foreground: true,
+    ...(http ? { http } : {}),
     onReady(answer) {
       if (!answer.ok) failure = answer.error; // else its journal line says so on stderr
     },

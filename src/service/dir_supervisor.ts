@@ -38,6 +38,8 @@ import { formatDuration } from "../os/duration.ts";
 import { otherResident } from "./_previous_run.ts";
 import { takeOver } from "./_take_over.ts";
 import { scanMarkedTrees } from "./marked_trees.ts";
+import { type HttpAddress, SupervisorHttp } from "./http/supervisor_http.ts";
+import { httpFromConfig, httpRequest } from "./http/supervisor_http_requests.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import {
   type LaunchAnswer,
@@ -68,6 +70,12 @@ export interface DirSupervisorOptions {
   foreground: boolean;
   /** Called once: listening, or why not (another supervisor holds the directory). */
   onReady?: (answer: LaunchAnswer) => void;
+  /**
+   * Serve the read-only HTTP server here (`supervise --http`); one that
+   * cannot be bound ends the supervisor before it takes anything. Without
+   * it, `DIR/supervisor.http` says where, if anywhere.
+   */
+  http?: HttpAddress;
 }
 
 /**
@@ -101,6 +109,8 @@ class DirSupervisor {
   adoptions = 0;
   /** When it started, ms since the epoch. */
   readonly startedAt = Date.now();
+  /** The read-only HTTP server, when one serves (`--http`, `DIR/supervisor.http`). */
+  http?: SupervisorHttp;
   journal?: LogSink;
   /** The lifecycle events of the directory's services (DIR/events.jsonl): the machines' sink. */
   events!: EventJournal;
@@ -138,6 +148,15 @@ class DirSupervisor {
   }
 
   async run(): Promise<number> {
+    if (this.opts.http !== undefined) {
+      // Before anything is taken: a port in use changes nothing.
+      try {
+        this.http = this.serveHttp(this.opts.http);
+      } catch (err) {
+        this.opts.onReady?.({ ok: false, error: messageLine(err) });
+        return 1;
+      }
+    }
     let lock: PidFile;
     try {
       lock = await this.takeLock();
@@ -146,6 +165,7 @@ class DirSupervisor {
       const error = other === undefined
         ? `cannot lock ${this.paths.lock}: ${messageLine(err)}`
         : `another supervisor${other ? ` (pid ${other})` : ""} holds ${this.dir}`;
+      await this.http?.close();
       this.opts.onReady?.({ ok: false, error, ...(other === undefined ? {} : { other }) });
       return 1;
     }
@@ -160,6 +180,7 @@ class DirSupervisor {
     const first = otherResident(this.dir, this.marked.values());
     if (first !== undefined) {
       await lock.release().catch(() => {});
+      await this.http?.close();
       this.opts.onReady?.({
         ok: false,
         error: `another supervisor (pid ${first}) of ${this.dir} still runs its services ` +
@@ -219,6 +240,7 @@ class DirSupervisor {
           `service${adopted === 1 ? "" : "s"} adopted` +
           (restarted ? `; ${restarted} restarted (a restart was due)` : ""),
       );
+      await httpFromConfig(this);
       this.opts.onReady?.({ ok: true, pid: Deno.pid, adopted });
       this.#presence = setInterval(() => void this.checkPresence(), PRESENCE_CHECK_MS);
       this.checkIdle();
@@ -233,6 +255,7 @@ class DirSupervisor {
       clearInterval(socketCheck);
       clearInterval(this.#presence);
       await this.server?.close(RETRY_ANSWER);
+      await this.http?.close();
       for (const old of this.abandoned) await old.close(RETRY_ANSWER);
       await this.lock.release().catch(() => {});
       await this.poller?.close();
@@ -476,6 +499,8 @@ class DirSupervisor {
         return await this.start(request.config);
       case "stop":
         return await this.stop(request);
+      case "http":
+        return await httpRequest(this, request.listen);
       case "hello":
         return {
           ok: true,
@@ -556,6 +581,17 @@ class DirSupervisor {
     const held = this.services.get(request.name);
     if (held === undefined) return { held: false };
     return await serveStop(held.sup, request, held.done);
+  }
+
+  /** The HTTP server on `at` (throws one line when it cannot be bound). */
+  serveHttp(at: HttpAddress): SupervisorHttp {
+    return SupervisorHttp.start(this.dir, at, () => ({
+      pid: Deno.pid,
+      memoryBytes: Deno.memoryUsage().rss,
+      adoptions: this.adoptions,
+      services: this.services.size,
+      startTimeSeconds: this.startedAt / 1000,
+    }));
   }
 
   /** In the background, exit once nothing has been held for a moment. */

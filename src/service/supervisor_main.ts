@@ -20,6 +20,8 @@ export interface SupervisorProcessOptions {
   foreground: boolean;
   /** Called once: listening, or why not. */
   onReady?: (answer: LaunchAnswer) => void;
+  /** Serve the read-only HTTP server here (`supervise --http`). */
+  http?: { hostname: string; port: number };
 }
 
 /**
@@ -47,6 +49,7 @@ export async function runSupervisorProcess(options: SupervisorProcessOptions): P
     dir,
     foreground: options.foreground,
     ...(options.onReady ? { onReady: options.onReady } : {}),
+    ...(options.http ? { http: options.http } : {}),
   });
 }
 

@@ -155,6 +155,15 @@ export type SupervisorRequest =
       requestedBy: number;
     }
     | { op: "hello" }
+    | {
+      /**
+       * Serve the read-only HTTP server on `listen` (`HOST:PORT`) from now
+       * on, and record it in `DIR/supervisor.http` for later supervisors
+       * (src/service/http/supervisor_http.ts).
+       */
+      op: "http";
+      listen: string;
+    }
   );
 
 /**

@@ -40,6 +40,8 @@ export interface SuperviseStackOptions {
   onReconciled?: (result: UpResult) => void;
   /** Told why the supervisor could not start (another one holds the run directory). */
   onFailure?: (error: string) => void;
+  /** Serve the supervisor's read-only HTTP server here (`supervise --http`). */
+  http?: { hostname: string; port: number };
 }
 
 /**
@@ -121,6 +123,7 @@ export async function superviseStack(options: SuperviseStackOptions): Promise<nu
     return await runSupervisorProcess({
       dir,
       foreground: true,
+      ...(options.http ? { http: options.http } : {}),
       onReady(answer) {
         if (answer.ok) void reconcile(first);
         else if (options.onFailure) options.onFailure(answer.error);
