@@ -10,8 +10,11 @@
  * - reads at most {@linkcode HttpLimits.maxHeaderBytes} of request head
  *   (more: 431) within {@linkcode HttpLimits.headerTimeoutMs} (a client that
  *   sends nothing, or a byte now and then, is dropped then);
- * - holds at most {@linkcode HttpLimits.maxConnections} connections (more
- *   are closed at once) and {@linkcode HttpLimits.maxStreams} event streams;
+ * - holds at most {@linkcode HttpLimits.maxConnections} connections and
+ *   {@linkcode HttpLimits.maxStreams} event streams; when they are all
+ *   held, a new client takes the place of the oldest one that has not sent
+ *   its request yet (so idle or slow clients cannot lock others out), and
+ *   is closed at once only when every one is being answered;
  * - gives up on a client that does not take a response within
  *   {@linkcode HttpLimits.writeTimeoutMs};
  * - closes every connection after its response (`Connection: close`),
@@ -137,10 +140,14 @@ export class HttpServer {
   readonly #handler: HttpHandler;
   readonly #limits: HttpLimits;
   readonly #conns = new Set<Deno.TcpConn>();
+  /** Connections whose request head is still awaited, oldest first. */
+  readonly #reading = new Set<Deno.TcpConn>();
   #streams = 0;
   #closed = false;
-  /** Connections refused because {@linkcode HttpLimits.maxConnections} were held. */
+  /** Connections refused because {@linkcode HttpLimits.maxConnections} were being answered. */
   refused = 0;
+  /** Connections dropped to make room before they sent a request. */
+  evicted = 0;
 
   private constructor(listener: Deno.TcpListener, handler: HttpHandler, limits: HttpLimits) {
     this.#listener = listener;
@@ -178,6 +185,7 @@ export class HttpServer {
     } catch { /* closed already */ }
     for (const conn of this.#conns) drop(conn);
     this.#conns.clear();
+    this.#reading.clear();
     await Promise.resolve();
   }
 
@@ -191,9 +199,17 @@ export class HttpServer {
         continue; // EMFILE and the like: this client is lost, not the server
       }
       if (this.#conns.size >= this.#limits.maxConnections) {
-        this.refused++;
-        drop(conn);
-        continue;
+        const oldest = this.#reading.values().next();
+        if (oldest.done) {
+          this.refused++;
+          drop(conn);
+          continue;
+        }
+        // The oldest client that has not asked anything yet gives way.
+        this.#reading.delete(oldest.value);
+        this.#conns.delete(oldest.value);
+        this.evicted++;
+        drop(oldest.value);
       }
       this.#conns.add(conn);
       void this.#serve(conn).catch(() => {}).finally(() => {
@@ -204,7 +220,13 @@ export class HttpServer {
   }
 
   async #serve(conn: Deno.TcpConn): Promise<void> {
-    const head = await readHead(conn, this.#limits);
+    this.#reading.add(conn);
+    let head;
+    try {
+      head = await readHead(conn, this.#limits);
+    } finally {
+      this.#reading.delete(conn);
+    }
     if (head === "too-large") return void await this.#write(conn, plain(431, "header too large"));
     if (head === undefined) return;
     const request = parseRequestLine(head);
