@@ -12,7 +12,13 @@
  * - `GET /`: the status page (status_page.ts), which follows `/events`.
  *
  * Looks at the run directory are shared: requests that come while one is
- * under way get its result, so a burst of scrapes costs one look.
+ * under way get its result, so a burst of scrapes costs one look. A look of
+ * 200 services takes tens of ms (every record, lock and tree in `/proc`),
+ * so a scraper that comes back at a steady interval (Prometheus does) finds
+ * its next look taken just before it comes ({@linkcode PREFETCH_LEAD_MS}
+ * ahead) and gets it at once: one look per scrape, as without, never older
+ * than {@linkcode FRESH_MS}. Other requests get a look of their own (or
+ * the one under way).
  *
  * @module
  */
@@ -26,6 +32,12 @@ import { STATUS_PAGE } from "./status_page.ts";
 
 /** How often event streams are refreshed, ms. */
 export const STREAM_INTERVAL_MS = 1000;
+
+/** A look this recent is answered as is. */
+export const FRESH_MS = 1000;
+
+/** How long before a steady scraper's next scrape its look is taken. */
+export const PREFETCH_LEAD_MS = 400;
 
 /** Log lines `/api/logs/NAME` gives. */
 const LOG_LINES = 50;
@@ -48,6 +60,14 @@ export class StatusRoutes {
   readonly #dir: string;
   readonly #supervisor: () => SupervisorFigures | null;
   #look?: Promise<{ list: ServiceList; details: ServiceDetail[] }>;
+  #fresh?: {
+    at: number;
+    value: { list: ServiceList; details: ServiceDetail[] };
+    /** Taken ahead for the next scrape, which uses it (once). */
+    ahead: boolean;
+  };
+  #lastScrape = 0;
+  #prefetch?: ReturnType<typeof setTimeout>;
   readonly #streams = new Set<(chunk: string) => Promise<boolean>>();
   #timer?: ReturnType<typeof setInterval>;
   #last = "";
@@ -62,15 +82,48 @@ export class StatusRoutes {
 
   /** Stop feeding event streams. */
   close(): void {
+    clearTimeout(this.#prefetch);
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#streams.clear();
   }
 
-  /** One look at the run directory, shared by every request that comes meanwhile. */
-  look(): Promise<{ list: ServiceList; details: ServiceDetail[] }> {
-    this.#look ??= listServiceDetails({ dir: this.#dir }).finally(() => this.#look = undefined);
+  /**
+   * One look at the run directory, shared by every request that comes
+   * meanwhile; one taken at most `maxAgeMs` ago is given as is.
+   */
+  look(maxAgeMs = 0): Promise<{ list: ServiceList; details: ServiceDetail[] }> {
+    if (this.#fresh && Date.now() - this.#fresh.at <= maxAgeMs) {
+      return Promise.resolve(this.#fresh.value);
+    }
+    const at = Date.now();
+    this.#look ??= listServiceDetails({ dir: this.#dir }).then((value) => {
+      this.#fresh = { at, value, ahead: false };
+      return value;
+    }).finally(() => this.#look = undefined);
     return this.#look;
+  }
+
+  /** A scrape now: its look, and the next one taken ahead when scrapes come steadily. */
+  scrape(): Promise<{ list: ServiceList; details: ServiceDetail[] }> {
+    const now = Date.now();
+    const interval = now - this.#lastScrape;
+    this.#lastScrape = now;
+    clearTimeout(this.#prefetch);
+    if (interval >= 2 * FRESH_MS && interval <= 300_000) {
+      this.#prefetch = setTimeout(() => {
+        void this.look().then(() => {
+          if (this.#fresh) this.#fresh.ahead = true;
+        }, () => {});
+      }, interval - PREFETCH_LEAD_MS);
+      Deno.unrefTimer(this.#prefetch);
+    }
+    const ahead = this.#fresh;
+    if (ahead?.ahead && now - ahead.at <= FRESH_MS) {
+      ahead.ahead = false;
+      return Promise.resolve(ahead.value);
+    }
+    return this.look();
   }
 
   async #route(path: string): Promise<HttpResponse> {
@@ -86,7 +139,7 @@ export class StatusRoutes {
           },
         };
       case "/metrics": {
-        const { list, details } = await this.look();
+        const { list, details } = await this.scrape();
         return {
           status: 200,
           type: "text/plain; version=0.0.4; charset=utf-8",
@@ -136,7 +189,7 @@ export class StatusRoutes {
   }
 
   async #tick(): Promise<void> {
-    const text = JSON.stringify((await this.look()).list);
+    const text = JSON.stringify((await this.look(STREAM_INTERVAL_MS / 2)).list);
     if (text === this.#last) return;
     this.#last = text;
     const chunk = event(text);

@@ -208,7 +208,9 @@ export function checkBindable(at: HttpAddress): void {
 /** One line for an address that cannot be bound. */
 function bindError(at: HttpAddress, err: unknown): string {
   const where = formatHttpAddress(at);
-  if (err instanceof Deno.errors.AddrInUse) return `cannot serve http on ${where}: the port is in use`;
+  if (err instanceof Deno.errors.AddrInUse) {
+    return `cannot serve http on ${where}: the port is in use`;
+  }
   if (err instanceof Deno.errors.AddrNotAvailable) {
     return `cannot serve http on ${where}: no such address on this host`;
   }
