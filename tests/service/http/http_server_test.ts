@@ -111,7 +111,7 @@ Deno.test("start --http: a background supervisor serves it, records it, and the 
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`serving http://127\\.0\\.0\\.1:${port}/`));
   await svc.state(a);
-  assert.equal(Deno.readTextFileSync(svc.dir.join("supervisor.http")), `127.0.0.1:${port}\n`);
+  assert.equal(await Deno.readTextFile(svc.dir.join("supervisor.http")), `127.0.0.1:${port}\n`);
   assert.match(
     (await get(port, "/metrics")).body,
     new RegExp(`pidkit_service_up\\{service="${a}"\\} 1`),
@@ -126,7 +126,7 @@ Deno.test("start --http: a background supervisor serves it, records it, and the 
     (await get(port, "/metrics")).body,
     new RegExp(`pidkit_service_up\\{service="${b}"\\} 1`),
   );
-  assert.match(Deno.readTextFileSync(svc.dir.join("supervisor.journal")), /serving http:\/\//);
+  assert.match(await Deno.readTextFile(svc.dir.join("supervisor.journal")), /serving http:\/\//);
 });
 
 Deno.test("500 idle connections and a slow-loris client: scrapes answered, services start and stop, idlers dropped", async () => {
