@@ -21,21 +21,10 @@ Deno.test("supervise --http: routes, 405, 404, query junk, header cap; no enviro
   assert.equal(list.status, 200);
   const parsed = JSON.parse(list.body);
   assert.equal(parsed.dir, svc.dir.path);
-  assert.deepEqual(Object.keys(parsed.services[0]).sort(), [
-    "command",
-    "cpuPercent",
-    "file",
-    "kernelPid",
-    "memoryBytes",
-    "name",
-    "namespaced",
-    "pid",
-    "processes",
-    "restarts",
-    "state",
-    "statusText",
-    "uptimeMs",
-  ]);
+  // The shape of `pidkit list --json`, key for key.
+  const cli = JSON.parse((await svc.cli(["list", "--json"])).stdout);
+  assert.deepEqual(Object.keys(parsed).sort(), Object.keys(cli).sort());
+  assert.deepEqual(Object.keys(parsed.services[0]).sort(), Object.keys(cli.services[0]).sort());
   assert.equal(parsed.services[0].name, web);
   assert.equal(parsed.services[0].state, "running");
   const metrics = await get(port, "/metrics?junk[]=1");
