@@ -44,6 +44,8 @@ export class LogSink {
   #heldTimer: ReturnType<typeof setTimeout> | undefined;
   /** When each piece was written (see log_times.ts); regular files only. */
   #times: LogTimes | undefined;
+  /** Told after each rotation (the journal of events records it). */
+  #onRotate: (() => void) | undefined;
 
   private constructor(path: string, file: Deno.FsFile, rotation?: LogRotation, group?: number) {
     this.path = path;
@@ -61,11 +63,17 @@ export class LogSink {
    * rotation that a killed supervisor left half done is finished first (see
    * `finishRotation`), and said so in the log. With `times`, each piece
    * written is stamped in the log's side file of times (log_times.ts): a
-   * service's log, not the supervisor's journal.
+   * service's log, not the supervisor's journal. `onRotate` is called
+   * after each rotation by size.
    */
   static async open(
     path: string,
-    options: { rotation?: LogRotation; group?: number; times?: boolean } = {},
+    options: {
+      rotation?: LogRotation;
+      group?: number;
+      times?: boolean;
+      onRotate?: () => void;
+    } = {},
   ): Promise<LogSink> {
     let finished = false;
     if (options.rotation) {
@@ -78,6 +86,7 @@ export class LogSink {
     const regular = (await file.stat()).isFile;
     const rotation = options.rotation && regular ? options.rotation : undefined;
     const sink = new LogSink(path, file, rotation, options.group);
+    sink.#onRotate = options.onRotate;
     if (regular) {
       if (options.times) sink.#times = LogTimes.open(path, file);
       sink.#at = await logPosition(path, file);
@@ -170,6 +179,7 @@ export class LogSink {
     // PATH or, once linked there, PATH.1 (rotateLogFiles is crash-safe).
     try {
       rotateLogFiles(this.path, keep);
+      this.#onRotate?.();
     } catch { /* cannot move it: go on in the same file, try again at the next cut */ }
     try {
       const next = await openLog(this.path, this.#group);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { EventJournal } from "../service/events/event_journal.ts";
 import { UsageError } from "../os/errors.ts";
 import { stopService } from "../service/stop_service.ts";
 import { removeAppliedSpec } from "./applied_spec.ts";
@@ -125,8 +126,18 @@ export async function downStack(
       nodes.push(declared.get(c.name) ?? undeclaredNode(c.name));
     }
     const results: DownServiceResult[] = [];
+    // What `down` stopped goes into the run directory's journal of events.
+    const journal = EventJournal.open(dir);
     const report = (r: DownServiceResult) => {
       results.push(r);
+      if (r.action === "stopped") {
+        journal.append({
+          service: r.name,
+          kind: "down",
+          reason: "stopped: pidkit down",
+          ...(r.pid !== undefined ? { pid: r.pid } : {}),
+        });
+      }
       options.onService?.(r);
     };
     for (const name of stopOrder(nodes)) {
@@ -154,6 +165,7 @@ export async function downStack(
         error: c.origin ? `started by ${c.origin.file}` : "started by hand",
       });
     }
+    await journal.close();
     return { file, dir, ok: !results.some((r) => r.action === "failed"), services: results };
   }, options.lockTimeout !== undefined ? { timeout: options.lockTimeout } : {});
 }

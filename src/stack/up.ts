@@ -11,6 +11,7 @@
  * @module
  */
 
+import { EventJournal } from "../service/events/event_journal.ts";
 import { PidkitError, UsageError } from "../os/errors.ts";
 import { resolveRunDir } from "../service/run_dir.ts";
 import { removeAppliedSpec, writeAppliedSpec } from "./applied_spec.ts";
@@ -185,9 +186,14 @@ export async function upStack(stack: ResolvedStack, options: UpOptions = {}): Pr
     const plan = planStack(stack, current, planOptions);
     // Every launch option of what is to start checked before anything happens: bad input changes nothing.
     const problems = await preflight(stack, plan, dir);
-    const run = new UpRun(stack, dir, plan, problems, options.onService);
+    // What `up` changed goes into the run directory's journal of events (events/event_journal.ts).
+    const journal = EventJournal.open(dir);
+    const run = new UpRun(stack, dir, plan, problems, (result) => {
+      recordUp(journal, result);
+      options.onService?.(result);
+    });
     const pids = new Map(current.map((c) => [c.name, c.pid]));
-    await run.execute(pids);
+    await run.execute(pids).finally(() => journal.close());
     const services = run.results();
     const bad = services.some((s) =>
       s.action === "failed" || s.action === "not-started" || s.action === "conflict"
@@ -388,4 +394,17 @@ class UpRun {
 
 function errorLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+}
+
+/** An `up` event for each service `up` started, restarted or stopped, saying what and why. */
+function recordUp(journal: EventJournal, result: UpServiceResult): void {
+  if (result.action !== "started" && result.action !== "restarted" && result.action !== "stopped") {
+    return;
+  }
+  journal.append({
+    service: result.name,
+    kind: "up",
+    reason: `${result.action}: ${result.reason}`,
+    ...(result.pid !== undefined ? { pid: result.pid } : {}),
+  });
 }
