@@ -113,7 +113,7 @@ export async function stopServiceIn(
   options: StopInOptions = {},
 ): Promise<StopServiceResult> {
   const t0 = performance.now();
-  const seen = { away: false };
+  const seen = { away: false, first: true };
   const held = await askHolder(dir, name, options, seen);
   if (held !== undefined) return stoppedResult(name, held, performance.now() - t0);
   // Nothing holds it: find out once what there is (rare, so loaded only here).

@@ -65,6 +65,11 @@ export interface AskOptions {
    * none). Only for what such a supervisor does right (a stop).
    */
   legacy?: boolean;
+  /**
+   * When no socket is there, return `undefined` at once instead of waiting
+   * for a supervisor that holds the directory to make its socket again.
+   */
+  ifListening?: boolean;
 }
 
 /**
@@ -98,7 +103,7 @@ export async function askSupervisor<T = unknown>(
     ...(Number.isFinite(deadline) ? { deadline } : {}),
     ack: true,
   });
-  for (let attempt = 0;; attempt++) {
+  for (;;) {
     const address = socketAddress(socket); // a deep run dir: through a short path
     let got;
     let versioned = false;
@@ -132,6 +137,7 @@ export async function askSupervisor<T = unknown>(
         throw new PidkitError(`the supervisor of ${dir} went away before it answered`);
       case "absent": {
         if (options.socket !== undefined) return undefined; // that `pidkit run` is gone
+        if (options.ifListening) return undefined;
         // None listens. A supervisor that holds the directory but lost its
         // socket recreates it; one that is exiting lets go of the lock.
         if (await awaitListener(dir) === "listening") continue;
@@ -147,13 +153,14 @@ export async function askSupervisor<T = unknown>(
       throw new PidkitError(`bad answer from the supervisor of ${dir}`);
     }
     if (answer?.retry === true) {
-      if (Date.now() >= until) {
+      // It is exiting: ask again once it is gone (its lock released), not
+      // after a guessed sleep; a new one starts after it.
+      if (!await exited(dir, until)) {
         throw new PidkitError(
           `the supervisor of ${dir} is exiting (it stops its services) and kept answering so ` +
             `for ${formatDuration(Date.now() - t0)}; try again once it is gone`,
         );
       }
-      await delay(Math.min(10 + 10 * attempt, 250)); // it is exiting: a new one starts after it
       continue;
     }
     if (!legacy && !versioned && typeof answer?.v !== "number") {
@@ -174,6 +181,14 @@ export async function askSupervisor<T = unknown>(
     }
     return answer as T;
   }
+}
+
+/** Whether the supervisor of `dir` let go of its lock by `until` (ms since the epoch). */
+async function exited(dir: string, until: number): Promise<boolean> {
+  const left = until - Date.now();
+  if (!(left > 0)) return false;
+  const { waitForRelease } = await import("../lock/probe.ts");
+  return await waitForRelease(supervisorPaths(dir).lock, { timeout: left }).catch(() => false);
 }
 
 /** The error for a supervisor that speaks no versioned protocol (pidkit 0.2). */

@@ -125,7 +125,8 @@ export interface StopInOptions {
  * Ask whoever holds `name` to stop it: a `pidkit run` on its own socket (when
  * there is one), else the run directory's resident supervisor. Its result
  * when one held it; `undefined` when none did (or it went away before
- * answering: what it left decides; `seen.away` says so).
+ * answering: what it left decides; `seen.away` says so). `seen.first`:
+ * the first ask, which does not wait for a supervisor without a socket.
  *
  * @example
  * ```ts
@@ -137,7 +138,7 @@ export async function askHolder(
   dir: string,
   name: string,
   options: StopInOptions,
-  seen: { away: boolean } = { away: false },
+  seen: { away: boolean; first?: boolean } = { away: false },
 ): Promise<StopResult | { held: true } | undefined> {
   const run = runSocketPath(dir, name);
   if (isSocket(run)) {
@@ -159,7 +160,7 @@ async function askStop(
   dir: string,
   name: string,
   options: StopInOptions,
-  seen: { away: boolean },
+  seen: { away: boolean; first?: boolean },
   socket?: string,
 ): Promise<StopAnswer | undefined> {
   const { schedule, timeout } = options;
@@ -185,6 +186,10 @@ async function askStop(
     answer = await askSupervisor<StopAnswer>(dir, request, {
       launch: false,
       deadline,
+      // First asked: no socket means no supervisor to wait for; if one holds
+      // the service after all (its socket gone), the inspection says so and
+      // it is asked again, waiting for its socket.
+      ifListening: seen.first === true,
       onAck: (ack) => begin(ack.retry),
       ...(socket ? { socket } : {}),
     }).catch(async (err) => {
