@@ -17,6 +17,7 @@ import { waitForRelease } from "../lock/probe.ts";
 import { hasFileOpen, listPids, readProcStat } from "../os/proc.ts";
 import { type ForeignStop, stopRoots, type Target } from "../tree/process_family.ts";
 import { delay } from "../os/delay.ts";
+import type { RetryStep } from "../tree/stop_schedule.ts";
 
 export { stopRoots } from "../tree/process_family.ts";
 
@@ -53,7 +54,7 @@ export async function stopForeign(
   path: string,
   holder: number | undefined,
   recorded: number | undefined,
-  retry: string,
+  retry: string | RetryStep[],
 ): Promise<ForeignStop> {
   const roots = await holders(path, holder);
   if (roots.length === 0) {

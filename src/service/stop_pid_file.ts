@@ -46,7 +46,7 @@ export async function stopPidFile(
 ): Promise<StopServiceResult> {
   const { identity = {} } = options;
   const schedule = askedSchedule(options.retry); // a bad schedule: refused before anything
-  const retry = schedule?.spec;
+  const retry = schedule?.steps ?? DEFAULT_RETRY;
   const verdict = judgePidFile(path, await probe(path), resolveIdentity(identity));
   if (verdict.status === "absent") return { name: path, status: "not-running" };
   if (verdict.status === "stale") {
@@ -62,7 +62,7 @@ export async function stopPidFile(
   if (!verdict.locked) {
     // A daemon's own PID file without a lock: its main process (verified by
     // PID and start time) and descendants, each signal through a pidfd.
-    const outcome = await stopRoots([verdict.target!], retry ?? DEFAULT_RETRY);
+    const outcome = await stopRoots([verdict.target!], retry);
     return { name: path, status: "stopped", ...outcome };
   }
   const own = await ownService(path) ?? await supervisedService(path, verdict.holderPid);
@@ -75,7 +75,7 @@ export async function stopPidFile(
   // holderPid is undefined when the process that took the lock is gone (a
   // child that inherited the descriptor holds it): stopForeign finds who has
   // the file open.
-  const outcome = await stopForeign(path, verdict.holderPid, verdict.pid, retry ?? DEFAULT_RETRY);
+  const outcome = await stopForeign(path, verdict.holderPid, verdict.pid, retry);
   return { name: path, status: "stopped", ...outcome };
 }
 

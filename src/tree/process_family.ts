@@ -11,7 +11,7 @@
 
 import { delay } from "../os/delay.ts";
 import { isProcessAlive, listPids, readProcStat } from "../os/proc.ts";
-import { parseRetry, runSchedule } from "./stop_schedule.ts";
+import { parseRetry, type RetryStep, runSchedule } from "./stop_schedule.ts";
 import { wantsContinue } from "../os/signals.ts";
 import { signalProcess } from "../os/pidfd.ts";
 import { locatePid } from "../os/pid_namespace.ts";
@@ -89,13 +89,14 @@ export interface ForeignStop {
 
 /**
  * Stop `roots` (each identified by PID and start time) and their
- * descendants on `retry`, every signal through a pidfd; returns once they
- * are gone or the schedule ran out. `recorded` is the PID a file names:
+ * descendants on `retry` (a schedule's text, or its steps already
+ * parsed), every signal through a pidfd; returns once they are gone or the
+ * schedule ran out. `recorded` is the PID a file names:
  * a note says so when it is none of them (it is not signalled).
  */
 export async function stopRoots(
   roots: Target[],
-  retry: string,
+  retry: string | RetryStep[],
   recorded?: number,
 ): Promise<ForeignStop> {
   refuseSupervisors(roots);
@@ -124,7 +125,7 @@ export async function stopRoots(
     ? `pid ${recorded} written in the file is pid ${here} here (another PID namespace)`
     : undefined;
   const t0 = performance.now();
-  const { sent } = await runSchedule(parseRetry(retry), {
+  const { sent } = await runSchedule(typeof retry === "string" ? parseRetry(retry) : retry, {
     send: (sig) => {
       let n = 0;
       for (const t of live()) {

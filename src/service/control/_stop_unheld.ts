@@ -62,7 +62,7 @@ export async function stopUnheld(
   if (verdict?.status === "running" && !verdict.locked && verdict.target) {
     // A daemon's own unlocked PID file in the run dir (no pidkit state).
     const { stopRoots } = await import("../_stop_foreign.ts");
-    const retry = options.schedule?.spec ?? DEFAULT_RETRY;
+    const retry = options.schedule?.steps ?? DEFAULT_RETRY;
     return { name, status: "stopped", ...await stopRoots([verdict.target], retry) };
   }
   switch (info.phase) {
