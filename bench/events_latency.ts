@@ -93,7 +93,7 @@ function summary(what: string, samples: number[]): string {
 }
 
 async function appends(runs: number, gap: number, maxBytes: number): Promise<number[]> {
-  const dir = Deno.makeTempDirSync({ prefix: "pidkit-events-bench-" });
+  const dir = await Deno.makeTempDir({ prefix: "pidkit-events-bench-" });
   const journal = EventJournal.open(dir, { maxBytes, keep: 3 });
   const follower = new Follower(dir);
   const samples: number[] = [];
@@ -110,13 +110,13 @@ async function appends(runs: number, gap: number, maxBytes: number): Promise<num
   } finally {
     await follower.close();
     await journal.close();
-    Deno.removeSync(dir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
   }
   return samples;
 }
 
 async function services(cycles: number): Promise<number[]> {
-  const dir = Deno.makeTempDirSync({ prefix: "pidkit-events-bench-" });
+  const dir = await Deno.makeTempDir({ prefix: "pidkit-events-bench-" });
   const journal = EventJournal.open(dir);
   const follower = new Follower(dir);
   const run = (...args: string[]) =>
@@ -134,7 +134,7 @@ async function services(cycles: number): Promise<number[]> {
     for (let i = 0; i < cycles; i++) {
       const name = `svc${i}`;
       await run("start", name, "--", "sleep", "1000");
-      supervisor ??= Number(Deno.readTextFileSync(`${dir}/supervisor.lock`).trim());
+      supervisor ??= Number((await Deno.readTextFile(`${dir}/supervisor.lock`)).trim());
       await run("stop", name);
       for (;;) {
         const { event, at } = await follower.next();
@@ -151,7 +151,7 @@ async function services(cycles: number): Promise<number[]> {
       } catch { /* gone */ }
     }
     await new Promise((r) => setTimeout(r, 500));
-    Deno.removeSync(dir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
   }
   return samples;
 }

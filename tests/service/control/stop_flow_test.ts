@@ -101,7 +101,7 @@ async function tracedPaths(
     stdout: "null",
     stderr: "null",
   }).output();
-  const paths = [...Deno.readTextFileSync(log).matchAll(/"(\/[^"]*)"/g)].map((m) => m[1]);
+  const paths = [...(await Deno.readTextFile(log)).matchAll(/"(\/[^"]*)"/g)].map((m) => m[1]);
   return { code: r.code, paths };
 }
 
