@@ -13,7 +13,7 @@
  * background supervisor, which is not our child): the machine may be
  * loaded, and CPU time is less sensitive to that. Runs interleave.
  *
- *   deno run -A bench/stack_up_compare.ts [--runs 3] [--floor-runs 15]
+ *   deno run -A bench/stack_up_compare.ts [--runs 3] [--floor-runs 15] [--only 1,2,3]
  *
  * @module
  */
@@ -27,6 +27,8 @@ const opt = (name: string) => {
 };
 const RUNS = Number(opt("runs") ?? 3);
 const FLOOR_RUNS = Number(opt("floor-runs") ?? 15);
+/** `--only 2`: just those parts (the no-op `up` alone takes a fraction of the time). */
+const ONLY = new Set((opt("only") ?? "1,2,3").split(",").map(Number));
 const deno = Deno.execPath();
 const CLI = `${ROOT}cli.ts`;
 const work = await Deno.makeTempDir({ prefix: "pidkit-bench-stack-" });
@@ -103,152 +105,165 @@ const fifty: Record<string, unknown> = {};
 for (let i = 0; i < 50; i++) fifty[`s${i}`] = { cmd: ["sleep", String(5000 + i)] };
 const fiftyFile = `${work}/fifty.jsonc`;
 await writeStack(fiftyFile, fifty);
-const r1 = {
-  up: [] as number[],
-  upCpu: [] as number[],
-  upSup: [] as number[],
-  st: [] as number[],
-  stCpu: [] as number[],
-  stSup: [] as number[],
-};
-for (let run = 0; run < RUNS; run++) {
-  const a = `${work}/up${run}`;
-  const t = await timed(pidkit("up", "-c", fiftyFile), a);
-  r1.up.push(t.wall);
-  r1.upCpu.push(t.cpu);
-  r1.upSup.push(supervisorCpu(a));
-  await teardown(a);
-  const b = `${work}/start${run}`;
-  let wall = 0;
-  let cpu = 0;
-  for (let i = 0; i < 50; i++) {
-    const s = await timed(pidkit("start", `s${i}`, "--", "sleep", String(5000 + i)), b);
-    wall += s.wall;
-    cpu += s.cpu;
+if (ONLY.has(1)) {
+  const r1 = {
+    up: [] as number[],
+    upCpu: [] as number[],
+    upSup: [] as number[],
+    st: [] as number[],
+    stCpu: [] as number[],
+    stSup: [] as number[],
+  };
+  for (let run = 0; run < RUNS; run++) {
+    const a = `${work}/up${run}`;
+    const t = await timed(pidkit("up", "-c", fiftyFile), a);
+    r1.up.push(t.wall);
+    r1.upCpu.push(t.cpu);
+    r1.upSup.push(supervisorCpu(a));
+    await teardown(a);
+    const b = `${work}/start${run}`;
+    let wall = 0;
+    let cpu = 0;
+    for (let i = 0; i < 50; i++) {
+      const s = await timed(pidkit("start", `s${i}`, "--", "sleep", String(5000 + i)), b);
+      wall += s.wall;
+      cpu += s.cpu;
+    }
+    r1.st.push(wall);
+    r1.stCpu.push(cpu);
+    r1.stSup.push(supervisorCpu(b));
+    await teardown(b);
   }
-  r1.st.push(wall);
-  r1.stCpu.push(cpu);
-  r1.stSup.push(supervisorCpu(b));
-  await teardown(b);
+  console.log("1. 50 independent sleep services from nothing (median of", RUNS, "runs)");
+  console.log(
+    `   up:            ${f0(median(r1.up))} ms wall, ${f0(median(r1.upCpu))} ms CPU (command), ${
+      f0(median(r1.upSup))
+    } ms CPU (supervisor)`,
+  );
+  console.log(
+    `   50 x start:    ${f0(median(r1.st))} ms wall, ${f0(median(r1.stCpu))} ms CPU (commands), ${
+      f0(median(r1.stSup))
+    } ms CPU (supervisor)`,
+  );
+  console.log(
+    `   ratio up/start: ${(median(r1.up) / median(r1.st)).toFixed(2)}x wall, ${
+      ((median(r1.upCpu) + median(r1.upSup)) / (median(r1.stCpu) + median(r1.stSup))).toFixed(2)
+    }x CPU (target <= 0.25x)`,
+  );
 }
-console.log("1. 50 independent sleep services from nothing (median of", RUNS, "runs)");
-console.log(
-  `   up:            ${f0(median(r1.up))} ms wall, ${f0(median(r1.upCpu))} ms CPU (command), ${
-    f0(median(r1.upSup))
-  } ms CPU (supervisor)`,
-);
-console.log(
-  `   50 x start:    ${f0(median(r1.st))} ms wall, ${f0(median(r1.stCpu))} ms CPU (commands), ${
-    f0(median(r1.stSup))
-  } ms CPU (supervisor)`,
-);
-console.log(
-  `   ratio up/start: ${(median(r1.up) / median(r1.st)).toFixed(2)}x wall, ${
-    ((median(r1.upCpu) + median(r1.upSup)) / (median(r1.stCpu) + median(r1.stSup))).toFixed(2)
-  }x CPU (target <= 0.25x)`,
-);
 
-// 2. nothing to do, against the floor
-const empty = `${work}/empty.ts`;
-await Deno.writeTextFile(empty, "");
-const ten: Record<string, unknown> = {};
-for (let i = 0; i < 10; i++) ten[`t${i}`] = { cmd: ["sleep", String(6000 + i)] };
-const tenFile = `${work}/ten.jsonc`;
-await writeStack(tenFile, ten);
-const d10 = `${work}/idle10`;
-const d50 = `${work}/idle50`;
-await timed(pidkit("up", "-c", tenFile), d10);
-await timed(pidkit("up", "-c", fiftyFile), d50);
-const r2 = {
-  floor: [] as number[],
-  floorCpu: [] as number[],
-  u10: [] as number[],
-  c10: [] as number[],
-  u50: [] as number[],
-  c50: [] as number[],
-  list: [] as number[],
-  listCpu: [] as number[],
-};
-for (let run = 0; run < FLOOR_RUNS; run++) {
-  const f = await timed([deno, "run", "-A", "--quiet", empty]);
-  r2.floor.push(f.wall);
-  r2.floorCpu.push(f.cpu);
-  const a = await timed(pidkit("up", "-c", tenFile), d10);
-  r2.u10.push(a.wall);
-  r2.c10.push(a.cpu);
-  const b = await timed(pidkit("up", "-c", fiftyFile), d50);
-  r2.u50.push(b.wall);
-  r2.c50.push(b.cpu);
-  const l = await timed(pidkit("list"), d10);
-  r2.list.push(l.wall);
-  r2.listCpu.push(l.cpu);
-}
-await teardown(d10);
-await teardown(d50);
-const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-console.log(`2. up with nothing to do (median wall of ${FLOOR_RUNS} runs; mean CPU)`);
-console.log(
-  `   floor (deno run empty.ts): ${f0(median(r2.floor))} ms wall, ${f0(mean(r2.floorCpu))} ms CPU`,
-);
-console.log(
-  `   up, 10 running:            ${f0(median(r2.u10))} ms wall = ${
-    (median(r2.u10) / median(r2.floor)).toFixed(2)
-  }x, ${f0(mean(r2.c10))} ms CPU = ${
-    (mean(r2.c10) / mean(r2.floorCpu)).toFixed(2)
-  }x (target <= 1.5x)`,
-);
-console.log(
-  `   up, 50 running:            ${f0(median(r2.u50))} ms wall = ${
-    (median(r2.u50) / median(r2.floor)).toFixed(2)
-  }x, ${f0(mean(r2.c50))} ms CPU = ${(mean(r2.c50) / mean(r2.floorCpu)).toFixed(2)}x`,
-);
-
-console.log(
-  `   (list of the 10, for comparison: ${f0(median(r2.list))} ms wall = ${
-    (median(r2.list) / median(r2.floor)).toFixed(2)
-  }x, ${f0(mean(r2.listCpu))} ms CPU)`,
-);
-
-// 3. a 3-level chain of --ready-notify services, each ready 200 ms after its start
-const notifier = [
-  "python3",
-  "-c",
-  "import os,socket,time\ntime.sleep(0.2)\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\n" +
-  "s.sendto(b'READY=1',os.environ['NOTIFY_SOCKET'])\ntime.sleep(1000)",
-];
-const chainFile = `${work}/chain.jsonc`;
-await writeStack(chainFile, {
-  a: { cmd: notifier, ready: { notify: true } },
-  b: { cmd: notifier, ready: { notify: true }, dependsOn: ["a"] },
-  c: { cmd: notifier, ready: { notify: true }, dependsOn: ["b"] },
-});
-const r3 = { up: [] as number[], upCpu: [] as number[], st: [] as number[], stCpu: [] as number[] };
-for (let run = 0; run < RUNS; run++) {
-  const a = `${work}/chain${run}`;
-  const t = await timed(pidkit("up", "-c", chainFile), a);
-  r3.up.push(t.wall);
-  r3.upCpu.push(t.cpu);
-  await teardown(a);
-  const b = `${work}/chainstart${run}`;
-  let wall = 0;
-  let cpu = 0;
-  for (const name of ["a", "b", "c"]) {
-    const s = await timed(pidkit("start", name, "--ready-notify", "--", ...notifier), b);
-    wall += s.wall;
-    cpu += s.cpu;
+if (ONLY.has(2)) {
+  // 2. nothing to do, against the floor
+  const empty = `${work}/empty.ts`;
+  await Deno.writeTextFile(empty, "");
+  const ten: Record<string, unknown> = {};
+  for (let i = 0; i < 10; i++) ten[`t${i}`] = { cmd: ["sleep", String(6000 + i)] };
+  const tenFile = `${work}/ten.jsonc`;
+  await writeStack(tenFile, ten);
+  const d10 = `${work}/idle10`;
+  const d50 = `${work}/idle50`;
+  await timed(pidkit("up", "-c", tenFile), d10);
+  await timed(pidkit("up", "-c", fiftyFile), d50);
+  const r2 = {
+    floor: [] as number[],
+    floorCpu: [] as number[],
+    u10: [] as number[],
+    c10: [] as number[],
+    u50: [] as number[],
+    c50: [] as number[],
+    list: [] as number[],
+    listCpu: [] as number[],
+  };
+  for (let run = 0; run < FLOOR_RUNS; run++) {
+    const f = await timed([deno, "run", "-A", "--quiet", empty]);
+    r2.floor.push(f.wall);
+    r2.floorCpu.push(f.cpu);
+    const a = await timed(pidkit("up", "-c", tenFile), d10);
+    r2.u10.push(a.wall);
+    r2.c10.push(a.cpu);
+    const b = await timed(pidkit("up", "-c", fiftyFile), d50);
+    r2.u50.push(b.wall);
+    r2.c50.push(b.cpu);
+    const l = await timed(pidkit("list"), d10);
+    r2.list.push(l.wall);
+    r2.listCpu.push(l.cpu);
   }
-  r3.st.push(wall);
-  r3.stCpu.push(cpu);
-  await teardown(b);
+  await teardown(d10);
+  await teardown(d50);
+  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  console.log(`2. up with nothing to do (median wall of ${FLOOR_RUNS} runs; mean CPU)`);
+  console.log(
+    `   floor (deno run empty.ts): ${f0(median(r2.floor))} ms wall, ${
+      f0(mean(r2.floorCpu))
+    } ms CPU`,
+  );
+  console.log(
+    `   up, 10 running:            ${f0(median(r2.u10))} ms wall = ${
+      (median(r2.u10) / median(r2.floor)).toFixed(2)
+    }x, ${f0(mean(r2.c10))} ms CPU = ${
+      (mean(r2.c10) / mean(r2.floorCpu)).toFixed(2)
+    }x (target <= 1.5x)`,
+  );
+  console.log(
+    `   up, 50 running:            ${f0(median(r2.u50))} ms wall = ${
+      (median(r2.u50) / median(r2.floor)).toFixed(2)
+    }x, ${f0(mean(r2.c50))} ms CPU = ${(mean(r2.c50) / mean(r2.floorCpu)).toFixed(2)}x`,
+  );
+
+  console.log(
+    `   (list of the 10, for comparison: ${f0(median(r2.list))} ms wall = ${
+      (median(r2.list) / median(r2.floor)).toFixed(2)
+    }x, ${f0(mean(r2.listCpu))} ms CPU)`,
+  );
 }
-console.log(
-  `3. 3-level chain of --ready-notify services, each ready 200 ms after start (median of ${RUNS})`,
-);
-console.log(
-  `   up:         ${f0(median(r3.up))} ms wall (the chain alone: 600 ms + 3 starts), ${
-    f0(median(r3.upCpu))
-  } ms CPU`,
-);
-console.log(`   3 x start:  ${f0(median(r3.st))} ms wall, ${f0(median(r3.stCpu))} ms CPU`);
+
+if (ONLY.has(3)) {
+  // 3. a 3-level chain of --ready-notify services, each ready 200 ms after its start
+  const notifier = [
+    "python3",
+    "-c",
+    "import os,socket,time\ntime.sleep(0.2)\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\n" +
+    "s.sendto(b'READY=1',os.environ['NOTIFY_SOCKET'])\ntime.sleep(1000)",
+  ];
+  const chainFile = `${work}/chain.jsonc`;
+  await writeStack(chainFile, {
+    a: { cmd: notifier, ready: { notify: true } },
+    b: { cmd: notifier, ready: { notify: true }, dependsOn: ["a"] },
+    c: { cmd: notifier, ready: { notify: true }, dependsOn: ["b"] },
+  });
+  const r3 = {
+    up: [] as number[],
+    upCpu: [] as number[],
+    st: [] as number[],
+    stCpu: [] as number[],
+  };
+  for (let run = 0; run < RUNS; run++) {
+    const a = `${work}/chain${run}`;
+    const t = await timed(pidkit("up", "-c", chainFile), a);
+    r3.up.push(t.wall);
+    r3.upCpu.push(t.cpu);
+    await teardown(a);
+    const b = `${work}/chainstart${run}`;
+    let wall = 0;
+    let cpu = 0;
+    for (const name of ["a", "b", "c"]) {
+      const s = await timed(pidkit("start", name, "--ready-notify", "--", ...notifier), b);
+      wall += s.wall;
+      cpu += s.cpu;
+    }
+    r3.st.push(wall);
+    r3.stCpu.push(cpu);
+    await teardown(b);
+  }
+  console.log(
+    `3. 3-level chain of --ready-notify services, each ready 200 ms after start (median of ${RUNS})`,
+  );
+  console.log(
+    `   up:         ${f0(median(r3.up))} ms wall (the chain alone: 600 ms + 3 starts), ${
+      f0(median(r3.upCpu))
+    } ms CPU`,
+  );
+  console.log(`   3 x start:  ${f0(median(r3.st))} ms wall, ${f0(median(r3.stCpu))} ms CPU`);
+}
 
 await Deno.remove(work, { recursive: true }).catch(() => {});

@@ -8,9 +8,10 @@
  * @module
  */
 
-import { type LoadedStack, loadStack } from "../stack/load.ts";
+import type { LoadedStack } from "../stack/load.ts";
 import type { PlanStep } from "../stack/plan.ts";
-import { type UpServiceResult, upStack } from "../stack/up.ts";
+import { quickUp } from "../stack/quick_up.ts";
+import type { UpResult, UpServiceResult } from "../stack/up.ts";
 import { upLineParts } from "../stack/up_line.ts";
 import { printJson } from "./format.ts";
 import { EXIT, paint, printOut, useColor } from "./io.ts";
@@ -37,6 +38,8 @@ export async function loadFromOptions(values: CommandInput["values"]): Promise<L
     const { UsageError } = await import("../os/errors.ts");
     throw new UsageError("give -c FILE or --procfile FILE, not both");
   }
+  // Loaded here: `up` with nothing to do needs neither validation nor resolution.
+  const { loadStack } = await import("../stack/load.ts");
   return await loadStack({
     ...(file !== undefined ? { file } : {}),
     ...(typeof values.procfile === "string" ? { procfile: true } : {}),
@@ -48,8 +51,18 @@ export async function loadFromOptions(values: CommandInput["values"]): Promise<L
 export async function run(input: CommandInput): Promise<number> {
   const v = input.values;
   const json = v.json === true;
-  const loaded = await loadFromOptions(v);
   const color = !json && useColor();
+  const quick = await quickUpFromOptions(input);
+  if (quick !== undefined) {
+    if (json) printJson(quick);
+    else {
+      for (const r of quick.services) printOut(upLine(r, color));
+      printOut(`nothing to do: ${quick.services.length} unchanged (${quick.file})`);
+    }
+    return EXIT.ok;
+  }
+  const loaded = await loadFromOptions(v);
+  const { upStack } = await import("../stack/up.ts");
   if (!json && loaded.kind === "procfile") {
     printOut(
       `using ${loaded.file}${
@@ -76,6 +89,23 @@ export async function run(input: CommandInput): Promise<number> {
     printOut(`nothing to do: ${result.services.length} unchanged (${result.file})`);
   }
   return result.ok ? EXIT.ok : EXIT.failure;
+}
+
+/**
+ * `up` with nothing to do, without validating and resolving the file (see
+ * src/stack/quick_up.ts): only a plain `up` of a pidkit.json(c), and only
+ * when the run directory provably runs it as declared.
+ */
+async function quickUpFromOptions(input: CommandInput): Promise<UpResult | undefined> {
+  const v = input.values;
+  if (
+    input.positionals.length > 0 || v["dry-run"] === true || v.procfile !== undefined ||
+    v.formation !== undefined
+  ) return undefined;
+  return await quickUp({
+    ...(typeof v.config === "string" ? { file: v.config } : {}),
+    ...(typeof v.dir === "string" ? { dir: v.dir } : {}),
+  });
 }
 
 /**

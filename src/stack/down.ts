@@ -15,6 +15,7 @@ import { dependencyClosure, type OrderNode, stopOrder } from "./order.ts";
 import type { ResolvedStack } from "./resolve.ts";
 import { runningServices } from "./running.ts";
 import { withStackLock } from "./stack_lock.ts";
+import { removeUpStamp } from "./up_stamp.ts";
 import { stackRunDir } from "./up.ts";
 
 /**
@@ -116,6 +117,8 @@ export async function downStack(
   }
   const dir = stackRunDir(stack, options.dir);
   return await withStackLock(dir, async () => {
+    // What runs will no longer be what the file says: no shortcut for the next up.
+    await removeUpStamp(dir, file);
     const current = await runningServices(dir);
     const declared = new Map(stack.services.map((s) => [s.name, s]));
     // This file's running services, declared or not (an earlier version of the file's).

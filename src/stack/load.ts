@@ -13,37 +13,10 @@ import { parseProcfile } from "./procfile.ts";
 import { type ResolvedStack, resolveStack } from "./resolve.ts";
 import { inFile, StackError } from "./stack_error.ts";
 import { validateStack } from "./validate.ts";
+import { findStackFile, isProcfileName } from "./stack_file.ts";
+import { stackFingerprint } from "./up_stamp.ts";
 
-/**
- * The file names looked for in a directory, in order.
- *
- * @example
- * ```ts
- * import { STACK_FILE_NAMES } from "./load.ts";
- * console.log(STACK_FILE_NAMES[0]); // "pidkit.jsonc"
- * ```
- */
-export const STACK_FILE_NAMES: readonly string[] = ["pidkit.jsonc", "pidkit.json"];
-
-/**
- * The declaration file of directory `dir`: `pidkit.jsonc`, else
- * `pidkit.json`, else `Procfile`; `undefined` when there is none.
- *
- * @example
- * ```ts
- * import { findStackFile } from "./load.ts";
- * console.log(findStackFile(Deno.cwd()) ?? "no pidkit.jsonc, pidkit.json or Procfile here");
- * ```
- */
-export function findStackFile(dir: string): string | undefined {
-  for (const name of [...STACK_FILE_NAMES, "Procfile"]) {
-    const path = absolutePath(name, dir);
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch { /* not there */ }
-  }
-  return undefined;
-}
+export { findStackFile, STACK_FILE_NAMES } from "./stack_file.ts";
 
 /**
  * Options of {@linkcode loadStack}.
@@ -113,28 +86,47 @@ export async function loadStack(options: LoadStackOptions = {}): Promise<LoadedS
   }
   const text = await readFile(file);
   const base = parentDir(file);
-  if (options.procfile || /(^|\/)Procfile$|\.procfile$/i.test(file)) {
+  if (options.procfile || isProcfileName(file)) {
     const envPath = absolutePath(".env", base);
     let env: Record<string, string> = {};
+    let envText: string | null = null;
     try {
-      env = parseEnvFile(await Deno.readTextFile(envPath), envPath, ".env");
+      envText = await Deno.readTextFile(envPath);
+      env = parseEnvFile(envText, envPath, ".env");
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
+    const kind = `procfile:${options.formation ?? ""}`;
+    const fingerprint = await stackFingerprint(kind, file, text, [[envPath, envText]]);
     try {
       const { declaration, skipped } = parseProcfile(text, {
         file,
         env,
         ...(options.formation !== undefined ? { formation: options.formation } : {}),
       });
-      return { kind: "procfile", file, stack: await resolveStack(declaration), skipped };
+      const stack = await resolveStack(declaration);
+      return {
+        kind: "procfile",
+        file,
+        stack: { ...stack, fingerprint, envFiles: [envPath] },
+        skipped,
+      };
     } catch (err) {
       throw inFile(err, file);
     }
   }
   try {
     const declaration = validateStack(parseJsonc(text, file), file);
-    return { kind: "jsonc", file, stack: await resolveStack(declaration), skipped: [] };
+    // the env files as resolution reads them, for the fingerprint (see up_stamp.ts)
+    const read: [string, string][] = [];
+    const stack = await resolveStack(declaration, { readTextFile: recordingReader(read) });
+    const fingerprint = await stackFingerprint("jsonc", file, text, read);
+    return {
+      kind: "jsonc",
+      file,
+      stack: { ...stack, fingerprint, envFiles: read.map(([path]) => path) },
+      skipped: [],
+    };
   } catch (err) {
     throw inFile(err, file);
   }
@@ -147,4 +139,13 @@ async function readFile(file: string): Promise<string> {
     const why = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
     throw new StackError("not-found", "", `cannot read: ${why}`, { file });
   }
+}
+
+/** `Deno.readTextFileSync` that keeps each path and content read in `into`. */
+function recordingReader(into: [string, string][]): (path: string) => string {
+  return (path) => {
+    const content = Deno.readTextFileSync(path);
+    into.push([path, content]);
+    return content;
+  };
 }

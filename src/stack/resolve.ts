@@ -71,6 +71,15 @@ export interface ResolvedStack {
   dir?: string;
   /** Every service instance, in declaration order. */
   services: ResolvedService[];
+  /**
+   * The fingerprint of what was read to make it (the file's text, its env
+   * files' contents, pidkit's version), when `loadStack` read it from a
+   * file: `up` keeps it in the run directory to recognise the same file
+   * later without resolving it again.
+   */
+  fingerprint?: string;
+  /** The env files read to make it (absolute), with `fingerprint`. */
+  envFiles?: string[];
 }
 
 /**

@@ -15,6 +15,7 @@
 import type { LaunchOptions } from "../service/supervisor_config.ts";
 import { SERVICE_FIELDS } from "./fields.ts";
 import { setOwn } from "./jsonc.ts";
+import { sha256Hex } from "../os/sha256.ts";
 
 /**
  * JSON with every object's keys sorted: equal values give equal text.
@@ -70,11 +71,7 @@ export interface HashedSpec {
  * ```
  */
 export async function specHash(spec: HashedSpec): Promise<string> {
-  const bytes = new TextEncoder().encode(
-    canonicalJson({ command: spec.command, launch: spec.launch }),
-  );
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(canonicalJson({ command: spec.command, launch: spec.launch }));
 }
 
 /**

@@ -13,6 +13,7 @@
 
 import { EventJournal } from "../service/events/event_journal.ts";
 import { PidkitError, UsageError } from "../os/errors.ts";
+import { VERSION } from "../os/version.ts";
 import { resolveRunDir } from "../service/run_dir.ts";
 import { removeAppliedSpec, writeAppliedSpec } from "./applied_spec.ts";
 import { baseEnvironment } from "./base_env.ts";
@@ -22,6 +23,7 @@ import type { ResolvedService, ResolvedStack } from "./resolve.ts";
 import { runningServices } from "./running.ts";
 import { joinPath, StackError } from "./stack_error.ts";
 import { withStackLock } from "./stack_lock.ts";
+import { removeUpStamp, writeUpStamp } from "./up_stamp.ts";
 
 /**
  * What `up` did with one service:
@@ -193,11 +195,14 @@ export async function upStack(stack: ResolvedStack, options: UpOptions = {}): Pr
       options.onService?.(result);
     });
     const pids = new Map(current.map((c) => [c.name, c.pid]));
+    // No stamp while what runs may differ from the file (see up_stamp.ts).
+    await removeUpStamp(dir, file);
     await run.execute(pids).finally(() => journal.close());
     const services = run.results();
     const bad = services.some((s) =>
       s.action === "failed" || s.action === "not-started" || s.action === "conflict"
     );
+    if (options.names === undefined) await stampIfComplete(stack, dir, services);
     return { file, dir, dryRun: false, changed: plan.changes, ok: !bad, services };
   }, options.lockTimeout !== undefined ? { timeout: options.lockTimeout } : {});
 }
@@ -233,6 +238,31 @@ async function preflight(
     }
   }
   return problems;
+}
+
+/**
+ * Leave the stamp of a complete `up` (see up_stamp.ts): every service runs
+ * as declared (started, restarted, unchanged) or was stopped as no longer
+ * declared. Nothing failed, nothing was skipped or left to someone else.
+ */
+async function stampIfComplete(
+  stack: ResolvedStack,
+  dir: string,
+  services: UpServiceResult[],
+): Promise<void> {
+  if (stack.fingerprint === undefined || stack.file === undefined) return;
+  const done = new Set(["started", "restarted", "unchanged", "stopped"]);
+  if (!services.every((s) => done.has(s.action))) return;
+  const hashes = new Map(stack.services.map((s) => [s.name, s.hash]));
+  await writeUpStamp(dir, {
+    version: 1,
+    pidkit: VERSION,
+    file: stack.file,
+    fingerprint: stack.fingerprint,
+    envFiles: stack.envFiles ?? [],
+    services: services.filter((s) => s.action !== "stopped")
+      .map((s) => ({ name: s.name, hash: hashes.get(s.name)! })),
+  }).catch(() => {}); // only a shortcut: up without it compares the long way
 }
 
 /** The service layer's start and stop path, loaded only when there is something to do. */
