@@ -7,7 +7,7 @@
  */
 
 import type { CommandSpec, OptionSpec } from "./spec.ts";
-import { IDENTITY_OPTIONS } from "./identity_options.ts";
+import { IDENTITY_OPTIONS } from "./identity_specs.ts";
 import { FORKING_OPTIONS } from "./forking_options.ts";
 
 const dir: OptionSpec = {

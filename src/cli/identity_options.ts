@@ -8,26 +8,10 @@
 
 import { UsageError } from "../os/errors.ts";
 import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
-import type { CommandInput, OptionSpec } from "./spec.ts";
+import type { CommandInput } from "./spec.ts";
+import { IDENTITY_OPTIONS } from "./identity_specs.ts";
 
-/** The option specs, for the command table. */
-export const IDENTITY_OPTIONS: Record<string, OptionSpec> = {
-  exec: {
-    type: "string",
-    valueName: "PATH",
-    description: "with --pidfile: the process must run this executable (same file)",
-  },
-  name: {
-    type: "string",
-    valueName: "NAME",
-    description: "with --pidfile: the process's command name (comm) must be NAME",
-  },
-  user: {
-    type: "string",
-    valueName: "USER",
-    description: "with --pidfile: the process must run as USER (name or uid)",
-  },
-};
+export { IDENTITY_OPTIONS };
 
 /**
  * The identity options of a command line (empty when none is given),

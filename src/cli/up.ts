@@ -56,8 +56,9 @@ export async function run(input: CommandInput): Promise<number> {
   if (quick !== undefined) {
     if (json) printJson(quick);
     else {
-      for (const r of quick.services) printOut(upLine(r, color));
-      printOut(`nothing to do: ${quick.services.length} unchanged (${quick.file})`);
+      // one write: the lines the long way prints one by one as it goes
+      const lines = quick.services.map((r) => upLine(r, color));
+      printOut([...lines, `nothing to do: ${lines.length} unchanged (${quick.file})`].join("\n"));
     }
     return EXIT.ok;
   }

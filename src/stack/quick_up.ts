@@ -17,7 +17,6 @@
 import { absolutePath, parentDir } from "../os/paths.ts";
 import { resolveRunDir } from "../service/run_dir.ts";
 import { readServiceRecordSync } from "../service/service_record.ts";
-import { parseJsonc } from "./jsonc.ts";
 import { findStackFile, isProcfileName } from "./stack_file.ts";
 import type { UpResult, UpServiceResult } from "./up.ts";
 import { readUpStamp, stackFingerprint } from "./up_stamp.ts";
@@ -59,10 +58,10 @@ export async function quickUp(options: QuickUpOptions = {}): Promise<UpResult | 
   const cwd = options.cwd ?? Deno.cwd();
   const file = options.file !== undefined ? absolutePath(options.file, cwd) : findStackFile(cwd);
   if (file === undefined || isProcfileName(file)) return undefined;
-  const read = readDeclaration(file, options.dir);
+  const read = await readDeclaration(file, options.dir);
   if (read === undefined) return undefined;
   const { text, dir } = read;
-  const stamp = await readUpStamp(dir, file);
+  const stamp = readUpStamp(dir, file);
   if (stamp === undefined || stamp.services.length === 0) return undefined;
   const envFiles = stamp.envFiles.map((path): [string, string | null] => [path, readOrNull(path)]);
   if (await stackFingerprint("jsonc", file, text, envFiles) !== stamp.fingerprint) return undefined;
@@ -83,13 +82,26 @@ export async function quickUp(options: QuickUpOptions = {}): Promise<UpResult | 
 }
 
 /** The file's text and its run directory, or `undefined` when either cannot be had. */
-function readDeclaration(file: string, given?: string): { text: string; dir: string } | undefined {
+async function readDeclaration(
+  file: string,
+  given?: string,
+): Promise<{ text: string; dir: string } | undefined> {
+  const text = readOrNull(file);
+  if (text === null) return undefined;
+  let fileDir: string | undefined;
+  // Only a `"dir"` key (spelt so, or with escapes) can name the run directory:
+  // without one, the parser is not even loaded.
+  if (text.includes('"dir"') || text.includes("\\")) {
+    const { parseJsonc } = await import("./jsonc.ts");
+    let declared;
+    try {
+      declared = parseJsonc(text, file) as { dir?: unknown } | null;
+    } catch {
+      return undefined;
+    }
+    if (typeof declared?.dir === "string") fileDir = absolutePath(declared.dir, parentDir(file));
+  }
   try {
-    const text = Deno.readTextFileSync(file);
-    const declared = parseJsonc(text, file) as { dir?: unknown } | null;
-    const fileDir = typeof declared?.dir === "string"
-      ? absolutePath(declared.dir, parentDir(file))
-      : undefined;
     // created and checked as up does: a directory another user could write is refused
     return { text, dir: resolveRunDir({ dir: given ?? fileDir, create: true }) };
   } catch {
@@ -128,13 +140,15 @@ function runningPid(
   try {
     // A shared lock we can take means nobody holds the exclusive one: it does not run.
     if (pidfile.tryLockSync(false)) return false;
+    const buf = new Uint8Array(32);
+    const n = pidfile.readSync(buf) ?? 0;
+    const text = new TextDecoder().decode(buf.subarray(0, n)).trim();
+    return /^[1-9]\d*$/.test(text) ? Number(text) : undefined;
   } catch {
     return false;
   } finally {
     pidfile.close();
   }
-  const text = readOrNull(record.pidfile)?.trim() ?? "";
-  return /^[1-9]\d*$/.test(text) ? Number(text) : undefined;
 }
 
 /** `path` opened and locked exclusively without waiting, or `undefined` (missing, held). */

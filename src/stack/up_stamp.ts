@@ -74,16 +74,30 @@ export async function stackFingerprint(
 }
 
 /**
- * The stamp's path for declaration `file` in run directory `dir`.
+ * The stamp's path for declaration `file` in run directory `dir`. The name
+ * comes from a cheap hash of the path (no digest on the short way): two
+ * files whose names collide share a stamp, which names its file, so each
+ * only finds the other's and goes the long way.
  *
  * @example
  * ```ts
  * import { upStampPath } from "./up_stamp.ts";
- * console.log(await upStampPath("/run/pidkit", "/srv/app/pidkit.jsonc")); // /run/pidkit/stack-<16 hex digits>.up
+ * console.log(upStampPath("/run/pidkit", "/srv/app/pidkit.jsonc")); // /run/pidkit/stack-<14 hex digits>.up
  * ```
  */
-export async function upStampPath(dir: string, file: string): Promise<string> {
-  return `${dir}/stack-${(await sha256Hex(file)).slice(0, 16)}.up`;
+export function upStampPath(dir: string, file: string): string {
+  // cyrb53: two 32-bit multiplicative hashes mixed into 53 bits
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < file.length; i++) {
+    const c = file.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  const hash = 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return `${dir}/stack-${hash.toString(16).padStart(14, "0")}.up`;
 }
 
 /**
@@ -93,11 +107,11 @@ export async function upStampPath(dir: string, file: string): Promise<string> {
  * @example
  * ```ts
  * import { readUpStamp } from "./up_stamp.ts";
- * console.log(await readUpStamp("/run/pidkit", "/srv/app/pidkit.jsonc"));
+ * console.log(readUpStamp("/run/pidkit", "/srv/app/pidkit.jsonc"));
  * ```
  */
-export async function readUpStamp(dir: string, file: string): Promise<UpStamp | undefined> {
-  const stamp = readJson(await upStampPath(dir, file)) as Partial<UpStamp> | undefined;
+export function readUpStamp(dir: string, file: string): UpStamp | undefined {
+  const stamp = readJson(upStampPath(dir, file)) as Partial<UpStamp> | undefined;
   if (
     stamp?.version !== 1 || stamp.pidkit !== VERSION || stamp.file !== file ||
     typeof stamp.fingerprint !== "string" || !Array.isArray(stamp.envFiles) ||
@@ -121,7 +135,7 @@ export async function readUpStamp(dir: string, file: string): Promise<UpStamp | 
  */
 export async function writeUpStamp(dir: string, stamp: UpStamp): Promise<void> {
   const { writeFileAtomic } = await import("../os/atomic_write.ts");
-  await writeFileAtomic(await upStampPath(dir, stamp.file), JSON.stringify(stamp) + "\n", {
+  await writeFileAtomic(upStampPath(dir, stamp.file), JSON.stringify(stamp) + "\n", {
     mode: 0o600,
     durable: false,
   });
@@ -138,7 +152,7 @@ export async function writeUpStamp(dir: string, stamp: UpStamp): Promise<void> {
  */
 export async function removeUpStamp(dir: string, file: string): Promise<void> {
   try {
-    await Deno.remove(await upStampPath(dir, file));
+    await Deno.remove(upStampPath(dir, file));
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
