@@ -16,7 +16,10 @@
  * background supervisor, which is not our child): the machine may be
  * loaded, and CPU time is less sensitive to that. Runs interleave.
  *
- *   deno run -A bench/stack_up_compare.ts [--runs 3] [--floor-runs 15] [--only 1,2,3]
+ *   deno run -A bench/stack_up_compare.ts [--runs 3] [--floor-runs 15] [--only 1,2,3] [--before DIR]
+ *
+ * `--before DIR`: part 2 also runs `up` of another checkout (e.g.
+ * `git worktree add --detach /tmp/before main`) on the same services, interleaved.
  *
  * @module
  */
@@ -32,6 +35,7 @@ const RUNS = Number(opt("runs") ?? 3);
 const FLOOR_RUNS = Number(opt("floor-runs") ?? 15);
 /** `--only 2`: just those parts (the no-op `up` alone takes a fraction of the time). */
 const ONLY = new Set((opt("only") ?? "1,2,3").split(",").map(Number));
+const BEFORE = opt("before");
 const deno = Deno.execPath();
 const CLI = `${ROOT}cli.ts`;
 const work = await Deno.makeTempDir({ prefix: "pidkit-bench-stack-" });
@@ -184,6 +188,8 @@ if (ONLY.has(2)) {
     u10: [] as number[],
     c10: [] as number[],
     e10: [] as number[],
+    b10: [] as number[],
+    cb10: [] as number[],
     ce10: [] as number[],
     u50: [] as number[],
     c50: [] as number[],
@@ -200,6 +206,12 @@ if (ONLY.has(2)) {
     const e = await timed(pidkitEager("up", "-c", tenFile), d10);
     r2.e10.push(e.wall);
     r2.ce10.push(e.cpu);
+    if (BEFORE) {
+      const argv = [deno, "run", "-A", "--quiet", "--unstable-lazy-dynamic-imports"];
+      const b = await timed([...argv, `${BEFORE}/cli.ts`, "up", "-c", tenFile], d10);
+      r2.b10.push(b.wall);
+      r2.cb10.push(b.cpu);
+    }
     const b = await timed(pidkit("up", "-c", fiftyFile), d50);
     r2.u50.push(b.wall);
     r2.c50.push(b.cpu);
@@ -228,6 +240,13 @@ if (ONLY.has(2)) {
       (median(r2.e10) / median(r2.floor)).toFixed(2)
     }x, ${f0(mean(r2.ce10))} ms CPU = ${(mean(r2.ce10) / mean(r2.floorCpu)).toFixed(2)}x`,
   );
+  if (BEFORE) {
+    console.log(
+      `   the same, ${BEFORE}: ${f0(median(r2.b10))} ms wall = ${
+        (median(r2.b10) / median(r2.floor)).toFixed(2)
+      }x, ${f0(mean(r2.cb10))} ms CPU = ${(mean(r2.cb10) / mean(r2.floorCpu)).toFixed(2)}x`,
+    );
+  }
   console.log(
     `   up, 50 running:            ${f0(median(r2.u50))} ms wall = ${
       (median(r2.u50) / median(r2.floor)).toFixed(2)

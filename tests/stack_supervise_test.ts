@@ -179,3 +179,40 @@ Deno.test("supervise --config with a bad file: exit 2, nothing started", async (
   assert.match(new TextDecoder().decode(out.stderr), /services\.a\.instances/);
   assert.equal(s.services.supervisorPid(), undefined);
 });
+
+Deno.test({
+  name:
+    "supervise --config: READY=1 once every service is ready or failed for good, STATUS= names the failed",
+  ignore: !hasFfi,
+  async fn() {
+    await using s = new Supervised();
+    await using sock = tempDir("pidkit-notify-");
+    const socket = NotifySocket.bind(sock.join("notify"));
+    try {
+      s.write({
+        slow: { cmd: ["sleep", "1121"], ready: { after: "1500ms" } },
+        bad: { cmd: "sleep 0.2; exit 3", ready: { after: "1s" } },
+        needsBad: { cmd: ["sleep", "1122"], dependsOn: ["bad"] },
+      });
+      s.supervise({ NOTIFY_SOCKET: socket.path });
+      const messages: string[] = [];
+      const drain = () => {
+        for (let d = socket.receive(); d; d = socket.receive()) messages.push(d.text);
+      };
+      await waitUntil(() => (drain(), messages.some((m) => m.includes("READY=1"))), {
+        timeoutMs: 60_000,
+        intervalMs: 20,
+        what: "READY=1 from supervise --config",
+      });
+      // not before the slow one is ready: its record says running (not starting) by then
+      const slow = await readServiceRecord(s.services.dir.join("slow.json"));
+      if (slow) s.services.record(slow);
+      assert.equal(slow?.phase, "running", "READY=1 waited for slow's readiness");
+      const ready = messages.findIndex((m) => m.includes("READY=1"));
+      const status = messages.slice(0, ready + 1).findLast((m) => m.startsWith("STATUS="));
+      assert.match(status ?? "", /^STATUS=1 up, 2 not: bad failed, needsBad not-started$/);
+    } finally {
+      socket.close();
+    }
+  },
+});
