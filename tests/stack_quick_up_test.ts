@@ -90,6 +90,16 @@ Deno.test("anything changed goes the long way", async () => {
   assert.equal((await s.up()).code, 0);
   assert.ok(await s.quick());
 
+  // another up or down at work (it holds the lock): the long way, which waits for it
+  const busy = await Deno.open(s.services.dir.join("stack.lock"), { read: true, write: true });
+  try {
+    await busy.lock(true);
+    assert.equal(await s.quick(), undefined);
+  } finally {
+    busy.close();
+  }
+  assert.ok(await s.quick());
+
   // an env file's content: the text of the declaration is the same
   await Deno.writeTextFile(s.home.join("app.env"), "TOKEN=b\n");
   assert.equal(await s.quick(), undefined);

@@ -61,14 +61,17 @@ export async function quickUp(options: QuickUpOptions = {}): Promise<UpResult | 
   const read = await readDeclaration(file, options.dir);
   if (read === undefined) return undefined;
   const { text, dir } = read;
-  const stamp = readUpStamp(dir, file);
-  if (stamp === undefined || stamp.services.length === 0) return undefined;
-  const envFiles = stamp.envFiles.map((path): [string, string | null] => [path, readOrNull(path)]);
-  if (await stackFingerprint("jsonc", file, text, envFiles) !== stamp.fingerprint) return undefined;
-  // Not while another up or down changes things: that one is waited for the long way.
+  // Not while another up or down changes things (that one is waited for the
+  // long way); and the stamp is read under the lock, so it is the last one.
   const lock = tryLock(`${dir}/stack.lock`);
   if (lock === undefined) return undefined;
   try {
+    const stamp = readUpStamp(dir, file);
+    if (stamp === undefined || stamp.services.length === 0) return undefined;
+    const envFiles = stamp.envFiles.map((p): [string, string | null] => [p, readOrNull(p)]);
+    if (await stackFingerprint("jsonc", file, text, envFiles) !== stamp.fingerprint) {
+      return undefined;
+    }
     const services: UpServiceResult[] = [];
     for (const { name, hash } of stamp.services) {
       const pid = runningPid(dir, name, file, hash);
