@@ -48,6 +48,7 @@ Deno.test("export systemd: a declaration becomes one verified unit per instance"
           limits: { nofile: "4096:8192", core: "unlimited" },
           nice: 5,
           oomScoreAdjust: 300,
+          maxMemory: "200M",
           env: { TOKEN: 's3cret "quoted" $NOT `expanded` \\ 100%' },
         },
         web: {
@@ -99,6 +100,7 @@ Deno.test("export systemd: a declaration becomes one verified unit per instance"
   assert.deepEqual(setting(db, "LimitCORE"), ["infinity"]);
   assert.deepEqual(setting(db, "Nice"), ["5"]);
   assert.deepEqual(setting(db, "OOMScoreAdjust"), ["300"]);
+  assert.deepEqual(setting(db, "MemoryMax"), ["209715200"]);
   assert.deepEqual(setting(db, "WorkingDirectory"), [home.path]);
   assert.deepEqual(setting(db, "EnvironmentFile"), [`${out}/db.env`]);
   assert.doesNotMatch(db, /s3cret/, "no secret in the world-readable unit");

@@ -147,6 +147,14 @@ const HANDLED = new Set([
   "limits",
   "nice",
   "oomScoreAdjust",
+  "maxMemoryBytes",
+  "cron",
+  "cronRestart",
+  "tz",
+  "cronCatchUp",
+  "watch",
+  "watchIgnore",
+  "watchDelayMs",
 ]);
 
 /**
@@ -190,6 +198,7 @@ export function serviceUnit(s: ExportedService, options: ServiceUnitOptions): Se
     ...restartLines(o),
     ...stopLines(o.retry),
     ...resourceLines(o),
+    ...policyLines(o),
     ...outputLines(s),
     ...otherLines(s),
     "",
@@ -364,6 +373,43 @@ function resourceLines(o: ServiceOptions): string[] {
   if (o.tracking !== "auto") {
     out.push(
       `# pidkit --tracking ${o.tracking}: systemd always tracks the tree by the unit's cgroup.`,
+    );
+  }
+  return out;
+}
+
+/** `--max-memory` as `MemoryMax=`; schedules and watching as comments (timer and path units). */
+function policyLines(o: ServiceOptions): string[] {
+  const out: string[] = [];
+  if (o.maxMemoryBytes !== undefined) {
+    out.push(
+      "# pidkit --max-memory: restarted through its stop schedule when the tree's resident memory",
+      "# (sampled each second) went over it; MemoryMax= is the cgroup's hard limit instead: the",
+      "# kernel reclaims, then OOM-kills at it (needs the memory controller), and Restart= applies.",
+      `MemoryMax=${o.maxMemoryBytes}`,
+    );
+  }
+  const tz = o.tz !== undefined ? ` (${o.tz})` : "";
+  if (o.cron !== undefined) {
+    out.push(
+      `# pidkit --cron ${
+        oneLine(o.cron)
+      }${tz}: started at each tick; systemd: a .timer unit (OnCalendar=).`,
+    );
+  }
+  if (o.cronRestart !== undefined) {
+    out.push(
+      `# pidkit --cron-restart ${
+        oneLine(o.cronRestart)
+      }${tz}: restarted at each tick; systemd: a .timer unit`,
+      "# starting a oneshot service that runs systemctl restart.",
+    );
+  }
+  if (o.watch !== undefined && o.watch.length > 0) {
+    out.push(
+      `# pidkit --watch ${
+        oneLine(o.watch.join(" "))
+      }: restarted on a change; systemd: a .path unit (PathChanged=).`,
     );
   }
   return out;
