@@ -10,7 +10,7 @@ import { libc } from "../src/os/libc.ts";
 import { NotifySocket } from "../src/service/notify_socket.ts";
 import { readServiceRecord } from "../src/service/service_record.ts";
 import { alive, CLI, killQuietly, tempDir, waitUntil } from "./helpers.ts";
-import { markedProcesses, Services } from "./service_dir.ts";
+import { markedProcesses, Services, uniqueName } from "./service_dir.ts";
 
 const hasFfi = libc() !== undefined;
 
@@ -126,46 +126,48 @@ Deno.test({
 
 Deno.test("supervise --config SIGKILLed: up adopts, starts nothing twice; so does the next supervise", async () => {
   await using s = new Supervised();
+  // Names of this run only: markedProcesses looks at every process of the machine.
+  const [a, b, w] = ["a", "b", "w"].map((n) => uniqueName(n));
   s.write({
-    a: { cmd: ["sleep", "1111"] },
-    b: { cmd: ["sleep", "1112"], dependsOn: ["a"] },
-    w: { cmd: ["sleep", "1113"], instances: 2 },
+    [a]: { cmd: ["sleep", "1111"] },
+    [b]: { cmd: ["sleep", "1112"], dependsOn: [a] },
+    [w]: { cmd: ["sleep", "1113"], instances: 2 },
   });
   const first = s.supervise();
   await waitUntil(
-    async () => (await s.pid("b")) !== undefined && (await s.pid("w.2")) !== undefined,
+    async () => (await s.pid(b)) !== undefined && (await s.pid(`${w}.2`)) !== undefined,
     {
       timeoutMs: 60_000,
       intervalMs: 50,
       what: "the stack up under supervise --config",
     },
   );
-  const pids = { a: await s.pid("a"), b: await s.pid("b"), w1: await s.pid("w.1") };
+  const pids = { a: await s.pid(a), b: await s.pid(b), w1: await s.pid(`${w}.1`) };
   Deno.kill(first.pid, "SIGKILL");
   await s.output;
   const up = await s.services.cli(["up", "-c", s.file]);
   assert.equal(up.code, 0, up.stderr + up.stdout);
   assert.match(up.stdout, /nothing to do: 4 unchanged/);
-  assert.equal(await s.pid("a"), pids.a);
-  assert.equal(await s.pid("b"), pids.b);
-  for (const name of ["a", "b", "w.1", "w.2"]) {
+  assert.equal(await s.pid(a), pids.a);
+  assert.equal(await s.pid(b), pids.b);
+  for (const name of [a, b, `${w}.1`, `${w}.2`]) {
     assert.equal(markedProcesses(name).length, 1, `one ${name}`);
   }
   // the next supervise --config (once the background supervisor up launched is gone) adopts too
-  const down = await s.services.cli(["stop", "w.2"]);
+  const down = await s.services.cli(["stop", `${w}.2`]);
   assert.equal(down.code, 0);
   const sup = s.services.supervisorPid();
   if (sup) Deno.kill(sup, "SIGKILL");
   await waitUntil(() => sup === undefined || !alive(sup), { what: "the supervisor gone" });
   s.supervise();
-  await waitUntil(async () => (await s.pid("w.2")) !== undefined, {
+  await waitUntil(async () => (await s.pid(`${w}.2`)) !== undefined, {
     timeoutMs: 60_000,
     intervalMs: 50,
     what: "w.2 started again by the next supervise",
   });
-  assert.equal(await s.pid("a"), pids.a, "adopted, not restarted");
-  assert.equal(await s.pid("w.1"), pids.w1);
-  for (const name of ["a", "b", "w.1", "w.2"]) {
+  assert.equal(await s.pid(a), pids.a, "adopted, not restarted");
+  assert.equal(await s.pid(`${w}.1`), pids.w1);
+  for (const name of [a, b, `${w}.1`, `${w}.2`]) {
     assert.equal(markedProcesses(name).length, 1, `one ${name}`);
   }
 });
