@@ -41,10 +41,9 @@ export async function run(input: CommandInput): Promise<number> {
     const { checkSchedules } = await import("../service/policies/service_policies.ts");
     await checkSchedules(config.options);
   }
-  const { supervise } = await import("../service/supervisor.ts");
+  const { supervise } = await import("../service/machine/run_host.ts");
   let failure: string | undefined;
   const code = await supervise(config, {
-    foreground: true,
     onStarted(result) {
       if (!result.ok) {
         failure = result.error;

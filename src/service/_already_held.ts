@@ -9,12 +9,12 @@
 
 import { formatDuration } from "../os/duration.ts";
 import type { StartResult } from "./supervisor_protocol.ts";
-import type { ServiceSupervisor } from "./supervisor.ts";
+import type { ServiceMachine } from "./machine/service_machine.ts";
 
 /** The answer to a start of a service this supervisor holds already. */
 export function alreadyHeld(
   name: string,
-  sup: ServiceSupervisor,
+  sup: ServiceMachine,
   tellAdoption: boolean,
 ): StartResult {
   // A --forking service's leader exited at start-up: only its main process counts.
@@ -39,7 +39,7 @@ export function alreadyHeld(
 }
 
 /** `pid N`; with no process (yet): what the supervisor is doing, and its PID. */
-function whatRuns(sup: ServiceSupervisor, pid: number | undefined): string {
+function whatRuns(sup: ServiceMachine, pid: number | undefined): string {
   if (pid !== undefined) return `pid ${pid}`;
   const next = sup.state?.nextRestart;
   const doing = next && sup.state.phase === "restarting"

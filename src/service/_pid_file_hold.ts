@@ -10,22 +10,16 @@
 
 import { messageLine } from "../os/errors.ts";
 import { PidFile } from "../lock/pid_file.ts";
-import { scanMarkedTrees } from "./marked_trees.ts";
 import { findPreviousRun, type PreviousRun } from "./_previous_run.ts";
-import type { SupervisorBase } from "./_supervisor_base.ts";
+import type { Machine } from "./machine/context.ts";
 import { adoptable } from "./_previous_run.ts";
 import { describeSurvivor } from "./inspect_service.ts";
 import type { ServiceRecord } from "./service_record.ts";
 import { configFromRecord } from "./supervisor_config.ts";
 
 /** The previous run: its record, and a live tree of the name found by its marker. */
-export function previousRun(sup: SupervisorBase): Promise<PreviousRun> {
-  const { name, dir } = sup.cfg;
-  const shared = sup.opts.shared?.markedTrees;
-  return findPreviousRun(
-    sup.cfg,
-    (fresh) => shared && !fresh ? shared(name, false) : scanMarkedTrees(dir, name).get(name) ?? [],
-  );
+export function previousRun(sup: Machine): Promise<PreviousRun> {
+  return findPreviousRun(sup.cfg, (fresh) => sup.host.markedTrees(sup.cfg.name, fresh));
 }
 
 /**
@@ -34,11 +28,11 @@ export function previousRun(sup: SupervisorBase): Promise<PreviousRun> {
  * directory) was removed, the path is taken again; when another supervisor
  * holds it now, the name is its: nothing more is started here.
  */
-export async function holdPidFile(sup: SupervisorBase): Promise<boolean> {
+export async function holdPidFile(sup: Machine): Promise<boolean> {
   const lock = sup.lock!;
   if (sup.disowned) return false;
   if (lock.check() === "held") return true;
-  sup.opts.shared?.ensureDir?.();
+  sup.host.ensureDir();
   try {
     await takeAgain(sup);
     await sup.log?.line(`${sup.cfg.pidfile} was removed; taken again`);
@@ -55,7 +49,7 @@ export async function holdPidFile(sup: SupervisorBase): Promise<boolean> {
 }
 
 /** The end of a supervision that may not start its service (see holdPidFile). */
-export async function notSpawned(sup: SupervisorBase, first: boolean): Promise<undefined> {
+export async function notSpawned(sup: Machine, first: boolean): Promise<undefined> {
   sup.stopping = true;
   sup.wake();
   sup.lastExit = { success: false, code: null, signal: null };
@@ -74,7 +68,7 @@ export async function notSpawned(sup: SupervisorBase, first: boolean): Promise<u
  * checkPresence): the PID file at the path again, the log at its path
  * again, the record written again.
  */
-export async function restorePresence(sup: SupervisorBase): Promise<void> {
+export async function restorePresence(sup: Machine): Promise<void> {
   if (sup.lock === undefined || sup.disowned) return;
   if (!await holdPidFile(sup)) return;
   await sup.log?.reopen().catch(() => {});
@@ -92,7 +86,7 @@ export async function restorePresence(sup: SupervisorBase): Promise<void> {
  * PID file; notice it within a second and say so in the log (status
  * reports it too, from /proc).
  */
-export function watchPidFile(sup: SupervisorBase): void {
+export function watchPidFile(sup: Machine): void {
   sup.pidFileWatch = sup.lock!.watch((how) => {
     void (async () => {
       // Removed: made again at once (a status must not say "not running"
@@ -109,11 +103,11 @@ export function watchPidFile(sup: SupervisorBase): void {
           `(pidkit restart ${sup.cfg.name} recreates the file)`,
       );
     })();
-  }, { intervalMs: sup.opts.shared ? 1000 : 250 }); // 1 s: 200 services, 200 stats a second
+  }, { intervalMs: sup.host.pidFileCheckMs }); // a resident supervisor: 1 s (200 services, 200 stats a second)
 }
 
 /** Take the PID file at the path again, and write the record again; false when it cannot. */
-async function retake(sup: SupervisorBase): Promise<boolean> {
+async function retake(sup: Machine): Promise<boolean> {
   try {
     await takeAgain(sup);
   } catch {
@@ -127,7 +121,7 @@ async function retake(sup: SupervisorBase): Promise<boolean> {
  * The PID file at the path acquired again with the held PID (throws when
  * it cannot), the old lock closed and watched no more, the new one watched.
  */
-async function takeAgain(sup: SupervisorBase): Promise<void> {
+async function takeAgain(sup: Machine): Promise<void> {
   const lock = sup.lock!;
   const again = await PidFile.acquire(sup.cfg.pidfile, {
     removeOnExit: false,
@@ -159,13 +153,14 @@ export function markedError(name: string, found: PreviousRun): string {
 
 /**
  * Before the lock: a tree left running by the previous run (found by its
- * record, or by its marker whatever the record says). The foreground, an
- * orphan that cannot be adopted, or one a live supervisor holds: the start
- * ends (`exit`). A background supervisor adopts an orphan: with the
- * configuration its record holds, not the one it was given.
+ * record, or by its marker whatever the record says). A host that adopts
+ * no orphans (`pidkit run`), an orphan that cannot be adopted, or one a
+ * live supervisor holds: the start ends (`failed`, reported). The
+ * resident supervisor adopts an orphan: with the configuration its record
+ * holds, not the one it was given.
  */
-export async function checkPrevious(sup: SupervisorBase): Promise<{
-  exit?: number;
+export async function checkPrevious(sup: Machine): Promise<{
+  failed?: true;
   early?: { pid: number; error: string };
   previous?: ServiceRecord;
 }> {
@@ -173,22 +168,23 @@ export async function checkPrevious(sup: SupervisorBase): Promise<{
   const previous = found.record;
   const early = previous && await describeSurvivor(sup.cfg.name, previous);
   if (!early && sup.opts.adoptOnly) {
-    return { exit: await sup.fail(`${sup.cfg.name} has no orphaned tree to adopt`) };
+    await sup.fail(`${sup.cfg.name} has no orphaned tree to adopt`);
+    return { failed: true };
   }
   if (early) {
     // The tree is alive (describeSurvivor found it); it is attached once locked.
     const error = found.marked ? markedError(sup.cfg.name, found) : early.error;
-    if (sup.opts.foreground || !adoptable(previous) || found.marked?.holder) {
-      return { exit: await sup.fail(error, { alreadyRunning: early.pid }) };
+    if (!sup.host.adoptsOrphans || !adoptable(previous) || found.marked?.holder) {
+      await sup.fail(error, { alreadyRunning: early.pid });
+      return { failed: true };
     }
     try {
       sup.cfg = configFromRecord(sup.cfg.dir, sup.cfg.name, previous);
     } catch (err) { // its recorded user is gone, say
-      return {
-        exit: await sup.fail(`${error}; cannot adopt it: ${messageLine(err)}`, {
-          alreadyRunning: early.pid,
-        }),
-      };
+      await sup.fail(`${error}; cannot adopt it: ${messageLine(err)}`, {
+        alreadyRunning: early.pid,
+      });
+      return { failed: true };
     }
     sup.adopting = true;
   }

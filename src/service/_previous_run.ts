@@ -40,9 +40,6 @@ import { PidFile } from "../lock/pid_file.ts";
 import { LogSink } from "./log_sink.ts";
 import { DEFAULT_RETRY } from "../tree/stop_schedule.ts";
 import { DEFAULT_MAX_RESTARTS, DEFAULT_RESTART_DELAY_MS } from "./restart_policy.ts";
-import type { SupervisorBase } from "./_supervisor_base.ts";
-import { READY_TIMEOUT_MS, waitReady } from "./readiness.ts";
-import { formatDuration } from "../os/duration.ts";
 
 /**
  * Whether a tree `previous` names, once found alive, is an orphan a new
@@ -86,7 +83,7 @@ export function adoptedRecord(
     ...rest,
     envNames,
     // Killed before the service was ready: its readiness is still owed
-    // (finishAdoptedStart); anything else runs on.
+    // (machine/adopted_start.ts); anything else runs on.
     phase: previous.phase === "starting" && previous.tree ? "starting" : "running",
     version: 2,
     // Adoption is the resident supervisor's work only (see the module doc).
@@ -94,73 +91,6 @@ export function adoptedRecord(
     tree: tree.ref,
     updatedAt: now,
   };
-}
-
-/**
- * Finish the adoption once the lock, log, output and health are in place:
- * PID file, state, log line, and `start`'s answer ("already running", with
- * the news that a new supervisor took it over).
- */
-export async function announceAdoption(
-  sup: SupervisorBase,
-  tree: ProcessTree,
-  dead: ServiceRecord["supervisor"],
-): Promise<void> {
-  const { cfg } = sup;
-  sup.tree = tree;
-  sup.health?.attach(tree);
-  sup.health?.markReady();
-  const pid = sup.state.mainPid ?? tree.pid;
-  if (sup.lock!.pid !== pid) await sup.lock!.update({ pid });
-  await sup.save({});
-  await sup.log?.line(
-    `adopted ${cfg.name} (pid ${tree.pid}): its supervisor (pid ${dead.pid}) was gone; ` +
-      `the exit status of this run will be unknown`,
-  );
-  if (sup.state.phase === "starting") void finishAdoptedStart(sup, tree);
-  await sup.report({
-    ok: false,
-    error: `${cfg.name} is already running (pid ${pid}); its supervisor was gone, ` +
-      `a new one (pid ${Deno.pid}) adopted it`,
-    alreadyRunning: pid,
-    adopted: true,
-  });
-}
-
-/**
- * An orphan adopted before it was ready (its supervisor was killed during
- * its start): check `--ready-file`, `--ready-tcp` and `--ready-after` again
- * for what is left of `--ready-timeout` since it was started. Ready: it
- * runs; not ready in time: its tree is stopped as a failure (the restart
- * policy decides what next). sd_notify's `READY=1` and `--ready-fd` cannot
- * be observed again (they went to the dead supervisor) and count as held.
- */
-async function finishAdoptedStart(sup: SupervisorBase, tree: ProcessTree): Promise<void> {
-  const { name, options } = sup.cfg;
-  const startedAt = Date.parse(sup.state.serviceStartedAt ?? sup.state.createdAt);
-  const elapsed = Number.isNaN(startedAt) ? 0 : Math.max(0, Date.now() - startedAt);
-  const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
-  let unmet: string[] = [];
-  const outcome = await waitReady(
-    {
-      afterMs: Math.max(0, (options.readyAfterMs ?? 0) - elapsed),
-      tcp: options.readyTcp,
-      file: options.readyFile,
-      timeoutMs: Math.max(0, timeoutMs - elapsed),
-    },
-    tree.status,
-    { onTimeout: (missing) => unmet = missing },
-  );
-  if (sup.tree !== tree || sup.stopping || outcome === "exited") return;
-  if (outcome === "ready") {
-    await sup.save({ phase: "running" });
-    return;
-  }
-  await sup.log?.line(
-    `${name} (pid ${tree.pid}) not ready within ${formatDuration(timeoutMs)}: ${unmet.join("; ")}`,
-  );
-  sup.forcedFailure = true;
-  await tree.stop({ retry: options.retry }).catch(() => {});
 }
 
 /**

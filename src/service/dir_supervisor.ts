@@ -2,7 +2,10 @@
  * The resident supervisor of a run directory: one process holds every
  * service of the directory (the lock on each NAME.pid, each tree, its
  * state, log capture, readiness, restarts, stop schedules), one
- * {@linkcode ServiceSupervisor} per service in one event loop.
+ * per-service machine ({@linkcode ServiceMachine}, machine/service_machine.ts)
+ * per service in one event loop. It is the machines' host
+ * ({@linkcode SupervisionHost}): its poll loop, subreaper, journal and
+ * event sink serve them all.
  *
  * - It holds `DIR/supervisor.lock` (a PID file of its own) for its whole
  *   life: never two supervisors for one directory.
@@ -32,7 +35,8 @@ import { delay } from "../os/delay.ts";
 import { LogSink } from "./log_sink.ts";
 import { EventJournal } from "./events/event_journal.ts";
 import { serviceNames } from "./run_dir.ts";
-import { ServiceSupervisor } from "./supervisor.ts";
+import { ServiceMachine } from "./machine/service_machine.ts";
+import { NO_EVENTS, type SupervisionHost } from "./machine/host.ts";
 import { alreadyHeld } from "./_already_held.ts";
 import { formatDuration } from "../os/duration.ts";
 import { otherResident } from "./_previous_run.ts";
@@ -93,7 +97,7 @@ export async function superviseDir(options: DirSupervisorOptions): Promise<numbe
 }
 
 interface Held {
-  sup: ServiceSupervisor;
+  sup: ServiceMachine;
   done: Promise<void>;
 }
 
@@ -134,7 +138,7 @@ class DirSupervisor {
   /** Another supervisor took the directory after it was removed under this one. */
   #displaced = false;
   /** Adopted services whose adoption a start was told of already. */
-  readonly #told = new WeakSet<ServiceSupervisor>();
+  readonly #told = new WeakSet<ServiceMachine>();
   #finish!: () => void;
   readonly #finished = new Promise<void>((r) => this.#finish = r);
   /** Requests wait for the adoption of orphaned services: nobody is answered before it. */
@@ -522,7 +526,34 @@ class DirSupervisor {
     return held ? { retry: scheduleOf(held.sup, request) } : {};
   }
 
-  /** Start (or adopt) one service; the answer once it is ready, or why not. */
+  #host?: SupervisionHost;
+
+  /**
+   * What this process gives each service's machine: its poll loop and
+   * subreaper (made in `run`), its marker scan, its journal, and the sink
+   * of lifecycle events: the event journal's (`events`, DIR/events.jsonl).
+   */
+  serviceHost(): SupervisionHost {
+    return this.#host ??= {
+      kind: "dir",
+      poller: this.poller,
+      reaper: this.adoption,
+      events: this.events?.sink ?? NO_EVENTS, // the journal, DIR/events.jsonl
+      reportsAtSpawn: false,
+      adoptsOrphans: true,
+      pidFileCheckMs: 1000, // 200 services: 200 stats a second
+      markedTrees: (name, fresh) =>
+        (fresh ? scanMarkedTrees(this.dir, name) : this.marked).get(name) ?? [],
+      ensureDir: () => this.ensureDir(),
+      note: (text) => void this.note(text),
+    };
+  }
+
+  /**
+   * Start (or adopt) one service; the answer once it is ready, or why not.
+   * Start it if not running: a service held already is answered "already
+   * running" (alreadyHeld), never started twice.
+   */
   start(
     config: SupervisorConfig,
     options: { adoptOnly?: boolean; firstLine?: string; restartedDue?: boolean } = {},
@@ -542,21 +573,12 @@ class DirSupervisor {
     }
     let answer!: (result: StartResult) => void;
     const answered = new Promise<StartResult>((r) => answer = r);
-    const sup = new ServiceSupervisor(config, {
-      foreground: false,
-      shared: {
-        poller: this.poller,
-        adoption: this.adoption,
-        markedTrees: (name, fresh) =>
-          (fresh ? scanMarkedTrees(this.dir, name) : this.marked).get(name) ?? [],
-        ensureDir: () => this.ensureDir(),
-        note: (text) => void this.note(text),
-      },
+    const sup = new ServiceMachine(config, this.serviceHost(), {
       ...(options.adoptOnly ? { adoptOnly: true } : {}),
       ...(options.firstLine ? { firstLine: options.firstLine } : {}),
+      ...(options.restartedDue ? { restartedDue: true } : {}),
       onStarted: (result) => answer(result),
     });
-    sup.restartedDue = options.restartedDue === true;
     const entry: Held = {
       sup,
       done: sup.run().then(() => {}, async (err) => {

@@ -19,7 +19,8 @@
  * `watchdog`: its watchdog expired; `log-rotated`: its log was rotated;
  * `up` / `down`: the declaration (`pidkit up` / `pidkit down`) changed it;
  * `policy`: a policy acted on it (schedule, file watch, memory limit: see
- * `reason`).
+ * `reason`); `scheduled`: a `--cron` task waits for its next tick (no
+ * process runs meanwhile).
  *
  * @example
  * ```ts
@@ -42,7 +43,8 @@ export type ServiceEventKind =
   | "log-rotated"
   | "up"
   | "down"
-  | "policy";
+  | "policy"
+  | "scheduled";
 
 /**
  * One lifecycle event of one service, as the journal keeps it (one JSON

@@ -17,7 +17,8 @@ import { UsageError } from "../../os/errors.ts";
 import type { StartResult } from "../supervisor_protocol.ts";
 
 /**
- * What a supervisor offers its policies (supervisor.ts implements it):
+ * What a supervisor offers its policies (the per-service machine,
+ * machine/service_machine.ts, implements it):
  * its record, its running tree, a restart in place and a start of a
  * scheduled task between runs.
  */
@@ -28,8 +29,8 @@ export interface PolicyHost {
   readonly stopping: boolean;
   readonly restartRequest?: unknown;
   readonly log?: { line(text: string): Promise<void> };
-  /** `events`: where lifecycle events go, when the host keeps them. */
-  readonly opts: { events?: ServiceEventSink };
+  /** Where lifecycle events go (the host's sink: machine/host.ts). */
+  readonly events?: ServiceEventSink;
   /** A tick's reason to start the task waiting for it (see {@linkcode awaitTick}). */
   tickStart?: string;
   save(change: Partial<ServiceRecord>): Promise<void>;
@@ -56,7 +57,7 @@ export function policyTarget(host: PolicyHost): PolicyTarget {
   const acted = (policy: PolicyName, action: "restart" | "start", reason: string) => {
     const at = new Date().toISOString();
     void host.save({ policyAction: { at, policy, action, reason } });
-    host.opts.events?.({
+    host.events?.({
       service: host.cfg.name,
       kind: "policy",
       reason: `${policy}: ${action}: ${reason}`,
@@ -65,7 +66,7 @@ export function policyTarget(host: PolicyHost): PolicyTarget {
   };
   return {
     name: host.cfg.name,
-    events: host.opts.events,
+    events: host.events,
     running: () =>
       host.tree !== undefined && !host.stopping && host.restartRequest === undefined &&
       RUNNING.has(host.state.phase),
@@ -169,8 +170,10 @@ export async function checkSchedules(options: PolicyOptions): Promise<void> {
   }
 }
 
-/** What {@linkcode awaitTick} needs of a supervisor (supervisor.ts). */
+/** What {@linkcode awaitTick} needs of a supervisor (machine/service_machine.ts). */
 export interface TickHost extends PolicyHost {
+  /** The machine's one place of phase changes (machine/phase.ts): here, `schedule`. */
+  enter(input: "schedule", details: object, change: Partial<ServiceRecord>): Promise<void>;
   pidCleared: boolean;
   readonly woken: Promise<void>;
   readonly lock?: { clear(): Promise<void> };
@@ -197,16 +200,16 @@ export async function awaitTick(sup: TickHost, first: boolean): Promise<"start" 
   if (sup.stopping) return "stop";
   await sup.lock?.clear().catch(() => {});
   sup.pidCleared = true;
-  await sup.save({
-    phase: "scheduled",
+  const next = sup.cfg.options.cron;
+  await sup.enter("schedule", { reason: `--cron ${next}` }, {
     tree: undefined,
     spawning: undefined,
     statusText: undefined,
     nextRestart: undefined,
   });
-  const next = sup.state.nextRun?.at;
-  if (first) await sup.report({ ok: true, pid: null, supervisorPid: Deno.pid, scheduled: next });
-  await sup.log?.line(`${sup.cfg.name} is scheduled: next run ${next ?? "never"}`);
+  const at = sup.state.nextRun?.at;
+  if (first) await sup.report({ ok: true, pid: null, supervisorPid: Deno.pid, scheduled: at });
+  await sup.log?.line(`${sup.cfg.name} is scheduled: next run ${at ?? "never"}`);
   while (sup.tickStart === undefined && !sup.stopping && sup.restartRequest === undefined) {
     await sup.woken;
     if (sup.restartRequest !== undefined) break; // takeRestart rearms

@@ -1,9 +1,13 @@
 /**
  * What a service tells its supervisor about itself, and what the
  * supervisor does with it: the sd_notify socket (`--ready-notify`), the
- * s6 notification fd (`--ready-fd`) and the watchdog (`--watchdog`). The
- * supervisor creates one {@linkcode ServiceHealth} and calls it around each
- * spawn; everything else happens here.
+ * s6 notification fd (`--ready-fd`) and the watchdog (`--watchdog`). No
+ * health check runs here: the service speaks, the supervisor listens (this
+ * was `ServiceHealth` before 0.3). The per-service machine
+ * (machine/service_machine.ts) creates one {@linkcode ServiceNotify} and
+ * calls it around each spawn; the phase changes the service announces
+ * (RELOADING=1, READY=1 after it, STOPPING=1) go back to the machine as
+ * inputs (`NotifyHooks.enter`), so they emit their events there.
  *
  * Messages are believed only from members of the current tree (the
  * sender's PID from SCM_CREDENTIALS); others are logged once per sender and
@@ -42,8 +46,8 @@ const MEMBER_CACHE_MS = 200;
 /** Datagrams handled per turn before other work of the event loop gets its turn. */
 const BATCH = 256;
 
-/** What the supervisor gives a {@linkcode ServiceHealth}. */
-export interface HealthHooks {
+/** What the supervisor gives a {@linkcode ServiceNotify}. */
+export interface NotifyHooks {
   /** The service name, for log lines. */
   name: string;
   /** The run directory (where the notify socket goes). */
@@ -58,6 +62,8 @@ export interface HealthHooks {
   save(change: Partial<ServiceRecord>): Promise<void>;
   /** The current phase in the state. */
   phase(): ServiceRecord["phase"];
+  /** A phase change the service announced: RELOADING=1, READY=1 after it, STOPPING=1. */
+  enter(input: "reload" | "reloaded" | "stop", details?: { reason?: string }): void;
   /** The watchdog fired: abort and stop the tree, count it as a failure. */
   onWatchdog(why: string): void;
   /** A tree member named another member as the main process (`MAINPID=`). */
@@ -67,7 +73,7 @@ export interface HealthHooks {
 }
 
 /** A readiness condition that the supervisor waits for. */
-export interface HealthCondition {
+export interface NotifyCondition {
   /** What it waits for, for the timeout message. */
   what: string;
   /** Resolves when it holds. */
@@ -79,16 +85,16 @@ export interface HealthCondition {
  *
  * @example
  * ```ts
- * import { ServiceHealth } from "./service_health.ts";
+ * import { ServiceNotify } from "./service_notify.ts";
  * // inside the supervisor:
- * // const health = await ServiceHealth.open(hooks);
- * // const { env, wrap } = await health.prepareSpawn();
- * // health.attach(tree); ... health.detach(); await health.close();
- * console.log(typeof ServiceHealth.open);
+ * // const notify = await ServiceNotify.open(hooks);
+ * // const { env, wrap } = await notify.prepareSpawn();
+ * // notify.attach(tree); ... notify.detach(); await notify.close();
+ * console.log(typeof ServiceNotify.open);
  * ```
  */
-export class ServiceHealth {
-  readonly #hooks: HealthHooks;
+export class ServiceNotify {
+  readonly #hooks: NotifyHooks;
   readonly #poller: FdPoller | undefined;
   readonly #socket: NotifySocket | undefined;
   readonly #fallbackDir: string | undefined;
@@ -108,7 +114,7 @@ export class ServiceHealth {
   #live = false;
 
   private constructor(
-    hooks: HealthHooks,
+    hooks: NotifyHooks,
     poller: FdPoller | undefined,
     socket: NotifySocket | undefined,
     fallbackDir: string | undefined,
@@ -132,11 +138,11 @@ export class ServiceHealth {
    * Set up what the options ask for. Throws {@linkcode PidkitError} with a
    * one-line reason when the socket cannot be made.
    */
-  static async open(hooks: HealthHooks): Promise<ServiceHealth> {
+  static async open(hooks: NotifyHooks): Promise<ServiceNotify> {
     const { options } = hooks;
     const wanted = options.readyNotify || options.readyFd !== undefined ||
       options.watchdogMs !== undefined;
-    if (!wanted) return new ServiceHealth(hooks, undefined, undefined, undefined);
+    if (!wanted) return new ServiceNotify(hooks, undefined, undefined, undefined);
     const poller = hooks.poller;
     if (poller === undefined) {
       const { PidkitError } = await import("../os/errors.ts");
@@ -166,7 +172,7 @@ export class ServiceHealth {
         );
       }
     }
-    return new ServiceHealth(hooks, poller, socket, fallbackDir);
+    return new ServiceNotify(hooks, poller, socket, fallbackDir);
   }
 
   /** The notify socket's path, when there is one. */
@@ -235,8 +241,8 @@ export class ServiceHealth {
   }
 
   /** The conditions of `--ready-notify` and `--ready-fd` for the current spawn. */
-  conditions(): HealthCondition[] {
-    const out: HealthCondition[] = [];
+  conditions(): NotifyCondition[] {
+    const out: NotifyCondition[] = [];
     if (this.#hooks.options.readyNotify) {
       out.push({ what: "no READY=1 arrived on the notify socket", ready: this.#notifyReady });
     }
@@ -347,7 +353,7 @@ export class ServiceHealth {
           this.#resolveReady();
         } else if (h.phase() === "reloading") {
           h.log(`${h.name} finished reloading (READY=1)`);
-          void h.save({ phase: "running" });
+          h.enter("reloaded");
         }
         return;
       case "STATUS":
@@ -357,12 +363,12 @@ export class ServiceHealth {
         if (value !== "1") return;
         h.log(`${h.name} is stopping (STOPPING=1 from pid ${pid})`);
         this.#watchdog?.disarm();
-        void h.save({ phase: "stopping" });
+        h.enter("stop", { reason: `STOPPING=1 from pid ${pid}` });
         return;
       case "RELOADING":
         if (value !== "1") return;
         h.log(`${h.name} is reloading (RELOADING=1 from pid ${pid})`);
-        void h.save({ phase: "reloading" });
+        h.enter("reload");
         return;
       case "ERRNO": {
         const n = Number(value);

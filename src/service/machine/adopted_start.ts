@@ -1,0 +1,112 @@
+/**
+ * The adopted start strategy: an orphaned tree whose supervisor died is
+ * taken over rather than started (see _previous_run.ts for when). The
+ * adoption is announced (PID file, record, log, `start`'s answer: already
+ * running, and adopted); an orphan adopted before it was ready owes its
+ * readiness still, within what is left of `--ready-timeout` (the one wait,
+ * ready_wait.ts, with the time already spent); then it is followed like a
+ * simple instance. Its leader is not our child: its exit status will be
+ * unknown.
+ *
+ * @module
+ */
+
+import { formatDuration } from "../../os/duration.ts";
+import type { ProcessTree } from "../../tree/process_tree.ts";
+import type { ServiceRecord } from "../service_record.ts";
+import type { InstanceEnd, Machine, StartStrategy } from "./context.ts";
+import { awaitReadiness } from "./ready_wait.ts";
+import { followInstance } from "./simple_start.ts";
+
+/**
+ * The adopted strategy.
+ *
+ * @example
+ * ```ts
+ * import { ADOPTED_START } from "./adopted_start.ts";
+ * console.log(ADOPTED_START.name); // "adopted"
+ * ```
+ */
+export const ADOPTED_START: StartStrategy = {
+  name: "adopted",
+  run(m, tree): Promise<InstanceEnd> {
+    if (m.state.phase === "starting") void finishAdoptedStart(m, tree);
+    return followInstance(m, tree);
+  },
+};
+
+/**
+ * The adoption, once the lock, log, output and notify socket are in
+ * place: PID file, record, log line, event, and `start`'s answer ("already
+ * running", with the news that a new supervisor took it over).
+ *
+ * @example
+ * ```ts
+ * import { announceAdoption } from "./adopted_start.ts";
+ * // await announceAdoption(machine, tree, previous.supervisor);
+ * console.log(typeof announceAdoption);
+ * ```
+ */
+export async function announceAdoption(
+  m: Machine,
+  tree: ProcessTree,
+  dead: ServiceRecord["supervisor"],
+): Promise<void> {
+  const { cfg } = m;
+  m.tree = tree;
+  m.notify?.attach(tree);
+  m.notify?.markReady();
+  const pid = m.state.mainPid ?? tree.pid;
+  if (m.lock!.pid !== pid) await m.lock!.update({ pid });
+  await m.save({});
+  await m.log?.line(
+    `adopted ${cfg.name} (pid ${tree.pid}): its supervisor (pid ${dead.pid}) was gone; ` +
+      `the exit status of this run will be unknown`,
+  );
+  void m.enter("adopt", { pid, reason: `its supervisor (pid ${dead.pid}) was gone` });
+  await m.report({
+    ok: false,
+    error: `${cfg.name} is already running (pid ${pid}); its supervisor was gone, ` +
+      `a new one (pid ${Deno.pid}) adopted it`,
+    alreadyRunning: pid,
+    adopted: true,
+  });
+}
+
+/**
+ * An orphan adopted before it was ready (its supervisor was killed during
+ * its start): `--ready-file`, `--ready-tcp` and `--ready-after` again, for
+ * what is left of `--ready-timeout` since it was started. Ready: it runs;
+ * not ready in time: its tree is stopped as a failure (the restart policy
+ * decides what next). sd_notify's `READY=1` and `--ready-fd` cannot be
+ * observed again (they went to the dead supervisor) and count as held.
+ */
+async function finishAdoptedStart(m: Machine, tree: ProcessTree): Promise<void> {
+  const { name, options } = m.cfg;
+  const startedAt = Date.parse(m.state.serviceStartedAt ?? m.state.createdAt);
+  const elapsed = Number.isNaN(startedAt) ? 0 : Math.max(0, Date.now() - startedAt);
+  const result = await awaitReadiness({
+    check: {
+      afterMs: Math.max(0, (options.readyAfterMs ?? 0) - elapsed),
+      tcp: options.readyTcp,
+      file: options.readyFile,
+    },
+    timeoutMs: options.readyTimeoutMs,
+    spentMs: elapsed,
+    exited: tree.status,
+    interrupted: m.woken,
+    stopping: () => m.stopping,
+  });
+  if (m.tree !== tree || result.outcome === "stopped" || result.outcome === "exited") return;
+  if (result.outcome === "ready") {
+    await m.enter("ready", { pid: m.state.mainPid ?? tree.pid });
+    return;
+  }
+  await m.log?.line(
+    `${name} (pid ${tree.pid}) not ready within ${formatDuration(result.timeoutMs)}: ${
+      result.unmet.join("; ")
+    }`,
+  );
+  m.forcedFailure = true;
+  await tree.stop({ retry: options.retry }).catch(() => {});
+}

@@ -1,0 +1,232 @@
+/**
+ * The forking start strategy (`--forking`, systemd's Type=forking, see
+ * forking.ts): the leader exits 0 after forking, and that is start-up,
+ * not an exit. Then the other readiness conditions must hold within what
+ * is left of `--ready-timeout` (the one wait, ready_wait.ts); the instance
+ * lives as long as its main process (or its tree), and when it ends the
+ * rest of the tree is stopped before the restart policy applies.
+ *
+ * @module
+ */
+
+import { formatDuration } from "../../os/duration.ts";
+import type { ProcessTree, RetryStep, StopReport } from "../../tree/process_tree.ts";
+import { family, stopRoots } from "../../tree/process_family.ts";
+import { awaitForkingStart, forkingEnded, guessMainProcess, type MainGuess } from "../forking.ts";
+import { READY_TIMEOUT_MS } from "../readiness.ts";
+import type { InstanceEnd, InstanceStart, Machine, StartStrategy } from "./context.ts";
+import { describeRetry } from "./exit_text.ts";
+import { awaitReadiness } from "./ready_wait.ts";
+
+/** The exit of a process that is not our child: unknown, and a failure for `on-failure`. */
+const UNKNOWN_EXIT = { success: false, code: null, signal: null };
+
+/**
+ * The forking strategy.
+ *
+ * @example
+ * ```ts
+ * import { FORKING_START } from "./forking_start.ts";
+ * console.log(FORKING_START.name); // "forking"
+ * ```
+ */
+export const FORKING_START: StartStrategy = {
+  name: "forking",
+  run: runForking,
+};
+
+async function runForking(
+  m: Machine,
+  tree: ProcessTree,
+  run: InstanceStart,
+): Promise<InstanceEnd> {
+  const { cfg } = m;
+  const { first } = run;
+  const start = await awaitForkingStart(tree, {
+    mainPidfile: cfg.options.mainPidfile,
+    timeoutMs: cfg.options.readyTimeoutMs ?? READY_TIMEOUT_MS,
+    spawnedAtMs: run.spawnedAtMs,
+  }, m.woken);
+  if (!start.ok) {
+    if ("stopped" in start) return "interrupted"; // the loop stops the tree
+    const failed = {
+      logLine: `${cfg.name} failed to start: ${start.error}`,
+      stop: () => tree.stop({ retry: cfg.options.retry }).catch(() => {}),
+      recorded: start.exit ?? UNKNOWN_EXIT,
+    };
+    if (!first) {
+      await m.closeInstance(failed);
+      return "ended";
+    }
+    return await m.failStart(`${cfg.name} ${start.error}`, {
+      ...failed,
+      reason: start.exit ? "exited" : start.notReady ? "not-ready" : "failed",
+      ...(start.exit ? { exit: start.exit } : {}),
+      logTail: true,
+    });
+  }
+  m.mainFamily = new Map();
+  const noteFamily = () => {
+    if (m.main) { for (const t of family([m.main])) m.mainFamily.set(t.pid, t); }
+  };
+  let ended: Promise<void>;
+  if (start.guessed) {
+    await setGuessedMain(m, start.guessed);
+    ended = followGuessedMain(m, tree, noteFamily);
+  } else {
+    m.main = start.main;
+    if (start.main) {
+      await m.lock!.update({ pid: start.main.pid });
+      await m.log?.line(
+        `${cfg.name}: main pid ${start.main.pid} (from ${cfg.options.mainPidfile})`,
+      );
+    }
+    ended = forkingEnded(tree, m.main, noteFamily);
+  }
+  const pid = m.main?.pid ?? (start.guessed ? null : tree.pid);
+  if (run.awaited) {
+    const ready = await awaitForkingReady(m, tree, { pid: pid ?? tree.pid, ended, ...run });
+    if (ready !== "ready") return ready;
+  }
+  const mainPid = m.main ? { mainPid: m.main.pid } : {};
+  // A restart without conditions of its own was running from its spawn: no second "ready".
+  if (m.state.phase === "running") await m.save({ phase: "running", ...mainPid });
+  else await m.enter("ready", pid ? { pid } : {}, mainPid);
+  if (first) {
+    const unknown = pid === null ? { mainUnknown: m.state.mainUnknown ?? 0 } : {};
+    await m.report({ ok: true, pid, supervisorPid: Deno.pid, ...unknown });
+  }
+  await Promise.race([ended, m.woken]);
+  if (m.stopping || m.restartRequest) return "interrupted";
+  const main = m.main;
+  await m.log?.line(
+    start.main && !start.guessed
+      ? `${cfg.name}: main pid ${start.main.pid} exited`
+      : `${cfg.name}: its last process exited`,
+  );
+  // Unknown exit status (not our child): counts as a failure for --restart on-failure.
+  m.lastExit = UNKNOWN_EXIT;
+  // The rest of the tree goes before any restart: an old worker must not
+  // hold the port against a new main process.
+  await stopForking(m, tree, cfg.options.retry);
+  await m.drain();
+  m.recordExit(m.lastExit);
+  m.tree = undefined;
+  m.main = undefined;
+  void m.enter("exit", { pid: main?.pid ?? tree.pid, code: null, signal: null });
+  return "ended";
+}
+
+/**
+ * The guessed main process (forking.ts) becomes the service's: PID file,
+ * record and log; none guessed, the PID file is emptied (it must never
+ * name the leader that exited) and the record says how many processes run.
+ */
+async function setGuessedMain(m: Machine, guess: MainGuess): Promise<void> {
+  const { name } = m.cfg;
+  m.main = guess.main;
+  if (guess.main) {
+    await m.lock!.update({ pid: guess.main.pid }).catch(() => {});
+    m.pidCleared = false;
+    await m.log?.line(`${name}: main pid ${guess.main.pid} (guessed: the process its leader left)`);
+    await m.save({ mainPid: guess.main.pid, mainUnknown: undefined });
+    return;
+  }
+  await m.lock!.clear().catch(() => {});
+  m.pidCleared = true;
+  const n = guess.processes;
+  await m.log?.line(`${name}: main process unknown (${n} process${n === 1 ? "" : "es"})`);
+  await m.save({ mainPid: undefined, mainUnknown: n });
+}
+
+/**
+ * Resolves when a forking service with a guessed main process has ended:
+ * when its main process exits while others remain (a daemon that forked
+ * twice: the guess was the middle process), the guess is made again; the
+ * service ends when no process is left.
+ */
+async function followGuessedMain(
+  m: Machine,
+  tree: ProcessTree,
+  onTick: () => void,
+): Promise<void> {
+  for (;;) {
+    const was = m.main;
+    await forkingEnded(tree, was, onTick);
+    if (m.stopping || m.restartRequest || was === undefined) return;
+    const again = guessMainProcess(tree);
+    if (again.processes === 0) return;
+    await m.log?.line(`${m.cfg.name}: main pid ${was.pid} exited; others remain`);
+    await setGuessedMain(m, again);
+  }
+}
+
+/**
+ * The other readiness conditions of a `--forking` service (`--ready-tcp`,
+ * `--ready-file`, `--ready-after`, `--ready-notify`, `--ready-fd`), once
+ * its leader has exited 0: they must hold within what is left of
+ * `--ready-timeout` since the spawn, while the main process (or the tree)
+ * lives. On failure the start fails (failStart).
+ */
+async function awaitForkingReady(
+  m: Machine,
+  tree: ProcessTree,
+  at: InstanceStart & { pid: number; ended: Promise<void> },
+): Promise<"ready" | "interrupted" | "failed"> {
+  const { cfg } = m;
+  const { options } = cfg;
+  const notify = m.notify!;
+  const result = await awaitReadiness({
+    check: {
+      afterMs: options.readyAfterMs ?? 0,
+      tcp: options.readyTcp,
+      file: options.readyFile,
+      fileBefore: at.readyFileBefore,
+      conditions: notify.conditions(),
+    },
+    timeoutMs: options.readyTimeoutMs,
+    spentMs: Date.now() - at.spawnedAtMs,
+    extendedUntil: () => notify.extendedUntil,
+    exited: at.ended,
+    interrupted: m.woken,
+    stopping: () => m.stopping,
+  });
+  if (result.outcome === "stopped") return "interrupted"; // the loop stops the tree and tells start
+  if (result.outcome === "ready") return "ready";
+  const error = result.outcome === "timeout"
+    ? `not ready within ${formatDuration(result.timeoutMs)}: ${result.unmet.join("; ")}`
+    : `main pid ${at.pid} exited during start-up`;
+  return await m.failStart(`${cfg.name} ${error}`, {
+    reason: result.outcome === "timeout" ? "not-ready" : "exited",
+    logLine: `${cfg.name} failed to start: ${error}`,
+    stop: () => stopForking(m, tree, cfg.options.retry).catch(() => {}),
+    recorded: UNKNOWN_EXIT,
+    logTail: true,
+  });
+}
+
+/**
+ * Stop a forking service's tree and its main process's family together.
+ *
+ * @example
+ * ```ts
+ * import { stopForking } from "./forking_start.ts";
+ * // const report = await stopForking(machine, tree, "TERM/10/KILL/5");
+ * console.log(typeof stopForking);
+ * ```
+ */
+export async function stopForking(
+  m: Pick<Machine, "main" | "mainFamily">,
+  tree: ProcessTree,
+  retry: string | RetryStep[],
+): Promise<StopReport> {
+  const spec = typeof retry === "string" ? retry : describeRetry(retry);
+  if (m.main) { for (const t of family([m.main])) m.mainFamily.set(t.pid, t); }
+  const known = [...m.mainFamily.values()];
+  const [report, others] = await Promise.all([
+    tree.stop({ retry }),
+    known.length > 0 ? stopRoots(known, spec) : undefined,
+  ]);
+  if (others) report.survivors = [...new Set([...report.survivors, ...others.survivors])];
+  return report;
+}
