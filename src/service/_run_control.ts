@@ -28,7 +28,7 @@ import {
 import { ackLine, answerLine, errorLine, PROTOCOL_VERSION } from "./control/wire.ts";
 import { scheduleOf, serveStop } from "./control/serve_stop.ts";
 
-/** What the run's control socket works on: its supervisor (supervisor.ts). */
+/** What the run's control socket works on: its per-service machine (machine/service_machine.ts). */
 export interface RunControlled {
   /** The service's name, run directory and options (its stop schedule). */
   readonly cfg: { name: string; dir: string; options: { retry: string } };

@@ -19,6 +19,7 @@ import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts
 import type { TreeRef } from "../tree/process_tree.ts";
 import { parsePlainPid } from "../lock/plain_pid.ts";
 import { servicePaths } from "./run_dir.ts";
+import { heldPhase, lostFilePhase } from "./inspect/implied_phase.ts";
 
 /**
  * What a service is doing, as `status` reports it:
@@ -159,21 +160,7 @@ export async function inspectService(
     // A `pidkit stop` holding the lock while it stops an orphaned tree.
     const stopper = state?.stopper !== undefined && probed.holderPid === state.stopper.pid &&
       readProcStat(state.stopper.pid)?.startTime === state.stopper.startTime;
-    const phase = stopper
-      ? "stopping"
-      : !current
-      ? (state ? "starting" : "running")
-      : state!.phase === "starting"
-      ? "starting"
-      : state!.phase === "restarting"
-      ? "restarting"
-      : state!.phase === "scheduled"
-      ? "scheduled"
-      : state!.phase === "stopping"
-      ? "stopping"
-      : state!.phase === "reloading"
-      ? "reloading"
-      : "running";
+    const phase = heldPhase({ recorded: state?.phase, current, stopper });
     // Waiting to restart: no process is the service's (the PID file is empty).
     const between = (phase === "restarting" || phase === "scheduled") && !state?.tree;
     return {
@@ -186,11 +173,7 @@ export async function inspectService(
     };
   }
   if (state && lostPidFile(state, pidfile)) {
-    const phase = state.phase === "starting" || state.phase === "restarting"
-      ? "starting"
-      : state.phase === "stopping"
-      ? "stopping"
-      : "running";
+    const phase = lostFilePhase(state.phase);
     return {
       ...base,
       phase,

@@ -1,0 +1,111 @@
+/**
+ * The events a per-service machine emits through its host's sink, in
+ * order, for a crash loop that gives up and for a stop: real processes
+ * (sh), a host of the test's own making (the machine asks nothing else of
+ * the process that hosts it).
+ */
+import assert from "node:assert/strict";
+import { FdPoller } from "../../../src/os/fd_poller.ts";
+import type { ServiceEvent } from "../../../src/service/events/service_event.ts";
+import type { SupervisionHost } from "../../../src/service/machine/host.ts";
+import { ServiceMachine } from "../../../src/service/machine/service_machine.ts";
+import { buildSupervisorConfig } from "../../../src/service/supervisor_config.ts";
+import type { StartResult } from "../../../src/service/supervisor_protocol.ts";
+import { tempDir, waitUntil } from "../../helpers.ts";
+import { uniqueName } from "../../service_dir.ts";
+
+type Seen = Omit<ServiceEvent, "time" | "seq"> & { time?: string };
+
+function testHost(events: Seen[]): SupervisionHost & { close(): Promise<void> } {
+  const poller = FdPoller.create();
+  return {
+    kind: "dir",
+    poller,
+    reaper: {},
+    events: (event) => events.push(event),
+    reportsAtSpawn: false,
+    adoptsOrphans: false,
+    pidFileCheckMs: 1000,
+    markedTrees: () => [],
+    ensureDir: () => {},
+    note: () => {},
+    close: async () => await poller?.close(),
+  };
+}
+
+Deno.test("events: a crash loop: started, ready, exited, restarting ... failed", async () => {
+  await using dir = tempDir();
+  const name = uniqueName("crashloop");
+  const events: Seen[] = [];
+  const host = testHost(events);
+  const config = buildSupervisorConfig(name, ["/bin/sh", "-c", "sleep 0.3; exit 3"], {
+    dir: dir.path,
+    restart: "on-failure",
+    maxRestarts: 2,
+    restartDelay: 10,
+    tracking: "group",
+  });
+  let started: StartResult | undefined;
+  const machine = new ServiceMachine(config, host, { onStarted: (r) => void (started = r) });
+  try {
+    assert.equal(await machine.run(), "ended");
+  } finally {
+    await host.close();
+  }
+  assert.equal(started?.ok, true);
+  assert.deepEqual(events.map((e) => e.kind), [
+    "started",
+    "ready",
+    "exited",
+    "restarting",
+    "started",
+    "ready",
+    "exited",
+    "restarting",
+    "started",
+    "ready",
+    "exited",
+    "failed",
+  ]);
+  for (const e of events) assert.equal(e.service, name);
+  const exits = events.filter((e) => e.kind === "exited");
+  assert.ok(exits.every((e) => e.code === 3 && e.signal === null && typeof e.pid === "number"));
+  const restarts = events.filter((e) => e.kind === "restarting");
+  assert.deepEqual(restarts.map((e) => [e.attempt, e.of, e.delayMs]), [[1, 2, 10], [2, 2, 20]]);
+  assert.match(events.at(-1)!.reason!, /gave up after 2 restarts in a row \(last exit: code 3\)/);
+  assert.equal(machine.state.phase, "failed");
+});
+
+Deno.test("events: a stop: started, ready, stopping, exited by the signal, stopped", async () => {
+  await using dir = tempDir();
+  const name = uniqueName("stopped");
+  const events: Seen[] = [];
+  const host = testHost(events);
+  const config = buildSupervisorConfig(name, ["/bin/sh", "-c", "exec sleep 60"], {
+    dir: dir.path,
+    tracking: "group",
+  });
+  const ready = Promise.withResolvers<StartResult>();
+  const machine = new ServiceMachine(config, host, { onStarted: (r) => ready.resolve(r) });
+  const ran = machine.run();
+  try {
+    assert.equal((await ready.promise).ok, true);
+    await waitUntil(() => events.some((e) => e.kind === "ready"), { what: "ready" });
+    machine.requestStop();
+    assert.equal(await ran, "ended");
+  } finally {
+    machine.requestStop();
+    await ran;
+    await host.close();
+  }
+  assert.deepEqual(events.map((e) => e.kind), [
+    "started",
+    "ready",
+    "stopping",
+    "exited",
+    "stopped",
+  ]);
+  const exited = events.find((e) => e.kind === "exited")!;
+  assert.equal(exited.signal, "SIGTERM");
+  assert.equal(machine.state.phase, "stopped");
+});
