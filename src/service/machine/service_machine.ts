@@ -284,14 +284,17 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
       // No process is the service's until the restart: the PID file names none.
       await this.lock?.clear().catch(() => {});
       this.pidCleared = true;
+      // Cut short by startNow from the moment the record says restarting.
+      const cut = new Promise<void>((r) => this.#cutBackoff = r);
       await this.enter("restart", { delayMs: delay, attempt: plan.attempt, of: plan.of }, {
         tree: undefined,
         statusText: undefined, // the STATUS= of the instance that ended
         nextRestart: { at, attempt: plan.attempt, of: plan.of },
       });
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([new Promise((r) => timer = setTimeout(r, delay)), this.woken]);
+      await Promise.race([new Promise((r) => timer = setTimeout(r, delay)), this.woken, cut]);
       clearTimeout(timer);
+      this.#cutBackoff = undefined;
     }
     await this.stoppedDuringStart();
     return "ended";
@@ -311,7 +314,12 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
     const inputs = Array.isArray(input) ? input : [input];
     let phase = this.state.phase;
     for (const i of inputs) phase = nextPhase(phase, i) ?? FALLBACK[i] ?? phase;
-    for (const i of inputs) this.emit(i, details);
+    const statusText = this.notify?.statusText;
+    for (const i of inputs) {
+      const kind = INPUT_EVENT[i];
+      const status = statusText && (kind === "ready" || kind === "reloading") ? { statusText } : {};
+      this.emit(i, { ...status, ...details });
+    }
     const silent = inputs.every((i) => SELF_LOOPS.has(i)) && Object.keys(change).length === 0;
     return silent ? Promise.resolve() : this.save({ ...change, phase });
   }
@@ -525,6 +533,25 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
       this.restartRequest = { ...request, requestedBy: request.requestedBy ?? Deno.pid, answer };
       this.wake();
     });
+  }
+
+  #cutBackoff?: () => void;
+
+  /**
+   * Start the service if it is not running: while it waits out a restart
+   * back-off, it starts now (`reason` goes into the log); true then. False
+   * when it runs, starts or stops already (nothing done). A service whose
+   * supervision ended has no machine any more: its host starts a new one
+   * (the run directory's supervisor: `start`, which answers "already
+   * running" for a service it holds).
+   */
+  startNow(reason: string): boolean {
+    const cut = this.#cutBackoff;
+    if (cut === undefined || this.stopping || this.state?.phase !== "restarting") return false;
+    this.#cutBackoff = undefined;
+    void this.log?.line(`starting ${this.cfg.name} now: ${reason}`);
+    cut();
+    return true;
   }
 
   /**

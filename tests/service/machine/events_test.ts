@@ -109,3 +109,77 @@ Deno.test("events: a stop: started, ready, stopping, exited by the signal, stopp
   assert.equal(exited.signal, "SIGTERM");
   assert.equal(machine.state.phase, "stopped");
 });
+
+Deno.test("restartNow: in place, with its reason; the answer once the new instance is ready", async () => {
+  await using dir = tempDir();
+  const name = uniqueName("restarted");
+  const events: Seen[] = [];
+  const host = testHost(events);
+  const config = buildSupervisorConfig(name, ["/bin/sh", "-c", "exec sleep 60"], {
+    dir: dir.path,
+    tracking: "group",
+  });
+  const ready = Promise.withResolvers<StartResult>();
+  const machine = new ServiceMachine(config, host, { onStarted: (r) => ready.resolve(r) });
+  const ran = machine.run();
+  try {
+    const first = await ready.promise;
+    assert.equal(first.ok, true);
+    const answer = await machine.restartNow({ reason: "a schedule said so" });
+    assert.equal(answer.held, true);
+    assert.equal(answer.started?.ok, true);
+    const pid = answer.started?.ok ? answer.started.pid : undefined;
+    assert.notEqual(pid, first.ok ? first.pid : undefined);
+    const log = await Deno.readTextFile(config.log!);
+    assert.match(log, new RegExp(`restarting ${name}: a schedule said so`));
+  } finally {
+    machine.requestStop();
+    await ran;
+    await host.close();
+  }
+  assert.deepEqual(events.map((e) => e.kind), [
+    "started",
+    "ready",
+    "stopping",
+    "exited",
+    "started",
+    "ready",
+    "stopping",
+    "exited",
+    "stopped",
+  ]);
+});
+
+Deno.test("startNow: a service waiting out its restart back-off starts at once", async () => {
+  await using dir = tempDir();
+  const name = uniqueName("backoff");
+  const events: Seen[] = [];
+  const host = testHost(events);
+  const config = buildSupervisorConfig(name, ["/bin/sh", "-c", "sleep 0.3; exit 1"], {
+    dir: dir.path,
+    restart: "on-failure",
+    restartDelay: "10m",
+    tracking: "group",
+  });
+  const machine = new ServiceMachine(config, host, { onStarted: () => {} });
+  assert.equal(machine.startNow("too early"), false); // nothing to cut short yet
+  const ran = machine.run();
+  try {
+    await waitUntil(() => machine.state?.phase === "restarting", {
+      timeoutMs: 30_000,
+      what: "the back-off",
+    });
+    assert.equal(machine.startNow("a file changed"), true);
+    await waitUntil(() => events.filter((e) => e.kind === "started").length === 2, {
+      timeoutMs: 30_000,
+      what: "the second start",
+    });
+  } finally {
+    machine.requestStop();
+    await ran;
+    await host.close();
+  }
+  const restarting = events.find((e) => e.kind === "restarting")!;
+  assert.equal(restarting.delayMs, 600_000);
+  assert.match(await Deno.readTextFile(config.log!), /starting .* now: a file changed/);
+});
