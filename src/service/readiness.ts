@@ -2,7 +2,9 @@
  * When a freshly started service counts as ready: it has lived a while
  * (default 100 ms), a TCP connection to it succeeds, a file it creates
  * exists, it said so (sd_notify, a notification fd); every condition given
- * must hold, within one timeout. `pidkit start` returns only then.
+ * must hold, within one timeout. `pidkit start` returns only then. The
+ * supervisor waits through one wait built on this one
+ * (machine/ready_wait.ts), for every kind of start.
  *
  * @module
  */
