@@ -12,7 +12,7 @@ import { ServiceMachine } from "../../../src/service/machine/service_machine.ts"
 import { buildSupervisorConfig } from "../../../src/service/supervisor_config.ts";
 import type { StartResult } from "../../../src/service/supervisor_protocol.ts";
 import { tempDir, waitUntil } from "../../helpers.ts";
-import { uniqueName } from "../../service_dir.ts";
+import { Services, uniqueName } from "../../service_dir.ts";
 
 type Seen = Omit<ServiceEvent, "time" | "seq"> & { time?: string };
 
@@ -182,4 +182,19 @@ Deno.test("startNow: a service waiting out its restart back-off starts at once",
   const restarting = events.find((e) => e.kind === "restarting")!;
   assert.equal(restarting.delayMs, 600_000);
   assert.match(await Deno.readTextFile(config.log!), /starting .* now: a file changed/);
+});
+
+Deno.test("events: the run directory's supervisor journals its machines' events (pidkit events)", async () => {
+  await using services = new Services();
+  const name = uniqueName("journaled");
+  await services.start(name, ["--restart", "no"], ["/bin/sh", "-c", "exec sleep 60"]);
+  const stop = await services.cli(["stop", name]);
+  assert.equal(stop.code, 0, stop.stderr);
+  let kinds: string[] = [];
+  await waitUntil(async () => {
+    const r = await services.cli(["events", name, "--json"]);
+    kinds = r.stdout.trimEnd().split("\n").filter((l) => l).map((l) => JSON.parse(l).kind);
+    return kinds.includes("stopped");
+  }, { timeoutMs: 30_000, what: "the stopped event in the journal" });
+  assert.deepEqual(kinds, ["started", "ready", "stopping", "exited", "stopped"]);
 });
