@@ -36,7 +36,8 @@ import { LogSink } from "./log_sink.ts";
 import { EventJournal } from "./events/event_journal.ts";
 import { serviceNames } from "./run_dir.ts";
 import { ServiceMachine } from "./machine/service_machine.ts";
-import { NO_EVENTS, type SupervisionHost } from "./machine/host.ts";
+import type { SupervisionHost } from "./machine/host.ts";
+import { dirHost } from "./machine/dir_host.ts";
 import { alreadyHeld } from "./_already_held.ts";
 import { formatDuration } from "../os/duration.ts";
 import { otherResident } from "./_previous_run.ts";
@@ -141,6 +142,8 @@ class DirSupervisor {
   readonly #told = new WeakSet<ServiceMachine>();
   #finish!: () => void;
   readonly #finished = new Promise<void>((r) => this.#finish = r);
+  /** What every machine gets of this process (machine/dir_host.ts), made at the first start. */
+  #host?: SupervisionHost;
   /** Requests wait for the adoption of orphaned services: nobody is answered before it. */
   #adopted!: () => void;
   readonly #adoption = new Promise<void>((r) => this.#adopted = r);
@@ -526,29 +529,6 @@ class DirSupervisor {
     return held ? { retry: scheduleOf(held.sup, request) } : {};
   }
 
-  #host?: SupervisionHost;
-
-  /**
-   * What this process gives each service's machine: its poll loop and
-   * subreaper (made in `run`), its marker scan, its journal, and the sink
-   * of lifecycle events: the event journal's (`events`, DIR/events.jsonl).
-   */
-  serviceHost(): SupervisionHost {
-    return this.#host ??= {
-      kind: "dir",
-      poller: this.poller,
-      reaper: this.adoption,
-      events: this.events?.sink ?? NO_EVENTS, // the journal, DIR/events.jsonl
-      reportsAtSpawn: false,
-      adoptsOrphans: true,
-      pidFileCheckMs: 1000, // 200 services: 200 stats a second
-      markedTrees: (name, fresh) =>
-        (fresh ? scanMarkedTrees(this.dir, name) : this.marked).get(name) ?? [],
-      ensureDir: () => this.ensureDir(),
-      note: (text) => void this.note(text),
-    };
-  }
-
   /**
    * Start (or adopt) one service; the answer once it is ready, or why not.
    * Start it if not running: a service held already is answered "already
@@ -573,7 +553,7 @@ class DirSupervisor {
     }
     let answer!: (result: StartResult) => void;
     const answered = new Promise<StartResult>((r) => answer = r);
-    const sup = new ServiceMachine(config, this.serviceHost(), {
+    const sup = new ServiceMachine(config, this.#host ??= dirHost(this), {
       ...(options.adoptOnly ? { adoptOnly: true } : {}),
       ...(options.firstLine ? { firstLine: options.firstLine } : {}),
       ...(options.restartedDue ? { restartedDue: true } : {}),
