@@ -15,7 +15,6 @@ import { family, stopRoots } from "../../tree/process_family.ts";
 import { awaitForkingStart, forkingEnded, guessMainProcess, type MainGuess } from "../forking.ts";
 import { READY_TIMEOUT_MS } from "../readiness.ts";
 import type { InstanceEnd, InstanceStart, Machine, StartStrategy } from "./context.ts";
-import { describeRetry } from "./exit_text.ts";
 import { awaitReadiness } from "./ready_wait.ts";
 
 /** The exit of a process that is not our child: unknown, and a failure for `on-failure`. */
@@ -220,12 +219,11 @@ export async function stopForking(
   tree: ProcessTree,
   retry: string | RetryStep[],
 ): Promise<StopReport> {
-  const spec = typeof retry === "string" ? retry : describeRetry(retry);
   if (m.main) { for (const t of family([m.main])) m.mainFamily.set(t.pid, t); }
   const known = [...m.mainFamily.values()];
   const [report, others] = await Promise.all([
     tree.stop({ retry }),
-    known.length > 0 ? stopRoots(known, spec) : undefined,
+    known.length > 0 ? stopRoots(known, retry) : undefined,
   ]);
   if (others) report.survivors = [...new Set([...report.survivors, ...others.survivors])];
   return report;

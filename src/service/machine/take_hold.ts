@@ -46,6 +46,11 @@ export async function takeHold(
         ...(maxBytes ? { rotation: { maxBytes, keep: keep ?? 5 } } : {}),
         ...(cfg.user ? { group: cfg.user.gid } : {}),
         times: true,
+        onRotate: () => {
+          try {
+            m.host.events({ service: cfg.name, kind: "log-rotated" });
+          } catch { /* the sink's problem */ }
+        },
       });
     } catch (err) {
       return await m.fail(`cannot open log ${cfg.log}: ${messageLine(err)}`);

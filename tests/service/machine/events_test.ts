@@ -198,3 +198,22 @@ Deno.test("events: the run directory's supervisor journals its machines' events 
   }, { timeoutMs: 30_000, what: "the stopped event in the journal" });
   assert.deepEqual(kinds, ["started", "ready", "stopping", "exited", "stopped"]);
 });
+
+Deno.test("events: a service's log rotated by size is a log-rotated event", async () => {
+  await using services = new Services();
+  const name = uniqueName("rotated");
+  await services.start(name, ["--log-max-size", "4K", "--log-keep", "2"], [
+    "/bin/sh",
+    "-c",
+    "while :; do echo 0123456789012345678901234567890123456789012345678901234567890123; done",
+  ]);
+  try {
+    await waitUntil(async () => {
+      const r = await services.cli(["events", name, "--json"]);
+      return r.stdout.split("\n").some((l) => l && JSON.parse(l).kind === "log-rotated");
+    }, { timeoutMs: 30_000, what: "a log-rotated event" });
+  } finally {
+    const stop = await services.cli(["stop", name]);
+    assert.equal(stop.code, 0, stop.stderr);
+  }
+});
