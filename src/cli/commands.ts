@@ -287,6 +287,24 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./list.ts"),
   },
   {
+    name: "top",
+    usage: "[--dir DIR] [--interval D]",
+    summary: "live view of the services: state, CPU, memory, restarts",
+    description:
+      "Redraws a table of the run directory's services every interval (default 1s) on the terminal's alternate screen: name, state, ready (its readiness conditions held), main pid, processes in the tree, CPU (of the whole tree since the previous frame, percent of one core; '-' on the first frame), memory (of the whole tree, as list measures it), restarts, uptime and the last STATUS= text. Keys: q (or Ctrl-C) quits; s cycles the sort (name, cpu, memory, restarts; busiest first); up/down arrows (or k/j), PgUp/PgDn, Home/End move the selection; l shows the selected service's last log lines (l or Esc closes them). The terminal is put back however top ends: q exits 0, SIGINT 0, SIGTERM 143, SIGHUP or a closed terminal 129. When stdin or stdout is not a terminal, prints one snapshot as list does and exits 0. Reads only. With 200 services it uses about 2 % of one core (docs/watching.md).",
+    options: {
+      dir,
+      interval: {
+        type: "string",
+        valueName: "DURATION",
+        description: "time between frames (default 1s, at least 100ms)",
+      },
+    },
+    positionals: [0, 0],
+    serviceCommand: "none",
+    load: () => import("./top.ts"),
+  },
+  {
     name: "ps",
     usage: "NAME [options]",
     summary: "the service's process tree",

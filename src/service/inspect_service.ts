@@ -131,7 +131,7 @@ export async function inspectService(
   let state: ServiceRecord | undefined;
   let stateError: string | undefined;
   try {
-    state = readServiceRecordSync(paths.state);
+    state = (memo?.readRecord ?? readServiceRecordSync)(paths.state);
   } catch (err) {
     if (!(err instanceof PidFileError)) throw err;
     stateError = err.message;
@@ -409,6 +409,11 @@ export interface InspectMemo {
   alive: Map<string, boolean>;
   /** A lock holder's PID: in our PID namespace. */
   sameNamespace: Map<number, boolean>;
+  /**
+   * Reads a state file instead of `readServiceRecordSync` (same contract):
+   * `pidkit top` passes one that re-reads a record only when it changed.
+   */
+  readRecord?: (path: string) => ServiceRecord | undefined;
 }
 
 function supervisorAlive(sup: ServiceRecord["supervisor"], memo: InspectMemo | undefined): boolean {
