@@ -48,8 +48,9 @@ export class PtySession implements AsyncDisposable {
     this.#reaper.group(this.#child.pid);
     this.#reaper.pid(this.#child.pid);
     this.#writer = this.#child.stdin.getWriter();
+    const stdout = this.#child.stdout;
     this.#closed = (async () => {
-      for await (const chunk of this.#child.stdout) {
+      for await (const chunk of stdout) {
         this.#output += decoder.decode(chunk, { stream: true });
       }
     })();
@@ -77,10 +78,10 @@ export class PtySession implements AsyncDisposable {
   }
 
   /**
-   * The process running under the terminal whose command line contains
-   * `needle` (a descendant of `script`), recorded to be killed on dispose.
+   * The process running under the terminal (a descendant of `script`)
+   * whose argument vector `match` accepts, recorded to be killed on dispose.
    */
-  descendant(needle: string): number | undefined {
+  descendant(match: (argv: string[]) => boolean): number | undefined {
     const queue = [this.#child.pid];
     while (queue.length > 0) {
       const pid = queue.shift()!;
@@ -90,11 +91,11 @@ export class PtySession implements AsyncDisposable {
           .filter(Boolean).map(Number);
       } catch { /* gone */ }
       for (const kid of kids) {
-        let cmdline = "";
+        let argv: string[] = [];
         try {
-          cmdline = Deno.readTextFileSync(`/proc/${kid}/cmdline`).replaceAll("\0", " ");
+          argv = Deno.readTextFileSync(`/proc/${kid}/cmdline`).split("\0");
         } catch { /* gone */ }
-        if (cmdline.includes(needle)) {
+        if (match(argv)) {
           const start = startTimeOf(kid);
           if (start !== undefined) this.#reaper.pid(kid, start);
           return kid;

@@ -44,6 +44,10 @@ export interface ProcStat {
   utime: number;
   /** Kernel-mode CPU time in clock ticks. */
   stime: number;
+  /** User-mode CPU time of its children that ended and were waited for, clock ticks (field 16). */
+  cutime?: number;
+  /** Kernel-mode CPU time of its children that ended and were waited for, clock ticks (field 17). */
+  cstime?: number;
   /** Number of threads. */
   threads: number;
   /** Start time after boot in clock ticks (field 22): with the PID, identifies a process. */
@@ -85,6 +89,8 @@ export function parseProcStat(text: string): ProcStat | undefined {
     sid: field(6),
     utime: field(14),
     stime: field(15),
+    cutime: field(16),
+    cstime: field(17),
     threads: field(20),
     startTime: field(22),
     rssPages: field(24),

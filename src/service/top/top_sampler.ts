@@ -145,7 +145,8 @@ export class TopSampler {
       const members = live && ref ? snap.members(ref, held) : [];
       const now = new Map<number, ProcessTicks>();
       for (const m of members) {
-        now.set(m.pid, { pid: m.pid, startTime: m.startTime, ticks: m.utime + m.stime });
+        const ticks = m.utime + m.stime + (m.cutime ?? 0) + (m.cstime ?? 0);
+        now.set(m.pid, { pid: m.pid, startTime: m.startTime, ticks });
       }
       ticks.set(info.name, now);
       const before = this.#uptime === undefined ? undefined : this.#ticks.get(info.name) ?? EMPTY;
@@ -160,7 +161,7 @@ export class TopSampler {
         pid: running ? (live ? kernelPid : info.pid) ?? null : null,
         processes: t.processes,
         memoryBytes: t.rssBytes,
-        cpuPercent: live ? treeCpuPercent(before, now.values(), interval) : null,
+        cpuPercent: live ? treeCpuPercent(before, now, interval) : null,
         restarts: info.record?.restarts ?? null,
         uptimeMs: leader ? Math.round(leader.ageSeconds * 1000) : null,
       };
