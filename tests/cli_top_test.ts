@@ -13,7 +13,9 @@ import { frames, HAS_SCRIPT, plain, PtySession } from "./pty_session.ts";
 const LEAVE = "\x1b[?1049l";
 
 /** Three services: one that uses some CPU, one that logs a line, one idle. */
-async function threeServices(svc: Services): Promise<{ busy: string; talker: string; idle: string }> {
+async function threeServices(
+  svc: Services,
+): Promise<{ busy: string; talker: string; idle: string }> {
   const busy = uniqueName("busy");
   const talker = uniqueName("talker");
   const idle = uniqueName("idle");
@@ -44,7 +46,11 @@ function topUnderPty(runDir: string, work: string, interval: string): PtySession
 const isTop = (argv: string[]) => argv[0] === Deno.execPath() && argv.includes("top");
 
 /** The last frame drawn, once one satisfies `ok`. */
-async function frameWhere(pty: PtySession, ok: (f: string) => boolean, what: string): Promise<string> {
+async function frameWhere(
+  pty: PtySession,
+  ok: (f: string) => boolean,
+  what: string,
+): Promise<string> {
   let found = "";
   await waitUntil(() => {
     found = frames(pty.output).findLast(ok) ?? "";
@@ -59,7 +65,8 @@ function rowNames(frame: string): string[] {
 }
 
 Deno.test({
-  name: "top on a terminal: table, s sorts by cpu, the arrow moves, l shows log lines, q restores the terminal",
+  name:
+    "top on a terminal: table, s sorts by cpu, the arrow moves, l shows log lines, q restores the terminal",
   ignore: !HAS_SCRIPT,
   fn: async () => {
     await using svc = new Services();
@@ -72,7 +79,8 @@ Deno.test({
     assert.match(first, new RegExp(`${idle} +running +yes +\\d+ +1 +\\S+ +[\\d.]+ [KM]iB +0 +`));
     assert.deepEqual(rowNames(first), [busy, idle, talker].sort());
     // A later frame measured CPU over an interval: the busy tree uses some.
-    const busyCpu = (f: string) => Number(new RegExp(`${busy} .*? (\\d+\\.\\d) `).exec(f)?.[1] ?? 0);
+    const busyCpu = (f: string) =>
+      Number(new RegExp(`${busy} .*? (\\d+\\.\\d) `).exec(f)?.[1] ?? 0);
     await frameWhere(pty, (f) => busyCpu(f) > 0, "CPU of the busy service");
 
     await pty.type("s");
@@ -104,11 +112,14 @@ Deno.test({
     const status = await pty.ended();
     assert.equal(status.code, 0);
     assert.match(plain(pty.output), /top-exit=0/);
-    assert.ok(pty.output.lastIndexOf(LEAVE) > pty.output.lastIndexOf("\x1b[H"), "alternate screen left");
+    assert.ok(
+      pty.output.lastIndexOf(LEAVE) > pty.output.lastIndexOf("\x1b[H"),
+      "alternate screen left",
+    );
     assert.ok(pty.output.includes("\x1b[?25h"), "cursor shown again");
     assert.equal(
-      Deno.readTextFileSync(`${work.path}/after`),
-      Deno.readTextFileSync(`${work.path}/before`),
+      await Deno.readTextFile(`${work.path}/after`),
+      await Deno.readTextFile(`${work.path}/before`),
       "stty -g after top is what it was before",
     );
   },
@@ -132,8 +143,8 @@ Deno.test({
       assert.match(plain(pty.output), /top-exit=143/);
       assert.ok(pty.output.lastIndexOf(LEAVE) > pty.output.lastIndexOf("\x1b[H"));
       assert.equal(
-        Deno.readTextFileSync(`${work.path}/after`),
-        Deno.readTextFileSync(`${work.path}/before`),
+        await Deno.readTextFile(`${work.path}/after`),
+        await Deno.readTextFile(`${work.path}/before`),
         "stty -g after SIGTERM is what it was before",
       );
     }

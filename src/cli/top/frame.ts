@@ -207,7 +207,9 @@ export function renderFrame(frame: TopFrame): string[] {
     out.push(s === undefined ? "" : line(serviceSpans(s, s.name === frame.selected, nameWidth)));
   }
   if (frame.logs && logHeight > 0) {
-    out.push(line([{ text: `-- ${frame.logs.name}: last log lines `.padEnd(width, "-"), style: "2" }]));
+    out.push(
+      line([{ text: `-- ${frame.logs.name}: last log lines `.padEnd(width, "-"), style: "2" }]),
+    );
     const shown = frame.logs.lines.slice(-(logHeight - 1));
     for (let i = 0; i < logHeight - 1; i++) out.push(line([{ text: clean(shown[i] ?? "") }]));
   }

@@ -170,7 +170,9 @@ export class TopSampler {
     this.#uptime = snap.uptime;
     const supervisors = new Set<number>();
     for (const i of infos) {
-      if (isRunningPhase(i.phase) && i.supervisorPid !== undefined) supervisors.add(i.supervisorPid);
+      if (isRunningPhase(i.phase) && i.supervisorPid !== undefined) {
+        supervisors.add(i.supervisorPid);
+      }
     }
     return {
       dir: this.dir,

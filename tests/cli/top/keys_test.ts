@@ -5,7 +5,16 @@ import { decodeKeys } from "../../../src/cli/top/keys.ts";
 const keys = (text: string) => decodeKeys(new TextEncoder().encode(text));
 
 Deno.test("keys: letters and control bytes", () => {
-  assert.deepEqual(keys("qslkjQSL"), ["quit", "sort", "logs", "up", "down", "quit", "sort", "logs"]);
+  assert.deepEqual(keys("qslkjQSL"), [
+    "quit",
+    "sort",
+    "logs",
+    "up",
+    "down",
+    "quit",
+    "sort",
+    "logs",
+  ]);
   assert.deepEqual(keys("\x03\x04\x0c\x10\x0e"), ["quit", "quit", "redraw", "up", "down"]);
   assert.deepEqual(keys("xyz 1\r\n"), []);
 });

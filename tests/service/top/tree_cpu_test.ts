@@ -13,7 +13,11 @@ Deno.test("tree CPU: the same processes' tick deltas over the elapsed time, perc
 
 Deno.test("tree CPU: a process started since the earlier look counts whole", () => {
   const before = look({ pid: 1, startTime: 50, ticks: 100 });
-  const after = look({ pid: 1, startTime: 50, ticks: 100 }, { pid: 4, startTime: 10_100, ticks: 40 });
+  const after = look({ pid: 1, startTime: 50, ticks: 100 }, {
+    pid: 4,
+    startTime: 10_100,
+    ticks: 40,
+  });
   assert.equal(treeCpuPercent(before, after, two), 20);
 });
 
