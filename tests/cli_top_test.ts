@@ -138,6 +138,19 @@ Deno.test({
       await frameWhere(pty, (f) => f.includes(name), "the first frame");
       const top = pty.descendant(isTop);
       assert.ok(top, "the top process");
+      // Meanwhile the terminal is in raw mode: not as it was.
+      const tty = Deno.readLinkSync(`/proc/${top}/fd/0`);
+      const during = await new Deno.Command("stty", { args: ["-g", "-F", tty], stdout: "piped" })
+        .output();
+      const raw = new TextDecoder().decode(during.stdout);
+      assert.notEqual(raw, await Deno.readTextFile(`${work.path}/before`), `stty -g of ${tty}`);
+      assert.match(
+        new TextDecoder().decode(
+          (await new Deno.Command("stty", { args: ["-a", "-F", tty], stdout: "piped" }).output())
+            .stdout,
+        ),
+        /-icanon\b.*-echo\b|-echo\b.*-icanon\b/s,
+      );
       Deno.kill(top, "SIGTERM");
       await pty.ended();
       assert.match(plain(pty.output), /top-exit=143/);
