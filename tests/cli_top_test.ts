@@ -139,7 +139,7 @@ Deno.test({
       const top = pty.descendant(isTop);
       assert.ok(top, "the top process");
       // Meanwhile the terminal is in raw mode: not as it was.
-      const tty = Deno.readLinkSync(`/proc/${top}/fd/0`);
+      const tty = await Deno.readLink(`/proc/${top}/fd/0`);
       const during = await new Deno.Command("stty", { args: ["-g", "-F", tty], stdout: "piped" })
         .output();
       const raw = new TextDecoder().decode(during.stdout);
