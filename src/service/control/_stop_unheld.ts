@@ -225,9 +225,21 @@ async function tryAttach(ref: NonNullable<ServiceRecord["tree"]>) {
  * Stop the orphaned tree of `state` directly, holding its PID file's lock
  * meanwhile: a supervisor starting meanwhile must not adopt (and maybe
  * restart) what is being stopped. `elapsedMs`: how far into the schedule a
- * killed supervisor got.
+ * killed supervisor got. When the lock is taken already (a supervisor
+ * adopted the tree since it was inspected), the holder is asked; the stop
+ * never starts over.
+ *
+ * @example
+ * ```ts
+ * import { stopOrphan } from "./_stop_unheld.ts";
+ * import { readServiceRecord } from "../service_record.ts";
+ * const state = await readServiceRecord("/tmp/pidkit-example/web.json");
+ * if (state?.tree) {
+ *   console.log(await stopOrphan("/tmp/pidkit-example", "web", state.pidfile, state, {}, 0));
+ * }
+ * ```
  */
-async function stopOrphan(
+export async function stopOrphan(
   dir: string,
   name: string,
   pidfile: string,

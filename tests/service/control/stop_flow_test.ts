@@ -291,3 +291,42 @@ Deno.test({
     assert.match(again.stdout, /is not running/);
   },
 });
+
+Deno.test({
+  name:
+    "an orphan stop whose lock a supervisor took meanwhile asks that supervisor; it never starts the stop over",
+  ignore: !linux,
+  async fn() {
+    await using s = new Services();
+    const name = uniqueName("adopted");
+    const rec = await s.start(name, [], ["sleep", "1000"]);
+    // What a stop that inspected the service as orphaned goes on with, after a
+    // supervisor took its lock (here: the one that never let go of it).
+    const { stopOrphan } = await import("../../../src/service/control/_stop_unheld.ts");
+    const out = await stopOrphan(s.dir.path, name, rec.pidfile, rec, {}, 0);
+    assert.equal(out.status, "stopped");
+    assert.equal(out.orphaned, undefined, "stopped by its supervisor, not directly");
+    assert.equal(out.lastSignal, "SIGTERM");
+    assert.equal(startTimeOf(rec.tree!.pid), undefined);
+    const after = await s.state(name);
+    assert.equal(after.phase, "stopped");
+    assert.equal(after.stopper, undefined, "no stop of its own was written down");
+  },
+});
+
+Deno.test({
+  name: "the progress of a stop its supervisor carries out begins with the supervisor's schedule",
+  ignore: !linux,
+  async fn() {
+    await using s = new Services();
+    const name = uniqueName("progress");
+    await s.start(name, ["--retry", "TERM/3/KILL/1"], ["sleep", "1000"]);
+    const { stopService } = await import("../../../service.ts");
+    const { parseRetry } = await import("../../../src/tree/stop_schedule.ts");
+    const events: { kind: string; steps?: unknown }[] = [];
+    const out = await stopService(name, { dir: s.dir.path, onProgress: (e) => events.push(e) });
+    assert.equal(out.status, "stopped");
+    assert.deepEqual(events.map((e) => e.kind), ["begin", "end"]);
+    assert.deepEqual(events[0].steps, parseRetry("TERM/3/KILL/1"), "its own, told in the ack");
+  },
+});
