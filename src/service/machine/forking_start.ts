@@ -89,7 +89,7 @@ async function runForking(
   }
   const mainPid = m.main ? { mainPid: m.main.pid } : {};
   // A restart without conditions of its own was running from its spawn: no second "ready".
-  if (m.state.phase === "running") await m.save({ phase: "running", ...mainPid });
+  if (m.state.phase === "running") await m.save(mainPid);
   else await m.enter("ready", pid ? { pid } : {}, mainPid);
   if (first) {
     const unknown = pid === null ? { mainUnknown: m.state.mainUnknown ?? 0 } : {};
