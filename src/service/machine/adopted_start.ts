@@ -11,11 +11,11 @@
  * @module
  */
 
-import { formatDuration } from "../../os/duration.ts";
 import type { ProcessTree } from "../../tree/process_tree.ts";
 import type { ServiceRecord } from "../service_record.ts";
 import type { InstanceEnd, Machine, StartStrategy } from "./context.ts";
 import { awaitReadiness } from "./ready_wait.ts";
+import { notReadyInTime } from "./ready_watch.ts";
 import { followInstance } from "./simple_start.ts";
 
 /**
@@ -82,7 +82,7 @@ export async function announceAdoption(
  * observed again (they went to the dead supervisor) and count as held.
  */
 async function finishAdoptedStart(m: Machine, tree: ProcessTree): Promise<void> {
-  const { name, options } = m.cfg;
+  const { options } = m.cfg;
   const startedAt = Date.parse(m.state.serviceStartedAt ?? m.state.createdAt);
   const elapsed = Number.isNaN(startedAt) ? 0 : Math.max(0, Date.now() - startedAt);
   const result = await awaitReadiness({
@@ -102,11 +102,5 @@ async function finishAdoptedStart(m: Machine, tree: ProcessTree): Promise<void> 
     await m.enter("ready", { pid: m.state.mainPid ?? tree.pid });
     return;
   }
-  await m.log?.line(
-    `${name} (pid ${tree.pid}) not ready within ${formatDuration(result.timeoutMs)}: ${
-      result.unmet.join("; ")
-    }`,
-  );
-  m.forcedFailure = true;
-  await tree.stop({ retry: options.retry }).catch(() => {});
+  await notReadyInTime(m, tree, result);
 }

@@ -60,7 +60,26 @@ async function readyDeadline(
     stopping: () => m.stopping,
   });
   if (result.outcome !== "timeout" || m.tree !== tree) return;
-  const { timeoutMs, unmet } = result;
+  await notReadyInTime(m, tree, result);
+}
+
+/**
+ * An instance nobody waits for was not ready in time: said in the log,
+ * its tree stopped on the service's schedule, its exit a failure (the
+ * restart policy decides what next).
+ *
+ * @example
+ * ```ts
+ * import { notReadyInTime } from "./ready_watch.ts";
+ * // if (result.outcome === "timeout") await notReadyInTime(machine, tree, result);
+ * console.log(typeof notReadyInTime);
+ * ```
+ */
+export async function notReadyInTime(
+  m: Machine,
+  tree: ProcessTree,
+  { timeoutMs, unmet }: { timeoutMs: number; unmet: string[] },
+): Promise<void> {
   await m.log?.line(
     `${m.cfg.name} (pid ${tree.pid}) not ready within ${formatDuration(timeoutMs)}: ${
       unmet.join("; ")
