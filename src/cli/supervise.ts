@@ -15,7 +15,7 @@ import { printErr } from "./io.ts";
 import { resolveRunDir } from "../service/run_dir.ts";
 import { runSupervisorProcess } from "../service/supervisor_main.ts";
 import type { CommandInput } from "./spec.ts";
-import { checkBindable, parseHttpAddress } from "../service/http/supervisor_http.ts";
+import { checkBindable, parseHttpAddress } from "../service/http/http_config.ts";
 
 /** Run `pidkit supervise`. */
 export async function run(input: CommandInput): Promise<number> {

@@ -43,7 +43,8 @@ import { formatDuration } from "../os/duration.ts";
 import { otherResident } from "./_previous_run.ts";
 import { takeOver } from "./_take_over.ts";
 import { scanMarkedTrees } from "./marked_trees.ts";
-import { type HttpAddress, SupervisorHttp } from "./http/supervisor_http.ts";
+import type { HttpAddress } from "./http/http_config.ts";
+import type { SupervisorHttp } from "./http/supervisor_http.ts";
 import { httpFromConfig, httpRequest } from "./http/supervisor_http_requests.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import {
@@ -158,7 +159,7 @@ class DirSupervisor {
     if (this.opts.http !== undefined) {
       // Before anything is taken: a port in use changes nothing.
       try {
-        this.http = this.serveHttp(this.opts.http);
+        this.http = await this.serveHttp(this.opts.http);
       } catch (err) {
         this.opts.onReady?.({ ok: false, error: messageLine(err) });
         return 1;
@@ -586,7 +587,9 @@ class DirSupervisor {
   }
 
   /** The HTTP server on `at` (throws one line when it cannot be bound). */
-  serveHttp(at: HttpAddress): SupervisorHttp {
+  async serveHttp(at: HttpAddress): Promise<SupervisorHttp> {
+    // Loaded only by a supervisor that serves.
+    const { SupervisorHttp } = await import("./http/supervisor_http.ts");
     return SupervisorHttp.start(this.dir, at, () => ({
       pid: Deno.pid,
       memoryBytes: Deno.memoryUsage().rss,

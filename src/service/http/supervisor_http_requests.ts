@@ -14,9 +14,9 @@ import {
   type HttpAddress,
   parseHttpAddress,
   readHttpConfig,
-  type SupervisorHttp,
   writeHttpConfig,
-} from "./supervisor_http.ts";
+} from "./http_config.ts";
+import type { SupervisorHttp } from "./supervisor_http.ts";
 
 /**
  * What these functions need of the supervisor.
@@ -26,7 +26,7 @@ import {
  * import type { HttpHost } from "./supervisor_http_requests.ts";
  * const host: HttpHost = {
  *   dir: "/tmp/pidkit-example",
- *   serveHttp: () => { throw new Error("not here"); },
+ *   serveHttp: () => Promise.reject(new Error("not here")),
  *   note: async (text) => console.error(text),
  * };
  * ```
@@ -36,8 +36,8 @@ export interface HttpHost {
   dir: string;
   /** The server serving now, if any. */
   http?: SupervisorHttp;
-  /** Start a server on `at` (throws one line when it cannot be bound). */
-  serveHttp(at: HttpAddress): SupervisorHttp;
+  /** Start a server on `at` (rejects with one line when it cannot be bound). */
+  serveHttp(at: HttpAddress): Promise<SupervisorHttp>;
   /** A journal line. */
   note(text: string): Promise<void>;
 }
@@ -58,7 +58,7 @@ export async function httpFromConfig(host: HttpHost): Promise<void> {
   if (host.http === undefined) {
     try {
       const at = readHttpConfig(host.dir);
-      if (at !== undefined) host.http = host.serveHttp(at);
+      if (at !== undefined) host.http = await host.serveHttp(at);
     } catch (err) {
       return await host.note(`${messageLine(err)}; supervising without it`);
     }
@@ -85,7 +85,7 @@ export async function httpRequest(
   try {
     const at = parseHttpAddress(listen);
     if (host.http === undefined || !host.http.serves(at)) {
-      const fresh = host.serveHttp(at);
+      const fresh = await host.serveHttp(at);
       await host.http?.close();
       host.http = fresh;
       await host.note(fresh.startLine());
