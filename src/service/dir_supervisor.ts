@@ -596,7 +596,7 @@ class DirSupervisor {
       adoptions: this.adoptions,
       services: this.services.size,
       startTimeSeconds: this.startedAt / 1000,
-    }));
+    }), (listener) => this.events.subscribe(listener));
   }
 
   /** In the background, exit once nothing has been held for a moment. */

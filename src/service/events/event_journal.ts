@@ -57,6 +57,7 @@ export class EventJournal {
   readonly #maxBytes: number;
   readonly #keep: number;
   #queue: ServiceEvent[] = [];
+  readonly #listeners = new Set<(event: ServiceEvent) => void>();
   #writing: Promise<void> | undefined;
   #file: Deno.FsFile | undefined;
   #ino: number | null = null;
@@ -88,11 +89,29 @@ export class EventJournal {
     return this.#dropped;
   }
 
+  /**
+   * Tell `listener` of every event appended from now on, in this process,
+   * as it is queued (without its `seq`, which the write assigns): the
+   * supervisor's status page follows its own events this way, without a
+   * file watch. A listener must not throw (a throw is ignored) nor block.
+   * Returns the function that stops it.
+   */
+  subscribe(listener: (event: ServiceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
   /** Queue `event` (stamped now unless it has a time); never throws, never waits. */
   append(event: Omit<ServiceEvent, "time" | "seq"> & { time?: string }): void {
     if (this.#closed) return;
     const { time, ...rest } = event;
-    this.#queue.push({ time: time ?? new Date().toISOString(), ...rest } as ServiceEvent);
+    const stamped = { time: time ?? new Date().toISOString(), ...rest } as ServiceEvent;
+    this.#queue.push(stamped);
+    for (const listener of this.#listeners) {
+      try {
+        listener(stamped);
+      } catch { /* a listener's problem, not the journal's */ }
+    }
     if (this.#queue.length > EVENTS_QUEUE_MAX) {
       this.#dropped += this.#queue.length - EVENTS_QUEUE_MAX;
       this.#queue.splice(0, this.#queue.length - EVENTS_QUEUE_MAX);

@@ -1,12 +1,12 @@
 /**
  * The status page the supervisor serves at `GET /`: one self-contained
  * HTML document (no external script, style, font or image), which follows
- * `/events` (server-sent events) and redraws its table on each snapshot, no
- * reload. It only reads: `/api/logs/NAME` on demand, nothing else. Every
+ * `/events` (server-sent events), redraws its table on each snapshot and
+ * lists the lifecycle events as they come (the last 50), no reload. It only reads: `/api/logs/NAME` on demand, nothing else. Every
  * value goes into the page as text (`textContent`), never as markup.
  *
- * Rows carry `data-service` and `data-state` attributes (the browser test
- * reads them).
+ * Rows carry `data-service` and `data-state` attributes, event lines
+ * `data-service` and `data-kind` (the browser test reads them).
  *
  * @module
  */
@@ -43,6 +43,8 @@ tr[data-state="starting"] td.state, tr[data-state="restarting"] td.state,
 tr[data-state="stopping"] td.state, tr[data-state="reloading"] td.state { color: #a60; }
 pre { margin: 0; padding: .5em; background: #111; color: #ddd; font-size: 12px; max-height: 20em; overflow: auto; white-space: pre-wrap; }
 button { font-size: 12px; }
+h2 { font-size: 1em; margin: 1.2em 0 .3em; }
+#events { font: 12px ui-monospace, monospace; color: #333; padding-left: 2.5em; }
 </style>
 </head>
 <body>
@@ -52,6 +54,8 @@ button { font-size: 12px; }
 <thead><tr><th>NAME</th><th>STATE</th><th>PID</th><th>UPTIME</th><th>CPU</th><th>MEM</th><th>PROCS</th><th>RESTARTS</th><th>STATUS</th><th>LOG</th></tr></thead>
 <tbody id="rows"></tbody>
 </table>
+<h2>Events</h2>
+<ol id="events" reversed></ol>
 <script>
 "use strict";
 const rows = document.getElementById("rows");
@@ -130,7 +134,23 @@ async function toggle(name) {
   }
   if (last && shown.has(name)) render(last);
 }
+const eventList = document.getElementById("events");
+function showEvent(e) {
+  const li = document.createElement("li");
+  li.dataset.service = e.service;
+  li.dataset.kind = e.kind;
+  const extra = [];
+  if (e.pid !== undefined) extra.push("pid " + e.pid);
+  if (e.code !== undefined && e.code !== null) extra.push("code " + e.code);
+  if (e.signal) extra.push(e.signal);
+  if (e.delayMs !== undefined) extra.push("in " + e.delayMs + " ms");
+  if (e.reason) extra.push(e.reason);
+  li.textContent = e.time + " " + e.service + " " + e.kind + (extra.length ? " (" + extra.join(", ") + ")" : "");
+  eventList.prepend(li);
+  while (eventList.children.length > 50) eventList.lastChild.remove();
+}
 const events = new EventSource("events");
+events.addEventListener("event", (e) => showEvent(JSON.parse(e.data)));
 events.addEventListener("services", (e) => {
   conn.textContent = "live";
   conn.className = "";

@@ -6,9 +6,12 @@
  * - `GET /metrics`: the Prometheus text (src/service/metrics/);
  * - `GET /api/services`: `pidkit list --json`'s shape;
  * - `GET /api/logs/NAME`: the service's last 50 log lines, as JSON;
- * - `GET /events`: server-sent events, one `services` event (the
- *   `/api/services` JSON) whenever it changed, checked once a second while
- *   anyone listens: one look at the run directory for every listener;
+ * - `GET /events`: server-sent events: an `event` event for each lifecycle
+ *   event the supervisor records (src/service/events/), and a
+ *   `services` event (the `/api/services` JSON) at once, after each
+ *   lifecycle event, and every {@linkcode STREAM_INTERVAL_MS} when it
+ *   changed: one look at the run directory for every listener, and nothing
+ *   while none listens;
  * - `GET /`: the status page (status_page.ts), which follows `/events`.
  *
  * Looks at the run directory are shared: requests that come while one is
@@ -27,11 +30,15 @@ import { listServiceDetails, type ServiceDetail, type ServiceList } from "../lis
 import { metricsText, type SupervisorFigures } from "../metrics/metrics_text.ts";
 import { serviceNames, validateName } from "../run_dir.ts";
 import { serviceLogs } from "../service_logs.ts";
+import type { ServiceEvent } from "../events/service_event.ts";
 import type { HttpHandler, HttpResponse } from "./http_server.ts";
 import { STATUS_PAGE } from "./status_page.ts";
 
-/** How often event streams are refreshed, ms. */
-export const STREAM_INTERVAL_MS = 1000;
+/** How often event streams get a snapshot when it changed (uptime, CPU, memory), ms. */
+export const STREAM_INTERVAL_MS = 2000;
+
+/** How long after a lifecycle event its snapshot is taken (events together share one), ms. */
+export const EVENT_SETTLE_MS = 30;
 
 /** A look this recent is answered as is. */
 export const FRESH_MS = 1000;
@@ -68,13 +75,26 @@ export class StatusRoutes {
   };
   #lastScrape = 0;
   #prefetch?: ReturnType<typeof setTimeout>;
+  #follow?: () => void;
+  readonly #events?: (listener: (event: ServiceEvent) => void) => () => void;
+  #soon?: ReturnType<typeof setTimeout>;
   readonly #streams = new Set<(chunk: string) => Promise<boolean>>();
   #timer?: ReturnType<typeof setInterval>;
   #last = "";
 
-  constructor(dir: string, supervisor: () => SupervisorFigures | null) {
+  /**
+   * `supervisor` gives the supervisor's own figures; `events`, when given,
+   * subscribes a listener to the lifecycle events as they happen (and
+   * returns the function that unsubscribes it).
+   */
+  constructor(
+    dir: string,
+    supervisor: () => SupervisorFigures | null,
+    events?: (listener: (event: ServiceEvent) => void) => () => void,
+  ) {
     this.#dir = dir;
     this.#supervisor = supervisor;
+    this.#events = events;
   }
 
   /** The handler to give the server. */
@@ -83,8 +103,7 @@ export class StatusRoutes {
   /** Stop feeding event streams. */
   close(): void {
     clearTimeout(this.#prefetch);
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#quiet();
     this.#streams.clear();
   }
 
@@ -181,24 +200,54 @@ export class StatusRoutes {
     this.#streams.add(send);
     void closed.then(() => {
       this.#streams.delete(send);
-      if (this.#streams.size === 0) this.close();
+      if (this.#streams.size === 0) this.#quiet();
     });
-    // The newest snapshot at once, then on every change.
-    void this.look().then(({ list }) => send(event(JSON.stringify(list))));
+    // The newest snapshot at once, then on every event and every change.
+    void this.look().then(({ list }) => send(chunkOf("services", JSON.stringify(list))));
     this.#timer ??= setInterval(() => void this.#tick(), STREAM_INTERVAL_MS);
+    this.#follow ??= this.#followEvents();
+  }
+
+  /** No stream is open: nothing runs for them. */
+  #quiet(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    clearTimeout(this.#soon);
+    this.#soon = undefined;
+    this.#follow?.();
+    this.#follow = undefined;
+  }
+
+  /**
+   * The supervisor's lifecycle events (src/service/events/), as it appends
+   * them to the journal, while a stream is open: each is passed on as an
+   * `event` event, and a snapshot follows it within
+   * {@linkcode EVENT_SETTLE_MS} (events that come together share one). In
+   * process, not by following the journal file: a file watch in the
+   * supervisor would be one more thing that can hold it up.
+   */
+  #followEvents(): () => void {
+    return this.#events?.((e) => {
+      const chunk = chunkOf("event", JSON.stringify(e));
+      for (const send of this.#streams) void send(chunk);
+      this.#soon ??= setTimeout(() => {
+        this.#soon = undefined;
+        void this.#tick();
+      }, EVENT_SETTLE_MS);
+    }) ?? (() => {});
   }
 
   async #tick(): Promise<void> {
-    const text = JSON.stringify((await this.look(STREAM_INTERVAL_MS / 2)).list);
+    const text = JSON.stringify((await this.look()).list);
     if (text === this.#last) return;
     this.#last = text;
-    const chunk = event(text);
+    const chunk = chunkOf("services", text);
     for (const send of this.#streams) void send(chunk);
   }
 }
 
-function event(data: string): string {
-  return `event: services\ndata: ${data}\n\n`;
+function chunkOf(name: string, data: string): string {
+  return `event: ${name}\ndata: ${data}\n\n`;
 }
 
 function json(value: unknown): HttpResponse {

@@ -12,6 +12,7 @@ import type { SupervisorFigures } from "../metrics/metrics_text.ts";
 import { bindError, formatHttpAddress, type HttpAddress } from "./http_config.ts";
 import { HttpServer } from "./http_server.ts";
 import { StatusRoutes } from "./status_routes.ts";
+import type { ServiceEvent } from "../events/service_event.ts";
 
 /**
  * The running HTTP server of a supervisor and its routes.
@@ -43,8 +44,9 @@ export class SupervisorHttp {
     dir: string,
     address: HttpAddress,
     figures: () => SupervisorFigures | null,
+    events?: (listener: (event: ServiceEvent) => void) => () => void,
   ): SupervisorHttp {
-    const routes = new StatusRoutes(dir, figures);
+    const routes = new StatusRoutes(dir, figures, events);
     let server: HttpServer;
     try {
       server = HttpServer.listen(address, routes.handler);

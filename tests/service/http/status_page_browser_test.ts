@@ -143,7 +143,13 @@ Deno.test({
       assert.equal(rowOf(after, b)[2], "-", "no PID once stopped");
       assert.equal(rowOf(after, a)[1], "running");
       assert.equal(await cdp.eval<number>(`window.__pidkitMark`), 42, "no reload");
-      assert.equal(await cdp.eval<string>(`document.getElementById("conn").textContent`), "live");
+      // The lifecycle events as the supervisor records them.
+      await poll(async () =>
+        (await cdp!.eval<boolean>(
+            `!!document.querySelector('#events li[data-service="${b}"][data-kind="stopped"]')`,
+          ))
+          ? true
+          : undefined, `${b}'s stopped event listed`);
       // The log lines on demand.
       await cdp.eval(
         `document.querySelector('tr[data-service="${a}"] button').click()`,
