@@ -45,7 +45,7 @@ import { takeOver } from "./_take_over.ts";
 import { scanMarkedTrees } from "./marked_trees.ts";
 import type { HttpAddress } from "./http/http_config.ts";
 import type { SupervisorHttp } from "./http/supervisor_http.ts";
-import { httpFromConfig, httpRequest } from "./http/supervisor_http_requests.ts";
+import { httpFromConfig, httpRequest, serveDirHttp } from "./http/supervisor_http_requests.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import {
   type LaunchAnswer,
@@ -587,16 +587,8 @@ class DirSupervisor {
   }
 
   /** The HTTP server on `at` (throws one line when it cannot be bound). */
-  async serveHttp(at: HttpAddress): Promise<SupervisorHttp> {
-    // Loaded only by a supervisor that serves.
-    const { SupervisorHttp } = await import("./http/supervisor_http.ts");
-    return SupervisorHttp.start(this.dir, at, () => ({
-      pid: Deno.pid,
-      memoryBytes: Deno.memoryUsage().rss,
-      adoptions: this.adoptions,
-      services: this.services.size,
-      startTimeSeconds: this.startedAt / 1000,
-    }), (listener) => this.events.subscribe(listener));
+  serveHttp(at: HttpAddress): Promise<SupervisorHttp> {
+    return serveDirHttp(this, at);
   }
 
   /** In the background, exit once nothing has been held for a moment. */

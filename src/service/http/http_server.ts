@@ -16,7 +16,8 @@
  *   its request yet (so idle or slow clients cannot lock others out), and
  *   is closed at once only when every one is being answered;
  * - gives up on a client that does not take a response within
- *   {@linkcode HttpLimits.writeTimeoutMs};
+ *   {@linkcode HttpLimits.writeTimeoutMs}, and on an event stream's client
+ *   that lets more than 512 KiB wait;
  * - closes every connection after its response (`Connection: close`),
  *   except event streams, which last until the client goes.
  *
@@ -119,6 +120,9 @@ const REASONS: Record<number, string> = {
 };
 
 const encoder = new TextEncoder();
+
+/** What may wait to be written to one event stream, bytes; more and the client is dropped. */
+const STREAM_QUEUE_BYTES = 512 * 1024;
 
 /**
  * The server. {@linkcode HttpServer.listen} binds (throws `Deno.errors.AddrInUse`
@@ -260,17 +264,38 @@ export class HttpServer {
       if (!await writeAll(conn, encoder.encode(head), this.#limits.writeTimeoutMs)) return;
       // The client sends nothing more: a read ends when it goes.
       const closed = drain(conn);
-      let busy = false;
-      open(async (chunk) => {
-        // A client still taking the last chunk gets none queued behind it:
-        // the next snapshot replaces what it missed.
-        if (busy) return true;
-        busy = true;
-        try {
-          return await writeAll(conn, encoder.encode(chunk), this.#limits.writeTimeoutMs);
-        } finally {
-          busy = false;
+      // Chunks wait their turn; a client that lets more than
+      // STREAM_QUEUE_BYTES pile up (or takes no write within the write
+      // timeout) is dropped: it costs the supervisor a bounded amount.
+      const queue: Uint8Array[] = [];
+      let queued = 0;
+      let writing: Promise<void> | undefined;
+      let gone = false;
+      const pump = async () => {
+        while (queue.length > 0 && !gone) {
+          const next = queue.shift()!;
+          queued -= next.length;
+          if (!await writeAll(conn, next, this.#limits.writeTimeoutMs)) gone = true;
         }
+      };
+      const kick = (): void => {
+        writing ??= pump().finally(() => {
+          writing = undefined;
+          if (queue.length > 0 && !gone) kick(); // pushed as the pump ended
+        });
+      };
+      open((chunk) => {
+        if (gone) return Promise.resolve(false);
+        const bytes = encoder.encode(chunk);
+        if (queued + bytes.length > STREAM_QUEUE_BYTES) {
+          gone = true;
+          drop(conn);
+          return Promise.resolve(false);
+        }
+        queue.push(bytes);
+        queued += bytes.length;
+        kick();
+        return writing!.then(() => !gone);
       }, closed);
       await closed;
     } finally {

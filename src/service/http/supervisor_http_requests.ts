@@ -17,6 +17,7 @@ import {
   writeHttpConfig,
 } from "./http_config.ts";
 import type { SupervisorHttp } from "./supervisor_http.ts";
+import type { ServiceEvent } from "../events/service_event.ts";
 
 /**
  * What these functions need of the supervisor.
@@ -126,4 +127,43 @@ export async function enableSupervisorHttp(dir: string, listen: string): Promise
   return `serving http://${formatHttpAddress(at)}/ from the supervisor (${
     formatHttpAddress(at)
   } recorded in ${dir}/supervisor.http)`;
+}
+
+/**
+ * The HTTP server of a run directory's supervisor on `at`, showing its own
+ * figures and following its lifecycle events (loaded only by a supervisor
+ * that serves). Rejects with one line when `at` cannot be bound.
+ *
+ * @example
+ * ```ts
+ * import { serveDirHttp } from "./supervisor_http_requests.ts";
+ * import { EventJournal } from "../events/event_journal.ts";
+ * const http = await serveDirHttp({
+ *   dir: "/tmp/pidkit-example",
+ *   adoptions: 0,
+ *   services: new Map(),
+ *   startedAt: Date.now(),
+ *   events: EventJournal.open("/tmp/pidkit-example"),
+ * }, { hostname: "127.0.0.1", port: 9464 });
+ * await http.close();
+ * ```
+ */
+export async function serveDirHttp(
+  sup: {
+    dir: string;
+    adoptions: number;
+    services: { size: number };
+    startedAt: number;
+    events: { subscribe(listener: (event: ServiceEvent) => void): () => void };
+  },
+  at: HttpAddress,
+): Promise<SupervisorHttp> {
+  const { SupervisorHttp } = await import("./supervisor_http.ts");
+  return SupervisorHttp.start(sup.dir, at, () => ({
+    pid: Deno.pid,
+    memoryBytes: Deno.memoryUsage().rss,
+    adoptions: sup.adoptions,
+    services: sup.services.size,
+    startTimeSeconds: sup.startedAt / 1000,
+  }), (listener) => sup.events.subscribe(listener));
 }
