@@ -50,6 +50,7 @@ function memory(pid: number): { rss: number; uss: number } {
 }
 
 const mib = (n: number) => (n / 1048576).toFixed(1);
+const sign = (n: number) => `${n >= 0 ? "+" : ""}${mib(n)}`;
 function pct(xs: number[], p: number): number {
   const s = xs.toSorted((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
@@ -118,6 +119,12 @@ try {
     { launch: false },
   );
   if (!answer?.ok) throw new Error(`http: ${answer?.error}`);
+  const on = await settled(sup.pid);
+  console.log(
+    `HTTP on, no request yet: RSS ${mib(on.rss)} MiB (${sign(on.rss - before.rss)}), USS ${
+      mib(on.uss)
+    } MiB (${sign(on.uss - before.uss)})`,
+  );
   const url = `http://127.0.0.1:${port}`;
   const times: number[] = [];
   let bytes = 0;
