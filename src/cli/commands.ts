@@ -171,6 +171,25 @@ const launchOptions: Record<string, OptionSpec> = {
     valueName: "N",
     description: "oom_score_adj of the service's tree, -1000 to 1000 (below your own needs root)",
   },
+  watch: {
+    type: "string",
+    multiple: true,
+    valueName: "PATH",
+    description:
+      "restart the service when a file under PATH changes (repeatable; a directory recursively; development)",
+  },
+  "watch-ignore": {
+    type: "string",
+    multiple: true,
+    valueName: "GLOB",
+    description:
+      "changes to ignore (repeatable): a glob without / matches any path segment (*.log), with / the path under the watched dir; .git and node_modules always",
+  },
+  "watch-delay": {
+    type: "string",
+    valueName: "DURATION",
+    description: "gather changes this long after the last one before the restart (default 200ms)",
+  },
   "max-memory": {
     type: "string",
     valueName: "SIZE",

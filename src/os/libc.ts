@@ -50,6 +50,8 @@ const SYMBOLS = {
     name: "poll",
   },
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
+  inotify_init1: { parameters: ["i32"], result: "i32" },
+  inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   /** prlimit(2) (glibc's is prlimit64 on 64-bit): another process's resource limits. */

@@ -235,6 +235,28 @@ export const SERVICE_FIELDS: readonly FieldSpec[] = [
     description: "oom_score_adj of the service's tree (below your own needs root)",
   },
   {
+    key: "watch",
+    kind: "paths",
+    flag: "watch",
+    launch: "watch",
+    path: true,
+    description: "restart when a file under these paths changes (relative to the file's directory)",
+  },
+  {
+    key: "watchIgnore",
+    kind: "strings",
+    flag: "watch-ignore",
+    launch: "watchIgnore",
+    description: "globs of changes to ignore (.git and node_modules always are)",
+  },
+  {
+    key: "watchDelay",
+    kind: "duration",
+    flag: "watch-delay",
+    launch: "watchDelay",
+    description: "gather changes this long before the restart (default 200ms)",
+  },
+  {
     key: "maxMemory",
     kind: "size",
     flag: "max-memory",

@@ -12,8 +12,9 @@ import type { ServiceEventSink } from "../events/service_event.ts";
 import type { ServiceRecord } from "../service_record.ts";
 import type { TreeRef } from "../../tree/process_tree.ts";
 import type { PolicyName, PolicyTarget, ServicePolicy } from "./policy.ts";
-import type { PolicyOptions } from "./policy_options.ts";
+import { DEFAULT_WATCH_DELAY_MS, type PolicyOptions } from "./policy_options.ts";
 import { UsageError } from "../../os/errors.ts";
+import type { FdPoller } from "../../os/fd_poller.ts";
 import type { StartResult } from "../supervisor_protocol.ts";
 
 /**
@@ -31,6 +32,8 @@ export interface PolicyHost {
   readonly log?: { line(text: string): Promise<void> };
   /** Where lifecycle events go (the host's sink: machine/host.ts). */
   readonly events?: ServiceEventSink;
+  /** The supervisor's poll loop (inotify is read through it); undefined without FFI. */
+  readonly poller?: FdPoller;
   /** A tick's reason to start the task waiting for it (see {@linkcode awaitTick}). */
   tickStart?: string;
   save(change: Partial<ServiceRecord>): Promise<void>;
@@ -128,6 +131,22 @@ export async function openPolicies(
         ...(missed ? { missed } : {}),
       }),
     );
+  }
+  const poller = host.poller;
+  if (o.watch !== undefined && o.watch.length > 0) {
+    if (poller === undefined) {
+      await host.log?.line(`--watch needs FFI (-A): ${host.cfg.name}'s files are not watched`);
+    } else {
+      const { WatchPolicy } = await import("./watch_policy.ts");
+      policies.push(
+        new WatchPolicy(target, {
+          paths: o.watch,
+          ...(o.watchIgnore ? { ignore: o.watchIgnore } : {}),
+          delayMs: o.watchDelayMs ?? DEFAULT_WATCH_DELAY_MS,
+          poller,
+        }),
+      );
+    }
   }
   if (o.maxMemoryBytes !== undefined) {
     const { MemoryPolicy } = await import("./memory_policy.ts");
