@@ -51,7 +51,6 @@ import { takeHold } from "./take_hold.ts";
 import { SIMPLE_START } from "./simple_start.ts";
 import { FORKING_START, stopForking } from "./forking_start.ts";
 import { ADOPTED_START } from "./adopted_start.ts";
-import type { FdPoller } from "../../os/fd_poller.ts";
 import type { ServiceEventSink } from "../events/service_event.ts";
 import type { ServicePolicy } from "../policies/policy.ts";
 import {
@@ -150,11 +149,6 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
   /** Where this machine's lifecycle events go: its host's sink. */
   get events(): ServiceEventSink {
     return this.host.events;
-  }
-
-  /** The host's poll loop (the `--watch` policy reads inotify through it). */
-  get poller(): FdPoller | undefined {
-    return this.host.poller;
   }
 
   /**

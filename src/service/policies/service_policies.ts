@@ -32,8 +32,8 @@ export interface PolicyHost {
   readonly log?: { line(text: string): Promise<void> };
   /** Where lifecycle events go (the host's sink: machine/host.ts). */
   readonly events?: ServiceEventSink;
-  /** The supervisor's poll loop (inotify is read through it); undefined without FFI. */
-  readonly poller?: FdPoller;
+  /** Its host: the supervisor's poll loop (inotify is read through it; none without FFI). */
+  readonly host?: { readonly poller?: FdPoller };
   /** A tick's reason to start the task waiting for it (see {@linkcode awaitTick}). */
   tickStart?: string;
   save(change: Partial<ServiceRecord>): Promise<void>;
@@ -132,7 +132,7 @@ export async function openPolicies(
       }),
     );
   }
-  const poller = host.poller;
+  const poller = host.host?.poller;
   if (o.watch !== undefined && o.watch.length > 0) {
     if (poller === undefined) {
       await host.log?.line(`--watch needs FFI (-A): ${host.cfg.name}'s files are not watched`);

@@ -23,6 +23,9 @@ import type { PolicyTarget, ServicePolicy } from "./policy.ts";
 import type { FdPoller } from "../../os/fd_poller.ts";
 import { Inotify, type InotifyChange } from "../../os/inotify.ts";
 
+/** How long a change waits for a service being (re)started to run before it is dropped. */
+const NOT_RUNNING_PATIENCE_MS = 10_000;
+
 /** Segments whose changes never restart a service. */
 const ALWAYS_IGNORED = new Set([".git", "node_modules"]);
 
@@ -114,6 +117,8 @@ export class WatchPolicy implements ServicePolicy {
   /** Watched directories: the root each was found under, or the one file watched in it. */
   readonly #roots = new Map<string, { root: string; only?: string }>();
   #closed = false;
+  /** Delays waited for the service to run again (see {@linkcode NOT_RUNNING_PATIENCE_MS}). */
+  #waited = 0;
 
   constructor(target: PolicyTarget, options: WatchPolicyOptions) {
     this.#target = target;
@@ -200,8 +205,19 @@ export class WatchPolicy implements ServicePolicy {
       // The last one: after an editor's rename, the file it saved.
       const reason = `${changed.at(-1)} changed${more}`;
       const t = this.#target;
-      if (!t.running()) return t.log(`${reason}: ${t.name} is not running; nothing to restart`);
-      t.restart({ policy: "watch", reason });
+      if (t.running()) {
+        this.#waited = 0;
+        return t.restart({ policy: "watch", reason });
+      }
+      // Being restarted (or started) right now: its new instance may have
+      // read the files before this change; restart it once it runs. Given
+      // up after a while (stopped, crashed, waiting for a schedule).
+      if (++this.#waited * this.#opts.delayMs < NOT_RUNNING_PATIENCE_MS) {
+        for (const path of changed) this.#changed.add(path);
+        return this.#settle();
+      }
+      this.#waited = 0;
+      t.log(`${reason}: ${t.name} is not running; nothing to restart`);
     }, this.#opts.delayMs);
   }
 }
