@@ -203,7 +203,15 @@ export class StatusRoutes {
       if (this.#streams.size === 0) this.#quiet();
     });
     // The newest snapshot at once, then on every event and every change.
-    void this.look().then(({ list }) => send(chunkOf("services", JSON.stringify(list))));
+    // (The others get it too when it is news to them, so no tick repeats it.)
+    void this.look().then(({ list }) => {
+      const text = JSON.stringify(list);
+      const chunk = chunkOf("services", text);
+      void send(chunk);
+      if (text === this.#last) return;
+      this.#last = text;
+      for (const other of this.#streams) if (other !== send) void other(chunk);
+    });
     this.#timer ??= setInterval(() => void this.#tick(), STREAM_INTERVAL_MS);
     this.#follow ??= this.#followEvents();
   }

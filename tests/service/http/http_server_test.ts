@@ -105,6 +105,23 @@ Deno.test("start --http: a background supervisor serves it, records it, and the 
     (await get(port, "/metrics")).body,
     new RegExp(`pidkit_service_up\\{service="${a}"\\} 1`),
   );
+  // A running supervisor asked for a port in use: one line, exit 1; nothing started, the old address kept.
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const taken = (busy.addr as Deno.NetAddr).port;
+    const c = uniqueName("c");
+    const r2 = await svc.cli(["start", "--http", `:${taken}`, c, "--", "sleep", "300"]);
+    assert.equal(r2.code, 1, r2.stderr);
+    assert.equal(
+      r2.stderr.trim(),
+      `pidkit start: cannot serve http on 127.0.0.1:${taken}: the port is in use`,
+    );
+    assert.ok(!exists(svc.dir.join(`${c}.json`)), "nothing started");
+    assert.equal(await Deno.readTextFile(svc.dir.join("supervisor.http")), `127.0.0.1:${port}\n`);
+    assert.equal((await get(port, "/metrics")).status, 200);
+  } finally {
+    busy.close();
+  }
   // The supervisor exits with its last service; the next one serves the recorded address.
   const first = svc.supervisorPid()!;
   assert.equal((await svc.cli(["stop", a])).code, 0);
