@@ -41,9 +41,15 @@ export async function run(input: CommandInput): Promise<number> {
     const { checkSchedules } = await import("../service/policies/service_policies.ts");
     await checkSchedules(config.options);
   }
-  const { supervise } = await import("../service/machine/run_host.ts");
+  const [{ supervise }, { EventJournal }] = await Promise.all([
+    import("../service/machine/run_host.ts"),
+    import("../service/events/event_journal.ts"),
+  ]);
+  // Its events go into the run directory's journal (`pidkit events`), beside the resident supervisor's.
+  const journal = EventJournal.open(config.dir);
   let failure: string | undefined;
   const code = await supervise(config, {
+    events: journal.sink,
     onStarted(result) {
       if (!result.ok) {
         failure = result.error;
@@ -56,6 +62,7 @@ export async function run(input: CommandInput): Promise<number> {
     },
     ...(blocked ? { watchUsr1: (forward: () => void) => void watchBlockedSigusr1(forward) } : {}),
   });
+  await journal.close();
   if (failure !== undefined && code !== 0) throw new PidkitError(failure);
   return code;
 }

@@ -118,7 +118,7 @@ class DirSupervisor {
   /** The read-only HTTP server, when one serves (`--http`, `DIR/supervisor.http`). */
   http?: SupervisorHttp;
   journal?: LogSink;
-  /** The lifecycle events of the directory's services (DIR/events.jsonl): the machines' sink. */
+  /** The lifecycle events of the directory's services (DIR/events/events.jsonl): the machines' sink. */
   events!: EventJournal;
   poller?: FdPoller;
   adoption: Adoption = {};

@@ -78,7 +78,8 @@ export class FileWakeup {
   async #listen(watcher: Deno.FsWatcher, name: string): Promise<void> {
     try {
       for await (const event of watcher) {
-        if (!event.paths.some((p) => p.endsWith(name))) continue;
+        // Reads (ours too: each read of new lines is an access) change nothing.
+        if (event.kind === "access" || !event.paths.some((p) => p.endsWith(name))) continue;
         this.#fired = true;
         this.#wake?.();
       }

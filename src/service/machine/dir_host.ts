@@ -2,7 +2,7 @@
  * The host the run directory's resident supervisor (dir_supervisor.ts)
  * gives every per-service machine it holds: its one poll loop and
  * subreaper, the marker scan it made as it started, its journal, and the
- * event journal (DIR/events.jsonl) as the machines' event sink. Starts
+ * event journal (DIR/events/events.jsonl) as the machines' event sink. Starts
  * are reported once ready; orphans are adopted.
  *
  * @module
@@ -54,7 +54,7 @@ export function dirHost(d: DirHostParts): SupervisionHost {
     kind: "dir",
     poller: d.poller,
     reaper: d.adoption,
-    events: d.events?.sink ?? NO_EVENTS, // the event journal, DIR/events.jsonl
+    events: d.events?.sink ?? NO_EVENTS, // the event journal, DIR/events/events.jsonl
     reportsAtSpawn: false,
     adoptsOrphans: true,
     pidFileCheckMs: 1000, // 200 services: 200 stats a second
