@@ -58,7 +58,7 @@ export interface PolicyAction {
 export interface PolicyTarget {
   /** The service's name. */
   readonly name: string;
-  /** Whether a tree of the service runs now (not stopping, not between runs). */
+  /** Whether a tree of the service runs now (started and ready: not starting, stopping, between runs). */
   running(): boolean;
   /** The running tree, for a policy that measures it (undefined when none runs). */
   tree(): TreeRef | undefined;

@@ -43,7 +43,12 @@ export interface PolicyHost {
   wake(): void;
 }
 
-const RUNNING = new Set(["starting", "running", "reloading"]);
+/**
+ * The phases a policy may restart a service in: not `starting`, whose
+ * start someone may still wait for (a restart in place would answer the
+ * restart instead, and `start` would never hear).
+ */
+const RUNNING = new Set(["running", "reloading"]);
 
 /**
  * The {@linkcode PolicyTarget} of `host`: what a policy may do to it.

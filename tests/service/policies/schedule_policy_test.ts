@@ -221,3 +221,28 @@ Deno.test({
     assert.ok(caught.runs[0] >= caught.resumedAt);
   },
 });
+
+Deno.test({
+  name:
+    "--cron-restart: a tick during the start waits for it: start still hears the service is ready",
+  sanitizeResources: false,
+  async fn() {
+    await using services = new Services();
+    const name = uniqueName("cron-starting");
+    // Ticks every second while the start takes 1.5 s to be ready.
+    const r = await services.cli([
+      "start",
+      name,
+      "--ready-after",
+      "1500ms",
+      "--cron-restart",
+      "* * * * * *",
+      "--",
+      "sleep",
+      "1000",
+    ], { timeoutMs: 20_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /started .* \(pid \d+\)/);
+    assert.equal((await services.cli(["stop", name])).code, 0);
+  },
+});
