@@ -5,7 +5,8 @@
  * not. While that directory does not exist, its parent is watched until it
  * appears.
  *
- * Why the directory and not the file: Deno 2.9 does not deliver the events
+ * Why the directory and not the file (runtime facts: "A watched file replaced
+ * by a rename goes silent"): Deno 2.9 does not deliver the events
  * of a file that was renamed over a watched path, neither to the old watch
  * nor to a new `Deno.watchFs` of the same path in the same process (checked:
  * the new watcher stays silent), so a rotation would end the wake-ups. A
