@@ -7,7 +7,6 @@
 
 import type { ServicePhase } from "../service/inspect_service.ts";
 import { paint, printOut } from "./io.ts";
-export { formatBytes } from "../os/byte_size.ts";
 
 /** Column alignment for {@linkcode table}. */
 export type Align = "left" | "right";

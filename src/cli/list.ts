@@ -9,10 +9,10 @@
 
 import { formatDuration } from "../os/duration.ts";
 import { listServices, type ServiceListEntry } from "../service/list_services.ts";
+import { formatBytes } from "../os/byte_size.ts";
 import {
   type Align,
   commandLine,
-  formatBytes,
   formatPercent,
   paintPhase,
   printJson,

@@ -6,7 +6,8 @@
  */
 
 import { serviceProcesses } from "../service/service_processes.ts";
-import { commandLine, formatBytes, formatPercent, printJson, table } from "./format.ts";
+import { formatBytes } from "../os/byte_size.ts";
+import { commandLine, formatPercent, printJson, table } from "./format.ts";
 import { EXIT, printOut } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
 

@@ -244,6 +244,29 @@ export async function inspectService(
   return { ...base, phase: "stopped" };
 }
 
+/**
+ * The next tick of the service's schedule (`--cron`, `--cron-restart`)
+ * while its supervisor holds it: when (ISO), in how many ms, and what
+ * happens then; `null` without a schedule. Here, not in service_status.ts,
+ * so that `list` does not load the status module for it.
+ *
+ * @example
+ * ```ts
+ * import { inspectService, nextRunOf } from "./inspect_service.ts";
+ * console.log(nextRunOf(await inspectService("/tmp/pidkit-example", "web"))); // null
+ * ```
+ */
+export function nextRunOf(
+  info: ServiceInfo,
+): { at: string; inMs: number; action: "start" | "restart" } | null {
+  const next = isRunningPhase(info.phase) && info.phase !== "orphaned"
+    ? info.record?.nextRun
+    : undefined;
+  if (next === undefined) return null;
+  const inMs = Math.max(0, Date.parse(next.at) - Date.now());
+  return { at: next.at, inMs: Number.isNaN(inMs) ? 0 : inMs, action: next.action };
+}
+
 /** The phases in which a record says its service runs (or is meant to). */
 const LIVE = new Set(["starting", "running", "reloading", "restarting", "scheduled", "stopping"]);
 

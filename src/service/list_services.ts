@@ -5,12 +5,11 @@
  * @module
  */
 
-import { type InspectMemo, inspectService, isRunningPhase } from "./inspect_service.ts";
+import { type InspectMemo, inspectService, isRunningPhase, nextRunOf } from "./inspect_service.ts";
 import { resolveRunDir, serviceNames } from "./run_dir.ts";
 import { heldTrees, kernelTree, ProcSnapshot, totals } from "./proc_snapshot.ts";
 import { isStoppedProcess } from "../os/proc.ts";
 import { requireAllPermissions } from "../os/permissions.ts";
-import { nextRunOf } from "./service_status.ts";
 
 /**
  * One service of {@linkcode listServices} (every key always present; `null` when not known).

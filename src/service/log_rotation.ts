@@ -9,7 +9,6 @@
  * @module
  */
 
-import { UsageError } from "../os/errors.ts";
 
 /** The rotation limits of one log. */
 export interface LogRotation {
@@ -19,35 +18,9 @@ export interface LogRotation {
   keep: number;
 }
 
-/** `--log-keep`'s default when `--log-max-size` is given. */
-export const DEFAULT_LOG_KEEP = 5;
-/** The smallest `--log-max-size` (smaller would rotate on nearly every line). */
-export const MIN_LOG_BYTES = 1024;
-
-const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
-
-/**
- * Parse a size such as `512K`, `10M`, `1G` or `4096` (bytes; suffixes are
- * powers of 1024, case-insensitive, an optional trailing `B` or `iB`).
- * Throws {@linkcode UsageError} naming the option.
- *
- * @example
- * ```ts
- * import { parseSize } from "./log_rotation.ts";
- * parseSize("10M"); // 10485760
- * ```
- */
-export function parseSize(text: string, option = "options.logMaxSize"): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?$/i.exec(text.trim());
-  const bytes = m ? Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]) : NaN;
-  if (!m || !Number.isSafeInteger(bytes)) {
-    throw new UsageError(`bad ${option} '${text}' (use a size such as 512K, 10M or 1G)`);
-  }
-  if (bytes < MIN_LOG_BYTES) {
-    throw new UsageError(`bad ${option} '${text}': at least ${MIN_LOG_BYTES / 1024}K`);
-  }
-  return bytes;
-}
+// The limits are checked by `start` without this module (its start-up cost):
+// src/service/logs/log_limits.ts. Re-exported here, where they were first.
+export { DEFAULT_LOG_KEEP, MIN_LOG_BYTES, parseSize } from "./logs/log_limits.ts";
 
 /** Where a log file stands: its size and the length of its unfinished last line. */
 export interface LogPosition {

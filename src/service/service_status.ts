@@ -23,6 +23,7 @@ import {
   inspectPidFile,
   inspectService,
   isRunningPhase,
+  nextRunOf,
   type ServiceInfo,
   type ServicePhase,
 } from "./inspect_service.ts";
@@ -303,16 +304,6 @@ function verdictFields(
     reason: v.status === "running" ? null : v.reason,
     extraLines: v.status !== "mismatch" && v.extraLines ? v.extraLines : null,
   };
-}
-
-/** The next tick of the service's schedule, while its supervisor holds it. */
-export function nextRunOf(info: ServiceInfo): ServiceStatus["nextRun"] {
-  const next = isRunningPhase(info.phase) && info.phase !== "orphaned"
-    ? info.record?.nextRun
-    : undefined;
-  if (next === undefined) return null;
-  const inMs = Math.max(0, Date.parse(next.at) - Date.now());
-  return { at: next.at, inMs: Number.isNaN(inMs) ? 0 : inMs, action: next.action };
 }
 
 function restartDue(info: ServiceInfo): ServiceStatus["restart"] {

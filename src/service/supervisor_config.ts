@@ -20,7 +20,7 @@ import type { ServiceOptions, ServiceRecord } from "./service_record.ts";
 import { resolveRunDir, servicePaths, validateName } from "./run_dir.ts";
 import type { SupervisorConfig } from "./supervisor_protocol.ts";
 import { DEFAULT_RETRY, parseRetry } from "../tree/stop_schedule.ts";
-import { DEFAULT_LOG_KEEP, parseSize } from "./log_rotation.ts";
+import { DEFAULT_LOG_KEEP, parseSize } from "./logs/log_limits.ts";
 import { checkMainPidfile, parseReadyFd } from "./option_checks.ts";
 import { readServiceEnv } from "./service_env.ts";
 import { findPasswdEntry, groupsOf } from "../os/passwd.ts";
