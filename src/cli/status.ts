@@ -22,7 +22,7 @@ import { formatDuration } from "../os/duration.ts";
 import { EXIT, printErr, printOut, useColor } from "./io.ts";
 import { commandLine, paintPhase, printJson } from "./format.ts";
 import type { CommandInput } from "./spec.ts";
-import { identityFromInput } from "./identity_options.ts";
+import { IDENTITY_OPTIONS } from "./identity_specs.ts";
 
 /**
  * `pidkit status`. Its exit status says what runs (1 is a stale PID file),
@@ -46,7 +46,10 @@ async function report(input: CommandInput): Promise<number> {
   const json = input.values.json === true;
   const pidfile = input.values.pidfile as string | undefined;
   const name = input.positionals[0];
-  const identity = identityFromInput(input);
+  // The identity options' readers (process_identity.ts, passwd.ts) load only when one is given.
+  const identity = Object.keys(IDENTITY_OPTIONS).some((k) => input.values[k] !== undefined)
+    ? (await import("./identity_options.ts")).identityFromInput(input)
+    : {};
   if (pidfile !== undefined) {
     if (name !== undefined) throw new UsageError("give NAME or --pidfile, not both");
     const s = await pidFileStatus(pidfile, identity);

@@ -15,7 +15,7 @@ import { findOpenFd, isProcessAlive, readBootId, readProcStat } from "../os/proc
 import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 import type { ProbeResult } from "../lock/probe.ts";
 import type { PidFileVerdict } from "../lock/verify_pid_file.ts";
-import { type IdentityOptions, resolveIdentity } from "../os/process_identity.ts";
+import type { IdentityOptions } from "../os/process_identity.ts";
 import type { TreeRef } from "../tree/process_tree.ts";
 import { parsePlainPid } from "../lock/plain_pid.ts";
 import { servicePaths } from "./run_dir.ts";
@@ -291,6 +291,8 @@ export async function inspectPidFile(
   path: string,
   identity: IdentityOptions = {},
 ): Promise<ServiceInfo> {
+  // Loaded here, not with the module: `status NAME` and `list` never need it.
+  const { resolveIdentity } = await import("../os/process_identity.ts");
   const resolved = resolveIdentity(identity);
   let probed: ProbeResult;
   try {
