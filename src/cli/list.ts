@@ -10,14 +10,7 @@
 import { formatDuration } from "../os/duration.ts";
 import { listServices, type ServiceListEntry } from "../service/list_services.ts";
 import { formatBytes } from "../os/byte_size.ts";
-import {
-  type Align,
-  commandLine,
-  formatPercent,
-  paintPhase,
-  printJson,
-  table,
-} from "./format.ts";
+import { type Align, commandLine, formatPercent, paintPhase, printJson, table } from "./format.ts";
 import { EXIT, printOut, useColor } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
 

@@ -9,7 +9,6 @@
  * @module
  */
 
-
 /** The rotation limits of one log. */
 export interface LogRotation {
   /** Rotate when the file would grow past this many bytes. */
