@@ -8,7 +8,7 @@
 
 import type { TopSample, TopService } from "../../service/top/top_sampler.ts";
 import { formatDuration } from "../../os/duration.ts";
-import { formatBytes } from "../format.ts";
+import { formatBytes } from "../../os/byte_size.ts";
 import type { TopKey } from "./keys.ts";
 
 /**
