@@ -164,6 +164,8 @@ Deno.test("status --json has the documented keys; orphaned tree exits 0", async 
     "uptimeMs",
     "restarts",
     "restart",
+    "nextRun",
+    "policyAction",
     "lastExit",
     "command",
     "pidfile",

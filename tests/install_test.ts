@@ -93,6 +93,21 @@ function session(): Step[] {
     { command: "logs", args: ["logs", "web"], code: 0, expect: /hello from web/ },
     { command: "signal", args: ["signal", "web", "CONT"], code: 0 },
     { command: "restart", args: ["restart", "web"], code: 0, expect: /web/ },
+    // Not a terminal: top prints one snapshot, as list does.
+    { command: "top", args: ["top"], code: 0, expect: /^web\s+running/m },
+    {
+      command: "metrics",
+      args: ["metrics"],
+      code: 0,
+      expect: /^pidkit_service_up\{service="web"\} 1$/m,
+    },
+    { command: "events", args: ["events", "web"], code: 0, expect: /web ready pid \d+/ },
+    {
+      command: "export",
+      args: ["export", "systemd", "web", "--out", "{dir}/units"],
+      code: 0,
+      expect: /wrote .*\/units\/web\.service/,
+    },
     // A schedule loads croner (an npm package) in the command and in the supervisor.
     {
       args: ["start", "task", "--cron", "0 0 1 1 *", "--", "true"],
@@ -146,7 +161,8 @@ async function runStep(
   env: Record<string, string>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(program[0], {
-    args: [...program.slice(1), ...step.args],
+    // {dir}: the run directory of the session (PIDKIT_DIR)
+    args: [...program.slice(1), ...step.args.map((a) => a.replace("{dir}", env.PIDKIT_DIR))],
     env,
     stdin: "null",
     stdout: "piped",
