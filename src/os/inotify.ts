@@ -3,12 +3,13 @@
  * ({@linkcode FdPoller}): directories watched one by one (the caller
  * decides which, so an ignored `node_modules` costs no watch at all).
  *
- * Why not `Deno.watchFs`: its watcher thread (the notify crate) opens
- * files of a watched directory, and the `open(2)` of a FIFO blocks until a
- * writer comes; closing the watcher then waits for that thread, and the
- * whole event loop stops (seen on Deno 2.9.6 with a service's output FIFO
- * in a watched directory; docs/policies.md). Here nothing is ever opened
- * but the inotify descriptor.
+ * Why not `Deno.watchFs`: with a service's output FIFO in a watched
+ * directory, its watcher thread (`notify-rs inotify`) was found blocked in
+ * `open(2)` of the FIFO (kernel stack `fifo_open`, `wait_for_partner`: an
+ * open for reading waits for a writer), and the supervisor's event loop
+ * stopped with it (`pidkit stop` hung in 3 of 6 runs of a restart-twice-
+ * then-stop loop on Deno 2.9.6; the exact trigger was not isolated). Here
+ * nothing is ever opened but the inotify descriptor.
  *
  * @module
  */
