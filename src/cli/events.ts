@@ -74,8 +74,9 @@ const KIND_COLOUR: Partial<Record<ServiceEvent["kind"], Parameters<typeof paint>
 };
 
 /**
- * One event as a line of text: `TIME NAME KIND details`, e.g.
- * `2026-12-07T20:15:09.450Z web exited pid 4242, code 1`.
+ * One event as a line of text: `TIME NAME KIND details: why`, e.g.
+ * `2026-12-07T20:15:09.450Z web exited pid 4242, code 1` or
+ * `2026-12-07T20:15:12.000Z web failed: gave up after 5 restarts in a row`.
  */
 export function describeEvent(e: ServiceEvent, colour = false): string {
   const details: string[] = [];
@@ -85,11 +86,11 @@ export function describeEvent(e: ServiceEvent, colour = false): string {
   }
   if (e.delayMs !== undefined) details.push(`in ${formatMs(e.delayMs)}`);
   if (e.attempt !== undefined) details.push(`attempt ${e.attempt}${e.of ? ` of ${e.of}` : ""}`);
-  if (e.reason) details.push(e.reason);
   if (e.statusText) details.push(`status: ${e.statusText}`);
   const hue = KIND_COLOUR[e.kind];
   const kind = colour && hue ? paint(e.kind, hue, true) : e.kind;
-  return `${e.time} ${e.service} ${kind}${details.length ? ` ${details.join(", ")}` : ""}`;
+  const why = e.reason ? `: ${e.reason}` : "";
+  return `${e.time} ${e.service} ${kind}${details.length ? ` ${details.join(", ")}` : ""}${why}`;
 }
 
 function formatMs(ms: number): string {

@@ -25,7 +25,7 @@ Deno.test("pidkit events: the last N, oldest first; NAME filters; --json is the 
   assert.match(lines[1], / db ready pid 42, status: accepting$/);
   assert.match(lines[2], / web exited pid 41, code 1$/);
   assert.match(lines[3], / web restarting in 1\.5s, attempt 1 of 5$/);
-  assert.match(lines[4], / web failed too many restarts$/);
+  assert.match(lines[4], / web failed: too many restarts$/);
 
   const web = await runCli(["events", "web", "-n", "2", "--json", "--dir", dir.path]);
   assert.equal(web.code, 0, web.stderr);
