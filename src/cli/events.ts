@@ -78,7 +78,7 @@ const KIND_COLOUR: Partial<Record<ServiceEvent["kind"], Parameters<typeof paint>
  * `2026-12-07T20:15:09.450Z web exited pid 4242, code 1` or
  * `2026-12-07T20:15:12.000Z web failed: gave up after 5 restarts in a row`.
  */
-export function describeEvent(e: ServiceEvent, colour = false): string {
+function describeEvent(e: ServiceEvent, colour = false): string {
   const details: string[] = [];
   if (e.pid !== undefined) details.push(`pid ${e.pid}`);
   if (e.kind === "exited") {

@@ -63,6 +63,16 @@ export function parseEventLine(line: string): ServiceEvent | undefined {
  * ... `PATH.1`, `PATH`). They are opened newest first, `PATH`, `PATH.1`,
  * ...: a rotation meanwhile moves every file the same way, so none is
  * passed over; one met twice (same inode) is kept once.
+ *
+ * @example
+ * ```ts
+ * import { eventsPath, openJournalFiles } from "./journal_files.ts";
+ * const files = await openJournalFiles(eventsPath("/tmp/pidkit-example"));
+ * for (const { file, path } of files) {
+ *   console.log(path);
+ *   file.close();
+ * }
+ * ```
  */
 export async function openJournalFiles(
   path: string,
@@ -89,6 +99,15 @@ export async function openJournalFiles(
  * The last `seq` in the journal at `path` (0: none), read from the end of
  * `file` (the current one, open for reading) or, when it has no event yet,
  * of the rotated ones; and whether `file` ends in an unfinished line.
+ *
+ * @example
+ * ```ts
+ * import { eventsPath, lastEventSeq } from "./journal_files.ts";
+ * const path = eventsPath("/tmp/pidkit-example");
+ * await Deno.mkdir("/tmp/pidkit-example/events", { recursive: true });
+ * using file = await Deno.open(path, { read: true, append: true, create: true });
+ * console.log(await lastEventSeq(path, file)); // e.g. { seq: 0, unfinished: false }
+ * ```
  */
 export async function lastEventSeq(
   path: string,
@@ -117,7 +136,17 @@ function lastSeqIn(bytes: Uint8Array): number | undefined {
   return undefined;
 }
 
-/** The whole of `file` from where it stands. */
+/**
+ * The whole of `file` from where it stands.
+ *
+ * @example
+ * ```ts
+ * import { readAll } from "./journal_files.ts";
+ * await Deno.writeTextFile("/tmp/demo.txt", "a line\n");
+ * using file = await Deno.open("/tmp/demo.txt");
+ * console.log(new TextDecoder().decode(await readAll(file))); // "a line\n"
+ * ```
+ */
 export async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -53,7 +53,16 @@ export async function readEvents(options: ReadEventsOptions = {}): Promise<Servi
   return options.last === undefined ? out : out.slice(Math.max(0, out.length - options.last));
 }
 
-/** The events of journal text `text` that `options` asks for (its `last` aside). */
+/**
+ * The events of journal text `text` that `options` asks for (its `last` aside).
+ *
+ * @example
+ * ```ts
+ * import { selectEvents } from "./read_events.ts";
+ * const text = '{"seq":1,"time":"2026-01-01T00:00:00.000Z","service":"web","kind":"ready"}\n';
+ * console.log(selectEvents(text, { services: ["web"] }).length); // 1
+ * ```
+ */
 export function selectEvents(
   text: string,
   options: Pick<ReadEventsOptions, "services" | "after">,
