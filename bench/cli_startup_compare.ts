@@ -17,7 +17,11 @@
  * Targets (issue 18): status <= 1.25x, list <= 1.4x, start <= 1.5x,
  * stop <= floor + 10 ms, peak RSS <= floor + 6 MiB.
  *
- *   deno run -A bench/cli_startup_compare.ts [--runs 21] [--before DIR]
+ * `--modules` also counts the checkout's modules each command reads (one run
+ * of each under `strace -e openat`, before the timed runs): a feature that
+ * puts a module on a command's path shows here first.
+ *
+ *   deno run -A bench/cli_startup_compare.ts [--runs 21] [--before DIR] [--modules]
  *
  * @module
  */
@@ -29,6 +33,7 @@ const opt = (name: string) => {
 };
 const RUNS = Number(opt("runs") ?? 21);
 const before = opt("before");
+const countModules = args.includes("--modules");
 const deno = Deno.execPath();
 const HERE = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const TIME = "/usr/bin/time";
@@ -40,22 +45,24 @@ const hasTime = (() => {
   }
 })();
 
-/** One way of running pidkit: a label, the argv prefix, its run dir. */
+/** One way of running pidkit: a label, the argv prefix, its run dir, its checkout. */
 interface Way {
   label: string;
   argv: string[];
   dir: string;
+  root: string;
 }
 
 const work = await Deno.makeTempDir({ prefix: "pidkit-bench-" });
 const empty = `${work}/empty.ts`;
 await Deno.writeTextFile(empty, "");
 const ways: Way[] = [
-  { label: "deno run -A cli.ts", argv: [deno, "run", "-A", `${HERE}/cli.ts`], dir: "" },
+  { label: "deno run -A cli.ts", argv: [deno, "run", "-A", `${HERE}/cli.ts`], dir: "", root: HERE },
   {
     label: "... --unstable-lazy-dynamic-imports",
     argv: [deno, "run", "-A", "--unstable-lazy-dynamic-imports", `${HERE}/cli.ts`],
     dir: "",
+    root: HERE,
   },
 ];
 if (before) {
@@ -63,6 +70,7 @@ if (before) {
     label: `before: ${before} (lazy)`,
     argv: [deno, "run", "-A", "--unstable-lazy-dynamic-imports", `${before}/cli.ts`],
     dir: "",
+    root: before.replace(/\/$/, ""),
   });
 }
 ways.forEach((w, i) => w.dir = `${work}/dir${i}`);
@@ -114,6 +122,27 @@ async function measure(argv: string[], dir: string, expect = 0): Promise<[number
   return [ms, Number(/maxrss=(\d+)\s*$/.exec(err)?.[1] ?? 0), childrenCpuMs() - c0];
 }
 
+/**
+ * How many of `root`'s modules one run of `argv` opens (strace's openat
+ * calls; the source of each module is opened once).
+ */
+async function modulesRead(argv: string[], dir: string, root: string): Promise<number> {
+  const log = `${work}/strace.log`;
+  const out = await new Deno.Command("strace", {
+    args: ["-f", "-qq", "-e", "trace=openat", "-o", log, ...argv],
+    env: { PIDKIT_DIR: dir, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!out.success) throw new Error(`strace ${argv.join(" ")}: exit ${out.code}`);
+  const opened = new Set<string>();
+  for (const m of (await Deno.readTextFile(log)).matchAll(/"([^"]+\.ts)"/g)) {
+    if (m[1].startsWith(`${root}/`)) opened.add(m[1]);
+  }
+  return opened.size;
+}
+
 const CASES: [string, (w: Way) => string[]][] = [
   ["status NAME", (w) => [...w.argv, "status", "web"]],
   ["list (10 services)", (w) => [...w.argv, "list"]],
@@ -129,6 +158,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+const modules = ways.map(() => CASES.map(() => 0));
 const floorMs: number[] = [];
 const floorRss: number[] = [];
 const floorCpu: number[] = [];
@@ -142,7 +172,15 @@ try {
     for (const name of ["web", ...Array.from({ length: 9 }, (_, i) => `svc${i}`)]) {
       await measure([...w.argv, "start", name, "--ready-after", "0", "--", "sleep", "1000"], w.dir);
     }
-    for (const [, argv] of CASES) await measure(argv(w), w.dir); // warm the caches
+    for (const [j, [, argv]] of CASES.entries()) {
+      await measure(argv(w), w.dir); // warm the caches
+      if (countModules) {
+        // The counted run finds b as the timed ones do: stopped for start, running for stop.
+        if (CASES[j][0].startsWith("start")) await measure([...w.argv, "stop", "b"], w.dir);
+        if (CASES[j][0].startsWith("stop")) await measure(CASES[j - 1][1](w), w.dir);
+        modules[ways.indexOf(w)][j] = await modulesRead(argv(w), w.dir, w.root);
+      }
+    }
   }
   await measure([deno, "run", "-A", empty], work);
   for (let r = 0; r < RUNS; r++) {
@@ -188,4 +226,10 @@ for (const [i, w] of ways.entries()) {
     const cpuCell = `${c.toFixed(1)} | ${(c / floorCpuMs).toFixed(2)}x`;
     console.log(`| ${w.label} | ${label} | ${m.toFixed(1)} | ${ratio} | ${mem} | ${cpuCell} |`);
   }
+}
+if (countModules) {
+  console.log("\nModules of the checkout each command reads (strace -e openat, one run):");
+  console.log(`| way | ${CASES.map(([label]) => label).join(" | ")} |`);
+  console.log(`| --- |${CASES.map(() => " ---: |").join("")}`);
+  for (const [i, w] of ways.entries()) console.log(`| ${w.label} | ${modules[i].join(" | ")} |`);
 }
