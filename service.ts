@@ -29,44 +29,50 @@
  * @module
  */
 
-export { startService } from "./src/service/start_service.ts";
+export { startService } from "./src/service/actions/start_service.ts";
 export type {
   ServiceAlreadyRunning,
   ServiceStarted,
   StartServiceOptions,
   StartServiceResult,
-} from "./src/service/start_service.ts";
-export type { LaunchOptions } from "./src/service/supervisor_config.ts";
-export type { PolicyAction, PolicyName } from "./src/service/policies/policy.ts";
-export type { PolicyLaunchOptions } from "./src/service/policies/policy_options.ts";
-export { stopService } from "./src/service/stop_service.ts";
+} from "./src/service/actions/start_service.ts";
+export type { LaunchOptions } from "./src/service/control/supervisor_config.ts";
+export type { PolicyAction, PolicyName } from "./src/service/model/policy.ts";
+export type { PolicyLaunchOptions } from "./src/service/model/policy_options.ts";
+export { stopService } from "./src/service/actions/stop_service.ts";
 export type {
   ServiceStopProgress,
   StopServiceOptions,
   StopServiceResult,
-} from "./src/service/stop_service.ts";
-export { restartService } from "./src/service/restart_service.ts";
-export type { RestartServiceOptions, RestartServiceResult } from "./src/service/restart_service.ts";
-export { serviceStatus, statusExitCode } from "./src/service/service_status.ts";
-export type { ServiceStatus, ServiceStatusOptions } from "./src/service/service_status.ts";
-export { listServices } from "./src/service/list_services.ts";
+} from "./src/service/actions/stop_service.ts";
+export { restartService } from "./src/service/actions/restart_service.ts";
+export type {
+  RestartServiceOptions,
+  RestartServiceResult,
+} from "./src/service/actions/restart_service.ts";
+export { serviceStatus, statusExitCode } from "./src/service/inspect/service_status.ts";
+export type { ServiceStatus, ServiceStatusOptions } from "./src/service/inspect/service_status.ts";
+export { listServices } from "./src/service/inspect/list_services.ts";
 export type {
   ListServicesOptions,
   ServiceList,
   ServiceListEntry,
-} from "./src/service/list_services.ts";
-export { signalService } from "./src/service/signal_service.ts";
-export type { SignalServiceOptions, SignalServiceResult } from "./src/service/signal_service.ts";
-export { waitService } from "./src/service/wait_service.ts";
-export type { WaitServiceOptions } from "./src/service/wait_service.ts";
-export { mergedServiceLogs, serviceLogs } from "./src/service/service_logs.ts";
+} from "./src/service/inspect/list_services.ts";
+export { signalService } from "./src/service/actions/signal_service.ts";
+export type {
+  SignalServiceOptions,
+  SignalServiceResult,
+} from "./src/service/actions/signal_service.ts";
+export { waitService } from "./src/service/inspect/wait_service.ts";
+export type { WaitServiceOptions } from "./src/service/inspect/wait_service.ts";
+export { mergedServiceLogs, serviceLogs } from "./src/service/output/service_logs.ts";
 export type {
   MergedServiceLogsOptions,
   ServiceLogItem,
   ServiceLogLine,
   ServiceLogsOptions,
   ServiceLogWarning,
-} from "./src/service/service_logs.ts";
+} from "./src/service/output/service_logs.ts";
 export { followEvents } from "./src/service/events/follow_events.ts";
 export type { FollowEventsOptions } from "./src/service/events/follow_events.ts";
 export { readEvents } from "./src/service/events/read_events.ts";
@@ -75,24 +81,27 @@ export type {
   ServiceEvent,
   ServiceEventKind,
   ServiceEventSink,
-} from "./src/service/events/service_event.ts";
-export { serviceProcesses } from "./src/service/service_processes.ts";
+} from "./src/service/model/service_event.ts";
+export { serviceProcesses } from "./src/service/inspect/service_processes.ts";
 export type {
   ServiceProcess,
   ServiceProcesses,
   ServiceProcessesOptions,
-} from "./src/service/service_processes.ts";
-export { resolveRunDir } from "./src/service/run_dir.ts";
-export type { RunDirOptions } from "./src/service/run_dir.ts";
-export type { ServicePhase } from "./src/service/inspect_service.ts";
-export type { ServiceOrigin } from "./src/service/service_record.ts";
+} from "./src/service/inspect/service_processes.ts";
+export { resolveRunDir } from "./src/service/model/run_dir.ts";
+export type { RunDirOptions } from "./src/service/model/run_dir.ts";
+export type { ServicePhase } from "./src/service/inspect/inspect_service.ts";
+export type { ServiceOrigin } from "./src/service/model/service_record.ts";
 export type { RetryStep } from "./src/tree/stop_schedule.ts";
 export {
   ServiceAlreadyRunningError,
   ServiceStartError,
   SupervisorError,
-} from "./src/service/service_errors.ts";
-export type { StartFailureReason, SupervisorErrorReason } from "./src/service/service_errors.ts";
+} from "./src/service/control/service_errors.ts";
+export type {
+  StartFailureReason,
+  SupervisorErrorReason,
+} from "./src/service/control/service_errors.ts";
 export {
   AlreadyRunningError,
   FileError,

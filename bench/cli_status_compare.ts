@@ -16,8 +16,8 @@
  * @module
  */
 
-import { writeServiceRecord } from "../src/service/service_record.ts";
-import { fakeState, treeRefOf } from "../tests/service_fixture.ts";
+import { writeServiceRecord } from "../src/service/model/service_record.ts";
+import { fakeState, treeRefOf } from "../tests/_util/service_fixture.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const args = Deno.args;

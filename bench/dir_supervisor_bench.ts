@@ -34,7 +34,7 @@
  * @module
  */
 
-import { askSupervisor } from "../src/service/supervisor_client.ts";
+import { askSupervisor } from "../src/service/control/supervisor_client.ts";
 import { readProcStat } from "../src/os/proc.ts";
 
 // ---------------------------------------------------------------- options

@@ -21,9 +21,9 @@
  * @module
  */
 
-import { startService } from "../src/service/start_service.ts";
-import { askSupervisor } from "../src/service/supervisor_client.ts";
-import { SUPERVISOR_V8_FLAGS } from "../src/service/supervisor_protocol.ts";
+import { startService } from "../src/service/actions/start_service.ts";
+import { askSupervisor } from "../src/service/control/supervisor_client.ts";
+import { SUPERVISOR_V8_FLAGS } from "../src/service/control/supervisor_protocol.ts";
 
 function option(name: string, fallback: number): number {
   const i = Deno.args.indexOf(`--${name}`);

@@ -15,9 +15,9 @@
  * @module
  */
 
-import { findDaemon, freePort, nginxConfig } from "../tests/real_daemons.ts";
-import { childrenOf } from "../tests/process_view.ts";
-import { alive } from "../tests/helpers.ts";
+import { findDaemon, freePort, nginxConfig } from "../tests/_util/real_daemons.ts";
+import { childrenOf } from "../tests/_util/process_view.ts";
+import { alive } from "../tests/_util/helpers.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const opt = (name: string, dflt: number) => {

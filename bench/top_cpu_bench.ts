@@ -10,15 +10,15 @@
  *   deno run -A bench/top_cpu_bench.ts [--services 200] [--seconds 30] [--interval 1s] [--tracking auto|group]
  *
  * Every process it starts is ended (the run directory's records name them;
- * see tests/service_dir.ts) and its temp dirs are removed.
+ * see tests/_util/service_dir.ts) and its temp dirs are removed.
  *
  * @module
  */
 
 import { cpuMs, ROOT } from "./_service_cli.ts";
-import { Services } from "../tests/service_dir.ts";
-import { frames, HAS_SCRIPT, PtySession } from "../tests/pty_session.ts";
-import { tempDir, waitUntil } from "../tests/helpers.ts";
+import { Services } from "../tests/_util/service_dir.ts";
+import { frames, HAS_SCRIPT, PtySession } from "../tests/_util/pty_session.ts";
+import { tempDir, waitUntil } from "../tests/_util/helpers.ts";
 
 function option(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);

@@ -12,8 +12,8 @@
  */
 import assert from "node:assert/strict";
 import { PidFile } from "../mod.ts";
-import { killQuietly, ROOT, tempDir } from "./helpers.ts";
-import { Services } from "./service_dir.ts";
+import { killQuietly, ROOT, tempDir } from "./_util/helpers.ts";
+import { Services } from "./_util/service_dir.ts";
 
 interface Example {
   /** Where it is: `README block N` or the export's path, e.g. `service.ts.stopService`. */

@@ -5,7 +5,7 @@
  * sites are not followed: the machines this runs on have no network.
  */
 import assert from "node:assert/strict";
-import { ROOT } from "./helpers.ts";
+import { ROOT } from "./_util/helpers.ts";
 
 /** The Markdown pages whose links are checked, relative to the repository. */
 function pages(): string[] {

@@ -96,6 +96,81 @@ Deno.test("layers: no import cycles", () => {
   assert.deepEqual(cycles, []);
 });
 
+/**
+ * The rooms of the service layer (`src/service/ROOM/`), from the bottom up:
+ * a room imports only from its own room or the ones below it, as the layers
+ * do. model: records, config and vocabulary; output: logs and output FIFOs;
+ * events: the journal; readiness: sd_notify, fd and timed readiness;
+ * control: the wire between commands and supervisors; inspect: what a
+ * service is doing; pidfile: PID files of forking services and foreign
+ * holders; policies: schedules, file watching, memory limits; actions:
+ * start, stop, restart, signal; export: systemd units; metrics and http: what the
+ * supervisor shows; machine: the per-service state machine; supervisor: the
+ * run directory's supervisor process; top: the live view's sampler.
+ */
+const SERVICE_ROOMS = [
+  "model",
+  "output",
+  "events",
+  "readiness",
+  "control",
+  "inspect",
+  "pidfile",
+  "policies",
+  "actions",
+  "export",
+  "metrics",
+  "http",
+  "machine",
+  "supervisor",
+  "top",
+];
+
+function roomOf(path: string): string | undefined {
+  return /^src\/service\/([a-z_]+)\//.exec(path)?.[1];
+}
+
+Deno.test("rooms: every service module lives in a room of src/service/", () => {
+  const outside = sourceFiles("src/service").filter((f) => !SERVICE_ROOMS.includes(roomOf(f)!));
+  assert.deepEqual(outside, [], `files outside src/service/{${SERVICE_ROOMS.join(",")}}/`);
+});
+
+Deno.test("rooms: no service module imports from a room above its own", () => {
+  const violations: string[] = [];
+  for (const file of sourceFiles("src/service")) {
+    const own = SERVICE_ROOMS.indexOf(roomOf(file)!);
+    for (const dep of importsOf(file)) {
+      const theirs = SERVICE_ROOMS.indexOf(roomOf(dep) ?? "");
+      if (theirs > own) violations.push(`${file} (${SERVICE_ROOMS[own]}) imports ${dep}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+Deno.test("tests mirror the source: a test folder is a source folder (or _util, fixtures, torture)", () => {
+  // src/service/model/x.ts makes "service/model" and "service" test folders
+  const sourceDirs = new Set(
+    sourceFiles().flatMap((f) => {
+      const parts = f.split("/").slice(1, -1);
+      return parts.map((_, i) => parts.slice(0, i + 1).join("/"));
+    }),
+  );
+  const misplaced: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(`${ROOT}tests/${dir}`)) {
+      const path = dir === "" ? e.name : `${dir}/${e.name}`;
+      if (e.isDirectory) {
+        if (["_util", "fixtures", "torture"].includes(path)) continue;
+        walk(path);
+      } else if (e.name.endsWith("_test.ts") && dir !== "" && !sourceDirs.has(dir)) {
+        misplaced.push(`tests/${path}`);
+      }
+    }
+  };
+  walk("");
+  assert.deepEqual(misplaced, []);
+});
+
 Deno.test(`layers: no source file is over ${MAX_LINES} lines`, () => {
   const long = sourceFiles()
     .map((f) => [f, Deno.readTextFileSync(`${ROOT}${f}`).split("\n").length] as const)

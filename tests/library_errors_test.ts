@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { PidFile } from "../mod.ts";
 import { spawnTree, TreeError } from "../tree.ts";
 import { startService, UsageError, waitService } from "../service.ts";
-import { ROOT, tempDir } from "./helpers.ts";
+import { ROOT, tempDir } from "./_util/helpers.ts";
 
 Deno.test("spawnTree with a cwd that does not exist: a spawn-failed TreeError naming it", async () => {
   for (const tracking of ["group", "auto"] as const) {

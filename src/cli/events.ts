@@ -11,8 +11,8 @@
 import { UsageError } from "../os/errors.ts";
 import { followEvents } from "../service/events/follow_events.ts";
 import { readEvents } from "../service/events/read_events.ts";
-import type { ServiceEvent } from "../service/events/service_event.ts";
-import { validateName } from "../service/run_dir.ts";
+import type { ServiceEvent } from "../service/model/service_event.ts";
+import { validateName } from "../service/model/run_dir.ts";
 import { EXIT, paint, useColor } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
 

@@ -15,7 +15,7 @@ import { exportedRecord } from "../service/export/exported_record.ts";
 import { type ExportedService, serviceUnit } from "../service/export/systemd_service_unit.ts";
 import { serviceUnitName } from "../service/export/systemd_syntax.ts";
 import { type UnitFile, writeUnitFiles } from "../service/export/unit_files.ts";
-import { resolveRunDir } from "../service/run_dir.ts";
+import { resolveRunDir } from "../service/model/run_dir.ts";
 import { exportedStack } from "../stack/export_stack.ts";
 import { EXIT, printOut } from "./io.ts";
 import type { CommandInput } from "./spec.ts";

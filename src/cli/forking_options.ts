@@ -1,7 +1,7 @@
 /**
  * `--forking` and `--main-pidfile FILE` of `start` and `run` (their start-up
  * is bounded by `--ready-timeout`, a readiness option): their specs, for the
- * command table; parsed and checked in src/service/supervisor_config.ts.
+ * command table; parsed and checked in src/service/control/supervisor_config.ts.
  *
  * @module
  */

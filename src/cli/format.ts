@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ServicePhase } from "../service/inspect_service.ts";
+import type { ServicePhase } from "../service/inspect/inspect_service.ts";
 import { paint, printOut } from "./io.ts";
 
 /** Column alignment for {@linkcode table}. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { LaunchOptions } from "../service/supervisor_config.ts";
+import type { LaunchOptions } from "../service/control/supervisor_config.ts";
 import { parseDuration } from "../os/duration.ts";
 import { UsageError } from "../os/errors.ts";
 import type { CommandInput } from "./spec.ts";

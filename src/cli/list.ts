@@ -1,14 +1,14 @@
 /**
  * `pidkit list [--json]`: every service in the run directory as a table
  * (name, state, pid, uptime, restarts, memory, cpu, command), sorted by
- * name. The data comes from src/service/list_services.ts; this module
+ * name. The data comes from src/service/inspect/list_services.ts; this module
  * prints it.
  *
  * @module
  */
 
 import { formatDuration } from "../os/duration.ts";
-import { listServices, type ServiceListEntry } from "../service/list_services.ts";
+import { listServices, type ServiceListEntry } from "../service/inspect/list_services.ts";
 import { formatBytes } from "../os/byte_size.ts";
 import { type Align, commandLine, formatPercent, paintPhase, printJson, table } from "./format.ts";
 import { EXIT, printOut, useColor } from "./io.ts";

@@ -10,7 +10,11 @@
  */
 
 import { UsageError } from "../os/errors.ts";
-import { mergedServiceLogs, type ServiceLogItem, serviceLogs } from "../service/service_logs.ts";
+import {
+  mergedServiceLogs,
+  type ServiceLogItem,
+  serviceLogs,
+} from "../service/output/service_logs.ts";
 import { EXIT, useColor } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
 

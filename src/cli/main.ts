@@ -45,9 +45,9 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (first === "help") return await help(args.slice(1));
-  // The background supervisor's hidden entry (src/service/supervisor_protocol.ts); not in --help.
+  // The background supervisor's hidden entry (src/service/control/supervisor_protocol.ts); not in --help.
   if (first === "__supervise") {
-    const { superviseCommand } = await import("../service/supervisor_main.ts");
+    const { superviseCommand } = await import("../service/supervisor/supervisor_main.ts");
     return await superviseCommand(args.slice(1));
   }
   if (first.startsWith("-")) {
@@ -93,7 +93,7 @@ async function runCommand(spec: CommandSpec, input: CommandInput): Promise<numbe
       return fail(`pidkit ${spec.name}: ${asFlags(err.message)}`, EXIT.usage, json);
     }
     // Evaluated only on an error (a small module; see `load` in spec.ts).
-    const { SupervisorError } = await import("../service/service_errors.ts");
+    const { SupervisorError } = await import("../service/control/service_errors.ts");
     if (err instanceof SupervisorError) {
       const code = err.reason === "permission-denied"
         ? EXIT.denied

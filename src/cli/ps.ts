@@ -5,7 +5,7 @@
  * @module
  */
 
-import { serviceProcesses } from "../service/service_processes.ts";
+import { serviceProcesses } from "../service/inspect/service_processes.ts";
 import { formatBytes } from "../os/byte_size.ts";
 import { commandLine, formatPercent, printJson, table } from "./format.ts";
 import { EXIT, printOut } from "./io.ts";

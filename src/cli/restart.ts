@@ -1,12 +1,12 @@
 /**
  * `pidkit restart NAME [--retry S] [--json]`: restart through the service
- * layer (src/service/restart_service.ts) and print like `start`.
+ * layer (src/service/actions/restart_service.ts) and print like `start`.
  *
  * @module
  */
 
-import { restartService } from "../service/restart_service.ts";
-import { ServiceStartError } from "../service/service_errors.ts";
+import { restartService } from "../service/actions/restart_service.ts";
+import { ServiceStartError } from "../service/control/service_errors.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { mainNote, startFailed } from "./start.ts";
 import { describe, progressDisplay } from "./stop.ts";
@@ -52,7 +52,7 @@ export async function run(input: CommandInput): Promise<number> {
  */
 async function declarationHint(name: string, state: string): Promise<string | undefined> {
   try {
-    const { readServiceRecord } = await import("../service/service_record.ts");
+    const { readServiceRecord } = await import("../service/model/service_record.ts");
     const origin = (await readServiceRecord(state))?.origin;
     if (origin === undefined) return undefined;
     const { loadStack } = await import("../stack/load.ts");

@@ -21,7 +21,7 @@ import {
 import { PidkitError } from "../os/errors.ts";
 import { closeInherited } from "../os/close_inherited.ts";
 import { printErr } from "./io.ts";
-import { buildSupervisorConfig } from "../service/supervisor_config.ts";
+import { buildSupervisorConfig } from "../service/control/supervisor_config.ts";
 import { launchOptionsFrom } from "./launch_options.ts";
 import type { CommandInput } from "./spec.ts";
 

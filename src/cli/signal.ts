@@ -6,7 +6,7 @@
  * @module
  */
 
-import { signalService } from "../service/signal_service.ts";
+import { signalService } from "../service/actions/signal_service.ts";
 import { printOut } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
 

@@ -59,7 +59,7 @@ export interface CommandSpec {
    * has every command, offline). `deno run` reads such modules at start-up
    * too (without executing them), unless run with
    * `--unstable-lazy-dynamic-imports`, as the README and docs/install.md
-   * run pidkit: tests/install_test.ts checks both.
+   * run pidkit: tests/cli/install_test.ts checks both.
    */
   load?: () => Promise<{ run: CommandRun }>;
 }

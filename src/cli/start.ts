@@ -1,17 +1,17 @@
 /**
  * `pidkit start NAME [options] -- CMD [ARGS...]`: start CMD under a
  * background supervisor and return once it is ready (see
- * src/service/start_service.ts).
+ * src/service/actions/start_service.ts).
  *
  * @module
  */
 
-import { startService } from "../service/start_service.ts";
-import { ServiceStartError } from "../service/service_errors.ts";
+import { startService } from "../service/actions/start_service.ts";
+import { ServiceStartError } from "../service/control/service_errors.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { launchOptionsFrom, requestTimeoutFrom } from "./launch_options.ts";
 import type { CommandInput } from "./spec.ts";
-import { resolveRunDir } from "../service/run_dir.ts";
+import { resolveRunDir } from "../service/model/run_dir.ts";
 
 /** Run `pidkit start`. */
 export async function run(input: CommandInput): Promise<number> {

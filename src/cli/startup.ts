@@ -11,7 +11,7 @@ import { UsageError } from "../os/errors.ts";
 import { absolutePath } from "../os/paths.ts";
 import { selfProgram } from "../os/self_exec.ts";
 import { VERSION } from "../os/version.ts";
-import { resolveRunDir } from "../service/run_dir.ts";
+import { resolveRunDir } from "../service/model/run_dir.ts";
 import { systemdUnit, unitName } from "../stack/systemd_unit.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import type { CommandInput } from "./spec.ts";

@@ -2,7 +2,7 @@
  * `pidkit status [NAME | --pidfile FILE] [--json]`: is it running? Exit 0
  * running (also starting, stopping, and orphaned: its tree still runs),
  * 1 stale PID file, 3 not running, 4 cannot tell. The data comes from
- * src/service/service_status.ts; this module prints it.
+ * src/service/inspect/service_status.ts; this module prints it.
  *
  * Start-up time matters here (scripts call it in loops), so this module
  * imports only what it needs: no `node:` modules, no process-tree code.
@@ -11,13 +11,13 @@
  */
 
 import { PidkitError, UsageError } from "../os/errors.ts";
-import { resolveRunDir, serviceNames } from "../service/run_dir.ts";
+import { resolveRunDir, serviceNames } from "../service/model/run_dir.ts";
 import {
   pidFileStatus,
   type ServiceStatus,
   serviceStatus,
   serviceStatusDetail,
-} from "../service/service_status.ts";
+} from "../service/inspect/service_status.ts";
 import { formatDuration } from "../os/duration.ts";
 import { EXIT, printErr, printOut, useColor } from "./io.ts";
 import { commandLine, paintPhase, printJson } from "./format.ts";

@@ -1,7 +1,7 @@
 /**
  * `pidkit stop NAME | --pidfile FILE [--retry SCHEDULE] [--json]`: parse,
- * stop through the service layer (src/service/stop_service.ts,
- * src/service/stop_pid_file.ts), print.
+ * stop through the service layer (src/service/actions/stop_service.ts,
+ * src/service/actions/stop_pid_file.ts), print.
  *
  * @module
  */
@@ -14,7 +14,7 @@ import {
   type ServiceStopProgress,
   stopService,
   type StopServiceResult,
-} from "../service/stop_service.ts";
+} from "../service/actions/stop_service.ts";
 import { EXIT, printOut } from "./io.ts";
 import { identityFromInput } from "./identity_options.ts";
 import { requestTimeoutFrom } from "./launch_options.ts";
@@ -37,7 +37,7 @@ export async function run(input: CommandInput): Promise<number> {
     if (pidfile === undefined) throw new UsageError("missing NAME or --pidfile FILE");
     if (timeout !== undefined) throw new UsageError("--timeout goes with NAME, not --pidfile");
     // Loaded only for --pidfile: the verification ladder is not needed for a service.
-    const { stopPidFile } = await import("../service/stop_pid_file.ts");
+    const { stopPidFile } = await import("../service/actions/stop_pid_file.ts");
     outcome = await stopPidFile(absolutePath(pidfile), { retry, identity, onProgress });
   } else {
     if (pidfile !== undefined) throw new UsageError("give NAME or --pidfile, not both");

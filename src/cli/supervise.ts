@@ -1,9 +1,9 @@
 /**
  * `pidkit supervise [--dir DIR] [--config FILE]`: the run directory's resident supervisor
- * in the foreground (src/service/dir_supervisor.ts), for a systemd unit or
+ * in the foreground (src/service/supervisor/dir_supervisor.ts), for a systemd unit or
  * a container. It stays when it holds no service; SIGTERM/SIGINT stop
  * every service, then it exits 0. The same process entry as a background
- * supervisor's (src/service/supervisor_main.ts). With `--config FILE` it
+ * supervisor's (src/service/supervisor/supervisor_main.ts). With `--config FILE` it
  * also brings the file up and reconciles it on SIGHUP
  * (src/stack/supervise_stack.ts).
  *
@@ -12,8 +12,8 @@
 
 import { PidkitError, UsageError } from "../os/errors.ts";
 import { printErr } from "./io.ts";
-import { resolveRunDir } from "../service/run_dir.ts";
-import { runSupervisorProcess } from "../service/supervisor_main.ts";
+import { resolveRunDir } from "../service/model/run_dir.ts";
+import { runSupervisorProcess } from "../service/supervisor/supervisor_main.ts";
 import type { CommandInput } from "./spec.ts";
 import { checkBindable, parseHttpAddress } from "../service/http/http_config.ts";
 

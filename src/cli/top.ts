@@ -14,7 +14,7 @@
 
 import { parseDuration } from "../os/duration.ts";
 import { UsageError } from "../os/errors.ts";
-import { serviceLogs } from "../service/service_logs.ts";
+import { serviceLogs } from "../service/output/service_logs.ts";
 import { type TopSample, TopSampler, type TopService } from "../service/top/top_sampler.ts";
 import { EXIT, useColor } from "./io.ts";
 import { run as runList } from "./list.ts";

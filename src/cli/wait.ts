@@ -2,7 +2,7 @@
  * `pidkit wait NAME | --pidfile FILE [--timeout D]`: return once the service
  * (or the program behind a PID file, locked or not) is not running,
  * exit 1 when the timeout passes first. The waiting is
- * src/service/wait_service.ts.
+ * src/service/inspect/wait_service.ts.
  *
  * @module
  */
@@ -10,7 +10,7 @@
 import { PidkitError, UsageError } from "../os/errors.ts";
 import { parseDuration } from "../os/duration.ts";
 import { absolutePath } from "../os/paths.ts";
-import { waitPidFile, waitService } from "../service/wait_service.ts";
+import { waitPidFile, waitService } from "../service/inspect/wait_service.ts";
 import { identityFromInput } from "./identity_options.ts";
 import type { CommandInput } from "./spec.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { LaunchOptions } from "../service/supervisor_config.ts";
+import type { LaunchOptions } from "../service/control/supervisor_config.ts";
 
 /**
  * The `ready` object of a declared service: the `--ready-*` options.

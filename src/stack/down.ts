@@ -9,7 +9,7 @@
 
 import { EventJournal } from "../service/events/event_journal.ts";
 import { UsageError } from "../os/errors.ts";
-import { stopService } from "../service/stop_service.ts";
+import { stopService } from "../service/actions/stop_service.ts";
 import { removeAppliedSpec } from "./applied_spec.ts";
 import { dependencyClosure, type OrderNode, stopOrder } from "./order.ts";
 import type { ResolvedStack } from "./resolve.ts";

@@ -7,7 +7,7 @@
  */
 
 import type { ExportedService } from "../service/export/systemd_service_unit.ts";
-import { checkLaunchOptions } from "../service/supervisor_config.ts";
+import { checkLaunchOptions } from "../service/control/supervisor_config.ts";
 import type { ResolvedStack } from "./resolve.ts";
 
 /**

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { LaunchOptions } from "../service/supervisor_config.ts";
+import type { LaunchOptions } from "../service/control/supervisor_config.ts";
 
 /**
  * How a field's value is typed and checked:

@@ -12,7 +12,7 @@
 
 import type { StackDeclaration, ValidService } from "./declaration.ts";
 import { StackError } from "./stack_error.ts";
-import { validateName } from "../service/run_dir.ts";
+import { validateName } from "../service/model/run_dir.ts";
 
 /**
  * foreman's default `PORT` base.

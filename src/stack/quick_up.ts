@@ -15,8 +15,8 @@
  */
 
 import { absolutePath, parentDir } from "../os/paths.ts";
-import { resolveRunDir } from "../service/run_dir.ts";
-import { readServiceRecordSync } from "../service/service_record.ts";
+import { resolveRunDir } from "../service/model/run_dir.ts";
+import { readServiceRecordSync } from "../service/model/service_record.ts";
 import { findStackFile, isProcfileName } from "./stack_file.ts";
 import type { UpResult, UpServiceResult } from "./up.ts";
 import { readUpStamp, stackFingerprint } from "./up_stamp.ts";

@@ -9,7 +9,7 @@
  */
 
 import { absolutePath, parentDir } from "../os/paths.ts";
-import type { LaunchOptions } from "../service/supervisor_config.ts";
+import type { LaunchOptions } from "../service/control/supervisor_config.ts";
 import type { StackDeclaration, ValidService } from "./declaration.ts";
 import { parseEnvFile } from "./env_file.ts";
 import { SERVICE_FIELDS } from "./fields.ts";

@@ -6,9 +6,13 @@
  * @module
  */
 
-import { type InspectMemo, inspectService, isRunningPhase } from "../service/inspect_service.ts";
-import type { ServicePhase } from "../service/inspect_service.ts";
-import { serviceNames } from "../service/run_dir.ts";
+import {
+  type InspectMemo,
+  inspectService,
+  isRunningPhase,
+} from "../service/inspect/inspect_service.ts";
+import type { ServicePhase } from "../service/inspect/inspect_service.ts";
+import { serviceNames } from "../service/model/run_dir.ts";
 import { readAppliedSpec } from "./applied_spec.ts";
 import type { CurrentService } from "./plan.ts";
 

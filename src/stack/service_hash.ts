@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { LaunchOptions } from "../service/supervisor_config.ts";
+import type { LaunchOptions } from "../service/control/supervisor_config.ts";
 import { SERVICE_FIELDS } from "./fields.ts";
 import { setOwn } from "./jsonc.ts";
 import { sha256Hex } from "../os/sha256.ts";

@@ -1,6 +1,6 @@
 /**
  * `pidkit supervise --config FILE`: the run directory's resident
- * supervisor in the foreground (src/service/supervisor_main.ts), which
+ * supervisor in the foreground (src/service/supervisor/supervisor_main.ts), which
  * brings the file up once it listens, re-reads it on SIGHUP and reconciles
  * (as `up`; a file that no longer reads changes nothing), and stops every
  * service on SIGTERM. Under systemd (`NOTIFY_SOCKET`) it sends `STATUS=`
@@ -12,7 +12,7 @@
  */
 
 import { sdNotify } from "../os/sd_notify.ts";
-import { runSupervisorProcess } from "../service/supervisor_main.ts";
+import { runSupervisorProcess } from "../service/supervisor/supervisor_main.ts";
 import { type LoadedStack, loadStack, type LoadStackOptions } from "./load.ts";
 import { upLine } from "./up_line.ts";
 import { stackRunDir, type UpResult, type UpServiceResult, upStack } from "./up.ts";

@@ -10,7 +10,7 @@
  */
 
 import { DEFAULT_RETRY, parseRetry, scheduleMs } from "../tree/stop_schedule.ts";
-import { READY_TIMEOUT_MS } from "../service/readiness.ts";
+import { READY_TIMEOUT_MS } from "../service/readiness/readiness.ts";
 import { unitEnvironment, unitPath, unitQuote } from "../service/export/systemd_syntax.ts";
 import { UsageError } from "../os/errors.ts";
 import { startLevels } from "./order.ts";

@@ -14,7 +14,7 @@
 import { EventJournal } from "../service/events/event_journal.ts";
 import { PidkitError, UsageError } from "../os/errors.ts";
 import { VERSION } from "../os/version.ts";
-import { resolveRunDir } from "../service/run_dir.ts";
+import { resolveRunDir } from "../service/model/run_dir.ts";
 import { removeAppliedSpec, writeAppliedSpec } from "./applied_spec.ts";
 import { baseEnvironment } from "./base_env.ts";
 import { dependencyClosure } from "./order.ts";
@@ -182,7 +182,7 @@ export async function upStack(stack: ResolvedStack, options: UpOptions = {}): Pr
     const current = await runningServices(dir, read);
     // Services left by a killed supervisor: a supervisor adopts them before they are compared.
     if (current.some((c) => c.phase === "orphaned" && c.origin?.file === file)) {
-      const { askSupervisor } = await import("../service/supervisor_client.ts");
+      const { askSupervisor } = await import("../service/control/supervisor_client.ts");
       await askSupervisor(dir, { op: "hello" }, { launch: true });
     }
     const plan = planStack(stack, current, planOptions);
@@ -222,7 +222,7 @@ async function preflight(
   const problems = new Map<string, string>();
   const moving = new Set(plan.levels.flat());
   if (moving.size === 0) return problems;
-  const { buildSupervisorConfig } = await import("../service/supervisor_config.ts");
+  const { buildSupervisorConfig } = await import("../service/control/supervisor_config.ts");
   for (const s of stack.services) {
     if (!moving.has(s.name)) continue;
     try {
@@ -268,9 +268,9 @@ async function stampIfComplete(
 /** The service layer's start and stop path, loaded only when there is something to do. */
 async function serviceActions() {
   const [{ startService }, { stopService }, { ServiceStartError }] = await Promise.all([
-    import("../service/start_service.ts"),
-    import("../service/stop_service.ts"),
-    import("../service/service_errors.ts"),
+    import("../service/actions/start_service.ts"),
+    import("../service/actions/stop_service.ts"),
+    import("../service/control/service_errors.ts"),
   ]);
   return { startService, stopService, ServiceStartError };
 }

@@ -9,7 +9,7 @@
 
 import { findCgroup2 } from "../../src/tree/cgroup.ts";
 import { findSetpriv } from "../../src/tree/find_program.ts";
-import { readableCopy } from "../readable_copy.ts";
+import { readableCopy } from "../_util/readable_copy.ts";
 import { pidkit } from "./cli_util.ts";
 import { type Output, run } from "./util.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { tempDir } from "../helpers.ts";
+import { tempDir } from "../_util/helpers.ts";
 import { PidFileError, probe, readPidFile } from "../../mod.ts";
 import { decodePidRecord, isValidPid, type PidRecord } from "../../src/lock/record.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";

@@ -9,10 +9,10 @@
  * @module
  */
 
-import { writeOldFile } from "../legacy_helpers.ts";
-import { Reaper, startTimeOf, tempDir } from "../helpers.ts";
-import { alive } from "../helpers.ts";
-import { fakeState } from "../service_fixture.ts";
+import { writeOldFile } from "../_util/legacy_helpers.ts";
+import { Reaper, startTimeOf, tempDir } from "../_util/helpers.ts";
+import { alive } from "../_util/helpers.ts";
+import { fakeState } from "../_util/service_fixture.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { pidkit, uniquePrefix } from "./cli_util.ts";
 

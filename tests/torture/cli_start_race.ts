@@ -6,7 +6,7 @@
  * @module
  */
 
-import { tempDir } from "../helpers.ts";
+import { tempDir } from "../_util/helpers.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 

@@ -9,8 +9,8 @@
  * @module
  */
 
-import { alive, Reaper, startTimeOf, tempDir } from "../helpers.ts";
-import { fakeState } from "../service_fixture.ts";
+import { alive, Reaper, startTimeOf, tempDir } from "../_util/helpers.ts";
+import { fakeState } from "../_util/service_fixture.ts";
 import { fuzzInputs } from "./bad_files.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { pidkit, uniquePrefix } from "./cli_util.ts";

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { CLI, startTimeOf } from "../helpers.ts";
-import { readServiceRecordSync } from "../../src/service/service_record.ts";
+import { CLI, startTimeOf } from "../_util/helpers.ts";
+import { readServiceRecordSync } from "../../src/service/model/service_record.ts";
 import type { Tally } from "./harness.ts";
 import { type Output, run, sleep } from "./util.ts";
 

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { spawnFixture } from "../fixture_io.ts";
-import { Reaper, tempDir } from "../helpers.ts";
+import { spawnFixture } from "../_util/fixture_io.ts";
+import { Reaper, tempDir } from "../_util/helpers.ts";
 import { PidFile, probe } from "../../mod.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { randInt, sleep } from "./util.ts";

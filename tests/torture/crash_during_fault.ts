@@ -19,9 +19,12 @@
  * @module
  */
 
-import { startTimeOf } from "../helpers.ts";
-import { readServiceRecordSync, type ServiceRecord } from "../../src/service/service_record.ts";
-import { askSupervisor } from "../../src/service/supervisor_client.ts";
+import { startTimeOf } from "../_util/helpers.ts";
+import {
+  readServiceRecordSync,
+  type ServiceRecord,
+} from "../../src/service/model/service_record.ts";
+import { askSupervisor } from "../../src/service/control/supervisor_client.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import {
   InstanceSampler,

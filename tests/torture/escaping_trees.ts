@@ -9,7 +9,7 @@
  * @module
  */
 
-import { startTimeOf, tempDir } from "../helpers.ts";
+import { startTimeOf, tempDir } from "../_util/helpers.ts";
 import { findCgroup2 } from "../../src/tree/cgroup.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";

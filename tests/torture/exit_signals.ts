@@ -9,7 +9,7 @@
  * @module
  */
 
-import { FIXTURES, Reaper, tempDir } from "../helpers.ts";
+import { FIXTURES, Reaper, tempDir } from "../_util/helpers.ts";
 import { probe } from "../../mod.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { pick, randInt, sleep } from "./util.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { startTimeOf, tempDir } from "../helpers.ts";
+import { startTimeOf, tempDir } from "../_util/helpers.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { type Runner, runners } from "./as_user.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { Reaper, tempDir } from "../helpers.ts";
+import { Reaper, tempDir } from "../_util/helpers.ts";
 import { AlreadyRunningError, PidFile, PidFileError, probe, readPidFile } from "../../mod.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { exists, isRoot, sleep } from "./util.ts";

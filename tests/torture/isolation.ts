@@ -13,8 +13,8 @@
  * @module
  */
 
-import { startTimeOf, tempDir } from "../helpers.ts";
-import { readServiceRecordSync } from "../../src/service/service_record.ts";
+import { startTimeOf, tempDir } from "../_util/helpers.ts";
+import { readServiceRecordSync } from "../../src/service/model/service_record.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, residentOf, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 

@@ -18,8 +18,8 @@ import { stopRoots } from "../../src/tree/process_family.ts";
 import { signalProcess } from "../../src/os/pidfd.ts";
 import { readProcStat } from "../../src/os/proc.ts";
 import { bootTimeMs } from "../../src/lock/unlocked_pid_file.ts";
-import { alive, Reaper, tempDir } from "../helpers.ts";
-import { canReuse, raceRound } from "../legacy_helpers.ts";
+import { alive, Reaper, tempDir } from "../_util/helpers.ts";
+import { canReuse, raceRound } from "../_util/legacy_helpers.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { pick, randInt } from "./util.ts";
 

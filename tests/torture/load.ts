@@ -10,10 +10,10 @@
  * @module
  */
 
-import { CLI, tempDir } from "../helpers.ts";
-import { readServiceRecordSync } from "../../src/service/service_record.ts";
+import { CLI, tempDir } from "../_util/helpers.ts";
+import { readServiceRecordSync } from "../../src/service/model/service_record.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
-import { askSupervisor } from "../../src/service/supervisor_client.ts";
+import { askSupervisor } from "../../src/service/control/supervisor_client.ts";
 import {
   isResident,
   markedProcesses,

@@ -8,10 +8,10 @@
  * @module
  */
 
-import { FIXTURES, startTimeOf, tempDir } from "../helpers.ts";
+import { FIXTURES, startTimeOf, tempDir } from "../_util/helpers.ts";
 import { libc } from "../../src/os/libc.ts";
-import { sendDatagram } from "../notify_client.ts";
-import { readServiceRecordSync } from "../../src/service/service_record.ts";
+import { sendDatagram } from "../_util/notify_client.ts";
+import { readServiceRecordSync } from "../../src/service/model/service_record.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { sleep } from "./util.ts";

@@ -8,12 +8,12 @@
  * @module
  */
 
-import { Reaper, startTimeOf, tempDir } from "../helpers.ts";
+import { Reaper, startTimeOf, tempDir } from "../_util/helpers.ts";
 import { attachTree, type TreeRef } from "../../tree.ts";
 import { isProcessAlive } from "../../src/os/proc.ts";
 import { probe } from "../../mod.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
-import { alive } from "../helpers.ts";
+import { alive } from "../_util/helpers.ts";
 import { pick } from "./util.ts";
 
 export const pidReuse: Scenario = {

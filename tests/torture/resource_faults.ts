@@ -11,10 +11,13 @@
  * @module
  */
 
-import { startTimeOf, tempDir } from "../helpers.ts";
+import { startTimeOf, tempDir } from "../_util/helpers.ts";
 import { PidFile, PidFileError, probe } from "../../mod.ts";
-import { readServiceRecordSync, writeServiceRecord } from "../../src/service/service_record.ts";
-import { fakeState } from "../service_fixture.ts";
+import {
+  readServiceRecordSync,
+  writeServiceRecord,
+} from "../../src/service/model/service_record.ts";
+import { fakeState } from "../_util/service_fixture.ts";
 import { rounds, type Scenario, skipped, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { isRoot, sleep } from "./util.ts";

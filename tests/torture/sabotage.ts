@@ -8,11 +8,11 @@
  * @module
  */
 
-import { startTimeOf, tempDir } from "../helpers.ts";
-import { readServiceRecordSync } from "../../src/service/service_record.ts";
+import { startTimeOf, tempDir } from "../_util/helpers.ts";
+import { readServiceRecordSync } from "../../src/service/model/service_record.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { PidFile } from "../../mod.ts";
-import { askSupervisor } from "../../src/service/supervisor_client.ts";
+import { askSupervisor } from "../../src/service/control/supervisor_client.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { exists, sleep } from "./util.ts";
 

@@ -9,9 +9,9 @@
  * @module
  */
 
-import { startTimeOf, tempDir } from "../helpers.ts";
+import { startTimeOf, tempDir } from "../_util/helpers.ts";
 import { probe } from "../../mod.ts";
-import { readServiceRecordSync } from "../../src/service/service_record.ts";
+import { readServiceRecordSync } from "../../src/service/model/service_record.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import { markedProcesses, pidkit, ServiceReaper, uniquePrefix } from "./cli_util.ts";
 import { pick, sleep } from "./util.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { startTimeOf, tempDir } from "../helpers.ts";
+import { startTimeOf, tempDir } from "../_util/helpers.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import {
   markerName,

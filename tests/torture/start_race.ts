@@ -6,8 +6,8 @@
  * @module
  */
 
-import { type Fixture, spawnFixture } from "../fixture_io.ts";
-import { Reaper, tempDir } from "../helpers.ts";
+import { type Fixture, spawnFixture } from "../_util/fixture_io.ts";
+import { Reaper, tempDir } from "../_util/helpers.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 
 export const startRace: Scenario = {

@@ -23,10 +23,13 @@
  * @module
  */
 
-import { startTimeOf, tempDir } from "../helpers.ts";
+import { startTimeOf, tempDir } from "../_util/helpers.ts";
 import { probe } from "../../mod.ts";
-import { readServiceRecordSync, type ServiceRecord } from "../../src/service/service_record.ts";
-import { askSupervisor } from "../../src/service/supervisor_client.ts";
+import {
+  readServiceRecordSync,
+  type ServiceRecord,
+} from "../../src/service/model/service_record.ts";
+import { askSupervisor } from "../../src/service/control/supervisor_client.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
 import {
   InstanceSampler,

@@ -11,9 +11,9 @@
 
 import { PidkitError } from "../../os/errors.ts";
 import { formatDuration } from "../../os/duration.ts";
-import { askSupervisor } from "../supervisor_client.ts";
-import { SupervisorError } from "../service_errors.ts";
-import { runSocketPath, type StopAnswer, type StopResult } from "../supervisor_protocol.ts";
+import { askSupervisor } from "./supervisor_client.ts";
+import { SupervisorError } from "./service_errors.ts";
+import { runSocketPath, type StopAnswer, type StopResult } from "./supervisor_protocol.ts";
 import { parseRetry, type RetryStep } from "../../tree/stop_schedule.ts";
 
 /**

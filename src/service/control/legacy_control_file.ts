@@ -9,7 +9,7 @@
  */
 
 import { writeFileAtomic } from "../../os/atomic_write.ts";
-import type { StopRequest, StopResult } from "../supervisor_protocol.ts";
+import type { StopRequest, StopResult } from "./supervisor_protocol.ts";
 
 /**
  * `DIR/NAME.ctl`, beside the state file.

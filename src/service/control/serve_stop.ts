@@ -16,7 +16,7 @@ import type {
   StopRequest,
   StopResult,
   SupervisorRequest,
-} from "../supervisor_protocol.ts";
+} from "./supervisor_protocol.ts";
 
 /**
  * How long past its schedule's total a stop may take before the answer

@@ -15,8 +15,8 @@
  * @module
  */
 
-import { finishRotation, rotateLogFiles } from "../log_rotation.ts";
-import type { ServiceEvent, ServiceEventSink } from "./service_event.ts";
+import { finishRotation, rotateLogFiles } from "../output/log_rotation.ts";
+import type { ServiceEvent, ServiceEventSink } from "../model/service_event.ts";
 import { eventsPath, lastEventSeq } from "./journal_files.ts";
 
 /** The journal grows to this many bytes before it rotates. */

@@ -8,12 +8,12 @@
  * @module
  */
 
-import { LogFollower } from "../log_reader.ts";
-import { resolveRunDir } from "../run_dir.ts";
+import { LogFollower } from "../output/log_reader.ts";
+import { resolveRunDir } from "../model/run_dir.ts";
 import { FileWakeup } from "./_file_wakeup.ts";
 import { eventsPath, openJournalFiles, parseEventLine, readAll } from "./journal_files.ts";
 import { type ReadEventsOptions, selectEvents } from "./read_events.ts";
-import type { ServiceEvent } from "./service_event.ts";
+import type { ServiceEvent } from "../model/service_event.ts";
 
 const decoder = new TextDecoder();
 

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { rotatedPath } from "../log_rotation.ts";
-import { tailBytes } from "../log_reader.ts";
-import type { ServiceEvent } from "./service_event.ts";
+import { rotatedPath } from "../output/log_rotation.ts";
+import { tailBytes } from "../output/log_reader.ts";
+import type { ServiceEvent } from "../model/service_event.ts";
 
 /** The journal's directory in a run directory. */
 export const EVENTS_DIR = "events";

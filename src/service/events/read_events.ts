@@ -7,8 +7,8 @@
  * @module
  */
 
-import { resolveRunDir } from "../run_dir.ts";
-import type { ServiceEvent } from "./service_event.ts";
+import { resolveRunDir } from "../model/run_dir.ts";
+import type { ServiceEvent } from "../model/service_event.ts";
 import { eventsPath, openJournalFiles, parseEventLine, readAll } from "./journal_files.ts";
 
 const decoder = new TextDecoder();

@@ -7,9 +7,9 @@
  */
 
 import { UsageError } from "../../os/errors.ts";
-import { servicePaths } from "../run_dir.ts";
-import { readServiceEnv } from "../service_env.ts";
-import { readServiceRecord } from "../service_record.ts";
+import { servicePaths } from "../model/run_dir.ts";
+import { readServiceEnv } from "../model/service_env.ts";
+import { readServiceRecord } from "../model/service_record.ts";
 import type { ExportedService } from "./systemd_service_unit.ts";
 
 /**

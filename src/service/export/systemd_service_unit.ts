@@ -18,8 +18,8 @@ import { UsageError } from "../../os/errors.ts";
 import type { LimitValue } from "../../os/resource_limits.ts";
 import { findProgram } from "../../tree/find_program.ts";
 import { parseRetry, type RetryStep } from "../../tree/stop_schedule.ts";
-import { READY_TIMEOUT_MS } from "../readiness.ts";
-import type { ServiceOptions } from "../service_record.ts";
+import { READY_TIMEOUT_MS } from "../readiness/readiness.ts";
+import type { ServiceOptions } from "../model/service_record.ts";
 import {
   envFileLine,
   serviceUnitName,

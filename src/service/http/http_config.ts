@@ -21,7 +21,7 @@
 import { join } from "node:path";
 import { PidkitError, UsageError } from "../../os/errors.ts";
 import { writeFileAtomic } from "../../os/atomic_write.ts";
-import { parseHostPort } from "../readiness.ts";
+import { parseHostPort } from "../readiness/readiness.ts";
 
 /**
  * Where the HTTP server listens.

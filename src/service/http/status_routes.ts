@@ -26,11 +26,15 @@
  * @module
  */
 
-import { listServiceDetails, type ServiceDetail, type ServiceList } from "../list_services.ts";
+import {
+  listServiceDetails,
+  type ServiceDetail,
+  type ServiceList,
+} from "../inspect/list_services.ts";
 import { metricsText, type SupervisorFigures } from "../metrics/metrics_text.ts";
-import { serviceNames, validateName } from "../run_dir.ts";
-import { serviceLogs } from "../service_logs.ts";
-import type { ServiceEvent } from "../events/service_event.ts";
+import { serviceNames, validateName } from "../model/run_dir.ts";
+import { serviceLogs } from "../output/service_logs.ts";
+import type { ServiceEvent } from "../model/service_event.ts";
 import type { HttpHandler, HttpResponse } from "./http_server.ts";
 import { STATUS_PAGE } from "./status_page.ts";
 

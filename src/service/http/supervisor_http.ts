@@ -12,7 +12,7 @@ import type { SupervisorFigures } from "../metrics/metrics_text.ts";
 import { bindError, formatHttpAddress, type HttpAddress } from "./http_config.ts";
 import { HttpServer } from "./http_server.ts";
 import { StatusRoutes } from "./status_routes.ts";
-import type { ServiceEvent } from "../events/service_event.ts";
+import type { ServiceEvent } from "../model/service_event.ts";
 
 /**
  * The running HTTP server of a supervisor and its routes.

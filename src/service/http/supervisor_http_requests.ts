@@ -7,7 +7,7 @@
  */
 
 import { messageLine, PidkitError } from "../../os/errors.ts";
-import { askSupervisor } from "../supervisor_client.ts";
+import { askSupervisor } from "../control/supervisor_client.ts";
 import {
   checkBindable,
   formatHttpAddress,
@@ -17,7 +17,7 @@ import {
   writeHttpConfig,
 } from "./http_config.ts";
 import type { SupervisorHttp } from "./supervisor_http.ts";
-import type { ServiceEvent } from "../events/service_event.ts";
+import type { ServiceEvent } from "../model/service_event.ts";
 
 /**
  * What these functions need of the supervisor.

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { SupervisorPhase } from "../service_record.ts";
+import type { SupervisorPhase } from "../model/service_record.ts";
 
 /** A phase in which something holds or runs the service. */
 export type HeldPhase =

@@ -12,7 +12,7 @@
  */
 
 import type { ProcessTree } from "../../tree/process_tree.ts";
-import type { ServiceRecord } from "../service_record.ts";
+import type { ServiceRecord } from "../model/service_record.ts";
 import type { InstanceEnd, Machine, StartStrategy } from "./context.ts";
 import { awaitReadiness } from "./ready_wait.ts";
 import { notReadyInTime } from "./ready_watch.ts";

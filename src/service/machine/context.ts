@@ -11,16 +11,20 @@
 import type { PidFile } from "../../lock/pid_file.ts";
 import type { ProcessTree, TreeExit } from "../../tree/process_tree.ts";
 import type { Target } from "../../tree/process_family.ts";
-import type { LogSink } from "../log_sink.ts";
-import type { OutputFifo } from "../output_fifo.ts";
-import type { ServiceRecord } from "../service_record.ts";
-import type { ServiceNotify } from "../service_notify.ts";
-import type { MainProcess } from "../forking.ts";
-import type { FileMark } from "../readiness.ts";
-import type { RestartAnswer, StartResult, SupervisorConfig } from "../supervisor_protocol.ts";
+import type { LogSink } from "../output/log_sink.ts";
+import type { OutputFifo } from "../output/output_fifo.ts";
+import type { ServiceRecord } from "../model/service_record.ts";
+import type { ServiceNotify } from "../readiness/service_notify.ts";
+import type { MainProcess } from "../pidfile/forking.ts";
+import type { FileMark } from "../readiness/readiness.ts";
+import type {
+  RestartAnswer,
+  StartResult,
+  SupervisorConfig,
+} from "../control/supervisor_protocol.ts";
 import type { MachineInput } from "./phase.ts";
 import type { HostedMachine, MachineOptions, SupervisionHost } from "./host.ts";
-import type { ServiceEvent } from "../events/service_event.ts";
+import type { ServiceEvent } from "../model/service_event.ts";
 
 /** What an event carries beyond its service and kind. */
 export type EventDetails = Omit<ServiceEvent, "time" | "seq" | "service" | "kind">;

@@ -12,8 +12,13 @@
 import { formatDuration } from "../../os/duration.ts";
 import type { ProcessTree, RetryStep, StopReport } from "../../tree/process_tree.ts";
 import { family, stopRoots } from "../../tree/process_family.ts";
-import { awaitForkingStart, forkingEnded, guessMainProcess, type MainGuess } from "../forking.ts";
-import { READY_TIMEOUT_MS } from "../readiness.ts";
+import {
+  awaitForkingStart,
+  forkingEnded,
+  guessMainProcess,
+  type MainGuess,
+} from "../pidfile/forking.ts";
+import { READY_TIMEOUT_MS } from "../readiness/readiness.ts";
 import type { InstanceEnd, InstanceStart, Machine, StartStrategy } from "./context.ts";
 import { awaitReadiness } from "./ready_wait.ts";
 

@@ -12,9 +12,9 @@
 import type { FdPoller } from "../../os/fd_poller.ts";
 import type { Adoption } from "../../os/orphan_reaper.ts";
 import type { TreeRef } from "../../tree/process_tree.ts";
-import type { ServiceEventSink } from "../events/service_event.ts";
-import type { ServiceRecord } from "../service_record.ts";
-import type { StartResult } from "../supervisor_protocol.ts";
+import type { ServiceEventSink } from "../model/service_event.ts";
+import type { ServiceRecord } from "../model/service_record.ts";
+import type { StartResult } from "../control/supervisor_protocol.ts";
 
 /**
  * The host of per-service machines.

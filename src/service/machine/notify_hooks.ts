@@ -9,7 +9,7 @@
 
 import { signalProcess } from "../../os/pidfd.ts";
 import { isTreeMember } from "../../tree/tree_member.ts";
-import { ServiceNotify } from "../service_notify.ts";
+import { ServiceNotify } from "../readiness/service_notify.ts";
 import type { Machine } from "./context.ts";
 
 /** How long a main process aborted by the watchdog has to die of SIGABRT before the stop. */

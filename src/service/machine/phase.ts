@@ -11,8 +11,8 @@
  * @module
  */
 
-import type { SupervisorPhase } from "../service_record.ts";
-import type { ServiceEventKind } from "../events/service_event.ts";
+import type { SupervisorPhase } from "../model/service_record.ts";
+import type { ServiceEventKind } from "../model/service_event.ts";
 
 /**
  * The phase of a supervised service: `starting` (spawned or taking hold,

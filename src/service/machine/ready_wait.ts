@@ -13,7 +13,7 @@
  * @module
  */
 
-import { READY_TIMEOUT_MS, type ReadyCheck, waitReady } from "../readiness.ts";
+import { READY_TIMEOUT_MS, type ReadyCheck, waitReady } from "../readiness/readiness.ts";
 
 /** What one wait for readiness looks at. */
 export interface ReadinessWait {

@@ -11,7 +11,7 @@
 
 import { formatDuration } from "../../os/duration.ts";
 import type { ProcessTree } from "../../tree/process_tree.ts";
-import type { NotifyCondition } from "../service_notify.ts";
+import type { NotifyCondition } from "../readiness/service_notify.ts";
 import type { Machine } from "./context.ts";
 import { awaitReadiness } from "./ready_wait.ts";
 

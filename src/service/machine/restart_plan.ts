@@ -12,7 +12,7 @@ import {
   restartDelay,
   type RestartPolicy,
   shouldRestart,
-} from "../restart_policy.ts";
+} from "../model/restart_policy.ts";
 
 /** What {@linkcode planAfterExit} looks at. */
 export interface ExitFacts {

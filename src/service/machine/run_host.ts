@@ -13,10 +13,14 @@
 import { messageLine } from "../../os/errors.ts";
 import { FdPoller } from "../../os/fd_poller.ts";
 import { adoptOrphans } from "../../os/orphan_reaper.ts";
-import type { ServiceEventSink } from "../events/service_event.ts";
-import { scanMarkedTrees } from "../marked_trees.ts";
-import { RunControl } from "../_run_control.ts";
-import { runSocketPath, type StartResult, type SupervisorConfig } from "../supervisor_protocol.ts";
+import type { ServiceEventSink } from "../model/service_event.ts";
+import { scanMarkedTrees } from "../inspect/marked_trees.ts";
+import { RunControl } from "../control/_run_control.ts";
+import {
+  runSocketPath,
+  type StartResult,
+  type SupervisorConfig,
+} from "../control/supervisor_protocol.ts";
 import { exitStatus } from "./exit_text.ts";
 import { NO_EVENTS, type SupervisionHost } from "./host.ts";
 import { ServiceMachine } from "./service_machine.ts";

@@ -24,23 +24,23 @@
 
 import { AlreadyRunningError, messageLine } from "../../os/errors.ts";
 import { PidFile } from "../../lock/pid_file.ts";
-import { markFile } from "../readiness.ts";
-import { tailLines } from "../log_sink.ts";
-import type { SupervisorConfig } from "../supervisor_protocol.ts";
+import { markFile } from "../readiness/readiness.ts";
+import { tailLines } from "../output/log_sink.ts";
+import type { SupervisorConfig } from "../control/supervisor_protocol.ts";
 import type {
   RestartAnswer,
   StartResult,
   StopRequest,
   StopResult,
-} from "../supervisor_protocol.ts";
+} from "../control/supervisor_protocol.ts";
 import type { ProcessTree, TreeExit } from "../../tree/process_tree.ts";
 import type { Target } from "../../tree/process_family.ts";
-import type { MainProcess } from "../forking.ts";
-import type { LogSink } from "../log_sink.ts";
-import type { OutputFifo } from "../output_fifo.ts";
-import type { ServiceNotify } from "../service_notify.ts";
-import { type ServiceRecord, writeServiceRecord } from "../service_record.ts";
-import { checkPrevious, restorePresence, watchPidFile } from "../_pid_file_hold.ts";
+import type { MainProcess } from "../pidfile/forking.ts";
+import type { LogSink } from "../output/log_sink.ts";
+import type { OutputFifo } from "../output/output_fifo.ts";
+import type { ServiceNotify } from "../readiness/service_notify.ts";
+import { type ServiceRecord, writeServiceRecord } from "../model/service_record.ts";
+import { checkPrevious, restorePresence, watchPidFile } from "./_pid_file_hold.ts";
 import type { HostedMachine, MachineOptions, SupervisionHost } from "./host.ts";
 import type { EventDetails, FailedStart, InstanceEnd, Machine } from "./context.ts";
 import { INPUT_EVENT, type MachineInput, nextPhase } from "./phase.ts";
@@ -51,8 +51,8 @@ import { takeHold } from "./take_hold.ts";
 import { SIMPLE_START } from "./simple_start.ts";
 import { FORKING_START, stopForking } from "./forking_start.ts";
 import { ADOPTED_START } from "./adopted_start.ts";
-import type { ServiceEventSink } from "../events/service_event.ts";
-import type { ServicePolicy } from "../policies/policy.ts";
+import type { ServiceEventSink } from "../model/service_event.ts";
+import type { ServicePolicy } from "../model/policy.ts";
 import {
   awaitTick,
   closePolicies,

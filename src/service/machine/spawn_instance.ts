@@ -11,11 +11,11 @@ import { messageLine } from "../../os/errors.ts";
 import { formatMarker, makeNonce } from "../../tree/marker.ts";
 import type { ProcessTree } from "../../tree/process_tree.ts";
 import { spawnTree, type SpawnTreeOptions } from "../../tree/spawn_tree.ts";
-import { pump } from "../log_sink.ts";
-import { RUN_DIR_VAR } from "../marked_trees.ts";
-import { holdPidFile, notSpawned } from "../_pid_file_hold.ts";
-import { spawnIdentity, userIds } from "../_service_output.ts";
-import { serviceEnv } from "../supervisor_config.ts";
+import { pump } from "../output/log_sink.ts";
+import { RUN_DIR_VAR } from "../inspect/marked_trees.ts";
+import { holdPidFile, notSpawned } from "./_pid_file_hold.ts";
+import { spawnIdentity, userIds } from "./_service_output.ts";
+import { serviceEnv } from "../control/supervisor_config.ts";
 import type { Machine } from "./context.ts";
 import { armWhenReady } from "./ready_watch.ts";
 

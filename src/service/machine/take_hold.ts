@@ -11,15 +11,15 @@
 import { messageLine } from "../../os/errors.ts";
 import { readBootId, readProcStat } from "../../os/proc.ts";
 import type { ProcessTree } from "../../tree/process_tree.ts";
-import { describeSurvivor } from "../inspect_service.ts";
-import { LogSink } from "../log_sink.ts";
-import { adoptedRecord, orphanToAdopt, removeLeftovers } from "../_previous_run.ts";
-import { markedError, previousRun } from "../_pid_file_hold.ts";
-import { openServiceOutput } from "../_service_output.ts";
-import { servicePaths } from "../run_dir.ts";
-import { writeServiceEnv } from "../service_env.ts";
+import { describeSurvivor } from "../inspect/inspect_service.ts";
+import { LogSink } from "../output/log_sink.ts";
+import { adoptedRecord, orphanToAdopt, removeLeftovers } from "./_previous_run.ts";
+import { markedError, previousRun } from "./_pid_file_hold.ts";
+import { openServiceOutput } from "./_service_output.ts";
+import { servicePaths } from "../model/run_dir.ts";
+import { writeServiceEnv } from "../model/service_env.ts";
 import type { Machine } from "./context.ts";
-import type { ServiceRecord } from "../service_record.ts";
+import type { ServiceRecord } from "../model/service_record.ts";
 import { openNotify } from "./notify_hooks.ts";
 import { announceAdoption } from "./adopted_start.ts";
 

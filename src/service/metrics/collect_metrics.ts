@@ -7,8 +7,8 @@
  * @module
  */
 
-import { listServiceDetails } from "../list_services.ts";
-import { askSupervisor } from "../supervisor_client.ts";
+import { listServiceDetails } from "../inspect/list_services.ts";
+import { askSupervisor } from "../control/supervisor_client.ts";
 import type { MetricsInput, SupervisorFigures } from "./metrics_text.ts";
 
 /**

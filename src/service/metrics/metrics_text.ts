@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ServiceDetail, ServiceListEntry } from "../list_services.ts";
+import type { ServiceDetail, ServiceListEntry } from "../inspect/list_services.ts";
 import { signalNumber } from "../../os/signals.ts";
 
 /**

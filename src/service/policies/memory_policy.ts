@@ -1,7 +1,7 @@
 /**
  * `--max-memory SIZE` (pm2's `max_memory_restart`): the resident memory of
  * the service's whole tree, measured as `pidkit list` measures it (the sum
- * of its members' RSS, src/service/proc_snapshot.ts), is sampled every
+ * of its members' RSS, src/service/inspect/proc_snapshot.ts), is sampled every
  * second; over the limit, the supervisor logs it and restarts the service
  * through its stop schedule.
  *
@@ -16,8 +16,8 @@
  * @module
  */
 
-import { ProcSnapshot, totals } from "../proc_snapshot.ts";
-import type { PolicyTarget, ServicePolicy } from "./policy.ts";
+import { ProcSnapshot, totals } from "../inspect/proc_snapshot.ts";
+import type { PolicyTarget, ServicePolicy } from "../model/policy.ts";
 import type { TreeRef } from "../../tree/process_tree.ts";
 import { formatBytes } from "../../os/byte_size.ts";
 
@@ -56,7 +56,7 @@ export function treeMemory(ref: TreeRef): number {
  * @example
  * ```ts
  * import { MemoryPolicy } from "./memory_policy.ts";
- * import type { PolicyTarget } from "./policy.ts";
+ * import type { PolicyTarget } from "../model/policy.ts";
  * declare const target: PolicyTarget;
  * const policy = new MemoryPolicy(target, { maxBytes: 200 * 1024 * 1024 });
  * policy.start();

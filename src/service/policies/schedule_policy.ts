@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { PolicyTarget, ServicePolicy } from "./policy.ts";
+import type { PolicyTarget, ServicePolicy } from "../model/policy.ts";
 import { CronSchedule } from "./cron_schedule.ts";
 
 /** Longest a timer may wait (past 2^31 - 1 ms it fires at once). */
@@ -36,7 +36,7 @@ export interface ScheduleOptions {
  * @example
  * ```ts
  * import { SchedulePolicy } from "./schedule_policy.ts";
- * import type { PolicyTarget } from "./policy.ts";
+ * import type { PolicyTarget } from "../model/policy.ts";
  * declare const target: PolicyTarget;
  * const policy = new SchedulePolicy(target, { expr: "0 3 * * *", action: "start" });
  * await policy.start();

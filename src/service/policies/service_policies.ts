@@ -8,14 +8,14 @@
  * @module
  */
 
-import type { ServiceEventSink } from "../events/service_event.ts";
-import type { ServiceRecord } from "../service_record.ts";
+import type { ServiceEventSink } from "../model/service_event.ts";
+import type { ServiceRecord } from "../model/service_record.ts";
 import type { TreeRef } from "../../tree/process_tree.ts";
-import type { PolicyName, PolicyTarget, ServicePolicy } from "./policy.ts";
-import { DEFAULT_WATCH_DELAY_MS, type PolicyOptions } from "./policy_options.ts";
+import type { PolicyName, PolicyTarget, ServicePolicy } from "../model/policy.ts";
+import { DEFAULT_WATCH_DELAY_MS, type PolicyOptions } from "../model/policy_options.ts";
 import { UsageError } from "../../os/errors.ts";
 import type { FdPoller } from "../../os/fd_poller.ts";
-import type { StartResult } from "../supervisor_protocol.ts";
+import type { StartResult } from "../control/supervisor_protocol.ts";
 
 /**
  * What a supervisor offers its policies (the per-service machine,

@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { PolicyTarget, ServicePolicy } from "./policy.ts";
+import type { PolicyTarget, ServicePolicy } from "../model/policy.ts";
 import type { FdPoller } from "../../os/fd_poller.ts";
 import { Inotify, type InotifyChange } from "../../os/inotify.ts";
 
@@ -98,7 +98,7 @@ export function ignoredChange(path: string, root: string, ignore: string[]): boo
  * ```ts
  * import { WatchPolicy } from "./watch_policy.ts";
  * import { FdPoller } from "../../os/fd_poller.ts";
- * import type { PolicyTarget } from "./policy.ts";
+ * import type { PolicyTarget } from "../model/policy.ts";
  * declare const target: PolicyTarget;
  * const poller = FdPoller.create()!;
  * const policy = new WatchPolicy(target, { paths: ["/srv/app/src"], delayMs: 200, poller });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { readServiceRecordSync, type ServiceRecord } from "../service_record.ts";
+import { readServiceRecordSync, type ServiceRecord } from "../model/service_record.ts";
 
 /** What a cached record was read from: a record is rewritten by rename, so a new write is a new inode. */
 interface Cached {

@@ -17,9 +17,9 @@ import {
   isRunningPhase,
   type ServiceInfo,
   type ServicePhase,
-} from "../inspect_service.ts";
-import { resolveRunDir, serviceNames } from "../run_dir.ts";
-import { heldTrees, kernelTree, ProcSnapshot, totals } from "../proc_snapshot.ts";
+} from "../inspect/inspect_service.ts";
+import { resolveRunDir, serviceNames } from "../model/run_dir.ts";
+import { heldTrees, kernelTree, ProcSnapshot, totals } from "../inspect/proc_snapshot.ts";
 import { isStoppedProcess } from "../../os/proc.ts";
 import { requireAllPermissions } from "../../os/permissions.ts";
 import { RecordCache } from "./record_cache.ts";

@@ -21,8 +21,8 @@ import {
   type TempDir,
   tempDir,
   waitUntil,
-} from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
+} from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
 
 const linux = Deno.build.os === "linux";
 const IGNORES_TERM = ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"];
@@ -302,7 +302,7 @@ Deno.test({
     const rec = await s.start(name, [], ["sleep", "1000"]);
     // What a stop that inspected the service as orphaned goes on with, after a
     // supervisor took its lock (here: the one that never let go of it).
-    const { stopOrphan } = await import("../../../src/service/control/_stop_unheld.ts");
+    const { stopOrphan } = await import("../../../src/service/actions/_stop_unheld.ts");
     const out = await stopOrphan(s.dir.path, name, rec.pidfile, rec, {}, 0);
     assert.equal(out.status, "stopped");
     assert.equal(out.orphaned, undefined, "stopped by its supervisor, not directly");

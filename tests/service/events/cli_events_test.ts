@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { EventJournal } from "../../../src/service/events/event_journal.ts";
-import { runCli, tempDir } from "../../helpers.ts";
+import { runCli, tempDir } from "../../_util/helpers.ts";
 
 Deno.test("pidkit events: the last N, oldest first; NAME filters; --json is the journal's lines", async () => {
   await using dir = tempDir();

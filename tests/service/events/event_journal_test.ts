@@ -8,8 +8,8 @@ import { EventJournal } from "../../../src/service/events/event_journal.ts";
 import { eventsPath, parseEventLine } from "../../../src/service/events/journal_files.ts";
 import { readEvents } from "../../../src/service/events/read_events.ts";
 import { followEvents } from "../../../src/service/events/follow_events.ts";
-import type { ServiceEvent } from "../../../src/service/events/service_event.ts";
-import { tempDir } from "../../helpers.ts";
+import type { ServiceEvent } from "../../../src/service/model/service_event.ts";
+import { tempDir } from "../../_util/helpers.ts";
 
 async function lines(path: string): Promise<string[]> {
   return (await Deno.readTextFile(path)).split("\n").filter((l) => l !== "");

@@ -6,9 +6,9 @@
  * service's events in the same journal.
  */
 import assert from "node:assert/strict";
-import { CLI, Reaper } from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
-import type { ServiceEvent } from "../../../src/service/events/service_event.ts";
+import { CLI, Reaper } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
+import type { ServiceEvent } from "../../../src/service/model/service_event.ts";
 
 /** A `pidkit events -f --json` process and the events it has printed so far. */
 class Follower implements AsyncDisposable {

@@ -1,8 +1,8 @@
 /** `pidkit up` and `pidkit down` record what they changed in the journal of events. */
 import assert from "node:assert/strict";
-import { tempDir } from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
-import type { ServiceEvent } from "../../../src/service/events/service_event.ts";
+import { tempDir } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
+import type { ServiceEvent } from "../../../src/service/model/service_event.ts";
 
 Deno.test("pidkit up and down record what they changed (up, down events)", async () => {
   await using s = new Services();

@@ -4,8 +4,8 @@
  * ended (SIGTERM, then by its recorded PID) when the test ends.
  */
 import assert from "node:assert/strict";
-import { CLI, killQuietly } from "../../helpers.ts";
-import type { Services } from "../../service_dir.ts";
+import { CLI, killQuietly } from "../../_util/helpers.ts";
+import type { Services } from "../../_util/service_dir.ts";
 
 /** A TCP port nobody listens on at the moment. */
 export function freePort(): number {

@@ -5,8 +5,8 @@
  * up the supervisor nor other clients).
  */
 import assert from "node:assert/strict";
-import { exists, waitUntil } from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
+import { exists, waitUntil } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
 import { ForegroundSupervisor, freePort, get, rawRequest } from "./http_fixture.ts";
 
 Deno.test("supervise --http: routes, 405, 404, query junk, header cap; no environment shown", async () => {

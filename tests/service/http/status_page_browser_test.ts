@@ -6,8 +6,8 @@
  * chromium is missing.
  */
 import assert from "node:assert/strict";
-import { hasProgram, killQuietly, Reaper, tempDir } from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
+import { hasProgram, killQuietly, Reaper, tempDir } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
 import { ForegroundSupervisor, freePort } from "./http_fixture.ts";
 
 const missing = hasProgram("chromium")

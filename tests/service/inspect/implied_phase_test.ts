@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { heldPhase, lostFilePhase } from "../../../src/service/inspect/implied_phase.ts";
-import type { SupervisorPhase } from "../../../src/service/service_record.ts";
+import type { SupervisorPhase } from "../../../src/service/model/service_record.ts";
 
 const RECORDED: SupervisorPhase[] = [
   "starting",

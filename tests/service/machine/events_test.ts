@@ -6,13 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { FdPoller } from "../../../src/os/fd_poller.ts";
-import type { ServiceEvent } from "../../../src/service/events/service_event.ts";
+import type { ServiceEvent } from "../../../src/service/model/service_event.ts";
 import type { SupervisionHost } from "../../../src/service/machine/host.ts";
 import { ServiceMachine } from "../../../src/service/machine/service_machine.ts";
-import { buildSupervisorConfig } from "../../../src/service/supervisor_config.ts";
-import type { StartResult } from "../../../src/service/supervisor_protocol.ts";
-import { tempDir, waitUntil } from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
+import { buildSupervisorConfig } from "../../../src/service/control/supervisor_config.ts";
+import type { StartResult } from "../../../src/service/control/supervisor_protocol.ts";
+import { tempDir, waitUntil } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
 
 type Seen = Omit<ServiceEvent, "time" | "seq"> & { time?: string };
 

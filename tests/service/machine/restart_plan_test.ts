@@ -5,7 +5,7 @@ import {
   BACKOFF_RESET_MS,
   MAX_RESTART_DELAY_MS,
   restartDelay,
-} from "../../../src/service/restart_policy.ts";
+} from "../../../src/service/model/restart_policy.ts";
 
 const base = {
   policy: "on-failure" as const,

@@ -3,8 +3,8 @@
  * services, checked by value and by Debian's `promtool check metrics`.
  */
 import assert from "node:assert/strict";
-import { hasProgram, waitUntil } from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
+import { hasProgram, waitUntil } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
 import { escapeLabel, metricsText } from "../../../src/service/metrics/metrics_text.ts";
 
 /** `name{labels} value` lines of an exposition, as a map. */

@@ -5,8 +5,8 @@
  * Skipped, with the reason, where the program is missing.
  */
 import assert from "node:assert/strict";
-import { hasProgram, killQuietly, Reaper, tempDir } from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
+import { hasProgram, killQuietly, Reaper, tempDir } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
 import { ForegroundSupervisor, freePort } from "../http/http_fixture.ts";
 
 const missing = hasProgram("prometheus")

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { checkCronExpression } from "../../../src/service/policies/cron_expression.ts";
+import { checkCronExpression } from "../../../src/service/model/cron_expression.ts";
 import { CronSchedule, firstTick } from "../../../src/service/policies/cron_schedule.ts";
 import { UsageError } from "../../../src/os/errors.ts";
 import { checkSchedules } from "../../../src/service/policies/service_policies.ts";

@@ -7,10 +7,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { alive, exists, waitUntil } from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
+import { alive, exists, waitUntil } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
 import { memoryControllerAt, MemoryPolicy } from "../../../src/service/policies/memory_policy.ts";
-import type { PolicyTarget } from "../../../src/service/policies/policy.ts";
+import type { PolicyTarget } from "../../../src/service/model/policy.ts";
 import type { TreeRef } from "../../../src/tree/process_tree.ts";
 
 /** A service that holds ~80 MiB on its first run (perl) and little on the next (sleep). */

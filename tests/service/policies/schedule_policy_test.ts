@@ -7,8 +7,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { alive, exists, waitUntil } from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
+import { alive, exists, waitUntil } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
 
 /** The run times (ms since the epoch) a task appended to `file`, one per line. */
 function runTimes(file: string): number[] {

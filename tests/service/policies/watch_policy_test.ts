@@ -8,8 +8,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { exists, waitUntil } from "../../helpers.ts";
-import { Services, uniqueName } from "../../service_dir.ts";
+import { exists, waitUntil } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
 import { globToRegExp, ignoredChange } from "../../../src/service/policies/watch_policy.ts";
 
 /** Start times (ms) the service appended to `file`, one per start. */

@@ -1,0 +1,132 @@
+/**
+ * Service output through a FIFO the service opened read-write: the writer
+ * survives its reader's death (no SIGPIPE), nothing is lost, a new reader
+ * reads on where the last one stopped, and a full buffer blocks the writer
+ * instead of killing it.
+ */
+import assert from "node:assert/strict";
+import { FdPoller } from "../../../src/os/fd_poller.ts";
+import { OUTPUT_PIPE_SIZE, OutputFifo } from "../../../src/service/output/output_fifo.ts";
+import { alive, Reaper, tempDir, waitUntil } from "../../_util/helpers.ts";
+
+const linux = Deno.build.os === "linux";
+
+/** Collects what a reader hands over, as text. */
+function collector() {
+  const decoder = new TextDecoder();
+  const state = { text: "" };
+  return { state, onOutput: (b: Uint8Array) => void (state.text += decoder.decode(b)) };
+}
+
+function ticks(text: string): number[] {
+  return [...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+}
+
+Deno.test({
+  name: "output FIFO: the writer outlives its reader; a new reader reads on without a gap",
+  ignore: !linux,
+  async fn() {
+    await using dir = tempDir();
+    await using reaper = new Reaper();
+    const poller = FdPoller.create()!;
+    try {
+      const path = dir.join("chat.out");
+      const first = collector();
+      const out = await OutputFifo.open(path, { poller, onOutput: first.onOutput });
+      assert.ok(out.bufferSize >= 65536);
+      if (Deno.uid() === 0) assert.equal(out.bufferSize, OUTPUT_PIPE_SIZE);
+      const child = reaper.spawn(
+        out.wrap(["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.01; done"]),
+        { stdout: "null", stderr: "null" },
+      );
+      reaper.group(child.pid);
+      await waitUntil(() => ticks(first.state.text).length >= 5, { what: "the first ticks" });
+      out.close(); // the supervisor dies: nobody reads
+      const seenByFirst = ticks(first.state.text);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(alive(child.pid), "the writer died when its reader went away");
+
+      const second = collector();
+      const again = await OutputFifo.open(path, { poller, onOutput: second.onOutput });
+      await waitUntil(() => ticks(second.state.text).length >= 5, {
+        what: "ticks for the new reader",
+      });
+      // The second reader continues exactly where the first stopped (maybe
+      // inside a line): together they hold every tick once, in order.
+      const all = ticks(first.state.text + second.state.text);
+      assert.deepEqual(all, all.map((_, i) => i + 1));
+      assert.ok(all.length > seenByFirst.length);
+      await again.remove();
+      assert.throws(() => Deno.lstatSync(path), Deno.errors.NotFound);
+    } finally {
+      await poller.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "output FIFO: beyond the buffer the writer blocks, and finishes once read again",
+  ignore: !linux,
+  async fn() {
+    await using dir = tempDir();
+    await using reaper = new Reaper();
+    const poller = FdPoller.create()!;
+    try {
+      const path = dir.join("flood.out");
+      let bytes = 0;
+      const out = await OutputFifo.open(path, {
+        poller,
+        onOutput: (b) => void (bytes += b.length),
+      });
+      const size = out.bufferSize;
+      out.close(); // no reader from the start
+      const child = reaper.spawn(
+        out.wrap(["sh", "-c", `head -c ${size * 3} /dev/zero; echo done`]),
+        { stdout: "null", stderr: "null" },
+      );
+      reaper.group(child.pid);
+      await new Promise((r) => setTimeout(r, 700));
+      assert.ok(alive(child.pid), "the writer died instead of blocking");
+      const again = await OutputFifo.open(path, {
+        poller,
+        onOutput: (b) => void (bytes += b.length),
+      });
+      const status = await child.status;
+      assert.equal(status.code, 0, "the writer finished once read again");
+      await waitUntil(() => bytes >= size * 3 + 5, { what: "every byte read" });
+      assert.equal(bytes, size * 3 + 5);
+      await again.remove();
+    } finally {
+      await poller.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "output FIFO: a file, a symlink or a directory at the path is refused and left alone",
+  ignore: !linux,
+  async fn() {
+    await using dir = tempDir();
+    const poller = FdPoller.create()!;
+    try {
+      const file = dir.join("file.out");
+      Deno.writeTextFileSync(file, "precious\n");
+      const link = dir.join("link.out");
+      Deno.symlinkSync(file, link);
+      const sub = dir.join("dir.out");
+      Deno.mkdirSync(sub);
+      for (
+        const [path, why] of [[file, /not a FIFO/], [link, /symbolic link/], [sub, /not a FIFO/]]
+      ) {
+        await assert.rejects(
+          () => OutputFifo.open(path as string, { poller, onOutput: () => {} }),
+          why as RegExp,
+        );
+      }
+      assert.equal(Deno.readTextFileSync(file), "precious\n");
+      assert.ok(Deno.lstatSync(link).isSymlink);
+    } finally {
+      await poller.close();
+    }
+  },
+});
