@@ -208,21 +208,183 @@ export function treeMembers<E extends ProcEntry>(
   ref: MembershipRef,
   ctx: MembershipContext = {},
 ): E[] {
-  const out: E[] = [];
   if (ref.tracking === "cgroup" && ref.cgroupPath !== undefined) {
+    const out: E[] = [];
     // The cgroup's own list: every PID in it is in it (no per-process read).
     for (const pid of table.cgroupPids(ref.cgroupPath)) {
       const st = candidate(table, ref, pid, ctx);
       if (st !== undefined) out.push(st);
     }
-  } else {
-    const memo: MembershipMemo = new Map();
+    return out.sort((a, b) => a.pid - b.pid);
+  }
+  return new MembershipIndex(table).members(ref, ctx);
+}
+
+/**
+ * Options of {@linkcode MembershipIndex}.
+ *
+ * @example
+ * ```ts
+ * import type { MembershipIndexOptions } from "./membership.ts";
+ * const options: MembershipIndexOptions = { manyTrees: true };
+ * ```
+ */
+export interface MembershipIndexOptions {
+  /**
+   * Many trees will be asked (`list`, `top`): index every marker once (each
+   * process started since the earliest leader asked), so a tree is answered
+   * from its seeds alone. Without it, a tree reads only the markers of the
+   * processes that are not its members otherwise (`stop` of one big tree).
+   */
+  manyTrees?: boolean;
+}
+
+/**
+ * The process tree of one table, built once (children by parent, processes
+ * by group and by session, markers as asked): answers
+ * {@linkcode treeMembers} in the group tier for any number of trees with the
+ * rule in the module doc, each tree from its own seeds (its group, session,
+ * known members, marker, claimed orphans) and their descendants, instead of
+ * walking every process of the host for each tree. The table must not change
+ * while the index is used.
+ *
+ * @example
+ * ```ts
+ * import { MembershipIndex, type ProcEntry, type ProcTable } from "./membership.ts";
+ * const procs = new Map<number, ProcEntry>([
+ *   [10, { pid: 10, ppid: 1, pgid: 10, sid: 10, startTime: 5, state: "S" }],
+ *   [11, { pid: 11, ppid: 10, pgid: 11, sid: 11, startTime: 6, state: "S" }],
+ * ]);
+ * const table: ProcTable = {
+ *   self: 1,
+ *   pids: () => procs.keys(),
+ *   get: (pid) => procs.get(pid),
+ *   marker: () => undefined,
+ *   cgroupPids: () => [],
+ *   cgroup: () => undefined,
+ * };
+ * const index = new MembershipIndex(table, { manyTrees: true });
+ * const ref = { pid: 10, startTime: 5, pgid: 10, sid: 10, marker: "web:ab12cd34", tracking: "group" as const };
+ * console.log(index.members(ref).map((p) => p.pid)); // [10, 11]
+ * ```
+ */
+export class MembershipIndex<E extends ProcEntry = ProcEntry> {
+  readonly #table: ProcTable<E>;
+  readonly #manyTrees: boolean;
+  readonly #children = new Map<number, E[]>();
+  readonly #groups = new Map<number, E[]>();
+  readonly #sessions = new Map<number, E[]>();
+  /** Every process, latest start first. */
+  readonly #byStart: E[] = [];
+  /** With `manyTrees`: processes by marker, for `#byStart[0, #marked)`. */
+  readonly #markers = new Map<string, E[]>();
+  #marked = 0;
+  #built = false;
+
+  /** An index of `table`, built when a group-tier tree is first asked (a cgroup tree needs none). */
+  constructor(table: ProcTable<E>, options: MembershipIndexOptions = {}) {
+    this.#table = table;
+    this.#manyTrees = options.manyTrees === true;
+  }
+
+  /** Every process of the table, once. */
+  #build(): void {
+    if (this.#built) return;
+    this.#built = true;
+    const table = this.#table;
     for (const pid of table.pids()) {
+      const st = table.get(pid);
+      if (st === undefined) continue;
+      this.#byStart.push(st);
+      push(this.#children, st.ppid, st);
+      push(this.#groups, st.pgid, st);
+      push(this.#sessions, st.sid, st);
+    }
+    this.#byStart.sort((a, b) => b.startTime - a.startTime);
+  }
+
+  /**
+   * Every live member of the tree `ref` describes, in PID order: what
+   * {@linkcode treeMembers} gives (whose answer agrees with
+   * {@linkcode isMember} for every process). A cgroup-tracked tree is read
+   * from its cgroup, without the index.
+   */
+  members(ref: MembershipRef, ctx: MembershipContext = {}): E[] {
+    const table = this.#table;
+    if (ref.tracking === "cgroup" && ref.cgroupPath !== undefined) {
+      return treeMembers(table, ref, ctx);
+    }
+    this.#build();
+    const leader = table.get(ref.pid);
+    const reused = ctx.leaderReused === true ||
+      (leader !== undefined && leader.startTime !== ref.startTime);
+    const subreaper = ctx.orphans?.subreaper;
+    const inTree = new Set<number>();
+    const todo: E[] = [];
+    // Never a member, nor a parent members descend from: the process
+    // looking, and any process started before the leader.
+    const seed = (st: E) => {
+      if (st.pid === table.self || st.startTime < ref.startTime || inTree.has(st.pid)) return;
+      inTree.add(st.pid);
+      todo.push(st);
+    };
+    // A member's child is one (an orphan of the subreaper only when claimed).
+    const descend = () => {
+      for (let st = todo.pop(); st !== undefined; st = todo.pop()) {
+        if (st.pid !== subreaper) this.#children.get(st.pid)?.forEach(seed);
+      }
+    };
+    for (const [pid, seen] of ctx.known ?? []) {
+      const st = table.get(pid);
+      if (st?.startTime === seen.startTime) seed(st);
+    }
+    if (!reused) {
+      this.#groups.get(ref.pgid)?.forEach(seed);
+      this.#sessions.get(ref.sid)?.forEach(seed);
+    }
+    if (ctx.orphans !== undefined) {
+      for (const st of this.#children.get(ctx.orphans.subreaper) ?? []) {
+        if (!inTree.has(st.pid) && claimsOrphan(table, ctx.orphans, ref, st)) seed(st);
+      }
+    }
+    descend();
+    // Its marker: read only now, and only of processes started since its leader.
+    if (this.#manyTrees) {
+      this.#indexMarkers(ref.startTime);
+      this.#markers.get(ref.marker)?.forEach(seed);
+    } else {
+      for (const st of this.#byStart) {
+        if (st.startTime < ref.startTime) break;
+        if (!inTree.has(st.pid) && st.pid !== table.self && table.marker(st.pid) === ref.marker) {
+          seed(st);
+        }
+      }
+    }
+    descend();
+    const out: E[] = [];
+    for (const pid of inTree) {
       const st = candidate(table, ref, pid, ctx);
-      if (st !== undefined && inGroupTree(table, ref, st, ctx, memo)) out.push(st);
+      if (st !== undefined) out.push(st);
+    }
+    return out.sort((a, b) => a.pid - b.pid);
+  }
+
+  /** Index the markers of every process started at `startTime` or later. */
+  #indexMarkers(startTime: number): void {
+    const all = this.#byStart;
+    for (; this.#marked < all.length && all[this.#marked].startTime >= startTime; this.#marked++) {
+      const st = all[this.#marked];
+      if (st.pid === this.#table.self) continue;
+      const marker = this.#table.marker(st.pid);
+      if (typeof marker === "string") push(this.#markers, marker, st);
     }
   }
-  return out.sort((a, b) => a.pid - b.pid);
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }
 
 /** The group tier: walk up the parent chain to the first process whose membership is decided. */

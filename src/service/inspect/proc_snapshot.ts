@@ -10,11 +10,11 @@ import type { TreeRef } from "../../tree/process_tree.ts";
 import {
   latestUnmarkedOrphan,
   type MembershipContext,
+  MembershipIndex,
   type OrphanRegistry,
   type ProcTable,
   subreaperRegistry,
   type TreeLeader,
-  treeMembers,
 } from "../../tree/membership.ts";
 import { LiveProcTable } from "../../tree/proc_table.ts";
 import type { InspectMemo, ServiceInfo } from "./inspect_service.ts";
@@ -58,6 +58,8 @@ export class ProcSnapshot {
   /** Seconds since boot when the snapshot was taken. */
   readonly uptime: number;
   readonly #table: ProcTable<ProcStat>;
+  /** The process tree, built once for every group-tier tree asked. */
+  readonly #index: MembershipIndex<ProcStat>;
   readonly #page = pageSize();
   /** By supervisor PID: the start time of its latest unmarked orphan. */
   readonly #orphans = new Map<number, number | undefined>();
@@ -74,6 +76,7 @@ export class ProcSnapshot {
    */
   constructor(table?: ProcTable<ProcStat>, uptime?: number) {
     this.#table = table ?? new LiveProcTable();
+    this.#index = new MembershipIndex(this.#table, { manyTrees: true });
     this.uptime = uptime ?? readUptimeSeconds();
   }
 
@@ -96,7 +99,7 @@ export class ProcSnapshot {
    * supervisor would claim for the tree count too.
    */
   members(ref: TreeRef, held?: HeldTrees): TreeProcess[] {
-    return treeMembers(this.#table, ref, this.#context(ref, held)).map((st) => this.describe(st));
+    return this.#index.members(ref, this.#context(ref, held)).map((st) => this.describe(st));
   }
 
   /**

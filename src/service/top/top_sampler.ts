@@ -21,6 +21,7 @@ import {
 import { resolveRunDir, serviceNames } from "../model/run_dir.ts";
 import { heldTrees, kernelTree, ProcSnapshot, totals } from "../inspect/proc_snapshot.ts";
 import { isStoppedProcess } from "../../os/proc.ts";
+import { LiveProcTable, type MarkerCache } from "../../tree/proc_table.ts";
 import { requireAllPermissions } from "../../os/permissions.ts";
 import { RecordCache } from "./record_cache.ts";
 import { type ProcessTicks, treeCpuPercent } from "./tree_cpu.ts";
@@ -117,6 +118,8 @@ export class TopSampler {
   #looks = 0;
   #ticks = new Map<string, Map<number, ProcessTicks>>();
   #uptime: number | undefined;
+  /** Markers read in earlier looks (by PID and start time): each process's environment once. */
+  readonly #markers: MarkerCache = new Map();
 
   /** A sampler of `options.dir` (default as `resolveRunDir` finds it). */
   constructor(options: TopSamplerOptions = {}) {
@@ -135,7 +138,8 @@ export class TopSampler {
     const infos: ServiceInfo[] = [];
     for (const name of names) infos.push(await inspectService(this.dir, name, memo));
     this.#records.prune();
-    const snap = new ProcSnapshot();
+    const table = new LiveProcTable({ markers: this.#markers });
+    const snap = new ProcSnapshot(table);
     const ticks = new Map<string, Map<number, ProcessTicks>>();
     const interval = { fromSeconds: this.#uptime ?? 0, toSeconds: snap.uptime };
     const services = infos.map((info): TopService => {
@@ -168,6 +172,7 @@ export class TopSampler {
     });
     this.#ticks = ticks;
     this.#uptime = snap.uptime;
+    LiveProcTable.prune(this.#markers, table.pids());
     const supervisors = new Set<number>();
     for (const i of infos) {
       if (isRunningPhase(i.phase) && i.supervisorPid !== undefined) {
