@@ -15,7 +15,7 @@ import {
   type ProcEntry,
   type ProcTable,
   subreaperRegistry,
-} from "../src/tree/membership.ts";
+} from "../../src/tree/membership.ts";
 
 /** A small deterministic generator (xorshift), so a failure can be replayed by its seed. */
 function random(seed: number): (n: number) => number {
