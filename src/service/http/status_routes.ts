@@ -15,8 +15,9 @@
  * - `GET /`: the status page (status_page.ts), which follows `/events`.
  *
  * Looks at the run directory are shared: requests that come while one is
- * under way get its result, so a burst of scrapes costs one look. A look of
- * 200 services takes tens of ms (every record, lock and tree in `/proc`),
+ * under way get its result, so a burst of scrapes costs one look. Looks
+ * keep what did not change (records, names, markers: run_dir_looks.ts), but
+ * a look of 200 services still takes ~20 ms (every lock and tree in `/proc`),
  * so a scraper that comes back at a steady interval (Prometheus does) finds
  * its next look taken just before it comes ({@linkcode PREFETCH_LEAD_MS}
  * ahead) and gets it at once: one look per scrape, as without, never older
@@ -26,11 +27,8 @@
  * @module
  */
 
-import {
-  listServiceDetails,
-  type ServiceDetail,
-  type ServiceList,
-} from "../inspect/list_services.ts";
+import type { ServiceDetail, ServiceList } from "../inspect/list_services.ts";
+import { RunDirLooks } from "../inspect/run_dir_looks.ts";
 import { metricsText, type SupervisorFigures } from "../metrics/metrics_text.ts";
 import { serviceNames, validateName } from "../model/run_dir.ts";
 import { serviceLogs } from "../output/service_logs.ts";
@@ -69,6 +67,8 @@ const LOG_LINES = 50;
  */
 export class StatusRoutes {
   readonly #dir: string;
+  /** Every look: records, names and markers not read again when unchanged. */
+  readonly #looks: RunDirLooks;
   readonly #supervisor: () => SupervisorFigures | null;
   #look?: Promise<{ list: ServiceList; details: ServiceDetail[] }>;
   #fresh?: {
@@ -97,6 +97,7 @@ export class StatusRoutes {
     events?: (listener: (event: ServiceEvent) => void) => () => void,
   ) {
     this.#dir = dir;
+    this.#looks = new RunDirLooks(dir);
     this.#supervisor = supervisor;
     this.#events = events;
   }
@@ -120,7 +121,7 @@ export class StatusRoutes {
       return Promise.resolve(this.#fresh.value);
     }
     const at = Date.now();
-    this.#look ??= listServiceDetails({ dir: this.#dir }).then((value) => {
+    this.#look ??= this.#looks.look().then((value) => {
       this.#fresh = { at, value, ahead: false };
       return value;
     }).finally(() => this.#look = undefined);

@@ -9,6 +9,8 @@ import { type InspectMemo, inspectService, isRunningPhase, nextRunOf } from "./i
 import { resolveRunDir, serviceNames } from "../model/run_dir.ts";
 import { heldTrees, kernelTree, ProcSnapshot, totals } from "./proc_snapshot.ts";
 import { isStoppedProcess } from "../../os/proc.ts";
+import { LiveProcTable, type MarkerCache } from "../../tree/proc_table.ts";
+import type { ServiceRecord } from "../model/service_record.ts";
 import { requireAllPermissions } from "../../os/permissions.ts";
 
 /**
@@ -129,6 +131,26 @@ export interface ServiceDetail {
 }
 
 /**
+ * Options of {@linkcode listServiceDetails}: besides the directory, what a
+ * caller that looks again and again (the HTTP server) keeps between looks.
+ * Each gives what a fresh read would give.
+ *
+ * @example
+ * ```ts
+ * import type { ListLookOptions } from "./list_services.ts";
+ * const options: ListLookOptions = { dir: "/tmp/pidkit-example", markers: new Map() };
+ * ```
+ */
+export interface ListLookOptions extends ListServicesOptions {
+  /** The service names of the directory (default: read now, `serviceNames`). */
+  names?: (dir: string) => Promise<string[]>;
+  /** Reads a state file, as `readServiceRecordSync` would (default: that). */
+  readRecord?: (path: string) => ServiceRecord | undefined;
+  /** Markers read in earlier looks, by PID and start time (kept to the live processes after this look). */
+  markers?: MarkerCache;
+}
+
+/**
  * {@linkcode listServices} and, per service (same order), its
  * {@linkcode ServiceDetail}: one look at the run directory and `/proc` for
  * both `list --json` and the metrics.
@@ -141,15 +163,20 @@ export interface ServiceDetail {
  * ```
  */
 export async function listServiceDetails(
-  options: ListServicesOptions = {},
+  options: ListLookOptions = {},
 ): Promise<{ list: ServiceList; details: ServiceDetail[] }> {
   requireAllPermissions("listServices");
   const dir = resolveRunDir({ dir: options.dir });
-  const names = await serviceNames(dir);
+  const names = await (options.names ?? serviceNames)(dir);
   // One supervisor answers for every service of the dir: look at it once.
-  const memo: InspectMemo = { alive: new Map(), sameNamespace: new Map() };
+  const memo: InspectMemo = {
+    alive: new Map(),
+    sameNamespace: new Map(),
+    ...(options.readRecord ? { readRecord: options.readRecord } : {}),
+  };
   const infos = await Promise.all(names.map((n) => inspectService(dir, n, memo)));
-  const snap = new ProcSnapshot();
+  const table = new LiveProcTable({ markers: options.markers });
+  const snap = new ProcSnapshot(table);
   const details: ServiceDetail[] = [];
   const services: ServiceListEntry[] = infos.map((info) => {
     const live = info.record?.tree !== undefined && isRunningPhase(info.phase);
@@ -183,6 +210,10 @@ export async function listServiceDetails(
       nextRun: nextRunOf(info),
     };
   });
+  // Only the group tier reads markers (the cgroup tier lists no PID of /proc).
+  if (options.markers !== undefined && options.markers.size > 0) {
+    LiveProcTable.prune(options.markers, table.pids());
+  }
   const supervisors = new Set(
     infos.filter((i) => isRunningPhase(i.phase) && i.supervisorPid !== undefined)
       .map((i) => i.supervisorPid!),

@@ -23,7 +23,7 @@ import { heldTrees, kernelTree, ProcSnapshot, totals } from "../inspect/proc_sna
 import { isStoppedProcess } from "../../os/proc.ts";
 import { LiveProcTable, type MarkerCache } from "../../tree/proc_table.ts";
 import { requireAllPermissions } from "../../os/permissions.ts";
-import { RecordCache } from "./record_cache.ts";
+import { RecordCache } from "../model/record_cache.ts";
 import { type ProcessTicks, treeCpuPercent } from "./tree_cpu.ts";
 
 /**

@@ -1,11 +1,12 @@
 /**
  * Service records kept between looks: `pidkit top` looks at every record of
- * the run directory each second, and most do not change between frames.
+ * the run directory each second, the HTTP server at every scrape, and most
+ * do not change between looks.
  *
  * @module
  */
 
-import { readServiceRecordSync, type ServiceRecord } from "../model/service_record.ts";
+import { readServiceRecordSync, type ServiceRecord } from "./service_record.ts";
 
 /** What a cached record was read from: a record is rewritten by rename, so a new write is a new inode. */
 interface Cached {
