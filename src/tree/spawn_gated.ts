@@ -28,6 +28,35 @@ const GATE_SCRIPT =
   'f=$1; shift; read -r g < "$f" || exit 125; [ "$g" = go ] || exit 125; exec "$@"';
 
 /**
+ * The output shim's script: `$0` (a file, usually a FIFO) opened
+ * read-write becomes stdout and stderr, then the rest runs in its place.
+ */
+const OUTPUT_SHIM = 'exec 1<>"$0" 2>&1 || exit 125; exec "$@"';
+
+/**
+ * The gate and the output shim in one shell (`$2` is the output file): a
+ * gated command behind {@linkcode behindOutputShim} runs through one
+ * `/bin/sh` instead of two.
+ */
+const GATE_OUTPUT_SCRIPT = 'f=$1; o=$2; shift 2; read -r g < "$f" || exit 125; ' +
+  '[ "$g" = go ] || exit 125; exec 1<>"$o" 2>&1 || exit 125; exec "$@"';
+
+/**
+ * `command` behind a shell that makes `file` (opened read-write, so a FIFO
+ * never lacks a reader) its stdout and stderr, then execs it. Spawned
+ * through {@linkcode spawnGated}, the gate's own shell does this.
+ *
+ * @example
+ * ```ts
+ * import { behindOutputShim } from "./spawn_gated.ts";
+ * console.log(behindOutputShim("/tmp/web.out", ["sleep", "1"]).slice(0, 2)); // ["/bin/sh", "-c"]
+ * ```
+ */
+export function behindOutputShim(file: string, command: string[]): string[] {
+  return ["/bin/sh", "-c", OUTPUT_SHIM, file, ...command];
+}
+
+/**
  * Whether process `pid` is still a start gate (its spawner died before it
  * opened the gate, so it waits for a "go" that will never come): it must be
  * ended, not taken for the command.
@@ -40,7 +69,8 @@ const GATE_SCRIPT =
  */
 export function isStartGate(pid: number): boolean {
   const argv = readCmdline(pid);
-  return argv !== undefined && argv[2] === GATE_SCRIPT && argv[3] === "pidkit-gate";
+  return argv !== undefined && (argv[2] === GATE_SCRIPT || argv[2] === GATE_OUTPUT_SCRIPT) &&
+    argv[3] === "pidkit-gate";
 }
 
 /** mkfifo(3) through FFI (no process spawned); the `mkfifo` program where FFI is unavailable. */
@@ -82,11 +112,7 @@ export async function spawnGated(
       await Deno.chown(dir, options.uid ?? null, options.gid ?? null);
       await Deno.chown(fifo, options.uid ?? null, options.gid ?? null);
     }
-    const gate = inNewSession(
-      "/bin/sh",
-      ["-c", GATE_SCRIPT, "pidkit-gate", fifo, ...command],
-      options,
-    );
+    const gate = inNewSession("/bin/sh", gateArgs(fifo, command), options);
     const child = new Deno.Command(gate.program, { ...gate.options, args: gate.args }).spawn();
     ownChild(child); // Deno reaps it: an orphan reaper must not
     let failure: unknown;
@@ -105,6 +131,17 @@ export async function spawnGated(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** The gate's arguments; a command behind the output shim has it done by the gate's shell. */
+function gateArgs(fifo: string, command: string[]): string[] {
+  if (
+    command.length >= 4 && command[0] === "/bin/sh" && command[1] === "-c" &&
+    command[2] === OUTPUT_SHIM
+  ) {
+    return ["-c", GATE_OUTPUT_SCRIPT, "pidkit-gate", fifo, command[3], ...command.slice(4)];
+  }
+  return ["-c", GATE_SCRIPT, "pidkit-gate", fifo, ...command];
 }
 
 /**

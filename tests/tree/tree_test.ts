@@ -10,6 +10,7 @@ import {
 import { PidkitError, TreeError, UsageError } from "../../tree.ts";
 import { findSetpriv } from "../../src/tree/find_program.ts";
 import { readProcStat } from "../../src/os/proc.ts";
+import { behindOutputShim, isStartGate, spawnGated } from "../../src/tree/spawn_gated.ts";
 import { alive, FIXTURES, type TempDir, tempDir, waitUntil } from "../_util/helpers.ts";
 import { readableCopy } from "../_util/readable_copy.ts";
 
@@ -343,6 +344,24 @@ for (const { tracking, ignore } of tiers) {
   });
 
   Deno.test({
+    name: `${tracking}: behind the output shim, output goes to its file and argv stays exact ` +
+      "(gated: the gate's own shell opens it, one shell instead of two)",
+    ignore,
+    async fn() {
+      await using rec = new Recorded();
+      await using dir = await tempDir();
+      const out = dir.join("out");
+      const args = ["a b", "$HOME", "*", "", "-n", "'q'\"", "x\ny"];
+      const shell = ["sh", "-c", 'printf "[%s]" "$0" "$@"; echo; echo err >&2', ...args];
+      const tree = rec.tree(
+        await spawnTree(behindOutputShim(out, shell), { tracking, stdin: "null" }),
+      );
+      assert.equal((await tree.status).code, 0);
+      assert.equal(await Deno.readTextFile(out), `${args.map((a) => `[${a}]`).join("")}\nerr\n`);
+    },
+  });
+
+  Deno.test({
     name: `${tracking}: a missing or non-executable program is a clear error`,
     ignore,
     async fn() {
@@ -554,4 +573,30 @@ Deno.test("stop continues stopped members after TERM, so one that handles TERM e
       await tree.stop({ retry: "KILL/2" });
     }
   }
+});
+
+Deno.test({
+  name:
+    "isStartGate: a leader waiting at its gate is one, with or without the output shim folded in",
+  ignore: !linux,
+  async fn() {
+    await using dir = await tempDir();
+    for (const command of [["true"], behindOutputShim(dir.join("out"), ["true"])]) {
+      let waiting = false;
+      const child = await spawnGated(
+        command,
+        { stdin: "null", stdout: "null", stderr: "null" },
+        (pid) => {
+          // The spawner waits here (synchronously) while the leader sits at its gate.
+          const deadline = Date.now() + 30_000;
+          while (!(waiting = isStartGate(pid)) && Date.now() < deadline) {
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+          }
+        },
+      );
+      assert.ok(waiting, `${command.join(" ")}: the leader was never seen at its gate`);
+      assert.equal((await child.status).code, 0);
+      assert.equal(isStartGate(child.pid), false);
+    }
+  },
 });

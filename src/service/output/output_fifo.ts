@@ -4,8 +4,9 @@
  *
  * With a plain pipe, a supervisor that is SIGKILLed or OOM-killed takes every
  * service that writes output with it: the next write gets SIGPIPE. Here a
- * shim (`sh -c 'exec 1<>"$0" 2>&1; exec "$@"' FIFO CMD...`) opens the FIFO
- * read-write as the service's stdout and stderr, so the service itself
+ * shim (`sh -c 'exec 1<>"$0" 2>&1; exec "$@"' FIFO CMD...`; the start gate's
+ * own shell when there is a gate) opens the FIFO read-write as the service's
+ * stdout and stderr, so the service itself
  * always counts as a reader: no SIGPIPE, ever. While no supervisor reads,
  * output stays in the pipe's buffer (raised to {@linkcode OUTPUT_PIPE_SIZE}
  * with `F_SETPIPE_SZ` for root, the kernel's 64 KiB for anyone else); beyond
@@ -32,6 +33,7 @@ import { PidkitError } from "../../os/errors.ts";
 import type { FdPoller } from "../../os/fd_poller.ts";
 import { cString, ERRNO, errno, libc } from "../../os/libc.ts";
 import { delay } from "../../os/delay.ts";
+import { behindOutputShim } from "../../tree/spawn_gated.ts";
 
 /** The pipe buffer asked for: Linux's default `pipe-max-size` (1 MiB). */
 export const OUTPUT_PIPE_SIZE = 1 << 20;
@@ -161,7 +163,8 @@ export class OutputFifo {
 
   /** `command` behind the shim that makes the FIFO its stdout and stderr. */
   wrap(command: string[]): string[] {
-    return ["/bin/sh", "-c", 'exec 1<>"$0" 2>&1 || exit 125; exec "$@"', this.path, ...command];
+    // The start gate's shell does the shim's work when it spawns this (spawn_gated.ts).
+    return behindOutputShim(this.path, command);
   }
 
   /** Hand over whatever is buffered now (after the service ended, before closing). */
