@@ -98,6 +98,12 @@ export interface Machine extends HostedMachine {
   forcedFailure: boolean;
   /** The output FIFO the service writes to, when there is one (else pipes). */
   output?: OutputFifo;
+  /**
+   * A first start's spawn not written yet: its readiness holds at once
+   * (`--ready-after 0`, nothing else), so the wait writes both in one
+   * record write (spawn_instance.ts, simple_start.ts).
+   */
+  deferredSpawn?: { details: EventDetails; change: Partial<ServiceRecord> };
   /** The main process of a `--forking` service and its descendants seen while it lived. */
   main?: MainProcess;
   mainFamily: Map<number, Target>;

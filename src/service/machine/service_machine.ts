@@ -108,6 +108,7 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
   forcedFailure = false;
   pumps: Promise<void>[] = [];
   output?: OutputFifo;
+  deferredSpawn?: Machine["deferredSpawn"];
   main?: MainProcess;
   mainFamily = new Map<number, Target>();
   /** The stop request passed on (schedule, who asked). */

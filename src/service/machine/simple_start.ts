@@ -57,6 +57,8 @@ async function awaitFirstReady(
   const { cfg } = m;
   const { options } = cfg;
   const notify = m.notify!;
+  const spawned = m.deferredSpawn;
+  m.deferredSpawn = undefined;
   const result = await awaitReadiness({
     check: {
       afterMs: options.readyAfterMs,
@@ -71,10 +73,18 @@ async function awaitFirstReady(
     interrupted: m.woken,
     stopping: () => m.stopping,
   });
+  // Not ready: the spawn is written first, as it would have been at once.
+  if (spawned && result.outcome !== "ready") {
+    await m.enter("spawn", spawned.details, spawned.change);
+  }
   switch (result.outcome) {
     case "ready":
       // A service that already said it is stopping or reloading keeps that phase (phase.ts).
-      await m.enter("ready", { pid: tree.pid }, notify.flushStatus());
+      // A spawn ready at once is written with its readiness (spawn_instance.ts).
+      await m.enter(spawned ? ["spawn", "ready"] : "ready", { pid: tree.pid }, {
+        ...spawned?.change,
+        ...notify.flushStatus(),
+      });
       await m.report({ ok: true, pid: tree.pid, supervisorPid: Deno.pid });
       return "ready";
     case "stopped":

@@ -120,15 +120,33 @@ async function spawnPaused(
   await m.lock!.update({ pid: tree.pid });
   m.pidCleared = false;
   await started;
-  // A restart that must say it is ready is "starting" until it does.
-  const readyAtOnce = !first && notify.conditions().length === 0;
-  await m.enter(readyAtOnce ? ["spawn", "ready"] : "spawn", { pid: tree.pid }, {
+  const change = {
     tree: tree.ref,
     spawning: undefined,
     serviceStartedAt: new Date().toISOString(),
     mainPid: undefined,
     mainUnknown: undefined,
     nextRestart: undefined,
-  });
+  };
+  if (first && awaited && readyWhenSpawned(m)) {
+    // `start` waits for a readiness that holds at once: written with it
+    // (simple_start.ts), one record write on its path instead of two.
+    m.deferredSpawn = { details: { pid: tree.pid }, change };
+    return tree;
+  }
+  // A restart that must say it is ready is "starting" until it does.
+  const readyAtOnce = !first && notify.conditions().length === 0;
+  await m.enter(readyAtOnce ? ["spawn", "ready"] : "spawn", { pid: tree.pid }, change);
   return tree;
+}
+
+/**
+ * Whether a simple service is ready as soon as it is spawned:
+ * `--ready-after 0` and no other condition (port, file, READY=1,
+ * notification fd).
+ */
+function readyWhenSpawned(m: Machine): boolean {
+  const o = m.cfg.options;
+  return !o.forking && o.readyAfterMs === 0 && o.readyTcp === undefined &&
+    o.readyFile === undefined && m.notify!.conditions().length === 0;
 }
