@@ -32,6 +32,9 @@ const SYMBOLS = {
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   /** tee(2): copy a pipe's head into another pipe without consuming it. */
   tee: { parameters: ["i32", "i32", "usize", "u32"], result: "isize" },
+  /** splice(2): move a pipe's head into a file (written and taken out of the pipe in one call). */
+  splice: { parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"], result: "isize" },
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -105,5 +108,6 @@ export const ERRNO = {
   EINTR: 4,
   EAGAIN: 11,
   ECHILD: 10,
+  EINVAL: 22,
   ENOSYS: 38,
 } as const;

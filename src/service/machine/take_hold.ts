@@ -90,7 +90,7 @@ export async function takeHold(
       m.output = await openServiceOutput(
         cfg,
         m.host.poller,
-        (bytes, taken) => log.write(bytes, taken),
+        (bytes, taken, move) => log.write(bytes, taken, move),
       );
     } catch (err) {
       return await m.fail(`cannot set up ${cfg.name}'s output: ${messageLine(err)}`);

@@ -4,6 +4,13 @@
  * 64 KiB back), one write chain so chunks never interleave, and `reopen()`
  * for logrotate (SIGHUP).
  *
+ * Output from a service's output FIFO is moved into the file with
+ * splice(2) where it can be (`move`, see output_fifo.ts): written and taken
+ * out of the FIFO in one system call, so a supervisor SIGKILLed while it
+ * writes neither loses a piece nor leaves it for its successor to write
+ * again. For that the sink holds the file open a second time, without
+ * O_APPEND (which splice refuses), and each move goes to its end.
+ *
  * The sink's own `[pidkit]` lines stand between whole lines of the
  * service: one that comes while the service's last line is unfinished waits
  * until that line ends, or {@linkcode LINE_WAIT_MS} at most (then the
@@ -22,9 +29,15 @@ import {
   rotateLogFiles,
 } from "./log_rotation.ts";
 import { LogTimes } from "./log_times.ts";
+import { cString, libc } from "../../os/libc.ts";
 
 const encoder = new TextEncoder();
 const NL = 10;
+const O_WRONLY = 0o1;
+const O_CLOEXEC = 0o2000000;
+
+/** Moves the next `n` bytes of the output to the end of the file at `fd`; how many (see output_fifo.ts). */
+export type MoveInto = (fd: number, n: number) => number;
 
 /** How long a `[pidkit]` line waits at most for the service's unfinished line to end. */
 export const LINE_WAIT_MS = 500;
@@ -33,6 +46,11 @@ export const LINE_WAIT_MS = 500;
 export class LogSink {
   readonly path: string;
   #file: Deno.FsFile;
+  /**
+   * The same file open write-only without O_APPEND, for splice(2), opened
+   * at the first move; -1: none (not a regular file, no FFI).
+   */
+  #fd: number | undefined;
   #chain: Promise<void> = Promise.resolve();
   readonly #rotation: LogRotation | undefined;
   readonly #group: number | undefined;
@@ -87,6 +105,7 @@ export class LogSink {
     const rotation = options.rotation && regular ? options.rotation : undefined;
     const sink = new LogSink(path, file, rotation, options.group);
     sink.#onRotate = options.onRotate;
+    if (!regular) sink.#fd = -1;
     if (regular) {
       if (options.times) sink.#times = LogTimes.open(path, file);
       sink.#at = await logPosition(path, file);
@@ -102,10 +121,13 @@ export class LogSink {
    * Errors are dropped. `written(n)` is called as each piece is in the file
    * (right after its `write(2)`, in the same turn: the output FIFO takes the
    * piece out of the pipe then, so a supervisor killed during a rotation
-   * neither loses nor repeats it); n adds up to `bytes.length`.
+   * neither loses nor repeats it); n adds up to `bytes.length`. With
+   * `move` (an output FIFO's), each piece is moved into the file from
+   * where `bytes` were copied (the same bytes), as far as it can be, and
+   * only the rest is written from `bytes` and reported to `written`.
    */
-  write(bytes: Uint8Array, written?: (n: number) => void): Promise<void> {
-    return this.#queue(() => this.#writeService(bytes, written));
+  write(bytes: Uint8Array, written?: (n: number) => void, move?: MoveInto): Promise<void> {
+    return this.#queue(() => this.#writeService(bytes, written, move));
   }
 
   #queue(step: () => Promise<void>): Promise<void> {
@@ -113,30 +135,43 @@ export class LogSink {
     return this.#chain;
   }
 
-  async #writeService(bytes: Uint8Array, written?: (n: number) => void): Promise<void> {
+  async #writeService(
+    bytes: Uint8Array,
+    written?: (n: number) => void,
+    move?: MoveInto,
+  ): Promise<void> {
     if (bytes.length === 0) return;
     if (this.#held.length > 0 && !this.#midLine) await this.#putHeld();
     if (this.#held.length > 0 && this.#midLine) {
       const nl = bytes.indexOf(NL);
-      if (nl < 0) return await this.#put(bytes, written);
-      await this.#put(bytes.subarray(0, nl + 1), written);
+      if (nl < 0) return await this.#put(bytes, written, move);
+      await this.#put(bytes.subarray(0, nl + 1), written, move);
       this.#midLine = false;
       await this.#putHeld();
       bytes = bytes.subarray(nl + 1);
       if (bytes.length === 0) return;
     }
-    await this.#put(bytes, written);
+    await this.#put(bytes, written, move);
     this.#midLine = bytes[bytes.length - 1] !== NL;
   }
 
   /** Bytes into the file (rotating where due); `written` as in {@linkcode LogSink.write}. */
-  async #put(bytes: Uint8Array, written?: (n: number) => void): Promise<void> {
-    if (this.#rotation) return await this.#writeRotating(bytes, this.#rotation, written);
+  async #put(bytes: Uint8Array, written?: (n: number) => void, move?: MoveInto): Promise<void> {
+    if (this.#rotation) return await this.#writeRotating(bytes, this.#rotation, written, move);
+    this.#store(bytes, written, move);
+  }
+
+  /** One piece into the current file: moved where it can be, else written and reported. */
+  #store(bytes: Uint8Array, written?: (n: number) => void, move?: MoveInto): void {
+    let moved = 0;
     try {
       this.#times?.stamp(this.#file, bytes.length);
-      writeAll(this.#file, bytes);
+      if (move && (this.#fd ??= rawFd(this.path, this.#file)) >= 0) {
+        moved = move(this.#fd, bytes.length);
+      }
+      if (moved < bytes.length) writeAll(this.#file, bytes.subarray(moved));
     } catch { /* a full disk drops output; it never stops the service */ }
-    written?.(bytes.length);
+    written?.(bytes.length - moved);
   }
 
   async #putHeld(): Promise<void> {
@@ -163,14 +198,11 @@ export class LogSink {
     bytes: Uint8Array,
     rotation: LogRotation,
     written?: (n: number) => void,
+    move?: MoveInto,
   ): Promise<void> {
     for (const step of planWrites(bytes, this.#at, rotation.maxBytes)) {
       if (step.rotateBefore) await this.#rotate(rotation.keep);
-      try {
-        this.#times?.stamp(this.#file, step.bytes.length);
-        writeAll(this.#file, step.bytes);
-      } catch { /* a full disk drops output; it never stops the service */ }
-      written?.(step.bytes.length);
+      this.#store(step.bytes, written, move);
     }
   }
 
@@ -185,6 +217,7 @@ export class LogSink {
       const next = await openLog(this.path, this.#group);
       this.#file.close();
       this.#file = next;
+      this.#followFd();
       this.#times?.follow(next);
       // #at already says where the new file will stand: planWrites moved it.
     } catch { /* keep writing where we were */ }
@@ -236,6 +269,7 @@ export class LogSink {
       const old = this.#file;
       this.#file = next;
       old.close();
+      this.#followFd();
       this.#times?.follow(next);
       this.#at = await logPosition(this.path, next);
     });
@@ -248,7 +282,37 @@ export class LogSink {
     try {
       this.#file.close();
     } catch { /* already closed */ }
+    this.#closeFd();
   }
+
+  /** The raw descriptor follows the file to a new one (after a rotation or reopen). */
+  #followFd(): void {
+    if (this.#fd === undefined || this.#fd < 0) return;
+    this.#closeFd();
+    this.#fd = rawFd(this.path, this.#file);
+  }
+
+  #closeFd(): void {
+    if (this.#fd !== undefined && this.#fd >= 0) libc()?.close(this.#fd);
+    this.#fd = -1;
+  }
+}
+
+/**
+ * `path` opened write-only without O_APPEND (for splice(2)), when it is
+ * still the file `file` is (else moves would go elsewhere); -1 without FFI
+ * or when it cannot be opened.
+ */
+function rawFd(path: string, file: Deno.FsFile): number {
+  const lib = libc();
+  if (lib === undefined) return -1;
+  const fd = lib.open(cString(path), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  try {
+    if (Deno.statSync(path).ino === file.statSync().ino) return fd;
+  } catch { /* gone meanwhile */ }
+  lib.close(fd);
+  return -1;
 }
 
 /**

@@ -18,13 +18,18 @@
  * reads it when its poller says so: one `poll` for every descriptor of the
  * process, no thread per service.
  *
- * Nothing read is lost when the supervisor is killed: each chunk is first
- * copied from the FIFO's head with `tee(2)` (which leaves it in the FIFO),
- * handed over (the log sink writes it to the file), and each piece is taken
- * out of the FIFO right after its `write(2)` (the handler's `taken`). A
- * supervisor killed before that leaves the piece in the FIFO for the next
- * one; only one killed in the microseconds between the two system calls
- * writes a piece twice. Nothing is ever lost.
+ * Nothing read is lost or written twice when the supervisor is killed:
+ * each chunk is first copied from the FIFO's head with `tee(2)` (which
+ * leaves it in the FIFO) and handed over; the log sink looks at the copy
+ * (where lines end, where to rotate) and stores each piece by moving it
+ * from the FIFO into the log file with `splice(2)` (the handler's `move`):
+ * written and taken out of the FIFO in one system call, so a supervisor
+ * SIGKILLed at any moment, even descheduled on a loaded machine, has
+ * either stored a byte or left it in the FIFO for the next one. Where
+ * splice cannot be had (a log that is not a regular file, a kernel without
+ * it), the piece is written from the copy and taken right after its
+ * `write(2)` (the handler's `taken`); only a supervisor killed between
+ * those two system calls writes that piece twice. Nothing is ever lost.
  *
  * @module
  */
@@ -44,6 +49,7 @@ const O_CLOEXEC = 0o2000000;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 const SPLICE_F_NONBLOCK = 2;
+const SEEK_END = 2;
 const READ_CHUNK = 64 * 1024;
 /** Read at most this much per wake-up, so one flooding service cannot hold the poller. */
 const MAX_PER_WAKE = 4 * READ_CHUNK;
@@ -60,11 +66,16 @@ let takenSink: Uint8Array<ArrayBuffer> | undefined;
 /**
  * What the service's output is handed to, in order. It may call `taken(n)`
  * as each piece is safely stored (the next n bytes leave the FIFO then);
- * what it has not reported when it resolves is taken then.
+ * what it has not reported when it resolves is taken then. Or it may store
+ * the next n bytes with `move(fd, n)`: they go from the FIFO to the end of
+ * the file open at `fd` (opened without O_APPEND, which splice(2) refuses)
+ * in one system call; it returns how many it moved (fewer, even 0, when it
+ * cannot: the rest are still the handler's to write and report `taken`).
  */
 export type OutputHandler = (
   bytes: Uint8Array,
   taken: (n: number) => void,
+  move: (fd: number, n: number) => number,
 ) => void | Promise<void>;
 
 /**
@@ -225,7 +236,14 @@ export class OutputFifo {
           left -= k;
           if (this.#scratch && k > 0) this.#take(k);
         };
-        await this.#onOutput(buf.subarray(0, n), taken);
+        const move = (fd: number, k: number) => {
+          // Plain reads: the bytes left the FIFO already; the handler writes them.
+          if (!this.#scratch) return 0;
+          const moved = this.#move(fd, Math.min(k, left));
+          left -= moved;
+          return moved;
+        };
+        await this.#onOutput(buf.subarray(0, n), taken, move);
         taken(left);
       }
     } finally {
@@ -267,6 +285,33 @@ export class OutputFifo {
       n -= got;
     }
   }
+
+  /**
+   * Move the FIFO's next `n` bytes to the end of the file at `fd` with
+   * splice(2): each byte is written and taken out of the FIFO in one system
+   * call (a SIGKILL between the two cannot be). How many it moved.
+   */
+  #move(fd: number, n: number): number {
+    if (this.#noSplice || n <= 0) return 0;
+    const lib = libc()!;
+    if (Number(lib.lseek(fd, 0n, SEEK_END)) < 0) return 0;
+    let moved = 0;
+    while (moved < n) {
+      const got = Number(lib.splice(this.#fd, null, fd, null, BigInt(n - moved), 0));
+      if (got > 0) {
+        moved += got;
+        continue;
+      }
+      // Not for this kind of file or kernel: write from the copy from now on.
+      const why = got < 0 ? errno() : 0;
+      if (why === ERRNO.EINVAL || why === ERRNO.ENOSYS) this.#noSplice = true;
+      break;
+    }
+    return moved;
+  }
+
+  /** splice(2) failed as unsupported once: the handler writes every piece. */
+  #noSplice = false;
 
   /**
    * Stop reading and close the supervisor's end. The FIFO stays: the

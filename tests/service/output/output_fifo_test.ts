@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { FdPoller } from "../../../src/os/fd_poller.ts";
 import { OUTPUT_PIPE_SIZE, OutputFifo } from "../../../src/service/output/output_fifo.ts";
+import { LogSink } from "../../../src/service/output/log_sink.ts";
+import { keptLogFiles } from "../../../src/service/output/log_rotation.ts";
 import { alive, Reaper, tempDir, waitUntil } from "../../_util/helpers.ts";
 
 const linux = Deno.build.os === "linux";
@@ -126,6 +128,49 @@ Deno.test({
       assert.equal(Deno.readTextFileSync(file), "precious\n");
       assert.ok(Deno.lstatSync(link).isSymlink);
     } finally {
+      await poller.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "output FIFO into a log: every piece is spliced (written and taken in one call), once",
+  ignore: !linux,
+  async fn() {
+    await using dir = tempDir();
+    await using reaper = new Reaper();
+    const poller = FdPoller.create()!;
+    const log = dir.join("moved.log");
+    const sink = await LogSink.open(log, { rotation: { maxBytes: 16 * 1024, keep: 100 } });
+    let writtenFromCopy = 0;
+    try {
+      const path = dir.join("moved.out");
+      const out = await OutputFifo.open(path, {
+        poller,
+        // What is written from the copy is reported to `taken` (a window
+        // a SIGKILL could fall into); what is moved never is.
+        onOutput: (bytes, taken, move) =>
+          sink.write(bytes, (n) => {
+            writtenFromCopy += n;
+            taken(n);
+          }, move),
+      });
+      const child = reaper.spawn(out.wrap(["seq", "1", "20000"]), {
+        stdout: "null",
+        stderr: "null",
+      });
+      assert.equal((await child.status).code, 0);
+      const all = () =>
+        [...keptLogFiles(log).reverse(), log].map((f) => Deno.readTextFileSync(f)).join("");
+      await waitUntil(() => all().endsWith("\n20000\n"), { what: "every line in the log" });
+      await out.remove();
+      const lines = all().trimEnd().split("\n").map(Number);
+      assert.deepEqual(lines, lines.map((_, i) => i + 1), "each line once, in order");
+      assert.equal(lines.length, 20000);
+      assert.ok(keptLogFiles(log).length >= 5, "rotated on the way");
+      assert.equal(writtenFromCopy, 0, "every byte was moved by splice(2)");
+    } finally {
+      await sink.close();
       await poller.close();
     }
   },
