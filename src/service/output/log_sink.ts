@@ -390,11 +390,12 @@ async function logPosition(path: string, file: Deno.FsFile): Promise<LogPosition
 }
 
 /**
- * Write all of `bytes`, synchronously: the output FIFO takes what was
- * written out of the pipe in the same turn (see LogSink.write), so a
- * supervisor killed at any moment has either written a piece and taken it,
- * or neither (a few microseconds between the two system calls aside). A
- * write to the page cache costs about as little as handing it to a thread.
+ * Write all of `bytes`, synchronously: where a piece cannot be moved by
+ * splice(2), the output FIFO takes what was written out of the pipe in the
+ * same turn (see LogSink.write), so a supervisor killed at any moment has
+ * either written a piece and taken it, or neither (the moment between the
+ * two system calls aside). A write to the page cache costs about as little
+ * as handing it to a thread.
  */
 function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   let off = 0;
