@@ -203,7 +203,25 @@ try {
       await measure([...w.argv, "stop", name], w.dir).catch(() => {});
     }
   }
+  // Each supervisor exits a moment after its last service (and notes it in
+  // its journal): removed before that, the run dirs would come back.
+  const deadline = Date.now() + 30_000;
+  for (const w of ways) {
+    const pid = Number(await Deno.readTextFile(`${w.dir}/supervisor.lock`).catch(() => ""));
+    while (pid > 0 && Date.now() < deadline && exists(`/proc/${pid}`)) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   await Deno.remove(work, { recursive: true }).catch(() => {});
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const floor = median(floorMs);
