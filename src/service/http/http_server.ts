@@ -148,6 +148,8 @@ export class HttpServer {
   readonly #reading = new Set<Deno.TcpConn>();
   #streams = 0;
   #closed = false;
+  /** Response buffers not in use: a scrape's 80 KiB is encoded into one of them, not into new ones. */
+  readonly #buffers: Uint8Array[] = [];
   /** Connections refused because {@linkcode HttpLimits.maxConnections} were being answered. */
   refused = 0;
   /** Connections dropped to make room before they sent a request. */
@@ -304,23 +306,53 @@ export class HttpServer {
   }
 
   async #write(conn: Deno.TcpConn, r: Extract<HttpResponse, { status: number }>): Promise<void> {
-    const body = typeof r.body === "string" ? encoder.encode(r.body) : r.body;
-    const headers = {
-      "Content-Type": r.type,
-      "Content-Length": String(body.length),
-      "Cache-Control": "no-store",
-      "X-Content-Type-Options": "nosniff",
-      Connection: "close",
-      ...r.headers,
-    };
-    const head = `HTTP/1.1 ${r.status} ${REASONS[r.status] ?? "Status"}\r\n` +
-      Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("") + "\r\n";
-    const bytes = new Uint8Array(head.length + body.length);
-    bytes.set(encoder.encode(head));
-    bytes.set(body, head.length);
-    await writeAll(conn, bytes, this.#limits.writeTimeoutMs);
+    // The body goes after room for the head, in a buffer used again by later
+    // responses: a fresh one per response lives outside the V8 heap until a
+    // collection, and a supervisor that allocates little collects seldom.
+    const room = HEAD_ROOM;
+    const most = room + (typeof r.body === "string" ? r.body.length * 3 : r.body.length);
+    let buf = this.#buffers.pop();
+    if (buf === undefined || buf.length < most) buf = new Uint8Array(most);
+    try {
+      const length = typeof r.body === "string"
+        ? encoder.encodeInto(r.body, buf.subarray(room)).written
+        : (buf.set(r.body, room), r.body.length);
+      const headers = {
+        "Content-Type": r.type,
+        "Content-Length": String(length),
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        Connection: "close",
+        ...r.headers,
+      };
+      const head = encoder.encode(
+        `HTTP/1.1 ${r.status} ${REASONS[r.status] ?? "Status"}\r\n` +
+          Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("") + "\r\n",
+      );
+      let bytes: Uint8Array;
+      if (head.length <= room) {
+        buf.set(head, room - head.length);
+        bytes = buf.subarray(room - head.length, room + length);
+      } else {
+        bytes = new Uint8Array(head.length + length);
+        bytes.set(head);
+        bytes.set(buf.subarray(room, room + length), head.length);
+      }
+      await writeAll(conn, bytes, this.#limits.writeTimeoutMs);
+    } finally {
+      if (this.#buffers.length < KEPT_BUFFERS && buf.length <= MAX_KEPT_BYTES) {
+        this.#buffers.push(buf);
+      }
+    }
   }
 }
+
+/** Bytes before a response's body kept for its head (status line and headers). */
+const HEAD_ROOM = 1024;
+/** Response buffers kept for later responses (more at once get their own). */
+const KEPT_BUFFERS = 2;
+/** A buffer larger than this is not kept. */
+const MAX_KEPT_BYTES = 4 << 20;
 
 function plain(status: number, text: string): {
   status: number;
