@@ -117,7 +117,11 @@ export class RunControl {
     if (request.op === "hello") return { ok: true, pid: Deno.pid, services: [sup.cfg.name] };
     if (request.op !== "stop" && request.op !== "restart") return unknownOp(request);
     if (request.name !== sup.cfg.name) return { held: false };
-    if (request.op === "restart") return await sup.requestRestart(request);
+    if (request.op === "restart") {
+      // Only what a client may ask: a manual restart (a policy's is the supervisor's own).
+      const { retry, requestedBy } = request;
+      return await sup.requestRestart({ ...(retry ? { retry } : {}), requestedBy });
+    }
     return await this.#stop(request);
   }
 

@@ -25,9 +25,30 @@ import type {
 import type { MachineInput } from "./phase.ts";
 import type { HostedMachine, MachineOptions, SupervisionHost } from "./host.ts";
 import type { ServiceEvent } from "../model/service_event.ts";
+import type { PolicyName } from "../model/policy.ts";
 
 /** What an event carries beyond its service and kind. */
 export type EventDetails = Omit<ServiceEvent, "time" | "seq" | "service" | "kind">;
+
+/**
+ * A restart in place asked for (`ServiceMachine.restartNow`): by `pidkit
+ * run`'s control socket (`pidkit restart`: manual) or by a policy.
+ */
+export interface RestartAsk {
+  /** Into the log (default: who asked). */
+  reason?: string;
+  /** The stop schedule (default: the service's own). */
+  retry?: string;
+  /** Who asked (default: this process). */
+  requestedBy?: number;
+  /**
+   * The policy that asked (`--max-memory`, `--cron-restart`, `--watch`):
+   * the restart counts in the record's `restarts`, not toward the
+   * crash-loop bound. Without: a manual restart, which starts both counts
+   * again (as systemd zeroes `NRestarts` on a start that is not automatic).
+   */
+  policy?: PolicyName;
+}
 
 /** How a start ended that someone was told of, for {@linkcode Machine.failStart}. */
 export interface FailedStart {

@@ -42,7 +42,7 @@ import type { ServiceNotify } from "../readiness/service_notify.ts";
 import { type ServiceRecord, writeServiceRecord } from "../model/service_record.ts";
 import { checkPrevious, restorePresence, watchPidFile } from "./_pid_file_hold.ts";
 import type { HostedMachine, MachineOptions, SupervisionHost } from "./host.ts";
-import type { EventDetails, FailedStart, InstanceEnd, Machine } from "./context.ts";
+import type { EventDetails, FailedStart, InstanceEnd, Machine, RestartAsk } from "./context.ts";
 import { INPUT_EVENT, type MachineInput, nextPhase } from "./phase.ts";
 import { planAfterExit } from "./restart_plan.ts";
 import { describeExit, describeRetry, LOG_TAIL_LINES, schedule } from "./exit_text.ts";
@@ -120,10 +120,8 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
    * stops the tree on `retry` and starts it again; `answer` gets the
    * outcome once the new tree is ready.
    */
-  restartRequest?: {
-    retry?: string;
+  restartRequest?: RestartAsk & {
     requestedBy: number;
-    reason?: string;
     answer: (answer: RestartAnswer) => void;
     stopped?: StopResult;
   };
@@ -219,7 +217,7 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
       // A restart in place: someone waits for this start, as for a first one.
       const asked = await this.takeRestart();
       if (this.stopping) break;
-      if (asked) inARow = 0;
+      if (asked === "manual") inARow = 0; // a policy's restart is no crash: the count stands
       // --cron: a task starts at its ticks only, the first time too.
       if (first && !adopted && !asked && cfg.options.cron !== undefined) {
         first = false;
@@ -227,8 +225,8 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
         if (this.restartRequest) continue; // taken at the top
         inARow = 0;
       }
-      const fresh = first || asked;
-      const awaited = fresh && (asked || !this.host.reportsAtSpawn);
+      const fresh = first || asked !== false;
+      const awaited = fresh && (asked !== false || !this.host.reportsAtSpawn);
       const startedAt = Date.now();
       // A ready file left by an earlier run must not make this start look ready.
       const readyFileBefore = fresh && cfg.options.readyFile
@@ -507,9 +505,7 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
   }
 
   /** `pidkit run`'s control socket, policies: a restart in place ({@linkcode ServiceMachine.restartNow}). */
-  requestRestart(
-    request: { retry?: string; requestedBy: number; reason?: string },
-  ): Promise<RestartAnswer> {
+  requestRestart(request: RestartAsk): Promise<RestartAnswer> {
     return this.restartNow(request);
   }
 
@@ -520,9 +516,7 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
    * Refused while it stops or restarts already. For `pidkit run`'s
    * control socket and for policies (schedules, file watching, memory).
    */
-  restartNow(
-    request: { reason?: string; retry?: string; requestedBy?: number },
-  ): Promise<RestartAnswer> {
+  restartNow(request: RestartAsk): Promise<RestartAnswer> {
     if (this.stopping || this.restartRequest) {
       const why = this.stopping ? "is stopping" : "is being restarted already";
       return Promise.resolve({
@@ -557,9 +551,9 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
 
   /**
    * Take a restart asked for: stop the tree on its schedule, and have the
-   * next start reported to whoever asked. True when there was one.
+   * next start reported to whoever asked. Whose it was (false: none).
    */
-  async takeRestart(): Promise<boolean> {
+  async takeRestart(): Promise<"manual" | "policy" | false> {
     const asked = this.restartRequest;
     if (asked === undefined) return false;
     this.rearm();
@@ -574,13 +568,14 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
     asked.stopped = this.stopResult;
     this.stopRequest = this.stopResult = undefined;
     this.forcedFailure = false;
-    this.state.restarts = 0; // as for a restart through the resident supervisor: a new start
+    // A policy's restart counts (as pm2's do); a manual one is a new start (as systemd's).
+    this.state.restarts = asked.policy ? this.state.restarts + 1 : 0;
     this.reported = false;
     this.reportTo = (started) => {
       this.restartRequest = this.reportTo = undefined;
       asked.answer({ held: true, ...(asked.stopped ? { stopped: asked.stopped } : {}), started });
     };
-    return true;
+    return asked.policy ? "policy" : "manual";
   }
 
   /** The run directory was made again (see `_pid_file_hold.ts`). */

@@ -37,8 +37,13 @@ export interface PolicyHost {
   /** A tick's reason to start the task waiting for it (see {@linkcode awaitTick}). */
   tickStart?: string;
   save(change: Partial<ServiceRecord>): Promise<void>;
-  /** Restart the running tree in place, through its stop schedule. */
-  requestRestart(request: { requestedBy: number; reason?: string }): Promise<unknown>;
+  /**
+   * Restart the running tree in place, through its stop schedule; `policy`:
+   * the restart counts in the record's `restarts` (not toward the crash-loop bound).
+   */
+  requestRestart(
+    request: { requestedBy: number; reason?: string; policy: PolicyName },
+  ): Promise<unknown>;
   /** Wake the supervision loop up (a tick's start). */
   wake(): void;
 }
@@ -82,7 +87,7 @@ export function policyTarget(host: PolicyHost): PolicyTarget {
     restart({ policy, reason }) {
       if (host.tree === undefined || host.stopping || host.restartRequest !== undefined) return;
       acted(policy, "restart", reason);
-      void host.requestRestart({ requestedBy: Deno.pid, reason: `${policy}: ${reason}` });
+      void host.requestRestart({ requestedBy: Deno.pid, reason: `${policy}: ${reason}`, policy });
     },
     start({ policy, reason }) {
       // Waiting for its tick (phase `scheduled`, or about to: a caught-up

@@ -1,7 +1,8 @@
 /**
  * `--max-memory`: a service whose tree grows over the limit is restarted
  * through its stop schedule within about a sample, once; `status` shows
- * the restart; bad sizes start nothing. The cgroup `memory.max` path runs
+ * the restart, which counts in `restarts` (a manual restart starts the
+ * count again); bad sizes start nothing. The cgroup `memory.max` path runs
  * only where the memory controller can be had (it skips, saying why).
  *
  * @module
@@ -57,6 +58,10 @@ Deno.test({
     assert.equal(restarted.policyAction?.policy, "memory");
     assert.equal(restarted.policyAction?.action, "restart");
     assert.match(restarted.policyAction!.reason, /MiB over --max-memory 40 MiB/);
+    // An automatic restart counts (pm2 counts its max_memory_restart): the record, the metric.
+    assert.equal(restarted.restarts, 1);
+    const metrics = (await services.cli(["metrics"])).stdout;
+    assert.match(metrics, new RegExp(`pidkit_service_restarts_total\\{service="${name}"\\} 1\n`));
     const log = await Deno.readTextFile(services.dir.join(`${name}.log`));
     assert.match(log, /stopping .*: TERM\/5s\/KILL\/2s/);
     // Sampled every second: the restart comes within a sample or two of the start.
@@ -71,6 +76,11 @@ Deno.test({
     const pid = restarted.tree!.pid;
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal((await services.state(name)).tree?.pid, pid);
+    // A manual restart is a new start: the count starts again (as systemd's NRestarts).
+    assert.equal((await services.cli(["restart", name])).code, 0);
+    const manual = await services.state(name);
+    assert.notEqual(manual.tree?.pid, pid);
+    assert.equal(manual.restarts, 0);
     assert.equal((await services.cli(["stop", name])).code, 0);
   },
 });

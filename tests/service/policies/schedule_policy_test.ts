@@ -118,10 +118,15 @@ Deno.test({
   async fn() {
     await using services = new Services();
     const name = uniqueName("cron-restart");
-    const first = await services.start(name, ["--cron-restart", "*/2 * * * * *"], [
-      "sleep",
-      "1000",
-    ]);
+    // --max-restarts 1: the schedule's restarts are no crashes, they never reach the bound.
+    const first = await services.start(name, [
+      "--cron-restart",
+      "*/2 * * * * *",
+      "--restart",
+      "on-failure",
+      "--max-restarts",
+      "1",
+    ], ["sleep", "1000"]);
     assert.equal(first.phase, "running");
     const pids = new Set([first.tree!.pid]);
     await waitUntil(async () => {
@@ -134,6 +139,14 @@ Deno.test({
     assert.equal(s.nextRun.action, "restart");
     assert.equal(s.policyAction.policy, "cron");
     assert.equal(s.policyAction.action, "restart");
+    // Each restart counts (pm2 counts its cron_restart): the record, the metric.
+    assert.notEqual(s.state, "failed");
+    assert.ok(s.restarts >= 2, `restarts: ${s.restarts}`);
+    const metrics = (await services.cli(["metrics"])).stdout;
+    const counted = metrics.match(
+      new RegExp(`pidkit_service_restarts_total\\{service="${name}"\\} (\\d+)`),
+    );
+    assert.ok(counted && Number(counted[1]) >= 2, `metrics:\n${metrics}`);
     const log = Deno.readTextFileSync(services.dir.join(`${name}.log`));
     assert.match(log, /restarting .*: cron: schedule '\*\/2 \* \* \* \* \*' \(tick /);
     assert.equal((await services.cli(["stop", name])).code, 0);
