@@ -2,8 +2,8 @@
  * Wakes a reader when a file changes, by inotify (`Deno.watchFs`) on the
  * directory that holds it: appends to it, and a new file renamed over it
  * (a rotation), wake the reader; changes to other files of the directory do
- * not. While that directory does not exist, its parent is watched until it
- * appears.
+ * not. While that directory does not exist, nothing is watched: the reader
+ * looks every {@linkcode NO_WATCH_MS} until it appears.
  *
  * Why the directory and not the file (runtime facts: "A watched file replaced
  * by a rename goes silent"): Deno 2.9 does not deliver the events
@@ -13,67 +13,67 @@
  * directory's watch sees every file of it: the journal has a directory of
  * its own (journal_files.ts), so services' logs do not wake its readers.
  *
+ * Why never the directory's parent, the run directory (runtime facts: "A
+ * watched directory with a FIFO in it can stop the event loop"): Deno's
+ * watcher thread opens each file an event names, and blocks in the open of a
+ * FIFO nobody writes to (a service's `NAME.out` as its supervisor closes
+ * it); closing that watcher then blocks the event loop until someone opens
+ * the FIFO, which may be never. The journal's directory holds no FIFO.
+ *
  * A bounded fallback timer wakes the reader as well: every
  * {@linkcode SAFETY_MS} with a watch (a filesystem that does not report
  * changes through inotify, such as NFS, or a directory replaced under the
  * watch, which the same Deno limit leaves silent), every
- * {@linkcode NO_WATCH_MS} without one (nothing to watch yet, or inotify is
- * out of watches).
+ * {@linkcode NO_WATCH_MS} without one (no directory yet, or inotify is out
+ * of watches).
  *
  * @module
  */
 
 /** With a watch: the longest a change can go unseen where inotify says nothing. */
 export const SAFETY_MS = 2000;
-/** Without a watch (no directory yet, no inotify): how often to look. */
-export const NO_WATCH_MS = 250;
+/**
+ * Without a watch (no directory yet, no inotify): how often to look. Short:
+ * the first events of a journal that appears are delivered within it.
+ */
+export const NO_WATCH_MS = 50;
 
 /** Wakes whoever waits on it when the file at `path` changes. */
 export class FileWakeup {
   readonly path: string;
   readonly #dir: string;
-  readonly #parent: string;
   #watcher: Deno.FsWatcher | undefined;
-  /** What is watched: `"dir"` (the file's directory) or `"parent"` (its parent), by inode. */
-  #watched: string | undefined;
+  /** The inode of the watched directory (a directory made again is watched again). */
+  #watched: number | undefined;
   #fired = false;
   #wake: (() => void) | undefined;
 
   constructor(path: string) {
     this.path = path;
     this.#dir = dirname(path);
-    this.#parent = dirname(this.#dir);
   }
 
   /**
-   * Watch the file's directory (else its parent). Call it before reading
-   * the file: a change after that wakes the next {@linkcode FileWakeup.wait}.
+   * Watch the file's directory, if it exists. Call it before reading the
+   * file: a change after that wakes the next {@linkcode FileWakeup.wait}.
    */
   arm(): void {
-    let key: string | undefined;
-    let target = this.#dir;
-    for (const [where, path] of [["dir", this.#dir], ["parent", this.#parent]] as const) {
-      try {
-        const st = Deno.statSync(path);
-        if (!st.isDirectory) continue;
-        [key, target] = [`${where}:${st.ino}`, path];
-        break;
-      } catch { /* not there (yet) */ }
-    }
-    if (this.#watcher !== undefined && key === this.#watched) return;
-    this.#closeWatcher();
-    this.#watched = key;
-    if (key === undefined) return;
+    let ino: number | undefined;
     try {
-      this.#watcher = Deno.watchFs(target, { recursive: false });
+      const st = Deno.statSync(this.#dir);
+      if (st.isDirectory) ino = st.ino ?? undefined;
+    } catch { /* not there (yet) */ }
+    if (this.#watcher !== undefined && ino === this.#watched) return;
+    this.#closeWatcher();
+    if (ino === undefined) return;
+    try {
+      this.#watcher = Deno.watchFs(this.#dir, { recursive: false });
     } catch {
       return; // out of inotify watches: the fallback timer
     }
-    // In the file's directory: the file (or a rotated one moved into place); in the parent: the directory.
-    const name = target === this.#dir
-      ? this.path.slice(this.#dir.length)
-      : this.#dir.slice(target.length);
-    void this.#listen(this.#watcher, name);
+    this.#watched = ino;
+    // The file, or a rotated one moved into place.
+    void this.#listen(this.#watcher, this.path.slice(this.#dir.length));
   }
 
   async #listen(watcher: Deno.FsWatcher, name: string): Promise<void> {
