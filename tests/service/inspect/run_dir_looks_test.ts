@@ -43,7 +43,7 @@ Deno.test("RunDirLooks: every look as a fresh one, services started and stopped 
 
   // Settled: the names are kept from now on, until the directory changes.
   const past = new Date(Date.now() - 60_000);
-  Deno.utimeSync(svc.dir.path, past, past);
+  await Deno.utime(svc.dir.path, past, past);
   await looks.look();
   const c = uniqueName("lookc");
   await svc.start(c, [], ["sleep", "300"]);
