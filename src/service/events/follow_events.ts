@@ -1,6 +1,7 @@
 /**
  * Following the run directory's journal of lifecycle events as it grows
- * (`pidkit events -f`; the status page subscribes to the journal inside the supervisor instead): each event as soon as it is
+ * (`pidkit events -f`; the status page subscribes to the journal inside the
+ * supervisor instead): each event as soon as it is
  * written, woken by inotify (see _file_wakeup.ts), across rotation and
  * across supervisors (the journal is a file: a supervisor's successor
  * appends to it and goes on with its `seq`).
