@@ -8,6 +8,7 @@
  * @module
  */
 
+import { FileError } from "../../os/errors.ts";
 import { rotatedPath } from "../output/log_rotation.ts";
 import { tailBytes } from "../output/log_reader.ts";
 import type { ServiceEvent } from "../model/service_event.ts";
@@ -63,6 +64,8 @@ export function parseEventLine(line: string): ServiceEvent | undefined {
  * ... `PATH.1`, `PATH`). They are opened newest first, `PATH`, `PATH.1`,
  * ...: a rotation meanwhile moves every file the same way, so none is
  * passed over; one met twice (same inode) is kept once.
+ * Throws `FileError` (reason `permission`) for a journal this user may
+ * not read (another user's run directory).
  *
  * @example
  * ```ts
@@ -86,6 +89,15 @@ export async function openJournalFiles(
     } catch (err) {
       if (k === 0 && err instanceof Deno.errors.NotFound) continue; // rotated files may still be there
       if (err instanceof Deno.errors.NotFound) break;
+      for (const o of out) o.file.close();
+      if (err instanceof Deno.errors.PermissionDenied) {
+        // Another user's run directory (events/ is world-searchable, the journal is not).
+        throw new FileError(
+          name,
+          "permission",
+          `cannot read the events of ${name}: permission denied`,
+        );
+      }
       throw err;
     }
     const { ino } = await file.stat();

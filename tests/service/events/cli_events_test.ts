@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { EventJournal } from "../../../src/service/events/event_journal.ts";
-import { runCli, tempDir } from "../../_util/helpers.ts";
+import { hasProgram, runCli, tempDir } from "../../_util/helpers.ts";
+import { nobodyDeno, readableCopy } from "../../_util/readable_copy.ts";
 
 Deno.test("pidkit events: the last N, oldest first; NAME filters; --json is the journal's lines", async () => {
   await using dir = tempDir();
@@ -56,4 +57,39 @@ Deno.test("pidkit events: an unknown option, a bad -n, a bad name: one line, exi
   const left: string[] = [];
   for await (const e of Deno.readDir(dir.path)) left.push(e.name);
   assert.deepEqual(left, [], "nothing written");
+});
+
+const asNobody = Deno.uid() === 0 && hasProgram("setpriv");
+if (!asNobody) {
+  console.log("skip: events of another user's run dir needs root and setpriv (uid 65534)");
+}
+
+Deno.test({
+  name: "pidkit events of a run dir whose journal this user may not read: one line, exit 1, -f too",
+  ignore: !asNobody,
+  fn: async () => {
+    await using tmp = tempDir();
+    await Deno.chmod(tmp.path, 0o755);
+    const dir = tmp.join("root-owned");
+    await Deno.mkdir(dir, { mode: 0o755 });
+    const journal = EventJournal.open(dir);
+    journal.append({ service: "web", kind: "started", pid: 41 });
+    await journal.close();
+    await Deno.chmod(`${dir}/events/events.jsonl`, 0o640); // as a root supervisor leaves it
+    const home = tmp.join("home");
+    await Deno.mkdir(home, { mode: 0o777 });
+    await Deno.chmod(home, 0o777);
+    const from = readableCopy(tmp.path);
+    const run = nobodyDeno("setpriv", from, { home });
+    for (const follow of [[], ["-f"]]) {
+      const r = await run(["run", "-A", "--quiet", from.cli, "events", ...follow, "--dir", dir]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^pidkit events: cannot read the events of .*events\.jsonl: permission denied$/m,
+      );
+      assert.equal(r.stdout, "");
+    }
+  },
 });
