@@ -116,6 +116,9 @@ function describe(s: ServiceStatus, plainFile: boolean): string {
   };
   if (s.state === "stale" && s.reason !== null && s.error === null) {
     add("note", `${s.reason}; nothing is signalled`);
+  } else if (s.state === "stale" && s.locked === true) {
+    // --exec, --name or --user named another program than the lock's.
+    add("note", "its lock is held, but not by the program asked for; nothing is signalled");
   } else if (s.state === "stale") {
     add("note", "the PID file's lock is free: nothing holds it; its PID is never signalled");
   }

@@ -13,7 +13,8 @@ import { probe } from "../../lock/probe.ts";
 import { judgePidFile } from "../../lock/verify_pid_file.ts";
 import { type IdentityOptions, resolveIdentity } from "../../os/process_identity.ts";
 import { readServiceRecord } from "../model/service_record.ts";
-import { heldBySupervisor } from "../inspect/_held_by_supervisor.ts";
+import { heldBySupervisor, judgeHeldFile } from "../inspect/_held_by_supervisor.ts";
+import { inspectService } from "../inspect/inspect_service.ts";
 import { DEFAULT_RETRY } from "../../tree/stop_schedule.ts";
 import { stopForeign, stopRoots } from "../pidfile/_stop_foreign.ts";
 import {
@@ -47,7 +48,19 @@ export async function stopPidFile(
   const { identity = {} } = options;
   const schedule = askedSchedule(options.retry); // a bad schedule: refused before anything
   const retry = schedule?.steps ?? DEFAULT_RETRY;
-  const verdict = judgePidFile(path, await probe(path), resolveIdentity(identity));
+  const probed = await probe(path);
+  const resolved = resolveIdentity(identity);
+  // A file a run directory's supervisor holds: --exec, --name and --user
+  // check the service's main process, not the supervisor.
+  const held = probed.status === "running"
+    ? await ownService(path) ?? await supervisedService(path, probed.holderPid)
+    : undefined;
+  const verdict = held
+    ? judgeHeldFile(path, probed, resolved, {
+      name: held.name,
+      mainPid: (await inspectService(held.dir, held.name)).pid,
+    })
+    : judgePidFile(path, probed, resolved);
   if (verdict.status === "absent") return { name: path, status: "not-running" };
   if (verdict.status === "stale") {
     return {
@@ -65,7 +78,7 @@ export async function stopPidFile(
     const outcome = await stopRoots([verdict.target!], retry);
     return { name: path, status: "stopped", ...outcome };
   }
-  const own = await ownService(path) ?? await supervisedService(path, verdict.holderPid);
+  const own = held ?? await ownService(path) ?? await supervisedService(path, verdict.holderPid);
   if (own) {
     return await stopServiceIn(own.dir, own.name, {
       schedule,

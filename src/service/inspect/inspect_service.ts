@@ -300,16 +300,21 @@ export async function inspectPidFile(
   } catch (err) {
     return { name: path, phase: "unknown", error: errorLine(err, path) };
   }
-  const verdict = (await verifier()).judgePidFile(path, probed, resolved);
-  if (probed.status === "running" && verdict.status === "running") {
-    // Held by a run directory's supervisor: the service it holds it for.
+  if (probed.status === "running") {
+    // Held by a run directory's supervisor: the service it holds it for,
+    // whose main process (not the supervisor) --exec, --name, --user check.
     // Loaded only here (it reads the run dirs' supervisor locks): not on `status NAME`'s path.
-    const { heldBySupervisor } = await import("./_held_by_supervisor.ts");
+    const { heldBySupervisor, judgeHeldFile } = await import("./_held_by_supervisor.ts");
     const held = await heldBySupervisor(path, probed.holderPid);
     if (held?.name !== undefined) {
-      return { ...await inspectService(held.dir, held.name), name: path, verdict };
+      const info = await inspectService(held.dir, held.name);
+      const service = { name: held.name, mainPid: info.pid };
+      const verdict = judgeHeldFile(path, probed, resolved, service);
+      if (verdict.status === "running") return { ...info, name: path, verdict };
+      return { name: path, probe: probed, ...fromVerdict(verdict) };
     }
   }
+  const verdict = (await verifier()).judgePidFile(path, probed, resolved);
   return { name: path, probe: probed, ...fromVerdict(verdict) };
 }
 
