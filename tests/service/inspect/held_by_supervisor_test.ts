@@ -22,7 +22,7 @@ Deno.test("status/stop --pidfile with --exec/--name/--user of a supervisor-held 
   const sup = record.supervisor.pid;
   const me = String(Deno.uid());
   const main = record.mainPid ?? record.tree!.pid;
-  const exe = Deno.readLinkSync(`/proc/${main}/exe`);
+  const exe = await Deno.readLink(`/proc/${main}/exe`);
   const cases = [
     { path: outside, pid: main },
     { path: svc.dir.join(`${inDir}.pid`), pid: second.mainPid ?? second.tree!.pid },
