@@ -7,13 +7,16 @@
  */
 
 import { UsageError } from "../../os/errors.ts";
+import { findPasswdEntry } from "../../os/passwd.ts";
 import { servicePaths } from "../model/run_dir.ts";
 import { readServiceEnv } from "../model/service_env.ts";
 import { readServiceRecord } from "../model/service_record.ts";
 import type { ExportedService } from "./systemd_service_unit.ts";
 
 /**
- * The service `name` of run directory `dir` as an export sees it. Throws
+ * The service `name` of run directory `dir` as an export sees it (a service
+ * started without --user by a non-root supervisor: as that user, `User=`).
+ * Throws
  * {@linkcode UsageError} when the directory has no such service, or its
  * recorded environment values are missing.
  *
@@ -35,12 +38,15 @@ export async function exportedRecord(dir: string, name: string): Promise<Exporte
       `cannot export ${name}: ${paths.env} lacks the values of ${missing.join(", ")}`,
     );
   }
+  // Without --user it ran as its supervisor's user, who wrote the record:
+  // a system unit without User= would run it as root.
+  const user = record.user ?? ranAs(paths.state);
   return {
     name,
     command: record.command,
     cwd: record.cwd,
     env,
-    ...(record.user !== undefined ? { user: record.user } : {}),
+    ...(user !== undefined ? { user } : {}),
     options: record.options,
     ...(record.pidfile !== paths.pidfile ? { pidfile: record.pidfile } : {}),
     ...(record.log && record.log !== "-" && record.log !== paths.log ? { log: record.log } : {}),
@@ -50,4 +56,16 @@ export async function exportedRecord(dir: string, name: string): Promise<Exporte
       ? `${record.origin.file} (service ${name} running in ${dir})`
       : `pidkit start ${name} (running in ${dir})`,
   };
+}
+
+/** The user (name, else uid) who owns `path` when not root; `undefined` for root. */
+function ranAs(path: string): string | undefined {
+  let uid: number | null;
+  try {
+    uid = Deno.statSync(path).uid;
+  } catch {
+    return undefined;
+  }
+  if (uid === null || uid === 0) return undefined;
+  return findPasswdEntry(String(uid))?.name ?? String(uid);
 }
