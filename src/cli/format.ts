@@ -37,10 +37,32 @@ export function table(rows: string[][], align: Align[] = []): string {
   ).join("\n");
 }
 
-/** An argument vector as a shell-like line (arguments with spaces or quotes are quoted). */
+/**
+ * An argument vector as a shell-like line (arguments with spaces or quotes
+ * are quoted). One with control characters (a newline in `python3 -c`'s
+ * program, an escape sequence) is quoted as bash's `$'...'` with them
+ * escaped: the line stays one line of a table, and a service's argv cannot
+ * drive the terminal of whoever lists it.
+ */
 export function commandLine(argv: string[]): string {
-  return argv.map((a) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)
-    .join(" ");
+  return argv.map(quoteWord).join(" ");
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+const ESCAPES: Record<string, string> = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x1b": "\\e" };
+
+function quoteWord(a: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a)) return a;
+  if (!CONTROL.test(a)) return `'${a.replaceAll("'", `'\\''`)}'`;
+  let out = "";
+  for (const ch of a) {
+    if (ch === "\\" || ch === "'") out += `\\${ch}`;
+    else if (CONTROL.test(ch)) {
+      out += ESCAPES[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`;
+    } else out += ch;
+  }
+  return `$'${out}'`;
 }
 
 /** A CPU share in percent with one decimal, e.g. `0.4%`. */
