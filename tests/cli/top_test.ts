@@ -172,6 +172,24 @@ Deno.test({
     }
   },
 });
+Deno.test({
+  name: "top on a terminal that reports 0x0 (script without a terminal around it): an 80x24 frame",
+  ignore: !HAS_SCRIPT,
+  fn: async () => {
+    await using svc = new Services();
+    const name = uniqueName("zero");
+    await svc.start(name, ["--ready-after", "0"], ["sleep", "1000"]);
+    await using pty = new PtySession(
+      `${Deno.execPath()} run -A --quiet ${CLI} top --dir ${svc.dir.path} --interval 1s`,
+      { env: { NO_COLOR: "" }, columns: 0, rows: 0 },
+    );
+    const frame = await frameWhere(pty, (f) => f.includes(name), "a frame with the service");
+    assert.match(frame, /^pidkit top /);
+    assert.ok(frame.split("\n").every((l) => l.length <= 80), frame);
+    await pty.type("q");
+    await pty.ended();
+  },
+});
 if (!HAS_SCRIPT) console.log("skip: util-linux script is not installed: top's terminal tests");
 
 Deno.test("top without a terminal: one snapshot as list prints it, exit 0; a bad --interval is exit 2", async () => {

@@ -37,10 +37,15 @@ export class Screen {
     this.#write(ENTER);
   }
 
-  /** The terminal's size (80x24 when it cannot be told). */
+  /**
+   * The terminal's size (80x24 when it cannot be told: also a pseudo-terminal
+   * that reports 0 columns or rows, as `script` run without a terminal
+   * makes, where a frame of 0 rows would show nothing).
+   */
   size(): { columns: number; rows: number } {
     try {
-      return Deno.consoleSize();
+      const { columns, rows } = Deno.consoleSize();
+      return { columns: columns > 0 ? columns : 80, rows: rows > 0 ? rows : 24 };
     } catch {
       return { columns: 80, rows: 24 };
     }
