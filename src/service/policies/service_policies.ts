@@ -13,7 +13,7 @@ import type { ServiceRecord } from "../model/service_record.ts";
 import type { TreeRef } from "../../tree/process_tree.ts";
 import type { PolicyName, PolicyTarget, ServicePolicy } from "../model/policy.ts";
 import { DEFAULT_WATCH_DELAY_MS, type PolicyOptions } from "../model/policy_options.ts";
-import { UsageError } from "../../os/errors.ts";
+import { messageLine, PidkitError, UsageError } from "../../os/errors.ts";
 import type { FdPoller } from "../../os/fd_poller.ts";
 import type { StartResult } from "../control/supervisor_protocol.ts";
 
@@ -186,7 +186,16 @@ export async function checkSchedules(options: PolicyOptions): Promise<void> {
   for (const key of ["cron", "cronRestart"] as const) {
     const expr = options[key];
     if (expr === undefined) continue;
-    const { firstTick } = await import("./cron_schedule.ts");
+    const { firstTick, loadCroner } = await import("./cron_schedule.ts");
+    try {
+      await loadCroner();
+    } catch (err) {
+      // Not the expression's fault: the library is not in Deno's cache and
+      // cannot be fetched (no network, another user's DENO_DIR).
+      throw new PidkitError(
+        `cannot load the cron library (npm:croner) for options.${key}: ${messageLine(err)}`,
+      );
+    }
     let tick: Date | undefined;
     try {
       tick = await firstTick(expr, options.tz);

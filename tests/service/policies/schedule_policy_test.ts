@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { alive, exists, waitUntil } from "../../_util/helpers.ts";
+import { alive, exists, tempDir, waitUntil } from "../../_util/helpers.ts";
 import { Services, uniqueName } from "../../_util/service_dir.ts";
 
 /** The run times (ms since the epoch) a task appended to `file`, one per line. */
@@ -258,4 +258,19 @@ Deno.test({
     assert.match(r.stdout, /started .* \(pid \d+\)/);
     assert.equal((await services.cli(["stop", name])).code, 0);
   },
+});
+
+Deno.test("--cron without the cron library at hand (empty DENO_DIR, registry unreachable): says so, exit 1, not 'bad --cron'", async () => {
+  await using services = new Services();
+  using denoDir = tempDir();
+  const name = uniqueName("cron-offline");
+  const r = await services.cli(["start", name, "--cron", "*/5 * * * * *", "--", "true"], {
+    env: { DENO_DIR: denoDir.path, NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/" },
+    timeoutMs: 60_000,
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^pidkit start: cannot load the cron library \(npm:croner\) for --cron: /);
+  assert.doesNotMatch(r.stderr, /bad --cron/);
+  assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+  assert.ok(!(await exists(services.dir.join(`${name}.json`))), "no record");
 });
