@@ -20,7 +20,7 @@
  * @module
  */
 
-import { PidkitError } from "../../os/errors.ts";
+import { AlreadyRunningError, PidkitError } from "../../os/errors.ts";
 import { formatDuration } from "../../os/duration.ts";
 import { inspectService, recordedMain, type ServiceInfo } from "../inspect/inspect_service.ts";
 import { servicePaths } from "../model/run_dir.ts";
@@ -55,6 +55,7 @@ export async function stopUnheld(
   options: StopInOptions,
   t0: number,
   askedAway = false,
+  round = 0,
 ): Promise<StopServiceResult> {
   const info = await inspectService(dir, name);
   const pidfile = info.record?.pidfile ?? servicePaths(dir, name).pidfile;
@@ -72,16 +73,40 @@ export async function stopUnheld(
     case "scheduled":
     case "starting":
     case "stopping":
-      return await stopHeldElsewise(dir, name, pidfile, info, options, t0);
+      return await stopHeldElsewise(dir, name, pidfile, info, options, { t0, askedAway, round });
     case "orphaned": {
       const elapsed = askedAway ? performance.now() - t0 : 0;
-      return await stopOrphan(dir, name, pidfile, orphanRecord(info, pidfile), options, elapsed);
+      const record = orphanRecord(info, pidfile);
+      return await stopOrphan(dir, name, pidfile, record, options, elapsed, {
+        t0,
+        askedAway,
+        round,
+      });
     }
     case "unknown":
       throw new PidkitError(`cannot tell whether ${name} runs: ${info.error ?? "unknown error"}`);
     default:
       return { name, status: "not-running" };
   }
+}
+
+/**
+ * How often a stop looks again after the holder it found let go in the
+ * meantime (a supervisor killed while its lock was being released, a
+ * concurrent stop or restart that ended the service between the look and
+ * the ask). Each look follows an event (an answer, a holder's exit), never
+ * a sleep; a service that changes hands this often is reported.
+ */
+const MAX_LOOKS = 8;
+
+/** How long to wait for a PID file's lock that no supervisor answers for to come free. */
+const HOLDER_EXIT_MS = 5000;
+
+/** Where a stop is: when it began, whether a supervisor took it and went away, how often it looked. */
+interface Pass {
+  t0: number;
+  askedAway?: boolean;
+  round: number;
 }
 
 /** Its lock is held, by a process that did not answer as its holder. */
@@ -91,8 +116,9 @@ async function stopHeldElsewise(
   pidfile: string,
   info: ServiceInfo,
   options: StopInOptions,
-  t0: number,
+  pass: Pass,
 ): Promise<StopServiceResult> {
+  const { t0 } = pass;
   const { supervisorPid, record: state } = info;
   // Only the supervisor of this one service (`pidkit run`) may get SIGTERM:
   // never a run directory's resident supervisor, which holds every service
@@ -103,11 +129,16 @@ async function stopHeldElsewise(
   ) {
     // The directory's supervisor holds it but did not say so when asked: it
     // took it meanwhile (adopted it, or was starting). Asked once more.
-    const held = await askHolder(dir, name, options);
+    const seen = { away: false, answered: false };
+    const held = await askHolder(dir, name, options, seen);
     if (held !== undefined) return stoppedResult(name, held, performance.now() - t0, info.pid);
-    throw new PidkitError(
-      `${name} runs (${info.phase}) but the supervisor of ${dir} does not hold it; try again`,
-    );
+    // Nobody holds it now: the holder let go meanwhile (a concurrent stop
+    // ended it), or it is dying (killed: its socket is gone, its locks go
+    // with its last thread). Look again once that holder has exited.
+    return await lookAgain(dir, name, options, pass, {
+      ...seen,
+      why: `${name} runs (${info.phase}) but the supervisor of ${dir} does not hold it`,
+    });
   }
   if (supervisorPid === undefined) {
     throw new PidkitError(`cannot find the process holding ${pidfile} (is /proc mounted?)`);
@@ -246,6 +277,7 @@ export async function stopOrphan(
   state: ServiceRecord,
   options: StopInOptions,
   elapsedMs: number,
+  pass: Pass = { t0: performance.now(), round: 0 },
 ): Promise<StopServiceResult> {
   const tree = await tryAttach(state.tree!);
   if (tree === undefined) return { name, status: "not-running" };
@@ -253,12 +285,17 @@ export async function stopOrphan(
   let lock;
   try {
     lock = await PidFile.acquire(pidfile, { removeOnExit: false, pid: tree.pid });
-  } catch {
-    // Taken already: a supervisor adopted it. Asked, once; never this stop again.
-    const t0 = performance.now();
-    const held = await askHolder(dir, name, options);
-    if (held !== undefined) return stoppedResult(name, held, performance.now() - t0);
-    throw new PidkitError(`cannot lock ${pidfile} to stop ${name}: another process holds it`);
+  } catch (err) {
+    // Taken already: a supervisor adopted it (asked), or the killed one's
+    // lock had not gone yet (looked at again once its holder exited).
+    const seen = { away: false, answered: false };
+    const held = await askHolder(dir, name, options, seen);
+    if (held !== undefined) return stoppedResult(name, held, performance.now() - pass.t0);
+    if (!(err instanceof AlreadyRunningError)) throw err;
+    return await lookAgain(dir, name, options, pass, {
+      ...seen,
+      why: `cannot lock ${pidfile} to stop ${name}: another process holds it`,
+    });
   }
   // Loaded only for an orphan (rare): not on every stop's start-up.
   const { noteOrphanStop, remainingSteps } = await import("./_orphan_stop.ts");
@@ -291,6 +328,43 @@ export async function stopOrphan(
     durationMs: report.durationMs,
     survivors: report.survivors,
   };
+}
+
+/**
+ * The holder found did not stop the service: wait for the PID file's lock
+ * to come free (its holder let go: a supervisor killed meanwhile, whose
+ * locks go with its last thread, or a concurrent stop of the orphan that is
+ * carrying it out), bounded, then inspect again and go on from what is
+ * found then. A directory's supervisor that answered it does not hold the
+ * service while it holds the lock took it since it was asked (a start):
+ * looked at again at once. Gives up with `why` after {@linkcode MAX_LOOKS}.
+ */
+async function lookAgain(
+  dir: string,
+  name: string,
+  options: StopInOptions,
+  pass: Pass,
+  found: { away: boolean; answered: boolean; why: string },
+): Promise<StopServiceResult> {
+  if (pass.round + 1 >= MAX_LOOKS) {
+    throw new PidkitError(`${found.why} (it changed hands ${MAX_LOOKS} times); try again`);
+  }
+  const { probe, waitForRelease } = await import("../../lock/probe.ts");
+  const { pidfile } = servicePaths(dir, name);
+  const now = await probe(pidfile).catch(() => undefined);
+  const by = now?.status === "running" ? now.holderPid : undefined;
+  const supervisor = by !== undefined && found.answered && isSupervisorOf(by, dir);
+  if (now?.status === "running" && !supervisor) {
+    await waitForRelease(pidfile, { timeout: HOLDER_EXIT_MS }).catch(() => false);
+  }
+  const away = pass.askedAway === true || found.away;
+  return await stopUnheld(dir, name, options, pass.t0, away, pass.round + 1);
+}
+
+/** Whether process `pid` is the supervisor of run directory `dir`. */
+function isSupervisorOf(pid: number, dir: string): boolean {
+  const lock = supervisorLockOf(pid);
+  return typeof lock === "object" && sameDir(lock.dir, dir);
 }
 
 /** Remove the output FIFO a killed supervisor left (only a FIFO: nothing else at the path). */

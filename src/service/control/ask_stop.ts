@@ -126,7 +126,9 @@ export interface StopInOptions {
  * there is one), else the run directory's resident supervisor. Its result
  * when one held it; `undefined` when none did (or it went away before
  * answering: what it left decides; `seen.away` says so). `seen.first`:
- * the first ask, which does not wait for a supervisor without a socket.
+ * the first ask, which does not wait for a supervisor without a socket;
+ * `seen.answered` is set when a supervisor answered (that it does not hold
+ * the service, when `undefined` is returned).
  *
  * @example
  * ```ts
@@ -138,7 +140,7 @@ export async function askHolder(
   dir: string,
   name: string,
   options: StopInOptions,
-  seen: { away: boolean; first?: boolean } = { away: false },
+  seen: AskSeen = { away: false },
 ): Promise<StopResult | { held: true } | undefined> {
   const run = runSocketPath(dir, name);
   if (isSocket(run)) {
@@ -148,6 +150,13 @@ export async function askHolder(
   const answer = await askStop(dir, name, options, seen);
   if (answer?.held) return answer.result ?? { held: true };
   return undefined;
+}
+
+/** What {@linkcode askHolder} saw (see there). */
+interface AskSeen {
+  away: boolean;
+  first?: boolean;
+  answered?: boolean;
 }
 
 /**
@@ -160,7 +169,7 @@ async function askStop(
   dir: string,
   name: string,
   options: StopInOptions,
-  seen: { away: boolean; first?: boolean },
+  seen: AskSeen,
   socket?: string,
 ): Promise<StopAnswer | undefined> {
   const { schedule, timeout } = options;
@@ -209,6 +218,7 @@ async function askStop(
   } finally {
     if (begun) progress({ kind: "end" });
   }
+  if (answer !== undefined) seen.answered = true;
   if (answer?.timedOut) {
     const within = timeout === undefined
       ? "its supervisor's time limit (the schedule and 10 s)"

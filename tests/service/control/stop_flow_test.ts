@@ -330,3 +330,65 @@ Deno.test({
     assert.deepEqual(events[0].steps, parseRetry("TERM/3/KILL/1"), "its own, told in the ack");
   },
 });
+
+Deno.test({
+  name:
+    "two stops of one orphan at once both succeed: the second waits for the first to let go of the lock",
+  ignore: !linux,
+  async fn() {
+    await using s = new Services();
+    const name = uniqueName("twostops");
+    const rec = await s.start(name, [], IGNORES_TERM);
+    Deno.kill(rec.supervisor.pid, "SIGKILL");
+    await waitUntil(() => startTimeOf(rec.supervisor.pid) === undefined, { what: "the kill" });
+    // Each stop finds the tree orphaned; one takes the lock and stops it for
+    // a second or more (TERM is ignored); the other finds the lock taken by a
+    // stop that is no supervisor. It was told "try again" (exit 1).
+    const stops = await Promise.all(
+      [0, 1].map(() => s.cli(["stop", name, "--retry", "TERM/1/KILL/3", "--json"])),
+    );
+    for (const stop of stops) assert.equal(stop.code, 0, stop.stderr);
+    const outs = stops.map((stop) => JSON.parse(stop.stdout));
+    assert.equal(outs.filter((o) => o.orphaned === true).length, 1, "stopped once, directly");
+    assert.equal(startTimeOf(rec.tree!.pid), undefined);
+    assert.equal((await s.state(name)).phase, "stopped");
+  },
+});
+
+Deno.test({
+  name:
+    "a stop that finds an orphan's lock still held by a process that answers nothing waits for its release, then stops it",
+  ignore: !linux || !hasProgram("flock"),
+  async fn() {
+    await using s = new Services();
+    const name = uniqueName("dying");
+    const rec = await s.start(name, [], ["sleep", "1000"]);
+    Deno.kill(rec.supervisor.pid, "SIGKILL");
+    await waitUntil(() => startTimeOf(rec.supervisor.pid) === undefined, { what: "the kill" });
+    // What a killed supervisor is for a moment: its socket gone, the PID
+    // file's lock not yet (here a holder that lets go after a while).
+    const holder = new Deno.Command("flock", {
+      args: ["-x", rec.pidfile, "sleep", "1.5"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const { probe } = await import("../../../mod.ts");
+      await waitUntil(async () => (await probe(rec.pidfile)).status === "running", {
+        what: "the holder's lock",
+      });
+      const stop = await s.cli(["stop", name, "--json"]);
+      assert.equal(stop.code, 0, stop.stderr); // was: "... does not hold it; try again"
+      const out = JSON.parse(stop.stdout);
+      assert.equal(out.status, "stopped");
+      assert.equal(out.orphaned, true);
+      assert.equal(startTimeOf(rec.tree!.pid), undefined);
+    } finally {
+      try {
+        holder.kill("SIGKILL");
+      } catch { /* exited */ }
+      await holder.status;
+    }
+  },
+});
