@@ -94,8 +94,8 @@ export async function stopUnheld(
  * How often a stop looks again after the holder it found let go in the
  * meantime (a supervisor killed while its lock was being released, a
  * concurrent stop or restart that ended the service between the look and
- * the ask). Each look follows an event (an answer, a holder's exit), never
- * a sleep; a service that changes hands this often is reported.
+ * the ask). Each look follows an event (an answer, the lock's release),
+ * never a guessed sleep; a service that changes hands this often is reported.
  */
 const MAX_LOOKS = 8;
 
@@ -134,7 +134,7 @@ async function stopHeldElsewise(
     if (held !== undefined) return stoppedResult(name, held, performance.now() - t0, info.pid);
     // Nobody holds it now: the holder let go meanwhile (a concurrent stop
     // ended it), or it is dying (killed: its socket is gone, its locks go
-    // with its last thread). Look again once that holder has exited.
+    // with its last thread). Look again once its lock is free.
     return await lookAgain(dir, name, options, pass, {
       ...seen,
       why: `${name} runs (${info.phase}) but the supervisor of ${dir} does not hold it`,
