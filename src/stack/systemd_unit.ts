@@ -127,9 +127,10 @@ export function systemdUnit(stack: ResolvedStack, options: SystemdUnitOptions): 
     `ExecStart=/usr/bin/env --ignore-signal=USR1 ${args.map(unitQuote).join(" ")}`,
     "ExecReload=/bin/kill -HUP $MAINPID",
     `WorkingDirectory=${unitPathOf(stack.base)}`,
-    "# A small young generation and no optimizing compiler for the supervisor; it",
-    "# removes them from its environment before it starts a service.",
-    "Environment=DENO_V8_FLAGS=--max-semi-space-size=1,--lite-mode",
+    "# A small young generation, no optimizing compiler and a collection once quiet",
+    "# (--expose-gc) for the supervisor; it removes them from its environment before",
+    "# it starts a service.",
+    "Environment=DENO_V8_FLAGS=--max-semi-space-size=1,--lite-mode,--expose-gc",
     ...(options.path
       ? [
         "# The PATH of the shell that made this unit: the pidkit command's deno, and what",

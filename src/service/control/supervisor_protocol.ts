@@ -292,7 +292,20 @@ export const RETRY_ANSWER = `{"retry":true,"v":${PROTOCOL_VERSION}}\n`;
  * `DENO_V8_FLAGS`, which a `deno compile`d binary reads too); it removes
  * them from its environment first thing, so its services never inherit them.
  */
-export const SUPERVISOR_V8_FLAGS = "--max-semi-space-size=1,--lite-mode";
+export const SUPERVISOR_V8_FLAGS = "--max-semi-space-size=1,--lite-mode,--expose-gc";
+
+/**
+ * The flags before `--expose-gc` (supervisor/_quiet_gc.ts) was added: a
+ * systemd unit exported by an earlier pidkit still sets them, and the
+ * supervisor removes them from its environment too.
+ *
+ * @example
+ * ```ts
+ * import { EARLIER_SUPERVISOR_V8_FLAGS } from "./supervisor_protocol.ts";
+ * console.log(EARLIER_SUPERVISOR_V8_FLAGS.includes("--lite-mode")); // true
+ * ```
+ */
+export const EARLIER_SUPERVISOR_V8_FLAGS = "--max-semi-space-size=1,--lite-mode";
 
 /** The resident supervisor's first line on its stdout. */
 export type LaunchAnswer =

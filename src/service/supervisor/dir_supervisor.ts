@@ -61,6 +61,7 @@ import {
 } from "../control/supervisor_protocol.ts";
 import { ackLine, answerLine, errorLine } from "../control/wire.ts";
 import { scheduleOf, serveStop } from "../control/serve_stop.ts";
+import { collectWhenQuiet } from "./_quiet_gc.ts";
 
 /** How often the supervisor checks that its run directory and lock are still there. */
 const PRESENCE_CHECK_MS = 1000;
@@ -243,6 +244,7 @@ class DirSupervisor {
       // Listening first (a command that launched us connects at once), but
       // every request waits until the orphans are adopted (serve).
       const { adopted, restarted } = await this.adoptOrphaned().finally(() => this.#adopted());
+      collectWhenQuiet(); // the adoption's garbage (_quiet_gc.ts)
       await this.note(
         `supervisor (pid ${Deno.pid}) of ${this.dir} listening; ${adopted} orphaned ` +
           `service${adopted === 1 ? "" : "s"} adopted` +
@@ -504,9 +506,9 @@ class DirSupervisor {
   async handle(request: SupervisorRequest): Promise<unknown> {
     switch (request.op) {
       case "start":
-        return await this.start(request.config);
+        return await this.start(request.config).finally(collectWhenQuiet);
       case "stop":
-        return await this.stop(request);
+        return await this.stop(request).finally(collectWhenQuiet);
       case "http":
         return await httpRequest(this, request.listen);
       case "hello":

@@ -10,7 +10,11 @@
 
 import { disarmSigusr1 } from "../../os/sigusr1.ts";
 import { closeInherited } from "../../os/close_inherited.ts";
-import { type LaunchAnswer, SUPERVISOR_V8_FLAGS } from "../control/supervisor_protocol.ts";
+import {
+  EARLIER_SUPERVISOR_V8_FLAGS,
+  type LaunchAnswer,
+  SUPERVISOR_V8_FLAGS,
+} from "../control/supervisor_protocol.ts";
 
 /** How a supervisor process runs; see {@linkcode runSupervisorProcess}. */
 export interface SupervisorProcessOptions {
@@ -41,7 +45,10 @@ export async function runSupervisorProcess(options: SupervisorProcessOptions): P
   closeInherited();
   // The flags _launch_supervisor.ts (or a unit: examples/systemd/pidkit.service)
   // sets for the supervisor, not its services'.
-  if (Deno.env.get("DENO_V8_FLAGS") === SUPERVISOR_V8_FLAGS) Deno.env.delete("DENO_V8_FLAGS");
+  const v8Flags = Deno.env.get("DENO_V8_FLAGS");
+  if (v8Flags === SUPERVISOR_V8_FLAGS || v8Flags === EARLIER_SUPERVISOR_V8_FLAGS) {
+    Deno.env.delete("DENO_V8_FLAGS");
+  }
   const dir = typeof options.dir === "string" ? options.dir : options.dir();
   // Loaded only now, so SIGUSR1 is disarmed as early as possible.
   const { superviseDir } = await import("./dir_supervisor.ts");
