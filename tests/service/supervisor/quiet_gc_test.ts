@@ -1,0 +1,120 @@
+/**
+ * The supervisor's collection once quiet (src/service/supervisor/_quiet_gc.ts):
+ * it runs with `--expose-gc`, collects after a burst, and its services
+ * inherit none of its V8 flags (nor those of an earlier pidkit's unit).
+ * (A service `pidkit start` starts gets the environment of that command.)
+ */
+import assert from "node:assert/strict";
+import {
+  EARLIER_SUPERVISOR_V8_FLAGS,
+  SUPERVISOR_V8_FLAGS,
+} from "../../../src/service/control/supervisor_protocol.ts";
+import { collectWhenQuiet, QUIET_GC_MS } from "../../../src/service/supervisor/_quiet_gc.ts";
+import { readServiceRecord } from "../../../src/service/model/service_record.ts";
+import { CLI, ROOT, tempDir, waitUntil } from "../../_util/helpers.ts";
+import { Services, uniqueName } from "../../_util/service_dir.ts";
+
+/** The environment `pid` was started with (what exec gave it), as NAME=VALUE lines. */
+function startEnv(pid: number): string[] {
+  return Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0");
+}
+
+/** A service that writes its environment to `file`, then sleeps; the file's lines. */
+async function serviceEnv(s: Services, name: string): Promise<string[]> {
+  const file = s.dir.join(`${name}.env-seen`);
+  await s.start(name, ["--ready-file", file], [
+    "sh",
+    "-c",
+    `env > "${file}.tmp" && mv "${file}.tmp" "${file}" && exec sleep 1000`,
+  ]);
+  return (await Deno.readTextFile(file)).split("\n");
+}
+
+Deno.test("quiet gc: without --expose-gc (this test process) it does nothing, no timer", () => {
+  assert.equal(typeof (globalThis as { gc?: unknown }).gc, "undefined");
+  collectWhenQuiet(); // the test's sanitizer fails on a timer left behind
+});
+
+Deno.test("quiet gc: with --expose-gc, one full collection QUIET_GC_MS after the last call", async () => {
+  const script = `
+    import { collectWhenQuiet } from ${
+    JSON.stringify(`${ROOT}/src/service/supervisor/_quiet_gc.ts`)
+  };
+    let calls = 0;
+    const real = globalThis.gc;
+    globalThis.gc = (o) => { calls++; real(o); };
+    let junk = Array.from({ length: 200000 }, (_, i) => ({ i, s: "x" + i }));
+    junk = undefined;
+    const before = Deno.memoryUsage().heapUsed;
+    collectWhenQuiet();
+    collectWhenQuiet(); // put off again: still one collection
+    const t0 = Date.now();
+    while (calls === 0 && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    const after = Deno.memoryUsage().heapUsed;
+    console.log(JSON.stringify({ calls, waited: Date.now() - t0, before, after }));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    env: { DENO_V8_FLAGS: SUPERVISOR_V8_FLAGS },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  assert.equal(out.code, 0, dec.decode(out.stderr));
+  const r = JSON.parse(dec.decode(out.stdout));
+  assert.equal(r.calls, 1, "one collection for two calls");
+  assert.ok(r.waited >= QUIET_GC_MS - 100, `collected after ${r.waited} ms`);
+  assert.ok(r.after < r.before, `heapUsed ${r.before} -> ${r.after}: the garbage was collected`);
+});
+
+Deno.test("quiet gc: a background supervisor runs with --expose-gc; its services get no V8 flags", async () => {
+  await using s = new Services();
+  const name = uniqueName("gcflags");
+  const env = await serviceEnv(s, name);
+  assert.ok(!env.some((l) => l.startsWith("DENO_V8_FLAGS=")), env.join("\n"));
+  const sup = s.supervisorPid();
+  assert.ok(sup !== undefined);
+  assert.ok(startEnv(sup).includes(`DENO_V8_FLAGS=${SUPERVISOR_V8_FLAGS}`));
+  assert.ok(SUPERVISOR_V8_FLAGS.split(",").includes("--expose-gc"));
+  await waitUntil(() => s.cli(["stop", name]).then((r) => r.code === 0), {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    what: `stop ${name}`,
+  });
+});
+
+for (const flags of [SUPERVISOR_V8_FLAGS, EARLIER_SUPERVISOR_V8_FLAGS]) {
+  Deno.test(`quiet gc: supervise --config under DENO_V8_FLAGS=${flags} (a unit's): its services get none`, async () => {
+    await using s = new Services();
+    const home = tempDir("pidkit-gc-");
+    try {
+      const file = home.join("pidkit.jsonc");
+      Deno.writeTextFileSync(file, JSON.stringify({ services: { a: { cmd: ["sleep", "1000"] } } }));
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", CLI, "supervise", "--config", file],
+        env: { PIDKIT_DIR: s.dir.path, DENO_V8_FLAGS: flags },
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      s.pid(child.pid);
+      try {
+        let leader = 0;
+        await waitUntil(async () => {
+          const r = await readServiceRecord(s.dir.join("a.json"));
+          if (r) s.record(r);
+          leader = r?.phase === "running" && r.tree ? r.tree.pid : 0;
+          return leader > 0;
+        }, { timeoutMs: 60_000, intervalMs: 50, what: "a running under supervise --config" });
+        assert.ok(startEnv(child.pid).includes(`DENO_V8_FLAGS=${flags}`));
+        assert.ok(!startEnv(leader).some((l) => l.startsWith("DENO_V8_FLAGS=")));
+      } finally {
+        Deno.kill(child.pid, "SIGTERM");
+        await child.status;
+      }
+    } finally {
+      home[Symbol.dispose]();
+    }
+  });
+}
