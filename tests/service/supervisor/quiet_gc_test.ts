@@ -90,7 +90,10 @@ for (const flags of [SUPERVISOR_V8_FLAGS, EARLIER_SUPERVISOR_V8_FLAGS]) {
     const home = tempDir("pidkit-gc-");
     try {
       const file = home.join("pidkit.jsonc");
-      Deno.writeTextFileSync(file, JSON.stringify({ services: { a: { cmd: ["sleep", "1000"] } } }));
+      await Deno.writeTextFile(
+        file,
+        JSON.stringify({ services: { a: { cmd: ["sleep", "1000"] } } }),
+      );
       const child = new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", "--quiet", CLI, "supervise", "--config", file],
         env: { PIDKIT_DIR: s.dir.path, DENO_V8_FLAGS: flags },
