@@ -14,7 +14,7 @@
  */
 
 import { inNewSession } from "./new_session.ts";
-import { TreeError } from "../os/errors.ts";
+import { messageLine, TreeError } from "../os/errors.ts";
 import { cString, libc } from "../os/libc.ts";
 import { ownChild } from "../os/orphan_reaper.ts";
 import { readCmdline } from "../os/proc.ts";
@@ -121,7 +121,20 @@ export async function spawnGated(
     } catch (err) {
       failure = err;
     }
-    await release(fifo, child, failure === undefined ? "go\n" : "no\n");
+    try {
+      await release(fifo, child, failure === undefined ? "go\n" : "no\n");
+    } catch (err) {
+      // The FIFO went before the verdict was written (its directory was
+      // removed: a run directory removed with its TMPDIR under a running
+      // supervisor): the leader may sit in open(2) on the unlinked FIFO for
+      // ever, a marked process no one tracks. It never ran the command.
+      failure ??= new TreeError("spawn-failed", `cannot open the start gate: ${messageLine(err)}`, {
+        cause: err,
+      });
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited already */ }
+    }
     if (failure !== undefined) {
       await closeStreams(child);
       await child.status;
@@ -129,7 +142,11 @@ export async function spawnGated(
     }
     return child;
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    // Gone already (removed with its TMPDIR) is no failure: after "go" the
+    // command runs, and a spawner told otherwise would start another.
+    await Deno.remove(dir, { recursive: true }).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
   }
 }
 

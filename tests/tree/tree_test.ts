@@ -600,3 +600,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "spawnGated: a leader whose gate FIFO is removed before the verdict (its TMPDIR removed " +
+    "under the spawner) is ended, not left waiting for ever; the spawn fails",
+  ignore: !linux,
+  async fn() {
+    let leader = 0;
+    try {
+      await assert.rejects(
+        spawnGated(["true"], { stdin: "null", stdout: "null", stderr: "null" }, (pid) => {
+          leader = pid;
+          // Until the leader waits in open(2) for the writer, then its FIFO goes.
+          const deadline = Date.now() + 30_000;
+          while (wchan(pid) !== "wait_for_partner" && Date.now() < deadline) {
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+          }
+          const fifo = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[4];
+          Deno.removeSync(fifo.slice(0, fifo.lastIndexOf("/")), { recursive: true });
+        }),
+        TreeError,
+      );
+      assert.ok(leader > 0);
+      assert.equal(alive(leader), false, "the leader still waits at its removed gate");
+    } finally {
+      if (leader > 0 && alive(leader)) Deno.kill(leader, "SIGKILL");
+    }
+  },
+});
+
+/** What a process waits in (`wait_for_partner`: opening a FIFO), "" when unknown. */
+function wchan(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/wchan`);
+  } catch {
+    return "";
+  }
+}
