@@ -66,6 +66,7 @@ export type { JsonValue } from "./src/stack/jsonc.ts";
 export { validateStack } from "./src/stack/validate.ts";
 export { resolveStack } from "./src/stack/resolve.ts";
 export type { ResolvedService, ResolvedStack, ResolveOptions } from "./src/stack/resolve.ts";
+export type { StackSource } from "./src/stack/up_stamp.ts";
 export { parseEnvFile } from "./src/stack/env_file.ts";
 export { parseFormation, parseProcfile } from "./src/stack/procfile.ts";
 export type { ProcfileDeclaration, ProcfileOptions } from "./src/stack/procfile.ts";

@@ -13,7 +13,6 @@ import type { PlanStep } from "../stack/plan.ts";
 import { quickUp } from "../stack/quick_up.ts";
 import type { UpResult, UpServiceResult } from "../stack/up.ts";
 import { upLineParts } from "../stack/up_line.ts";
-import { printJson } from "./format.ts";
 import { EXIT, paint, printOut, useColor } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
 
@@ -52,9 +51,9 @@ export async function run(input: CommandInput): Promise<number> {
   const v = input.values;
   const json = v.json === true;
   const color = !json && useColor();
-  const quick = await quickUpFromOptions(input);
+  const quick = quickUpFromOptions(input);
   if (quick !== undefined) {
-    if (json) printJson(quick);
+    if (json) (await import("./format.ts")).printJson(quick);
     else {
       // one write: the lines the long way prints one by one as it goes
       const lines = quick.services.map((r) => upLine(r, color));
@@ -78,7 +77,7 @@ export async function run(input: CommandInput): Promise<number> {
     ...(json ? {} : { onService: (r: UpServiceResult) => printOut(upLine(r, color)) }),
   });
   if (json) {
-    printJson(result);
+    (await import("./format.ts")).printJson(result);
     return result.ok ? EXIT.ok : EXIT.failure;
   }
   if (result.plan) {
@@ -97,13 +96,13 @@ export async function run(input: CommandInput): Promise<number> {
  * src/stack/quick_up.ts): only a plain `up` of a pidkit.json(c), and only
  * when the run directory provably runs it as declared.
  */
-async function quickUpFromOptions(input: CommandInput): Promise<UpResult | undefined> {
+function quickUpFromOptions(input: CommandInput): UpResult | undefined {
   const v = input.values;
   if (
     input.positionals.length > 0 || v["dry-run"] === true || v.procfile !== undefined ||
     v.formation !== undefined
   ) return undefined;
-  return await quickUp({
+  return quickUp({
     ...(typeof v.config === "string" ? { file: v.config } : {}),
     ...(typeof v.dir === "string" ? { dir: v.dir } : {}),
   });

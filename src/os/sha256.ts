@@ -1,6 +1,6 @@
 /**
  * SHA-256 in hex, through WebCrypto: the one digest pidkit uses for
- * fingerprints (declared services' hashes, the stamp of a complete `up`).
+ * fingerprints (declared services' hashes).
  *
  * @module
  */

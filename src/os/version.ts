@@ -1,10 +1,11 @@
 /**
- * pidkit's version, read from `deno.json` so there is one source of truth.
+ * pidkit's version. A constant, not an import of `deno.json`: that JSON
+ * module costs every command that reports the version (and `up`, whose
+ * stamp names it) a module read at start-up. A test keeps it equal to
+ * `deno.json`'s `version`, the one JSR publishes.
  *
  * @module
  */
-
-import config from "../../deno.json" with { type: "json" };
 
 /**
  * The version of this pidkit release, e.g. `"0.1.0"`.
@@ -15,4 +16,4 @@ import config from "../../deno.json" with { type: "json" };
  * console.log(`pidkit ${VERSION}`);
  * ```
  */
-export const VERSION: string = config.version;
+export const VERSION: string = "0.2.0";

@@ -14,7 +14,6 @@ import { type ResolvedStack, resolveStack } from "./resolve.ts";
 import { inFile, StackError } from "./stack_error.ts";
 import { validateStack } from "./validate.ts";
 import { findStackFile, isProcfileName } from "./stack_file.ts";
-import { stackFingerprint } from "./up_stamp.ts";
 
 export { findStackFile, STACK_FILE_NAMES } from "./stack_file.ts";
 
@@ -96,8 +95,11 @@ export async function loadStack(options: LoadStackOptions = {}): Promise<LoadedS
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
-    const kind = `procfile:${options.formation ?? ""}`;
-    const fingerprint = await stackFingerprint(kind, file, text, [[envPath, envText]]);
+    const source = {
+      kind: `procfile:${options.formation ?? ""}`,
+      text,
+      envFiles: [[envPath, envText]] as [string, string | null][],
+    };
     try {
       const { declaration, skipped } = parseProcfile(text, {
         file,
@@ -108,7 +110,7 @@ export async function loadStack(options: LoadStackOptions = {}): Promise<LoadedS
       return {
         kind: "procfile",
         file,
-        stack: { ...stack, fingerprint, envFiles: [envPath] },
+        stack: { ...stack, source },
         skipped,
       };
     } catch (err) {
@@ -117,14 +119,13 @@ export async function loadStack(options: LoadStackOptions = {}): Promise<LoadedS
   }
   try {
     const declaration = validateStack(parseJsonc(text, file), file);
-    // the env files as resolution reads them, for the fingerprint (see up_stamp.ts)
+    // the env files as resolution reads them, for the stamp of a complete up (see up_stamp.ts)
     const read: [string, string][] = [];
     const stack = await resolveStack(declaration, { readTextFile: recordingReader(read) });
-    const fingerprint = await stackFingerprint("jsonc", file, text, read);
     return {
       kind: "jsonc",
       file,
-      stack: { ...stack, fingerprint, envFiles: read.map(([path]) => path) },
+      stack: { ...stack, source: { kind: "jsonc", text, envFiles: read } },
       skipped: [],
     };
   } catch (err) {

@@ -16,6 +16,7 @@ import { SERVICE_FIELDS } from "./fields.ts";
 import { instanceNames } from "./instances.ts";
 import { specHash } from "./service_hash.ts";
 import { joinPath, StackError } from "./stack_error.ts";
+import type { StackSource } from "./up_stamp.ts";
 
 /**
  * A service as `up` starts it: the name it runs under, its argv and the
@@ -72,14 +73,11 @@ export interface ResolvedStack {
   /** Every service instance, in declaration order. */
   services: ResolvedService[];
   /**
-   * The fingerprint of what was read to make it (the file's text, its env
-   * files' contents, pidkit's version), when `loadStack` read it from a
-   * file: `up` keeps it in the run directory to recognise the same file
-   * later without resolving it again.
+   * What was read to make it (the file's text, its env files' contents),
+   * when `loadStack` read it from a file: `up` keeps it in the run
+   * directory to recognise the same file later without resolving it again.
    */
-  fingerprint?: string;
-  /** The env files read to make it (absolute), with `fingerprint`. */
-  envFiles?: string[];
+  source?: StackSource;
 }
 
 /**

@@ -250,16 +250,15 @@ async function stampIfComplete(
   dir: string,
   services: UpServiceResult[],
 ): Promise<void> {
-  if (stack.fingerprint === undefined || stack.file === undefined) return;
+  if (stack.source === undefined || stack.file === undefined) return;
   const done = new Set(["started", "restarted", "unchanged", "stopped"]);
   if (!services.every((s) => done.has(s.action))) return;
   const hashes = new Map(stack.services.map((s) => [s.name, s.hash]));
   await writeUpStamp(dir, {
-    version: 1,
+    version: 2,
     pidkit: VERSION,
     file: stack.file,
-    fingerprint: stack.fingerprint,
-    envFiles: stack.envFiles ?? [],
+    source: stack.source,
     services: services.filter((s) => s.action !== "stopped")
       .map((s) => ({ name: s.name, hash: hashes.get(s.name)! })),
   }).catch(() => {}); // only a shortcut: up without it compares the long way

@@ -1,11 +1,17 @@
 /**
  * The stamp a complete `up` leaves in the run directory
- * (`DIR/stack-HASH.up`, one per declaration file): the fingerprint of what
- * it read (the file's text, the env files' contents, pidkit's version) and
- * the hash of each service it resolved to. Resolution is a function of
- * exactly those inputs, so a later `up` whose fingerprint matches can skip
- * validation and resolution and compare the records with the stamp's
- * hashes (see quick_up.ts).
+ * (`DIR/stack-HASH.up`, one per declaration file): what it read (the
+ * file's text, the env files' contents, under pidkit's version) and the
+ * hash of each service it resolved to. Resolution is a function of exactly
+ * those inputs, so a later `up` that reads the same can skip validation and
+ * resolution and compare the records with the stamp's hashes (see
+ * quick_up.ts).
+ *
+ * The inputs are kept as they were read, not as a digest of them: the short
+ * way compares strings, which costs nothing, where a digest costs WebCrypto's
+ * first call (about 1 ms of the few `up` with nothing to do may spend). The
+ * stamp is mode 0600, like the `NAME.spec` files that already hold each
+ * service's resolved environment.
  *
  * Every `up` of the file into the directory removes the stamp before it
  * changes anything and writes it again only when it has brought every
@@ -19,8 +25,28 @@
  * @module
  */
 
-import { sha256Hex } from "../os/sha256.ts";
 import { VERSION } from "../os/version.ts";
+
+/**
+ * What a declaration was made from, as read: how (`kind`: `"jsonc"`, or
+ * `"procfile:FORMATION"`), the file's text, and each env file's path and
+ * content (`null`: missing), in the order they were read.
+ *
+ * @example
+ * ```ts
+ * import type { StackSource } from "./up_stamp.ts";
+ * const source: StackSource = { kind: "jsonc", text: "{}", envFiles: [["/srv/app/.env", "A=1\n"]] };
+ * console.log(source.envFiles.length);
+ * ```
+ */
+export interface StackSource {
+  /** `"jsonc"`, or `"procfile:"` and the formation. */
+  kind: string;
+  /** The declaration file's text. */
+  text: string;
+  /** Each env file read: its absolute path and content (`null`: it was missing). */
+  envFiles: [string, string | null][];
+}
 
 /**
  * The content of a stamp.
@@ -29,48 +55,41 @@ import { VERSION } from "../os/version.ts";
  * ```ts
  * import type { UpStamp } from "./up_stamp.ts";
  * const stamp: UpStamp = {
- *   version: 1, pidkit: "0.3.0", file: "/srv/app/pidkit.jsonc", fingerprint: "9f2c...",
- *   envFiles: [], services: [{ name: "web", hash: "3f2a..." }],
+ *   version: 2, pidkit: "0.3.0", file: "/srv/app/pidkit.jsonc",
+ *   source: { kind: "jsonc", text: "{}", envFiles: [] },
+ *   services: [{ name: "web", hash: "3f2a..." }],
  * };
  * console.log(stamp.services.length);
  * ```
  */
 export interface UpStamp {
-  /** Format version: 1. */
-  version: 1;
+  /** Format version: 2 (1, with a digest of the source, is no longer read). */
+  version: 2;
   /** The pidkit that wrote it (another one resolves anew). */
   pidkit: string;
   /** The declaration file (absolute). */
   file: string;
-  /** {@linkcode stackFingerprint} of what the `up` read. */
-  fingerprint: string;
-  /** The env files resolution read (absolute), in the fingerprint's order. */
-  envFiles: string[];
+  /** What the `up` read. */
+  source: StackSource;
   /** Every service, in the order `up` reports them, with its resolved hash. */
   services: { name: string; hash: string }[];
 }
 
 /**
- * The fingerprint of a declaration as read: SHA-256 over pidkit's version,
- * how the file was read (`kind`), its path and text, and each env file's
- * path and content (`null`: missing).
+ * Whether `a` and `b` are the same source: same kind, text and env files
+ * (paths, order and contents).
  *
  * @example
  * ```ts
- * import { stackFingerprint } from "./up_stamp.ts";
- * const f = await stackFingerprint("jsonc", "/srv/app/pidkit.jsonc", "{}", [["/srv/app/.env", "A=1\n"]]);
- * console.log(f.length); // 64
+ * import { sameSource } from "./up_stamp.ts";
+ * sameSource({ kind: "jsonc", text: "{}", envFiles: [] }, { kind: "jsonc", text: "{}", envFiles: [] }); // true
  * ```
  */
-export async function stackFingerprint(
-  kind: string,
-  file: string,
-  text: string,
-  envFiles: readonly (readonly [string, string | null])[],
-): Promise<string> {
-  const parts = [VERSION, kind, file, text];
-  for (const [path, content] of envFiles) parts.push(path, content === null ? "\u0001" : content);
-  return await sha256Hex(parts.join("\u0000"));
+export function sameSource(a: StackSource, b: StackSource): boolean {
+  return a.kind === b.kind && a.text === b.text && a.envFiles.length === b.envFiles.length &&
+    a.envFiles.every(([path, content], i) =>
+      path === b.envFiles[i][0] && content === b.envFiles[i][1]
+    );
 }
 
 /**
@@ -112,9 +131,14 @@ export function upStampPath(dir: string, file: string): string {
  */
 export function readUpStamp(dir: string, file: string): UpStamp | undefined {
   const stamp = readJson(upStampPath(dir, file)) as Partial<UpStamp> | undefined;
+  const source = stamp?.source;
   if (
-    stamp?.version !== 1 || stamp.pidkit !== VERSION || stamp.file !== file ||
-    typeof stamp.fingerprint !== "string" || !Array.isArray(stamp.envFiles) ||
+    stamp?.version !== 2 || stamp.pidkit !== VERSION || stamp.file !== file ||
+    typeof source?.kind !== "string" || typeof source.text !== "string" ||
+    !Array.isArray(source.envFiles) ||
+    !source.envFiles.every((e) =>
+      Array.isArray(e) && typeof e[0] === "string" && (typeof e[1] === "string" || e[1] === null)
+    ) ||
     !Array.isArray(stamp.services) ||
     !stamp.services.every((s) => typeof s?.name === "string" && typeof s.hash === "string")
   ) return undefined;
@@ -128,8 +152,8 @@ export function readUpStamp(dir: string, file: string): UpStamp | undefined {
  * ```ts
  * import { writeUpStamp } from "./up_stamp.ts";
  * await writeUpStamp("/tmp/pidkit-example", {
- *   version: 1, pidkit: "0.3.0", file: "/srv/app/pidkit.jsonc", fingerprint: "9f2c",
- *   envFiles: [], services: [],
+ *   version: 2, pidkit: "0.3.0", file: "/srv/app/pidkit.jsonc",
+ *   source: { kind: "jsonc", text: "{}", envFiles: [] }, services: [],
  * });
  * ```
  */

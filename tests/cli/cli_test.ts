@@ -5,7 +5,7 @@ import { CLI, hasProgram, ROOT, runCli, tempDir } from "../_util/helpers.ts";
 
 const config = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`));
 
-Deno.test("--version prints the version from deno.json", async () => {
+Deno.test("--version prints deno.json's version (src/os/version.ts is kept equal to it)", async () => {
   assert.deepEqual(VERSION, config.version);
   for (const flag of ["--version", "-V"]) {
     const r = await runCli([flag]);

@@ -138,3 +138,29 @@ Deno.test("anything changed goes the long way", async () => {
   assert.deepEqual(await s.stamps(), []);
   assert.equal(await s.quick(), undefined);
 });
+
+Deno.test("the short way reads the file's run directory as the parser does", async () => {
+  await using s = new Stack();
+  const dir = JSON.stringify(s.services.dir.path);
+  // "//" and "/*" inside strings, comments around the key, trailing commas
+  const cmd = '["sh", "-c", "echo // not a comment, /* nor this */; exec sleep 2021"]';
+  const texts = [
+    `{\n  // where\n  "dir": ${dir}, /* it runs */\n  "services": { "a": { "cmd": ${cmd}, }, },\n}\n`,
+    `{ "\\u0064ir": ${dir}, "services": { "a": { "cmd": ${cmd} } } }`,
+  ];
+  for (const text of texts) {
+    await Deno.writeTextFile(s.file, text);
+    const up = await s.up();
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+    const quick = quickUp({ file: s.file }); // no dir given: the file's
+    assert.ok(quick, text);
+    assert.equal(quick.dir, s.services.dir.path);
+    assert.deepEqual(quick.services.map((r) => [r.name, r.action]), [["a", "unchanged"]]);
+  }
+  // a file the short way cannot read goes the long way, which says what is wrong
+  await Deno.writeTextFile(s.file, `{ "dir": ${dir}, "services": { "a": { "cmd": ${cmd} } }`);
+  assert.equal(quickUp({ file: s.file }), undefined);
+  const bad = await s.up();
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /pidkit\.jsonc/);
+});
