@@ -5,6 +5,7 @@
  */
 
 import { VERSION } from "../os/version.ts";
+import { COMMAND_DESCRIPTIONS } from "./command_help.ts";
 import { COMMANDS } from "./commands.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 
@@ -60,7 +61,7 @@ export function commandHelp(spec: CommandSpec): string {
   return [
     `Usage: pidkit ${spec.name} ${spec.usage}`,
     "",
-    wrap(spec.description, 78),
+    wrap(COMMAND_DESCRIPTIONS[spec.name] ?? "", 78),
     "",
     "Options:",
     ...opts.map(([l, d]) => `  ${l.padEnd(width)}  ${d}`),

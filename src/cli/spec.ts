@@ -43,8 +43,6 @@ export interface CommandSpec {
   usage: string;
   /** One-line summary for `pidkit --help`. */
   summary: string;
-  /** Longer help paragraphs for `pidkit help COMMAND`. */
-  description: string;
   /** Options by long name. */
   options: Record<string, OptionSpec>;
   /** Minimum and maximum number of positional arguments before `--`. */

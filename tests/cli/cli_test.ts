@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { COMMAND_DESCRIPTIONS } from "../../src/cli/command_help.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
 import { VERSION } from "../../src/os/version.ts";
 import { CLI, hasProgram, ROOT, runCli, tempDir } from "../_util/helpers.ts";
@@ -11,6 +12,13 @@ Deno.test("--version prints deno.json's version (src/os/version.ts is kept equal
     const r = await runCli([flag]);
     assert.deepEqual(r.code, 0);
     assert.deepEqual(r.stdout, `pidkit ${config.version}\n`);
+  }
+});
+
+Deno.test("every command has its paragraph of help, and only commands do", () => {
+  assert.deepEqual(Object.keys(COMMAND_DESCRIPTIONS).sort(), COMMANDS.map((c) => c.name).sort());
+  for (const [name, text] of Object.entries(COMMAND_DESCRIPTIONS)) {
+    assert.ok(text.length > 40, `${name}: a paragraph, not a stub`);
   }
 });
 
