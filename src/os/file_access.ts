@@ -49,3 +49,22 @@ export function modeAllows(
   }
   return (mode & bit) !== 0;
 }
+
+/**
+ * Whether `user` may search (enter) `dir`, by its mode bits, its primary
+ * and supplementary groups counted: a `--user` service must, to reach its
+ * files there.
+ *
+ * @example
+ * ```ts
+ * import { canSearch } from "./file_access.ts";
+ * console.log(canSearch("/tmp", { uid: 65534, gid: 65534 })); // true
+ * ```
+ */
+export function canSearch(
+  dir: string,
+  user: FileUser,
+): boolean {
+  if (user.uid === 0) return true;
+  return modeAllows(Deno.statSync(dir), user, "search");
+}

@@ -12,7 +12,8 @@
 import type { FdPoller } from "../../os/fd_poller.ts";
 import { OutputFifo, type OutputHandler } from "../output/output_fifo.ts";
 import type { SupervisorConfig } from "../control/supervisor_protocol.ts";
-import { canSearch, servicePaths } from "../model/run_dir.ts";
+import { canSearch } from "../../os/file_access.ts";
+import { servicePaths } from "../model/run_dir.ts";
 import { findSetpriv } from "../../tree/find_program.ts";
 import type { SpawnTreeOptions } from "../../tree/spawn_tree.ts";
 

@@ -8,7 +8,6 @@
 
 import { PidFileError, UsageError } from "../../os/errors.ts";
 import { absolutePath } from "../../os/paths.ts";
-import { modeAllows } from "../../os/file_access.ts";
 import { isValidName, NAME_RULE } from "../../tree/marker.ts";
 
 /**
@@ -255,23 +254,4 @@ function namesIn(dir: string): string[] {
     throw err;
   }
   return [...names].sort();
-}
-
-/**
- * Whether `user` may search (enter) `dir`, by its mode bits, its primary
- * and supplementary groups counted: a `--user` service must, to reach its
- * files there.
- *
- * @example
- * ```ts
- * import { canSearch } from "./run_dir.ts";
- * console.log(canSearch("/tmp", { uid: 65534, gid: 65534 })); // true
- * ```
- */
-export function canSearch(
-  dir: string,
-  user: { uid: number; gid: number; groups?: number[] },
-): boolean {
-  if (user.uid === 0) return true;
-  return modeAllows(Deno.statSync(dir), user, "search");
 }

@@ -33,7 +33,7 @@ import type { ProcessTree } from "../../tree/process_tree.ts";
 import { isTreeMember } from "../../tree/tree_member.ts";
 import { Watchdog } from "./watchdog.ts";
 import { delay } from "../../os/delay.ts";
-import { canSearch } from "../model/run_dir.ts";
+import { canSearch } from "../../os/file_access.ts";
 
 /** How often at most a changing `STATUS=` text is written to the state file, in ms. */
 export const STATUS_SAVE_MS = 100;
