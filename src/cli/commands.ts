@@ -9,7 +9,25 @@
 
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 import { IDENTITY_OPTIONS } from "./identity_specs.ts";
-import { FORKING_OPTIONS } from "./forking_options.ts";
+
+/**
+ * `--forking` and `--main-pidfile FILE` of `start` and `run` (their start-up
+ * is bounded by `--ready-timeout`, a readiness option); parsed and checked in
+ * src/service/control/supervisor_config.ts. Here, not in a module of its
+ * own: every command reads this one at start-up, and each module more costs
+ * every command a few tenths of a millisecond.
+ */
+const FORKING_OPTIONS: Record<string, OptionSpec> = {
+  forking: {
+    type: "boolean",
+    description: "CMD forks a daemon and exits 0 (systemd Type=forking); that is start-up",
+  },
+  "main-pidfile": {
+    type: "string",
+    valueName: "FILE",
+    description: "with --forking: the daemon's own PID file, naming the main process",
+  },
+};
 
 const dir: OptionSpec = {
   type: "string",
