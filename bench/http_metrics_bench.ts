@@ -49,6 +49,13 @@ function memory(pid: number): { rss: number; uss: number } {
   return { rss, uss: field("Private_Clean") + field("Private_Dirty") };
 }
 
+/** The CPU time `pid` has used, ms (utime + stime of /proc/PID/stat). */
+function cpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
+}
+
 const mib = (n: number) => (n / 1048576).toFixed(1);
 const sign = (n: number) => `${n >= 0 ? "+" : ""}${mib(n)}`;
 function pct(xs: number[], p: number): number {
@@ -177,6 +184,7 @@ try {
   console.log(`event stream: ${chunks} chunk(s) in 5 s`);
   // A steady scraper (every 2.5 s, as Prometheus scrapes at its interval).
   const steady: number[] = [];
+  const cpu0 = cpuMs(sup.pid);
   for (let i = 0; i < STEADY; i++) {
     await sleep(2500);
     const t0 = performance.now();
@@ -186,7 +194,10 @@ try {
   console.log(
     `a steady scraper (every 2.5 s, ${STEADY} scrapes; its look is taken just ahead): median ${
       pct(steady.slice(1), 0.5).toFixed(1)
-    } ms, max ${Math.max(...steady.slice(1)).toFixed(1)} ms (first ${steady[0].toFixed(1)} ms)`,
+    } ms, max ${Math.max(...steady.slice(1)).toFixed(1)} ms (first ${
+      steady[0].toFixed(1)
+    } ms); the supervisor's CPU ${((cpuMs(sup.pid) - cpu0) / STEADY).toFixed(0)} ms per scrape ` +
+      `(its look, and its collection 2 s after each)`,
   );
   console.log(
     `with HTTP, after the scrapes: RSS ${mib(after.rss)} MiB (${

@@ -125,6 +125,25 @@ const encoder = new TextEncoder();
 const STREAM_QUEUE_BYTES = 512 * 1024;
 
 /**
+ * What an {@linkcode HttpServer} tells its owner.
+ *
+ * @example
+ * ```ts
+ * import type { HttpServerHooks } from "./http_server.ts";
+ * let done = 0;
+ * const hooks: HttpServerHooks = { onRequestDone: () => done++ };
+ * ```
+ */
+export interface HttpServerHooks {
+  /**
+   * Called as each connection ends: its response written (or the client
+   * dropped), an event stream once its client goes (not per event). It
+   * must not throw and should be cheap: it runs once per request.
+   */
+  onRequestDone?: () => void;
+}
+
+/**
  * The server. {@linkcode HttpServer.listen} binds (throws `Deno.errors.AddrInUse`
  * and the like); {@linkcode HttpServer.close} drops every client.
  *
@@ -143,6 +162,7 @@ export class HttpServer {
   readonly #listener: Deno.TcpListener;
   readonly #handler: HttpHandler;
   readonly #limits: HttpLimits;
+  readonly #hooks: HttpServerHooks;
   readonly #conns = new Set<Deno.TcpConn>();
   /** Connections whose request head is still awaited, oldest first. */
   readonly #reading = new Set<Deno.TcpConn>();
@@ -155,10 +175,16 @@ export class HttpServer {
   /** Connections dropped to make room before they sent a request. */
   evicted = 0;
 
-  private constructor(listener: Deno.TcpListener, handler: HttpHandler, limits: HttpLimits) {
+  private constructor(
+    listener: Deno.TcpListener,
+    handler: HttpHandler,
+    limits: HttpLimits,
+    hooks: HttpServerHooks,
+  ) {
     this.#listener = listener;
     this.#handler = handler;
     this.#limits = limits;
+    this.#hooks = hooks;
     void this.#acceptLoop();
   }
 
@@ -167,9 +193,10 @@ export class HttpServer {
     address: { hostname: string; port: number },
     handler: HttpHandler,
     limits: Partial<HttpLimits> = {},
+    hooks: HttpServerHooks = {},
   ): HttpServer {
     const listener = Deno.listen({ hostname: address.hostname, port: address.port });
-    return new HttpServer(listener, handler, { ...DEFAULT_HTTP_LIMITS, ...limits });
+    return new HttpServer(listener, handler, { ...DEFAULT_HTTP_LIMITS, ...limits }, hooks);
   }
 
   /** The bound address. */
@@ -221,6 +248,9 @@ export class HttpServer {
       void this.#serve(conn).catch(() => {}).finally(() => {
         this.#conns.delete(conn);
         drop(conn);
+        try {
+          this.#hooks.onRequestDone?.();
+        } catch { /* the owner's; the server goes on */ }
       });
     }
   }

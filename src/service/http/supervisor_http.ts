@@ -10,7 +10,7 @@
 import { PidkitError } from "../../os/errors.ts";
 import type { SupervisorFigures } from "../metrics/metrics_text.ts";
 import { bindError, formatHttpAddress, type HttpAddress } from "./http_config.ts";
-import { HttpServer } from "./http_server.ts";
+import { HttpServer, type HttpServerHooks } from "./http_server.ts";
 import { StatusRoutes } from "./status_routes.ts";
 import type { ServiceEvent } from "../model/service_event.ts";
 
@@ -39,17 +39,22 @@ export class SupervisorHttp {
     this.address = address;
   }
 
-  /** Bind and serve; {@linkcode PidkitError} with one line when the address cannot be bound. */
+  /**
+   * Bind and serve; {@linkcode PidkitError} with one line when the address
+   * cannot be bound. `hooks` are the server's (the supervisor collects its
+   * garbage once requests stop: supervisor/_quiet_gc.ts).
+   */
   static start(
     dir: string,
     address: HttpAddress,
     figures: () => SupervisorFigures | null,
     events?: (listener: (event: ServiceEvent) => void) => () => void,
+    hooks: HttpServerHooks = {},
   ): SupervisorHttp {
     const routes = new StatusRoutes(dir, figures, events);
     let server: HttpServer;
     try {
-      server = HttpServer.listen(address, routes.handler);
+      server = HttpServer.listen(address, routes.handler, {}, hooks);
     } catch (err) {
       throw new PidkitError(bindError(address, err));
     }

@@ -16,6 +16,7 @@ import {
   readHttpConfig,
   writeHttpConfig,
 } from "./http_config.ts";
+import type { HttpServerHooks } from "./http_server.ts";
 import type { SupervisorHttp } from "./supervisor_http.ts";
 import type { ServiceEvent } from "../model/service_event.ts";
 
@@ -132,7 +133,9 @@ export async function enableSupervisorHttp(dir: string, listen: string): Promise
 /**
  * The HTTP server of a run directory's supervisor on `at`, showing its own
  * figures and following its lifecycle events (loaded only by a supervisor
- * that serves). Rejects with one line when `at` cannot be bound.
+ * that serves). Rejects with one line when `at` cannot be bound. `hooks`
+ * go to the server: the supervisor passes `onRequestDone` to collect the
+ * garbage of a burst of scrapes once they stop (supervisor/_quiet_gc.ts).
  *
  * @example
  * ```ts
@@ -157,13 +160,20 @@ export async function serveDirHttp(
     events: { subscribe(listener: (event: ServiceEvent) => void): () => void };
   },
   at: HttpAddress,
+  hooks: HttpServerHooks = {},
 ): Promise<SupervisorHttp> {
   const { SupervisorHttp } = await import("./supervisor_http.ts");
-  return SupervisorHttp.start(sup.dir, at, () => ({
-    pid: Deno.pid,
-    memoryBytes: Deno.memoryUsage().rss,
-    adoptions: sup.adoptions,
-    services: sup.services.size,
-    startTimeSeconds: sup.startedAt / 1000,
-  }), (listener) => sup.events.subscribe(listener));
+  return SupervisorHttp.start(
+    sup.dir,
+    at,
+    () => ({
+      pid: Deno.pid,
+      memoryBytes: Deno.memoryUsage().rss,
+      adoptions: sup.adoptions,
+      services: sup.services.size,
+      startTimeSeconds: sup.startedAt / 1000,
+    }),
+    (listener) => sup.events.subscribe(listener),
+    hooks,
+  );
 }

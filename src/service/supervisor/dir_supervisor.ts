@@ -590,7 +590,7 @@ class DirSupervisor {
 
   /** The HTTP server on `at` (throws one line when it cannot be bound). */
   serveHttp(at: HttpAddress): Promise<SupervisorHttp> {
-    return serveDirHttp(this, at);
+    return serveDirHttp(this, at, { onRequestDone: collectWhenQuiet }); // a scrape's garbage too
   }
 
   /** In the background, exit once nothing has been held for a moment. */
