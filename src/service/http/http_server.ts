@@ -447,7 +447,8 @@ function headEnd(buf: Uint8Array, from: number, len: number): number {
 
 /** `GET /path?query HTTP/1.1` as a request; `undefined` when malformed. */
 function parseRequestLine(head: string): HttpRequest | undefined {
-  const line = head.split(/\r?\n/, 1)[0];
+  // The head ends before its last line break: a request without headers keeps a "\r".
+  const line = head.split(/\r?\n/, 1)[0].replace(/\r$/, "");
   const m = /^([A-Z]{1,16}) (\S{1,4096}) HTTP\/1\.[01]$/.exec(line);
   if (!m) return undefined;
   let target = m[2];

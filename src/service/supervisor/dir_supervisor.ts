@@ -61,7 +61,7 @@ import {
 } from "../control/supervisor_protocol.ts";
 import { ackLine, answerLine, errorLine } from "../control/wire.ts";
 import { scheduleOf, serveStop } from "../control/serve_stop.ts";
-import { collectWhenQuiet } from "./_quiet_gc.ts";
+import { collectAfterRequest, collectWhenQuiet } from "./_quiet_gc.ts";
 
 /** How often the supervisor checks that its run directory and lock are still there. */
 const PRESENCE_CHECK_MS = 1000;
@@ -590,7 +590,7 @@ class DirSupervisor {
 
   /** The HTTP server on `at` (throws one line when it cannot be bound). */
   serveHttp(at: HttpAddress): Promise<SupervisorHttp> {
-    return serveDirHttp(this, at, { onRequestDone: collectWhenQuiet }); // a scrape's garbage too
+    return serveDirHttp(this, at, { onRequestDone: collectAfterRequest }); // a burst's garbage
   }
 
   /** In the background, exit once nothing has been held for a moment. */

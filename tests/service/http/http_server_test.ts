@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { exists, waitUntil } from "../../_util/helpers.ts";
 import { Services, uniqueName } from "../../_util/service_dir.ts";
+import { HttpServer } from "../../../src/service/http/http_server.ts";
 import { ForegroundSupervisor, freePort, get, rawRequest } from "./http_fixture.ts";
 
 Deno.test("supervise --http: routes, 405, 404, query junk, header cap; no environment shown", async () => {
@@ -199,4 +200,52 @@ Deno.test("500 idle connections and a slow-loris client: scrapes answered, servi
   }
   // And it still answers.
   assert.equal((await get(port, "/api/services")).status, 200);
+});
+
+Deno.test("HttpServer: onRequestDone once per request after its answer; an event stream once it closes, not per event", async () => {
+  let done = 0;
+  let push: ((chunk: string) => Promise<boolean>) | undefined;
+  const server = HttpServer.listen(
+    { hostname: "127.0.0.1", port: 0 },
+    (request) =>
+      request.path === "/events"
+        ? { stream: (send) => void (push = send) }
+        : { status: 200, type: "text/plain", body: `done before: ${done}\n` },
+    {},
+    { onRequestDone: () => done++ },
+  );
+  const port = server.address.port;
+  let conn: Deno.TcpConn | undefined;
+  try {
+    assert.equal((await get(port, "/metrics")).body, "done before: 0\n");
+    await waitUntil(() => done === 1, { what: "onRequestDone after /metrics" });
+    assert.equal((await get(port, "/api/services")).body, "done before: 1\n");
+    // (Without headers: an HTTP/1.0 client's, `printf ... | nc`'s.)
+    assert.match(await rawRequest(port, "POST / HTTP/1.0\r\n\r\n"), /^HTTP\/1\.1 405 /);
+    await waitUntil(() => done === 3, { what: "onRequestDone after /api/services and a 405" });
+    // An event stream: many events, no call; one when its client goes.
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(new TextEncoder().encode("GET /events HTTP/1.1\r\n\r\n"));
+    await waitUntil(() => push !== undefined, { timeoutMs: 60_000, what: "the stream opened" });
+    for (let i = 0; i < 50; i++) assert.ok(await push!(`data: ${i}\n\n`));
+    let text = "";
+    const buf = new Uint8Array(65536);
+    while (!text.includes("data: 49\n")) {
+      const n = await conn.read(buf);
+      assert.ok(n !== null, `the stream ended early: ${text}`);
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    assert.equal(done, 3, "no call per event, nor while the stream is open");
+    conn.close();
+    conn = undefined;
+    await waitUntil(() => done === 4, {
+      timeoutMs: 60_000,
+      what: "onRequestDone as the stream closed",
+    });
+  } finally {
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+    await server.close();
+  }
 });

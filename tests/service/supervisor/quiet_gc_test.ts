@@ -3,16 +3,23 @@
  * it runs with `--expose-gc`, collects after a burst, and its services
  * inherit none of its V8 flags (nor those of an earlier pidkit's unit).
  * (A service `pidkit start` starts gets the environment of that command.)
+ * It collects after a burst of HTTP requests too (scrapes).
  */
 import assert from "node:assert/strict";
 import {
   EARLIER_SUPERVISOR_V8_FLAGS,
   SUPERVISOR_V8_FLAGS,
 } from "../../../src/service/control/supervisor_protocol.ts";
-import { collectWhenQuiet, QUIET_GC_MS } from "../../../src/service/supervisor/_quiet_gc.ts";
+import {
+  collectAfterRequest,
+  collectWhenQuiet,
+  QUIET_GC_MS,
+  QUIET_GC_REQUESTS,
+} from "../../../src/service/supervisor/_quiet_gc.ts";
 import { readServiceRecord } from "../../../src/service/model/service_record.ts";
 import { CLI, ROOT, tempDir, waitUntil } from "../../_util/helpers.ts";
 import { Services, uniqueName } from "../../_util/service_dir.ts";
+import { freePort, get } from "../http/http_fixture.ts";
 
 /** The environment `pid` was started with (what exec gave it), as NAME=VALUE lines. */
 function startEnv(pid: number): string[] {
@@ -33,6 +40,40 @@ async function serviceEnv(s: Services, name: string): Promise<string[]> {
 Deno.test("quiet gc: without --expose-gc (this test process) it does nothing, no timer", () => {
   assert.equal(typeof (globalThis as { gc?: unknown }).gc, "undefined");
   collectWhenQuiet(); // the test's sanitizer fails on a timer left behind
+  for (let i = 0; i <= QUIET_GC_REQUESTS; i++) assert.equal(collectAfterRequest(), false);
+});
+
+Deno.test("quiet gc: HTTP requests ask for a collection from the QUIET_GC_REQUESTS-th since the last one on", async () => {
+  const script = `
+    import { collectAfterRequest } from ${
+    JSON.stringify(`${ROOT}/src/service/supervisor/_quiet_gc.ts`)
+  };
+    let calls = 0;
+    const real = globalThis.gc;
+    globalThis.gc = (o) => { calls++; real(o); };
+    const asked = [];
+    for (let i = 0; i < ${QUIET_GC_REQUESTS + 2}; i++) asked.push(collectAfterRequest());
+    const t0 = Date.now();
+    while (calls === 0 && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 50));
+    const after = collectAfterRequest(); // counted afresh after the collection
+    console.log(JSON.stringify({ calls, asked, after }));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    env: { DENO_V8_FLAGS: SUPERVISOR_V8_FLAGS },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  assert.equal(out.code, 0, dec.decode(out.stderr));
+  const r = JSON.parse(dec.decode(out.stdout));
+  const expected = Array.from(
+    { length: QUIET_GC_REQUESTS + 2 },
+    (_, i) => i >= QUIET_GC_REQUESTS - 1,
+  );
+  assert.deepEqual(r.asked, expected, "the first QUIET_GC_REQUESTS - 1 ask for none");
+  assert.equal(r.calls, 1, "one collection for the burst");
+  assert.equal(r.after, false, "the count starts again after a collection");
 });
 
 Deno.test("quiet gc: with --expose-gc, one full collection QUIET_GC_MS after the last call", async () => {
@@ -121,3 +162,56 @@ for (const flags of [SUPERVISOR_V8_FLAGS, EARLIER_SUPERVISOR_V8_FLAGS]) {
     }
   });
 }
+
+Deno.test("quiet gc: a supervisor serving HTTP collects once requests stop (a burst of scrapes)", async () => {
+  await using s = new Services();
+  const port = freePort();
+  // The supervisor in a process of its own whose gc() says when it runs.
+  const script = `
+    import { superviseDir } from ${
+    JSON.stringify(`${ROOT}/src/service/supervisor/dir_supervisor.ts`)
+  };
+    let calls = 0;
+    const real = globalThis.gc;
+    globalThis.gc = (o) => { real(o); console.error("quiet gc " + ++calls); };
+    Deno.exit(await superviseDir({
+      dir: ${JSON.stringify(s.dir.path)},
+      foreground: true,
+      http: { hostname: "127.0.0.1", port: ${port} },
+    }));
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    env: { DENO_V8_FLAGS: SUPERVISOR_V8_FLAGS },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  s.pid(child.pid);
+  let stderr = "";
+  const reading = (async () => {
+    for await (const c of child.stderr) stderr += new TextDecoder().decode(c);
+  })();
+  try {
+    // The adoption's collection first (nothing else asks for one after it).
+    await waitUntil(() => /quiet gc 1\n/.test(stderr), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      what: `the adoption's collection (stderr: ${stderr})`,
+    });
+    // A burst (a steady scraper's single scrapes ask for none: see above).
+    for (let i = 1; i < QUIET_GC_REQUESTS; i++) {
+      assert.equal((await get(port, "/metrics")).status, 200);
+    }
+    assert.equal((await get(port, "/api/services")).status, 200);
+    await waitUntil(() => /quiet gc 2\n/.test(stderr), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      what: `a collection after the requests (stderr: ${stderr})`,
+    });
+  } finally {
+    Deno.kill(child.pid, "SIGTERM");
+    await child.status;
+    await reading;
+  }
+});
