@@ -11,7 +11,9 @@
  *    `/api/services`, `/` and an event stream open for a few seconds:
  *    scrape latency (median, p95, max) and the supervisor's memory again;
  * 3. a steady scraper (every 2.5 s, as Prometheus at its interval), whose
- *    look the server takes just before it comes (status_routes.ts).
+ *    look the server takes just before it comes (status_routes.ts), and the
+ *    supervisor's CPU meanwhile (a collection after each scrape would show:
+ *    supervisor/_quiet_gc.ts collects only after a burst).
  *
  *   deno run -A bench/http_metrics_bench.ts [--services 200] [--scrapes 100] [--steady 8]
  *
@@ -196,8 +198,8 @@ try {
       pct(steady.slice(1), 0.5).toFixed(1)
     } ms, max ${Math.max(...steady.slice(1)).toFixed(1)} ms (first ${
       steady[0].toFixed(1)
-    } ms); the supervisor's CPU ${((cpuMs(sup.pid) - cpu0) / STEADY).toFixed(0)} ms per scrape ` +
-      `(its look, and its collection 2 s after each)`,
+    } ms); the supervisor's CPU ${((cpuMs(sup.pid) - cpu0) / STEADY).toFixed(0)} ms per ` +
+      `2.5 s (the scrape, and its supervising meanwhile)`,
   );
   console.log(
     `with HTTP, after the scrapes: RSS ${mib(after.rss)} MiB (${

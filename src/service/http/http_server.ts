@@ -131,16 +131,16 @@ const STREAM_QUEUE_BYTES = 512 * 1024;
  * ```ts
  * import type { HttpServerHooks } from "./http_server.ts";
  * let done = 0;
- * const hooks: HttpServerHooks = { onRequestDone: () => done++ };
+ * const hooks: HttpServerHooks = { onRequestDone: ({ stream }) => void (stream || done++) };
  * ```
  */
 export interface HttpServerHooks {
   /**
    * Called as each connection ends: its response written (or the client
-   * dropped), an event stream once its client goes (not per event). It
-   * must not throw and should be cheap: it runs once per request.
+   * dropped), an event stream once its client goes (`stream`: not per
+   * event). It must not throw and should be cheap: it runs once per request.
    */
-  onRequestDone?: () => void;
+  onRequestDone?: (done: { stream: boolean }) => void;
 }
 
 /**
@@ -245,17 +245,18 @@ export class HttpServer {
         drop(oldest.value);
       }
       this.#conns.add(conn);
-      void this.#serve(conn).catch(() => {}).finally(() => {
+      const done = { stream: false };
+      void this.#serve(conn, done).catch(() => {}).finally(() => {
         this.#conns.delete(conn);
         drop(conn);
         try {
-          this.#hooks.onRequestDone?.();
+          this.#hooks.onRequestDone?.(done);
         } catch { /* the owner's; the server goes on */ }
       });
     }
   }
 
-  async #serve(conn: Deno.TcpConn): Promise<void> {
+  async #serve(conn: Deno.TcpConn, done: { stream: boolean }): Promise<void> {
     this.#reading.add(conn);
     let head;
     try {
@@ -278,7 +279,10 @@ export class HttpServer {
     } catch {
       response = plain(500, "internal error");
     }
-    if ("stream" in response) return await this.#stream(conn, response.stream);
+    if ("stream" in response) {
+      done.stream = true;
+      return await this.#stream(conn, response.stream);
+    }
     await this.#write(conn, response);
   }
 

@@ -13,12 +13,13 @@
  * after a plain gc(), 39 MB after this).
  *
  * HTTP requests ask for one too, but only a burst of them
- * ({@linkcode QUIET_GC_REQUESTS} since the last collection): 100 scrapes of
- * 200 services left RSS +6.4 to +6.9 MiB above its level before them, +1.1
- * to +1.5 with the collection (bench/http_metrics_bench.ts). A collection
- * costs some 40 ms of CPU there and gives back only 1-2 MiB after a single
- * scrape, which the next one takes again: after each scrape of a steady
- * scraper it would double the supervisor's CPU for nothing.
+ * ({@linkcode QUIET_GC_REQUESTS} since the last collection), or an event
+ * stream as it closes (the status page's: a look every 2 s while open):
+ * 100 scrapes of 200 services left RSS +6.4 to +6.9 MiB above its level
+ * before them, +1.1 to +1.5 with the collection (bench/http_metrics_bench.ts).
+ * A collection costs some 40 ms of CPU there and gives back only 1-2 MiB
+ * after a single scrape, which the next one takes again: after each scrape
+ * of a steady scraper it would double the supervisor's CPU for nothing.
  *
  * `gc` exists only with `--expose-gc` (SUPERVISOR_V8_FLAGS); a user's own
  * `DENO_V8_FLAGS` without it, or `pidkit run`, collect as V8 decides.
@@ -69,18 +70,19 @@ export function collectWhenQuiet(): void {
 /**
  * After an HTTP request is answered: {@linkcode collectWhenQuiet} once
  * {@linkcode QUIET_GC_REQUESTS} of them came since the last collection (a
- * burst of scrapes), not after each scrape of a steady scraper. Whether it
- * asked for a collection (never without `--expose-gc`).
+ * burst of scrapes), not after each scrape of a steady scraper; after an
+ * event stream closed (`stream`), at once. Whether it asked for a
+ * collection (never without `--expose-gc`).
  *
  * @example
  * ```ts
  * import { collectAfterRequest } from "./_quiet_gc.ts";
- * collectAfterRequest(); // the HTTP server's onRequestDone
+ * collectAfterRequest({ stream: false }); // the HTTP server's onRequestDone
  * ```
  */
-export function collectAfterRequest(): boolean {
+export function collectAfterRequest(done: { stream: boolean }): boolean {
   if (typeof (globalThis as { gc?: unknown }).gc !== "function") return false;
-  if (++requests < QUIET_GC_REQUESTS) return false;
+  if (++requests < QUIET_GC_REQUESTS && !done.stream) return false;
   collectWhenQuiet();
   return true;
 }

@@ -204,6 +204,7 @@ Deno.test("500 idle connections and a slow-loris client: scrapes answered, servi
 
 Deno.test("HttpServer: onRequestDone once per request after its answer; an event stream once it closes, not per event", async () => {
   let done = 0;
+  const streams: boolean[] = [];
   let push: ((chunk: string) => Promise<boolean>) | undefined;
   const server = HttpServer.listen(
     { hostname: "127.0.0.1", port: 0 },
@@ -212,7 +213,12 @@ Deno.test("HttpServer: onRequestDone once per request after its answer; an event
         ? { stream: (send) => void (push = send) }
         : { status: 200, type: "text/plain", body: `done before: ${done}\n` },
     {},
-    { onRequestDone: () => done++ },
+    {
+      onRequestDone: ({ stream }) => {
+        streams.push(stream);
+        done++;
+      },
+    },
   );
   const port = server.address.port;
   let conn: Deno.TcpConn | undefined;
@@ -242,6 +248,7 @@ Deno.test("HttpServer: onRequestDone once per request after its answer; an event
       timeoutMs: 60_000,
       what: "onRequestDone as the stream closed",
     });
+    assert.deepEqual(streams, [false, false, false, true], "which one was a stream");
   } finally {
     try {
       conn?.close();

@@ -40,10 +40,12 @@ async function serviceEnv(s: Services, name: string): Promise<string[]> {
 Deno.test("quiet gc: without --expose-gc (this test process) it does nothing, no timer", () => {
   assert.equal(typeof (globalThis as { gc?: unknown }).gc, "undefined");
   collectWhenQuiet(); // the test's sanitizer fails on a timer left behind
-  for (let i = 0; i <= QUIET_GC_REQUESTS; i++) assert.equal(collectAfterRequest(), false);
+  for (let i = 0; i <= QUIET_GC_REQUESTS; i++) {
+    assert.equal(collectAfterRequest({ stream: i % 2 === 0 }), false);
+  }
 });
 
-Deno.test("quiet gc: HTTP requests ask for a collection from the QUIET_GC_REQUESTS-th since the last one on", async () => {
+Deno.test("quiet gc: HTTP requests ask for a collection from the QUIET_GC_REQUESTS-th since the last one on, a closed stream at once", async () => {
   const script = `
     import { collectAfterRequest } from ${
     JSON.stringify(`${ROOT}/src/service/supervisor/_quiet_gc.ts`)
@@ -52,11 +54,14 @@ Deno.test("quiet gc: HTTP requests ask for a collection from the QUIET_GC_REQUES
     const real = globalThis.gc;
     globalThis.gc = (o) => { calls++; real(o); };
     const asked = [];
-    for (let i = 0; i < ${QUIET_GC_REQUESTS + 2}; i++) asked.push(collectAfterRequest());
+    for (let i = 0; i < ${
+    QUIET_GC_REQUESTS + 2
+  }; i++) asked.push(collectAfterRequest({ stream: false }));
     const t0 = Date.now();
     while (calls === 0 && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 50));
-    const after = collectAfterRequest(); // counted afresh after the collection
-    console.log(JSON.stringify({ calls, asked, after }));
+    const after = collectAfterRequest({ stream: false }); // counted afresh after the collection
+    const stream = collectAfterRequest({ stream: true }); // an event stream closed: at once
+    console.log(JSON.stringify({ calls, asked, after, stream }));
   `;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--quiet", script],
@@ -74,6 +79,7 @@ Deno.test("quiet gc: HTTP requests ask for a collection from the QUIET_GC_REQUES
   assert.deepEqual(r.asked, expected, "the first QUIET_GC_REQUESTS - 1 ask for none");
   assert.equal(r.calls, 1, "one collection for the burst");
   assert.equal(r.after, false, "the count starts again after a collection");
+  assert.equal(r.stream, true, "an event stream's end asks for one at once");
 });
 
 Deno.test("quiet gc: with --expose-gc, one full collection QUIET_GC_MS after the last call", async () => {
@@ -163,7 +169,7 @@ for (const flags of [SUPERVISOR_V8_FLAGS, EARLIER_SUPERVISOR_V8_FLAGS]) {
   });
 }
 
-Deno.test("quiet gc: a supervisor serving HTTP collects once requests stop (a burst of scrapes)", async () => {
+Deno.test("quiet gc: a supervisor serving HTTP collects after a burst of requests, and as an event stream closes", async () => {
   await using s = new Services();
   const port = freePort();
   // The supervisor in a process of its own whose gc() says when it runs.
@@ -208,6 +214,25 @@ Deno.test("quiet gc: a supervisor serving HTTP collects once requests stop (a bu
       timeoutMs: 60_000,
       intervalMs: 50,
       what: `a collection after the requests (stderr: ${stderr})`,
+    });
+    // The status page's event stream: a collection once it closes.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(new TextEncoder().encode("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+      let text = "";
+      const buf = new Uint8Array(65536);
+      while (!text.includes("event: services\n")) {
+        const n = await conn.read(buf);
+        assert.ok(n !== null, `the stream ended early: ${text}`);
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+    } finally {
+      conn.close();
+    }
+    await waitUntil(() => /quiet gc 3\n/.test(stderr), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      what: `a collection after the event stream closed (stderr: ${stderr})`,
     });
   } finally {
     Deno.kill(child.pid, "SIGTERM");
