@@ -19,7 +19,9 @@
  *   deno run -A bench/stack_up_compare.ts [--runs 3] [--floor-runs 15] [--only 1,2,3] [--before DIR]
  *
  * `--before DIR`: part 2 also runs `up` of another checkout (e.g.
- * `git worktree add --detach /tmp/before main`) on the same services, interleaved.
+ * `git worktree add --detach /tmp/before main`), interleaved, on the same
+ * declarations brought up by that checkout in run directories of its own
+ * (a stamp of another format would send each `up` the long way).
  *
  * @module
  */
@@ -182,6 +184,23 @@ if (ONLY.has(2)) {
   const d50 = `${work}/idle50`;
   await timed(pidkit("up", "-c", tenFile), d10);
   await timed(pidkit("up", "-c", fiftyFile), d50);
+  const beforeUp = (file: string) => [
+    deno,
+    "run",
+    "-A",
+    "--quiet",
+    "--unstable-lazy-dynamic-imports",
+    `${BEFORE}/cli.ts`,
+    "up",
+    "-c",
+    file,
+  ];
+  const d10b = `${work}/idle10-before`;
+  const d50b = `${work}/idle50-before`;
+  if (BEFORE) {
+    await timed(beforeUp(tenFile), d10b);
+    await timed(beforeUp(fiftyFile), d50b);
+  }
   const r2 = {
     floor: [] as number[],
     floorCpu: [] as number[],
@@ -190,6 +209,8 @@ if (ONLY.has(2)) {
     e10: [] as number[],
     b10: [] as number[],
     cb10: [] as number[],
+    b50: [] as number[],
+    cb50: [] as number[],
     ce10: [] as number[],
     u50: [] as number[],
     c50: [] as number[],
@@ -207,10 +228,12 @@ if (ONLY.has(2)) {
     r2.e10.push(e.wall);
     r2.ce10.push(e.cpu);
     if (BEFORE) {
-      const argv = [deno, "run", "-A", "--quiet", "--unstable-lazy-dynamic-imports"];
-      const b = await timed([...argv, `${BEFORE}/cli.ts`, "up", "-c", tenFile], d10);
+      const b = await timed(beforeUp(tenFile), d10b);
       r2.b10.push(b.wall);
       r2.cb10.push(b.cpu);
+      const b5 = await timed(beforeUp(fiftyFile), d50b);
+      r2.b50.push(b5.wall);
+      r2.cb50.push(b5.cpu);
     }
     const b = await timed(pidkit("up", "-c", fiftyFile), d50);
     r2.u50.push(b.wall);
@@ -221,6 +244,10 @@ if (ONLY.has(2)) {
   }
   await teardown(d10);
   await teardown(d50);
+  if (BEFORE) {
+    await teardown(d10b);
+    await teardown(d50b);
+  }
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   console.log(`2. up with nothing to do (median wall of ${FLOOR_RUNS} runs; mean CPU)`);
   console.log(
@@ -252,6 +279,13 @@ if (ONLY.has(2)) {
       (median(r2.u50) / median(r2.floor)).toFixed(2)
     }x, ${f0(mean(r2.c50))} ms CPU = ${(mean(r2.c50) / mean(r2.floorCpu)).toFixed(2)}x`,
   );
+  if (BEFORE) {
+    console.log(
+      `   the same, ${BEFORE}: ${f0(median(r2.b50))} ms wall = ${
+        (median(r2.b50) / median(r2.floor)).toFixed(2)
+      }x, ${f0(mean(r2.cb50))} ms CPU = ${(mean(r2.cb50) / mean(r2.floorCpu)).toFixed(2)}x`,
+    );
+  }
 
   console.log(
     `   (list of the 10, for comparison: ${f0(median(r2.list))} ms wall = ${
