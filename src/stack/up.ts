@@ -72,6 +72,8 @@ export interface UpServiceResult {
   pid?: number;
   /** For `failed`: the error, one line. */
   error?: string;
+  /** For a failed start: the last lines of its log (what it said before it died), when any. */
+  logTail?: string[];
 }
 
 /**
@@ -393,11 +395,13 @@ class UpRun {
         ...(typeof started.pid === "number" ? { pid: started.pid } : {}),
       });
     } catch (err) {
+      const startError = err instanceof this.#actions!.ServiceStartError ? err : undefined;
       return this.#report({
         name,
         action: "failed",
-        reason: err instanceof this.#actions!.ServiceStartError ? err.reason : "failed",
+        reason: startError?.reason ?? "failed",
         error: errorLine(err),
+        ...(startError && startError.logTail.length > 0 ? { logTail: startError.logTail } : {}),
       });
     }
   }

@@ -1,7 +1,9 @@
 /**
  * The one line `up` says per service (`started web (pid 42)`, `restarted
  * web (pid 43): changed: cmd`, `not started api: its dependency db
- * failed`...), for the CLI and for `supervise --config`'s stderr.
+ * failed`...), for the CLI and for `supervise --config`'s stderr. A failed
+ * start is followed by the last lines of its log, indented, as `start`
+ * shows them: what the service said before it died.
  *
  * @module
  */
@@ -29,8 +31,10 @@ export function upLineParts(r: UpServiceResult): { verb: string; rest: string } 
       return { verb: "unchanged", rest: ` ${r.name}${pid}` };
     case "stopped":
       return { verb: "stopped", rest: ` ${r.name}: ${r.reason}` };
-    case "failed":
-      return { verb: "failed", rest: ` ${r.name}: ${r.error ?? r.reason}` };
+    case "failed": {
+      const tail = (r.logTail ?? []).map((line) => `\n  | ${line}`).join("");
+      return { verb: "failed", rest: ` ${r.name}: ${r.error ?? r.reason}${tail}` };
+    }
     case "not-started":
       return { verb: "not started", rest: ` ${r.name}: ${r.reason}` };
     case "skipped":

@@ -135,7 +135,7 @@ Deno.test("up never touches a hand-started service of a declared name; down leav
 Deno.test("a dependency that fails leaves its dependents unstarted and the others running", async () => {
   await using s = new Stack();
   s.write({
-    db: { cmd: "sleep 0.2; exit 3", ready: { after: "2s" } },
+    db: { cmd: "sleep 0.2; echo 'db: cannot bind' >&2; exit 3", ready: { after: "2s" } },
     web: { cmd: sleeper(21), dependsOn: ["db"] },
     api: { cmd: sleeper(22), dependsOn: ["web"] },
     cron: { cmd: sleeper(23) },
@@ -143,6 +143,11 @@ Deno.test("a dependency that fails leaves its dependents unstarted and the other
   const r = await s.up();
   assert.equal(r.code, 1, r.stdout);
   assert.match(r.stdout, /^failed db: /m);
+  // what it said before it died, under its line, as start shows it
+  assert.match(r.stdout, /^failed db: .*\n( {2}\| .*\n)* {2}\| db: cannot bind\n/m);
+  const json = JSON.parse((await s.up("--json")).stdout);
+  const db = json.services.find((x: { name: string }) => x.name === "db");
+  assert.ok(db.logTail.includes("db: cannot bind"), JSON.stringify(db));
   assert.match(r.stdout, /^not started web: its dependency db failed$/m);
   assert.match(r.stdout, /^not started api: its dependency web failed$/m);
   assert.match(r.stdout, /^started cron/m);
