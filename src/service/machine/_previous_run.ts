@@ -16,10 +16,12 @@
  * cannot be known: that exit is recorded as unknown (code and signal null)
  * and counts as a failure for `--restart on-failure`.
  *
- * Not adopted (refused as before, `pidkit stop NAME` ends them): `--forking`
- * services (their main process was found during a start-up this supervisor
- * did not see) and a tree whose supervisor still runs (its PID file was
- * deleted or replaced). `pidkit run` itself never adopts: it refuses beside
+ * A `--forking` service is adopted too: its main process is verified (the
+ * record's, by PID and start time, or its main PID file's, read again)
+ * and followed as forking_start.ts follows one (adopted_forking.ts).
+ *
+ * Not adopted (refused as before, `pidkit stop NAME` ends them): a tree
+ * whose supervisor still runs (its PID file was deleted or replaced). `pidkit run` itself never adopts: it refuses beside
  * an orphan. The orphan of a killed `pidkit run` is adopted by a resident
  * supervisor like any other when it had a log (without one its output went
  * to a terminal or pipe that is gone: only a `start` of its name adopts it).
@@ -52,11 +54,11 @@ import { DEFAULT_MAX_RESTARTS, DEFAULT_RESTART_DELAY_MS } from "../model/restart
 
 /**
  * Whether a tree `previous` names, once found alive, is an orphan a new
- * supervisor may adopt: its supervisor is gone, and it is not `--forking`.
+ * supervisor may adopt: its supervisor is gone.
  */
 export function adoptable(previous: ServiceRecord): boolean {
   const { pid, startTime } = previous.supervisor;
-  return !previous.options.forking && !isProcessAlive(pid, startTime);
+  return !isProcessAlive(pid, startTime);
 }
 
 /** The orphaned tree `previous` names, attached, when a new supervisor may adopt it. */
@@ -70,7 +72,9 @@ export async function orphanToAdopt(previous: ServiceRecord): Promise<ProcessTre
   } catch {
     return undefined; // gone, or a reference that does not check out
   }
-  if (isStartGate(tree.pid)) {
+  // Only a live leader can be a gate (a forking tree's leader exited long
+  // ago, and its PID may be another's now).
+  if (isProcessAlive(tree.pid, tree.ref.startTime) && isStartGate(tree.pid)) {
     // Killed between the spawn and the gate's release: the command never
     // ran, and the gate would wait for ever. End it; nothing to adopt.
     await tree.stop({ retry: "KILL/2" }).catch(() => {});

@@ -5,8 +5,9 @@
  * running, and adopted); an orphan adopted before it was ready owes its
  * readiness still, within what is left of `--ready-timeout` (the one wait,
  * ready_wait.ts, with the time already spent); then it is followed like a
- * simple instance. Its leader is not our child: its exit status will be
- * unknown.
+ * simple instance (a `--forking` one as forking_start.ts follows it once
+ * its leader exited: adopted_forking.ts). Its leader is not our child: its
+ * exit status will be unknown.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import type { InstanceEnd, Machine, StartStrategy } from "./context.ts";
 import { awaitReadiness } from "./ready_wait.ts";
 import { notReadyInTime } from "./ready_watch.ts";
 import { followInstance } from "./simple_start.ts";
+import { adoptForkingMain, runAdoptedForking } from "./adopted_forking.ts";
 
 /**
  * The adopted strategy.
@@ -30,6 +32,7 @@ import { followInstance } from "./simple_start.ts";
 export const ADOPTED_START: StartStrategy = {
   name: "adopted",
   run(m, tree): Promise<InstanceEnd> {
+    if (m.cfg.options.forking) return runAdoptedForking(m, tree);
     if (m.state.phase === "starting") void finishAdoptedStart(m, tree);
     return followInstance(m, tree);
   },
@@ -56,19 +59,26 @@ export async function announceAdoption(
   m.tree = tree;
   m.notify?.attach(tree);
   m.notify?.markReady();
-  const pid = m.state.mainPid ?? tree.pid;
-  if (m.lock!.pid !== pid) await m.lock!.update({ pid });
+  // A forking service's leader exited at start-up: its main process, if known.
+  const pid = cfg.options.forking
+    ? await adoptForkingMain(m, tree)
+    : m.state.mainPid ?? tree.pid;
+  if (pid !== undefined && m.lock!.pid !== pid) await m.lock!.update({ pid });
   await m.save({});
+  const which = pid === undefined ? "main process unknown" : `pid ${pid}`;
   await m.log?.line(
-    `adopted ${cfg.name} (pid ${tree.pid}): its supervisor (pid ${dead.pid}) was gone; ` +
+    `adopted ${cfg.name} (${which}): its supervisor (pid ${dead.pid}) was gone; ` +
       `the exit status of this run will be unknown`,
   );
-  void m.enter("adopt", { pid, reason: `its supervisor (pid ${dead.pid}) was gone` });
+  void m.enter("adopt", {
+    ...(pid !== undefined ? { pid } : {}),
+    reason: `its supervisor (pid ${dead.pid}) was gone`,
+  });
   await m.report({
     ok: false,
-    error: `${cfg.name} is already running (pid ${pid}); its supervisor was gone, ` +
+    error: `${cfg.name} is already running (${which}); its supervisor was gone, ` +
       `a new one (pid ${Deno.pid}) adopted it`,
-    alreadyRunning: pid,
+    alreadyRunning: pid ?? 0,
     adopted: true,
   });
 }

@@ -17,8 +17,10 @@ import {
   forkingEnded,
   guessMainProcess,
   type MainGuess,
+  type MainProcess,
 } from "../pidfile/forking.ts";
 import { READY_TIMEOUT_MS } from "../readiness/readiness.ts";
+import type { ServiceRecord } from "../model/service_record.ts";
 import type { InstanceEnd, InstanceStart, Machine, StartStrategy } from "./context.ts";
 import { awaitReadiness } from "./ready_wait.ts";
 
@@ -69,10 +71,7 @@ async function runForking(
       logTail: true,
     });
   }
-  m.mainFamily = new Map();
-  const noteFamily = () => {
-    if (m.main) { for (const t of family([m.main])) m.mainFamily.set(t.pid, t); }
-  };
+  const noteFamily = noteMainFamily(m);
   let ended: Promise<void>;
   if (start.guessed) {
     await setGuessedMain(m, start.guessed);
@@ -92,7 +91,7 @@ async function runForking(
     const ready = await awaitForkingReady(m, tree, { pid: pid ?? tree.pid, ended, ...run });
     if (ready !== "ready") return ready;
   }
-  const mainPid = m.main ? { mainPid: m.main.pid } : {};
+  const mainPid = mainChange(m.main);
   // A restart without conditions of its own was running from its spawn: no second "ready".
   if (m.state.phase === "running") await m.save(mainPid);
   else await m.enter("ready", pid ? { pid } : {}, mainPid);
@@ -100,19 +99,86 @@ async function runForking(
     const unknown = pid === null ? { mainUnknown: m.state.mainUnknown ?? 0 } : {};
     await m.report({ ok: true, pid, supervisorPid: Deno.pid, ...unknown });
   }
-  await Promise.race([ended, m.woken]);
-  if (m.stopping || m.restartRequest) return "interrupted";
-  const main = m.main;
-  await m.log?.line(
+  return await followForking(m, tree, ended, () =>
     start.main && !start.guessed
       ? `${cfg.name}: main pid ${start.main.pid} exited`
-      : `${cfg.name}: its last process exited`,
-  );
-  // Unknown exit status (not our child): counts as a failure for --restart on-failure.
+      : `${cfg.name}: its last process exited`);
+}
+
+/**
+ * The record's main process fields for `main` (its PID and start time:
+ * what a supervisor adopting the service verifies it by).
+ *
+ * @example
+ * ```ts
+ * import { mainChange } from "./forking_start.ts";
+ * console.log(mainChange({ pid: 42, startTime: 7 })); // { mainPid: 42, mainStartTime: 7 }
+ * ```
+ */
+export function mainChange(main: MainProcess | undefined): Partial<ServiceRecord> {
+  return main ? { mainPid: main.pid, mainStartTime: main.startTime } : {};
+}
+
+/**
+ * A new family of the main process, and what notes its members while it
+ * lives (they are stopped with it: a daemon's workers that left the tree).
+ *
+ * @example
+ * ```ts
+ * import { noteMainFamily } from "./forking_start.ts";
+ * // const onTick = noteMainFamily(machine); await forkingEnded(tree, machine.main, onTick);
+ * console.log(typeof noteMainFamily);
+ * ```
+ */
+export function noteMainFamily(m: Pick<Machine, "main" | "mainFamily">): () => void {
+  m.mainFamily = new Map();
+  return () => {
+    if (m.main) { for (const t of family([m.main])) m.mainFamily.set(t.pid, t); }
+  };
+}
+
+/**
+ * Follow a forking instance until `ended` (its main process, or its last
+ * process, exited: `line()` says so in the log), or a stop or a restart in
+ * place is asked for. Then the rest of the tree is stopped, and the exit
+ * (unknown: not our child) recorded.
+ *
+ * @example
+ * ```ts
+ * import { followForking } from "./forking_start.ts";
+ * // return await followForking(machine, tree, ended, () => "web: main pid 42 exited");
+ * console.log(typeof followForking);
+ * ```
+ */
+export async function followForking(
+  m: Machine,
+  tree: ProcessTree,
+  ended: Promise<void>,
+  line: () => string,
+): Promise<InstanceEnd> {
+  await Promise.race([ended, m.woken]);
+  if (m.stopping || m.restartRequest) return "interrupted";
+  await m.log?.line(line());
+  return await endForking(m, tree);
+}
+
+/**
+ * The end of a forking instance: its exit is unknown (a failure for
+ * `--restart on-failure`), the rest of its tree is stopped before any
+ * restart (an old worker must not hold the port against a new main
+ * process), its output drained, the exit recorded.
+ *
+ * @example
+ * ```ts
+ * import { endForking } from "./forking_start.ts";
+ * // return await endForking(machine, tree);
+ * console.log(typeof endForking);
+ * ```
+ */
+export async function endForking(m: Machine, tree: ProcessTree): Promise<"ended"> {
+  const main = m.main;
   m.lastExit = UNKNOWN_EXIT;
-  // The rest of the tree goes before any restart: an old worker must not
-  // hold the port against a new main process.
-  await stopForking(m, tree, cfg.options.retry);
+  await stopForking(m, tree, m.cfg.options.retry);
   await m.drain();
   m.recordExit(m.lastExit);
   m.tree = undefined;
@@ -125,22 +191,29 @@ async function runForking(
  * The guessed main process (forking.ts) becomes the service's: PID file,
  * record and log; none guessed, the PID file is emptied (it must never
  * name the leader that exited) and the record says how many processes run.
+ *
+ * @example
+ * ```ts
+ * import { setGuessedMain } from "./forking_start.ts";
+ * // await setGuessedMain(machine, guessMainProcess(tree));
+ * console.log(typeof setGuessedMain);
+ * ```
  */
-async function setGuessedMain(m: Machine, guess: MainGuess): Promise<void> {
+export async function setGuessedMain(m: Machine, guess: MainGuess): Promise<void> {
   const { name } = m.cfg;
   m.main = guess.main;
   if (guess.main) {
     await m.lock!.update({ pid: guess.main.pid }).catch(() => {});
     m.pidCleared = false;
     await m.log?.line(`${name}: main pid ${guess.main.pid} (guessed: the process its leader left)`);
-    await m.save({ mainPid: guess.main.pid, mainUnknown: undefined });
+    await m.save({ ...mainChange(guess.main), mainUnknown: undefined });
     return;
   }
   await m.lock!.clear().catch(() => {});
   m.pidCleared = true;
   const n = guess.processes;
   await m.log?.line(`${name}: main process unknown (${n} process${n === 1 ? "" : "es"})`);
-  await m.save({ mainPid: undefined, mainUnknown: n });
+  await m.save({ mainPid: undefined, mainStartTime: undefined, mainUnknown: n });
 }
 
 /**
@@ -148,8 +221,15 @@ async function setGuessedMain(m: Machine, guess: MainGuess): Promise<void> {
  * when its main process exits while others remain (a daemon that forked
  * twice: the guess was the middle process), the guess is made again; the
  * service ends when no process is left.
+ *
+ * @example
+ * ```ts
+ * import { followGuessedMain } from "./forking_start.ts";
+ * // await followGuessedMain(machine, tree, noteMainFamily(machine));
+ * console.log(typeof followGuessedMain);
+ * ```
  */
-async function followGuessedMain(
+export async function followGuessedMain(
   m: Machine,
   tree: ProcessTree,
   onTick: () => void,

@@ -125,6 +125,7 @@ async function spawnPaused(
     spawning: undefined,
     serviceStartedAt: new Date().toISOString(),
     mainPid: undefined,
+    mainStartTime: undefined,
     mainUnknown: undefined,
     nextRestart: undefined,
   };

@@ -178,6 +178,12 @@ export interface ServiceRecord {
   /** The main PID a tree member named with `MAINPID=`, when it is not the leader. */
   mainPid?: number;
   /**
+   * The start time (clock ticks after boot) of a `--forking` service's main
+   * process, with `mainPid`: a supervisor adopting the service verifies the
+   * PID by it (from 0.3).
+   */
+  mainStartTime?: number;
+  /**
    * A `--forking` service without `--main-pidfile` whose main process could
    * not be guessed: how many processes it has (its PID file is empty).
    */

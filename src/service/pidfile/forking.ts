@@ -47,6 +47,12 @@ export interface ForkingCheck {
   timeoutMs: number;
   /** When the leader was spawned (ms since the epoch): an older main PID file is left over. */
   spawnedAtMs: number;
+  /**
+   * The tree was adopted (its supervisor was killed during the start): the
+   * leader is not our child, so its exit status is unknown, and its exit
+   * counts as the start-up's (what it left decides).
+   */
+  adopted?: boolean;
 }
 
 /** The main process of a forking service. */
@@ -108,7 +114,8 @@ export async function awaitForkingStart(
       notReady: true,
     };
   }
-  if (!first.success) {
+  const unknown = first.code === null && first.signal === null;
+  if (!first.success && !(check.adopted && unknown)) {
     const how = first.signal ? `signal ${first.signal}` : `code ${first.code}`;
     return { ok: false, error: `exited during start-up with ${how}`, exit: first };
   }
@@ -194,8 +201,14 @@ export function guessMainProcess(tree: ProcessTree): MainGuess {
 /**
  * The PID in the main PID file: a number, `undefined` while it is missing,
  * empty or older than the start, or `{ error }` for content that is no PID.
+ *
+ * @example
+ * ```ts
+ * import { readMainPid } from "./forking.ts";
+ * console.log(readMainPid("/run/nginx.pid", Date.now() - 60_000));
+ * ```
  */
-function readMainPid(path: string, sinceMs: number): number | { error: string } | undefined {
+export function readMainPid(path: string, sinceMs: number): number | { error: string } | undefined {
   let st: Deno.FileInfo;
   try {
     st = Deno.lstatSync(path);

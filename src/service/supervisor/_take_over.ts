@@ -17,6 +17,7 @@ import {
   readRecordOrError,
   settleUnsupervised,
 } from "../machine/_previous_run.ts";
+import { recordedMainLives } from "../machine/adopted_forking.ts";
 import { survivingTree } from "../inspect/inspect_service.ts";
 import { servicePaths } from "../model/run_dir.ts";
 import type { ServiceRecord } from "../model/service_record.ts";
@@ -91,6 +92,15 @@ export async function takeOver(
     if (record === undefined || await survivingTree(record)) return false;
   }
   if (record === undefined || !diedUnsupervised(record)) return false;
+  if (recordedMainLives(record)) {
+    // A daemon that left the session and cleared its environment: the group
+    // tier sees no tree, but its main process runs. Never a second one.
+    await host.note(
+      `${name} not adopted: its main process (pid ${record.mainPid}) runs outside the tree ` +
+        `the group tier tracks (it left the session); it is not started a second time`,
+    );
+    return false;
+  }
   return await unsupervisedDeath(host, name, record, config);
 }
 

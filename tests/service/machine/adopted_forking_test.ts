@@ -1,0 +1,267 @@
+// deno-lint-ignore-file no-sync-fn-in-async-fn -- the test reads small files (PID files, logs) between steps; nothing else runs meanwhile
+/**
+ * A `--forking` service whose supervisor was SIGKILLed is adopted by the
+ * next one (issue 19): the same main process, `running`, its PID file
+ * naming the main PID; the adopted main process followed (its death
+ * restarts the service, never two at once) and stopped with its whole
+ * tree; in both tracking tiers, from `start`, from another service's start
+ * and from `up`; with a guessed main process; and killed during its start.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { findCgroup2 } from "../../../src/tree/cgroup.ts";
+import { spawnTree } from "../../../src/tree/spawn_tree.ts";
+import { alive, tempDir, waitUntil } from "../../_util/helpers.ts";
+import { markedProcesses, Services, uniqueName } from "../../_util/service_dir.ts";
+import { childrenOf } from "../../_util/process_view.ts";
+
+/** A leader that forks a "master" (a shell with one sleeping worker) writing its PID to `main`, and exits 0. */
+function forkingCommand(main: string, before = ""): string[] {
+  return ["sh", "-c", `${before}sh -c 'sleep 1000 & echo $$ > ${main}; wait' & exit 0`];
+}
+
+/** Whether the cgroup tier works here (a writable cgroup2), found the way tree_test does. */
+async function cgroupTierWorks(): Promise<boolean> {
+  if (findCgroup2() === undefined) return false;
+  const probe = await spawnTree(["true"], { stdin: "null", name: "probe" });
+  await probe.status;
+  await probe.stop();
+  return probe.tracking === "cgroup";
+}
+
+const cgroupWorks = await cgroupTierWorks();
+const tiers = cgroupWorks ? ["cgroup", "group"] : ["group"];
+if (!cgroupWorks) {
+  console.log("skipped: the cgroup tier of the adopted --forking tests (no writable cgroup2)");
+}
+
+/** SIGKILL the run directory's supervisor and wait for it to be gone. */
+async function killSupervisor(s: Services): Promise<number> {
+  const old = s.supervisorPid()!;
+  assert.ok(old !== undefined);
+  Deno.kill(old, "SIGKILL");
+  await waitUntil(() => !alive(old), { what: "the supervisor to die" });
+  return old;
+}
+
+async function status(s: Services, name: string): Promise<Record<string, unknown>> {
+  return JSON.parse((await s.cli(["status", name, "--json"])).stdout);
+}
+
+/** The master shells and sleeping workers of `name` alive now (by their marker and command). */
+function generations(name: string): { masters: number; workers: number } {
+  let masters = 0, workers = 0;
+  for (const pid of markedProcesses(name)) {
+    let argv: string[];
+    try {
+      argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+    } catch {
+      continue;
+    }
+    if (argv[0] === "sleep" && argv[1] === "1000") workers++;
+    else if (argv[2]?.startsWith("sleep 1000 &")) masters++;
+  }
+  return { masters, workers };
+}
+
+for (const tier of tiers) {
+  Deno.test(`adopted --forking --main-pidfile (${tier} tier): same main PID, running, stop ends the whole tree`, async () => {
+    await using s = new Services();
+    const name = uniqueName("afork");
+    const main = s.dir.join("daemon.pid");
+    const options = ["--forking", "--main-pidfile", main, "--tracking", tier];
+    await s.start(name, options, forkingCommand(main));
+    const first = Number(Deno.readTextFileSync(main));
+    s.pid(first);
+    const worker = childrenOf(first)[0];
+    s.pid(worker);
+    const old = await killSupervisor(s);
+    assert.equal((await status(s, name)).state, "orphaned");
+
+    // A start of its name adopts it: already running, never a second tree.
+    const r = await s.cli(["start", name, ...options, "--", ...forkingCommand(main)]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`already running \\(pid ${first}\\).*adopted it`));
+    const st = await status(s, name);
+    assert.equal(st.state, "running", JSON.stringify(st));
+    assert.equal(st.pid, first, "the same main PID");
+    assert.notEqual(st.supervisorPid, old);
+    assert.equal(Deno.readTextFileSync(s.dir.join(`${name}.pid`)), `${first}\n`);
+    const record = await s.state(name);
+    assert.equal(record.mainPid, first);
+    assert.ok(record.mainStartTime !== undefined, "the main process's start time is recorded");
+    assert.ok(alive(first) && alive(worker));
+    assert.deepEqual(generations(name), { masters: 1, workers: 1 });
+    const log = Deno.readTextFileSync(s.dir.join(`${name}.log`));
+    assert.match(log, new RegExp(`adopted ${name} \\(pid ${first}\\)`));
+
+    const stop = await s.cli(["stop", name]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.ok(!alive(first) && !alive(worker), "stop ends the main process and its worker");
+    assert.deepEqual(markedProcesses(name), []);
+  });
+
+  Deno.test(`adopted --forking --restart always (${tier} tier): its main process dies, a new one starts, never two at once`, async () => {
+    await using s = new Services();
+    const name = uniqueName("arest");
+    const main = s.dir.join("daemon.pid");
+    await s.start(name, [
+      "--forking",
+      "--main-pidfile",
+      main,
+      "--tracking",
+      tier,
+      "--restart",
+      "always",
+      "--restart-delay",
+      "50ms",
+    ], forkingCommand(main));
+    const first = Number(Deno.readTextFileSync(main));
+    s.pid(first);
+    const worker = childrenOf(first)[0];
+    s.pid(worker);
+    await killSupervisor(s);
+    // Another service's start brings up a supervisor, which adopts every orphan first.
+    const other = uniqueName("other");
+    await s.start(other, [], ["sleep", "1000"]);
+    const st = await status(s, name);
+    assert.equal(st.state, "running", JSON.stringify(st));
+    assert.equal(st.pid, first);
+
+    let most = { masters: 0, workers: 0 };
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const g = generations(name);
+        most = { masters: Math.max(most.masters, g.masters), workers: Math.max(most.workers, g.workers) };
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    Deno.kill(first, "SIGKILL");
+    await waitUntil(async () => {
+      const again = await status(s, name);
+      return again.state === "running" && again.pid !== first && again.restarts === 1;
+    }, { timeoutMs: 30_000, what: "the adopted service restarted" });
+    sampling = false;
+    await sampler;
+    await s.recordAll();
+    assert.ok(!alive(worker), "the old worker was stopped before the restart");
+    const second = Number(Deno.readTextFileSync(main));
+    s.pid(second);
+    assert.notEqual(second, first);
+    assert.ok(alive(second));
+    assert.equal((await status(s, name)).pid, second);
+    assert.deepEqual(most, { masters: 1, workers: 1 }, "never two generations at once");
+    const log = Deno.readTextFileSync(s.dir.join(`${name}.log`));
+    assert.match(log, new RegExp(`main pid ${first} exited`));
+
+    for (const n of [name, other]) {
+      const stop = await s.cli(["stop", n]);
+      assert.equal(stop.code, 0, stop.stderr);
+      assert.deepEqual(markedProcesses(n), []);
+    }
+  });
+}
+
+Deno.test("adopted --forking without --main-pidfile: the guessed main process is kept", async () => {
+  await using s = new Services();
+  const name = uniqueName("aguess");
+  const main = s.dir.join("daemon.pid");
+  await s.start(name, ["--forking", "--tracking", "group"], forkingCommand(main));
+  const first = Number(Deno.readTextFileSync(main));
+  s.pid(first);
+  assert.equal((await status(s, name)).pid, first, "guessed at the start");
+  await killSupervisor(s);
+  const other = uniqueName("other");
+  await s.start(other, [], ["sleep", "1000"]);
+  const st = await status(s, name);
+  assert.equal(st.state, "running", JSON.stringify(st));
+  assert.equal(st.pid, first);
+  assert.equal(Deno.readTextFileSync(s.dir.join(`${name}.pid`)), `${first}\n`);
+  for (const n of [name, other]) {
+    assert.equal((await s.cli(["stop", n])).code, 0);
+    assert.deepEqual(markedProcesses(n), []);
+  }
+});
+
+Deno.test("a --forking service whose supervisor was killed during its start: the adopter finishes the start", async () => {
+  await using s = new Services();
+  const name = uniqueName("amid");
+  const main = s.dir.join("daemon.pid");
+  // The leader forks only after a while: its supervisor is killed before.
+  const starting = s.cli([
+    "start",
+    name,
+    "--forking",
+    "--main-pidfile",
+    main,
+    "--tracking",
+    "group",
+    "--ready-timeout",
+    "60s",
+    "--",
+    ...forkingCommand(main, "sleep 1.5; "),
+  ], { timeoutMs: 60_000 });
+  await waitUntil(async () => {
+    const r = await s.state(name).catch(() => undefined);
+    return r?.phase === "starting" && r.tree !== undefined;
+  }, { timeoutMs: 30_000, what: "the start under way" });
+  const leader = (await s.state(name)).tree!.pid;
+  assert.ok(alive(leader), "killed while the leader still runs");
+  await killSupervisor(s);
+  await starting;
+  const other = uniqueName("other");
+  await s.start(other, [], ["sleep", "1000"]);
+  await waitUntil(async () => {
+    const st = await status(s, name);
+    return st.state === "running" && typeof st.pid === "number" && st.pid !== leader;
+  }, { timeoutMs: 30_000, what: "the adopted start finished" });
+  const first = Number(Deno.readTextFileSync(main));
+  s.pid(first);
+  assert.equal((await status(s, name)).pid, first);
+  assert.equal(Deno.readTextFileSync(s.dir.join(`${name}.pid`)), `${first}\n`);
+  assert.deepEqual(generations(name), { masters: 1, workers: 1 });
+  for (const n of [name, other]) {
+    assert.equal((await s.cli(["stop", n])).code, 0);
+    assert.deepEqual(markedProcesses(n), []);
+  }
+});
+
+Deno.test("pidkit up after its supervisor was SIGKILLed: the --forking service is unchanged and running, not orphaned", async () => {
+  await using s = new Services();
+  using home = tempDir("pidkit-stack-");
+  const fk = uniqueName("fk");
+  const plain = uniqueName("plain");
+  const main = home.join("fk.main");
+  const file = home.join("pidkit.jsonc");
+  Deno.writeTextFileSync(
+    file,
+    JSON.stringify({
+      services: {
+        [fk]: { cmd: `sleep 1000 & echo $! > ${main}`, forking: true, mainPidfile: main },
+        [plain]: { cmd: ["sleep", "1000"] },
+      },
+    }),
+  );
+  const up = await s.cli(["up", "-c", file]);
+  assert.equal(up.code, 0, up.stderr + up.stdout);
+  await s.recordAll();
+  const daemon = Number(Deno.readTextFileSync(main));
+  s.pid(daemon);
+  await killSupervisor(s);
+  const again = await s.cli(["up", "-c", file]);
+  assert.equal(again.code, 0, again.stderr + again.stdout);
+  assert.match(again.stdout, new RegExp(`unchanged ${fk} \\(pid ${daemon}\\)`));
+  assert.match(again.stdout, /nothing to do: 2 unchanged/);
+  const list = JSON.parse((await s.cli(["list", "--json"])).stdout);
+  const entry = list.services.find((e: { name: string }) => e.name === fk);
+  assert.equal(entry?.state, "running", JSON.stringify(entry));
+  assert.equal(entry.pid, daemon);
+  assert.equal(markedProcesses(fk).length, 1, "one daemon, never started twice");
+  const down = await s.cli(["down", "-c", file]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.ok(!alive(daemon));
+  assert.deepEqual(markedProcesses(fk), []);
+});
