@@ -1,11 +1,12 @@
 /**
- * Supervisor crashes: every round runs 22 services in one run directory
+ * Supervisor crashes: every round runs 24 services in one run directory
  * under its one resident supervisor and SIGKILLs that supervisor while the
  * services are spread over every phase: starting (a readiness that has not
  * come yet), running (plain, and chatty ones writing a line every 50 ms),
  * stopping (a `pidkit stop` in flight of a service that holds out against
  * TERM), restarting (a `pidkit restart` in flight), crash-looping (restart
- * always, in backoff or just respawned). Then the next command that needs a
+ * always, in backoff or just respawned), `--forking` (with and without
+ * `--main-pidfile`: adopted with the main process they had). Then the next command that needs a
  * supervisor (a `pidkit start` of another service, or `pidkit supervise` in
  * the foreground; sometimes a command in flight gets there first) starts a
  * new one, which must re-adopt every orphan.
@@ -58,8 +59,19 @@ const SLOW_EXIT = [
   `trap 'trap "" TERM; sleep 0.8; exit 0' TERM; while :; do sleep 0.1; done`,
 ];
 const CRASHER = ["sh", "-c", "sleep 0.3; exit 1"];
+/** A leader that forks a daemon writing its PID to `main`, and exits 0. */
+function forking(main: string): string[] {
+  return ["sh", "-c", `sh -c 'sleep 600 & echo $$ > ${main}; wait' & exit 0`];
+}
 
-type Kind = "plain" | "chatty" | "slow-start" | "stopping" | "restarting" | "crashloop";
+type Kind =
+  | "plain"
+  | "chatty"
+  | "slow-start"
+  | "stopping"
+  | "restarting"
+  | "crashloop"
+  | "forking";
 const COUNTS: Record<Kind, number> = {
   plain: 9,
   chatty: 4,
@@ -67,6 +79,7 @@ const COUNTS: Record<Kind, number> = {
   stopping: 3,
   restarting: 1,
   crashloop: 2,
+  forking: 2,
 };
 
 interface Figures {
@@ -83,9 +96,10 @@ interface Figures {
 
 export const supervisorCrash: Scenario = {
   name: "supervisor-crash",
-  shows: "SIGKILL of the resident supervisor of 22 services spread over every phase (starting, " +
-    "running, chatty, stop and restart in flight, crash-looping): the next command that needs " +
-    "a supervisor (start, supervise) re-adopts every orphan with its leader; each service is " +
+  shows: "SIGKILL of the resident supervisor of 24 services spread over every phase (starting, " +
+    "running, chatty, stop and restart in flight, crash-looping, --forking): the next command " +
+    "that needs a supervisor (start, supervise) re-adopts every orphan with its leader (a " +
+    "--forking one with its main process); each service is " +
     "then held by the new supervisor or cleanly stopped, never two trees of one name, never " +
     "an untracked tree, chatty logs go on, the stops in flight succeed.",
   async run(options) {
@@ -134,6 +148,8 @@ interface Service {
   kind: Kind;
   /** Its leader when the supervisor was killed (pid, start time), if it had one alive. */
   leader?: [number, number];
+  /** A forking service's main PID when the supervisor was killed. */
+  main?: number;
 }
 
 async function oneRound(
@@ -206,6 +222,10 @@ async function oneRound(
       if (t && startTimeOf(t.pid) === t.startTime) {
         s.leader = [t.pid, t.startTime];
         figures.orphaned++;
+      }
+      if (s.kind === "forking") {
+        s.main = record(dir, s.name)?.mainPid;
+        if (s.main !== undefined) figures.orphaned++;
       }
     }
     // 4. The next command that needs a supervisor: `pidkit supervise` at once
@@ -412,7 +432,13 @@ async function checkServices(
         tally.violation(`${s.name}: probe of its PID file failed: ${err}`);
       }
     }
-    if (["plain", "chatty"].includes(s.kind) && state !== "running") {
+    // Adopted, not restarted: the main process it had.
+    if (s.kind === "forking" && s.main !== undefined && rec?.mainPid !== s.main) {
+      tally.violation(
+        `${s.name} (forking): adopted with main pid ${rec?.mainPid}, it ran as ${s.main}`,
+      );
+    }
+    if (["plain", "chatty", "forking"].includes(s.kind) && state !== "running") {
       tally.violation(
         `${s.name} (${s.kind}): ${state} after the kill; it ran and nobody stopped it`,
       );
@@ -446,6 +472,12 @@ function startArgs(s: Service, dir: string): string[] {
       return ["--ready-after", "50ms", "--", ...(s.name.endsWith("-0") ? SLOW_EXIT : DEAF)];
     case "restarting":
       return ["--ready-after", "50ms", "--", ...SLOW_EXIT];
+    case "forking": {
+      // One names its main process in a file; the other's is guessed.
+      const main = `${dir}/${s.name}.main`;
+      const file = s.name.endsWith("-0") ? ["--main-pidfile", main] : [];
+      return ["--forking", ...file, "--", ...forking(main)];
+    }
     case "crashloop":
       return [
         "--restart",

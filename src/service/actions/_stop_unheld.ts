@@ -243,10 +243,17 @@ async function stopBySignal(
   return { ...result, note: `${why}: it stopped on its own schedule, ${spec}` };
 }
 
-async function tryAttach(ref: NonNullable<ServiceRecord["tree"]>) {
-  const { attachTree } = await import("../../tree/process_tree.ts");
+async function tryAttach(ref: NonNullable<ServiceRecord["tree"]>, mainLives = false) {
+  const { attachTree, checkTreeRef, ProcessTree } = await import("../../tree/process_tree.ts");
   try {
     return attachTree(ref);
+  } catch {
+    if (!mainLives) return undefined;
+  }
+  // Nothing of the tree left that its tier sees, but its main process runs.
+  try {
+    checkTreeRef(ref);
+    return new ProcessTree(ref);
   } catch {
     return undefined;
   }
@@ -279,7 +286,13 @@ export async function stopOrphan(
   elapsedMs: number,
   pass: Pass = { t0: performance.now(), round: 0 },
 ): Promise<StopServiceResult> {
-  const tree = await tryAttach(state.tree!);
+  // A --forking service's main process, by its recorded PID and start time
+  // (the group tier does not see a daemon that left the session and cleared
+  // its environment): stopped with the tree.
+  const main = state.options?.forking && state.mainStartTime !== undefined
+    ? (await import("../pidfile/forking.ts")).recordedMainProcess(state)
+    : undefined;
+  const tree = await tryAttach(state.tree!, main !== undefined);
   if (tree === undefined) return { name, status: "not-running" };
   const { PidFile } = await import("../../lock/pid_file.ts");
   let lock;
@@ -307,10 +320,16 @@ export async function stopOrphan(
   progress({ kind: "begin", name, steps });
   let report;
   try {
-    report = await tree.stop({
-      retry: steps,
-      onProgress: (e) => progress({ kind: "signal", signal: e.signal, timeoutMs: e.timeoutMs }),
-    });
+    const { stopRoots } = await import("../../tree/process_family.ts");
+    const [stopped, others] = await Promise.all([
+      tree.stop({
+        retry: steps,
+        onProgress: (e) => progress({ kind: "signal", signal: e.signal, timeoutMs: e.timeoutMs }),
+      }),
+      main ? stopRoots([main], steps) : undefined,
+    ]);
+    report = stopped;
+    if (others) report.survivors = [...new Set([...report.survivors, ...others.survivors])];
   } finally {
     progress({ kind: "end" });
   }

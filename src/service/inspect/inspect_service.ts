@@ -580,18 +580,26 @@ async function holdsLock(pidfile: string, pid: number): Promise<boolean> {
   }
 }
 
-/** Whether the tree recorded in `state` still has a live member (same boot only). */
+/**
+ * Whether the tree recorded in `state` still has a live member, or its
+ * recorded `--forking` main process still runs (same boot only).
+ */
 async function treeLives(state: ServiceRecord): Promise<boolean> {
   const ref: TreeRef = state.tree!;
   if (state.bootId !== undefined && state.bootId !== readBootId()) return false;
   if (isProcessAlive(ref.pid, ref.startTime)) return true;
   const { attachTree } = await import("../../tree/process_tree.ts");
   try {
-    return attachTree(ref).members().length > 0;
+    if (attachTree(ref).members().length > 0) return true;
   } catch (err) {
-    if (err instanceof PidkitError) return false; // gone, or the PID was reused
-    throw err;
+    if (!(err instanceof PidkitError)) throw err; // else gone, or the PID was reused
   }
+  if (!state.options?.forking || state.mainStartTime === undefined) return false;
+  // A --forking daemon the group tier cannot see (it left the session and
+  // cleared its environment): it lives while its recorded main process does
+  // (by PID and start time: a record before 0.3 keeps none, and is not trusted).
+  const { recordedMainProcess } = await import("../pidfile/forking.ts");
+  return recordedMainProcess(state) !== undefined;
 }
 
 function errorLine(err: unknown, path: string): string {

@@ -32,12 +32,8 @@
 import { isProcessAlive, readBootId, readCmdline, readProcStat } from "../../os/proc.ts";
 import { messageLine } from "../../os/errors.ts";
 import { cgroupPopulated, removeCgroup } from "../../tree/cgroup.ts";
-import {
-  attachTree,
-  checkTreeRef,
-  type ProcessTree,
-  type TreeRef,
-} from "../../tree/process_tree.ts";
+import { attachTree, checkTreeRef, ProcessTree, type TreeRef } from "../../tree/process_tree.ts";
+import { recordedMainProcess } from "../pidfile/forking.ts";
 import { isStartGate, removeGateLeftovers } from "../../tree/spawn_gated.ts";
 import { survivingTree } from "../inspect/inspect_service.ts";
 import {
@@ -70,7 +66,18 @@ export async function orphanToAdopt(previous: ServiceRecord): Promise<ProcessTre
   try {
     tree = attachTree(ref);
   } catch {
-    return undefined; // gone, or a reference that does not check out
+    // Gone, or a reference that does not check out; or a --forking daemon
+    // the group tier cannot see (it left the session and cleared its
+    // environment) whose recorded main process runs (adopted_forking.ts).
+    const escaped = ref === previous.tree && previous.mainStartTime !== undefined &&
+      recordedMainProcess(previous) !== undefined;
+    if (!escaped) return undefined;
+    try {
+      checkTreeRef(ref);
+    } catch {
+      return undefined;
+    }
+    tree = new ProcessTree(ref);
   }
   // Only a live leader can be a gate (a forking tree's leader exited long
   // ago, and its PID may be another's now).

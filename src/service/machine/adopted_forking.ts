@@ -46,6 +46,7 @@ import {
   guessMainProcess,
   type MainProcess,
   readMainPid,
+  recordedMainProcess,
 } from "../pidfile/forking.ts";
 import type { ServiceRecord } from "../model/service_record.ts";
 import { READY_TIMEOUT_MS } from "../readiness/readiness.ts";
@@ -60,14 +61,15 @@ import {
 } from "./forking_start.ts";
 import { awaitReadiness } from "./ready_wait.ts";
 
-/** A process started this long after the record was last written is not the one it names. */
-const RECORD_SLACK_MS = 200;
 /** The one look an adopted start gets at its main PID file when its time is spent already. */
 const LAST_LOOK_MS = 500;
 
 /**
- * The main process `record` names, when it is still that process and one
- * of `tree` (see the module doc); undefined otherwise.
+ * The main process `record` names, when it is still that process (its
+ * PID and start time, forking.ts) and one of `tree`; undefined otherwise.
+ * The group tier does not see a daemon that left the session and cleared
+ * its environment: the start time the record keeps, checked when the
+ * process was accepted as the main one, is its identity then.
  *
  * @example
  * ```ts
@@ -80,63 +82,39 @@ export function recordedForkingMain(
   record: ServiceRecord,
   tree: ProcessTree,
 ): MainProcess | undefined {
-  if (record.mainPid === undefined) return undefined;
-  const notAfterMs = Date.parse(record.updatedAt);
-  return verifiedMain(tree, record.mainPid, {
-    ...(record.mainStartTime !== undefined ? { startTime: record.mainStartTime } : {}),
-    notAfterMs: Number.isNaN(notAfterMs) ? 0 : notAfterMs,
-  });
+  const main = recordedMainProcess(record);
+  if (main === undefined || main.startTime < tree.ref.startTime) return undefined;
+  const known = tree.tracking === "group" && record.mainStartTime !== undefined;
+  return known || isMember(tree, main.pid) ? main : undefined;
 }
 
-/**
- * Whether the main process `record` names lives, by its recorded PID and
- * start time alone: a daemon the group tier cannot see (it left the
- * session and cleared its environment) whose tree looks gone. Such a
- * service did not die; it must not be started a second time.
- *
- * @example
- * ```ts
- * import { recordedMainLives } from "./adopted_forking.ts";
- * // if (recordedMainLives(record)) ...: not dead, whatever its tree looks like
- * console.log(typeof recordedMainLives);
- * ```
- */
-export function recordedMainLives(record: ServiceRecord): boolean {
-  const { mainPid, mainStartTime } = record;
-  return record.options.forking === true && mainPid !== undefined &&
-    mainStartTime !== undefined && isProcessAlive(mainPid, mainStartTime);
+function isMember(tree: ProcessTree, pid: number): boolean {
+  return tree.members().some((m) => m.pid === pid);
 }
 
-/** `pid`, when it is alive, started after the leader, within `bound`, and one of `tree`. */
-function verifiedMain(
+/** The process `--main-pidfile` names now, when it is alive, started after the leader, and one of the tree (see below for the group tier). */
+function mainFromPidfile(
+  m: Machine,
   tree: ProcessTree,
-  pid: number,
-  bound: { startTime?: number; notAfterMs: number },
+  previous: ServiceRecord,
 ): MainProcess | undefined {
+  const path = m.cfg.options.mainPidfile;
+  if (path === undefined) return undefined;
+  const since = Date.parse(previous.serviceStartedAt ?? previous.createdAt);
+  const pid = readMainPid(path, Number.isNaN(since) ? 0 : since);
+  if (typeof pid !== "number") return undefined;
   const st = readProcStat(pid);
   if (st === undefined || isDeadState(st.state) || st.startTime < tree.ref.startTime) {
     return undefined;
   }
-  if (bound.startTime !== undefined) {
-    if (st.startTime !== bound.startTime) return undefined; // the PID was reused
-  } else {
-    const startedAtMs = bootTimeMs().ms + st.startTime * 1000 / CLOCK_TICKS_PER_SECOND;
-    if (startedAtMs > bound.notAfterMs + RECORD_SLACK_MS) return undefined;
-  }
-  const member = tree.members().some((m) => m.pid === pid);
-  // The group tier does not see a daemon that left the session and cleared
-  // its environment; its recorded identity, checked when it was accepted, does.
-  const known = tree.tracking === "group" && bound.startTime !== undefined;
-  return member || known ? { pid, startTime: st.startTime } : undefined;
-}
-
-/** The process `--main-pidfile` names now, under the checks of {@linkcode verifiedMain}. */
-function mainFromPidfile(m: Machine, tree: ProcessTree): MainProcess | undefined {
-  const path = m.cfg.options.mainPidfile;
-  if (path === undefined) return undefined;
-  const since = Date.parse(m.state.serviceStartedAt ?? m.state.createdAt);
-  const pid = readMainPid(path, Number.isNaN(since) ? 0 : since);
-  return typeof pid === "number" ? verifiedMain(tree, pid, { notAfterMs: Date.now() }) : undefined;
+  const main = { pid, startTime: st.startTime };
+  if (isMember(tree, pid)) return main;
+  // Group tier: a daemon that left the session and cleared its environment
+  // counts when it started before the record was last written (as
+  // forking.ts accepts one forked during the start-up).
+  const startedAtMs = bootTimeMs().ms + st.startTime * 1000 / CLOCK_TICKS_PER_SECOND;
+  const writtenAtMs = Date.parse(previous.updatedAt);
+  return tree.tracking === "group" && startedAtMs <= writtenAtMs ? main : undefined;
 }
 
 /**
@@ -150,13 +128,14 @@ function mainFromPidfile(m: Machine, tree: ProcessTree): MainProcess | undefined
  * @example
  * ```ts
  * import { adoptForkingMain } from "./adopted_forking.ts";
- * // const pid = await adoptForkingMain(machine, tree);
+ * // const pid = await adoptForkingMain(machine, tree, previous);
  * console.log(typeof adoptForkingMain);
  * ```
  */
 export async function adoptForkingMain(
   m: Machine,
   tree: ProcessTree,
+  previous: ServiceRecord,
 ): Promise<number | undefined> {
   const { name, options } = m.cfg;
   if (m.state.phase === "starting") {
@@ -164,8 +143,8 @@ export async function adoptForkingMain(
     await clearPidFile(m);
     return undefined;
   }
-  const recorded = recordedForkingMain(m.state, tree);
-  const main = recorded ?? mainFromPidfile(m, tree);
+  const recorded = recordedForkingMain(previous, tree);
+  const main = recorded ?? mainFromPidfile(m, tree, previous);
   if (main) {
     m.main = main;
     m.pidCleared = false;
@@ -181,6 +160,8 @@ export async function adoptForkingMain(
     }
   }
   // The main process exited while no supervisor ran: the strategy ends the instance.
+  const was = previous.mainPid === undefined ? "" : ` (pid ${previous.mainPid})`;
+  await m.log?.line(`${name}: its main process${was} exited while no supervisor ran`);
   await clearPidFile(m);
   await m.save({ mainPid: undefined, mainStartTime: undefined });
   return undefined;
@@ -219,11 +200,8 @@ export async function runAdoptedForking(m: Machine, tree: ProcessTree): Promise<
       () => `${name}: main pid ${main.pid} exited`,
     );
   }
-  if (options.mainPidfile !== undefined) {
-    const was = m.state.mainPid === undefined ? "" : ` (pid ${m.state.mainPid})`;
-    await m.log?.line(`${name}: its main process${was} exited while no supervisor ran`);
-    return await endForking(m, tree);
-  }
+  // Its main process exited while no supervisor ran (said in the log as it was adopted).
+  if (options.mainPidfile !== undefined) return await endForking(m, tree);
   return await followForking(
     m,
     tree,

@@ -46,22 +46,23 @@ export const ADOPTED_START: StartStrategy = {
  * @example
  * ```ts
  * import { announceAdoption } from "./adopted_start.ts";
- * // await announceAdoption(machine, tree, previous.supervisor);
+ * // await announceAdoption(machine, tree, previous);
  * console.log(typeof announceAdoption);
  * ```
  */
 export async function announceAdoption(
   m: Machine,
   tree: ProcessTree,
-  dead: ServiceRecord["supervisor"],
+  previous: ServiceRecord,
 ): Promise<void> {
   const { cfg } = m;
+  const dead = previous.supervisor;
   m.tree = tree;
   m.notify?.attach(tree);
   m.notify?.markReady();
   // A forking service's leader exited at start-up: its main process, if known.
   const pid = cfg.options.forking
-    ? await adoptForkingMain(m, tree)
+    ? await adoptForkingMain(m, tree, previous)
     : m.state.mainPid ?? tree.pid;
   if (pid !== undefined && m.lock!.pid !== pid) await m.lock!.update({ pid });
   await m.save({});

@@ -99,10 +99,15 @@ async function runForking(
     const unknown = pid === null ? { mainUnknown: m.state.mainUnknown ?? 0 } : {};
     await m.report({ ok: true, pid, supervisorPid: Deno.pid, ...unknown });
   }
-  return await followForking(m, tree, ended, () =>
-    start.main && !start.guessed
-      ? `${cfg.name}: main pid ${start.main.pid} exited`
-      : `${cfg.name}: its last process exited`);
+  return await followForking(
+    m,
+    tree,
+    ended,
+    () =>
+      start.main && !start.guessed
+        ? `${cfg.name}: main pid ${start.main.pid} exited`
+        : `${cfg.name}: its last process exited`,
+  );
 }
 
 /**

@@ -137,6 +137,6 @@ export async function takeHold(
     return await m.fail(why);
   }
   if (m.notify.socketPath) await m.save({ notifySocket: m.notify.socketPath });
-  if (adopted) await announceAdoption(m, adopted, previous!.supervisor);
+  if (adopted) await announceAdoption(m, adopted, previous!);
   return { ...(adopted ? { adopted } : {}), ...(previous ? { previous } : {}) };
 }

@@ -17,7 +17,7 @@ import {
   readRecordOrError,
   settleUnsupervised,
 } from "../machine/_previous_run.ts";
-import { recordedMainLives } from "../machine/adopted_forking.ts";
+import { recordedMainProcess } from "../pidfile/forking.ts";
 import { survivingTree } from "../inspect/inspect_service.ts";
 import { servicePaths } from "../model/run_dir.ts";
 import type { ServiceRecord } from "../model/service_record.ts";
@@ -92,7 +92,7 @@ export async function takeOver(
     if (record === undefined || await survivingTree(record)) return false;
   }
   if (record === undefined || !diedUnsupervised(record)) return false;
-  if (recordedMainLives(record)) {
+  if (recordedMainProcess(record) !== undefined) {
     // A daemon that left the session and cleared its environment: the group
     // tier sees no tree, but its main process runs. Never a second one.
     await host.note(

@@ -5,7 +5,9 @@
  * naming the main PID; the adopted main process followed (its death
  * restarts the service, never two at once) and stopped with its whole
  * tree; in both tracking tiers, from `start`, from another service's start
- * and from `up`; with a guessed main process; and killed during its start.
+ * and from `up`; with a guessed main process; a daemon the group tier
+ * cannot see (it left the session and cleared its environment); and one
+ * killed during its start.
  *
  * @module
  */
@@ -13,7 +15,7 @@
 import assert from "node:assert/strict";
 import { findCgroup2 } from "../../../src/tree/cgroup.ts";
 import { spawnTree } from "../../../src/tree/spawn_tree.ts";
-import { alive, tempDir, waitUntil } from "../../_util/helpers.ts";
+import { alive, hasProgram, tempDir, waitUntil } from "../../_util/helpers.ts";
 import { markedProcesses, Services, uniqueName } from "../../_util/service_dir.ts";
 import { childrenOf } from "../../_util/process_view.ts";
 
@@ -135,7 +137,10 @@ for (const tier of tiers) {
     const sampler = (async () => {
       while (sampling) {
         const g = generations(name);
-        most = { masters: Math.max(most.masters, g.masters), workers: Math.max(most.workers, g.workers) };
+        most = {
+          masters: Math.max(most.masters, g.masters),
+          workers: Math.max(most.workers, g.workers),
+        };
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
@@ -185,6 +190,57 @@ Deno.test("adopted --forking without --main-pidfile: the guessed main process is
     assert.deepEqual(markedProcesses(n), []);
   }
 });
+
+Deno.test(
+  "adopted --forking, group tier: a daemon that left the session and cleared its environment, by its recorded main process",
+  { ignore: !hasProgram("setsid") },
+  async () => {
+    await using s = new Services();
+    const name = uniqueName("aescape");
+    const main = s.dir.join("escape.pid");
+    // setsid + env -i: out of pidkit's session and without its marker, as nginx does.
+    const daemon = `setsid env -i sh -c 'sleep 1000 & echo $$ > ${main}; wait'`;
+    await s.start(name, [
+      "--forking",
+      "--main-pidfile",
+      main,
+      "--tracking",
+      "group",
+      "--restart",
+      "always",
+      "--restart-delay",
+      "50ms",
+    ], ["sh", "-c", `${daemon} &`]);
+    const first = Number(Deno.readTextFileSync(main));
+    s.pid(first);
+    const worker = childrenOf(first)[0];
+    s.pid(worker);
+    await killSupervisor(s);
+    assert.equal((await status(s, name)).state, "orphaned", "not stopped, not stale");
+    const other = uniqueName("other");
+    await s.start(other, [], ["sleep", "1000"]);
+    const st = await status(s, name);
+    assert.equal(st.state, "running", JSON.stringify(st));
+    assert.equal(st.pid, first);
+    // Followed: its death restarts it, its worker stopped first.
+    Deno.kill(first, "SIGKILL");
+    await waitUntil(async () => {
+      const again = await status(s, name);
+      return again.state === "running" && again.pid !== first && again.restarts === 1;
+    }, { timeoutMs: 30_000, what: "the adopted daemon restarted" });
+    assert.ok(!alive(worker), "the old worker was stopped before the restart");
+    const second = Number(Deno.readTextFileSync(main));
+    s.pid(second);
+    const secondWorker = childrenOf(second)[0];
+    s.pid(secondWorker);
+    // Orphaned again, a stop without any supervisor ends it too.
+    await killSupervisor(s);
+    const stop = await s.cli(["stop", name]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.ok(!alive(second) && !alive(secondWorker), "stop ends the daemon and its worker");
+    assert.equal((await s.cli(["stop", other])).code, 0);
+  },
+);
 
 Deno.test("a --forking service whose supervisor was killed during its start: the adopter finishes the start", async () => {
   await using s = new Services();
