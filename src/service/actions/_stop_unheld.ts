@@ -290,7 +290,7 @@ export async function stopOrphan(
   // (the group tier does not see a daemon that left the session and cleared
   // its environment): stopped with the tree.
   const main = state.options?.forking && state.mainStartTime !== undefined
-    ? (await import("../pidfile/forking.ts")).recordedMainProcess(state)
+    ? (await import("../inspect/recorded_main.ts")).recordedMainProcess(state)
     : undefined;
   const tree = await tryAttach(state.tree!, main !== undefined);
   if (tree === undefined) return { name, status: "not-running" };

@@ -598,7 +598,7 @@ async function treeLives(state: ServiceRecord): Promise<boolean> {
   // A --forking daemon the group tier cannot see (it left the session and
   // cleared its environment): it lives while its recorded main process does
   // (by PID and start time: a record before 0.3 keeps none, and is not trusted).
-  const { recordedMainProcess } = await import("../pidfile/forking.ts");
+  const { recordedMainProcess } = await import("./recorded_main.ts");
   return recordedMainProcess(state) !== undefined;
 }
 

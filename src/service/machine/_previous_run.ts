@@ -33,7 +33,7 @@ import { isProcessAlive, readBootId, readCmdline, readProcStat } from "../../os/
 import { messageLine } from "../../os/errors.ts";
 import { cgroupPopulated, removeCgroup } from "../../tree/cgroup.ts";
 import { attachTree, checkTreeRef, ProcessTree, type TreeRef } from "../../tree/process_tree.ts";
-import { recordedMainProcess } from "../pidfile/forking.ts";
+import { recordedMainProcess } from "../inspect/recorded_main.ts";
 import { isStartGate, removeGateLeftovers } from "../../tree/spawn_gated.ts";
 import { survivingTree } from "../inspect/inspect_service.ts";
 import {

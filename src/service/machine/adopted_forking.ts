@@ -46,8 +46,8 @@ import {
   guessMainProcess,
   type MainProcess,
   readMainPid,
-  recordedMainProcess,
 } from "../pidfile/forking.ts";
+import { recordedMainProcess } from "../inspect/recorded_main.ts";
 import type { ServiceRecord } from "../model/service_record.ts";
 import { READY_TIMEOUT_MS } from "../readiness/readiness.ts";
 import type { InstanceEnd, Machine } from "./context.ts";
@@ -66,7 +66,7 @@ const LAST_LOOK_MS = 500;
 
 /**
  * The main process `record` names, when it is still that process (its
- * PID and start time, forking.ts) and one of `tree`; undefined otherwise.
+ * PID and start time, recorded_main.ts) and one of `tree`; undefined otherwise.
  * The group tier does not see a daemon that left the session and cleared
  * its environment: the start time the record keeps, checked when the
  * process was accepted as the main one, is its identity then.

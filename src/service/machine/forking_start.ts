@@ -83,6 +83,9 @@ async function runForking(
       await m.log?.line(
         `${cfg.name}: main pid ${start.main.pid} (from ${cfg.options.mainPidfile})`,
       );
+      // Recorded at once: a supervisor killed before the service is ready
+      // leaves a record by which the next one knows the main process.
+      await m.save(mainChange(start.main));
     }
     ended = forkingEnded(tree, m.main, noteFamily);
   }

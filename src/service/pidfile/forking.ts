@@ -36,8 +36,7 @@ import {
   readUptimeSeconds,
 } from "../../os/proc.ts";
 import type { ProcessTree, TreeExit } from "../../tree/process_tree.ts";
-import type { ServiceRecord } from "../model/service_record.ts";
-import { bootTimeMs, firstLinePid } from "../../lock/unlocked_pid_file.ts";
+import { firstLinePid } from "../../lock/unlocked_pid_file.ts";
 import { delay } from "../../os/delay.ts";
 
 /** How a forking service's start-up is judged. */
@@ -272,42 +271,6 @@ export async function forkingEnded(
   } finally {
     fd?.close();
   }
-}
-
-/** A process started this long after a record was last written is not the one it names. */
-const RECORD_SLACK_MS = 200;
-
-/**
- * The main process a `--forking` service's record names, while it is still
- * that process: the start time the record keeps (`mainStartTime`); in a
- * record without one (written before 0.3), started no earlier than the
- * tree's leader and no later than the record was last written. Whether it
- * is one of the tree is the caller's to check (the group tier cannot see
- * a daemon that left the session and cleared its environment).
- *
- * @example
- * ```ts
- * import { recordedMainProcess } from "./forking.ts";
- * import { readServiceRecordSync } from "../model/service_record.ts";
- * const record = readServiceRecordSync("/run/pidkit/cache.json");
- * if (record) console.log(recordedMainProcess(record)?.pid);
- * ```
- */
-export function recordedMainProcess(
-  record: Pick<ServiceRecord, "options" | "mainPid" | "mainStartTime" | "tree" | "updatedAt">,
-): MainProcess | undefined {
-  const { mainPid, mainStartTime } = record;
-  if (record.options?.forking !== true || mainPid === undefined) return undefined;
-  const st = readProcStat(mainPid);
-  if (st === undefined || isDeadState(st.state)) return undefined;
-  if (mainStartTime !== undefined) {
-    return st.startTime === mainStartTime ? { pid: mainPid, startTime: st.startTime } : undefined;
-  }
-  if (record.tree !== undefined && st.startTime < record.tree.startTime) return undefined;
-  const startedAtMs = bootTimeMs().ms + st.startTime * 1000 / CLOCK_TICKS_PER_SECOND;
-  const writtenAtMs = Date.parse(record.updatedAt);
-  if (Number.isNaN(writtenAtMs) || startedAtMs > writtenAtMs + RECORD_SLACK_MS) return undefined;
-  return { pid: mainPid, startTime: st.startTime };
 }
 
 function seconds(ms: number): string {

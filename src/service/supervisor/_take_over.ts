@@ -17,7 +17,7 @@ import {
   readRecordOrError,
   settleUnsupervised,
 } from "../machine/_previous_run.ts";
-import { recordedMainProcess } from "../pidfile/forking.ts";
+import { recordedMainProcess } from "../inspect/recorded_main.ts";
 import { survivingTree } from "../inspect/inspect_service.ts";
 import { servicePaths } from "../model/run_dir.ts";
 import type { ServiceRecord } from "../model/service_record.ts";

@@ -233,6 +233,9 @@ Deno.test(
     s.pid(second);
     const secondWorker = childrenOf(second)[0];
     s.pid(secondWorker);
+    await waitUntil(async () => (await s.state(name)).mainPid === second, {
+      what: "the new main process recorded",
+    });
     // Orphaned again, a stop without any supervisor ends it too.
     await killSupervisor(s);
     const stop = await s.cli(["stop", name]);

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { findCgroup2 } from "../../../src/tree/cgroup.ts";
 import { spawnTree } from "../../../src/tree/spawn_tree.ts";
-import { alive, hasProgram, waitUntil } from "../../_util/helpers.ts";
+import { alive, hasProgram, killQuietly, waitUntil } from "../../_util/helpers.ts";
 import { markedProcesses, Services, uniqueName } from "../../_util/service_dir.ts";
 import { childrenOf } from "../../_util/process_view.ts";
 
@@ -154,7 +154,7 @@ Deno.test("--forking without --main-pidfile: lives while its tree has members", 
   const worker = childrenOf(master)[0];
   assert.equal(JSON.parse((await s.cli(["status", name, "--json"])).stdout).state, "running");
   Deno.kill(worker, "SIGKILL");
-  Deno.kill(master, "SIGKILL");
+  killQuietly(master); // its `wait` may have returned with the worker's death already
   await waitUntil(async () => {
     const st = JSON.parse((await s.cli(["status", name, "--json"])).stdout);
     return st.state === "stopped";
