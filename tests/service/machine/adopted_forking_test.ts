@@ -52,20 +52,17 @@ async function status(s: Services, name: string): Promise<Record<string, unknown
   return JSON.parse((await s.cli(["status", name, "--json"])).stdout);
 }
 
-/** The master shells and sleeping workers of `name` alive now (by their marker and command). */
-function generations(name: string): { masters: number; workers: number } {
-  let masters = 0, workers = 0;
+/** The trees of `name` alive now: the distinct markers (`NAME:NONCE`, one per spawn) its live processes carry. */
+function trees(name: string): Set<string> {
+  const out = new Set<string>();
   for (const pid of markedProcesses(name)) {
-    let argv: string[];
     try {
-      argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
-    } catch {
-      continue;
-    }
-    if (argv[0] === "sleep" && argv[1] === "1000") workers++;
-    else if (argv[2]?.startsWith("sleep 1000 &")) masters++;
+      const env = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0");
+      const marker = env.find((kv) => kv.startsWith(`PIDKIT_SERVICE=${name}:`));
+      if (marker) out.add(marker);
+    } catch { /* gone meanwhile */ }
   }
-  return { masters, workers };
+  return out;
 }
 
 for (const tier of tiers) {
@@ -95,7 +92,8 @@ for (const tier of tiers) {
     assert.equal(record.mainPid, first);
     assert.ok(record.mainStartTime !== undefined, "the main process's start time is recorded");
     assert.ok(alive(first) && alive(worker));
-    assert.deepEqual(generations(name), { masters: 1, workers: 1 });
+    assert.equal(markedProcesses(name).length, 2, "the master and its worker, nothing more");
+    assert.equal(trees(name).size, 1);
     const log = Deno.readTextFileSync(s.dir.join(`${name}.log`));
     assert.match(log, new RegExp(`adopted ${name} \\(pid ${first}\\)`));
 
@@ -132,15 +130,11 @@ for (const tier of tiers) {
     assert.equal(st.state, "running", JSON.stringify(st));
     assert.equal(st.pid, first);
 
-    let most = { masters: 0, workers: 0 };
+    let most = 0;
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const g = generations(name);
-        most = {
-          masters: Math.max(most.masters, g.masters),
-          workers: Math.max(most.workers, g.workers),
-        };
+        most = Math.max(most, trees(name).size);
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
@@ -158,7 +152,7 @@ for (const tier of tiers) {
     assert.notEqual(second, first);
     assert.ok(alive(second));
     assert.equal((await status(s, name)).pid, second);
-    assert.deepEqual(most, { masters: 1, workers: 1 }, "never two generations at once");
+    assert.equal(most, 1, "never two trees at once");
     const log = Deno.readTextFileSync(s.dir.join(`${name}.log`));
     assert.match(log, new RegExp(`main pid ${first} exited`));
 
@@ -185,6 +179,33 @@ Deno.test("adopted --forking without --main-pidfile: the guessed main process is
   assert.equal(st.state, "running", JSON.stringify(st));
   assert.equal(st.pid, first);
   assert.equal(Deno.readTextFileSync(s.dir.join(`${name}.pid`)), `${first}\n`);
+  for (const n of [name, other]) {
+    assert.equal((await s.cli(["stop", n])).code, 0);
+    assert.deepEqual(markedProcesses(n), []);
+  }
+});
+
+Deno.test("adopted --forking, main process unknown: the PID file stays empty, the tree is followed and stopped", async () => {
+  await using s = new Services();
+  const name = uniqueName("aunknown");
+  await s.start(name, ["--forking", "--tracking", "group"], [
+    "sh",
+    "-c",
+    "sleep 1000 & sleep 1001 & exit 0",
+  ]);
+  await s.recordAll();
+  const before = markedProcesses(name);
+  for (const pid of before) s.pid(pid);
+  assert.equal(before.length, 2);
+  await killSupervisor(s);
+  const other = uniqueName("other");
+  await s.start(other, [], ["sleep", "1000"]);
+  const st = await status(s, name);
+  assert.equal(st.state, "running", JSON.stringify(st));
+  assert.equal(st.pid, null, "no main process");
+  assert.equal(st.mainUnknown, 2);
+  assert.equal(Deno.readTextFileSync(s.dir.join(`${name}.pid`)), "", "never the exited leader");
+  assert.deepEqual(markedProcesses(name).sort(), before.sort());
   for (const n of [name, other]) {
     assert.equal((await s.cli(["stop", n])).code, 0);
     assert.deepEqual(markedProcesses(n), []);
@@ -281,7 +302,8 @@ Deno.test("a --forking service whose supervisor was killed during its start: the
   s.pid(first);
   assert.equal((await status(s, name)).pid, first);
   assert.equal(Deno.readTextFileSync(s.dir.join(`${name}.pid`)), `${first}\n`);
-  assert.deepEqual(generations(name), { masters: 1, workers: 1 });
+  assert.equal(markedProcesses(name).length, 2, "the master and its worker, nothing more");
+  assert.equal(trees(name).size, 1);
   for (const n of [name, other]) {
     assert.equal((await s.cli(["stop", n])).code, 0);
     assert.deepEqual(markedProcesses(n), []);
