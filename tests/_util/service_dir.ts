@@ -57,7 +57,11 @@ export class Services implements AsyncDisposable {
   /** `pidkit start NAME OPTIONS... -- COMMAND...`, which must succeed; the service's state. */
   async start(name: string, options: string[], command: string[]): Promise<ServiceRecord> {
     const r = await this.cli(["start", name, ...options, "--", ...command]);
-    assert.equal(r.code, 0, `pidkit start ${name}: ${r.stderr}`);
+    if (r.code !== 0) {
+      // The service log says what the supervisor saw (a message ignored, a timeout).
+      const log = await Deno.readTextFile(this.dir.join(`${name}.log`)).catch(() => "(no log)");
+      assert.fail(`pidkit start ${name} exited ${r.code}: ${r.stderr}\nservice log:\n${log}`);
+    }
     return await this.state(name);
   }
 

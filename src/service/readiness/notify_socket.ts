@@ -9,18 +9,27 @@
  * the supervisor could not tell its service from any other local process
  * (docs/runtime_facts.md, "An sd_notify receiver through FFI").
  *
+ * With `SO_PASSPIDFD` (Linux 6.5+) each datagram also brings a pidfd of
+ * its sender. A sender that exited and was reaped before the datagram was
+ * read (a `READY=1` from a helper such as `systemd-notify`, on a loaded
+ * machine) is gone from /proc, but its pidfd still names the cgroup it was
+ * in ({@linkcode NotifyDatagram.senderCgroupId}).
+ *
  * @module
  */
 
 import { errno, type Libc, libc } from "../../os/libc.ts";
 import { PidkitError } from "../../os/errors.ts";
+import { pidfdCgroupId } from "../../os/pidfd_info.ts";
 import { MAX_SOCKET_PATH, sockaddrUn, SOCKET } from "../../os/socket_address.ts";
 
 const { AF_UNIX, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_CLOEXEC, SOL_SOCKET } = SOCKET;
 const SO_PASSCRED = 16;
 const SO_RCVBUF = 8;
+const SO_PASSPIDFD = 76;
 const SCM_RIGHTS = 1;
 const SCM_CREDENTIALS = 2;
+const SCM_PIDFD = 4;
 const MSG_TRUNC = 0x20;
 const MSG_DONTWAIT = 0x40;
 const MSG_CMSG_CLOEXEC = 0x40000000;
@@ -41,6 +50,12 @@ export interface NotifyDatagram {
   text: string;
   /** The datagram was larger than {@linkcode MAX_NOTIFY_BYTES} and was dropped. */
   oversized: boolean;
+  /**
+   * The cgroup2 id of the sender, also when it has exited since it sent
+   * (from the pidfd the kernel attached); `undefined` when the kernel does
+   * not say. Valid only until the next `receive()`.
+   */
+  senderCgroupId(): bigint | undefined;
 }
 
 const ptr = (b: ArrayBufferView | ArrayBuffer) =>
@@ -71,6 +86,10 @@ export class NotifySocket {
   readonly #msg = new BigUint64Array(7);
   readonly #msgBytes = new Uint8Array(this.#msg.buffer);
   readonly #decoder = new TextDecoder();
+  /** The last datagram's sender pidfd (SCM_PIDFD), closed at the next receive. */
+  #pidfd = -1;
+  /** Counts datagrams, so an old datagram's `senderCgroupId` never reads a newer pidfd. */
+  #received = 0;
   #closed = false;
 
   private constructor(lib: Libc, fd: number, path: string) {
@@ -116,6 +135,9 @@ export class NotifySocket {
     if (lib.setsockopt(fd, SOL_SOCKET, SO_PASSCRED, new Int32Array([1]), 4) !== 0) {
       throw fail("set SO_PASSCRED on");
     }
+    // A pidfd of each sender (ignored where the kernel lacks it: then a
+    // sender gone before its datagram is read cannot be vouched for).
+    lib.setsockopt(fd, SOL_SOCKET, SO_PASSPIDFD, new Int32Array([1]), 4);
     // A larger queue absorbs bursts (a flood only costs the sender waits).
     lib.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([1 << 20]), 4);
     try {
@@ -130,6 +152,7 @@ export class NotifySocket {
 
   /** The next datagram, or `undefined` when none is queued. */
   receive(): NotifyDatagram | undefined {
+    this.#closePidfd();
     if (this.#closed) return undefined;
     const msg = this.#msg;
     msg[5] = BigInt(this.#control.length); // the kernel rewrites it: reset each time
@@ -142,10 +165,20 @@ export class NotifySocket {
     const sender = this.#readControl(Number(msg[5]));
     const oversized = (flags & MSG_TRUNC) !== 0 || n > this.#data.length;
     const text = oversized ? "" : this.#decoder.decode(this.#data.subarray(0, n));
-    return { ...sender, text, oversized };
+    const seq = ++this.#received;
+    const senderCgroupId = () => seq === this.#received ? pidfdCgroupId(this.#pidfd) : undefined;
+    return { ...sender, text, oversized, senderCgroupId };
   }
 
-  /** Credentials from the control data; descriptors someone passed (SCM_RIGHTS) are closed. */
+  #closePidfd(): void {
+    if (this.#pidfd >= 0) this.#lib.close(this.#pidfd);
+    this.#pidfd = -1;
+  }
+
+  /**
+   * Credentials and the sender's pidfd from the control data; descriptors
+   * someone passed (SCM_RIGHTS) are closed.
+   */
   #readControl(length: number): { pid: number; uid: number; gid: number } {
     const view = new DataView(this.#control.buffer);
     const out = { pid: 0, uid: -1, gid: -1 };
@@ -161,6 +194,9 @@ export class NotifySocket {
         out.gid = view.getUint32(off + 24, true);
       } else if (level === SOL_SOCKET && type === SCM_RIGHTS) {
         for (let p = off + 16; p + 4 <= off + len; p += 4) this.#lib.close(view.getInt32(p, true));
+      } else if (level === SOL_SOCKET && type === SCM_PIDFD && len >= 20) {
+        this.#closePidfd(); // only one is expected
+        this.#pidfd = view.getInt32(off + 16, true);
       }
       off += (len + 7) & ~7;
     }
@@ -171,6 +207,7 @@ export class NotifySocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closePidfd();
     this.#lib.close(this.fd);
     try {
       Deno.removeSync(this.path);

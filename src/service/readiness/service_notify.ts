@@ -30,7 +30,7 @@ import {
 import type { ReadyFd } from "./ready_fd.ts";
 import type { ServiceOptions, ServiceRecord } from "../model/service_record.ts";
 import type { ProcessTree } from "../../tree/process_tree.ts";
-import { isTreeMember } from "../../tree/tree_member.ts";
+import { isTreeCgroupId, isTreeMember } from "../../tree/tree_member.ts";
 import { Watchdog } from "./watchdog.ts";
 import { delay } from "../../os/delay.ts";
 import { canSearch } from "../../os/file_access.ts";
@@ -290,7 +290,7 @@ export class ServiceNotify {
         }
         const d = this.#socket.receive();
         if (d === undefined) return;
-        this.#handle(d.pid, d.text, d.oversized);
+        this.#handle(d.pid, d.text, d.oversized, d.senderCgroupId);
       }
     } catch (err) {
       this.#hooks.log(`notify socket error: ${messageLine(err)}`);
@@ -306,9 +306,14 @@ export class ServiceNotify {
     this.#hooks.log(text);
   }
 
-  #handle(pid: number, text: string, oversized: boolean): void {
+  #handle(
+    pid: number,
+    text: string,
+    oversized: boolean,
+    senderCgroupId: () => bigint | undefined,
+  ): void {
     const tree = this.#tree;
-    if (tree === undefined || !this.#isMember(tree, pid)) {
+    if (tree === undefined || !this.#isMember(tree, pid, senderCgroupId)) {
       this.#warnOnce(
         `sender:${pid}`,
         `ignored a notify message from pid ${pid}: not a process of ${this.#hooks.name}`,
@@ -328,14 +333,21 @@ export class ServiceNotify {
   /**
    * Membership of a sender, remembered for {@linkcode MEMBER_CACHE_MS}: a
    * chatty member costs one look at /proc per period, not one per message.
+   * A sender /proc does not place (it sent, exited and was reaped before
+   * the datagram was read: a short-lived helper on a loaded machine) is
+   * placed by the cgroup its pidfd names, in the cgroup tier.
    */
-  #isMember(tree: ProcessTree, pid: number): boolean {
+  #isMember(tree: ProcessTree, pid: number, senderCgroupId: () => bigint | undefined): boolean {
     const now = performance.now();
     const known = this.#members.get(pid);
     if (known !== undefined && known.tree === tree && now - known.at < MEMBER_CACHE_MS) {
       return known.member;
     }
-    const member = isTreeMember(tree.ref, pid);
+    let member = isTreeMember(tree.ref, pid);
+    if (!member && tree.ref.tracking === "cgroup") {
+      const id = senderCgroupId();
+      member = id !== undefined && isTreeCgroupId(tree.ref, id);
+    }
     if (this.#members.size >= MAX_REMEMBERED_SENDERS) this.#members.clear();
     this.#members.set(pid, { tree, member, at: now });
     return member;
