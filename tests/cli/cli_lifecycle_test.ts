@@ -269,14 +269,15 @@ Deno.test("stop --pidfile with a schedule ending in 'forever' waits as long as i
   await using s = new Services();
   const pidfile = s.dir.join("stubborn.pid");
   const pids = s.dir.join("stubborn.pids");
-  // The shell that holds the lock (inherited from flock) ignores TERM and execs sleep.
+  const terms = s.dir.join("stubborn.terms");
+  // The shell that holds the lock (inherited from flock) notes each TERM and carries on.
   const holder = reaper.spawn([
     "flock",
     "-x",
     pidfile,
     "sh",
     "-c",
-    `trap "" TERM; echo $$ > '${pids}'; exec sleep 1000`,
+    `trap "echo TERM >> '${terms}'" TERM; echo $$ > '${pids}'; while :; do sleep 0.05; done`,
   ]);
   let shell = 0;
   await waitUntil(async () => {
@@ -284,8 +285,16 @@ Deno.test("stop --pidfile with a schedule ending in 'forever' waits as long as i
     return shell > 0;
   }, { what: "the shell" });
   reaper.pid(shell);
-  const stopping = s.cli(["stop", "--pidfile", pidfile, "--retry", "TERM/0.2/forever"]);
-  await new Promise((r) => setTimeout(r, 600)); // past the schedule's end: still waiting
+  let done = false;
+  const stopping = s.cli(["stop", "--pidfile", pidfile, "--retry", "TERM/0.2/forever"])
+    .finally(() => done = true);
+  // The TERM came (however long the command took to start), then the schedule's end passed.
+  await waitUntil(async () => (await Deno.readTextFile(terms).catch(() => "")) !== "", {
+    what: "the stop's TERM",
+    timeoutMs: 30_000,
+  });
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(done, false, "still waiting past the schedule's end");
   Deno.kill(shell, "SIGKILL"); // gone at last, by another hand
   const r = await stopping;
   assert.equal(r.code, 0, r.stderr);
