@@ -112,6 +112,8 @@ export class ServiceNotify {
   readonly #members = new Map<number, { tree: ProcessTree; member: boolean; at: number }>();
   /** The attached tree runs (not detached): its messages may change the phase. */
   #live = false;
+  /** A spawn is under way: the socket is not read until attach() knows the new tree. */
+  #paused = false;
 
   private constructor(
     hooks: NotifyHooks,
@@ -195,6 +197,11 @@ export class ServiceNotify {
    * notification-fd and WATCHDOG_PID shims).
    */
   async prepareSpawn(): Promise<{ env: Record<string, string>; wrap(cmd: string[]): string[] }> {
+    // A service may say READY=1 before its spawn has returned (the spawn
+    // still awaits its clean-up; `systemd-notify` takes a few ms): read
+    // then, it was judged against no tree (or the last one) and lost. It
+    // waits in the socket until attach().
+    this.#pause();
     this.#closeReadyFd();
     this.#isReady = false;
     this.#newReadyPromise();
@@ -229,6 +236,19 @@ export class ServiceNotify {
   attach(tree: ProcessTree): void {
     this.#tree = tree;
     this.#live = true;
+    this.#resume();
+  }
+
+  #pause(): void {
+    if (!this.#socket || !this.#poller || this.#paused) return;
+    this.#poller.unwatch(this.#socket.fd);
+    this.#paused = true;
+  }
+
+  #resume(): void {
+    if (!this.#socket || !this.#poller || !this.#paused) return;
+    this.#paused = false;
+    this.#poller.watch(this.#socket.fd, () => this.#drain());
   }
 
   /** The tree is ending (exited or being stopped): the watchdog stops, the notification fd closes. */
