@@ -23,6 +23,7 @@ import { READY_TIMEOUT_MS } from "../readiness/readiness.ts";
 import type { ServiceRecord } from "../model/service_record.ts";
 import type { InstanceEnd, InstanceStart, Machine, StartStrategy } from "./context.ts";
 import { awaitReadiness } from "./ready_wait.ts";
+import { forkingLifeEnd } from "./forking_watchdog.ts";
 
 /** The exit of a process that is not our child: unknown, and a failure for `on-failure`. */
 const UNKNOWN_EXIT = { success: false, code: null, signal: null };
@@ -147,9 +148,10 @@ export function noteMainFamily(m: Pick<Machine, "main" | "mainFamily">): () => v
 
 /**
  * Follow a forking instance until `ended` (its main process, or its last
- * process, exited: `line()` says so in the log), or a stop or a restart in
- * place is asked for. Then the rest of the tree is stopped, and the exit
- * (unknown: not our child) recorded.
+ * process, exited: `line()` says so in the log), its watchdog's abort is
+ * over (forking_watchdog.ts), or a stop or a restart in place is asked
+ * for. Then the rest of the tree is stopped, and the exit (unknown: not
+ * our child) recorded.
  *
  * @example
  * ```ts
@@ -164,9 +166,9 @@ export async function followForking(
   ended: Promise<void>,
   line: () => string,
 ): Promise<InstanceEnd> {
-  await Promise.race([ended, m.woken]);
+  const watchdog = await forkingLifeEnd(tree, ended, m.woken);
   if (m.stopping || m.restartRequest) return "interrupted";
-  await m.log?.line(line());
+  await m.log?.line(watchdog ?? line());
   return await endForking(m, tree);
 }
 
@@ -185,6 +187,7 @@ export async function followForking(
  */
 export async function endForking(m: Machine, tree: ProcessTree): Promise<"ended"> {
   const main = m.main;
+  m.notify?.detach(); // its watchdog too: it must not fire during the restart's delay or start
   m.lastExit = UNKNOWN_EXIT;
   await stopForking(m, tree, m.cfg.options.retry);
   await m.drain();

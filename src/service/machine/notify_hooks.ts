@@ -11,6 +11,7 @@ import { signalProcess } from "../../os/pidfd.ts";
 import { isTreeMember } from "../../tree/tree_member.ts";
 import { ServiceNotify } from "../readiness/service_notify.ts";
 import type { Machine } from "./context.ts";
+import { forkingWatchdogFired } from "./forking_watchdog.ts";
 
 /** How long a main process aborted by the watchdog has to die of SIGABRT before the stop. */
 const ABORT_GRACE_MS = 5000;
@@ -48,11 +49,14 @@ export function openNotify(m: Machine): Promise<ServiceNotify> {
 /**
  * The watchdog fired: SIGABRT to the main process, a moment for it to
  * dump core and die of it (systemd's TimeoutAbortSec), then the tree is
- * stopped on the schedule; the exit counts as a failure.
+ * stopped on the schedule; the exit counts as a failure. A forking
+ * service's is forking_watchdog.ts's.
  */
 async function watchdogFired(m: Machine, why: string): Promise<void> {
   const tree = m.tree;
   if (tree === undefined || m.stopping) return;
+  // Its leader exited at start-up: the main process is what is aborted and waited for.
+  if (m.cfg.options.forking) return await forkingWatchdogFired(m, tree, why, ABORT_GRACE_MS);
   m.forcedFailure = true;
   const main = m.state.mainPid ?? tree.pid;
   void m.enter("watchdog", { pid: main, reason: why });
