@@ -92,8 +92,11 @@ export async function forkingWatchdogFired(
   const abort = abortOf(tree);
   abort.fired = true;
   const what = main ? `main pid ${main.pid}` : "its processes (main process unknown)";
-  if (main) signalProcess(main, "SIGABRT");
-  else tree.signal("SIGABRT");
+  // Each process once, by PID and start time (tree.signal would add the
+  // group as a whole: a second SIGABRT into a handler still dumping).
+  for (const p of main ? [main] : tree.members()) {
+    signalProcess({ pid: p.pid, startTime: p.startTime }, "SIGABRT");
+  }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await Promise.race([
     forkingEnded(tree, main).then(() => "exited" as const),

@@ -187,3 +187,83 @@ for (const tier of tiers) {
     );
   }
 }
+
+/**
+ * Two processes left by the leader, the main process unknown: `a` says
+ * READY=1 and pings (run 1 until `hang` exists), `b` only waits. Each
+ * notes itself in `procs`, checks nothing of an earlier run is alive
+ * (`overlap`), and on SIGABRT notes `aborted`, takes a second, notes
+ * `exited`, exits 3.
+ */
+function twinScript(d: string): string {
+  return `D=${d}
+trap 'echo $$ >> $D/aborted; sleep 1; echo $$ >> $D/exited; exit 3' ABRT
+echo run >> $D/runs.$1
+run=$(wc -l < $D/runs.$1)
+for p in $(cat $D/procs.$((run - 1)) 2>/dev/null); do
+  if [ -r /proc/$p/stat ] && [ "$(cut -d' ' -f3 /proc/$p/stat)" != Z ]; then
+    echo "pid $p alive as run $run started" >> $D/overlap
+  fi
+done
+echo $$ >> $D/procs.$run
+if [ $1 = a ]; then
+  ${SENDER} ready sleep:500
+  while [ $run -gt 1 ] || [ ! -e $D/hang ]; do ${SENDER} send:WATCHDOG=1 sleep:200; done
+fi
+sleep 1000 &
+wait
+`;
+}
+
+Deno.test("--forking --watchdog, main process unknown: SIGABRT to every process of the tree, the grace waits for the tree, restarted", async () => {
+  await using s = new Services();
+  const name = uniqueName("udog");
+  const d = s.dir.path;
+  Deno.writeTextFileSync(`${d}/twin.sh`, twinScript(d));
+  const r = await s.cli([
+    "start",
+    name,
+    "--forking",
+    "--ready-notify",
+    "--watchdog",
+    "2s",
+    "--tracking",
+    "group",
+    "--restart",
+    "always",
+    "--restart-delay",
+    "50ms",
+    "--",
+    "sh",
+    "-c",
+    `sh ${d}/twin.sh a & sh ${d}/twin.sh b & exit 0`,
+  ]);
+  await s.recordAll();
+  assert.equal(r.code, 0, r.stderr);
+  // Two, or more while a short-lived child of theirs is seen without its parent.
+  assert.match(r.stdout, /main process unknown \(\d+ processes\)/, r.stdout + r.stderr);
+  const first = lines(`${d}/procs.1`).map(Number);
+  for (const pid of first) s.pid(pid);
+  assert.equal(first.length, 2);
+
+  Deno.writeTextFileSync(`${d}/hang`, "");
+  await waitUntil(async () => {
+    const st = await status(s, name);
+    return st.state === "running" && st.restarts === 1 && lines(`${d}/procs.2`).length === 2;
+  }, { timeoutMs: 40_000, what: "a new tree after the watchdog fired" });
+  await s.recordAll();
+  for (const pid of lines(`${d}/procs.2`).map(Number)) s.pid(pid);
+  const sorted = (xs: string[]) => xs.map(Number).sort((x, y) => x - y);
+  const both = [...first].sort((x, y) => x - y);
+  assert.deepEqual(sorted(lines(`${d}/aborted`)), both, "SIGABRT reached both processes");
+  assert.deepEqual(
+    sorted(lines(`${d}/exited`)),
+    both,
+    "both had the grace and exited on their own",
+  );
+  assert.deepEqual(lines(`${d}/overlap`), [], "never two trees at once");
+  const log = Deno.readTextFileSync(s.dir.join(`${name}.log`));
+  assert.match(log, /its processes \(main process unknown\) exited after SIGABRT \(watchdog\)/);
+  assert.equal((await s.cli(["stop", name])).code, 0);
+  assert.deepEqual(markedProcesses(name), []);
+});
