@@ -22,7 +22,7 @@ import {
 import { READY_TIMEOUT_MS } from "../readiness/readiness.ts";
 import type { ServiceRecord } from "../model/service_record.ts";
 import type { InstanceEnd, InstanceStart, Machine, StartStrategy } from "./context.ts";
-import { awaitReadiness } from "./ready_wait.ts";
+import { awaitReadiness, type ReadinessOutcome } from "./ready_wait.ts";
 import { forkingLifeEnd } from "./forking_watchdog.ts";
 
 /** The exit of a process that is not our child: unknown, and a failure for `on-failure`. */
@@ -91,18 +91,24 @@ async function runForking(
     ended = forkingEnded(tree, m.main, noteFamily);
   }
   const pid = m.main?.pid ?? (start.guessed ? null : tree.pid);
-  if (run.awaited) {
-    const ready = await awaitForkingReady(m, tree, { pid: pid ?? tree.pid, ended, ...run });
-    if (ready !== "ready") return ready;
-  }
+  const started = () => {
+    const unknown = pid === null ? { mainUnknown: m.state.mainUnknown ?? 0 } : {};
+    return m.report({ ok: true, pid, supervisorPid: Deno.pid, ...unknown });
+  };
+  // `pidkit run` is told once the leader has exited, as a simple service is at its spawn.
+  if (first && !run.awaited) await started();
+  // Every instance waits for its conditions, a restart nobody waits for too (systemd's
+  // Type=forking restart is not active before its PID file is): `starting` till then.
+  const at = { pid: pid ?? tree.pid, ended, ...run };
+  const ready = run.awaited
+    ? await awaitForkingReady(m, tree, at)
+    : await watchForkingReady(m, tree, at);
+  if (ready !== "ready") return ready;
   const mainPid = mainChange(m.main);
-  // A restart without conditions of its own was running from its spawn: no second "ready".
+  // One that said READY=1 after RELOADING=1 during its start may be running already.
   if (m.state.phase === "running") await m.save(mainPid);
   else await m.enter("ready", pid ? { pid } : {}, mainPid);
-  if (first) {
-    const unknown = pid === null ? { mainUnknown: m.state.mainUnknown ?? 0 } : {};
-    await m.report({ ok: true, pid, supervisorPid: Deno.pid, ...unknown });
-  }
+  if (first && run.awaited) await started();
   return await followForking(
     m,
     tree,
@@ -266,12 +272,34 @@ export async function followGuessedMain(
 async function awaitForkingReady(
   m: Machine,
   tree: ProcessTree,
-  at: InstanceStart & { pid: number; ended: Promise<void> },
+  at: ForkingReadyAt,
 ): Promise<"ready" | "interrupted" | "failed"> {
   const { cfg } = m;
-  const { options } = cfg;
+  const result = await forkingReadiness(m, at);
+  if (result.outcome === "stopped") return "interrupted"; // the loop stops the tree and tells start
+  if (result.outcome === "ready") return "ready";
+  const error = notReadyError(result, at.pid);
+  return await m.failStart(`${cfg.name} ${error}`, {
+    reason: result.outcome === "timeout" ? "not-ready" : "exited",
+    logLine: `${cfg.name} failed to start: ${error}`,
+    stop: () => stopForking(m, tree, cfg.options.retry).catch(() => {}),
+    recorded: UNKNOWN_EXIT,
+    logTail: true,
+  });
+}
+
+/** Where a forking instance's readiness wait starts: its main PID (or leader) and its end. */
+type ForkingReadyAt = InstanceStart & { pid: number; ended: Promise<void> };
+
+/**
+ * The one wait (ready_wait.ts) for every condition of a forking instance,
+ * within what is left of `--ready-timeout` since its spawn, while its main
+ * process (or its tree), not the leader that exited, lives.
+ */
+function forkingReadiness(m: Machine, at: ForkingReadyAt): Promise<ReadinessOutcome> {
+  const { options } = m.cfg;
   const notify = m.notify!;
-  const result = await awaitReadiness({
+  return awaitReadiness({
     check: {
       afterMs: options.readyAfterMs ?? 0,
       tcp: options.readyTcp,
@@ -286,18 +314,33 @@ async function awaitForkingReady(
     interrupted: m.woken,
     stopping: () => m.stopping,
   });
-  if (result.outcome === "stopped") return "interrupted"; // the loop stops the tree and tells start
-  if (result.outcome === "ready") return "ready";
-  const error = result.outcome === "timeout"
+}
+
+/** Why a forking instance did not become ready (`timeout` or `exited`). */
+function notReadyError(result: ReadinessOutcome, pid: number): string {
+  return result.outcome === "timeout"
     ? `not ready within ${formatDuration(result.timeoutMs)}: ${result.unmet.join("; ")}`
-    : `main pid ${at.pid} exited during start-up`;
-  return await m.failStart(`${cfg.name} ${error}`, {
-    reason: result.outcome === "timeout" ? "not-ready" : "exited",
-    logLine: `${cfg.name} failed to start: ${error}`,
-    stop: () => stopForking(m, tree, cfg.options.retry).catch(() => {}),
-    recorded: UNKNOWN_EXIT,
-    logTail: true,
-  });
+    : `main pid ${pid} exited during start-up`;
+}
+
+/**
+ * The readiness of a forking instance nobody waits for (a restart by the
+ * policy, `pidkit run`): the same wait as a first start's; not ready in
+ * time, or its main process gone meanwhile, it ends as a failure (the
+ * tree and the main process's family stopped) and the restart policy
+ * decides, nobody is told.
+ */
+async function watchForkingReady(
+  m: Machine,
+  tree: ProcessTree,
+  at: ForkingReadyAt,
+): Promise<"ready" | InstanceEnd> {
+  const result = await forkingReadiness(m, at);
+  if (result.outcome === "ready") return "ready";
+  // A stop, or a restart in place (the wait took it for an end): the loop stops the tree.
+  if (result.outcome === "stopped" || m.stopping || m.restartRequest) return "interrupted";
+  await m.log?.line(`${m.cfg.name} ${notReadyError(result, at.pid)}`);
+  return await endForking(m, tree);
 }
 
 /**

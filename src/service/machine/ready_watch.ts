@@ -18,7 +18,10 @@ import { awaitReadiness } from "./ready_wait.ts";
 /**
  * Arm the watchdog when the service's own conditions hold; a restarted
  * instance (not `first`) is ready then. Not `awaited`: the deadline is
- * watched here.
+ * watched here. A `--forking` instance's readiness and deadline are its
+ * strategy's (forking_start.ts: every condition, against its main
+ * process's life, not the leader's, which exits at start-up); only its
+ * watchdog is armed here.
  *
  * @example
  * ```ts
@@ -35,14 +38,15 @@ export function armWhenReady(
 ): void {
   const notify = m.notify!;
   const conditions = notify.conditions();
+  const { forking } = m.cfg.options;
   void Promise.all(conditions.map((c) => c.ready)).then(async () => {
     if (m.tree !== tree || m.stopping) return;
     notify.markReady();
-    if (!first && m.state.phase === "starting") {
+    if (!first && !forking && m.state.phase === "starting") {
       await m.enter("ready", { pid: tree.pid }, notify.flushStatus());
     }
   });
-  if (conditions.length > 0 && !awaited) void readyDeadline(m, tree, conditions);
+  if (conditions.length > 0 && !awaited && !forking) void readyDeadline(m, tree, conditions);
 }
 
 /** Stop `tree` as failed when its conditions do not all hold within --ready-timeout. */

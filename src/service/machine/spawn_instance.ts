@@ -135,8 +135,9 @@ async function spawnPaused(
     m.deferredSpawn = { details: { pid: tree.pid }, change };
     return tree;
   }
-  // A restart that must say it is ready is "starting" until it does.
-  const readyAtOnce = !first && notify.conditions().length === 0;
+  // A restart that must say it is ready is "starting" until it does; a
+  // forking one until its leader exited and its conditions held (forking_start.ts).
+  const readyAtOnce = !first && !cfg.options.forking && notify.conditions().length === 0;
   await m.enter(readyAtOnce ? ["spawn", "ready"] : "spawn", { pid: tree.pid }, change);
   return tree;
 }
