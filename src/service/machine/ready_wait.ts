@@ -2,7 +2,8 @@
  * The one readiness wait of a supervised service. Every start waits here:
  * a first start `start` waits for, a restart and `pidkit run` (only the
  * conditions the service announces itself, on their deadline), a
- * `--forking` service once its leader exited, and an orphan adopted before
+ * `--forking` service once its leader exited (all its conditions, its
+ * restarts too), and an orphan adopted before
  * it was ready (with the time its first supervisor already spent).
  *
  * Conditions in; `ready`, `timeout` (with what was missing), `exited` or

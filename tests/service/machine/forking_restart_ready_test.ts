@@ -29,7 +29,9 @@ async function cgroupTierWorks(): Promise<boolean> {
 const cgroupWorks = await cgroupTierWorks();
 const tiers = cgroupWorks ? ["cgroup", "group"] : ["group"];
 if (!cgroupWorks) {
-  console.log("skipped: the cgroup tier of the --forking restart readiness tests (no writable cgroup2)");
+  console.log(
+    "skipped: the cgroup tier of the --forking restart readiness tests (no writable cgroup2)",
+  );
 }
 
 /** A free TCP port on 127.0.0.1 (nobody listens on it once this returns). */
