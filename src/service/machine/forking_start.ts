@@ -107,7 +107,7 @@ async function runForking(
   const mainPid = mainChange(m.main);
   // One that said READY=1 after RELOADING=1 during its start may be running already.
   if (m.state.phase === "running") await m.save(mainPid);
-  else await m.enter("ready", pid ? { pid } : {}, mainPid);
+  else await m.enter("ready", pid ? { pid } : {}, { ...mainPid, ...m.notify?.flushStatus() });
   if (first && run.awaited) await started();
   return await followForking(
     m,
