@@ -21,7 +21,7 @@ Deno.test("ServiceNotify: READY=1 sent before the spawned tree is attached count
   const lib = libc();
   const poller = FdPoller.create();
   if (lib === undefined || poller === undefined) return console.log("skipped: needs FFI on Linux");
-  const dir = Deno.makeTempDirSync({ prefix: "pidkit-nwin-" });
+  const dir = await Deno.makeTempDir({ prefix: "pidkit-nwin-" });
   const lines: string[] = [];
   const notify = await ServiceNotify.open({
     name: "win",
@@ -69,6 +69,6 @@ Deno.test("ServiceNotify: READY=1 sent before the spawned tree is attached count
     await tree.stop({ retry: "KILL/5" });
     await notify.close();
     await poller.close();
-    Deno.removeSync(dir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
   }
 });
