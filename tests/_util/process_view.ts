@@ -1,7 +1,8 @@
 /**
  * Small /proc readers for the tests of orphans, subreapers and PID
  * namespaces: a process's children, state letter and parent, and the PIDs
- * a fixture wrote into a file; the argv that runs the CLI.
+ * a fixture wrote into a file; the children of the test that have a file
+ * open; the argv that runs the CLI.
  *
  * @module
  */
@@ -48,6 +49,27 @@ export function readPids(path: string): number[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * The children of this test process that have `path` open (a CLI waiting on
+ * a PID file's lock keeps it open while it waits): what a test waits for
+ * before it acts on a command it started but cannot otherwise watch.
+ */
+export function childrenWithOpen(path: string): number[] {
+  try {
+    path = Deno.realPathSync(path); // what /proc/PID/fd/N links to
+  } catch { /* not there: compared as given */ }
+  return childrenOf(Deno.pid).filter((pid) => {
+    try {
+      for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        try {
+          if (Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`) === path) return true;
+        } catch { /* closed meanwhile */ }
+      }
+    } catch { /* gone */ }
+    return false;
+  });
 }
 
 /** The argv that runs the pidkit CLI with `args` (for tests that spawn it themselves). */

@@ -10,6 +10,7 @@ import { probe } from "../../mod.ts";
 import { readServiceRecord } from "../../src/service/model/service_record.ts";
 import { alive, CLI, hasProgram, Reaper, tempDir, waitUntil } from "../_util/helpers.ts";
 import { markedProcesses, Services, uniqueName } from "../_util/service_dir.ts";
+import { childrenWithOpen } from "../_util/process_view.ts";
 
 /** File text (sync: small files, read between awaits). */
 function readText(path: string): string {
@@ -94,8 +95,15 @@ Deno.test("start: already running is exit 1, or 0 with --if-not-running; wait an
   assert.ok(!alive(first.tree!.pid));
   assert.deepEqual(second.command, ["sleep", "1000"]);
 
-  const waiter = s.cli(["wait", name, "--timeout", "20s"]);
-  await new Promise((r) => setTimeout(r, 200));
+  let waited = false;
+  const waiter = s.cli(["wait", name, "--timeout", "20s"]).finally(() => waited = true);
+  // The stop comes once the wait is waiting on the lock (however long it took to start).
+  const pidfile = s.dir.join(`${name}.pid`);
+  await waitUntil(() => childrenWithOpen(pidfile).length > 0, {
+    what: "the wait to wait on the PID file",
+    timeoutMs: 30_000,
+  });
+  assert.equal(waited, false, "wait returned while the service ran");
   assert.equal((await s.cli(["stop", name])).code, 0);
   assert.equal((await waiter).code, 0);
 });

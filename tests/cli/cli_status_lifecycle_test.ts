@@ -175,7 +175,9 @@ Deno.test("supervisor SIGKILLed: a service that writes keeps running (no SIGPIPE
   const ticks = () => [...log().matchAll(/^tick (\d+)$/gm)].map((m) => Number(m[1]));
   await waitUntil(() => ticks().length >= 5, { what: "output in the log" });
   Deno.kill(s.supervisorPid!, "SIGKILL");
-  // With a pipe to the supervisor the next `echo` would die of SIGPIPE.
+  // Gone for sure (a loaded machine may take its time), then the window:
+  // with a pipe to the supervisor the next `echo` would die of SIGPIPE.
+  await waitUntil(() => !alive(s.supervisorPid!), { what: "the supervisor to die" });
   await new Promise((r) => setTimeout(r, 1500));
   assert.ok(alive(s.pid!), "the service died with its supervisor");
   const [code, orphaned] = await statusJson(dir, "chat");

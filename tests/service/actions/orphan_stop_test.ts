@@ -71,7 +71,11 @@ Deno.test({
     await waitUntil(async () => (await s.state(name)).phase === "stopping", {
       what: "the supervisor to begin the stop",
     });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Into the TERM phase by this wait W: gone on with, the schedule ends
+    // 8 s after the stop began, about killedAt + 8 s - W; the bound below is
+    // killedAt + 7 s, so the take-over's cost after the KILL (the CLI's own
+    // exit included, slow on a loaded machine) has W - 1 s: 2 s here.
+    await new Promise((r) => setTimeout(r, 3000));
     const killedAt = performance.now() - t0;
     Deno.kill(rec.supervisor.pid, "SIGKILL");
     const out = await stop.output();

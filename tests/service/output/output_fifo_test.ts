@@ -10,6 +10,7 @@ import { OUTPUT_PIPE_SIZE, OutputFifo } from "../../../src/service/output/output
 import { LogSink } from "../../../src/service/output/log_sink.ts";
 import { keptLogFiles } from "../../../src/service/output/log_rotation.ts";
 import { alive, Reaper, tempDir, waitUntil } from "../../_util/helpers.ts";
+import { childrenOf } from "../../_util/process_view.ts";
 
 const linux = Deno.build.os === "linux";
 
@@ -18,6 +19,19 @@ function collector() {
   const decoder = new TextDecoder();
   const state = { text: "" };
   return { state, onOutput: (b: Uint8Array) => void (state.text += decoder.decode(b)) };
+}
+
+/** Whether `root` or a child of it waits in a write to a full pipe (or has written `size` bytes: the buffer). */
+function blockedOnFullPipe(root: number, size: number): boolean {
+  return [root, ...childrenOf(root)].some((pid) => {
+    try {
+      if (/pipe_write$/.test(Deno.readTextFileSync(`/proc/${pid}/wchan`))) return true;
+      const wchar = /^wchar: (\d+)$/m.exec(Deno.readTextFileSync(`/proc/${pid}/io`))?.[1];
+      return Number(wchar ?? 0) >= size;
+    } catch {
+      return false; // gone, or not ours to read
+    }
+  });
 }
 
 function ticks(text: string): number[] {
@@ -87,6 +101,11 @@ Deno.test({
         { stdout: "null", stderr: "null" },
       );
       reaper.group(child.pid);
+      // The buffer full (however late the writer started), then a while blocked.
+      await waitUntil(() => blockedOnFullPipe(child.pid, size), {
+        what: "the writer to fill the buffer",
+        timeoutMs: 30_000,
+      });
       await new Promise((r) => setTimeout(r, 700));
       assert.ok(alive(child.pid), "the writer died instead of blocking");
       const again = await OutputFifo.open(path, {

@@ -480,8 +480,14 @@ Deno.test("an adopted service keeps its notify socket and watchdog: STATUS= reac
   assert.notEqual(adopted.supervisor.pid, first.supervisor.pid);
   const seen = async () => JSON.parse((await svc.cli(["status", name, "--json"])).stdout);
   const before = (await seen()).statusText;
-  // Three watchdog periods later it still runs, and STATUS= moved on through the new socket.
-  await new Promise((r) => setTimeout(r, 3000));
+  const t0 = Date.now();
+  // STATUS= moves on through the new socket (however slowly the pings come on a loaded machine)...
+  await waitUntil(async () => (await seen()).statusText !== before, {
+    what: "a STATUS= through the new socket",
+    timeoutMs: 30_000,
+  });
+  // ...and three watchdog periods after the adoption it still runs.
+  await new Promise((r) => setTimeout(r, Math.max(0, t0 + 3000 - Date.now())));
   const now = await seen();
   assert.equal(now.state, "running");
   assert.equal(now.pid, first.tree!.pid);
