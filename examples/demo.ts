@@ -7,11 +7,14 @@
  * @module
  */
 
+import { commandLine } from "../src/cli/format.ts";
+
 const cli = new URL("../cli.ts", import.meta.url).pathname;
 const dir = Deno.makeTempDirSync({ prefix: "pidkit-demo-" });
 
 async function pidkit(...args: string[]): Promise<number> {
-  console.log(`$ pidkit ${args.join(" ")}`);
+  // Quoted as a shell reads it, so that a line can be copied and run.
+  console.log(`$ pidkit ${commandLine(args)}`);
   const { code } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", cli, ...args],
     env: { PIDKIT_DIR: dir },

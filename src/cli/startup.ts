@@ -7,7 +7,7 @@
  * @module
  */
 
-import { UsageError } from "../os/errors.ts";
+import { messageLine, PidkitError, UsageError } from "../os/errors.ts";
 import { absolutePath } from "../os/paths.ts";
 import { selfProgram } from "../os/self_exec.ts";
 import { VERSION } from "../os/version.ts";
@@ -54,7 +54,6 @@ export async function run(input: CommandInput): Promise<number> {
   const name = unitName(loaded.file);
   const unitDir = user ? userUnitDir() : "/etc/systemd/system";
   const path = `${unitDir}/${name}`;
-  await Deno.mkdir(unitDir, { recursive: true });
   let before: string | undefined;
   try {
     before = await Deno.readTextFile(path);
@@ -64,13 +63,29 @@ export async function run(input: CommandInput): Promise<number> {
     printOut(`${path} is up to date`);
   } else {
     const { writeFileAtomic } = await import("../os/atomic_write.ts");
-    await writeFileAtomic(path, text, { mode: 0o644 });
+    try {
+      await Deno.mkdir(unitDir, { recursive: true });
+      await writeFileAtomic(path, text, { mode: 0o644 });
+    } catch (err) {
+      throw cannotInstall(path, err, user);
+    }
     printOut(`${before === undefined ? "wrote" : "updated"} ${path}`);
   }
   printOut(`now: ${ctl} daemon-reload && ${ctl} enable --now ${name}`);
   if (user) printOut("and, to start it at boot without a login: loginctl enable-linger $USER");
   if (note) printErr(note);
   return EXIT.ok;
+}
+
+// One line instead of Deno's stack trace, with what to do about the usual cause: a
+// system unit written by a user who is not root.
+function cannotInstall(path: string, err: unknown, user: boolean): PidkitError {
+  const denied = err instanceof Deno.errors.PermissionDenied;
+  const hint = denied && !user ? " (a system unit needs root; --user installs a user unit)" : "";
+  return new PidkitError(
+    `cannot write ${path}: ${denied ? "permission denied" : messageLine(err)}${hint}`,
+    { cause: err },
+  );
 }
 
 /**

@@ -172,7 +172,18 @@ function parseField(field: FieldSpec, v: unknown, path: string): unknown {
     case "duration":
       if (typeof v === "number") return nonNegative(v, path);
       if (typeof v !== "string") throw typeError('a duration such as "10s" or a number of ms');
-      return parsed(() => parseDuration(v));
+      try {
+        return parseDuration(v);
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        // The CLI's hint ("or a number of seconds") would mislead here: in the file a
+        // number is milliseconds.
+        throw new StackError(
+          "value",
+          path,
+          `bad duration '${v}' (use e.g. "500ms", "10s", "2m", or a number of milliseconds)`,
+        );
+      }
     case "size":
       if (typeof v === "number") return parsed(() => parseSize(String(nonNegative(v, path)), path));
       if (typeof v !== "string") throw typeError('a size such as "10M" or a number of bytes');

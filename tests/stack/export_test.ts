@@ -217,6 +217,20 @@ Deno.test("export: bad input is one line, exit 2, nothing written", async () => 
   assert.throws(() => Deno.statSync(out), Deno.errors.NotFound);
 });
 
+Deno.test("export: a directory it cannot write is one line, exit 1, nothing written", async () => {
+  // As a user who is not root, --out /etc/systemd/system refuses the write; a file
+  // where the directory should be fails the same way for root too.
+  await using services = new Services();
+  using home = tempDir("pidkit-export-");
+  const file = home.join("pidkit.jsonc");
+  await Deno.writeTextFile(file, JSON.stringify({ services: { a: { cmd: ["sleep", "1"] } } }));
+  await Deno.writeTextFile(home.join("units"), "");
+  const r = await services.cli(["export", "systemd", "-c", file, "--out", home.join("units/x")]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr.trim(), /^pidkit export: cannot write .*\/units\/x: .*; nothing written$/);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+});
+
 Deno.test("systemd quoting: command words, Environment= and environment files", () => {
   assert.equal(unitQuote("/usr/bin/sleep"), "/usr/bin/sleep");
   assert.equal(unitQuote("a b"), '"a b"');

@@ -87,3 +87,20 @@ Deno.test("startup: an unknown init system or a bad file is exit 2", async () =>
   const bad = await runCli(["startup", "systemd", "-c", file]);
   assert.equal(bad.code, 2);
 });
+
+Deno.test("startup systemd --write: a unit directory it cannot write is one line, exit 1", async () => {
+  // As a user who is not root, /etc/systemd/system refuses the write; a file where
+  // the directory should be fails the same way for root too.
+  using home = tempDir("pidkit-startup-");
+  const file = declare(home.path);
+  await Deno.writeTextFile(home.join("config"), "a file, not a directory\n");
+  const env = { XDG_CONFIG_HOME: home.join("config"), XDG_RUNTIME_DIR: home.join("xdg") };
+  const r = await runCli(["startup", "systemd", "-c", file, "--user", "--write"], { env });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^pidkit startup: cannot write .*\/config\/systemd\/user\/pidkit-.*\.service: /,
+  );
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.equal(await Deno.readTextFile(home.join("config")), "a file, not a directory\n");
+});

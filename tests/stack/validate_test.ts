@@ -148,6 +148,13 @@ Deno.test("validate: bad input is one line naming the JSON path", () => {
     [svc({ restart: "alway" }), "value", "services.web.restart", /did you mean 'always'/],
     [svc({ tracking: "cgroups" }), "value", "services.web.tracking", /did you mean 'cgroup'/],
     [svc({ restartDelay: "soon" }), "value", "services.web.restartDelay", /bad duration 'soon'/],
+    // In the file a number is milliseconds: the hint must not say seconds, as the CLI's does.
+    [
+      svc({ restartDelay: "10 sec" }),
+      "value",
+      "services.web.restartDelay",
+      /bad duration '10 sec' \(use e\.g\. "500ms", "10s", "2m", or a number of milliseconds\)$/,
+    ],
     [svc({ restartDelay: -1 }), "value", "services.web.restartDelay", /0 or more/],
     [svc({ watchdog: true }), "type", "services.web.watchdog", /duration/],
     [

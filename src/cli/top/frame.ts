@@ -180,11 +180,11 @@ export function renderFrame(frame: TopFrame): string[] {
   const width = Math.max(1, Math.floor(columns));
   const line = (spans: Span[]) => fit(spans, width, color);
   const running = sorted.filter((s) => s.pid !== null).length;
+  const count = sorted.length === 1 ? "1 service" : `${sorted.length} services`;
   const title = line([
     { text: "pidkit top", style: "1" },
     {
-      text: `  ${sample.dir}  ${sorted.length} services, ${running} running  sort: ${frame.sort}` +
-        `  ${frame.clock}`,
+      text: `  ${sample.dir}  ${count}, ${running} running  sort: ${frame.sort}  ${frame.clock}`,
     },
   ]);
   const nameWidth = Math.min(NAME_MAX, Math.max(4, ...sorted.map((s) => s.name.length)));

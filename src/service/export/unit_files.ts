@@ -8,7 +8,7 @@
  * @module
  */
 
-import { PidkitError } from "../../os/errors.ts";
+import { messageLine, PidkitError } from "../../os/errors.ts";
 import { writeFileAtomic } from "../../os/atomic_write.ts";
 
 /**
@@ -51,7 +51,9 @@ export interface UnitFileResult {
 /**
  * Write `files` into `dir` (made when missing). Throws
  * {@linkcode PidkitError} naming the first file that holds other text when
- * `force` is not set, before anything is written.
+ * `force` is not set, before anything is written, and one naming the file
+ * it cannot write (a directory the caller may not write in: nothing
+ * written).
  *
  * @example
  * ```ts
@@ -66,7 +68,11 @@ export async function writeUnitFiles(
   files: UnitFile[],
   options: { force?: boolean } = {},
 ): Promise<UnitFileResult[]> {
-  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw cannotWrite(dir, err, 0);
+  }
   const before = new Map<string, string | undefined>();
   for (const f of files) {
     const path = `${dir}/${f.name}`;
@@ -88,10 +94,22 @@ export async function writeUnitFiles(
       results.push({ path, action: "unchanged" });
       continue;
     }
-    await writeFileAtomic(path, f.text, { mode: f.mode });
+    try {
+      await writeFileAtomic(path, f.text, { mode: f.mode });
+    } catch (err) {
+      throw cannotWrite(path, err, results.length);
+    }
     results.push({ path, action: text === undefined ? "wrote" : "updated" });
   }
   return results;
+}
+
+// One line instead of Deno's stack trace; the files are all in one directory, so
+// the first write is the one that fails.
+function cannotWrite(path: string, err: unknown, done: number): PidkitError {
+  const why = err instanceof Deno.errors.PermissionDenied ? "permission denied" : messageLine(err);
+  const tail = done === 0 ? "nothing written" : `${done} file(s) done before it`;
+  return new PidkitError(`cannot write ${path}: ${why}; ${tail}`, { cause: err });
 }
 
 function readIfThere(path: string): string | undefined {

@@ -163,3 +163,9 @@ Deno.test("frame: colour paints the state word and the selected row, and keeps t
   }));
   assert.match(stopped.at(-1)!, /supervisor 77 stopped \(kill -CONT resumes\)/);
 });
+
+Deno.test("frame: the title says 1 service, not 1 services", () => {
+  const full = frame();
+  const lines = renderFrame(frame({ sorted: full.sorted.slice(0, 1) }));
+  assert.match(lines[0], /^pidkit top {2}\/run\/pidkit {2}1 service, 1 running {2}sort: name/);
+});
