@@ -7,22 +7,19 @@
  * name has two trees, and a hand-started service and another file's
  * services in the same run directory keep their very processes; in some
  * rounds the file declares the hand-started name too, which `up` must
- * leave alone (exit 1).
+ * leave alone (exit 1). The rounds are split between root in the cgroup
+ * tier, root in the group tier (`tracking: "group"` in the files) and uid
+ * 65534 (the group tier, as every non-root user gets it).
  *
  * @module
  */
 
 import { startTimeOf, tempDir } from "../_util/helpers.ts";
 import { rounds, type Scenario, Tally } from "./harness.ts";
-import {
-  markerName,
-  markers,
-  pidkit,
-  residentOf,
-  ServiceReaper,
-  uniquePrefix,
-} from "./cli_util.ts";
+import { markerName, markers, residentOf, ServiceReaper, uniquePrefix } from "./cli_util.ts";
+import { type Runner, runners } from "./as_user.ts";
 import { pick, randInt, sleep } from "./util.ts";
+import { readServiceRecordSync } from "../../src/service/model/service_record.ts";
 
 interface Decl {
   cmd: string[];
@@ -31,98 +28,144 @@ interface Decl {
   instances?: number;
 }
 
+const NOBODY = 65534;
+
 export const stackChurn: Scenario = {
   name: "stack-churn",
   shows: "Random edits of a 20-service declaration, two concurrent `up`s per round and " +
     "supervisor SIGKILLs between rounds: what runs always equals what the file declares, never " +
-    "two trees of one name, a hand-started service and another file's services untouched.",
+    "two trees of one name, a hand-started service and another file's services untouched; " +
+    "as root in the cgroup and group tiers and as uid 65534.",
   async run(options) {
     const tally = new Tally();
-    const n = rounds(options, 20, 3);
+    const n = rounds(options, 21, 6);
     const size = options.quick ? 8 : 20;
     await using base = tempDir("pidkit-torture-");
-    const dir = base.join("run");
-    Deno.mkdirSync(dir, { mode: 0o700 });
-    const prefix = uniquePrefix("sc");
-    await using reaper = new ServiceReaper(dir, prefix, tally);
-    const file = base.join("pidkit.jsonc");
-    const otherFile = base.join("other/pidkit.jsonc");
-    Deno.mkdirSync(base.join("other"));
-    const hand = `${prefix}hand`;
-    try {
-      // The bystanders: a hand-started service and another file's two services.
-      const h = await pidkit(["start", hand, "--dir", dir, "--", "sleep", "3000"]);
-      reaper.record();
-      if (h.code !== 0) throw new Error(`start ${hand}: ${h.stderr.trim()}`);
-      await Deno.writeTextFile(
-        otherFile,
-        JSON.stringify({
-          services: {
-            [`${prefix}o1`]: { cmd: ["sleep", "3001"] },
-            [`${prefix}o2`]: { cmd: ["sleep", "3002"], dependsOn: [`${prefix}o1`] },
-          },
-        }),
+    // Every tier in quick mode too: the group tier is where 0.2's defects were.
+    const who = runners(base.path, false, (s) => tally.note(s));
+    for (const [i, r] of who.entries()) {
+      const share = Math.max(1, Math.floor(n / who.length) + (i < n % who.length ? 1 : 0));
+      const t0 = performance.now();
+      const before = { rounds: tally.rounds, violations: tally.violations, checked: 0 };
+      const checked = { services: 0 };
+      const prefix = uniquePrefix("sc");
+      await using reaper = new ServiceReaper(r.dir, prefix, tally);
+      try {
+        await churn({ r, prefix, share, size, tally, reaper, checked });
+      } catch (err) {
+        tally.violation(`${r.label}: ${(err as Error).message}`);
+      }
+      tally.note(
+        `${r.label}: ${tally.rounds - before.rounds} rounds, ${checked.services} declared ` +
+          `services checked, ${tally.violations - before.violations} violations, ` +
+          `${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
-      const o = await pidkit(["up", "-c", otherFile, "--dir", dir], { timeoutMs: 120_000 });
-      reaper.record();
-      if (o.code !== 0) throw new Error(`up of the other file: ${o.stdout}${o.stderr}`);
-      const bystanders = await pidsOf(dir, [hand, `${prefix}o1`, `${prefix}o2`]);
-
-      let decls = new Map<string, Decl>();
-      for (let i = 0; i < size; i++) decls.set(`${prefix}s${i}`, fresh(decls));
-      for (let round = 0; round < n; round++) {
-        tally.rounds++;
-        if (round > 0) decls = edit(decls, prefix, size, tally);
-        const conflict = round % 3 === 2;
-        await write(file, decls, conflict ? hand : undefined);
-        const ups = await Promise.all(
-          [0, 1].map(() => pidkit(["up", "-c", file, "--dir", dir], { timeoutMs: 180_000 })),
-        );
-        reaper.record();
-        for (const up of ups) {
-          if (up.code !== (conflict ? 1 : 0) || up.timedOut) {
-            tally.violation(
-              `round ${round}: up exited ${up.code}: ${(up.stdout + up.stderr).slice(0, 300)}`,
-            );
-          }
-          if (conflict && !/^left alone .*hand: /m.test(up.stdout)) {
-            tally.violation(`round ${round}: the hand-started name was not reported left alone`);
-          }
-        }
-        await check(dir, file, prefix, decls, round, tally);
-        for (const [name, pid] of bystanders) {
-          if (startTimeOf(pid.pid) !== pid.start) {
-            tally.violation(`round ${round}: ${name} (pid ${pid.pid}) was touched`);
-          }
-        }
-        // A supervisor SIGKILLed between rounds: the next ups adopt what runs.
-        if (round % 2 === 1) {
-          const resident = residentOf(dir);
-          if (resident && startTimeOf(resident[0]) === resident[1]) {
-            Deno.kill(resident[0], "SIGKILL");
-            tally.faults++;
-            while (startTimeOf(resident[0]) !== undefined) await sleep(20);
-          }
-        }
-      }
-      tally.note(`${checked.services} declared services checked over ${n} rounds`);
-      const down = await pidkit(["down", "-c", file, "--dir", dir], { timeoutMs: 120_000 });
-      if (down.code !== 0) tally.violation(`down: ${down.stdout}${down.stderr}`);
-      for (const [name, pid] of bystanders) {
-        if (startTimeOf(pid.pid) !== pid.start) tally.violation(`down touched ${name}`);
-      }
-      if ([...markers(`${prefix}s`).values()].length > 0) {
-        tally.violation("down left services of the file running");
-      }
-    } catch (err) {
-      tally.violation((err as Error).message);
-    } finally {
-      await pidkit(["down", "-c", otherFile, "--dir", dir], { timeoutMs: 60_000 });
-      await pidkit(["stop", hand, "--dir", dir], { timeoutMs: 30_000 });
     }
     return tally.result();
   },
 };
+
+interface Churn {
+  r: Runner;
+  prefix: string;
+  share: number;
+  size: number;
+  tally: Tally;
+  reaper: ServiceReaper;
+  checked: { services: number };
+}
+
+/** `share` rounds of one runner in its own run directory, with its own files. */
+async function churn({ r, prefix, share, size, tally, reaper, checked }: Churn): Promise<void> {
+  const files = `${r.dir}-files`;
+  await Deno.mkdir(`${files}/other`, { recursive: true });
+  // uid 65534 must own its declarations (and read them): root's rounds own theirs.
+  const own = (path: string) => {
+    if (r.label.startsWith("uid")) Deno.chownSync(path, NOBODY, NOBODY);
+  };
+  own(files);
+  own(`${files}/other`);
+  const file = `${files}/pidkit.jsonc`;
+  const otherFile = `${files}/other/pidkit.jsonc`;
+  // root/group declares its tier; root/cgroup and uid 65534 take the best (auto).
+  const tracking = r.label === "root/group" ? "group" : undefined;
+  const hand = `${prefix}hand`;
+  try {
+    // The bystanders: a hand-started service and another file's two services.
+    const h = await r.cli(["start", hand, ...r.startOptions, "--", "sleep", "3000"]);
+    reaper.record();
+    if (h.code !== 0) throw new Error(`start ${hand}: ${h.stderr.trim()}`);
+    await Deno.writeTextFile(
+      otherFile,
+      JSON.stringify({
+        services: {
+          [`${prefix}o1`]: { cmd: ["sleep", "3001"], ...(tracking ? { tracking } : {}) },
+          [`${prefix}o2`]: {
+            cmd: ["sleep", "3002"],
+            dependsOn: [`${prefix}o1`],
+            ...(tracking ? { tracking } : {}),
+          },
+        },
+      }),
+    );
+    own(otherFile);
+    const o = await r.cli(["up", "-c", otherFile], { named: false, timeoutMs: 120_000 });
+    reaper.record();
+    if (o.code !== 0) throw new Error(`up of the other file: ${o.stdout}${o.stderr}`);
+    const bystanders = await pidsOf(r, [hand, `${prefix}o1`, `${prefix}o2`]);
+
+    let decls = new Map<string, Decl>();
+    for (let i = 0; i < size; i++) decls.set(`${prefix}s${i}`, fresh(decls));
+    for (let round = 0; round < share; round++) {
+      tally.rounds++;
+      const at = `${r.label} round ${round}`;
+      if (round > 0) decls = edit(decls, prefix, size, tally);
+      const conflict = round % 3 === 1;
+      await write(file, decls, tracking, conflict ? hand : undefined);
+      own(file);
+      const ups = await Promise.all(
+        [0, 1].map(() => r.cli(["up", "-c", file], { named: false, timeoutMs: 180_000 })),
+      );
+      reaper.record();
+      for (const up of ups) {
+        if (up.code !== (conflict ? 1 : 0) || up.timedOut) {
+          tally.violation(`${at}: up exited ${up.code}: ${(up.stdout + up.stderr).slice(0, 300)}`);
+        }
+        if (conflict && !/^left alone .*hand: /m.test(up.stdout)) {
+          tally.violation(`${at}: the hand-started name was not reported left alone`);
+        }
+      }
+      await check({ r, file, prefix, decls, at, tally, checked });
+      for (const [name, pid] of bystanders) {
+        if (startTimeOf(pid.pid) !== pid.start) {
+          tally.violation(`${at}: ${name} (pid ${pid.pid}) was touched`);
+        }
+      }
+      // A supervisor SIGKILLed between rounds (by its PID, whoever's it is):
+      // the next ups adopt what runs.
+      if (round % 2 === 0 && round + 1 < share) {
+        const resident = residentOf(r.dir);
+        if (resident && startTimeOf(resident[0]) === resident[1]) {
+          reaper.recordResident();
+          Deno.kill(resident[0], "SIGKILL");
+          tally.faults++;
+          while (startTimeOf(resident[0]) !== undefined) await sleep(20);
+        }
+      }
+    }
+    const down = await r.cli(["down", "-c", file], { named: false, timeoutMs: 120_000 });
+    if (down.code !== 0) tally.violation(`${r.label}: down: ${down.stdout}${down.stderr}`);
+    for (const [name, pid] of bystanders) {
+      if (startTimeOf(pid.pid) !== pid.start) tally.violation(`${r.label}: down touched ${name}`);
+    }
+    if ([...markers(`${prefix}s`).values()].length > 0) {
+      tally.violation(`${r.label}: down left services of the file running`);
+    }
+  } finally {
+    await r.cli(["down", "-c", otherFile], { named: false, timeoutMs: 60_000 });
+    await r.cli(["stop", hand], { timeoutMs: 30_000 });
+  }
+}
 
 /** A new declaration: it may depend on one of those declared before it. */
 function fresh(decls: Map<string, Decl>): Decl {
@@ -185,9 +228,16 @@ function edit(
   return next;
 }
 
-async function write(file: string, decls: Map<string, Decl>, hand?: string): Promise<void> {
-  const services: Record<string, unknown> = Object.fromEntries(decls);
-  if (hand) services[hand] = { cmd: ["sleep", "3000"] };
+async function write(
+  file: string,
+  decls: Map<string, Decl>,
+  tracking: string | undefined,
+  hand?: string,
+): Promise<void> {
+  const services: Record<string, unknown> = Object.fromEntries(
+    [...decls].map(([name, d]) => [name, tracking ? { ...d, tracking } : d]),
+  );
+  if (hand) services[hand] = { cmd: ["sleep", "3000"], ...(tracking ? { tracking } : {}) };
   await Deno.writeTextFile(file, JSON.stringify({ services }, null, 2));
 }
 
@@ -201,20 +251,19 @@ function expected(decls: Map<string, Decl>): Map<string, string[]> {
   return out;
 }
 
-/** How many declared services the checks found running as declared, over all rounds. */
-const checked = { services: 0 };
-
 /** What runs from `file` equals what it declares; one tree per name. */
-async function check(
-  dir: string,
-  file: string,
-  prefix: string,
-  decls: Map<string, Decl>,
-  round: number,
-  tally: Tally,
-): Promise<void> {
+async function check({ r, file, prefix, decls, at, tally, checked }: {
+  r: Runner;
+  file: string;
+  prefix: string;
+  decls: Map<string, Decl>;
+  at: string;
+  tally: Tally;
+  /** How many declared services the checks expected, over all rounds. */
+  checked: { services: number };
+}): Promise<void> {
   const want = expected(decls);
-  const list = await pidkit(["list", "--json", "--dir", dir]);
+  const list = await r.cli(["list", "--json"], { named: false });
   const rows = (JSON.parse(list.stdout || "{}").services ?? []) as {
     name: string;
     state: string;
@@ -227,15 +276,29 @@ async function check(
   );
   for (const [name, cmd] of want) {
     const r = running.get(name);
-    if (!r) tally.violation(`round ${round}: ${name} is declared but does not run`);
+    if (!r) tally.violation(`${at}: ${name} is declared but does not run`);
     else if (JSON.stringify(r.command) !== JSON.stringify(cmd)) {
       tally.violation(
-        `round ${round}: ${name} runs ${r.command?.join(" ")}, declared ${cmd.join(" ")}`,
+        `${at}: ${name} runs ${r.command?.join(" ")}, declared ${cmd.join(" ")}`,
       );
     }
   }
+  // Each tree is in the runner's tier, and runs as its user.
+  const cgroup = r.label === "root/cgroup";
+  const uid = r.label.startsWith("uid") ? NOBODY : 0;
   for (const name of running.keys()) {
-    if (!want.has(name)) tally.violation(`round ${round}: ${name} runs but is no longer declared`);
+    const tree = readServiceRecordSync(`${r.dir}/${name}.json`)?.tree;
+    if (!tree) continue;
+    if ((tree.cgroupPath !== undefined) !== cgroup) {
+      tally.violation(`${at}: ${name} runs ${tree.cgroupPath ? "in a cgroup" : "in no cgroup"}`);
+    }
+    const owner = uidOf(tree.pid);
+    if (owner !== undefined && owner !== uid) {
+      tally.violation(`${at}: ${name} runs as uid ${owner}`);
+    }
+  }
+  for (const name of running.keys()) {
+    if (!want.has(name)) tally.violation(`${at}: ${name} runs but is no longer declared`);
   }
   checked.services += want.size;
   const trees = new Map<string, Set<string>>();
@@ -244,23 +307,33 @@ async function check(
     (trees.get(name) ?? trees.set(name, new Set()).get(name)!).add(marker);
   }
   for (const [name, set] of trees) {
-    if (set.size > 1) tally.violation(`round ${round}: ${name} has ${set.size} trees`);
-    if (!want.has(name)) tally.violation(`round ${round}: a tree of ${name} is left`);
+    if (set.size > 1) tally.violation(`${at}: ${name} has ${set.size} trees`);
+    if (!want.has(name)) tally.violation(`${at}: a tree of ${name} is left`);
   }
 }
 
 /** Main PIDs (with start times) of running services, from `status --json`. */
 async function pidsOf(
-  dir: string,
+  r: Runner,
   names: string[],
 ): Promise<Map<string, { pid: number; start: number }>> {
   const out = new Map<string, { pid: number; start: number }>();
   for (const name of names) {
-    const st = await pidkit(["status", name, "--json", "--dir", dir]);
+    const st = await r.cli(["status", name, "--json"]);
     const pid = Number(JSON.parse(st.stdout || "{}").pid);
     const start = startTimeOf(pid);
     if (start === undefined) throw new Error(`${name} does not run (${st.stdout}${st.stderr})`);
     out.set(name, { pid, start });
   }
   return out;
+}
+
+/** The real uid of a process, or undefined when it is gone. */
+function uidOf(pid: number): number | undefined {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
