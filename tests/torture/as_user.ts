@@ -15,8 +15,12 @@ import { type Output, run } from "./util.ts";
 
 /** One way of running pidkit against one run directory. */
 export interface Runner {
-  /** For the table: `root/cgroup`, `root/group`, `uid 65534`. */
+  /** For the table: `root/cgroup`, `root/group`, `uid 65534` (or `uid N`, not root). */
   label: string;
+  /** The tier its services are tracked in. */
+  tier: "cgroup" | "group";
+  /** The uid it runs pidkit (and so its services) as. */
+  uid: number;
   /** The run directory (it owns it). */
   dir: string;
   /** Extra `start` options (the tier). */
@@ -33,16 +37,34 @@ const NOBODY = 65534;
  * The runners that apply here, each with a run directory under `base` (a
  * temporary directory the caller removes): root's best tier, root's group
  * tier, and uid 65534 when root with setpriv. `quick` keeps root's best
- * tier and uid 65534. Skipped ones are reported through `note`.
+ * tier and uid 65534. Not root, only the current user's group tier runs.
+ * Skipped ones are reported through `note`.
  */
 export function runners(base: string, quick: boolean, note: (s: string) => void): Runner[] {
   const out: Runner[] = [];
+  const me = Deno.uid() ?? 0;
+  if (me !== 0) {
+    note("root's tiers and uid 65534 skipped: not root (only this user's group tier runs)");
+    const dir = `${base}/user`;
+    Deno.mkdirSync(dir, { recursive: true });
+    return [{
+      label: `uid ${me}`,
+      tier: "group",
+      uid: me,
+      dir,
+      startOptions: ["--tracking", "group"],
+      cli: (args, o = {}) => pidkit(withDir(args, dir, o.named ?? true), o),
+      sh: (script) => run(["sh", "-c", script]),
+    }];
+  }
   const cgroup = findCgroup2() !== undefined;
   const asRoot = (tier: "cgroup" | "group"): Runner => {
     const dir = `${base}/root-${tier}`;
     Deno.mkdirSync(dir, { recursive: true });
     return {
       label: `root/${tier}`,
+      tier,
+      uid: 0,
       dir,
       startOptions: ["--tracking", tier],
       cli: (args, o = {}) => pidkit(withDir(args, dir, o.named ?? true), o),
@@ -53,8 +75,8 @@ export function runners(base: string, quick: boolean, note: (s: string) => void)
   else note("cgroup tier skipped: no writable cgroup2 here");
   if (!quick || !cgroup) out.push(asRoot("group"));
   const setpriv = findSetpriv();
-  if (Deno.uid() !== 0 || setpriv === undefined) {
-    note(`uid 65534 skipped: ${Deno.uid() !== 0 ? "needs root to switch users" : "no setpriv(1)"}`);
+  if (setpriv === undefined) {
+    note("uid 65534 skipped: no setpriv(1)");
     return out;
   }
   Deno.chmodSync(base, 0o755);
@@ -67,6 +89,8 @@ export function runners(base: string, quick: boolean, note: (s: string) => void)
   const as = [setpriv, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups"];
   out.push({
     label: "uid 65534",
+    tier: "group",
+    uid: NOBODY,
     dir,
     startOptions: [],
     cli: (args, o = {}) =>

@@ -28,8 +28,6 @@ interface Decl {
   instances?: number;
 }
 
-const NOBODY = 65534;
-
 export const stackChurn: Scenario = {
   name: "stack-churn",
   shows: "Random edits of a 20-service declaration, two concurrent `up`s per round and " +
@@ -47,7 +45,7 @@ export const stackChurn: Scenario = {
       const share = Math.max(1, Math.floor(n / who.length) + (i < n % who.length ? 1 : 0));
       const t0 = performance.now();
       const before = { rounds: tally.rounds, violations: tally.violations, checked: 0 };
-      const checked = { services: 0 };
+      const checked = { services: 0, kills: 0 };
       const prefix = uniquePrefix("sc");
       await using reaper = new ServiceReaper(r.dir, prefix, tally);
       try {
@@ -57,7 +55,9 @@ export const stackChurn: Scenario = {
       }
       tally.note(
         `${r.label}: ${tally.rounds - before.rounds} rounds, ${checked.services} declared ` +
-          `services checked, ${tally.violations - before.violations} violations, ` +
+          `services checked, ${checked.kills} supervisors SIGKILLed, ${
+            tally.violations - before.violations
+          } violations, ` +
           `${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
     }
@@ -72,7 +72,7 @@ interface Churn {
   size: number;
   tally: Tally;
   reaper: ServiceReaper;
-  checked: { services: number };
+  checked: { services: number; kills: number };
 }
 
 /** `share` rounds of one runner in its own run directory, with its own files. */
@@ -81,14 +81,15 @@ async function churn({ r, prefix, share, size, tally, reaper, checked }: Churn):
   await Deno.mkdir(`${files}/other`, { recursive: true });
   // uid 65534 must own its declarations (and read them): root's rounds own theirs.
   const own = (path: string) => {
-    if (r.label.startsWith("uid")) Deno.chownSync(path, NOBODY, NOBODY);
+    if (r.uid !== Deno.uid()) Deno.chownSync(path, r.uid, r.uid);
   };
   own(files);
   own(`${files}/other`);
   const file = `${files}/pidkit.jsonc`;
   const otherFile = `${files}/other/pidkit.jsonc`;
-  // root/group declares its tier; root/cgroup and uid 65534 take the best (auto).
-  const tracking = r.label === "root/group" ? "group" : undefined;
+  // root/group (and a user not root) declare the group tier; root/cgroup and
+  // uid 65534 take the best (auto), as they would without it.
+  const tracking = r.tier === "group" && r.startOptions.length > 0 ? "group" : undefined;
   const hand = `${prefix}hand`;
   try {
     // The bystanders: a hand-started service and another file's two services.
@@ -149,6 +150,7 @@ async function churn({ r, prefix, share, size, tally, reaper, checked }: Churn):
           reaper.recordResident();
           Deno.kill(resident[0], "SIGKILL");
           tally.faults++;
+          checked.kills++;
           while (startTimeOf(resident[0]) !== undefined) await sleep(20);
         }
       }
@@ -284,16 +286,14 @@ async function check({ r, file, prefix, decls, at, tally, checked }: {
     }
   }
   // Each tree is in the runner's tier, and runs as its user.
-  const cgroup = r.label === "root/cgroup";
-  const uid = r.label.startsWith("uid") ? NOBODY : 0;
   for (const name of running.keys()) {
     const tree = readServiceRecordSync(`${r.dir}/${name}.json`)?.tree;
     if (!tree) continue;
-    if ((tree.cgroupPath !== undefined) !== cgroup) {
+    if ((tree.cgroupPath !== undefined) !== (r.tier === "cgroup")) {
       tally.violation(`${at}: ${name} runs ${tree.cgroupPath ? "in a cgroup" : "in no cgroup"}`);
     }
     const owner = uidOf(tree.pid);
-    if (owner !== undefined && owner !== uid) {
+    if (owner !== undefined && owner !== r.uid) {
       tally.violation(`${at}: ${name} runs as uid ${owner}`);
     }
   }
