@@ -44,7 +44,7 @@ export const stackChurn: Scenario = {
     for (const [i, r] of who.entries()) {
       const share = Math.max(1, Math.floor(n / who.length) + (i < n % who.length ? 1 : 0));
       const t0 = performance.now();
-      const before = { rounds: tally.rounds, violations: tally.violations, checked: 0 };
+      const before = { rounds: tally.rounds, violations: tally.violations };
       const checked = { services: 0, kills: 0 };
       const prefix = uniquePrefix("sc");
       await using reaper = new ServiceReaper(r.dir, prefix, tally);
@@ -53,12 +53,12 @@ export const stackChurn: Scenario = {
       } catch (err) {
         tally.violation(`${r.label}: ${(err as Error).message}`);
       }
+      const violations = tally.violations - before.violations;
+      const seconds = ((performance.now() - t0) / 1000).toFixed(1);
       tally.note(
         `${r.label}: ${tally.rounds - before.rounds} rounds, ${checked.services} declared ` +
-          `services checked, ${checked.kills} supervisors SIGKILLed, ${
-            tally.violations - before.violations
-          } violations, ` +
-          `${((performance.now() - t0) / 1000).toFixed(1)} s`,
+          `services checked, ${checked.kills} supervisors SIGKILLed, ${violations} violations, ` +
+          `${seconds} s`,
       );
     }
     return tally.result();
@@ -79,7 +79,7 @@ interface Churn {
 async function churn({ r, prefix, share, size, tally, reaper, checked }: Churn): Promise<void> {
   const files = `${r.dir}-files`;
   await Deno.mkdir(`${files}/other`, { recursive: true });
-  // uid 65534 must own its declarations (and read them): root's rounds own theirs.
+  // Another user's rounds (uid 65534) own their declarations, as a user's would.
   const own = (path: string) => {
     if (r.uid !== Deno.uid()) Deno.chownSync(path, r.uid, r.uid);
   };
@@ -87,9 +87,9 @@ async function churn({ r, prefix, share, size, tally, reaper, checked }: Churn):
   own(`${files}/other`);
   const file = `${files}/pidkit.jsonc`;
   const otherFile = `${files}/other/pidkit.jsonc`;
-  // root/group (and a user not root) declare the group tier; root/cgroup and
-  // uid 65534 take the best (auto), as they would without it.
-  const tracking = r.tier === "group" && r.startOptions.length > 0 ? "group" : undefined;
+  // The files declare the tier the runner's `start` asks for: root/group's
+  // (and a user's not root); root/cgroup and uid 65534 get theirs from auto.
+  const tracking = r.startOptions.includes("group") ? "group" : undefined;
   const hand = `${prefix}hand`;
   try {
     // The bystanders: a hand-started service and another file's two services.
