@@ -43,12 +43,19 @@ export async function run(input: CommandInput): Promise<number> {
   try {
     here = typeof v.dir === "string" ? dir : resolveRunDir({ dir: loaded.stack.dir });
   } catch { /* reported by up itself */ }
-  const note = here !== undefined && here !== dir
-    ? `note: the unit runs ${dir}; pidkit up in this shell would use ${here}: give it --dir ${dir} (or PIDKIT_DIR=${dir})`
-    : undefined;
+  const notes = [
+    here !== undefined && here !== dir
+      ? `note: the unit runs ${dir}; pidkit up in this shell would use ${here}: give it --dir ${dir} (or PIDKIT_DIR=${dir})`
+      : undefined,
+    // A system unit has no User=: made by a user who is not root, it would run that
+    // user's services as root.
+    !user && Deno.uid() !== null && Deno.uid() !== 0
+      ? "note: a system unit runs its supervisor and services as root; --user makes a unit that runs as you"
+      : undefined,
+  ].filter((n) => n !== undefined);
   if (v.write !== true) {
     printOut(text);
-    if (note) printErr(note);
+    for (const n of notes) printErr(n);
     return EXIT.ok;
   }
   const name = unitName(loaded.file);
@@ -73,7 +80,7 @@ export async function run(input: CommandInput): Promise<number> {
   }
   printOut(`now: ${ctl} daemon-reload && ${ctl} enable --now ${name}`);
   if (user) printOut("and, to start it at boot without a login: loginctl enable-linger $USER");
-  if (note) printErr(note);
+  for (const n of notes) printErr(n);
   return EXIT.ok;
 }
 

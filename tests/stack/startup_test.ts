@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { hasProgram, runCli, tempDir } from "../_util/helpers.ts";
+import { nobodyCli, readableCopy } from "../_util/readable_copy.ts";
 
 const hasAnalyze = hasProgram("systemd-analyze");
 if (!hasAnalyze) console.log("skip: systemd-analyze is not installed, units are not verified");
@@ -103,4 +104,41 @@ Deno.test("startup systemd --write: a unit directory it cannot write is one line
   );
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   assert.equal(await Deno.readTextFile(home.join("config")), "a file, not a directory\n");
+});
+
+const asNobody = Deno.uid() === 0 && hasProgram("setpriv");
+if (!asNobody) {
+  console.log("skip: startup systemd as a user who is not root needs root and setpriv");
+}
+
+Deno.test({
+  name: "startup systemd as uid 65534: a note that a system unit runs as root; --write is one line",
+  ignore: !asNobody,
+  fn: async () => {
+    using home = tempDir("pidkit-startup-");
+    await Deno.chmod(home.path, 0o777);
+    const file = declare(home.path);
+    const nobody = nobodyCli("setpriv", readableCopy(home.path), home.path);
+    const printed = await nobody(["startup", "systemd", "-c", file, "--dir", home.join("run")]);
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.match(printed.stdout, /^ExecStart=/m);
+    assert.match(
+      printed.stderr,
+      /^note: a system unit runs its supervisor and services as root; --user/m,
+    );
+    const written = await nobody([
+      "startup",
+      "systemd",
+      "-c",
+      file,
+      "--dir",
+      home.join("run"),
+      "--write",
+    ]);
+    assert.equal(written.code, 1, written.stderr);
+    assert.match(
+      written.stderr.trim(),
+      /^pidkit startup: cannot write \/etc\/systemd\/system\/pidkit-.*\.service: permission denied \(a system unit needs root; --user installs a user unit\)$/,
+    );
+  },
 });
