@@ -148,7 +148,14 @@ export function parseCommandLine(spec: CommandSpec, args: string[]): CommandInpu
   const command = dash < 0 ? [] : args.slice(dash + 1);
   if (before.includes("--help") || before.includes("-h")) return "help";
   // Not node:util parseArgs: any node: import costs 10+ ms of start-up (see parse_args.ts).
-  const parsed = parseOptions(before, spec.options);
+  let parsed;
+  try {
+    parsed = parseOptions(before, spec.options);
+  } catch (err) {
+    // `pidkit start web python3 -m http.server`: the command's own options read as pidkit's.
+    if (!(err instanceof UsageError) || spec.serviceCommand !== "required" || dash >= 0) throw err;
+    throw new UsageError(`${err.message}; is '--' missing before the command to run?`);
+  }
   const positionals = parsed.positionals;
   const [min, max] = spec.positionals;
   if (spec.serviceCommand === "required") {

@@ -40,6 +40,10 @@ Deno.test("usage errors are one line on stderr with exit 2", async () => {
     [["stop", "--bogus"], /unknown option '--bogus'/],
     [["start", "web"], /missing '--' before the command/],
     [["start", "web", "--"], /missing the command to run/],
+    [
+      ["start", "web", "python3", "-m", "http.server"],
+      /^pidkit start: unknown option '-m'; is '--' missing before the command to run\? \(see /m,
+    ],
     [["stop", "a", "b"], /unexpected argument 'b'/],
     [["stop", "web", "--", "x"], /takes no command/],
     [["logs", "web", "-n"], /option '--lines' needs a value/],
