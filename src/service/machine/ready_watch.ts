@@ -1,70 +1,119 @@
 /**
- * Readiness of an instance nobody waits for (a restart, `pidkit run`'s
- * first start), and the watchdog's arming for every instance: once the
- * conditions the service announces itself (READY=1, the notification fd)
- * hold, the watchdog is armed and a restarted instance is ready; not
- * within `--ready-timeout` (the one wait, ready_wait.ts), its tree is
- * stopped and the exit counts as a failure.
+ * Readiness of a simple instance nobody waits for (a restart, `pidkit
+ * run`'s first start), and the watchdog's arming for every instance: once
+ * all its conditions hold (the one wait, ready_wait.ts: `--ready-after`,
+ * `--ready-tcp`, `--ready-file`, `--ready-notify`, `--ready-fd`), the
+ * watchdog is armed and the instance is ready; not within
+ * `--ready-timeout`, its tree is stopped and the exit counts as a failure.
  *
  * @module
  */
 
 import { formatDuration } from "../../os/duration.ts";
 import type { ProcessTree } from "../../tree/process_tree.ts";
-import type { NotifyCondition } from "../readiness/service_notify.ts";
-import type { Machine } from "./context.ts";
+import type { InstanceEnd, InstanceStart, Machine } from "./context.ts";
 import { awaitReadiness } from "./ready_wait.ts";
 
 /**
- * Arm the watchdog when the service's own conditions hold; a restarted
- * instance (not `first`) is ready then. Not `awaited`: the deadline is
- * watched here. A `--forking` instance's readiness and deadline are its
- * strategy's (forking_start.ts: every condition, against its main
- * process's life, not the leader's, which exits at start-up); only its
- * watchdog is armed here.
+ * Arm the watchdog of an instance someone waits for, or of a `--forking`
+ * one, when the conditions the service announces itself hold (READY=1,
+ * the notification fd). Their readiness and deadline are their
+ * strategy's (simple_start.ts, forking_start.ts). A simple instance
+ * nobody waits for is armed when all its conditions hold
+ * ({@linkcode watchSimpleReady}).
  *
  * @example
  * ```ts
  * import { armWhenReady } from "./ready_watch.ts";
- * // right after a spawn: armWhenReady(machine, tree, first, awaited);
+ * // right after a spawn: armWhenReady(machine, tree, awaited);
  * console.log(typeof armWhenReady);
  * ```
  */
-export function armWhenReady(
-  m: Machine,
-  tree: ProcessTree,
-  first: boolean,
-  awaited: boolean,
-): void {
+export function armWhenReady(m: Machine, tree: ProcessTree, awaited: boolean): void {
+  if (!awaited && !m.cfg.options.forking) return;
   const notify = m.notify!;
-  const conditions = notify.conditions();
-  const { forking } = m.cfg.options;
-  void Promise.all(conditions.map((c) => c.ready)).then(async () => {
-    if (m.tree !== tree || m.stopping) return;
-    notify.markReady();
-    if (!first && !forking && m.state.phase === "starting") {
-      await m.enter("ready", { pid: tree.pid }, notify.flushStatus());
-    }
+  void Promise.all(notify.conditions().map((c) => c.ready)).then(() => {
+    if (m.tree === tree && !m.stopping) notify.markReady();
   });
-  if (conditions.length > 0 && !awaited && !forking) void readyDeadline(m, tree, conditions);
 }
 
-/** Stop `tree` as failed when its conditions do not all hold within --ready-timeout. */
-async function readyDeadline(
+/**
+ * Whether a simple service has any readiness condition (`--ready-after`,
+ * `--ready-tcp`, `--ready-file`, `--ready-notify`, `--ready-fd`): without
+ * one, an instance nobody waits for is ready at its spawn.
+ *
+ * @example
+ * ```ts
+ * import { hasReadyConditions } from "./ready_watch.ts";
+ * // const atOnce = !first && !hasReadyConditions(machine);
+ * console.log(typeof hasReadyConditions);
+ * ```
+ */
+export function hasReadyConditions(m: Pick<Machine, "cfg" | "notify">): boolean {
+  const o = m.cfg.options;
+  return (o.readyAfterMs ?? 0) > 0 || o.readyTcp !== undefined || o.readyFile !== undefined ||
+    (m.notify?.conditions().length ?? 0) > 0;
+}
+
+/**
+ * The readiness of a simple instance nobody waits for (a restart by the
+ * policy, `pidkit run`'s): the one wait (ready_wait.ts) for all its
+ * conditions, `--ready-timeout` counted from its spawn. `starting` until
+ * they hold, then `ready` with its PID and the watchdog armed; not in
+ * time, or it exits first, it ends as a failure (the restart policy
+ * decides). A stop or a restart in place meanwhile: `interrupted`.
+ *
+ * @example
+ * ```ts
+ * import { watchSimpleReady } from "./ready_watch.ts";
+ * // const ready = await watchSimpleReady(machine, tree, start);
+ * // if (ready !== "ready") return ready;
+ * console.log(typeof watchSimpleReady);
+ * ```
+ */
+export async function watchSimpleReady(
   m: Machine,
   tree: ProcessTree,
-  conditions: NotifyCondition[],
-): Promise<void> {
+  start: InstanceStart,
+): Promise<"ready" | InstanceEnd> {
+  const notify = m.notify!;
+  if (!hasReadyConditions(m)) { // ready at its spawn (spawn_instance.ts)
+    notify.markReady();
+    return "ready";
+  }
+  const { options } = m.cfg;
   const result = await awaitReadiness({
-    check: { conditions },
-    timeoutMs: m.cfg.options.readyTimeoutMs,
-    extendedUntil: () => m.notify?.extendedUntil ?? 0,
+    check: {
+      afterMs: options.readyAfterMs ?? 0,
+      tcp: options.readyTcp,
+      file: options.readyFile,
+      fileBefore: start.readyFileBefore,
+      conditions: notify.conditions(),
+    },
+    timeoutMs: options.readyTimeoutMs,
+    spentMs: Date.now() - start.spawnedAtMs,
+    extendedUntil: () => notify.extendedUntil,
     exited: tree.status,
     interrupted: m.woken,
     stopping: () => m.stopping,
   });
-  if (result.outcome !== "timeout" || m.tree !== tree) return;
-  await notReadyInTime(m, tree, result);
+  // A stop, or a restart in place (the wait took it for an end): the loop stops the tree.
+  if (result.outcome === "stopped" || m.stopping || m.restartRequest) return "interrupted";
+  if (result.outcome === "ready") {
+    notify.markReady();
+    // One that said STOPPING=1 or RELOADING=1 meanwhile keeps that phase (phase.ts).
+    if (m.state.phase === "starting") {
+      await m.enter("ready", { pid: tree.pid }, notify.flushStatus());
+    }
+    return "ready";
+  }
+  if (result.outcome === "timeout") await notReadyInTime(m, tree, result);
+  else {
+    await m.log?.line(`${m.cfg.name} (pid ${tree.pid}) exited before it was ready`);
+    m.forcedFailure = true; // whatever its exit code: it never came up
+  }
+  await m.finish(tree);
+  return "ended";
 }
 
 /**

@@ -229,7 +229,7 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
       const awaited = fresh && (asked !== false || !this.host.reportsAtSpawn);
       const startedAt = Date.now();
       // A ready file left by an earlier run must not make this start look ready.
-      const readyFileBefore = fresh && cfg.options.readyFile
+      const readyFileBefore = cfg.options.readyFile
         ? await markFile(cfg.options.readyFile)
         : undefined;
       const spawnedAtMs = Date.now();

@@ -1,8 +1,9 @@
 /**
  * The simple start strategy (systemd's Type=simple/exec): the spawned
  * leader is the service. A start someone waits for is ready when every
- * condition holds (the one wait, ready_wait.ts); one reported at spawn
- * (`pidkit run`) runs at once. The instance ends when its leader exits;
+ * condition holds (the one wait, ready_wait.ts); one nobody waits for (a
+ * restart, `pidkit run`'s, told at its spawn) is `starting` until they
+ * hold (ready_watch.ts). The instance ends when its leader exits;
  * the rest of its tree goes with it.
  *
  * @module
@@ -13,6 +14,7 @@ import type { ProcessTree } from "../../tree/process_tree.ts";
 import type { InstanceEnd, InstanceStart, Machine, StartStrategy } from "./context.ts";
 import { describeExit } from "./exit_text.ts";
 import { awaitReadiness } from "./ready_wait.ts";
+import { hasReadyConditions, watchSimpleReady } from "./ready_watch.ts";
 
 /**
  * The simple strategy.
@@ -26,13 +28,18 @@ import { awaitReadiness } from "./ready_wait.ts";
 export const SIMPLE_START: StartStrategy = {
   name: "simple",
   async run(m, tree, start): Promise<InstanceEnd> {
-    if (start.first && !start.awaited) {
-      // Nobody waits for readiness (the foreground): an early exit is just an exit.
-      await m.enter("ready", { pid: tree.pid });
-      await m.report({ ok: true, pid: tree.pid, supervisorPid: Deno.pid });
-    } else if (start.awaited && await awaitFirstReady(m, tree, start) === "failed") {
-      return "failed";
+    if (start.awaited) {
+      if (await awaitFirstReady(m, tree, start) === "failed") return "failed";
+      return await followInstance(m, tree);
     }
+    if (start.first) {
+      // `pidkit run` is told at the spawn; the phase follows the conditions.
+      if (!hasReadyConditions(m)) await m.enter("ready", { pid: tree.pid });
+      await m.report({ ok: true, pid: tree.pid, supervisorPid: Deno.pid });
+    }
+    // Nobody waits (a restart, `run`): `starting` until all the conditions hold.
+    const ready = await watchSimpleReady(m, tree, start);
+    if (ready !== "ready") return ready;
     return await followInstance(m, tree);
   },
 };

@@ -17,7 +17,7 @@ import { holdPidFile, notSpawned } from "./_pid_file_hold.ts";
 import { spawnIdentity, userIds } from "./_service_output.ts";
 import { serviceEnv } from "../control/supervisor_config.ts";
 import type { Machine } from "./context.ts";
-import { armWhenReady } from "./ready_watch.ts";
+import { armWhenReady, hasReadyConditions } from "./ready_watch.ts";
 
 /**
  * Spawn an instance; undefined when none could be (a first start's
@@ -111,7 +111,7 @@ async function spawnPaused(
   }
   m.tree = tree;
   notify.attach(tree);
-  armWhenReady(m, tree, first, awaited);
+  armWhenReady(m, tree, awaited);
   // Queued before any output is pumped (the pipes) or handed over (the FIFO, paused).
   const started = m.log?.line(`started ${cfg.name} (pid ${tree.pid}): ${cfg.command.join(" ")}`);
   m.output?.resume();
@@ -135,9 +135,9 @@ async function spawnPaused(
     m.deferredSpawn = { details: { pid: tree.pid }, change };
     return tree;
   }
-  // A restart that must say it is ready is "starting" until it does; a
-  // forking one until its leader exited and its conditions held (forking_start.ts).
-  const readyAtOnce = !first && !cfg.options.forking && notify.conditions().length === 0;
+  // A restart with readiness conditions is "starting" until they hold (ready_watch.ts);
+  // a forking one until its leader exited and its conditions held (forking_start.ts).
+  const readyAtOnce = !first && !cfg.options.forking && !hasReadyConditions(m);
   await m.enter(readyAtOnce ? ["spawn", "ready"] : "spawn", { pid: tree.pid }, change);
   return tree;
 }
