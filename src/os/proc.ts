@@ -504,6 +504,13 @@ export interface OpenFd {
   link(): string | undefined;
   /** The file it has open (through the descriptor: even an unlinked one); `undefined` once closed. */
   stat(): Deno.FileInfo | undefined;
+  /**
+   * The locks held through this open file (`/proc/PID/fdinfo/N`'s `lock:`
+   * lines): one small file, read at once, where `/proc/locks` is generated a
+   * page at a time and can skip a line while other locks come and go.
+   * Empty once closed.
+   */
+  locks(): LockEntry[];
 }
 
 /**
@@ -548,10 +555,28 @@ export function findOpenFd(
           return undefined; // closed meanwhile
         }
       },
+      locks: () => fdLocks(`/proc/${pid}/fdinfo/${entry.name}`),
     };
     if (match(fd)) return { found: fd };
   }
   return {};
+}
+
+/** The `lock:` lines of an fdinfo file, parsed; none when it cannot be read. */
+function fdLocks(path: string): LockEntry[] {
+  let text: string | undefined;
+  try {
+    text = readProcFile(path);
+  } catch {
+    return [];
+  }
+  const out: LockEntry[] = [];
+  for (const line of (text ?? "").split("\n")) {
+    if (!line.startsWith("lock:")) continue;
+    const entry = parseLockLine(line.slice("lock:".length));
+    if (entry) out.push(entry);
+  }
+  return out;
 }
 
 /**

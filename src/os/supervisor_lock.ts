@@ -4,12 +4,16 @@
  * holds every service of its directory, so a command about one service (a
  * stop through a PID file, a record that cannot be read) must never signal
  * it. Told by the kernel: the process has a file named `supervisor.lock`
- * open (`/proc/PID/fd`) and `/proc/locks` lists it as that file's holder.
+ * open (`/proc/PID/fd`) and holds an exclusive flock it took through that
+ * very descriptor (`/proc/PID/fdinfo/N`). Not `/proc/locks`: the kernel
+ * generates it a page at a time, and a line can be skipped while other
+ * locks come and go (seen under the parallel suite: a supervisor taken for
+ * an ordinary holder).
  *
  * @module
  */
 
-import { findLockHolders, findOpenFd } from "./proc.ts";
+import { findOpenFd } from "./proc.ts";
 
 /** The name of the file a run directory's supervisor keeps locked. */
 export const SUPERVISOR_LOCK_NAME = "supervisor.lock";
@@ -39,9 +43,10 @@ export function supervisorLockOf(pid: number): SupervisorLockCheck {
     if (link === undefined) return false;
     const path = link.endsWith(" (deleted)") ? link.slice(0, -" (deleted)".length) : link;
     if (!path.endsWith(suffix)) return false;
-    // Through the descriptor: the very file it has open, even if unlinked.
-    const st = fd.stat();
-    if (st === undefined || !findLockHolders(st.dev, st.ino!, "WRITE").includes(pid)) return false;
+    const held = fd.locks().some((l) =>
+      l.kind === "FLOCK" && l.mode === "WRITE" && !l.waiting && l.pid === pid
+    );
+    if (!held) return false;
     dir = path.slice(0, -suffix.length) || "/";
     return true;
   });
