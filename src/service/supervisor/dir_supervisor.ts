@@ -62,6 +62,7 @@ import {
 import { ackLine, answerLine, errorLine } from "../control/wire.ts";
 import { scheduleOf, serveStop } from "../control/serve_stop.ts";
 import { collectAfterRequest, collectWhenQuiet } from "./_quiet_gc.ts";
+import { goneWhileIdle, isDirectory } from "./_gone_idle.ts";
 
 /** How often the supervisor checks that its run directory and lock are still there. */
 const PRESENCE_CHECK_MS = 1000;
@@ -330,6 +331,8 @@ class DirSupervisor {
       }
       return;
     }
+    const idle = goneWhileIdle(this); // holding nothing, it exits rather than make anything
+    if (idle !== undefined) return this.exitIdle(idle);
     this.#restoring = true;
     try {
       const dirGone = !isDirectory(this.dir);
@@ -599,11 +602,15 @@ class DirSupervisor {
     if (this.opts.foreground || this.closing || this.services.size > 0 || this.busy > 0) return;
     this.#idleTimer = setTimeout(() => {
       if (this.services.size > 0 || this.busy > 0 || this.closing) return;
-      this.closing = true;
-      void this.note(`no service left: supervisor (pid ${Deno.pid}) exits`).then(() =>
-        this.#finish()
-      );
+      this.exitIdle(`no service left: supervisor (pid ${Deno.pid}) exits`);
     }, IDLE_LINGER_MS);
+  }
+
+  /** Exit holding nothing: from now on a request is answered "retry" (serve). */
+  exitIdle(text: string): void {
+    clearTimeout(this.#idleTimer);
+    this.closing = true;
+    void this.note(text).then(() => this.#finish());
   }
 }
 
@@ -632,14 +639,6 @@ function exists(path: string): boolean {
   try {
     Deno.lstatSync(path);
     return true;
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
   } catch {
     return false;
   }

@@ -176,6 +176,34 @@ Deno.test("the run directory removed while services run: no second supervisor ma
   }
 });
 
+Deno.test("the run directory removed under a supervisor that holds no service: it exits at once and makes nothing again", async () => {
+  // The supervisor lingers a second after its last service: the removal
+  // must fall into that second (checked: it was alive after it), else
+  // nothing was tested and the case is tried again with a new directory.
+  for (let attempt = 1;; attempt++) {
+    await using s = services();
+    const name = uniqueName("idle");
+    await s.start(name, [], ["sleep", "1000"]);
+    await s.recordAll();
+    const pid = s.supervisorPid()!;
+    const stop = await s.cli(["stop", name]);
+    assert.equal(stop.code, 0, stop.stderr);
+    Deno.removeSync(s.dir.path, { recursive: true });
+    if (!alive(pid)) {
+      assert.ok(attempt < 5, "the supervisor exited before its directory was removed, 5 times");
+      continue;
+    }
+    await waitUntil(() => !alive(pid), { what: "the idle supervisor to exit", timeoutMs: 20_000 });
+    assert.ok(!exists(s.dir.path), "the run directory is not made again");
+    // The next command launches a supervisor, which makes the directory.
+    await s.start(name, [], ["sleep", "1000"]);
+    assert.notEqual(s.supervisorPid(), pid);
+    assert.equal((await s.cli(["stop", name])).code, 0);
+    assert.equal(trees(name).size, 0);
+    break;
+  }
+});
+
 Deno.test("a --restart always service that dies while no supervisor runs is restarted by the next one; what it left is removed", async () => {
   await using s = services();
   const tmp = s.dir.join(".tmp");
