@@ -103,7 +103,7 @@ export async function spawnGated(
   options: Deno.CommandOptions,
   beforeRelease: (pid: number) => void,
 ): Promise<Deno.ChildProcess> {
-  const dir = await Deno.makeTempDir({ prefix: gatePrefix(options.env?.[MARKER_VAR]) });
+  const dir = await gateDir(options.env?.[MARKER_VAR]);
   try {
     const fifo = `${dir}/gate`;
     await makeFifo(fifo);
@@ -166,6 +166,23 @@ function gateArgs(fifo: string, command: string[]): string[] {
  * a marked tree, `<name>-<nonce>-`, so that what a spawner killed midway
  * left can be found from the marker ({@linkcode removeGateLeftovers}).
  */
+/**
+ * A new directory for the gate's FIFO in `$TMPDIR` (else /tmp). Its failure
+ * names the directory and the user: Deno says only "tmpdir".
+ */
+async function gateDir(marker: string | undefined): Promise<string> {
+  try {
+    return await Deno.makeTempDir({ prefix: gatePrefix(marker) });
+  } catch (err) {
+    const where = Deno.env.get("TMPDIR") || "/tmp";
+    throw new TreeError(
+      "spawn-failed",
+      `cannot make the start gate's directory in ${where} (uid ${Deno.uid()}): ${messageLine(err)}`,
+      { cause: err },
+    );
+  }
+}
+
 function gatePrefix(marker: string | undefined): string {
   return marker !== undefined && parseMarker(marker) !== undefined
     ? `pidkit-gate-${cgroupLeaf(marker)}-`
