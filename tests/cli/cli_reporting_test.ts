@@ -108,3 +108,44 @@ Deno.test("ps shows a process title (nginx: worker process) as ps(1) does, witho
   assert.ok(!commands.includes('"nginx: worker process",""'), commands);
   assert.equal((await s.cli(["stop", name])).code, 0);
 });
+
+Deno.test("a start that fails again shows only this attempt's log lines, from its started line on", async () => {
+  await using s = new Services();
+  const name = uniqueName("boom");
+  const attempt = async (json: boolean) => {
+    const cmd = ["sh", "-c", "echo boom >&2; exit 3"];
+    const r = await s.cli([
+      "start",
+      name,
+      "--ready-after",
+      "2s",
+      ...(json ? ["--json"] : []),
+      "--",
+      ...cmd,
+    ]);
+    await s.recordAll();
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    return r.stderr;
+  };
+  const first = await attempt(false);
+  assert.match(first, /^last lines of /m);
+  const second = await attempt(false);
+  const pidOf = (text: string) =>
+    Number(new RegExp(`started ${name} \\(pid (\\d+)\\)`).exec(text)?.[1]);
+  const pid1 = pidOf(first), pid2 = pidOf(second);
+  assert.ok(pid1 > 0 && pid2 > 0 && pid1 !== pid2, second);
+  const tail = second.slice(second.indexOf("last lines of "));
+  assert.equal(tail.match(/boom$/gm)?.length, 1, tail);
+  assert.equal(tail.match(/\[pidkit\] \S+ started /g)?.length, 1, tail);
+  assert.ok(!tail.includes(`(pid ${pid1})`), tail);
+  assert.match(tail, new RegExp(`\\(pid ${pid2}\\) exited with code 3`));
+  // --json: the same lines in `log`
+  const json = JSON.parse((await attempt(true)).trim().split("\n").at(-1)!);
+  assert.equal(json.log.filter((l: string) => l === "boom").length, 1, json.log.join("|"));
+  assert.equal(
+    json.log.filter((l: string) => /\[pidkit\] \S+ started /.test(l)).length,
+    1,
+    json.log.join("|"),
+  );
+  assert.ok(!json.log.some((l: string) => l.includes(`(pid ${pid2})`)), json.log.join("|"));
+});

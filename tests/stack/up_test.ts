@@ -145,9 +145,19 @@ Deno.test("a dependency that fails leaves its dependents unstarted and the other
   assert.match(r.stdout, /^failed db: /m);
   // what it said before it died, under its line, as start shows it
   assert.match(r.stdout, /^failed db: .*\n( {2}\| .*\n)* {2}\| db: cannot bind\n/m);
+  const firstPid = /\[pidkit\] \S+ started db \(pid (\d+)\)/.exec(r.stdout)?.[1];
+  assert.ok(firstPid, r.stdout);
+  // up again: db fails again, and its tail is this attempt's alone
   const json = JSON.parse((await s.up("--json")).stdout);
   const db = json.services.find((x: { name: string }) => x.name === "db");
-  assert.ok(db.logTail.includes("db: cannot bind"), JSON.stringify(db));
+  assert.equal(
+    db.logTail.filter((l: string) => l === "db: cannot bind").length,
+    1,
+    JSON.stringify(db),
+  );
+  const started = db.logTail.filter((l: string) => /\[pidkit\] \S+ started db \(pid \d+\)/.test(l));
+  assert.equal(started.length, 1, JSON.stringify(db));
+  assert.ok(!started[0].includes(`(pid ${firstPid})`), JSON.stringify(db));
   assert.match(r.stdout, /^not started web: its dependency db failed$/m);
   assert.match(r.stdout, /^not started api: its dependency web failed$/m);
   assert.match(r.stdout, /^started cron/m);

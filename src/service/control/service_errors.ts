@@ -17,8 +17,9 @@ export type { StartFailureReason } from "./supervisor_protocol.ts";
  * `"exited"`, with `exit`), was not ready within the ready timeout
  * (`"not-ready"`), was stopped meanwhile (`"stopped"`), or could not be
  * started at all (`"failed"`: the supervisor could not spawn it, open its
- * log, or died). `logTail` holds the last lines of its log, when there are
- * any.
+ * log, or died). `logTail` holds the last lines of its log written by this
+ * attempt (from the supervisor's `started NAME (pid P)` line of the
+ * instance it started on, at most 10), when there are any.
  *
  * @example
  * ```ts
@@ -42,7 +43,7 @@ export class ServiceStartError extends PidkitError {
   readonly exit: { code: number | null; signal: string | null } | undefined;
   /** The service's log file, when it has one. */
   readonly log: string | undefined;
-  /** The last lines of the log (empty when there are none). */
+  /** The last lines of the log, this attempt's only (empty when there are none). */
   readonly logTail: string[];
 
   /** Create the error; `message` is the whole one-line text. */

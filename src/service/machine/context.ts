@@ -60,8 +60,11 @@ export interface FailedStart {
   recorded?: TreeExit;
   /** The tree still runs: stop it (on the service's schedule) before the books are closed. */
   stop?: () => Promise<unknown>;
-  /** Add the log's last lines to `start`'s answer. */
-  logTail?: boolean;
+  /**
+   * Add the log's last lines to `start`'s answer, from the `started` line
+   * of the instance with this PID on (this attempt's lines only).
+   */
+  logTail?: number;
 }
 
 /** One instance of the service (spawned or adopted), as a strategy carries it. */

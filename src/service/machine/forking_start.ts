@@ -69,7 +69,7 @@ async function runForking(
       ...failed,
       reason: start.exit ? "exited" : start.notReady ? "not-ready" : "failed",
       ...(start.exit ? { exit: start.exit } : {}),
-      logTail: true,
+      logTail: tree.pid,
     });
   }
   const noteFamily = noteMainFamily(m);
@@ -284,7 +284,7 @@ async function awaitForkingReady(
     logLine: `${cfg.name} failed to start: ${error}`,
     stop: () => stopForking(m, tree, cfg.options.retry).catch(() => {}),
     recorded: UNKNOWN_EXIT,
-    logTail: true,
+    logTail: tree.pid,
   });
 }
 

@@ -25,7 +25,6 @@
 import { AlreadyRunningError, messageLine } from "../../os/errors.ts";
 import { PidFile } from "../../lock/pid_file.ts";
 import { markFile } from "../readiness/readiness.ts";
-import { tailLines } from "../output/log_sink.ts";
 import type { SupervisorConfig } from "../control/supervisor_protocol.ts";
 import type {
   RestartAnswer,
@@ -50,6 +49,7 @@ import { spawnInstance } from "./spawn_instance.ts";
 import { takeHold } from "./take_hold.ts";
 import { SIMPLE_START } from "./simple_start.ts";
 import { FORKING_START, stopForking } from "./forking_start.ts";
+import { attemptTail } from "./attempt_tail.ts";
 import { ADOPTED_START } from "./adopted_start.ts";
 import type { ServiceEventSink } from "../model/service_event.ts";
 import type { ServicePolicy } from "../model/policy.ts";
@@ -357,7 +357,7 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
    * The one failed-start epilogue: `logLine` into the log, what runs
    * stopped, the output drained, the exit recorded, the books closed as
    * failed (`error` is what status shows), `start` told (with the log's
-   * last lines).
+   * last lines of this attempt: attempt_tail.ts).
    */
   async failStart(
     error: string,
@@ -371,8 +371,12 @@ export class ServiceMachine implements Machine, HostedMachine, TickHost {
       error,
       reason: details.reason,
       ...(exit ? { exit: { code: exit.code, signal: exit.signal } } : {}),
-      ...(details.logTail
-        ? { logTail: this.log ? await tailLines(this.log.path, LOG_TAIL_LINES) : [] }
+      ...(details.logTail !== undefined
+        ? {
+          logTail: this.log
+            ? await attemptTail(this.log.path, this.cfg.name, details.logTail, LOG_TAIL_LINES)
+            : [],
+        }
         : {}),
     });
     return "failed";

@@ -105,7 +105,7 @@ async function awaitFirstReady(
         reason: "not-ready",
         logLine: error,
         stop: () => m.stopTree(),
-        logTail: true,
+        logTail: tree.pid,
       });
     }
     case "exited": {
@@ -113,7 +113,7 @@ async function awaitFirstReady(
       const exit = m.lastExit!;
       // One rule: an exit before the service was ready is a failed start.
       const error = `${cfg.name} exited during start-up with ${describeExit(exit)}`;
-      return await m.failStart(error, { reason: "exited", exit, logTail: true });
+      return await m.failStart(error, { reason: "exited", exit, logTail: tree.pid });
     }
   }
 }

@@ -18,6 +18,7 @@ import { spawnIdentity, userIds } from "./_service_output.ts";
 import { serviceEnv } from "../control/supervisor_config.ts";
 import type { Machine } from "./context.ts";
 import { armWhenReady, hasReadyConditions } from "./ready_watch.ts";
+import { startedLine } from "./attempt_tail.ts";
 
 /**
  * Spawn an instance; undefined when none could be (a first start's
@@ -113,7 +114,7 @@ async function spawnPaused(
   notify.attach(tree);
   armWhenReady(m, tree, awaited);
   // Queued before any output is pumped (the pipes) or handed over (the FIFO, paused).
-  const started = m.log?.line(`started ${cfg.name} (pid ${tree.pid}): ${cfg.command.join(" ")}`);
+  const started = m.log?.line(startedLine(cfg.name, tree.pid, cfg.command));
   m.output?.resume();
   if (tree.stdout && m.log) m.pumps.push(pump(tree.stdout, m.log));
   if (tree.stderr && m.log) m.pumps.push(pump(tree.stderr, m.log));

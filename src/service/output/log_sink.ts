@@ -409,8 +409,28 @@ export async function pump(stream: ReadableStream<Uint8Array>, sink: LogSink): P
   } catch { /* the pipe broke: the service is gone */ }
 }
 
-/** The last `n` lines of the file at `path` (reads at most the last 16 KiB). */
-export async function tailLines(path: string, n: number): Promise<string[]> {
+/** Options of {@linkcode tailLines}. */
+export interface TailOptions {
+  /** Begin at the last line for which this is true, when one is among those read. */
+  since?: (line: string) => boolean;
+}
+
+/**
+ * The last `n` lines of the file at `path` (reads at most the last 16 KiB),
+ * from the last line `since` accepts on when one is given and found.
+ *
+ * @example
+ * ```ts
+ * import { tailLines } from "./log_sink.ts";
+ * const lines = await tailLines("/run/pidkit/web.log", 10, { since: (l) => l.startsWith("[pidkit] ") });
+ * console.log(lines.join("\n"));
+ * ```
+ */
+export async function tailLines(
+  path: string,
+  n: number,
+  opts: TailOptions = {},
+): Promise<string[]> {
   try {
     using file = await Deno.open(path, { read: true });
     const size = (await file.stat()).size;
@@ -426,7 +446,8 @@ export async function tailLines(path: string, n: number): Promise<string[]> {
     const lines = new TextDecoder().decode(buf.subarray(0, off)).split("\n");
     if (lines.at(-1) === "") lines.pop();
     if (start > 0) lines.shift(); // probably cut in the middle
-    return lines.slice(-n);
+    const since = opts.since ? lines.findLastIndex(opts.since) : -1;
+    return lines.slice(Math.max(since, 0)).slice(-n);
   } catch {
     return [];
   }
