@@ -303,6 +303,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [0, 0],
     serviceCommand: "none",
+    reads: true,
     load: () => import("./list.ts"),
   },
   {
@@ -319,6 +320,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [0, 0],
     serviceCommand: "none",
+    reads: true,
     load: () => import("./top.ts"),
   },
   {
@@ -328,6 +330,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { dir, json },
     positionals: [1, 1],
     serviceCommand: "none",
+    reads: true,
     load: () => import("./ps.ts"),
   },
   {
@@ -350,6 +353,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [0, Infinity],
     serviceCommand: "none",
+    reads: true,
     load: () => import("./logs.ts"),
   },
   {
@@ -378,6 +382,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     positionals: [0, Infinity],
     serviceCommand: "none",
+    reads: true,
     load: () => import("./events.ts"),
   },
   {

@@ -15,6 +15,7 @@ import type { ServiceEvent } from "../service/model/service_event.ts";
 import { validateName } from "../service/model/run_dir.ts";
 import { EXIT, paint, useColor } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
+import { enterableRunDir } from "./run_dir_access.ts";
 
 const encoder = new TextEncoder();
 
@@ -23,7 +24,7 @@ export async function run(input: CommandInput): Promise<number> {
   const last = parseCount(input.values.lines as string | undefined);
   const services = input.positionals;
   for (const name of services) validateName(name);
-  const dir = input.values.dir as string | undefined;
+  const dir = enterableRunDir(input.values.dir as string | undefined);
   const json = input.values.json === true;
   const colour = !json && useColor();
   const line = (e: ServiceEvent) => json ? JSON.stringify(e) : describeEvent(e, colour);

@@ -18,7 +18,11 @@ export const EXIT = {
   notRunning: 3,
   /** `status`: cannot tell (e.g. permission denied). */
   unknown: 4,
-  /** start, stop, restart: the supervisor refused the caller (another user's). */
+  /**
+   * start, stop, restart: the supervisor refused the caller (another user's);
+   * the reading commands (list, ps, logs, events, top): the caller may not
+   * read the run directory or the file.
+   */
   denied: 4,
   /** start, stop, restart: the supervisor does not answer (stopped, overloaded, no socket). */
   noAnswer: 5,

@@ -17,6 +17,7 @@ import {
 } from "../service/output/service_logs.ts";
 import { EXIT, useColor } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
+import { enterableRunDir } from "./run_dir_access.ts";
 
 const encoder = new TextEncoder();
 const NL = new Uint8Array([10]);
@@ -29,7 +30,7 @@ export async function run(input: CommandInput): Promise<number> {
   const lines = parseLines(input.values.lines as string | undefined);
   const follow = input.values.follow === true;
   const stamps = input.values.timestamps === true;
-  const dir = input.values.dir as string | undefined;
+  const dir = enterableRunDir(input.values.dir as string | undefined);
   if (follow) Deno.addSignalListener("SIGINT", () => Deno.exit(EXIT.ok));
   const one = names.length === 1;
   const prefix = one ? undefined : new Prefixes(useColor());

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { PidkitError, UsageError } from "../os/errors.ts";
+import { FileError, PidkitError, UsageError } from "../os/errors.ts";
 import { COMMANDS, findCommand } from "./commands.ts";
 import { EXIT, printErr, printOut } from "./io.ts";
 import { parseOptions } from "./parse_args.ts";
@@ -103,7 +103,9 @@ async function runCommand(spec: CommandSpec, input: CommandInput): Promise<numbe
       return fail(`pidkit ${spec.name}: ${err.message}`, code, json);
     }
     if (err instanceof PidkitError) {
-      return fail(`pidkit ${spec.name}: ${asFlags(err.message)}`, EXIT.failure, json);
+      const refused = spec.reads && err instanceof FileError && err.reason === "permission";
+      const code = refused ? EXIT.denied : EXIT.failure;
+      return fail(`pidkit ${spec.name}: ${asFlags(err.message)}`, code, json);
     }
     throw err;
   }

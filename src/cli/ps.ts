@@ -10,12 +10,12 @@ import { formatBytes } from "../os/byte_size.ts";
 import { commandLine, formatPercent, printJson, table } from "./format.ts";
 import { EXIT, printOut } from "./io.ts";
 import type { CommandInput } from "./spec.ts";
+import { enterableRunDir } from "./run_dir_access.ts";
 
 /** `pidkit ps`. */
 export async function run(input: CommandInput): Promise<number> {
-  const tree = await serviceProcesses(input.positionals[0], {
-    dir: input.values.dir as string | undefined,
-  });
+  const dir = enterableRunDir(input.values.dir as string | undefined);
+  const tree = await serviceProcesses(input.positionals[0], { dir });
   if (input.values.json === true) {
     printJson(tree);
     return EXIT.ok;

@@ -50,6 +50,11 @@ export interface CommandSpec {
   /** `"required"`: the command needs `-- CMD ...`; `"none"`: `--` is an error. */
   serviceCommand: "required" | "none";
   /**
+   * It only reads the run directory: a file (or the directory) the caller
+   * may not read is refused, exit 4, not a failure (1).
+   */
+  reads?: boolean;
+  /**
    * Loads the implementation when the command runs, so each command executes
    * only the modules it needs. Always `() => import("./NAME.ts")`, a literal
    * specifier: `deno install`, `deno compile`, `deno publish` and `deno check`

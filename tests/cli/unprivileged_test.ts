@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { findSetpriv } from "../../src/tree/find_program.ts";
 import { Reaper, tempDir } from "../_util/helpers.ts";
-import { nobodyDeno, readableCopy } from "../_util/readable_copy.ts";
+import { nobodyCli, nobodyDeno, readableCopy } from "../_util/readable_copy.ts";
 
 const NOBODY = 65534;
 const setpriv = Deno.build.os === "linux" ? findSetpriv() : undefined;
@@ -72,5 +72,57 @@ console.log(JSON.stringify({ me: Deno.pid, pid: held.pid, seen: seen.status, hol
     assert.equal(stop.code, 0, stop.stderr);
     const after = await cli(["status", "web", "--dir", dir]);
     assert.equal(after.code, 3, after.stdout + after.stderr);
+  },
+});
+
+Deno.test({
+  name:
+    "as uid 65534: a run dir it may not read is refused (exit 4, one line naming it) by every reading command",
+  ignore: problem !== undefined,
+  async fn() {
+    await using tmp = tempDir();
+    Deno.chmodSync(tmp.path, 0o755);
+    const from = readableCopy(tmp.path);
+    const home = tmp.join("home");
+    Deno.mkdirSync(home, { mode: 0o700 });
+    Deno.chownSync(home, NOBODY, NOBODY);
+    // root's 0700 run directory with a service's files in it
+    const dir = tmp.join("closed");
+    Deno.mkdirSync(dir, { mode: 0o700 });
+    Deno.chmodSync(dir, 0o700);
+    Deno.writeTextFileSync(`${dir}/web.pid`, "1\n");
+    Deno.writeTextFileSync(`${dir}/web.log`, "secret\n");
+    const cli = nobodyCli(setpriv!, from, home);
+    const line = new RegExp(`^pidkit (\\w+): cannot read run dir ${dir}: permission denied\\n$`);
+    const commands = [
+      ["list"],
+      ["status"],
+      ["ps", "web"],
+      ["logs"],
+      ["logs", "web"],
+      ["logs", "-f", "web"],
+      ["events"],
+      ["events", "-f"],
+      ["top"], // not a terminal: the list snapshot
+    ];
+    for (const args of commands) {
+      const r = await cli([...args, "--dir", dir]);
+      assert.equal(r.code, 4, `${args.join(" ")}: ${r.code} ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, line, args.join(" "));
+      assert.equal(line.exec(r.stderr)![1], args[0]);
+      assert.equal(r.stdout, "", args.join(" "));
+    }
+    const j = await cli(["list", "--json", "--dir", dir]);
+    assert.equal(j.code, 4, j.stderr);
+    assert.deepEqual(JSON.parse(j.stderr), {
+      error: `pidkit list: cannot read run dir ${dir}: permission denied`,
+      code: 4,
+    });
+    // a directory it may enter, a log it may not read (0640, root's group): the file, exit 4
+    Deno.chmodSync(dir, 0o755);
+    Deno.chmodSync(`${dir}/web.log`, 0o640);
+    const l = await cli(["logs", "web", "--dir", dir]);
+    assert.equal(l.code, 4, l.stdout + l.stderr);
+    assert.equal(l.stderr, `pidkit logs: cannot read ${dir}/web.log: permission denied\n`);
   },
 });

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { PidkitError } from "../../os/errors.ts";
+import { FileError, PidkitError } from "../../os/errors.ts";
 import { delay } from "../../os/delay.ts";
 import { readServiceRecord } from "../model/service_record.ts";
 import { resolveRunDir, serviceNames, servicePaths, validateName } from "../model/run_dir.ts";
@@ -162,7 +162,7 @@ class LogSource {
 function openError(path: string, err: unknown): PidkitError {
   if (err instanceof PidkitError) return err;
   if (err instanceof Deno.errors.PermissionDenied) {
-    return new PidkitError(`cannot read ${path}: permission denied`);
+    return new FileError(path, "permission", `cannot read ${path}: permission denied`);
   }
   return new PidkitError(`cannot read ${path}: ${(err as Error).message}`);
 }

@@ -65,7 +65,8 @@ if (!asNobody) {
 }
 
 Deno.test({
-  name: "pidkit events of a run dir whose journal this user may not read: one line, exit 1, -f too",
+  name:
+    "pidkit events of a run dir whose journal this user may not read: one line, exit 4 (refused), -f too",
   ignore: !asNobody,
   fn: async () => {
     await using tmp = tempDir();
@@ -83,7 +84,7 @@ Deno.test({
     const run = nobodyDeno("setpriv", from, { home });
     for (const follow of [[], ["-f"]]) {
       const r = await run(["run", "-A", "--quiet", from.cli, "events", ...follow, "--dir", dir]);
-      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(r.code, 4, r.stdout + r.stderr);
       assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
       assert.match(
         r.stderr,
