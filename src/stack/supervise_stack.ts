@@ -32,7 +32,11 @@ export interface SuperviseStackOptions {
   load: LoadStackOptions;
   /** The run directory (default: the file's `dir`, else as `start` finds it). */
   dir?: string;
-  /** Told every line worth saying (default: stderr). */
+  /**
+   * Told every line worth saying (default: stderr): one per service as `up`
+   * says it, and the supervisor's own (SIGHUP, a file not reloaded) after
+   * `pidkit supervise: `, as its journal lines are.
+   */
   say?: (line: string) => void;
   /** Told each service's result as a reconcile goes. */
   onService?: (result: UpServiceResult) => void;
@@ -58,6 +62,7 @@ export interface SuperviseStackOptions {
  */
 export async function superviseStack(options: SuperviseStackOptions): Promise<number> {
   const say = options.say ?? ((line: string) => console.error(line));
+  const sayOwn = (line: string) => say(`pidkit supervise: ${line}`);
   const first = await loadStack(options.load);
   const dir = stackRunDir(first.stack, options.dir, true);
   const file = first.file;
@@ -82,7 +87,7 @@ export async function superviseStack(options: SuperviseStackOptions): Promise<nu
           loaded = job === "reload" ? await loadStack(options.load) : job;
         } catch (err) {
           const line = `${file}: not reloaded: ${(err as Error).message}; what runs is unchanged`;
-          say(line);
+          sayOwn(line);
           notify(`STATUS=${line}`);
           continue;
         }
@@ -99,7 +104,7 @@ export async function superviseStack(options: SuperviseStackOptions): Promise<nu
           notify(statusOf(result));
         } catch (err) {
           const line = `${loaded.file}: not reconciled: ${(err as Error).message}`;
-          say(line);
+          sayOwn(line);
           notify(`STATUS=${line}`);
         }
         if (!ready) {
@@ -112,7 +117,7 @@ export async function superviseStack(options: SuperviseStackOptions): Promise<nu
     }
   };
   const onHup = () => {
-    say(`SIGHUP: reading ${file} again`);
+    sayOwn(`SIGHUP: reading ${file} again`);
     void reconcile("reload");
   };
   const onStop = () => notify("STOPPING=1");

@@ -118,6 +118,14 @@ Deno.test({
       const stderr = new TextDecoder().decode(out.stderr);
       assert.match(stderr, /^started db \(pid \d+\)$/m);
       assert.match(stderr, /^restarted web \(pid \d+\): changed: cmd$/m);
+      // its own lines after the prefix its journal lines have
+      const file = s.file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      assert.match(stderr, new RegExp(`^pidkit supervise: SIGHUP: reading ${file} again$`, "m"));
+      assert.match(
+        stderr,
+        new RegExp(`^pidkit supervise: ${file}: not reloaded: .*unchanged$`, "m"),
+      );
+      assert.doesNotMatch(stderr, /^SIGHUP/m);
     } finally {
       socket.close();
     }
