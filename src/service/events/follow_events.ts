@@ -29,6 +29,14 @@ export interface FollowEventsOptions extends ReadEventsOptions {
   last?: number;
   /** Ends the iteration (the iterator returns). */
   signal?: AbortSignal;
+  /**
+   * Called once, with the journal's path, when following begins and the
+   * journal does not exist yet: it has been looked for and the follower
+   * now waits for it. A journal made after the call is read from its
+   * first event. (To say "waiting for ..." to a user, or for a test to
+   * make the journal only then.)
+   */
+  onWaiting?: (path: string) => void;
 }
 
 /**
@@ -40,7 +48,7 @@ export interface FollowEventsOptions extends ReadEventsOptions {
  * journal's rotation, nor when the supervisor dies and a successor takes
  * the directory over (the successor's events follow with the next `seq`).
  * It goes on until `signal` aborts or the loop is left; a journal that
- * does not exist yet is waited for.
+ * does not exist yet is waited for (`onWaiting` says when).
  *
  * @example Print every event of `web` as it happens, for a second
  * ```ts
@@ -51,6 +59,17 @@ export interface FollowEventsOptions extends ReadEventsOptions {
  *   console.log(e.seq, e.time, e.service, e.kind, e.code ?? "", e.reason ?? "");
  * }
  * ```
+ *
+ * @example Say so when there is no journal yet
+ * ```ts
+ * import { followEvents } from "@pidkit/pidkit/service";
+ *
+ * const signal = AbortSignal.timeout(1000);
+ * const onWaiting = (path: string) => console.error(`waiting for ${path}`);
+ * for await (const e of followEvents({ dir: "/tmp/pidkit-example-new", signal, onWaiting })) {
+ *   console.log(e.seq, e.service, e.kind);
+ * }
+ * ```
  */
 export async function* followEvents(
   options: FollowEventsOptions = {},
@@ -58,8 +77,9 @@ export async function* followEvents(
   const path = eventsPath(resolveRunDir({ dir: options.dir }));
   const wakeup = new FileWakeup(path);
   wakeup.arm();
-  const { kept, follower } = await startFollowing(path, options);
+  const { kept, follower, found } = await startFollowing(path, options);
   try {
+    if (!found) options.onWaiting?.(path);
     yield* kept;
     while (!options.signal?.aborted) {
       wakeup.arm(); // before reading: a write after this wakes the wait below
@@ -78,12 +98,13 @@ export async function* followEvents(
 /**
  * The kept events asked for, and a follower that starts right after them:
  * on the current file where the read stopped (a rotation meanwhile is the
- * follower's to catch up with), or at the start of the file that appears.
+ * follower's to catch up with), or at the start of the file that appears
+ * (`found` false: there was none).
  */
 async function startFollowing(
   path: string,
   options: FollowEventsOptions,
-): Promise<{ kept: ServiceEvent[]; follower: LogFollower }> {
+): Promise<{ kept: ServiceEvent[]; follower: LogFollower; found: boolean }> {
   const files = await openJournalFiles(path);
   const kept: ServiceEvent[] = [];
   let current: { file: Deno.FsFile; position: number } | undefined;
@@ -104,7 +125,7 @@ async function startFollowing(
     ? new LogFollower(path, current.file, current.position)
     : new LogFollower(path);
   const last = options.after !== undefined ? kept.length : (options.last ?? 0);
-  return { kept: kept.slice(Math.max(0, kept.length - last)), follower };
+  return { kept: kept.slice(Math.max(0, kept.length - last)), follower, found: !!current };
 }
 
 function wanted(event: ServiceEvent, options: FollowEventsOptions): boolean {

@@ -64,6 +64,13 @@ export interface ServiceLogsOptions {
   follow?: boolean;
   /** Ends following: the iterator returns. */
   signal?: AbortSignal;
+  /**
+   * Following: called with a log's path when it begins to be followed and
+   * does not exist yet (it has been looked for; the follower now waits for
+   * it). A log made after the call is read from its first line. (To say
+   * "waiting for ..." to a user, or for a test to make the log only then.)
+   */
+  onWaiting?: (path: string) => void;
 }
 
 /** Options of {@linkcode mergedServiceLogs}. */
@@ -80,18 +87,24 @@ class LogSource {
   readonly service: string;
   readonly path: string;
   readonly times: LogTimesReader;
+  readonly onWaiting?: (path: string) => void;
   follower?: LogFollower;
 
-  constructor(service: string, path: string) {
+  constructor(service: string, path: string, onWaiting?: (path: string) => void) {
     this.service = service;
     this.path = path;
     this.times = new LogTimesReader(path);
+    this.onWaiting = onWaiting;
   }
 
-  static async of(dir: string, name: string): Promise<LogSource> {
+  static async of(
+    dir: string,
+    name: string,
+    onWaiting?: (path: string) => void,
+  ): Promise<LogSource> {
     const paths = servicePaths(dir, name);
     const state = await readServiceRecord(paths.state).catch(() => undefined);
-    return new LogSource(name, state?.log ?? paths.log);
+    return new LogSource(name, state?.log ?? paths.log, onWaiting);
   }
 
   line(raw: RawLine): ServiceLogLine {
@@ -116,7 +129,10 @@ class LogSource {
       file = await Deno.open(this.path, { read: true });
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw openError(this.path, err);
-      if (follow) this.follower = new LogFollower(this.path);
+      if (follow) {
+        this.follower = new LogFollower(this.path);
+        this.onWaiting?.(this.path);
+      }
       return undefined;
     }
     try {
@@ -192,7 +208,8 @@ async function pause(signal?: AbortSignal): Promise<boolean> {
  * (a number missing between them is read past and reported as a warning
  * item before the lines); with `follow`, then every new line as it is
  * written, across restarts and rotation (the old file is finished, then
- * the new one read from its start), until `signal` aborts. The log is the
+ * the new one read from its start), until `signal` aborts; a log that does
+ * not exist yet is waited for (`onWaiting` says when). The log is the
  * one the service's record names (`--log`), else `DIR/NAME.log`.
  *
  * Throws {@linkcode PidkitError} when there is no log (and not following)
@@ -220,7 +237,7 @@ export async function* serviceLogs(
   validateName(name);
   const n = checkLines(options.lines);
   const dir = resolveRunDir({ dir: options.dir });
-  const source = await LogSource.of(dir, name);
+  const source = await LogSource.of(dir, name, options.onWaiting);
   try {
     const first = await source.tail(n, options.follow === true);
     if (first === undefined && !options.follow) {
@@ -273,7 +290,7 @@ export async function* mergedServiceLogs(
     const first = await list();
     options.onServices?.(first);
     for (const name of first) {
-      const source = await LogSource.of(dir, name);
+      const source = await LogSource.of(dir, name, options.onWaiting);
       sources.set(name, source);
       const got = await source.tail(n, follow);
       if (got !== undefined) batches.push(await inTimeOrder(got, source.path));
@@ -297,7 +314,7 @@ export async function* mergedServiceLogs(
           if (sources.has(name)) continue;
           // A new service: all of its log (it may have rotated already),
           // but for lines stamped before we began (an earlier run's).
-          const source = await LogSource.of(dir, name);
+          const source = await LogSource.of(dir, name, options.onWaiting);
           sources.set(name, source);
           const got = await source.tail(Number.MAX_SAFE_INTEGER, true) ?? [];
           fresh.push(

@@ -9,7 +9,7 @@ import { eventsPath, parseEventLine } from "../../../src/service/events/journal_
 import { readEvents } from "../../../src/service/events/read_events.ts";
 import { followEvents } from "../../../src/service/events/follow_events.ts";
 import type { ServiceEvent } from "../../../src/service/model/service_event.ts";
-import { tempDir } from "../../_util/helpers.ts";
+import { exists, tempDir, waitUntil } from "../../_util/helpers.ts";
 
 async function lines(path: string): Promise<string[]> {
   return (await Deno.readTextFile(path)).split("\n").filter((l) => l !== "");
@@ -161,12 +161,18 @@ Deno.test("followEvents: a journal that does not exist yet is waited for; after=
   using dir = tempDir();
   const controller = new AbortController();
   const seen: number[] = [];
+  // The journal is made only once the follower has looked and found none
+  // (a fixed wait would turn into the "journal exists" case under load).
+  let waiting: string | undefined;
+  const onWaiting = (path: string) => waiting = path;
   const reading = (async () => {
-    for await (const e of followEvents({ dir: dir.path, signal: controller.signal })) {
+    for await (const e of followEvents({ dir: dir.path, signal: controller.signal, onWaiting })) {
       seen.push(e.seq!);
     }
   })();
-  await new Promise((r) => setTimeout(r, 50));
+  await waitUntil(() => waiting !== undefined, { timeoutMs: 20_000, what: "the follower to look" });
+  assert.equal(waiting, eventsPath(dir.path));
+  assert.ok(!exists(eventsPath(dir.path)));
   const journal = EventJournal.open(dir.path);
   journal.append({ service: "web", kind: "started" });
   journal.append({ service: "web", kind: "ready" });

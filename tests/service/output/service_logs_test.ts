@@ -99,15 +99,22 @@ Deno.test("serviceLogs follow: a log that does not exist yet, then truncated; ab
   const first = "first, a line longer than the one after the truncation";
   const controller = new AbortController();
   const seen: string[] = [];
+  // The log is made only once the follower has looked and found none (a
+  // fixed wait would turn into the "log exists" case under load).
+  let waiting: string | undefined;
+  const onWaiting = (path: string) => waiting = path;
+  const options = { dir: tmp.path, follow: true, signal: controller.signal, onWaiting };
   const reading = (async () => {
-    for await (
-      const item of serviceLogs("late", { dir: tmp.path, follow: true, signal: controller.signal })
-    ) {
+    for await (const item of serviceLogs("late", options)) {
       if (item.type === "line") seen.push(item.text);
     }
   })();
   try {
-    await new Promise((r) => setTimeout(r, 150));
+    await waitUntil(() => waiting !== undefined, {
+      timeoutMs: 20_000,
+      what: "the follower to look",
+    });
+    assert.equal(waiting, log);
     await Deno.writeTextFile(log, `${first}\n`);
     await waitUntil(() => seen.includes(first), { what: "first" });
     await Deno.truncate(log, 0);
