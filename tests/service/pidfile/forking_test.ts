@@ -21,6 +21,15 @@ function forkingCommand(main: string, exitCode = 0): string[] {
   return ["sh", "-c", `sh -c 'sleep 1000 & echo $$ > ${main}; wait' & exit ${exitCode}`];
 }
 
+/** The text of `path`, or "" while it does not exist. */
+function readMaybe(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
 /** Whether the cgroup tier works here (a writable cgroup2), found the way tree_test does. */
 async function cgroupTierWorks(): Promise<boolean> {
   if (findCgroup2() === undefined) return false;
@@ -279,6 +288,8 @@ Deno.test("--forking without --main-pidfile: the main process is guessed (the on
   const name = uniqueName("guess");
   const main = s.dir.join("g.pid");
   const state = await s.start(name, ["--forking", "--tracking", "group"], forkingCommand(main));
+  // Nothing waited for the master's own file (no --main-pidfile): it may come after the start.
+  await waitUntil(() => readMaybe(main).endsWith("\n"), { what: "the master's PID file" });
   const master = Number(Deno.readTextFileSync(main));
   s.pid(master);
   assert.ok(!alive(state.tree!.pid), "the leader exited");
