@@ -23,7 +23,7 @@ import { READY_TIMEOUT_MS } from "../readiness/readiness.ts";
 import type { ServiceRecord } from "../model/service_record.ts";
 import type { InstanceEnd, InstanceStart, Machine, StartStrategy } from "./context.ts";
 import { awaitReadiness, type ReadinessOutcome } from "./ready_wait.ts";
-import { forkingLifeEnd } from "./forking_watchdog.ts";
+import { abortOver, forkingLifeEnd, startAborted } from "./forking_watchdog.ts";
 
 /** The exit of a process that is not our child: unknown, and a failure for `on-failure`. */
 const UNKNOWN_EXIT = { success: false, code: null, signal: null };
@@ -275,12 +275,15 @@ async function awaitForkingReady(
   at: ForkingReadyAt,
 ): Promise<"ready" | "interrupted" | "failed"> {
   const { cfg } = m;
-  const result = await forkingReadiness(m, at);
+  const result = await forkingReadiness(m, tree, at);
   if (result.outcome === "stopped") return "interrupted"; // the loop stops the tree and tells start
-  if (result.outcome === "ready") return "ready";
-  const error = notReadyError(result, at.pid);
+  const aborted = await startAborted(tree, m.woken);
+  if (aborted === null) return "interrupted";
+  if (aborted === undefined && result.outcome === "ready") return "ready";
+  if (aborted) await m.log?.line(aborted);
+  const error = aborted ? ABORTED : notReadyError(result, at.pid);
   return await m.failStart(`${cfg.name} ${error}`, {
-    reason: result.outcome === "timeout" ? "not-ready" : "exited",
+    reason: result.outcome === "timeout" && !aborted ? "not-ready" : "exited",
     logLine: `${cfg.name} failed to start: ${error}`,
     stop: () => stopForking(m, tree, cfg.options.retry).catch(() => {}),
     recorded: UNKNOWN_EXIT,
@@ -296,7 +299,11 @@ type ForkingReadyAt = InstanceStart & { pid: number; ended: Promise<void> };
  * within what is left of `--ready-timeout` since its spawn, while its main
  * process (or its tree), not the leader that exited, lives.
  */
-function forkingReadiness(m: Machine, at: ForkingReadyAt): Promise<ReadinessOutcome> {
+function forkingReadiness(
+  m: Machine,
+  tree: ProcessTree,
+  at: ForkingReadyAt,
+): Promise<ReadinessOutcome> {
   const { options } = m.cfg;
   const notify = m.notify!;
   return awaitReadiness({
@@ -310,11 +317,15 @@ function forkingReadiness(m: Machine, at: ForkingReadyAt): Promise<ReadinessOutc
     timeoutMs: options.readyTimeoutMs,
     spentMs: Date.now() - at.spawnedAtMs,
     extendedUntil: () => notify.extendedUntil,
-    exited: at.ended,
+    // The watchdog's abort over ends it too: a main process that survived its SIGABRT.
+    exited: Promise.race([at.ended, abortOver(tree)]),
     interrupted: m.woken,
     stopping: () => m.stopping,
   });
 }
+
+/** Why a forking instance whose watchdog fired before it was ready did not start. */
+const ABORTED = "was aborted by its watchdog during start-up";
 
 /** Why a forking instance did not become ready (`timeout` or `exited`). */
 function notReadyError(result: ReadinessOutcome, pid: number): string {
@@ -335,11 +346,15 @@ async function watchForkingReady(
   tree: ProcessTree,
   at: ForkingReadyAt,
 ): Promise<"ready" | InstanceEnd> {
-  const result = await forkingReadiness(m, at);
-  if (result.outcome === "ready") return "ready";
+  const result = await forkingReadiness(m, tree, at);
+  const aborted = result.outcome === "stopped" ? undefined : await startAborted(tree, m.woken);
+  if (result.outcome === "ready" && aborted === undefined) return "ready";
   // A stop, or a restart in place (the wait took it for an end): the loop stops the tree.
-  if (result.outcome === "stopped" || m.stopping || m.restartRequest) return "interrupted";
-  await m.log?.line(`${m.cfg.name} ${notReadyError(result, at.pid)}`);
+  if (result.outcome === "stopped" || aborted === null || m.stopping || m.restartRequest) {
+    return "interrupted";
+  }
+  if (aborted) await m.log?.line(aborted);
+  await m.log?.line(`${m.cfg.name} ${aborted ? ABORTED : notReadyError(result, at.pid)}`);
   return await endForking(m, tree);
 }
 

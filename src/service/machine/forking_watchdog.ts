@@ -66,6 +66,46 @@ export async function forkingLifeEnd(
 }
 
 /**
+ * The watchdog's abort of a forking instance that is still starting:
+ * `undefined` while it has not fired; once it has, the log's line when its
+ * abort is over (its main process died of the SIGABRT or had its grace),
+ * or `null` when a stop or a restart in place came first. Its readiness
+ * wait ends with the abort (`over`), so a main process that survives the
+ * SIGABRT fails the start after the grace, not at `--ready-timeout`, and
+ * one that becomes ready meanwhile is not reported started.
+ *
+ * @example
+ * ```ts
+ * import { startAborted } from "./forking_watchdog.ts";
+ * // const line = await startAborted(tree, machine.woken);
+ * console.log(typeof startAborted);
+ * ```
+ */
+export async function startAborted(
+  tree: ProcessTree,
+  woken: Promise<void>,
+): Promise<string | null | undefined> {
+  const abort = abortOf(tree);
+  if (!abort.fired) return undefined;
+  return await Promise.race([abort.over, woken.then(() => null)]);
+}
+
+/**
+ * What settles once the watchdog's abort of `tree` is over (never, when
+ * it does not fire): a forking instance's readiness wait ends with it.
+ *
+ * @example
+ * ```ts
+ * import { abortOver } from "./forking_watchdog.ts";
+ * // exited: Promise.race([ended, abortOver(tree)])
+ * console.log(typeof abortOver);
+ * ```
+ */
+export function abortOver(tree: ProcessTree): Promise<string> {
+  return abortOf(tree).over;
+}
+
+/**
  * The watchdog of a forking service fired (`why`): the exit counts as a
  * failure; SIGABRT to the main process (through a pidfd, checked by its
  * start time: it is not our child), or with none known to every process
