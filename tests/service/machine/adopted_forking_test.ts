@@ -13,31 +13,17 @@
  */
 
 import assert from "node:assert/strict";
-import { findCgroup2 } from "../../../src/tree/cgroup.ts";
-import { spawnTree } from "../../../src/tree/spawn_tree.ts";
 import { alive, hasProgram, tempDir, waitUntil } from "../../_util/helpers.ts";
 import { markedProcesses, Services, uniqueName } from "../../_util/service_dir.ts";
 import { childrenOf } from "../../_util/process_view.ts";
+import { trackingTiers } from "../../_util/tiers.ts";
 
 /** A leader that forks a "master" (a shell with one sleeping worker) writing its PID to `main`, and exits 0. */
 function forkingCommand(main: string, before = ""): string[] {
   return ["sh", "-c", `${before}sh -c 'sleep 1000 & echo $$ > ${main}; wait' & exit 0`];
 }
 
-/** Whether the cgroup tier works here (a writable cgroup2), found the way tree_test does. */
-async function cgroupTierWorks(): Promise<boolean> {
-  if (findCgroup2() === undefined) return false;
-  const probe = await spawnTree(["true"], { stdin: "null", name: "probe" });
-  await probe.status;
-  await probe.stop();
-  return probe.tracking === "cgroup";
-}
-
-const cgroupWorks = await cgroupTierWorks();
-const tiers = cgroupWorks ? ["cgroup", "group"] : ["group"];
-if (!cgroupWorks) {
-  console.log("skipped: the cgroup tier of the adopted --forking tests (no writable cgroup2)");
-}
+const tiers = await trackingTiers("the adopted --forking tests");
 
 /** SIGKILL the run directory's supervisor and wait for it to be gone. */
 async function killSupervisor(s: Services): Promise<number> {

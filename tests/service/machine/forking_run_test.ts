@@ -16,25 +16,11 @@
  */
 
 import assert from "node:assert/strict";
-import { findCgroup2 } from "../../../src/tree/cgroup.ts";
-import { spawnTree } from "../../../src/tree/spawn_tree.ts";
 import { alive, CLI, exists, Reaper, waitUntil } from "../../_util/helpers.ts";
 import { Services, uniqueName } from "../../_util/service_dir.ts";
+import { trackingTiers } from "../../_util/tiers.ts";
 
-/** Whether the cgroup tier works here (a writable cgroup2), found the way tree_test does. */
-async function cgroupTierWorks(): Promise<boolean> {
-  if (findCgroup2() === undefined) return false;
-  const probe = await spawnTree(["true"], { stdin: "null", name: "probe" });
-  await probe.status;
-  await probe.stop();
-  return probe.tracking === "cgroup";
-}
-
-const cgroupWorks = await cgroupTierWorks();
-const tiers = cgroupWorks ? ["cgroup", "group"] : ["group"];
-if (!cgroupWorks) {
-  console.log("skipped: the cgroup tier of the forking run tests (no writable cgroup2)");
-}
+const tiers = await trackingTiers("the forking run tests");
 
 /**
  * The master: a worker, a descendant that leaves the session and clears

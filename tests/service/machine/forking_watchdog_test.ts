@@ -12,27 +12,13 @@
  */
 
 import assert from "node:assert/strict";
-import { findCgroup2 } from "../../../src/tree/cgroup.ts";
-import { spawnTree } from "../../../src/tree/spawn_tree.ts";
 import { alive, FIXTURES, hasProgram, waitUntil } from "../../_util/helpers.ts";
 import { markedProcesses, Services, uniqueName } from "../../_util/service_dir.ts";
+import { trackingTiers } from "../../_util/tiers.ts";
 
 const SENDER = `deno run -A ${FIXTURES}/notify_sender.ts`;
 
-/** Whether the cgroup tier works here (a writable cgroup2), found the way tree_test does. */
-async function cgroupTierWorks(): Promise<boolean> {
-  if (findCgroup2() === undefined) return false;
-  const probe = await spawnTree(["true"], { stdin: "null", name: "probe" });
-  await probe.status;
-  await probe.stop();
-  return probe.tracking === "cgroup";
-}
-
-const cgroupWorks = await cgroupTierWorks();
-const tiers = cgroupWorks ? ["cgroup", "group"] : ["group"];
-if (!cgroupWorks) {
-  console.log("skipped: the cgroup tier of the --forking watchdog tests (no writable cgroup2)");
-}
+const tiers = await trackingTiers("the --forking watchdog tests");
 
 /**
  * The daemon's master, the service's main process. Each run: checks that

@@ -10,11 +10,10 @@
  */
 
 import assert from "node:assert/strict";
-import { findCgroup2 } from "../../../src/tree/cgroup.ts";
-import { spawnTree } from "../../../src/tree/spawn_tree.ts";
 import { alive, hasProgram, killQuietly, waitUntil } from "../../_util/helpers.ts";
 import { markedProcesses, Services, uniqueName } from "../../_util/service_dir.ts";
 import { childrenOf } from "../../_util/process_view.ts";
+import { trackingTiers } from "../../_util/tiers.ts";
 
 /** A leader that forks a "master" (a shell with one sleeping worker) writing its PID to `main`, and exits 0. */
 function forkingCommand(main: string, exitCode = 0): string[] {
@@ -30,20 +29,7 @@ function readMaybe(path: string): string {
   }
 }
 
-/** Whether the cgroup tier works here (a writable cgroup2), found the way tree_test does. */
-async function cgroupTierWorks(): Promise<boolean> {
-  if (findCgroup2() === undefined) return false;
-  const probe = await spawnTree(["true"], { stdin: "null", name: "probe" });
-  await probe.status;
-  await probe.stop();
-  return probe.tracking === "cgroup";
-}
-
-const cgroupWorks = await cgroupTierWorks();
-const tiers = cgroupWorks ? ["cgroup", "group"] : ["group"];
-if (!cgroupWorks) {
-  console.log("skipped: the cgroup tier of the --forking tests (no writable cgroup2)");
-}
+const tiers = await trackingTiers("the --forking tests");
 
 for (const tier of tiers) {
   Deno.test(`--forking --main-pidfile (${tier} tier): main PID, restart after its death, stop leaves nothing`, async () => {
