@@ -59,7 +59,7 @@ import {
   noteMainFamily,
   setGuessedMain,
 } from "./forking_start.ts";
-import { awaitReadiness } from "./ready_wait.ts";
+import { adoptedReadiness, sinceServiceStart } from "./ready_watch.ts";
 
 /** The one look an adopted start gets at its main PID file when its time is spent already. */
 const LAST_LOOK_MS = 500;
@@ -222,8 +222,7 @@ async function finishForkingStart(
   note: () => void,
 ): Promise<InstanceEnd | { ended: Promise<void>; line: () => string }> {
   const { name, options } = m.cfg;
-  const startedAt = Date.parse(m.state.serviceStartedAt ?? m.state.createdAt);
-  const elapsed = Number.isNaN(startedAt) ? 0 : Math.max(0, Date.now() - startedAt);
+  const { startedAt, elapsed } = sinceServiceStart(m);
   const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   const start = await awaitForkingStart(tree, {
     mainPidfile: options.mainPidfile,
@@ -249,18 +248,7 @@ async function finishForkingStart(
     }
     ended = forkingEnded(tree, main, note);
   }
-  const result = await awaitReadiness({
-    check: {
-      afterMs: Math.max(0, (options.readyAfterMs ?? 0) - elapsed),
-      tcp: options.readyTcp,
-      file: options.readyFile,
-    },
-    timeoutMs: options.readyTimeoutMs,
-    spentMs: elapsed,
-    exited: ended,
-    interrupted: m.woken,
-    stopping: () => m.stopping,
-  });
+  const result = await adoptedReadiness(m, elapsed, ended);
   if (m.stopping || m.restartRequest) return "interrupted";
   if (result.outcome === "timeout") {
     const why = `not ready within ${formatDuration(result.timeoutMs)}: ${result.unmet.join("; ")}`;

@@ -15,8 +15,7 @@
 import type { ProcessTree } from "../../tree/process_tree.ts";
 import type { ServiceRecord } from "../model/service_record.ts";
 import type { InstanceEnd, Machine, StartStrategy } from "./context.ts";
-import { awaitReadiness } from "./ready_wait.ts";
-import { notReadyInTime } from "./ready_watch.ts";
+import { adoptedReadiness, notReadyInTime, sinceServiceStart } from "./ready_watch.ts";
 import { followInstance } from "./simple_start.ts";
 import { adoptForkingMain, runAdoptedForking } from "./adopted_forking.ts";
 
@@ -93,21 +92,8 @@ export async function announceAdoption(
  * observed again (they went to the dead supervisor) and count as held.
  */
 async function finishAdoptedStart(m: Machine, tree: ProcessTree): Promise<void> {
-  const { options } = m.cfg;
-  const startedAt = Date.parse(m.state.serviceStartedAt ?? m.state.createdAt);
-  const elapsed = Number.isNaN(startedAt) ? 0 : Math.max(0, Date.now() - startedAt);
-  const result = await awaitReadiness({
-    check: {
-      afterMs: Math.max(0, (options.readyAfterMs ?? 0) - elapsed),
-      tcp: options.readyTcp,
-      file: options.readyFile,
-    },
-    timeoutMs: options.readyTimeoutMs,
-    spentMs: elapsed,
-    exited: tree.status,
-    interrupted: m.woken,
-    stopping: () => m.stopping,
-  });
+  const { elapsed } = sinceServiceStart(m);
+  const result = await adoptedReadiness(m, elapsed, tree.status);
   if (m.tree !== tree || result.outcome === "stopped" || result.outcome === "exited") return;
   if (result.outcome === "ready") {
     await m.enter("ready", { pid: m.state.mainPid ?? tree.pid });

@@ -22,7 +22,8 @@ import {
 import { READY_TIMEOUT_MS } from "../readiness/readiness.ts";
 import type { ServiceRecord } from "../model/service_record.ts";
 import type { InstanceEnd, InstanceStart, Machine, StartStrategy } from "./context.ts";
-import { awaitReadiness, type ReadinessOutcome } from "./ready_wait.ts";
+import type { ReadinessOutcome } from "./ready_wait.ts";
+import { instanceReadiness } from "./ready_watch.ts";
 import { abortOver, forkingLifeEnd, startAborted } from "./forking_watchdog.ts";
 
 /** The exit of a process that is not our child: unknown, and a failure for `on-failure`. */
@@ -304,24 +305,8 @@ function forkingReadiness(
   tree: ProcessTree,
   at: ForkingReadyAt,
 ): Promise<ReadinessOutcome> {
-  const { options } = m.cfg;
-  const notify = m.notify!;
-  return awaitReadiness({
-    check: {
-      afterMs: options.readyAfterMs ?? 0,
-      tcp: options.readyTcp,
-      file: options.readyFile,
-      fileBefore: at.readyFileBefore,
-      conditions: notify.conditions(),
-    },
-    timeoutMs: options.readyTimeoutMs,
-    spentMs: Date.now() - at.spawnedAtMs,
-    extendedUntil: () => notify.extendedUntil,
-    // The watchdog's abort over ends it too: a main process that survived its SIGABRT.
-    exited: Promise.race([at.ended, abortOver(tree)]),
-    interrupted: m.woken,
-    stopping: () => m.stopping,
-  });
+  // The watchdog's abort over ends it too: a main process that survived its SIGABRT.
+  return instanceReadiness(m, at, Promise.race([at.ended, abortOver(tree)]));
 }
 
 /** Why a forking instance whose watchdog fired before it was ready did not start. */

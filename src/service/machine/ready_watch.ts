@@ -5,6 +5,9 @@
  * `--ready-tcp`, `--ready-file`, `--ready-notify`, `--ready-fd`), the
  * watchdog is armed and the instance is ready; not within
  * `--ready-timeout`, its tree is stopped and the exit counts as a failure.
+ * Also the two shapes of the one wait the start strategies share: every
+ * condition of a spawned instance ({@linkcode instanceReadiness}), and
+ * what an adopted orphan still owes ({@linkcode adoptedReadiness}).
  *
  * @module
  */
@@ -12,7 +15,7 @@
 import { formatDuration } from "../../os/duration.ts";
 import type { ProcessTree } from "../../tree/process_tree.ts";
 import type { InstanceEnd, InstanceStart, Machine } from "./context.ts";
-import { awaitReadiness } from "./ready_wait.ts";
+import { awaitReadiness, type ReadinessOutcome } from "./ready_wait.ts";
 
 /**
  * Arm the watchdog of an instance someone waits for, or of a `--forking`
@@ -81,22 +84,7 @@ export async function watchSimpleReady(
     notify.markReady();
     return "ready";
   }
-  const { options } = m.cfg;
-  const result = await awaitReadiness({
-    check: {
-      afterMs: options.readyAfterMs ?? 0,
-      tcp: options.readyTcp,
-      file: options.readyFile,
-      fileBefore: start.readyFileBefore,
-      conditions: notify.conditions(),
-    },
-    timeoutMs: options.readyTimeoutMs,
-    spentMs: Date.now() - start.spawnedAtMs,
-    extendedUntil: () => notify.extendedUntil,
-    exited: tree.status,
-    interrupted: m.woken,
-    stopping: () => m.stopping,
-  });
+  const result = await instanceReadiness(m, start, tree.status);
   // A stop, or a restart in place (the wait took it for an end): the loop stops the tree.
   if (result.outcome === "stopped" || m.stopping || m.restartRequest) return "interrupted";
   if (result.outcome === "ready") {
@@ -140,4 +128,98 @@ export async function notReadyInTime(
   );
   m.forcedFailure = true;
   await tree.stop({ retry: m.cfg.options.retry }).catch(() => {});
+}
+
+/**
+ * The one wait (ready_wait.ts) for every readiness condition of a spawned
+ * instance, within what is left of `--ready-timeout` since its spawn,
+ * until `exited` (its leader's status for a simple instance; its main
+ * process's end for a `--forking` one).
+ *
+ * @example
+ * ```ts
+ * import { instanceReadiness } from "./ready_watch.ts";
+ * // const result = await instanceReadiness(machine, start, tree.status);
+ * console.log(typeof instanceReadiness);
+ * ```
+ */
+export function instanceReadiness(
+  m: Machine,
+  start: Pick<InstanceStart, "readyFileBefore" | "spawnedAtMs">,
+  exited: Promise<unknown>,
+): Promise<ReadinessOutcome> {
+  const { options } = m.cfg;
+  const notify = m.notify!;
+  return awaitReadiness({
+    check: {
+      afterMs: options.readyAfterMs ?? 0,
+      tcp: options.readyTcp,
+      file: options.readyFile,
+      fileBefore: start.readyFileBefore,
+      conditions: notify.conditions(),
+    },
+    timeoutMs: options.readyTimeoutMs,
+    spentMs: Date.now() - start.spawnedAtMs,
+    extendedUntil: () => notify.extendedUntil,
+    exited,
+    interrupted: m.woken,
+    stopping: () => m.stopping,
+  });
+}
+
+/**
+ * How long ago an adopted orphan was started (its record's
+ * `serviceStartedAt`, else its creation), ms; `startedAt` is `NaN` when the
+ * record says neither.
+ *
+ * @example
+ * ```ts
+ * import { sinceServiceStart } from "./ready_watch.ts";
+ * // const { elapsed } = sinceServiceStart(machine);
+ * console.log(typeof sinceServiceStart);
+ * ```
+ */
+export function sinceServiceStart(m: Pick<Machine, "state">): {
+  startedAt: number;
+  elapsed: number;
+} {
+  const startedAt = Date.parse(m.state.serviceStartedAt ?? m.state.createdAt);
+  return {
+    startedAt,
+    elapsed: Number.isNaN(startedAt) ? 0 : Math.max(0, Date.now() - startedAt),
+  };
+}
+
+/**
+ * The readiness an orphan adopted before it was ready still owes:
+ * `--ready-after`, `--ready-tcp` and `--ready-file` again, for what is left
+ * of `--ready-timeout` since it was started (`elapsed` ago), until
+ * `exited`. sd_notify's `READY=1` and `--ready-fd` went to the dead
+ * supervisor and count as held.
+ *
+ * @example
+ * ```ts
+ * import { adoptedReadiness } from "./ready_watch.ts";
+ * // const result = await adoptedReadiness(machine, elapsed, tree.status);
+ * console.log(typeof adoptedReadiness);
+ * ```
+ */
+export function adoptedReadiness(
+  m: Machine,
+  elapsed: number,
+  exited: Promise<unknown>,
+): Promise<ReadinessOutcome> {
+  const { options } = m.cfg;
+  return awaitReadiness({
+    check: {
+      afterMs: Math.max(0, (options.readyAfterMs ?? 0) - elapsed),
+      tcp: options.readyTcp,
+      file: options.readyFile,
+    },
+    timeoutMs: options.readyTimeoutMs,
+    spentMs: elapsed,
+    exited,
+    interrupted: m.woken,
+    stopping: () => m.stopping,
+  });
 }
